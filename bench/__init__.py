@@ -1,0 +1,1 @@
+"""Benchmarks: print figures, with a baseline measured in the same run."""

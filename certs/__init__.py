@@ -1,0 +1,1 @@
+"""The PKI: private CA, certificates, trust store, message signing and verification."""

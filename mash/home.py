@@ -1,0 +1,106 @@
+"""The layout of a mash-hub home folder (`--home DIR`, default `./.mash`).
+
+All generated state -- keys, certificates, databases, logs, configs -- lives
+under one home folder and never in git. Every part finds its files through
+`Home` so the layout is defined once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOME = Path(".mash")
+
+
+@dataclass(frozen=True)
+class Home:
+    """Paths inside one mash-hub home folder."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | Path | None) -> Home:
+        """The home at `root` (default `./.mash`), as an absolute path."""
+        return cls(Path(root or DEFAULT_HOME).resolve())
+
+    # --- PKI (certs/)
+    @property
+    def pki_dir(self) -> Path:
+        """Private CA, TLS certificates and keys."""
+        return self.root / "pki"
+
+    @property
+    def ca_cert(self) -> Path:
+        """The private CA certificate (PEM)."""
+        return self.pki_dir / "ca.pem"
+
+    @property
+    def ca_key(self) -> Path:
+        """The private CA key (PEM, 0600)."""
+        return self.pki_dir / "ca.key"
+
+    def tls_cert(self, name: str) -> Path:
+        """TLS certificate of service or client `name` (e.g. `broker`, `adapter-police`, `staff`)."""
+        return self.pki_dir / f"{name}.pem"
+
+    def tls_key(self, name: str) -> Path:
+        """TLS private key of `name` (PEM, 0600)."""
+        return self.pki_dir / f"{name}.key"
+
+    def signing_key(self, name: str) -> Path:
+        """Message-signing private key of `name` (PEM, 0600)."""
+        return self.pki_dir / "signing" / f"{name}.key"
+
+    @property
+    def trust_store(self) -> Path:
+        """Pinned message-signing public keys (TOML)."""
+        return self.pki_dir / "trust.toml"
+
+    @property
+    def idp_dir(self) -> Path:
+        """The development identity provider's token-signing keys."""
+        return self.root / "idp"
+
+    # --- agency stores (agency_adapters/)
+    @property
+    def data_dir(self) -> Path:
+        """Agency systems of record (demo: one SQLite file per agency)."""
+        return self.root / "data"
+
+    def agency_store(self, agency: str) -> Path:
+        """The demo SQLite store of `agency`."""
+        return self.data_dir / f"{agency}.sqlite"
+
+    # --- logs and run state
+    @property
+    def audit_dir(self) -> Path:
+        """Append-only, hash-chained audit logs (broker and every adapter)."""
+        return self.root / "audit"
+
+    def audit_log(self, name: str) -> Path:
+        """The audit log of `name` (`broker` or `adapter-<agency>`)."""
+        return self.audit_dir / f"{name}.sqlite"
+
+    @property
+    def config_dir(self) -> Path:
+        """One TOML config file per process."""
+        return self.root / "config"
+
+    @property
+    def log_dir(self) -> Path:
+        """Application logs (no personal data)."""
+        return self.root / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        """Pid files and bound ports of running services."""
+        return self.root / "run"
+
+    def ensure(self) -> Home:
+        """Create the folder skeleton (private to the owner)."""
+        for d in (self.root, self.pki_dir, self.data_dir, self.audit_dir, self.config_dir,
+                  self.log_dir, self.run_dir, self.idp_dir):
+            d.mkdir(parents=True, exist_ok=True)
+            d.chmod(0o700)
+        return self

@@ -1,0 +1,1 @@
+"""Staff identity: JWT validation at the broker, and a development token issuer."""

@@ -1,0 +1,56 @@
+"""Application logging, configured in one place (structlog).
+
+Application logs carry ids, counts, timings and error causes -- never a
+person's names, dates of birth, identifiers or record contents. Who saw what
+goes to the audit log, by id. `redact_personal_data` drops any field whose
+name suggests personal data, as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+#: Field names that must never reach an application log.
+PERSONAL_FIELDS = frozenset({
+    "given_name", "family_name", "name", "names", "other_names", "date_of_birth", "dob",
+    "postcode", "address", "nhs_number", "upn", "identifiers", "subjects", "facts", "summary",
+})
+
+
+def redact_personal_data(
+    _logger: object, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: replace personal-data fields with a marker."""
+    for key in PERSONAL_FIELDS.intersection(event):
+        event[key] = "[redacted]"
+    return event
+
+
+def configure(*, json: bool = True, level: str = "info", stream: TextIO | None = None) -> None:
+    """Configure structlog for this process: JSON lines (production) or console (demo)."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact_personal_data,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger bound to the component `name`."""
+    return structlog.get_logger(component=name)

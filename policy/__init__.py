@@ -1,0 +1,1 @@
+"""The policy engine and the data-sharing agreements (`policy/agreements/`)."""
