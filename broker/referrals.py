@@ -59,6 +59,10 @@ class DuplicateReferral(ReferralError):
     """A referral with that id already exists."""
 
 
+class DuplicateSummary(ReferralError):
+    """A summary for that lookup is already filed (summaries are never overwritten)."""
+
+
 class UnknownRetention(ReferralError):
     """A summary part carries agency data under an agreement whose retention is not known."""
 
@@ -405,6 +409,9 @@ class SqliteReferralStore:
         with self.db.atomic():
             if not self._exists(referral_id):
                 raise ReferralNotFound(f"no referral {referral_id}")
+            if list(self.db.query("select 1 from summaries where lookup_id = ?",
+                                  [summary.lookup_id])):
+                raise DuplicateSummary(f"lookup {summary.lookup_id} is already filed")
             self.db.table("summaries").insert({"lookup_id": summary.lookup_id,
                                          "referral_id": referral_id, "stored_at": _ts(now),
                                          "header": header.SerializeToString(deterministic=True)})
@@ -510,7 +517,7 @@ def subjects_from_specs(specs: Iterable[Mapping[str, str]]) -> tuple[ReferralSub
 
 
 __all__: Sequence[str] = (
-    "DuplicateReferral", "NewReferral", "RETENTION_DELETED", "ReferralNotFound",
+    "DuplicateReferral", "DuplicateSummary", "NewReferral", "RETENTION_DELETED", "ReferralNotFound",
     "ReferralStore", "RetentionByAgreement", "RetentionRule", "SqliteReferralStore",
     "UnknownRetention", "open_store", "referral_db_path",
     "subjects_from_specs",

@@ -18,6 +18,7 @@ from broker.referral_record import (
 from broker.referrals import (
     RETENTION_DELETED,
     DuplicateReferral,
+    DuplicateSummary,
     NewReferral,
     ReferralNotFound,
     RetentionByAgreement,
@@ -318,3 +319,13 @@ def test_deleted_facts_are_gone_from_the_file(tmp_path: Path, clock: FakeClock) 
     s.close()
     assert b"PN-1001" not in path.read_bytes()
     assert b"Domestic incident" not in path.read_bytes()
+
+
+def test_summary_is_never_overwritten(store: SqliteReferralStore) -> None:
+    store.create(new_referral())
+    store.save_summary(full_summary(), RETAIN)
+    changed = full_summary()
+    changed.agencies[1].status = "not_known"
+    with pytest.raises(DuplicateSummary):
+        store.save_summary(changed, RETAIN)
+    assert store.summaries("REF-0001")[0].summary == full_summary()
