@@ -26,7 +26,7 @@ from broker.referrals import RETENTION_DELETED
 from broker.report.chronology import ChronologyEntry, merged_chronology
 from broker.timescales import DEFAULT_CALENDAR, WorkingCalendar, timescale_state
 from mash.v1 import mash_pb2
-from mash.vocab import AGENCY_CATEGORIES, Agency, ReferralStatus
+from mash.vocab import AGENCY_CATEGORIES, Agency, AgencyStatus, ReferralStatus
 
 #: Report format version (bump when a JSON field changes meaning).
 REPORT_VERSION = 1
@@ -175,7 +175,10 @@ def _category_order(agency: str) -> dict[str, int]:
 
 def _section(summary: mash_pb2.ReferralSummary, result: mash_pb2.AgencyResult) -> AgencySection:
     by_category: dict[str, list[FactView]] = {}
-    for subject in result.subjects:
+    # Facts are shown only from a disclosed part: a possible match may not be this
+    # person, and a rejected part failed verification -- neither is shown (fail closed).
+    shown = result.subjects if result.status == AgencyStatus.DISCLOSED else []
+    for subject in shown:
         for fact in subject.facts:
             by_category.setdefault(fact.category, []).append(FactView(
                 subject.subject_id, fact.record_id, fact.category, fact.occurred_on,

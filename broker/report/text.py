@@ -26,6 +26,15 @@ STATE_WORDS = {
 }
 
 
+#: C0/C1 control characters (ESC starts terminal escape sequences) -- never echoed to a terminal.
+_CONTROL = dict.fromkeys([*range(0x00, 0x20), *range(0x7F, 0xA0)], "\N{REPLACEMENT CHARACTER}")
+
+
+def clean(text: str) -> str:
+    """`text` with control characters replaced, so agency data cannot drive the terminal."""
+    return text.translate(_CONTROL)
+
+
 def when(moment: datetime, tz: ZoneInfo = LONDON) -> str:
     """A time as local wall time with its zone name, e.g. `2026-11-24 10:00 GMT`."""
     local = moment.astimezone(tz)
@@ -94,7 +103,7 @@ def render_text(report: Report) -> str:
             out.append(f"  {x.agency} part of lookup {x.lookup_id}: deleted {when(x.deleted_at)} "
                        f"(agreement {x.agreement_id})")
     out.append(RULE)
-    return "\n".join(out) + "\n"
+    return "\n".join(clean(line) for line in out) + "\n"
 
 
 def _agency_lines(section: AgencySection) -> list[str]:
