@@ -36,7 +36,7 @@ from mash.identity.tokens import StaffIdentity
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
-from mash.vocab import AGENCY_CATEGORIES, Agency, AgencyStatus, Decision, SubjectRole
+from mash.vocab import AGENCY_CATEGORIES, Agency, AgencyStatus, Decision, ReasonCode, SubjectRole
 from policy import BreakGlass, PolicyDecision, PolicyEngine, PolicyRequest
 
 log = get_logger("broker")
@@ -201,7 +201,8 @@ class BrokerService(pb_grpc.BrokerServicer):
         p = self.p
         wanted = set(lookup.agencies)
         bg = lookup.request.break_glass
-        break_glass = BreakGlass(reason=bg.reason, justification=bg.justification) if bg.reason else None
+        break_glass = (BreakGlass(reason=ReasonCode(bg.reason), justification=bg.justification)
+                       if bg.reason else None)
         plans = []
         for endpoint in p.config.adapters:
             if wanted and endpoint.agency not in wanted:

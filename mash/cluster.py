@@ -40,8 +40,7 @@ def prepare_home(home: Home, *, people: int = 2000, seed: int = 7,
     from agency_adapters.seed import seed_agencies
     from certs.pki import init_pki
     from mash.identity.tokens import init_dev_issuer
-    import policy
-    from policy import dev_approve_all
+    from policy import SHIPPED_POLICY_DIR, dev_approve_all
 
     home.ensure()
     init_pki(home, brokers=(broker_id,), agencies=[str(a) for a in agencies])
@@ -49,7 +48,7 @@ def prepare_home(home: Home, *, people: int = 2000, seed: int = 7,
     missing = [a for a in agencies if not home.agency_store(a).exists()]
     if missing or not (home.data_dir / "demo_subjects.json").exists():
         seed_agencies(home.data_dir, seed=seed, people=people, agencies=tuple(agencies))
-    dev_approve_all(home, Path(policy.__file__).parent / "agreements")
+    dev_approve_all(home, SHIPPED_POLICY_DIR)
 
 
 @dataclass
