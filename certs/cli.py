@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from certs import pki
+from cryptography import x509
+
+from certs import pki, requests
 from certs.errors import InvalidName, PkiError
 from certs.names import PeerKind, Principal
 from certs.truststore import TrustStore
@@ -54,7 +57,26 @@ def register(sub: Any) -> None:
     rotate_signing.add_argument("--overlap-hours", type=float, default=7 * 24,
                                 help="how long the old key still verifies (default 168)")
 
-    _cmd(commands, "show", "print the trust store", _show)
+    _cmd(commands, "show", "print certificates (with expiry) and the trust store", _show)
+
+    request = _cmd(commands, "request",
+                   "agency side: create keys here and write a certificate request file",
+                   _request)
+    request.add_argument("--kind", required=True, choices=[k.value for k in PeerKind])
+    request.add_argument("name", help="agency (for an adapter), broker id or client name")
+    request.add_argument("--out", default=None, help="request file (default in the pki folder)")
+
+    approve = _cmd(commands, "approve",
+                   "CA side: issue the certificate and pin the keys of a request file",
+                   _approve)
+    approve.add_argument("request", help="the .request.toml file received")
+
+    install = _cmd(commands, "install",
+                   "agency side: install the approved certificate, CA and trust store", _install)
+    install.add_argument("name", help="certificate name, e.g. adapter-police")
+    install.add_argument("--cert", required=True, help="the issued certificate (PEM)")
+    install.add_argument("--ca", required=True, help="the MASH CA certificate (ca.pem)")
+    install.add_argument("--trust-store", required=True, help="the MASH trust.toml")
 
 
 def _cmd(commands: Any, name: str, help_text: str, handler: Any) -> argparse.ArgumentParser:
@@ -126,9 +148,42 @@ def _rotate_signing(args: argparse.Namespace) -> int:
     return 0
 
 
+def _request(args: argparse.Namespace) -> int:
+    home = Home.at(args.home)
+    out = Path(args.out) if args.out else None
+    path = _run(lambda: requests.create_request(home, Principal(PeerKind(args.kind), args.name),
+                                                out=out))
+    print(f"keys created under {home.pki_dir} (keep them there)")
+    print(f"request written to {path}: send it to the MASH PKI operator")
+    return 0
+
+
+def _approve(args: argparse.Namespace) -> int:
+    home = Home.at(args.home)
+    issued = _run(lambda: requests.approve_request(home, Path(args.request)))
+    print(f"issued {issued.name} serial {issued.serial:x}, valid until {issued.not_after:%Y-%m-%d}")
+    print(f"send back: {home.tls_cert(issued.name)}, {home.ca_cert}, {home.trust_store}")
+    return 0
+
+
+def _install(args: argparse.Namespace) -> int:
+    home = Home.at(args.home)
+    _run(lambda: requests.install_certificate(
+        home, args.name, cert=Path(args.cert), ca=Path(args.ca),
+        trust_store=Path(args.trust_store)))
+    print(f"installed {args.name} certificate, CA and trust store under {home.pki_dir}")
+    return 0
+
+
 def _show(args: argparse.Namespace) -> int:
     home = Home.at(args.home)
     store = _run(lambda: TrustStore.load(home.trust_store))
+    print(f"certificates in {home.pki_dir}")
+    for path in sorted(home.pki_dir.glob("*.pem")):
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+        state = "REVOKED" if store.is_revoked(cert.serial_number) else "ok"
+        print(f"  {path.stem:<36} serial {cert.serial_number:040x}  "
+              f"until {cert.not_valid_after_utc:%Y-%m-%d}  {state}")
     print(f"trust store {home.trust_store}")
     print(f"{'key_id':<17} {'owner':<36} {'purpose':<19} {'not_before':<11} not_after")
     for key in sorted(store.keys, key=lambda k: (k.owner, k.not_before)):

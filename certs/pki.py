@@ -9,7 +9,7 @@ when missing and (re)pinned in the trust store when its pin is missing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -27,7 +27,7 @@ from certs.errors import PkiError
 from certs.files import write_private, write_public
 from certs.names import KeyPurpose, PeerKind, Principal, check_name, owner_purpose
 from certs.signing import SigningKey
-from certs.truststore import PinnedKey, RevokedCert, TrustStore
+from certs.truststore import PinnedKey, RevokedCert, TrustStore, key_id_of
 from mash.home import Home
 from mash.vocab import Agency, parse
 
@@ -160,12 +160,7 @@ def rotate_signing(home: Home, owner: str, *, overlap: timedelta = DEFAULT_ROTAT
     store = load_trust_store(home)
     if not store.keys_for(owner):
         raise PkiError(f"no signing key pinned for {owner!r}")
-    cutoff = now + overlap
-    shortened = [
-        PinnedKey(k.key_id, k.owner, k.purpose, k.public_key, k.not_before,
-                  min(k.not_after, cutoff), k.algorithm)
-        for k in store.keys_for(owner)
-    ]
+    shortened = superseded(store, owner, now, overlap)
     key = SigningKey.generate(owner)
     write_private(home.signing_key(owner), key.to_pem())
     store = store.with_keys(shortened).with_key(_pin(key, purpose, now))
@@ -276,11 +271,23 @@ def _ensure_signing_key(
 
 
 def _pin(key: SigningKey, purpose: KeyPurpose, now: datetime) -> PinnedKey:
+    return pin_public_key(key.owner, purpose, key.public_bytes, now)
+
+
+def pin_public_key(owner: str, purpose: str, raw_public_key: bytes, now: datetime) -> PinnedKey:
+    """A trust-store entry for a new signing key, valid from now for `SIGNING_KEY_VALIDITY`."""
     return PinnedKey(
-        key_id=key.key_id,
-        owner=key.owner,
-        purpose=purpose.value,
-        public_key=key.public_bytes,
+        key_id=key_id_of(raw_public_key),
+        owner=owner,
+        purpose=str(purpose),
+        public_key=raw_public_key,
         not_before=(now - CLOCK_SKEW).replace(microsecond=0),
         not_after=(now + SIGNING_KEY_VALIDITY).replace(microsecond=0),
     )
+
+
+def superseded(store: TrustStore, owner: str, now: datetime,
+               overlap: timedelta = DEFAULT_ROTATION_OVERLAP) -> list[PinnedKey]:
+    """`owner`'s pinned keys with not_after cut to `now + overlap` (they are being replaced)."""
+    cutoff = now + overlap
+    return [replace(k, not_after=min(k.not_after, cutoff)) for k in store.keys_for(owner)]

@@ -20,6 +20,7 @@ from cryptography import x509
 from certs.authority import principal_of
 from certs.errors import CertificateRevoked, PeerNotAuthenticated
 from certs.names import PeerKind
+from certs.reloading import ReloadingTrustStore
 from certs.truststore import TrustStore
 from mash.home import Home
 
@@ -82,12 +83,14 @@ def _identity_from_pem(pem: bytes) -> tuple[PeerKind, str, int] | None:
 
 def peer_identity(
     context: _HasAuthContext | grpc.ServicerContext | grpc.aio.ServicerContext,
-    trust_store: TrustStore | None = None,
+    trust_store: TrustStore | ReloadingTrustStore | None = None,
 ) -> PeerIdentity:
     """The verified identity of the caller; revoked serials refused when `trust_store` is given.
 
     Raises `PeerNotAuthenticated` when the call has no verified client
     certificate with exactly one `mash://` URI, and `CertificateRevoked`.
+    Servers should pass a `ReloadingTrustStore` so revocations made with
+    `mash pki revoke` take effect without a restart.
     """
     auth = context.auth_context() or {}
     pems = auth.get(PEER_CERT_KEY) or []

@@ -12,11 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,8 @@ from certs.errors import (
 )
 from certs.files import write_public
 from certs.names import KeyPurpose
+from certs.tomlfmt import toml_datetime as _t
+from certs.tomlfmt import toml_string as _s
 
 FORMAT_VERSION = 1
 ALGORITHM_ED25519 = "ed25519"
@@ -252,15 +253,6 @@ class TrustStore:
     def save(self, path: Path) -> None:
         """Atomically write this store to `path`."""
         write_public(Path(path), self.to_toml().encode("utf-8"))
-
-
-def _s(value: str) -> str:
-    # A JSON string with ASCII escapes is a valid TOML basic string.
-    return json.dumps(value, ensure_ascii=True)
-
-
-def _t(value: datetime) -> str:
-    return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _field(where: str, table: Mapping[str, Any], name: str, kind: type) -> Any:
