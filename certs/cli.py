@@ -42,7 +42,9 @@ def register(sub: Any) -> None:
 
     rotate = _cmd(commands, "rotate", "new TLS key and certificate for NAME (e.g. adapter-police)",
                   _rotate)
-    rotate.add_argument("name")
+    rotate.add_argument("name", nargs="?", help="certificate name; or use --expiring-within")
+    rotate.add_argument("--expiring-within", type=float, metavar="DAYS",
+                        help="rotate every certificate that expires within DAYS")
     rotate.add_argument("--revoke-old", action="store_true",
                         help="also revoke the certificate being replaced")
 
@@ -123,9 +125,21 @@ def _issue(args: argparse.Namespace) -> int:
 
 def _rotate(args: argparse.Namespace) -> int:
     home = Home.at(args.home)
-    issued = _run(lambda: pki.rotate_tls(home, args.name, revoke_old=args.revoke_old))
-    print(f"{issued.name}: new certificate serial {issued.serial:x}, valid until "
-          f"{issued.not_after:%Y-%m-%d}; restart the service to use it")
+    if (args.name is None) == (args.expiring_within is None):
+        raise UsageError("give either NAME or --expiring-within DAYS")
+    if args.name is not None:
+        names: tuple[str, ...] = (args.name,)
+    else:
+        names = pki.expiring(home, timedelta(days=args.expiring_within))
+        if not names:
+            print(f"no certificate expires within {args.expiring_within:g} days")
+    for name in names:
+        if len(names) > 1 and not home.tls_key(name).exists():
+            print(f"{name}: key held by its owner; ask them to run `mash pki request`")
+            continue
+        issued = _run(lambda n=name: pki.rotate_tls(home, n, revoke_old=args.revoke_old))
+        print(f"{issued.name}: new certificate serial {issued.serial:x}, valid until "
+              f"{issued.not_after:%Y-%m-%d}; restart the service to use it")
     return 0
 
 

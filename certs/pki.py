@@ -124,12 +124,28 @@ def rotate_tls(home: Home, name: str, *, revoke_old: bool = False,
     running service keeps working until it restarts with the new one.
     """
     principal = checked(Principal.from_cert_name(name))
+    if home.tls_cert(name).exists() and not home.tls_key(name).exists():
+        # Issued from a request: its key lives with its owner, who must renew it.
+        raise PkiError(f"{name} holds its own key: its owner renews it with `mash pki request`")
     now = clock()
     old = read_certificate(home, name) if home.tls_cert(name).exists() else None
     issued = _issue_tls(home, load_ca(home), principal, now)
     if revoke_old and old is not None:
         revoke_serial(home, name, old.serial_number, reason="superseded", now=now)
     return issued
+
+
+def expiring(home: Home, within: timedelta, *, clock: Clock = utc_now) -> tuple[str, ...]:
+    """Names of the TLS certificates in `home` that expire within `within` from now."""
+    cutoff = clock() + within
+    names = []
+    for path in sorted(home.pki_dir.glob("*.pem")):
+        if path == home.ca_cert:
+            continue
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+        if cert.not_valid_after_utc <= cutoff:
+            names.append(path.stem)
+    return tuple(names)
 
 
 def revoke(home: Home, name: str, *, reason: str = "unspecified",

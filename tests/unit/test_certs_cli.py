@@ -36,6 +36,10 @@ def test_pki_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
     code, out, _ = run(capsys, "pki", "rotate", "client-alice", "--home", h)
     assert code == 0 and "new certificate" in out
+    code, out, _ = run(capsys, "pki", "rotate", "--expiring-within", "30", "--home", h)
+    assert code == 0 and "no certificate expires" in out
+    code, out, _ = run(capsys, "pki", "rotate", "--expiring-within", "500", "--home", h)
+    assert code == 0 and out.count("new certificate") == 5  # broker, 3 adapters, client
 
     before = {k.key_id for k in TrustStore.load(home.trust_store).keys_for("adapter-police")}
     code, out, _ = run(capsys, "pki", "rotate-signing", "adapter-police", "--home", h,

@@ -131,6 +131,12 @@ def test_rotate_tls_keeps_old_cert_valid_unless_asked(tmp_path: Path) -> None:
     assert store.is_revoked(issued.serial) and not store.is_revoked(newer.serial)
 
 
+def test_expiring_lists_certificates_near_their_end(home: Home) -> None:
+    assert pki.expiring(home, timedelta(days=30), clock=fixed(T0)) == ()
+    soon = pki.expiring(home, timedelta(days=30), clock=fixed(T0 + timedelta(days=380)))
+    assert "adapter-police" in soon and "ca" not in soon
+
+
 def test_rotate_signing_keeps_old_key_for_the_overlap_only(tmp_path: Path) -> None:
     home = Home.at(tmp_path)
     pki.init_pki(home, agencies=["police"], clock=fixed(T0))

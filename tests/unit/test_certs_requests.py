@@ -91,3 +91,12 @@ def test_garbage_request_is_a_pki_error(tmp_path: Path, homes: tuple[Home, Home]
     bad.write_text('version = 1\nkind = "adapter"\nname = "police"\ncsr = "nope"\n')
     with pytest.raises(PkiError):
         requests.approve_request(homes[0], bad)
+
+
+def test_ca_side_cannot_rotate_a_certificate_whose_key_it_does_not_hold(
+        homes: tuple[Home, Home]) -> None:
+    mash_home, agency_home = homes
+    requests.approve_request(mash_home, requests.create_request(agency_home, POLICE))
+    with pytest.raises(PkiError, match="holds its own key"):
+        pki.rotate_tls(mash_home, "adapter-police")
+    assert not mash_home.tls_key("adapter-police").exists()
