@@ -67,6 +67,8 @@ def register(sub: Any) -> None:
     request.add_argument("--kind", required=True, choices=[k.value for k in PeerKind])
     request.add_argument("name", help="agency (for an adapter), broker id or client name")
     request.add_argument("--out", default=None, help="request file (default in the pki folder)")
+    request.add_argument("--new-signing-keys", action="store_true",
+                         help="replace the signing keys too (signing-key rotation)")
 
     approve = _cmd(commands, "approve",
                    "CA side: issue the certificate and pin the keys of a request file",
@@ -165,8 +167,9 @@ def _rotate_signing(args: argparse.Namespace) -> int:
 def _request(args: argparse.Namespace) -> int:
     home = Home.at(args.home)
     out = Path(args.out) if args.out else None
-    path = _run(lambda: requests.create_request(home, Principal(PeerKind(args.kind), args.name),
-                                                out=out))
+    principal = _run(lambda: Principal(PeerKind(args.kind), args.name))
+    path = _run(lambda: requests.create_request(home, principal, out=out,
+                                                new_signing_keys=args.new_signing_keys))
     print(f"keys created under {home.pki_dir} (keep them there)")
     print(f"request written to {path}: send it to the MASH PKI operator")
     return 0

@@ -100,8 +100,13 @@ class CertificateRequest:
         return cls(principal, csr, keys)
 
 
-def create_request(home: Home, principal: Principal, *, out: Path | None = None) -> Path:
-    """Agency side: create TLS and signing keys locally and write the request file."""
+def create_request(home: Home, principal: Principal, *, out: Path | None = None,
+                   new_signing_keys: bool = False) -> Path:
+    """Agency side: create TLS and signing keys locally and write the request file.
+
+    Existing signing keys are kept (a certificate renewal) unless
+    `new_signing_keys`, which replaces them (a signing-key rotation).
+    """
     principal = checked(principal)
     home.ensure()
     tls_key = new_tls_key()
@@ -117,7 +122,7 @@ def create_request(home: Home, principal: Principal, *, out: Path | None = None)
     keys = []
     for owner, purpose in _owners(principal):
         path = home.signing_key(owner)
-        if path.exists():
+        if path.exists() and not new_signing_keys:
             key = SigningKey.load(path, owner=owner)
         else:
             key = SigningKey.generate(owner)
@@ -185,7 +190,8 @@ def install_certificate(home: Home, name: str, *, cert: Path, ca: Path,
     """Agency side: install the approved certificate, the CA and the MASH trust store.
 
     Checks, before copying anything, that the certificate was issued by that CA,
-    names `name`, and matches the TLS key created by `create_request`.
+    names `name`, and matches the TLS key created by `create_request`. The
+    trust store is merged into the local one (incoming entries win).
     """
     principal = checked(Principal.from_cert_name(name))
     try:
@@ -202,10 +208,16 @@ def install_certificate(home: Home, name: str, *, cert: Path, ca: Path,
         raise PkiError(f"certificate does not name {principal.uri}")
     if leaf.public_key() != key.public_key():
         raise PkiError(f"certificate does not match the local key {home.tls_key(name)}")
-    TrustStore.load(trust_store)  # refuse a malformed trust store before installing it
+    incoming = TrustStore.load(trust_store)  # refuse a malformed store before installing
+    if home.trust_store.exists():
+        # Merge: pins from other MASHes this adapter serves stay; incoming entries win.
+        local = TrustStore.load(home.trust_store)
+        for revoked in incoming.revoked:
+            local = local.with_revoked(revoked)
+        incoming = local.with_keys(incoming.keys)
     write_public(home.ca_cert, ca.read_bytes())
     write_public(home.tls_cert(name), cert.read_bytes())
-    write_public(home.trust_store, trust_store.read_bytes())
+    incoming.save(home.trust_store)
     return leaf
 
 

@@ -100,3 +100,32 @@ def test_ca_side_cannot_rotate_a_certificate_whose_key_it_does_not_hold(
     with pytest.raises(PkiError, match="holds its own key"):
         pki.rotate_tls(mash_home, "adapter-police")
     assert not mash_home.tls_key("adapter-police").exists()
+
+
+def test_signing_key_rotation_by_request_overlaps_then_replaces(homes: tuple[Home, Home]) -> None:
+    mash_home, agency_home = homes
+    requests.approve_request(mash_home, requests.create_request(agency_home, POLICE))
+    old = SigningKey.load(agency_home.signing_key("adapter-police"))
+    renewal = requests.create_request(agency_home, POLICE)
+    assert SigningKey.load(agency_home.signing_key("adapter-police")).key_id == old.key_id
+    requests.approve_request(mash_home, renewal)
+    assert len(TrustStore.load(mash_home.trust_store).keys_for("adapter-police")) == 1
+    requests.approve_request(mash_home, requests.create_request(agency_home, POLICE,
+                                                                new_signing_keys=True))
+    pins = TrustStore.load(mash_home.trust_store).keys_for("adapter-police")
+    assert len(pins) == 2 and old.key_id in {p.key_id for p in pins}
+    old_pin = next(p for p in pins if p.key_id == old.key_id)
+    assert old_pin.not_after - old_pin.not_before < pki.SIGNING_KEY_VALIDITY
+
+
+def test_install_merges_trust_stores(homes: tuple[Home, Home], tmp_path: Path) -> None:
+    mash_home, agency_home = homes
+    other = Home.at(tmp_path / "other-mash")
+    pki.init_pki(other, brokers=["mash-york"], agencies=[], clients=[])
+    requests.approve_request(mash_home, requests.create_request(agency_home, POLICE))
+    agency_home.trust_store.write_bytes(other.trust_store.read_bytes())
+    requests.install_certificate(agency_home, "adapter-police",
+                                 cert=mash_home.tls_cert("adapter-police"),
+                                 ca=mash_home.ca_cert, trust_store=mash_home.trust_store)
+    merged = TrustStore.load(agency_home.trust_store)
+    assert merged.keys_for("broker-mash-york") and merged.keys_for("broker-mash-demo")
