@@ -264,3 +264,31 @@ def test_revocation_checked_from_peer_certificate(home: Home) -> None:
     revoked = TrustStore().with_revoked(RevokedCert(ident.serial, "adapter-health", T0))
     with pytest.raises(CertificateRevoked):
         tls.peer_identity(_FakeContext({"x509_pem_cert": [pem]}), revoked)
+
+
+def test_peer_identity_works_with_grpc_aio(home: Home) -> None:
+    import asyncio
+
+    seen: list[tls.PeerIdentity] = []
+
+    class AioHealth(health_pb2_grpc.HealthServicer):
+        async def Check(self, request, context):  # noqa: ANN001, ANN201, N802
+            seen.append(tls.peer_identity(context, TrustStore()))
+            return health_pb2.HealthCheckResponse(status=1)
+
+    async def scenario() -> None:
+        server = grpc.aio.server()
+        health_pb2_grpc.add_HealthServicer_to_server(AioHealth(), server)
+        port = server.add_secure_port("127.0.0.1:0",
+                                      tls.server_credentials(home, "adapter-police"))
+        await server.start()
+        try:
+            creds = tls.channel_credentials(home, "broker-mash-demo")
+            async with grpc.aio.secure_channel(f"localhost:{port}", creds) as channel:
+                await health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(), timeout=5)
+        finally:
+            await server.stop(None)
+
+    asyncio.run(scenario())
+    assert [(p.kind, p.name) for p in seen] == [(PeerKind.BROKER, "mash-demo")]
