@@ -76,7 +76,8 @@ class AuditEvent:
     Values from the controlled vocabularies (`mash.vocab`) may be passed as
     their StrEnum members or as plain strings; they are stored as strings.
     `refers_to` names earlier entry ids this event concerns (a redaction, a
-    review sign-off of a break-glass entry).
+    review sign-off of a break-glass entry), in the log `refers_to_log` when
+    that is another log (by file stem, e.g. `broker`).
     """
 
     kind: EventKind
@@ -104,6 +105,7 @@ class AuditEvent:
     outcome: str | None = None
     latency_ms: float | None = None
     refers_to: tuple[int, ...] = ()
+    refers_to_log: str | None = None
     subject_pseudonyms: tuple[str, ...] = ()
     detail: Mapping[str, str] = field(default_factory=dict, hash=False)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
@@ -72,7 +73,17 @@ class _CheckpointRequest:
         self.future.set_running_or_notify_cancel()
 
 
-_Item = tuple[AuditEvent, "Future[int]"] | _Stop | _CheckpointRequest
+class _Redact:
+    """Queue marker: record a redaction of these entries, then drop their personal parts."""
+
+    def __init__(self, event: AuditEvent, entry_ids: tuple[int, ...]) -> None:
+        self.event = event
+        self.entry_ids = entry_ids
+        self.future: Future[int] = Future()
+        self.future.set_running_or_notify_cancel()
+
+
+_Item = tuple[AuditEvent, "Future[int]"] | _Stop | _CheckpointRequest | _Redact
 
 
 class AuditLog:
@@ -206,7 +217,8 @@ class AuditLog:
         """
         events: list[AuditEvent] = []
         for intent, (key, closers) in _INTENT_CLOSERS.items():
-            rows = self._store.unclosed(intent.value, key, sorted(c.value for c in closers))
+            with self._reader() as reader:
+                rows = reader.unclosed(intent.value, key, sorted(c.value for c in closers))
             for entry_id, ident, referral, agency in rows:
                 events.append(AuditEvent(
                     kind=EventKind.OUTCOME_UNKNOWN, referral_id=referral, agency=agency,
@@ -216,6 +228,42 @@ class AuditLog:
         if ids:
             _log.warning("audit_unfinished_marked", owner=self.owner, count=len(ids))
         return ids
+
+    # ------------------------------------------------------------------ retention
+    def redact(self, entry_ids: Sequence[int], *, reason: str = "retention_expired",
+               actor_id: str | None = None, actor_role: str | None = None) -> int:
+        """Drop the personal part of these entries, keeping their hashes; return the record's id.
+
+        First an `entry_redacted` entry naming them is made durable, then their
+        personal parts (pseudonyms, free text) are removed. The chain and the
+        checkpoints still verify, because entries commit to the personal part
+        only by its hash; `verify_log` fails for a removal with no such record.
+        """
+        ids = tuple(sorted({int(i) for i in entry_ids}))
+        if not ids or ids[0] < 1 or ids[-1] > self._frontier.size:
+            raise ValueError("redact: entry ids must name existing entries")
+        event = AuditEvent(kind=EventKind.ENTRY_REDACTED, refers_to=ids, reasons=(reason,),
+                           actor_id=actor_id, actor_role=actor_role)
+        req = _Redact(event, ids)
+        with self._state_lock:
+            if self._closed:
+                raise AuditLogClosed(f"audit log {self.owner} is closed")
+            self._queue.put(req)
+        return req.future.result()
+
+    def redact_before(self, cutoff: datetime, *, reason: str = "retention_expired") -> list[int]:
+        """Redact the personal part of every entry recorded before `cutoff`; the ids redacted."""
+        with self._reader() as reader:
+            ids = [int(r[0]) for r in reader.conn.execute(
+                "SELECT id FROM entries WHERE json_extract(core, '$.ts') < ?"
+                " AND personal IS NOT NULL ORDER BY id", (format_ts(cutoff),))]
+        for start in range(0, len(ids), 10_000):  # bounded size of one redaction record
+            self.redact(ids[start:start + 10_000], reason=reason)
+        return ids
+
+    def _reader(self) -> SqliteAuditStore:
+        """A separate read-only connection (the writer thread owns the main one)."""
+        return SqliteAuditStore.open_readonly(self.path)
 
     # ------------------------------------------------------------------ writer thread
     def _run(self) -> None:
@@ -228,28 +276,45 @@ class AuditLog:
             self._fail_pending(AuditLogClosed(f"audit writer {self.owner} stopped"))
 
     def _loop(self) -> None:
+        backlog: deque[_Item] = deque()  # taken from the queue but not yet processed
         while True:
-            timeout = self._seconds if self._frontier.size > self._anchored else None
-            try:
-                first = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                self._write([], force_checkpoint=True)
-                continue
+            if backlog:
+                first = backlog.popleft()
+            else:
+                timeout = self._seconds if self._frontier.size > self._anchored else None
+                try:
+                    first = self._queue.get(timeout=timeout)
+                except queue.Empty:
+                    self._write([], force_checkpoint=True)
+                    continue
             items: list[_Item] = [first]
-            while len(items) < self._max_batch:
+            while len(items) < self._max_batch and not isinstance(items[-1], _Redact):
+                if backlog:
+                    items.append(backlog.popleft())
+                    continue
                 try:
                     items.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            # A redaction ends a batch, so entries keep their queue order around it.
+            last = items[-1]
+            redaction = last if isinstance(last, _Redact) else None
+            if redaction is not None:
+                items.pop()
             batch = [i for i in items if isinstance(i, tuple)]
             requests = [i for i in items if isinstance(i, _CheckpointRequest)]
             stop = any(isinstance(i, _Stop) for i in items)
-            self._write(batch, force_checkpoint=bool(requests) or stop)
+            if batch or requests or stop:
+                self._write(batch, force_checkpoint=bool(requests) or stop)
             for req in requests:
                 req.future.set_result(self._anchored)
+            if redaction is not None:
+                self._apply_redaction(redaction)
             if stop:
                 # Nothing can be queued after _Stop (submit checks _closed under the lock).
                 self._fail_pending(AuditLogClosed(f"audit log {self.owner} is closed"))
+                for item in backlog:
+                    _fail_item(item, AuditLogClosed(f"audit log {self.owner} is closed"))
                 return
 
     def _write(self, batch: list[tuple[AuditEvent, Future[int]]], *,
@@ -299,6 +364,19 @@ class AuditLog:
         for fut, entry_id in done:
             fut.set_result(entry_id)
 
+    def _apply_redaction(self, req: _Redact) -> None:
+        record: Future[int] = Future()
+        record.set_running_or_notify_cancel()
+        self._write([(req.event, record)], force_checkpoint=False)
+        try:
+            record_id = record.result(timeout=0)
+            self._store.redact(req.entry_ids)
+        except Exception as exc:
+            req.future.set_exception(exc if isinstance(exc, AuditWriteError)
+                                     else AuditWriteError(f"redaction failed: {exc}"))
+            return
+        req.future.set_result(record_id)
+
     def _checkpoint(self, frontier: Frontier, ts: str) -> StoredCheckpoint:
         cp = Checkpoint(self.owner, frontier.size, frontier.root(), ts)
         if self._key is not None:
@@ -311,10 +389,14 @@ class AuditLog:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(item, tuple):
-                item[1].set_exception(err)
-            elif isinstance(item, _CheckpointRequest):
-                item.future.set_exception(err)
+            _fail_item(item, err)
+
+
+def _fail_item(item: _Item, err: AuditWriteError) -> None:
+    if isinstance(item, tuple):
+        item[1].set_exception(err)
+    elif isinstance(item, _CheckpointRequest | _Redact):
+        item.future.set_exception(err)
 
 
 def _resume(store: SqliteAuditStore) -> tuple[Frontier, bytes]:

@@ -335,3 +335,9 @@ class SqliteAuditStore:
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
+
+    def __enter__(self) -> SqliteAuditStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
