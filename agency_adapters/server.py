@@ -37,7 +37,7 @@ def build_parts(config: AdapterConfig) -> AdapterParts:
             home.audit_log(name), owner=name,
             checkpoint_key=SigningKey.load(home.signing_key(f"audit-{name}")).private_key,
         ),
-        pseudonyms=Pseudonymiser.load_or_create(home.audit_dir / "pseudonym.key"),
+        pseudonyms=Pseudonymiser.for_home(home),
         thresholds=MatchThresholds(**config.matching) if config.matching else MatchThresholds(),
         replay=ReplayGuard(config.max_clock_skew_s),
         delay_ms=config.delay_ms,

@@ -266,7 +266,7 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             signer_key_id=signed.key_id,
             outcome=disclosure.status,
             subject_pseudonyms=tuple(pseudonyms),
-            detail={"broker_id": query.broker_id, "facts": str(
+            detail={"broker_id": query.broker_id, "fact_count": str(
                 sum(len(s.facts) for s in disclosure.subjects))},
         )
         await asyncio.wrap_future(p.audit.submit(event))

@@ -87,7 +87,9 @@ def _lookup(args: argparse.Namespace) -> int:
         referrals = demo_referrals(home)
         if not 0 <= args.demo_referral < len(referrals):
             raise UsageError(f"--demo-referral: 0..{len(referrals) - 1}")
-        raw = referrals[args.demo_referral]["subjects"]
+        # demo files carry seed metadata (known_to, match_at_seed) beside each subject
+        raw = [{k: v for k, v in s.items() if k in ("subject_id", "role", "identifiers")}
+               for s in referrals[args.demo_referral]["subjects"]]
     else:
         raise UsageError("give --subjects FILE or --demo-referral N")
     request = pb.LookupRequest(

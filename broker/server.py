@@ -49,7 +49,7 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
         trust=TrustStore.load(home.trust_store),
         signing_key=SigningKey.load(home.signing_key(name)),
         audit=audit if audit is not None else NullAudit(),
-        pseudonyms=Pseudonymiser.load_or_create(home.audit_dir / "pseudonym.key"),
+        pseudonyms=Pseudonymiser.for_home(home),
         clients=AdapterClients(home, name, config.adapters, config.max_message_bytes),
     )
     return parts, audit

@@ -129,7 +129,7 @@ class BrokerService(pb_grpc.BrokerServicer):
             kind=EventKind.LOOKUP_REQUESTED,
             subject_pseudonyms=self._pseudonyms(req.subjects),
             detail={"agencies": ",".join(str(pl.agency) for pl in plans),
-                    "subjects": str(len(req.subjects))},
+                    "subject_count": str(len(req.subjects))},
         ))]
         due = p.due_at(now, lookup.rag)
         deadline_ms = p.config.deadlines_ms[lookup.rag]
@@ -225,7 +225,7 @@ class BrokerService(pb_grpc.BrokerServicer):
                 endpoint.agency,
                 PolicyDecision(
                     decision=decision, categories=merged.categories,
-                    reasons=tuple({r.code: r for d in decisions for r in d.reasons}.values()),
+                    reasons=tuple({(r.code, r.text): r for d in decisions for r in d.reasons}.values()),
                     agreement_id=merged.agreement_id, agreement_version=merged.agreement_version,
                 ),
                 tuple(c for c in categories if c in AGENCY_CATEGORIES[endpoint.agency]),
@@ -311,7 +311,8 @@ class BrokerService(pb_grpc.BrokerServicer):
                 s.facts.extend(kept)
             r.status = d.status
             r.subjects.extend(d.subjects)
-            r.reasons.extend(d.reasons)
+            seen = {(x.code, x.text) for x in r.reasons}
+            r.reasons.extend(x for x in d.reasons if (x.code, x.text) not in seen)
             r.signer_key_id = verified.key_id
             r.disclosure_sha256 = verified.sha256.hex()
             if d.agreement_version:

@@ -35,7 +35,7 @@ def red_request(referral_id: str, subjects: list[dict[str, Any]]) -> pb.LookupRe
                            note="Seeking consent would place the child at further risk"),
     )
     for s in subjects:
-        json_format.ParseDict(s, req.subjects.add())
+        json_format.ParseDict(s, req.subjects.add(), ignore_unknown_fields=True)
     return req
 
 
@@ -47,7 +47,7 @@ def green_request(referral_id: str, subjects: list[dict[str, Any]]) -> pb.Lookup
         consent=pb.Consent(state=ConsentState.REFUSED),
     )
     for s in subjects[:1]:
-        json_format.ParseDict(s, req.subjects.add())
+        json_format.ParseDict(s, req.subjects.add(), ignore_unknown_fields=True)
     return req
 
 
@@ -74,7 +74,7 @@ def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: Tex
         with BrokerClient(home, cluster.broker.address, token) as client:
             say("\n== Lookup 1: Red child-protection enquiry (s47), consent not sought "
                 "(risk of significant harm)")
-            say(f"   {referrals[0].get('title', '')}")
+            say(f"   {referrals[0].get('description', '')}")
             red = client.lookup(red_request("REF-2026-0001", subjects))
             say(format_summary(red))
             say("\n== Lookup 2: Green early help (s10), consent refused - policy denies sharing")

@@ -33,6 +33,9 @@ def test_audit_verify_passes_then_detects_an_edited_row(
 
     log = copy.audit_log("broker-mash-demo")
     con = sqlite3.connect(log)
+    # an attacker with write access to the file drops the append-only triggers first
+    for (trigger,) in con.execute("select name from sqlite_master where type='trigger'").fetchall():
+        con.execute(f"drop trigger '{trigger}'")
     table, col, rowid = _a_row_mentioning(con, "REF-IT-AUDIT")
     con.execute(f"update '{table}' set {col} = replace({col}, 'REF-IT-AUDIT', 'REF-IT-AUDIX') "
                 f"where rowid = ?", (rowid,))

@@ -20,6 +20,7 @@ def test_unpermitted_purpose_sends_no_query_to_that_adapter(
     req = red_request("REF-IT-S115", demo_subjects(home))
     req.purpose = "crime_and_disorder_prevention"
     req.statutory_gateway = "crime_and_disorder_act_1998_s115"
+    req.consent.state, req.consent.reason = "given", ""
     summary: pb.ReferralSummary = client.lookup(req)
     by_agency = {a.agency: a for a in summary.agencies}
 
