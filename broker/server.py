@@ -10,6 +10,7 @@ from broker.auth import Authenticator
 from broker.config import BrokerConfig
 from broker.fanout import AdapterClients
 from broker.service import AuditSink, BrokerParts, BrokerService
+from broker.timescales import due_at
 from certs.signing import SigningKey, TrustStore
 from certs.tls import server_credentials
 from mash import grpc_server, logs
@@ -51,6 +52,7 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
         audit=audit if audit is not None else NullAudit(),
         pseudonyms=Pseudonymiser.for_home(home),
         clients=AdapterClients(home, name, config.adapters, config.max_message_bytes),
+        due_at=due_at,
     )
     return parts, audit
 

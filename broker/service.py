@@ -36,7 +36,7 @@ from mash.identity.tokens import StaffIdentity
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
-from mash.vocab import AGENCY_CATEGORIES, Agency, AgencyStatus, Decision, ReasonCode, SubjectRole
+from mash.vocab import AGENCY_CATEGORIES, Agency, AgencyStatus, Decision, Rag, ReasonCode, SubjectRole
 from policy import BreakGlass, PolicyDecision, PolicyEngine, PolicyRequest
 
 log = get_logger("broker")
@@ -62,7 +62,8 @@ class BrokerParts:
     audit: AuditSink
     pseudonyms: Pseudonymiser
     clients: AdapterClients
-    due_at: Callable[[datetime, str], datetime | None] = lambda _at, _rag: None
+    #: the RAG timescale: when research on a lookup made at `at` with this rating is due
+    due_at: Callable[[datetime, Rag], datetime | None] = lambda _at, _rag: None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
