@@ -1,0 +1,318 @@
+"""Signed approvals of agreements: two different named people must approve a file's exact bytes.
+
+An approval record names the agreement id, the sha256 of the file it approves,
+the approver and the time, signed with the approver's Ed25519 key. Approver
+public keys are pinned in `approvers.toml` in the home folder (never in git).
+Editing an agreement after approval changes its sha256, so its approvals no
+longer count and the engine DENYs everything under it (`agreement_altered`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from mash.home import Home
+from policy.agreement import Agreement
+from policy.errors import (
+    AgreementInvalid,
+    InvalidApprovalSignature,
+    MalformedApproval,
+    UnknownApprover,
+)
+from policy.loader import agreement_paths
+from policy.schema import MIN_APPROVERS, Severity, parse_agreement
+
+RECORD_TYPE = "mash-policy-approval/v1"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+#: The two development approvers `dev_approve_all` creates (an IG lead and a Caldicott guardian).
+DEV_APPROVERS = ("ig-lead-alex", "caldicott-guardian-sam")
+
+
+def policy_home(home: Home) -> Path:
+    """Where the policy part keeps its state in the home folder."""
+    return home.root / "policy"
+
+
+def approvers_dir(home: Home) -> Path:
+    """Approver private keys (0600) and the pinned public keys file."""
+    return policy_home(home) / "approvers"
+
+
+def approvers_file(home: Home) -> Path:
+    """The pinned approver public keys (`[approvers.<name>] public_key = "<base64>"`)."""
+    return approvers_dir(home) / "approvers.toml"
+
+
+def approvals_dir(home: Home) -> Path:
+    """Signed approval records, one folder per agreement id."""
+    return policy_home(home) / "approvals"
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    """One signed approval, as stored (not yet verified)."""
+
+    agreement_id: str
+    agreement_sha256: str
+    approver: str
+    approved_at: str
+    signature: bytes
+
+    def signed_bytes(self) -> bytes:
+        """The canonical bytes the signature covers."""
+        return _canonical({
+            "type": RECORD_TYPE, "agreement_id": self.agreement_id,
+            "agreement_sha256": self.agreement_sha256, "approver": self.approver,
+            "approved_at": self.approved_at,
+        })
+
+    def to_json(self) -> dict[str, str]:
+        """The stored JSON form."""
+        return {"type": RECORD_TYPE, "agreement_id": self.agreement_id,
+                "agreement_sha256": self.agreement_sha256, "approver": self.approver,
+                "approved_at": self.approved_at,
+                "signature": base64.b64encode(self.signature).decode("ascii")}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ApprovalRecord:
+        """Parse a stored record; raise `MalformedApproval` on any problem."""
+        try:
+            if data["type"] != RECORD_TYPE:
+                raise MalformedApproval(f"not an approval record: {data['type']!r}")
+            ident, digest, approver, when = (data[k] for k in (
+                "agreement_id", "agreement_sha256", "approver", "approved_at"))
+            if not all(isinstance(f, str) for f in (ident, digest, approver, when)):
+                raise MalformedApproval("approval fields must be strings")
+            return cls(ident, digest, approver, when,
+                       base64.b64decode(data["signature"], validate=True))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedApproval(f"malformed approval record: {exc}") from None
+
+
+@dataclass(frozen=True)
+class VerifiedApproval:
+    """An approval whose signature verified against the approver's pinned key."""
+
+    agreement_id: str
+    agreement_sha256: str
+    approver: str
+    approved_at: str
+
+
+class ApprovalState(StrEnum):
+    """Whether an agreement may take effect."""
+
+    APPROVED = "approved"
+    UNAPPROVED = "unapproved"
+    ALTERED = "altered"  # approved once, but the file changed since
+
+
+@dataclass(frozen=True)
+class ApprovalStatus:
+    """The approval state of one agreement file, with who approved it."""
+
+    state: ApprovalState
+    approvers: tuple[str, ...]  # distinct, valid approvals of the current bytes
+    stale_approvers: tuple[str, ...]  # valid approvals of other bytes of this agreement
+    rejected_records: int  # records that failed to parse or verify
+
+
+def verify_record(record: ApprovalRecord,
+                  trusted: Mapping[str, Ed25519PublicKey]) -> VerifiedApproval:
+    """Verify one record's signature against the approver's pinned key."""
+    key = trusted.get(record.approver)
+    if key is None:
+        raise UnknownApprover(f"approver {record.approver!r} is not pinned")
+    try:
+        key.verify(record.signature, record.signed_bytes())
+    except InvalidSignature:
+        raise InvalidApprovalSignature(
+            f"approval by {record.approver!r} of {record.agreement_id!r} does not verify") from None
+    return VerifiedApproval(record.agreement_id, record.agreement_sha256, record.approver,
+                            record.approved_at)
+
+
+def read_records(approvals: Path | None, agreement_id: str) -> tuple[list[ApprovalRecord], int]:
+    """Every parseable record for `agreement_id`, and how many files failed to parse."""
+    if approvals is None or not _NAME.match(agreement_id):
+        return [], 0
+    folder = approvals / agreement_id
+    if not folder.is_dir():
+        return [], 0
+    records: list[ApprovalRecord] = []
+    bad = 0
+    for file in sorted(folder.glob("*.json")):
+        try:
+            records.append(ApprovalRecord.from_json(json.loads(file.read_text("utf-8"))))
+        except (MalformedApproval, ValueError, OSError):
+            bad += 1
+    return records, bad
+
+
+def approval_status(agreement: Agreement, approvals: Path | None,
+                    trusted: Mapping[str, Ed25519PublicKey]) -> ApprovalStatus:
+    """Decide whether `agreement` is approved: enough distinct, valid approvals of its exact bytes.
+
+    Only approvers the agreement itself names count, and never fewer than two.
+    """
+    records, bad = read_records(approvals, agreement.id)
+    current: set[str] = set()
+    stale: set[str] = set()
+    named = set(agreement.approvers)
+    for record in records:
+        if record.agreement_id != agreement.id:
+            bad += 1
+            continue
+        try:
+            verified = verify_record(record, trusted)
+        except (UnknownApprover, InvalidApprovalSignature):
+            bad += 1
+            continue
+        if verified.approver not in named:
+            bad += 1
+        elif verified.agreement_sha256 == agreement.sha256:
+            current.add(verified.approver)
+        else:
+            stale.add(verified.approver)
+    needed = max(MIN_APPROVERS, agreement.approvals_required)
+    if len(current) >= needed:
+        state = ApprovalState.APPROVED
+    elif stale:
+        state = ApprovalState.ALTERED
+    else:
+        state = ApprovalState.UNAPPROVED
+    return ApprovalStatus(state, tuple(sorted(current)), tuple(sorted(stale - current)), bad)
+
+
+def approve(agreement_path: Path, *, approver: str, key: Ed25519PrivateKey, at: datetime,
+            approvals_dir: Path | None = None) -> ApprovalRecord:
+    """Sign an approval of the agreement file's exact bytes; write it if `approvals_dir` is given.
+
+    Refuses (AgreementInvalid) a file with lint errors: nobody approves a broken agreement.
+    """
+    if not _NAME.match(approver):
+        raise UnknownApprover(f"approver name {approver!r} is not a valid name")
+    if at.tzinfo is None:
+        raise ValueError("approval time must carry a timezone")
+    agreement, problems = parse_agreement(agreement_path)
+    if agreement is None:
+        first = next(p for p in problems if p.severity is Severity.ERROR)
+        raise AgreementInvalid(first.path, first.line, first.field, first.message)
+    if approver not in agreement.approvers:
+        raise UnknownApprover(f"{approver!r} is not named in {agreement.id}'s approval.approvers")
+    unsigned = ApprovalRecord(agreement.id, agreement.sha256, approver,
+                              at.isoformat().replace("+00:00", "Z"), b"")
+    record = ApprovalRecord(unsigned.agreement_id, unsigned.agreement_sha256, approver,
+                            unsigned.approved_at, key.sign(unsigned.signed_bytes()))
+    if approvals_dir is not None:
+        write_record(record, approvals_dir)
+    return record
+
+
+def write_record(record: ApprovalRecord, approvals: Path) -> Path:
+    """Store a record as `<approvals>/<agreement_id>/<sha256[:16]>-<approver>.json`."""
+    if not _NAME.match(record.agreement_id):
+        raise MalformedApproval(f"agreement id {record.agreement_id!r} is not a safe name")
+    folder = approvals / record.agreement_id
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{record.agreement_sha256[:16]}-{record.approver}.json"
+    path.write_text(json.dumps(record.to_json(), indent=2, sort_keys=True) + "\n", "utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- approver keys
+
+def load_trusted_approvers(path: Path) -> dict[str, Ed25519PublicKey]:
+    """The pinned approver public keys; an absent file pins nobody (so nothing is approved)."""
+    if not path.is_file():
+        return {}
+    doc = tomllib.loads(path.read_text("utf-8"))
+    out: dict[str, Ed25519PublicKey] = {}
+    for name, entry in doc.get("approvers", {}).items():
+        raw = base64.b64decode(entry["public_key"], validate=True)
+        out[name] = Ed25519PublicKey.from_public_bytes(raw)
+    return out
+
+
+def pin_approver(path: Path, name: str, public_key: Ed25519PublicKey) -> None:
+    """Add (or replace) an approver's pinned public key in the approvers file."""
+    if not _NAME.match(name):
+        raise UnknownApprover(f"approver name {name!r} is not a valid name")
+    pinned = {n: k for n, k in load_trusted_approvers(path).items() if n != name}
+    pinned[name] = public_key
+    lines = ["# Pinned public keys of the people who approve data-sharing agreements.",
+             "# Generated at set-up; never committed.", ""]
+    for n in sorted(pinned):
+        raw = pinned[n].public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        lines += [f'[approvers."{n}"]', f'public_key = "{base64.b64encode(raw).decode()}"', ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), "utf-8")
+
+
+def approver_key_path(home: Home, name: str) -> Path:
+    """The private signing key of approver `name` (PEM, 0600)."""
+    if not _NAME.match(name):
+        raise UnknownApprover(f"approver name {name!r} is not a valid name")
+    return approvers_dir(home) / f"{name}.key"
+
+
+def create_approver(home: Home, name: str) -> Ed25519PrivateKey:
+    """Generate an approver key (0600) and pin its public key; return the private key."""
+    key = Ed25519PrivateKey.generate()
+    path = approver_key_path(home, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    pin_approver(approvers_file(home), name, key.public_key())
+    return key
+
+
+def load_approver_key(home: Home, name: str) -> Ed25519PrivateKey:
+    """Read approver `name`'s private key from the home folder."""
+    key = serialization.load_pem_private_key(approver_key_path(home, name).read_bytes(), None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise UnknownApprover(f"approver key of {name!r} is not Ed25519")
+    return key
+
+
+def dev_approve_all(home: Home, policy_dir: Path,
+                    approvers: Iterable[str] = DEV_APPROVERS, *,
+                    at: datetime | None = None) -> Path:
+    """Development set-up: create approver keys if missing and approve every agreement.
+
+    Returns the approvals folder. For the demo and tests only -- in production
+    each approver runs `mash policy approve` with their own key.
+    """
+    when = at or datetime.now().astimezone()
+    out = approvals_dir(home)
+    trusted = load_trusted_approvers(approvers_file(home))
+    for name in approvers:
+        if name in trusted and approver_key_path(home, name).is_file():
+            key = load_approver_key(home, name)
+        else:
+            key = create_approver(home, name)
+        for path in agreement_paths(policy_dir):
+            approve(path, approver=name, key=key, at=when, approvals_dir=out)
+    return out
+
+
+def _canonical(data: Mapping[str, str]) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
