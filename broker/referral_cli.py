@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
+import structlog
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
@@ -53,6 +54,18 @@ CALENDAR_FILE = "timescales.toml"
 Handler = Callable[[argparse.Namespace], int]
 
 
+class _StderrProxy:
+    """Writes to whatever `sys.stderr` is at the time (never holds a closed stream)."""
+
+    def write(self, text: str) -> int:
+        """Write `text` to the current stderr."""
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        """Flush the current stderr."""
+        sys.stderr.flush()
+
+
 def _usage(message: str) -> Exception:
     from mash.cli import UsageError  # imported late: mash.cli imports this module
 
@@ -64,7 +77,8 @@ def _friendly(handler: Handler) -> Handler:
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
         # stdout carries the command's output (often JSON); application logs go to stderr.
-        logs.configure(json=True, level="warning", stream=sys.stderr)
+        if not structlog.is_configured():
+            logs.configure(json=True, level="warning", stream=cast(TextIO, _StderrProxy()))
         try:
             return handler(args)
         except (ReferralError, TimescaleError) as exc:
