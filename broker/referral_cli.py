@@ -182,6 +182,9 @@ def _register_referral(sub: Any) -> None:
                    help="retention of an agreement's disclosures (repeat per agreement)")
     p.add_argument("--default-retain-days", type=int,
                    help="retention for agreements not named (default: refuse)")
+    p.add_argument("--policy-dir", type=Path,
+                   help="agreements to take retention from (default: the shipped agreements); "
+                        "--retain-days overrides them")
     _common(p)
     p.set_defaults(handler=_friendly(_attach))
 
@@ -403,7 +406,8 @@ def read_summary(path: Path) -> mash_pb2.ReferralSummary:
     return summary
 
 
-def _retention(specs: Sequence[str], default: int | None) -> RetentionByAgreement:
+def _retention(specs: Sequence[str], default: int | None, home: Home,
+               policy_dir: Path | None) -> RetentionByAgreement:
     days: dict[str, int] = {}
     for spec in specs:
         agreement, sep, value = spec.partition("=")
@@ -412,7 +416,14 @@ def _retention(specs: Sequence[str], default: int | None) -> RetentionByAgreemen
         days[agreement] = int(value)
     if default is not None and default < 1:
         raise _usage("--default-retain-days: must be at least 1")
-    return RetentionByAgreement(days=days, default_days=default)
+    from policy.engine import load_engine
+    from policy.errors import PolicyError
+
+    try:
+        agreements = load_engine(home, policy_dir).agreements
+    except PolicyError as exc:
+        raise _usage(f"--policy-dir: {exc}") from None
+    return RetentionByAgreement.from_agreements(agreements).overridden(days, default)
 
 
 def _attach(args: argparse.Namespace) -> int:
@@ -420,7 +431,8 @@ def _attach(args: argparse.Namespace) -> int:
     if summary.referral_id != args.referral_id:
         raise _usage(f"{args.file}: summary is for referral {summary.referral_id!r}, "
                      f"not {args.referral_id!r}")
-    retention = _retention(args.retain_days, args.default_retain_days)
+    retention = _retention(args.retain_days, args.default_retain_days, Home.at(args.home),
+                           args.policy_dir)
     with _store(args) as store:
         stored = store.save_summary(summary, retention)
     print(f"filed lookup {stored.lookup_id} for {stored.referral_id} "

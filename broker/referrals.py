@@ -99,6 +99,29 @@ class NewReferral:
             raise InvalidReferral("by: name who recorded the referral")
 
 
+class RetentionTerms(Protocol):
+    """An agreement's retention terms (`policy.agreement.Retention`)."""
+
+    @property
+    def disclosed_summary_days(self) -> int:
+        """Days a disclosed summary may be kept."""
+        ...
+
+
+class HasRetention(Protocol):
+    """An agreement as far as retention goes (`policy.agreement.Agreement`)."""
+
+    @property
+    def id(self) -> str:
+        """The agreement id that summaries name."""
+        ...
+
+    @property
+    def retention(self) -> RetentionTerms:
+        """Its retention terms."""
+        ...
+
+
 @dataclass(frozen=True)
 class RetentionByAgreement:
     """Retention of disclosed summaries per agreement id (the agreement's `disclosed_summary_days`).
@@ -111,6 +134,27 @@ class RetentionByAgreement:
 
     days: Mapping[str, int] = field(default_factory=dict)
     default_days: int | None = None
+
+    @classmethod
+    def from_agreements(cls, agreements: Iterable[HasRetention],
+                        default_days: int | None = None) -> RetentionByAgreement:
+        """Retention from the data-sharing agreements (`[retention] disclosed_summary_days`).
+
+        Where two versions of one agreement differ, the shorter period wins:
+        keeping data for less time than one version allows is always lawful.
+        """
+        days: dict[str, int] = {}
+        for a in agreements:
+            period = a.retention.disclosed_summary_days
+            days[a.id] = min(period, days.get(a.id, period))
+        return cls(days=days, default_days=default_days)
+
+    def overridden(self, days: Mapping[str, int],
+                   default_days: int | None) -> RetentionByAgreement:
+        """This rule with some agreements' periods (and the default) replaced."""
+        return RetentionByAgreement(days={**self.days, **days},
+                                    default_days=self.default_days if default_days is None
+                                    else default_days)
 
     def retention_for(self, result: mash_pb2.AgencyResult) -> timedelta | None:
         """How long `result` may be kept, or None if it holds no agency data."""

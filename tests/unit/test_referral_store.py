@@ -329,3 +329,42 @@ def test_summary_is_never_overwritten(store: SqliteReferralStore) -> None:
     with pytest.raises(DuplicateSummary):
         store.save_summary(changed, RETAIN)
     assert store.summaries("REF-0001")[0].summary == full_summary()
+
+
+def test_retention_from_agreements_takes_the_shorter_version() -> None:
+    from policy.engine import load_engine
+
+    shipped = load_engine(Home.at(Path("/nonexistent-mash-home"))).agreements
+    rule = RetentionByAgreement.from_agreements(shipped)
+    assert rule.days["dsa-mash-demo-police"] == 730
+
+    class Terms:
+        def __init__(self, days: int) -> None:
+            self.disclosed_summary_days = days
+
+    class Agreement:
+        def __init__(self, days: int) -> None:
+            self.id, self.retention = "dsa-x", Terms(days)
+
+    rule = RetentionByAgreement.from_agreements([Agreement(90), Agreement(30), Agreement(60)])
+    assert rule.days == {"dsa-x": 30} and rule.default_days is None
+    overridden = rule.overridden({"dsa-y": 7}, 14)
+    assert overridden.days == {"dsa-x": 30, "dsa-y": 7} and overridden.default_days == 14
+
+
+def test_cli_takes_retention_from_the_shipped_agreements(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mash.cli import main
+
+    home = Home.at(tmp_path)
+    s = open_store(home)
+    s.create(new_referral())
+    summary = full_summary()
+    for result in summary.agencies:
+        result.agreement_id = f"dsa-mash-demo-{result.agency.replace('_', '-')}"
+    path = tmp_path / "s.pb"
+    path.write_bytes(summary.SerializeToString())
+    assert main(["referral", "attach-summary", "REF-0001", str(path),
+                 "--home", str(tmp_path)]) == 0
+    assert len(s.summaries("REF-0001")) == 1
+    s.close()
