@@ -45,9 +45,6 @@ def _requests() -> list[PolicyRequest]:
         consent_state=ConsentState.NOT_SOUGHT, consent_reason=ReasonCode.RISK_OF_SIGNIFICANT_HARM,
         requester_role=Role.MASH_SOCIAL_WORKER, requester_id="sw-104",
         subject_role=SubjectRole.CHILD, at=AT)
-    cin = {"purpose": Purpose.CHILD_IN_NEED_ASSESSMENT,
-           "statutory_gateway": StatutoryGateway.CHILDREN_ACT_1989_S17,
-           "consent_state": ConsentState.REFUSED}
     out: list[PolicyRequest] = []
     for agency in PARTNER_AGENCIES:
         a = replace(base, agency=agency)
@@ -57,8 +54,10 @@ def _requests() -> list[PolicyRequest]:
             replace(a, rag=Rag.AMBER),                             # REVIEW (+ sensitive DENY)
             replace(a, consent_reason=None),                       # DENY: reason missing
             replace(a, requester_role=Role.AUDITOR),               # DENY: role
-            replace(a, **cin, break_glass=BreakGlass(             # break-glass PERMIT
-                ReasonCode.RISK_OF_SIGNIFICANT_HARM, "Child seen with injuries at 16:40")),
+            replace(a, purpose=Purpose.CHILD_IN_NEED_ASSESSMENT,  # break-glass PERMIT
+                    statutory_gateway=StatutoryGateway.CHILDREN_ACT_1989_S17,
+                    consent_state=ConsentState.REFUSED, break_glass=BreakGlass(
+                        ReasonCode.RISK_OF_SIGNIFICANT_HARM, "Child seen with injuries at 16:40")),
         ]
     return out
 
@@ -113,8 +112,12 @@ def run(iterations: int, repeats: int = 5) -> dict[str, float]:
     parse_us = _per_call_us(parse_and_decide, calls, repeats)
     samples = []
     for r in requests:  # per-shape spread
-        samples.append(_per_call_us(lambda r=r: [engine.evaluate(r) for _ in range(iterations)],
-                                    iterations, 3))
+
+        def one_shape(r: PolicyRequest = r) -> None:
+            for _ in range(iterations):
+                engine.evaluate(r)
+
+        samples.append(_per_call_us(one_shape, iterations, 3))
     return {"us_per_decision": round(us, 2), "baseline_dict_lookup_us": round(base, 3),
             "ratio_to_baseline": round(us / base, 1),
             "us_per_decision_incl_json_parse": round(parse_us, 2),

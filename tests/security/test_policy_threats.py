@@ -7,12 +7,14 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mash.home import Home
 from mash.vocab import Agency, Category, Decision
 from policy import (
     ApprovalState,
+    MalformedApproval,
     PolicyReason,
     approvals_dir,
     approve,
@@ -132,3 +134,10 @@ def test_another_mash_gets_nothing_from_this_mash_agreement(tmp_path: Path) -> N
     home, d = _setup(tmp_path)
     d2 = load_engine(home, d).evaluate(request(mash_id="mash-rogue"))
     assert d2.decision is Decision.DENY and d2.agreement_id is None
+
+
+def test_a_damaged_approvers_file_stops_loading_rather_than_half_trusting(tmp_path: Path) -> None:
+    home, d = _setup(tmp_path)
+    approvers_file(home).write_text('[approvers."ig-lead-alex"]\npublic_key = "not base64!"\n')
+    with pytest.raises(MalformedApproval):
+        load_engine(home, d)
