@@ -1,1 +1,1 @@
-"""The adapter runtime (server, policy, matching, signing, disclosure log) and one module per agency."""
+"""The adapter runtime (server, policy, matching, signing, disclosure log) and agency modules."""

@@ -1,9 +1,117 @@
-"""Command-line sub-commands of this part (registered from mash/cli.py)."""
+"""`mash broker serve` and `mash lookup`."""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
+
+from mash.config import ConfigError
+from mash.vocab import ConsentState, Purpose, Rag, ReasonCode, Role, StatutoryGateway
 
 
 def register(sub: Any) -> None:
-    """Add this part's sub-commands to the `mash` parser."""
+    """Add `mash broker ...` and `mash lookup`."""
+    broker = sub.add_parser("broker", help="run the MASH broker")
+    bsub = broker.add_subparsers(dest="broker_command", required=True, metavar="ACTION")
+    serve = bsub.add_parser("serve", help="serve the staff-facing broker API over mTLS")
+    serve.add_argument("--config", required=True, type=Path, help="broker TOML config file")
+    serve.set_defaults(handler=_serve)
+
+    lookup = sub.add_parser("lookup", help="ask every agency what it knows for a referral")
+    lookup.add_argument("--home", default=None, help="home folder (default ./.mash)")
+    lookup.add_argument("--address", help="broker host:port (default: the running demo broker)")
+    lookup.add_argument("--broker-id", default="mash-demo")
+    lookup.add_argument("--referral", required=True, help="referral id")
+    lookup.add_argument("--rag", required=True, choices=[r.value for r in Rag])
+    lookup.add_argument("--purpose", required=True, choices=[p.value for p in Purpose])
+    lookup.add_argument("--gateway", required=True, choices=[g.value for g in StatutoryGateway])
+    lookup.add_argument("--consent", required=True, choices=[c.value for c in ConsentState])
+    lookup.add_argument("--consent-reason", choices=[r.value for r in ReasonCode])
+    lookup.add_argument("--subjects", type=Path,
+                        help="JSON file: a list of {subject_id, role, identifiers{...}}")
+    lookup.add_argument("--demo-referral", type=int,
+                        help="use the subjects of demo referral N from the seeded data")
+    lookup.add_argument("--agency", action="append", default=[], help="ask only these agencies")
+    lookup.add_argument("--token", help="bearer token (default: issue one from the dev issuer)")
+    lookup.add_argument("--role", default=Role.MASH_SOCIAL_WORKER.value,
+                        choices=[r.value for r in Role], help="role for a dev token")
+    lookup.add_argument("--sub", default="sw-104", help="staff id for a dev token")
+    lookup.add_argument("--client", default="client-staff", help="client certificate name")
+    lookup.add_argument("--format", choices=["text", "json"], default="text")
+    lookup.set_defaults(handler=_lookup)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from broker.config import BrokerConfig
+    from broker.server import run
+
+    from mash.cli import UsageError
+
+    try:
+        config = BrokerConfig.load(args.config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    run(config)
+    return 0
+
+
+def _lookup(args: argparse.Namespace) -> int:
+    import grpc
+    from google.protobuf import json_format
+
+    from broker.client import BrokerClient
+    from broker.summary_text import format_summary
+    from mash.cli import UsageError
+    from mash.demo_data import demo_referrals
+    from mash.home import Home
+    from mash.identity.tokens import issue_token
+    from mash.v1 import mash_pb2 as pb
+    from mash.vocab import Role as RoleEnum
+
+    home = Home.at(args.home)
+    address = args.address
+    if not address:
+        port_file = home.run_dir / f"broker-{args.broker_id}.port"
+        if not port_file.exists():
+            raise UsageError(f"no running broker found ({port_file}); give --address")
+        address = f"127.0.0.1:{port_file.read_text().strip()}"
+    if args.subjects:
+        try:
+            raw = json.loads(args.subjects.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UsageError(f"--subjects: {exc}") from None
+    elif args.demo_referral is not None:
+        referrals = demo_referrals(home)
+        if not 0 <= args.demo_referral < len(referrals):
+            raise UsageError(f"--demo-referral: 0..{len(referrals) - 1}")
+        # demo files carry seed metadata (known_to, match_at_seed) beside each subject
+        raw = [{k: v for k, v in s.items() if k in ("subject_id", "role", "identifiers")}
+               for s in referrals[args.demo_referral]["subjects"]]
+    else:
+        raise UsageError("give --subjects FILE or --demo-referral N")
+    request = pb.LookupRequest(
+        referral_id=args.referral, rag=args.rag, purpose=args.purpose,
+        statutory_gateway=args.gateway,
+        consent=pb.Consent(state=args.consent, reason=args.consent_reason or ""),
+        agencies=args.agency,
+    )
+    try:
+        for s in raw:
+            json_format.ParseDict(s, request.subjects.add(), ignore_unknown_fields=False)
+    except (json_format.ParseError, TypeError) as exc:
+        raise UsageError(f"subjects: {exc}") from None
+    token = args.token or issue_token(home, sub=args.sub, role=RoleEnum(args.role))
+    try:
+        with BrokerClient(home, address, token, client_name=args.client) as client:
+            summary = client.lookup(request)
+    except grpc.RpcError as exc:
+        print(f"mash: lookup refused: {exc.code().name}: {exc.details()}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(json_format.MessageToJson(summary, preserving_proto_field_name=True))
+    else:
+        print(format_summary(summary))
+    return 0

@@ -1,9 +1,433 @@
-"""Command-line sub-commands of this part (registered from mash/cli.py)."""
+"""`mash timescale`, `mash referral ...` and `mash summary ...` (registered from mash/cli.py).
+
+The referral commands work on the broker's referral store in a home folder
+(`HOME/broker/referrals.sqlite`). Lookups themselves go through the broker's
+gRPC API (`mash lookup`); `mash referral attach-summary` files a summary
+that was saved to disk, until the broker files them itself.
+"""
 
 from __future__ import annotations
 
+import argparse
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+
+from broker.referral_record import Referral, ReferralError
+from broker.referrals import (
+    NewReferral,
+    RetentionByAgreement,
+    SqliteReferralStore,
+    open_store,
+    subjects_from_specs,
+)
+from broker.report import RENDERERS, build_report
+from broker.report.json_view import referral_to_dict
+from broker.timescales import (
+    DEFAULT_CALENDAR,
+    TimescaleError,
+    WorkingCalendar,
+    due_at,
+    load_calendar,
+    timescale_state,
+)
+from mash.home import Home
+from mash.v1 import mash_pb2
+from mash.vocab import LevelOfNeed, Outcome, Rag, ReferralSource, ReferralStatus, parse
+
+#: The per-local-authority calendar file inside a home folder (optional).
+CALENDAR_FILE = "timescales.toml"
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _usage(message: str) -> Exception:
+    from mash.cli import UsageError  # imported late: mash.cli imports this module
+
+    return UsageError(message)
+
+
+def _friendly(handler: Handler) -> Handler:
+    """Turn the workflow's own errors into one-line usage errors (exit 2)."""
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except (ReferralError, TimescaleError) as exc:
+            raise _usage(str(exc)) from None
+    return run
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--home", help="home folder (default ./.mash)")
 
 
 def register(sub: Any) -> None:
-    """Add this part's sub-commands to the `mash` parser."""
+    """Add `timescale`, `referral` and `summary` to the `mash` parser."""
+    p = sub.add_parser("timescale", help="when a referral's research is due (working hours)",
+                       description="Print the due time of a referral as JSON: "
+                                   '{"due": "<ISO 8601 with offset>", ...}.')
+    p.add_argument("--rag", required=True, help="red | amber | green")
+    p.add_argument("--received", required=True,
+                   help="when the referral was received, ISO 8601 with offset")
+    p.add_argument("--now", help="also say whether the timescale is on_track/at_risk/breached "
+                                 "at this ISO 8601 time")
+    p.add_argument("--config", type=Path, help="local authority calendar TOML "
+                                               "(default: HOME/config/timescales.toml if present)")
+    _common(p)
+    p.set_defaults(handler=_friendly(_timescale))
+    _register_referral(sub)
+    _register_summary(sub)
+
+
+def _register_referral(sub: Any) -> None:
+    referral = sub.add_parser("referral", help="record and move referrals through the MASH")
+    rsub = referral.add_subparsers(dest="referral_command", required=True, metavar="ACTION")
+
+    p = rsub.add_parser("create", help="record a newly received referral")
+    p.add_argument("--id", dest="referral_id", help="referral id (default: generated)")
+    p.add_argument("--source", required=True, help=" | ".join(s.value for s in ReferralSource))
+    p.add_argument("--reason", required=True, help="why the referral was made")
+    p.add_argument("--rag", required=True, help="initial rating: red | amber | green")
+    p.add_argument("--received", help="when received, ISO 8601 with offset (default: now)")
+    p.add_argument("--subject", action="append", default=[], metavar="K=V,K=V",
+                   help="a subject: role=child,given_name=...,family_name=...,"
+                        "date_of_birth=YYYY-MM-DD,postcode=... (repeat per person)")
+    p.add_argument("--subjects-file", type=Path,
+                   help="JSON list of subjects (objects with role and identifier fields)")
+    p.add_argument("--by", required=True, help="staff id recording the referral")
+    _common(p)
+    _json_flag(p)
+    p.set_defaults(handler=_friendly(_create))
+
+    p = rsub.add_parser("show", help="a referral with its history and timescale")
+    p.add_argument("referral_id")
+    p.add_argument("--now", help="judge the timescale at this ISO 8601 time (default: now)")
+    _common(p)
+    _json_flag(p)
+    p.set_defaults(handler=_friendly(_show))
+
+    p = rsub.add_parser("list", help="open referrals, most urgent first")
+    p.add_argument("--status", help=" | ".join(s.value for s in ReferralStatus))
+    p.add_argument("--all", action="store_true", help="include decided and closed referrals")
+    p.add_argument("--now", help="judge timescales at this ISO 8601 time (default: now)")
+    _common(p)
+    _json_flag(p)
+    p.set_defaults(handler=_friendly(_list))
+
+    p = rsub.add_parser("rerate", help="change the RAG rating (who and why are recorded)")
+    p.add_argument("referral_id")
+    p.add_argument("--rag", required=True)
+    p.add_argument("--reason", required=True)
+    p.add_argument("--by", required=True)
+    _common(p)
+    _json_flag(p)
+    p.set_defaults(handler=_friendly(_rerate))
+
+    p = rsub.add_parser("status", help="move a referral: screening -> researching -> closed")
+    p.add_argument("referral_id")
+    p.add_argument("status", help="researching | closed")
+    p.add_argument("--by", required=True)
+    p.add_argument("--note", default="")
+    _common(p)
+    _json_flag(p)
+    p.set_defaults(handler=_friendly(_status))
+
+    p = rsub.add_parser("decide", help="record the team manager's decision")
+    p.add_argument("referral_id")
+    p.add_argument("--level", required=True, help=" | ".join(v.value for v in LevelOfNeed))
+    p.add_argument("--outcome", required=True, help=" | ".join(v.value for v in Outcome))
+    p.add_argument("--rationale", required=True)
+    p.add_argument("--by", required=True)
+    _common(p)
+    _json_flag(p)
+    p.set_defaults(handler=_friendly(_decide))
+
+    p = rsub.add_parser("attach-summary", help="file a lookup's summary (binary or JSON proto)")
+    p.add_argument("referral_id")
+    p.add_argument("file", type=Path, help="a serialized mash.v1.ReferralSummary")
+    p.add_argument("--retain-days", action="append", default=[], metavar="AGREEMENT=DAYS",
+                   help="retention of an agreement's disclosures (repeat per agreement)")
+    p.add_argument("--default-retain-days", type=int,
+                   help="retention for agreements not named (default: refuse)")
+    _common(p)
+    p.set_defaults(handler=_friendly(_attach))
+
+    p = rsub.add_parser("purge", help="delete summaries whose retention has passed")
+    _common(p)
+    _json_flag(p)
+    p.set_defaults(handler=_friendly(_purge))
+
+
+def _register_summary(sub: Any) -> None:
+    summary = sub.add_parser("summary", help="the summary report a team manager decides from")
+    ssub = summary.add_subparsers(dest="summary_command", required=True, metavar="ACTION")
+    p = ssub.add_parser("show", help="a referral's summary report")
+    p.add_argument("referral_id")
+    p.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    p.add_argument("--out", type=Path, help="write to this file (private to you) not stdout")
+    p.add_argument("--now", help="judge timescales and indicators at this ISO 8601 time")
+    _common(p)
+    p.set_defaults(handler=_friendly(_summary_show))
+
+
+def _json_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+# ---------------------------------------------------------------- shared helpers
+
+def calendar_for(config: Path | None, home: str | None) -> WorkingCalendar:
+    """The calendar named by `--config`, else the home's, else the default."""
+    path = config
+    if path is None:
+        candidate = Home.at(home).config_dir / CALENDAR_FILE
+        path = candidate if candidate.is_file() else None
+    if path is None:
+        return DEFAULT_CALENDAR
+    return load_calendar(path)
+
+
+def parse_aware(name: str, value: str) -> datetime:
+    """Parse an ISO 8601 time that must carry a UTC offset (exit 2 otherwise)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _usage(f"{name}: not an ISO 8601 time: {value!r}") from None
+    if moment.tzinfo is None:
+        raise _usage(f"{name}: give a UTC offset, e.g. {value}+00:00")
+    return moment
+
+
+def _now(args: argparse.Namespace) -> datetime:
+    value = getattr(args, "now", None)
+    return parse_aware("--now", value) if value else datetime.now(UTC)
+
+
+@contextmanager
+def _store(args: argparse.Namespace) -> Iterator[SqliteReferralStore]:
+    store = open_store(Home.at(args.home))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _referral_view(referral: Referral, now: datetime, calendar: WorkingCalendar
+                   ) -> dict[str, Any]:
+    data = referral_to_dict(referral)
+    due = referral.due_at(calendar)
+    data["due_at"] = due.isoformat()
+    open_ = referral.status in (ReferralStatus.SCREENING, ReferralStatus.RESEARCHING)
+    data["timescale"] = timescale_state(due, now, calendar) if open_ else None
+    return data
+
+
+def _print_referral(args: argparse.Namespace, referral: Referral) -> int:
+    calendar = calendar_for(None, args.home)
+    view = _referral_view(referral, _now(args), calendar)
+    if args.json:
+        print(json.dumps(view, indent=2, ensure_ascii=False))
+    else:
+        state = f" ({view['timescale'].replace('_', ' ')})" if view["timescale"] else ""
+        print(f"{referral.referral_id}  {referral.status.value}  {referral.rag.value.upper()}  "
+              f"due {view['due_at']}{state}")
+    return 0
+
+
+def _parse_subject(spec: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise _usage(f"--subject: expected KEY=VALUE, got {item!r}")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+# ---------------------------------------------------------------- handlers
+
+def _timescale(args: argparse.Namespace) -> int:
+    rag = parse(Rag, args.rag)
+    received = parse_aware("--received", args.received)
+    calendar = calendar_for(args.config, args.home)
+    due = due_at(received, rag, calendar)
+    out: dict[str, object] = {
+        "due": due.isoformat(),
+        "due_utc": due.astimezone(UTC).isoformat(),
+        "rag": rag.value,
+        "received": received.isoformat(),
+        "working_hours": calendar.timescales.for_rag(rag).total_seconds() / 3600,
+    }
+    if args.now:
+        now = parse_aware("--now", args.now)
+        out["now"] = now.isoformat()
+        out["state"] = timescale_state(due, now, calendar)
+    print(json.dumps(out))
+    return 0
+
+
+def _create(args: argparse.Namespace) -> int:
+    specs: list[dict[str, str]] = [_parse_subject(s) for s in args.subject]
+    if args.subjects_file:
+        try:
+            loaded = json.loads(args.subjects_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise _usage(f"--subjects-file: {exc}") from None
+        if not isinstance(loaded, list) or not all(isinstance(s, dict) for s in loaded):
+            raise _usage("--subjects-file: expected a JSON list of objects")
+        specs += [{str(k): str(v) for k, v in s.items()} for s in loaded]
+    received = parse_aware("--received", args.received) if args.received else datetime.now(UTC)
+    new = NewReferral(
+        referral_id=args.referral_id, received_at=received,
+        source=parse(ReferralSource, args.source), reason=args.reason,
+        subjects=subjects_from_specs(specs), rag=parse(Rag, args.rag), by=args.by)
+    with _store(args) as store:
+        return _print_referral(args, store.create(new))
+
+
+def _show(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        referral = store.get(args.referral_id)
+    if args.json:
+        return _print_referral(args, referral)
+    calendar = calendar_for(None, args.home)
+    view = _referral_view(referral, _now(args), calendar)
+    print(f"{referral.referral_id}  {referral.status.value}  {referral.rag.value.upper()}  "
+          f"due {view['due_at']}" + (f" ({view['timescale']})" if view["timescale"] else ""))
+    print(f"  received {referral.received_at.isoformat()} from {referral.source.value}: "
+          f"{referral.reason}")
+    for s in referral.subjects:
+        print(f"  {s.subject_id:<18} {s.role.value:<16} {s.display_name}")
+    for h in referral.rag_history:
+        print(f"  rated {h.rag.value:<6} {h.at.isoformat()} by {h.by}: {h.reason}")
+    for st in referral.status_history:
+        print(f"  {st.status.value:<12} {st.at.isoformat()} by {st.by}"
+              + (f": {st.note}" if st.note else ""))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    status = parse(ReferralStatus, args.status) if args.status else None
+    calendar = calendar_for(None, args.home)
+    now = _now(args)
+    with _store(args) as store:
+        referrals = store.referrals(status)
+    if status is None and not args.all:
+        referrals = [r for r in referrals
+                     if r.status in (ReferralStatus.SCREENING, ReferralStatus.RESEARCHING)]
+    # Work is ordered by its due time: the most urgent first.
+    views = sorted((_referral_view(r, now, calendar) for r in referrals),
+                   key=lambda v: (v["due_at"], v["referral_id"]))
+    if args.json:
+        print(json.dumps([{k: v[k] for k in ("referral_id", "status", "rag", "received_at",
+                                             "due_at", "timescale", "source")}
+                          for v in views], indent=2))
+        return 0
+    for v in views:
+        flag = {"breached": "BREACHED", "at_risk": "AT RISK"}.get(v["timescale"] or "", "")
+        print(f"{v['referral_id']:<16} {v['status']:<12} {v['rag'].upper():<6} "
+              f"due {v['due_at']}  {flag}".rstrip())
+    return 0
+
+
+def _rerate(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        return _print_referral(args, store.rerate(args.referral_id, parse(Rag, args.rag),
+                                                  args.by, args.reason))
+
+
+def _status(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        return _print_referral(args, store.set_status(
+            args.referral_id, parse(ReferralStatus, args.status), args.by, args.note))
+
+
+def _decide(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        return _print_referral(args, store.decide(
+            args.referral_id, parse(LevelOfNeed, args.level), parse(Outcome, args.outcome),
+            args.rationale, args.by))
+
+
+def read_summary(path: Path) -> mash_pb2.ReferralSummary:
+    """A `ReferralSummary` from a file: protobuf JSON if it starts with `{`, else binary."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _usage(f"{path}: {exc.strerror}") from None
+    summary = mash_pb2.ReferralSummary()
+    try:
+        if data.lstrip().startswith(b"{"):
+            json_format.Parse(data.decode("utf-8"), summary)
+        else:
+            summary.ParseFromString(data)
+    except (json_format.ParseError, DecodeError, UnicodeDecodeError) as exc:
+        raise _usage(f"{path}: not a mash.v1.ReferralSummary ({exc})") from None
+    return summary
+
+
+def _retention(specs: Sequence[str], default: int | None) -> RetentionByAgreement:
+    days: dict[str, int] = {}
+    for spec in specs:
+        agreement, sep, value = spec.partition("=")
+        if not sep or not value.isdigit() or int(value) < 1:
+            raise _usage(f"--retain-days: expected AGREEMENT=DAYS, got {spec!r}")
+        days[agreement] = int(value)
+    if default is not None and default < 1:
+        raise _usage("--default-retain-days: must be at least 1")
+    return RetentionByAgreement(days=days, default_days=default)
+
+
+def _attach(args: argparse.Namespace) -> int:
+    summary = read_summary(args.file)
+    if summary.referral_id != args.referral_id:
+        raise _usage(f"{args.file}: summary is for referral {summary.referral_id!r}, "
+                     f"not {args.referral_id!r}")
+    retention = _retention(args.retain_days, args.default_retain_days)
+    with _store(args) as store:
+        stored = store.save_summary(summary, retention)
+    print(f"filed lookup {stored.lookup_id} for {stored.referral_id} "
+          f"({len(stored.summary.agencies)} agencies)")
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        deleted = store.purge_expired()
+    if args.json:
+        print(json.dumps([{"referral_id": d.referral_id, "lookup_id": d.lookup_id,
+                           "agency": str(d.agency), "agreement_id": d.agreement_id,
+                           "deleted_at": d.deleted_at.isoformat()} for d in deleted]))
+    else:
+        print(f"deleted {len(deleted)} summary part(s) under retention")
+    return 0
+
+
+def _summary_show(args: argparse.Namespace) -> int:
+    calendar = calendar_for(None, args.home)
+    with _store(args) as store:
+        referral = store.get(args.referral_id)
+        summaries = [s.summary for s in store.summaries(args.referral_id)]
+        deletions = store.deletions(args.referral_id)
+    report = build_report(referral, summaries, now=_now(args), calendar=calendar,
+                          deletions=deletions)
+    text = RENDERERS[args.format](report)
+    if args.out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return 0
+    # The report holds personal data: create it private to the user.
+    fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    print(f"wrote {args.out}")
+    return 0

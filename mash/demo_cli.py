@@ -1,9 +1,28 @@
-"""Command-line sub-commands of this part (registered from mash/cli.py)."""
+"""`mash demo`."""
 
 from __future__ import annotations
 
+import argparse
+import sys
 from typing import Any
 
 
 def register(sub: Any) -> None:
-    """Add this part's sub-commands to the `mash` parser."""
+    """Add `mash demo`."""
+    demo = sub.add_parser("demo", help="run the whole system end to end on this machine")
+    demo.add_argument("--home", default=None, help="home folder for all state (default ./.mash)")
+    demo.add_argument("--people", type=int, default=2000, help="synthetic people per agency")
+    demo.add_argument("--seed", type=int, default=7, help="seed for the synthetic data")
+    demo.add_argument("--keep-running", action="store_true",
+                      help="leave the services up and print how to call them")
+    demo.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from mash import logs
+    from mash.demo import run_demo
+    from mash.home import Home
+
+    logs.configure(json=False, level="warning")
+    return run_demo(Home.at(args.home), people=args.people, seed=args.seed,
+                    keep_running=args.keep_running, out=sys.stdout)

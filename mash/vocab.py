@@ -266,3 +266,64 @@ def agency_of(category: Category) -> Agency:
         if category in categories:
             return agency
     raise UnknownVocabulary("Category", category)  # pragma: no cover - every member is listed
+
+
+# --- the referral workflow (issue 7)
+
+class ReferralStatus(StrEnum):
+    """Where a referral is in the MASH workflow."""
+
+    SCREENING = "screening"
+    RESEARCHING = "researching"
+    DECIDED = "decided"
+    CLOSED = "closed"
+
+
+class ReferralSource(StrEnum):
+    """Who made the referral to the MASH."""
+
+    POLICE = "police"
+    SCHOOL = "school"
+    HEALTH = "health"
+    HOUSING = "housing"
+    EARLY_YEARS = "early_years"
+    PROBATION = "probation"
+    LOCAL_AUTHORITY = "local_authority"
+    VOLUNTARY_SECTOR = "voluntary_sector"
+    FAMILY_MEMBER = "family_member"
+    MEMBER_OF_PUBLIC = "member_of_public"
+    SELF = "self"
+    ANONYMOUS = "anonymous"
+    OTHER = "other"
+
+
+class LevelOfNeed(StrEnum):
+    """The threshold (continuum of need) a team manager decides a referral meets."""
+
+    UNIVERSAL = "universal"
+    EARLY_HELP = "early_help"
+    CHILD_IN_NEED = "child_in_need"
+    CHILD_PROTECTION = "child_protection"
+
+
+class Outcome(StrEnum):
+    """What happens next, as the team manager decides."""
+
+    STRATEGY_DISCUSSION = "strategy_discussion"
+    CHILD_AND_FAMILY_ASSESSMENT = "child_and_family_assessment"
+    EARLY_HELP = "early_help"
+    UNIVERSAL_SERVICES_NFA = "universal_services_nfa"
+
+
+#: Outcomes consistent with each level of need (a mismatch is refused as a likely error).
+OUTCOMES_FOR_LEVEL: dict[LevelOfNeed, frozenset[Outcome]] = {
+    LevelOfNeed.CHILD_PROTECTION: frozenset(
+        {Outcome.STRATEGY_DISCUSSION, Outcome.CHILD_AND_FAMILY_ASSESSMENT}
+    ),
+    LevelOfNeed.CHILD_IN_NEED: frozenset({Outcome.CHILD_AND_FAMILY_ASSESSMENT}),
+    LevelOfNeed.EARLY_HELP: frozenset({Outcome.EARLY_HELP}),
+    LevelOfNeed.UNIVERSAL: frozenset({Outcome.UNIVERSAL_SERVICES_NFA}),
+}
+
+#: RAG ratings from least to most urgent (to tell a raise from a lowering).
+RAG_URGENCY: dict[Rag, int] = {Rag.GREEN: 0, Rag.AMBER: 1, Rag.RED: 2}

@@ -1,9 +1,163 @@
-"""Command-line sub-commands of this part (registered from mash/cli.py)."""
+"""`mash audit ...`: verify the logs, show a referral's trail (and the IG lead's tools)."""
 
 from __future__ import annotations
 
+import argparse
+import base64
+import binascii
+import json
+import sys
+from pathlib import Path
 from typing import Any
+
+from mash.audit.errors import (
+    AuditFormatError,
+    EntryNotFound,
+    InvalidCheckpointSignature,
+    InvalidInclusionProof,
+)
+from mash.audit.keys import published_checkpoint_keys
+from mash.audit.proofs import InclusionProof, check_proof, prove
+from mash.audit.reading import logs_in, records_for_referral, render_referral_trail
+from mash.audit.store import SqliteAuditStore
+from mash.audit.verify import verify_log
+from mash.cli import UsageError
+from mash.home import Home
 
 
 def register(sub: Any) -> None:
-    """Add this part's sub-commands to the `mash` parser."""
+    """Add `mash audit` and its sub-commands to the `mash` parser."""
+    audit = sub.add_parser("audit", help="verify, search and report on the audit logs")
+    commands = audit.add_subparsers(dest="audit_command", required=True, metavar="SUBCOMMAND")
+
+    verify = commands.add_parser(
+        "verify", help="check every audit log under the home; exit 1 naming the first bad entry")
+    _home_arg(verify)
+    verify.set_defaults(handler=cmd_verify)
+
+    show = commands.add_parser("show", help="the audit trail of one referral, across all logs")
+    _home_arg(show)
+    show.add_argument("--referral", required=True, metavar="ID", help="referral id")
+    show.add_argument("--format", choices=("text", "json"), default="text")
+    show.set_defaults(handler=cmd_show)
+
+    prove_p = commands.add_parser(
+        "prove", help="print an inclusion proof of one entry against its signed checkpoint")
+    _home_arg(prove_p)
+    prove_p.add_argument("entry_id", type=int, metavar="ENTRY_ID")
+    prove_p.add_argument("--log", default="broker", metavar="NAME",
+                         help="which log under the home (file stem; default broker)")
+    prove_p.set_defaults(handler=cmd_prove)
+
+    check = commands.add_parser(
+        "check-proof", help="check an inclusion proof with the published checkpoint key")
+    check.add_argument("proof", metavar="PROOF.json", help="a proof printed by `mash audit prove`"
+                       " (- for stdin)")
+    check.add_argument("--key", required=True, metavar="FILE",
+                       help="the log owner's checkpoint public key: PEM, or base64/hex raw bytes")
+    check.set_defaults(handler=cmd_check_proof)
+
+
+def _home_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--home", default=None, metavar="DIR", help="home folder (default ./.mash)")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """`mash audit verify`: one line per log; exit 1 if any log fails."""
+    home = Home.at(args.home)
+    paths = logs_in(home)
+    if not paths:
+        print(f"no audit logs under {home.audit_dir}")
+        return 0
+    first_bad: str | None = None
+    for path in paths:
+        owner = _owner_of(path)
+        keys = published_checkpoint_keys(home, owner) if owner else None
+        report = verify_log(path, checkpoint_public_key=keys.keys if keys and keys.keys else None)
+        line = report.line(path.name)
+        if report.ok and keys is not None and keys.keys and keys.source != "trust store":
+            line += f" [key from {keys.source}]"
+        print(line)
+        if not report.ok and first_bad is None:
+            where = f" entry {report.first_bad_entry}" if report.first_bad_entry else ""
+            first_bad = f"{path.name}{where}: {report.problem}"
+    if first_bad is not None:
+        print(f"audit verify FAILED: first bad entry: {first_bad}")
+        return 1
+    print(f"audit verify: all {len(paths)} logs intact")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """`mash audit show --referral ID`: the referral's trail, readable or JSON."""
+    home = Home.at(args.home)
+    if args.format == "json":
+        records = records_for_referral(home, args.referral)
+        print(json.dumps([r.to_json_dict() for r in records], indent=2))
+    else:
+        print(render_referral_trail(home, args.referral))
+    return 0
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    """`mash audit prove ENTRY_ID`: the proof as JSON on stdout."""
+    home = Home.at(args.home)
+    path = home.audit_dir / f"{args.log}.sqlite"
+    if not path.is_file():
+        raise UsageError(f"no audit log {args.log!r} under {home.audit_dir}")
+    try:
+        proof = prove(path, args.entry_id)
+    except EntryNotFound as exc:
+        raise UsageError(str(exc)) from None
+    print(json.dumps(proof.to_json_dict(), indent=2))
+    return 0
+
+
+def cmd_check_proof(args: argparse.Namespace) -> int:
+    """`mash audit check-proof PROOF --key FILE`: VALID (exit 0) or INVALID (exit 1)."""
+    try:
+        text = sys.stdin.read() if args.proof == "-" else Path(args.proof).read_text()
+        proof = InclusionProof.from_json_dict(json.loads(text))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"cannot read proof: {exc}") from None
+    except InvalidInclusionProof as exc:
+        raise UsageError(str(exc)) from None
+    key = _read_public_key(Path(args.key))
+    try:
+        check_proof(proof, key)
+    except (InvalidInclusionProof, InvalidCheckpointSignature) as exc:
+        print(f"INVALID: {exc}")
+        return 1
+    cp = proof.checkpoint
+    print(f"VALID: entry {proof.entry_id} is in log {cp.log!r} as signed at {cp.timestamp} "
+          f"(tree size {cp.tree_size}, key {cp.key_id})")
+    print(f"entry: {proof.core}")
+    return 0
+
+
+def _read_public_key(path: Path) -> bytes:
+    try:
+        data = path.read_bytes().strip()
+    except OSError as exc:
+        raise UsageError(f"cannot read key: {exc}") from None
+    if data.startswith(b"-----BEGIN"):
+        return data
+    text = data.decode("ascii", "replace")
+    try:
+        raw = bytes.fromhex(text) if len(text) == 64 else base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error):
+        raise UsageError("key must be PEM, or the raw key in base64 or hex") from None
+    if len(raw) != 32:
+        raise UsageError("raw Ed25519 public key must be 32 bytes")
+    return raw
+
+
+def _owner_of(path: Path) -> str | None:
+    try:
+        store = SqliteAuditStore.open_readonly(path)
+    except AuditFormatError:
+        return None
+    try:
+        return store.owner()
+    finally:
+        store.close()

@@ -1,0 +1,108 @@
+"""An adapter's configuration: one TOML file, validated at start-up.
+
+Example (what `mash demo` writes for the police adapter)::
+
+    agency = "police"
+    home = "/srv/mash/.mash"            # keys, trust store, audit log
+    listen = "127.0.0.1:0"              # 0: pick a free port, published in run/adapter-police.port
+    store = "/srv/mash/.mash/data/police.sqlite"
+    trusted_brokers = ["mash-demo"]     # MASH brokers this adapter answers (by certificate + key)
+    max_message_bytes = 1048576
+    max_clock_skew_s = 300
+
+    [matching]                          # optional: band thresholds (see docs/matching.md)
+
+    [testing]
+    delay_ms = 0                        # simulate a slow legacy system (tests only)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mash import tomlwrite
+from mash.config import ConfigError, Fields, read_toml
+from mash.home import Home
+from mash.vocab import Agency, UnknownVocabulary, parse
+
+_KEYS = {"agency", "home", "listen", "store", "policy_dir", "trusted_brokers",
+         "max_message_bytes", "max_clock_skew_s", "json_logs", "matching", "testing"}
+
+
+@dataclass(frozen=True)
+class AdapterConfig:
+    """Settings of one adapter process."""
+
+    agency: Agency
+    home: Home
+    store: Path
+    listen: str = "127.0.0.1:0"
+    policy_dir: Path | None = None
+    trusted_brokers: tuple[str, ...] = ("mash-demo",)
+    max_message_bytes: int = 1024 * 1024
+    max_clock_skew_s: int = 300
+    json_logs: bool = True
+    matching: Mapping[str, float] = field(default_factory=dict)
+    delay_ms: int = 0
+
+    @property
+    def name(self) -> str:
+        """This adapter's service name (TLS certificate, signing key and audit log)."""
+        return f"adapter-{self.agency}"
+
+    @classmethod
+    def load(cls, path: Path) -> AdapterConfig:
+        """Read and validate a config file."""
+        f = Fields(path, read_toml(path))
+        f.unknown(_KEYS)
+        try:
+            agency = parse(Agency, f.get("agency", str))
+        except UnknownVocabulary as exc:
+            raise ConfigError(path, "agency", str(exc)) from None
+        home = Home.at(f.get("home", str))
+        brokers = f.get("trusted_brokers", list, ["mash-demo"])
+        if not brokers or not all(isinstance(b, str) and b for b in brokers):
+            raise ConfigError(path, "trusted_brokers", "must be a non-empty list of broker ids")
+        matching = f.sub("matching")
+        testing = f.sub("testing")
+        testing.unknown({"delay_ms"})
+        policy_dir = f.get("policy_dir", str, "")
+        return cls(
+            agency=agency,
+            home=home,
+            store=Path(f.get("store", str, str(home.agency_store(agency)))),
+            listen=f.get("listen", str, "127.0.0.1:0"),
+            policy_dir=Path(policy_dir) if policy_dir else None,
+            trusted_brokers=tuple(brokers),
+            max_message_bytes=f.get("max_message_bytes", int, 1024 * 1024),
+            max_clock_skew_s=f.get("max_clock_skew_s", int, 300),
+            json_logs=f.get("json_logs", bool, True),
+            matching={k: matching.get(k, float) for k in matching.table},
+            delay_ms=testing.get("delay_ms", int, 0),
+        )
+
+    def to_toml(self) -> dict[str, Any]:
+        """The config as a TOML-ready mapping (inverse of `load`)."""
+        data: dict[str, Any] = {
+            "agency": str(self.agency),
+            "home": str(self.home.root),
+            "listen": self.listen,
+            "store": str(self.store),
+            "trusted_brokers": list(self.trusted_brokers),
+            "max_message_bytes": self.max_message_bytes,
+            "max_clock_skew_s": self.max_clock_skew_s,
+            "json_logs": self.json_logs,
+        }
+        if self.policy_dir:
+            data["policy_dir"] = str(self.policy_dir)
+        if self.matching:
+            data["matching"] = dict(self.matching)
+        data["testing"] = {"delay_ms": self.delay_ms}
+        return data
+
+    def write(self, path: Path) -> None:
+        """Write this config as TOML."""
+        tomlwrite.write(path, self.to_toml())

@@ -1,0 +1,28 @@
+"""Identity matching at the adapter: normalise, block, score, band.
+
+Public API: `match(backend, query, thresholds=DEFAULT) -> MatchResult`.
+"""
+
+from agency_adapters.matching.matcher import (
+    DEFAULT,
+    InvalidThresholds,
+    MatchingError,
+    MatchResult,
+    MatchThresholds,
+    decide,
+    invalid_identifiers,
+    match,
+    score_candidates,
+)
+
+__all__ = [
+    "DEFAULT",
+    "InvalidThresholds",
+    "MatchResult",
+    "MatchThresholds",
+    "MatchingError",
+    "decide",
+    "invalid_identifiers",
+    "match",
+    "score_candidates",
+]

@@ -1,0 +1,93 @@
+"""Blocking keys: the indexed values through which candidates are found without a scan.
+
+A store indexes every person under `person_keys(person)`; a query looks up
+`query_keys(query)`. A true match is found when any one key agrees, so the
+keys are chosen so that a single supported corruption (typo, nickname, day and
+month swapped, changed or double-barrelled surname, stale address, missing
+NHS number) leaves at least one key intact:
+
+- `n:` NHS number (valid only) and `u:` UPN (valid only)
+- `d:` date of birth (the query also asks for its day/month swap)
+- `fy:` phonetic code of a surname word + year of birth
+- `gfd:` phonetic codes of given and surname + month and day of birth (wrong year)
+- `gfp:` phonetic codes of given and surname + postcode district (DOB missing or wrong)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import jellyfish
+
+from agency_adapters.backend import Person, QueryIdentifiers
+from agency_adapters.matching.normalise import (
+    name_tokens,
+    normalise_nhs_number,
+    normalise_upn,
+    parse_dob,
+    postcode_district,
+    swapped_dob,
+)
+
+
+def phonetic(token: str) -> str:
+    """The Soundex code of one folded name word (robust to vowel typos and doubled letters)."""
+    return str(jellyfish.soundex(token)) if token else ""
+
+
+def _family_codes(family_name: str, other_names: Iterable[str]) -> set[str]:
+    codes = {phonetic(t) for t in name_tokens(family_name) if len(t) > 1}
+    for other in other_names:
+        codes.update(phonetic(t) for t in name_tokens(other) if len(t) > 1)
+    return codes
+
+
+def _given_codes(given_name: str, other_names: Iterable[str]) -> set[str]:
+    tokens = name_tokens(given_name)
+    codes = {phonetic(tokens[0])} if tokens else set()
+    for other in other_names:
+        toks = name_tokens(other)
+        if toks:
+            codes.add(phonetic(toks[0]))
+    return codes
+
+
+def _keys(given: str, family: str, other_names: Iterable[str], dob_text: str | None,
+          postcode: str, nhs: str, upn: str, *, with_swap: bool) -> list[str]:
+    others = tuple(other_names)
+    keys: list[str] = []
+    if (n := normalise_nhs_number(nhs)) is not None:
+        keys.append(f"n:{n}")
+    if (u := normalise_upn(upn)) is not None:
+        keys.append(f"u:{u}")
+    dob = parse_dob(dob_text)
+    fam = sorted(_family_codes(family, others))
+    giv = sorted(_given_codes(given, others))
+    if dob is not None:
+        dobs = [dob]
+        if with_swap and (sw := swapped_dob(dob)) is not None:
+            dobs.append(sw)
+        for d in dobs:
+            keys.append(f"d:{d.isoformat()}")
+            keys.extend(f"fy:{f}:{d.year}" for f in fam)
+            keys.extend(f"gfd:{g}:{f}:{d.month:02d}{d.day:02d}" for g in giv for f in fam)
+    district = postcode_district(postcode)
+    if district is not None:
+        keys.extend(f"gfp:{g}:{f}:{district}" for g in giv for f in fam)
+    return keys
+
+
+def person_keys(person: Person) -> list[str]:
+    """The blocking keys a store indexes `person` under."""
+    return sorted(set(_keys(person.given_name, person.family_name, person.other_names,
+                            person.date_of_birth, person.postcode, person.nhs_number,
+                            person.upn, with_swap=False)))
+
+
+def query_keys(query: QueryIdentifiers) -> list[str]:
+    """The blocking keys to look up for `query`, most selective first (NHS, UPN, DOB...)."""
+    seen: dict[str, None] = {}
+    for k in _keys(query.given_name, query.family_name, query.other_names, query.date_of_birth,
+                   query.postcode, query.nhs_number, query.upn, with_swap=True):
+        seen.setdefault(k, None)
+    return list(seen)

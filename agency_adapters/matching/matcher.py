@@ -1,0 +1,136 @@
+"""Match one subject's identifiers against an agency store: band, score, and the person.
+
+The result names a person only in bands `certain` and `high`; in `possible`
+and `none` `person_id` is None, so a caller cannot disclose records for a
+match it is not sure of -- the safe behaviour is the default one. More than
+one strong candidate is never resolved by guessing: it is `possible`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agency_adapters.backend import AgencyBackend, Person, QueryIdentifiers
+from agency_adapters.matching.normalise import (
+    normalise_nhs_number,
+    normalise_postcode,
+    normalise_upn,
+    parse_dob,
+)
+from agency_adapters.matching.scoring import Comparison, compare
+from mash.vocab import MatchBand
+
+
+class MatchingError(Exception):
+    """Base class of matching errors."""
+
+
+class InvalidThresholds(MatchingError):
+    """Match thresholds are not ordered possible <= high <= certain, or the margin is negative."""
+
+
+@dataclass(frozen=True)
+class MatchThresholds:
+    """Score thresholds (in bits, see `scoring`) that decide the band; configurable per adapter.
+
+    - `certain`: a valid NHS number or UPN agrees, no identifier conflicts, and the total score
+      (identifier plus corroborating name/DOB evidence) reaches this.
+    - `high`: the total reaches this without an identifier.
+    - `possible`: the total reaches this (only that a match may exist is disclosed).
+    - `margin`: the best candidate must lead the runner-up by at least this many bits for
+      `certain`/`high`; otherwise two people are plausible and the band is `possible`.
+    """
+
+    certain: float = 35.0
+    high: float = 24.0
+    possible: float = 12.0
+    margin: float = 8.0
+
+    def __post_init__(self) -> None:
+        if not (self.possible <= self.high <= self.certain) or self.margin < 0:
+            raise InvalidThresholds(
+                f"need possible <= high <= certain and margin >= 0, got {self}")
+
+
+DEFAULT = MatchThresholds()
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The outcome of matching one subject at one agency."""
+
+    band: MatchBand
+    score: float                         # the best candidate's weight in bits (0.0 when none)
+    person_id: str | None                # set only for CERTAIN and HIGH
+    confirm_hint: str = ""               # for POSSIBLE: what would confirm, never record content
+    invalid_identifiers: tuple[str, ...] = ()
+    candidates_considered: int = 0
+
+
+def invalid_identifiers(query: QueryIdentifiers) -> tuple[str, ...]:
+    """Names of identifiers that were given but fail validation (reported, never trusted)."""
+    bad: list[str] = []
+    if query.nhs_number.strip() and normalise_nhs_number(query.nhs_number) is None:
+        bad.append("nhs_number")
+    if query.upn.strip() and normalise_upn(query.upn) is None:
+        bad.append("upn")
+    if query.date_of_birth and parse_dob(query.date_of_birth) is None:
+        bad.append("date_of_birth")
+    if query.postcode.strip() and normalise_postcode(query.postcode) is None:
+        bad.append("postcode")
+    return tuple(bad)
+
+
+def _confirm_hint(query: QueryIdentifiers, person: Person, several: bool) -> str:
+    """What the referrer could add to turn a possible match into a sure one."""
+    hints: list[str] = []
+    if normalise_nhs_number(person.nhs_number) and not normalise_nhs_number(query.nhs_number):
+        hints.append("NHS number would confirm")
+    elif normalise_upn(person.upn) and not normalise_upn(query.upn):
+        hints.append("UPN would confirm")
+    if not parse_dob(query.date_of_birth):
+        hints.append("date of birth would confirm")
+    if not hints:
+        hints.append("confirm full name, date of birth and previous addresses")
+    if several:
+        hints.insert(0, "more than one person could match")
+    return "; ".join(hints)
+
+
+def score_candidates(query: QueryIdentifiers,
+                     people: list[Person]) -> list[tuple[Comparison, Person]]:
+    """Every candidate compared with `query`, best first (ties broken by person_id)."""
+    scored = [(compare(query, p), p) for p in people]
+    scored.sort(key=lambda cp: (-cp[0].weight, cp[1].person_id))
+    return scored
+
+
+def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
+           thresholds: MatchThresholds = DEFAULT) -> MatchResult:
+    """The band for already-scored candidates (best first)."""
+    invalid = invalid_identifiers(query)
+    n = len(scored)
+    if not scored or scored[0][0].weight < thresholds.possible:
+        best_w = scored[0][0].weight if scored else 0.0
+        return MatchResult(MatchBand.NONE, max(best_w, 0.0), None, "", invalid, n)
+    best, person = scored[0]
+    runner_up = scored[1][0].weight if n > 1 else float("-inf")
+    clear_lead = best.weight - runner_up >= thresholds.margin
+    several = runner_up >= thresholds.possible and not clear_lead
+    # Sure bands need the name or the date of birth to corroborate, whatever the total.
+    corroborated = best.dob_agrees or (best.family_agrees and best.given_agrees)
+    if clear_lead and not best.identifier_conflicts and corroborated:
+        if best.identifier_agrees and best.weight >= thresholds.certain:
+            return MatchResult(MatchBand.CERTAIN, best.weight, person.person_id, "", invalid, n)
+        names_agree = best.family_agrees or best.given_agrees
+        if best.weight >= thresholds.high and best.dob_agrees and names_agree:
+            return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n)
+    return MatchResult(MatchBand.POSSIBLE, best.weight, None,
+                       _confirm_hint(query, person, several), invalid, n)
+
+
+def match(backend: AgencyBackend, query: QueryIdentifiers,
+          thresholds: MatchThresholds = DEFAULT) -> MatchResult:
+    """Find `query` in `backend`: the band, the best score and (if sure) the person's id."""
+    people = backend.candidates(query)
+    return decide(query, score_candidates(query, people), thresholds)

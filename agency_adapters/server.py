@@ -1,0 +1,73 @@
+"""Run one agency adapter as a process: `mash adapter serve --config FILE`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from agency_adapters.config import AdapterConfig
+from agency_adapters.matching import MatchThresholds
+from agency_adapters.replay import ReplayGuard
+from agency_adapters.service import AdapterParts, AdapterService
+from agency_adapters.sqlite_store import SqliteAgencyStore
+from certs.signing import SigningKey, TrustStore
+from certs.tls import server_credentials
+from mash import grpc_server, logs
+from mash.audit.log import AuditLog
+from mash.audit.pseudonyms import Pseudonymiser
+from mash.v1 import mash_pb2, mash_pb2_grpc
+from policy import load_engine
+
+SERVICE_NAME = mash_pb2.DESCRIPTOR.services_by_name["AgencyAdapter"].full_name
+
+
+def build_parts(config: AdapterConfig) -> AdapterParts:
+    """Open the store, policy, keys and audit log an adapter needs (fails fast, naming the cause)."""
+    home = config.home
+    name = config.name
+    return AdapterParts(
+        agency=config.agency,
+        name=name,
+        trusted_brokers=frozenset(config.trusted_brokers),
+        backend=SqliteAgencyStore(config.store),
+        engine=load_engine(home, config.policy_dir),
+        trust=TrustStore.load(home.trust_store),
+        signing_key=SigningKey.load(home.signing_key(name)),
+        audit=AuditLog.open(
+            home.audit_log(name), owner=name,
+            checkpoint_key=SigningKey.load(home.signing_key(f"audit-{name}")).private_key,
+        ),
+        pseudonyms=Pseudonymiser.for_home(home),
+        thresholds=MatchThresholds(**config.matching) if config.matching else MatchThresholds(),
+        replay=ReplayGuard(config.max_clock_skew_s),
+        delay_ms=config.delay_ms,
+    )
+
+
+async def serve(config: AdapterConfig) -> None:
+    """Serve until SIGTERM/SIGINT, then drain and close the audit log."""
+    log = logs.get_logger("adapter")
+    parts = build_parts(config)
+    server = grpc_server.build_server(config.max_message_bytes)
+    mash_pb2_grpc.add_AgencyAdapterServicer_to_server(AdapterService(parts), server)
+    health = grpc_server.add_health_and_reflection(server, [SERVICE_NAME])
+    port = server.add_secure_port(config.listen, server_credentials(config.home, config.name))
+    await server.start()
+    await grpc_server.mark_serving(health, [SERVICE_NAME])
+    grpc_server.write_port_file(config.home.run_dir / f"{config.name}.port", port)
+    log.info("adapter_started", agency=str(config.agency), port=port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("adapter_stopping", agency=str(config.agency))
+    await server.stop(grace=2)
+    parts.audit.close()
+    parts.backend.close()
+
+
+def run(config: AdapterConfig) -> None:
+    """Configure logging and serve (blocking)."""
+    logs.configure(json=config.json_logs)
+    asyncio.run(serve(config))

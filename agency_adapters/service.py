@@ -1,0 +1,310 @@
+"""The adapter's `AgencyAdapter.Query`: verify, re-check policy, match, minimise, sign, log.
+
+An adapter never relies on the broker's decision alone: it verifies the
+broker's mTLS identity and signature, applies its OWN copy of the agreement it
+holds with that MASH, and discloses only the categories both sides permit, for
+people it matched with enough confidence. Every decision -- refusals included --
+is in its own append-only disclosure log before the answer leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import grpc
+
+from agency_adapters.backend import AgencyBackend, QueryIdentifiers
+from agency_adapters.matching import MatchThresholds, match
+from agency_adapters.replay import ReplayError, ReplayGuard
+from certs.envelopes import open_query, sign_disclosure
+from certs.errors import SignatureError
+from certs.signing import SigningKey, TrustStore
+from certs.tls import peer_identity
+from mash.audit.events import AuditEvent, EventKind
+from mash.audit.log import AuditLog
+from mash.audit.pseudonyms import Pseudonymiser
+from mash.errors import InvalidRequest, NotAuthenticated, NotPermitted
+from mash.logs import get_logger
+from mash.v1 import mash_pb2 as pb
+from mash.v1 import mash_pb2_grpc as pb_grpc
+from mash.vocab import (
+    AGENCY_CATEGORIES,
+    Agency,
+    AgencyStatus,
+    Category,
+    ConsentState,
+    Decision,
+    MatchBand,
+    Purpose,
+    Rag,
+    ReasonCode,
+    Role,
+    StatutoryGateway,
+    SubjectRole,
+    UnknownVocabulary,
+    parse,
+)
+from policy import BreakGlass, PolicyEngine, PolicyRequest
+
+log = get_logger("adapter")
+
+#: Bands confident enough to disclose record content.
+DISCLOSING_BANDS = frozenset({MatchBand.CERTAIN, MatchBand.HIGH})
+MAX_SUBJECTS = 20
+
+
+@dataclass(frozen=True)
+class AdapterParts:
+    """Everything the servicer needs, built once at start-up (and injectable in tests)."""
+
+    agency: Agency
+    name: str
+    trusted_brokers: frozenset[str]
+    backend: AgencyBackend
+    engine: PolicyEngine
+    trust: TrustStore
+    signing_key: SigningKey
+    audit: AuditLog
+    pseudonyms: Pseudonymiser
+    thresholds: MatchThresholds
+    replay: ReplayGuard
+    delay_ms: int = 0
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+def _reason(code: str, text: str) -> pb.Reason:
+    return pb.Reason(code=code, text=text)
+
+
+class AdapterService(pb_grpc.AgencyAdapterServicer):
+    """gRPC servicer of one agency adapter."""
+
+    def __init__(self, parts: AdapterParts) -> None:
+        self.p = parts
+
+    async def Query(  # noqa: N802 - gRPC method name
+        self, request: pb.SignedQuery, context: grpc.aio.ServicerContext
+    ) -> pb.SignedDisclosure:
+        """Answer one signed query with one signed disclosure."""
+        p = self.p
+        peer = peer_identity(context)
+        if peer.kind != "broker" or peer.name not in p.trusted_brokers:
+            await self._refuse("untrusted_peer", peer.name, request)
+            raise NotPermitted("caller is not a trusted MASH broker",
+                               detail=f"peer {peer.kind}/{peer.name}")
+        try:
+            verified = open_query(request, p.trust, broker_id=peer.name, at=p.clock())
+        except SignatureError as exc:
+            code = getattr(exc, "code", type(exc).__name__)
+            await self._refuse(str(code), peer.name, request)
+            raise NotAuthenticated("query signature did not verify", detail=str(exc)) from None
+        query = verified.query
+        try:
+            p.replay.check(peer.name, query.nonce, query.issued_at)
+        except ReplayError as exc:
+            await self._refuse(exc.code, peer.name, request, query=query)
+            raise NotPermitted("query refused: " + exc.code.replace("_", " ")) from None
+        if query.agency != p.agency:
+            await self._refuse("wrong_agency", peer.name, request, query=query)
+            raise InvalidRequest("query is addressed to another agency")
+        if not 0 < len(query.subjects) <= MAX_SUBJECTS:
+            raise InvalidRequest(f"a query names 1 to {MAX_SUBJECTS} subjects")
+
+        if p.delay_ms:
+            await asyncio.sleep(p.delay_ms / 1000)  # simulated slow legacy system (tests only)
+
+        disclosure = self._answer(query, verified.sha256)
+        signed = sign_disclosure(disclosure, p.signing_key)
+        await self._log_disclosure(query, verified.sha256, signed, disclosure)
+        return signed
+
+    # ------------------------------------------------------------------ answer
+
+    def _answer(self, query: pb.Query, query_sha256: bytes) -> pb.Disclosure:
+        p = self.p
+        now = p.clock()
+        d = pb.Disclosure(
+            disclosure_id=secrets.token_hex(16),
+            query_id=query.query_id,
+            query_sha256=query_sha256,
+            agency=str(p.agency),
+            adapter_id=p.name,
+            broker_id=query.broker_id,
+            issued_at=now.isoformat(),
+        )
+        try:
+            base = self._policy_base(query, now)
+        except UnknownVocabulary as exc:
+            d.status, d.decision = AgencyStatus.WITHHELD, Decision.DENY
+            d.reasons.append(_reason("unknown_vocabulary", str(exc)))
+            return d
+        requested = tuple(
+            Category(c) for c in query.categories if c in set(AGENCY_CATEGORIES[p.agency])
+        )
+        decisions = []
+        for subject in query.subjects:
+            result, decision = self._answer_subject(query, subject, base, requested)
+            d.subjects.append(result)
+            decisions.append(decision)
+            if decision.agreement_version and not d.agreement_version:
+                d.agreement_id = decision.agreement_id or ""
+                d.agreement_version = decision.agreement_version
+        if query.agreement_version and d.agreement_version != query.agreement_version:
+            # Both sides must apply the same agreement; never guess which one is right.
+            for s in d.subjects:
+                del s.facts[:]
+                s.match_band, s.match_score, s.confirm_hint = MatchBand.NONE, 0.0, ""
+            d.status, d.decision = AgencyStatus.POLICY_MISMATCH, Decision.DENY
+            d.reasons.append(_reason("policy_mismatch",
+                                     "the adapter holds a different version of the agreement"))
+            return d
+        d.decision = _overall(decisions)
+        d.status = _status(d.subjects, d.decision)
+        seen = set()
+        for dec in decisions:
+            for r in dec.reasons:
+                if r.code not in seen:
+                    seen.add(r.code)
+                    d.reasons.append(_reason(r.code, r.text))
+        return d
+
+    def _policy_base(self, query: pb.Query, now: datetime) -> dict[str, object]:
+        consent_reason = query.consent.reason
+        bg = query.break_glass
+        return dict(
+            agency=self.p.agency,
+            purpose=parse(Purpose, query.purpose),
+            statutory_gateway=parse(StatutoryGateway, query.statutory_gateway),
+            rag=parse(Rag, query.rag),
+            consent_state=parse(ConsentState, query.consent.state),
+            consent_reason=parse(ReasonCode, consent_reason) if consent_reason else None,
+            requester_role=parse(Role, query.requester.role),
+            requester_id=query.requester.id,
+            at=now,
+            break_glass=(BreakGlass(reason=parse(ReasonCode, bg.reason), justification=bg.justification)
+                         if bg.reason else None),
+            mash_id=query.broker_id,
+        )
+
+    def _answer_subject(
+        self,
+        query: pb.Query,
+        subject: pb.Subject,
+        base: dict[str, object],
+        requested: Sequence[Category],
+    ) -> tuple[pb.SubjectResult, object]:
+        p = self.p
+        result = pb.SubjectResult(subject_id=subject.subject_id, match_band=MatchBand.NONE)
+        role = parse(SubjectRole, subject.role)
+        decision = p.engine.evaluate(
+            PolicyRequest(subject_role=role, categories=tuple(requested), **base)  # type: ignore[arg-type]
+        )
+        permitted = [c for c in decision.permitted_categories if c in requested]
+        result.permitted_categories.extend(permitted)
+        result.withheld_categories.extend(c for c in requested if c not in permitted)
+        if not permitted:
+            # Nothing may be shared about this person: do not even look them up.
+            return result, decision
+        ids = QueryIdentifiers.from_proto(subject.identifiers)
+        m = match(p.backend, ids, p.thresholds)
+        result.match_band = m.band
+        result.match_score = round(m.score, 4)
+        result.invalid_identifiers.extend(m.invalid_identifiers)
+        if m.band == MatchBand.POSSIBLE:
+            result.confirm_hint = m.confirm_hint  # no record content for a possible match
+        elif m.band in DISCLOSING_BANDS and m.person_id is not None:
+            for rec in p.backend.records_for(m.person_id, permitted):
+                result.facts.append(pb.Fact(
+                    record_id=rec.record_id, category=rec.category, occurred_on=rec.occurred_on,
+                    summary=rec.summary, attributes=dict(rec.attributes),
+                ))
+        return result, decision
+
+    # ------------------------------------------------------------------ audit
+
+    async def _log_disclosure(
+        self, query: pb.Query, query_sha256: bytes, signed: pb.SignedDisclosure,
+        disclosure: pb.Disclosure,
+    ) -> None:
+        p = self.p
+        pseudonyms: list[str] = []
+        for s in query.subjects:
+            i = s.identifiers
+            pseudonyms.extend(p.pseudonyms.for_identifiers(
+                nhs_number=i.nhs_number, given_name=i.given_name,
+                family_name=i.family_name, date_of_birth=i.date_of_birth,
+            ))
+        categories = sorted({f.category for s in disclosure.subjects for f in s.facts})
+        bands = ",".join(f"{s.subject_id}:{s.match_band}" for s in disclosure.subjects)
+        event = AuditEvent(
+            kind=EventKind.DISCLOSURE_SENT,
+            actor_id=query.requester.id,
+            actor_role=query.requester.role,
+            actor_org=query.broker_id,
+            referral_id=query.referral_id,
+            lookup_id=query.lookup_id,
+            query_id=query.query_id,
+            purpose=query.purpose,
+            statutory_gateway=query.statutory_gateway,
+            consent_state=query.consent.state,
+            consent_reason=query.consent.reason,
+            rag=query.rag,
+            agency=str(p.agency),
+            categories=tuple(categories),
+            decision=disclosure.decision,
+            reasons=tuple(r.code for r in disclosure.reasons),
+            agreement_id=disclosure.agreement_id,
+            agreement_version=disclosure.agreement_version,
+            match_band=bands,
+            query_hash=query_sha256.hex(),
+            disclosure_hash=hashlib.sha256(signed.disclosure).hexdigest(),
+            signer_key_id=signed.key_id,
+            outcome=disclosure.status,
+            subject_pseudonyms=tuple(pseudonyms),
+            detail={"broker_id": query.broker_id, "fact_count": str(
+                sum(len(s.facts) for s in disclosure.subjects))},
+        )
+        await asyncio.wrap_future(p.audit.submit(event))
+
+    async def _refuse(
+        self, code: str, peer: str, request: pb.SignedQuery, query: pb.Query | None = None
+    ) -> None:
+        """Log a refused query (bad signature, replay, untrusted peer...) before refusing it."""
+        event = AuditEvent(
+            kind=EventKind.QUERY_REJECTED,
+            actor_org=peer,
+            agency=str(self.p.agency),
+            referral_id=query.referral_id if query else None,
+            query_id=query.query_id if query else None,
+            query_hash=hashlib.sha256(request.query).hexdigest(),
+            signer_key_id=request.key_id,
+            outcome="rejected",
+            reasons=(code,),
+        )
+        await asyncio.wrap_future(self.p.audit.submit(event))
+        log.warning("query_rejected", code=code, peer=peer)
+
+
+def _overall(decisions: Sequence[object]) -> Decision:
+    values = {getattr(d, "decision") for d in decisions}
+    if Decision.PERMIT in values:
+        return Decision.PERMIT
+    if Decision.REVIEW in values:
+        return Decision.REVIEW
+    return Decision.DENY
+
+
+def _status(subjects: Sequence[pb.SubjectResult], decision: Decision) -> AgencyStatus:
+    bands = {s.match_band for s in subjects}
+    if bands & DISCLOSING_BANDS:
+        return AgencyStatus.DISCLOSED
+    if MatchBand.POSSIBLE in bands:
+        return AgencyStatus.POSSIBLE_MATCH
+    if decision != Decision.PERMIT:
+        return AgencyStatus.WITHHELD
+    return AgencyStatus.NOT_KNOWN

@@ -1,0 +1,216 @@
+"""The demo agency store: one SQLite file per agency, implementing `AgencyBackend`.
+
+Tables: `people` (one row per person as the agency holds them), `records` (one
+row per record, in one data category), `blocking` (key -> person_id, a
+clustered WITHOUT ROWID index; see `matching.blocking`) and `meta`.
+`StoreWriter` builds a store in bulk (indexes created after the inserts);
+`SqliteAgencyStore` opens it read-only for serving, one connection per thread.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Collection, Iterable, Iterator
+from pathlib import Path
+from types import TracebackType
+
+import sqlite_utils
+
+from agency_adapters.backend import (
+    Person,
+    QueryIdentifiers,
+    Record,
+    StoreNotFound,
+    StoreUnreadable,
+)
+from agency_adapters.matching.blocking import person_keys, query_keys
+from mash.vocab import Category
+
+SCHEMA_VERSION = "1"
+#: At most this many people are read for one blocking key (a degenerate key cannot cause a scan).
+PER_KEY_LIMIT = 200
+#: At most this many candidates are scored for one query.
+MAX_CANDIDATES = 600
+
+_PEOPLE_COLUMNS = ("person_id", "given_name", "family_name", "other_names", "date_of_birth",
+                   "sex", "postcode", "address", "nhs_number", "upn")
+# SQL built only from the constant column list and placeholder counts; values are always bound.
+_SELECT_PEOPLE = f"SELECT {', '.join(_PEOPLE_COLUMNS)} FROM people"  # noqa: S608
+_INSERT_PERSON = f"INSERT INTO people VALUES ({','.join('?' * len(_PEOPLE_COLUMNS))})"  # noqa: S608
+
+
+def _person_row(p: Person) -> tuple[str, ...]:
+    return (p.person_id, p.given_name, p.family_name, json.dumps(list(p.other_names)),
+            p.date_of_birth or "", p.sex, p.postcode, p.address, p.nhs_number, p.upn)
+
+
+def _row_person(row: tuple[str, ...]) -> Person:
+    return Person(person_id=row[0], given_name=row[1], family_name=row[2],
+                  other_names=tuple(json.loads(row[3] or "[]")), date_of_birth=row[4] or None,
+                  sex=row[5], postcode=row[6], address=row[7], nhs_number=row[8], upn=row[9])
+
+
+class StoreWriter:
+    """Builds a new agency store in bulk; as a context manager, `finish()` indexes and closes."""
+
+    def __init__(self, path: Path, agency: str, *, meta: dict[str, str] | None = None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        self.path = path
+        self._conn = sqlite3.connect(path, isolation_level=None)
+        # A bulk build of a file nobody reads yet: durability comes from finishing, not fsync.
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=MEMORY",
+                       "cache_size=-200000", "locking_mode=EXCLUSIVE"):
+            self._conn.execute(f"PRAGMA {pragma}")
+        db = sqlite_utils.Database(self._conn)
+        db["meta"].create({"key": str, "value": str}, pk="key")
+        db["people"].create({c: str for c in _PEOPLE_COLUMNS}, pk="person_id")
+        db["records"].create({"record_id": str, "person_id": str, "category": str,
+                              "occurred_on": str, "summary": str, "attributes": str},
+                             pk="record_id")
+        # Clustered on (key, person_id): a blocking lookup is one b-tree range read.
+        self._conn.execute("CREATE TABLE blocking (key TEXT NOT NULL, person_id TEXT NOT NULL, "
+                           "PRIMARY KEY (key, person_id)) WITHOUT ROWID")
+        self._conn.execute("BEGIN")
+        entries = {"schema_version": SCHEMA_VERSION, "agency": agency, **(meta or {})}
+        self._conn.executemany("INSERT INTO meta VALUES (?, ?)", entries.items())
+        self.people = 0
+        self.records = 0
+
+    def add_people(self, people: Iterable[Person]) -> None:
+        """Insert people and their blocking keys."""
+        batch = list(people)
+        self._conn.executemany(_INSERT_PERSON,
+                               (_person_row(p) for p in batch))
+        self._conn.executemany("INSERT OR IGNORE INTO blocking VALUES (?, ?)",
+                               ((k, p.person_id) for p in batch for k in person_keys(p)))
+        self.people += len(batch)
+
+    def add_records(self, records: Iterable[Record]) -> None:
+        """Insert records (each must name a person already added or added later)."""
+        batch = [(r.record_id, r.person_id, str(r.category), r.occurred_on, r.summary,
+                  json.dumps(dict(r.attributes), sort_keys=True)) for r in records]
+        self._conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", batch)
+        self.records += len(batch)
+
+    def finish(self) -> None:
+        """Commit, build the secondary indexes, and close."""
+        self._conn.execute("COMMIT")
+        self._conn.execute("CREATE INDEX records_by_person ON records (person_id, category)")
+        self._conn.execute("ANALYZE")
+        self._conn.close()
+
+    def abort(self) -> None:
+        """Discard the partial store."""
+        self._conn.close()
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> StoreWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.abort()
+
+
+class SqliteAgencyStore:
+    """An agency store on a SQLite file, opened read-only; safe to share between threads."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise StoreNotFound(f"agency store not found: {self.path}")
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        try:
+            meta = dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnreadable(f"not an agency store: {self.path}") from exc
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            raise StoreUnreadable(f"unsupported store schema {meta.get('schema_version')!r}")
+        self.agency: str = meta.get("agency", "")
+        self.meta: dict[str, str] = meta
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("PRAGMA cache_size=-32000")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def candidates(self, query: QueryIdentifiers) -> list[Person]:
+        """People sharing at least one blocking key with `query` (bounded, via the key index)."""
+        conn = self._conn()
+        ids: dict[str, None] = {}
+        for key in query_keys(query):
+            for (pid,) in conn.execute(
+                    "SELECT person_id FROM blocking WHERE key = ? LIMIT ?", (key, PER_KEY_LIMIT)):
+                ids.setdefault(pid, None)
+            if len(ids) >= MAX_CANDIDATES:
+                break
+        return self.people(list(ids)[:MAX_CANDIDATES])
+
+    def people(self, person_ids: list[str]) -> list[Person]:
+        """The people with these ids (unknown ids are skipped)."""
+        if not person_ids:
+            return []
+        conn = self._conn()
+        out: list[Person] = []
+        for i in range(0, len(person_ids), 500):
+            chunk = person_ids[i:i + 500]
+            sql = f"{_SELECT_PEOPLE} WHERE person_id IN ({','.join('?' * len(chunk))})"
+            out.extend(_row_person(r) for r in conn.execute(sql, chunk))
+        return out
+
+    def person(self, person_id: str) -> Person | None:
+        """One person by id, or None."""
+        found = self.people([person_id])
+        return found[0] if found else None
+
+    def records_for(self, person_id: str, categories: Collection[Category]) -> list[Record]:
+        """The person's records in `categories`, newest first."""
+        cats = sorted({str(c) for c in categories})
+        if not cats:
+            return []
+        sql = ("SELECT record_id, person_id, category, occurred_on, summary, attributes "  # noqa: S608
+               f"FROM records WHERE person_id = ? AND category IN ({','.join('?' * len(cats))}) "
+               "ORDER BY occurred_on DESC, record_id")
+        return [Record(r[0], r[1], Category(r[2]), r[3], r[4], json.loads(r[5]))
+                for r in self._conn().execute(sql, (person_id, *cats))]
+
+    def iter_people(self) -> Iterator[Person]:
+        """Every person (a scan: for evaluation and demo set-up, never for serving a query)."""
+        sql = f"{_SELECT_PEOPLE} ORDER BY person_id"
+        for row in self._conn().execute(sql):
+            yield _row_person(row)
+
+    def count_people(self) -> int:
+        """How many people the store holds."""
+        return int(self._conn().execute("SELECT count(*) FROM people").fetchone()[0])
+
+    def close(self) -> None:
+        """Close every thread's connection."""
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> SqliteAgencyStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,169 @@
+"""Lookup benchmark: broker + four adapters as separate processes over mTLS, with signing,
+policy at both ends, matching and the audit log on -- against a baseline of plain gRPC
+fan-out to four no-op servers measured in the same run.
+
+    mash bench lookup --seconds 10 [--json] [--concurrency 8] [--people 10000] [--audit-off]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import grpc
+
+from certs.tls import channel_credentials
+from mash.cluster import Cluster, prepare_home
+from mash.demo import red_request
+from mash.demo_data import demo_referrals
+from mash.grpc_server import channel_options
+from mash.home import Home
+from mash.identity.tokens import issue_token
+from mash.v1 import mash_pb2 as pb
+from mash.v1 import mash_pb2_grpc as pb_grpc
+from mash.vocab import Role
+
+
+@dataclass(frozen=True)
+class Run:
+    """Figures of one load run."""
+
+    lookups: int
+    errors: int
+    seconds: float
+    per_s: float
+    p50_ms: float
+    p99_ms: float
+
+
+def _percentile(sorted_ms: Sequence[float], q: float) -> float:
+    if not sorted_ms:
+        return float("nan")
+    i = min(len(sorted_ms) - 1, max(0, round(q * (len(sorted_ms) - 1))))
+    return sorted_ms[i]
+
+
+async def _drive(home: Home, address: str, token: str, requests: Sequence[pb.LookupRequest],
+                 seconds: float, concurrency: int, warmup_s: float) -> Run:
+    creds = channel_credentials(home, "client-staff")
+    latencies: list[float] = []
+    errors = 0
+    metadata = (("authorization", f"Bearer {token}"),)
+    counter = itertools.count()
+    async with grpc.aio.secure_channel(address, creds, options=channel_options()) as channel:
+        stub = pb_grpc.BrokerStub(channel)
+        start = time.perf_counter()
+        measure_from = start + warmup_s
+        stop_at = measure_from + seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            while (now := time.perf_counter()) < stop_at:
+                req = requests[next(counter) % len(requests)]
+                t0 = time.perf_counter()
+                try:
+                    await stub.Lookup(req, metadata=metadata, timeout=10)
+                except grpc.aio.AioRpcError:
+                    if now >= measure_from:
+                        errors += 1
+                    continue
+                if t0 >= measure_from:
+                    latencies.append((time.perf_counter() - t0) * 1000)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    latencies.sort()
+    return Run(len(latencies), errors, seconds, len(latencies) / seconds,
+               round(_percentile(latencies, 0.5), 2), round(_percentile(latencies, 0.99), 2))
+
+
+def _requests(home: Home) -> list[pb.LookupRequest]:
+    referrals = demo_referrals(home)
+    return [red_request(f"REF-BENCH-{i:04d}", referrals[i % len(referrals)]["subjects"])
+            for i in range(64)]
+
+
+def _spawn_noop(home: Home, name: str, role: str, adapters: Sequence[str] = ()) -> tuple[subprocess.Popen[bytes], str]:
+    port_file = home.run_dir / f"noop-{name}.port"
+    port_file.unlink(missing_ok=True)
+    args = [sys.executable, "-m", "bench.noop_servers", "--role", role, "--name", name,
+            "--home", str(home.root)]
+    for a in adapters:
+        args += ["--adapter", a]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not port_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"no-op {role} {name} did not start")
+        time.sleep(0.05)
+    return proc, f"127.0.0.1:{port_file.read_text().strip()}"
+
+
+def baseline(home: Home, requests: Sequence[pb.LookupRequest], seconds: float,
+             concurrency: int, warmup_s: float, token: str) -> Run:
+    """Plain gRPC fan-out: a no-op broker and four no-op adapters, same mTLS and messages."""
+    procs = []
+    try:
+        addresses = []
+        for i in range(4):
+            proc, addr = _spawn_noop(home, f"adapter-{i}", "adapter")
+            procs.append(proc)
+            addresses.append(addr)
+        proc, broker = _spawn_noop(home, "broker", "broker", addresses)
+        procs.append(proc)
+        return asyncio.run(_drive(home, broker, token, requests, seconds, concurrency, warmup_s))
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(10)
+
+
+def real(home: Home, requests: Sequence[pb.LookupRequest], seconds: float, concurrency: int,
+         warmup_s: float, token: str, *, audit: bool = True) -> Run:
+    """The real system: broker + four adapters, signing, policy, matching, audit log."""
+    with Cluster(home, broker_settings={"audit_enabled": audit}) as cluster:
+        return asyncio.run(_drive(home, cluster.broker.address, token, requests, seconds,
+                                  concurrency, warmup_s))
+
+
+def run_benchmark(*, home: Path, seconds: float, concurrency: int, people: int,
+                  audit_off: bool, warmup_s: float = 2.0) -> dict[str, object]:
+    """Prepare the home, run baseline and real system, return the figures."""
+    h = Home.at(home)
+    t0 = time.perf_counter()
+    prepare_home(h, people=people, seed=7)
+    setup_s = time.perf_counter() - t0
+    token = issue_token(h, sub="bench-1", role=Role.MASH_SOCIAL_WORKER, ttl_s=3600)
+    requests = _requests(h)
+    base = baseline(h, requests, seconds, concurrency, warmup_s, token)
+    system = real(h, requests, seconds, concurrency, warmup_s, token)
+    result: dict[str, object] = {
+        "lookups_per_s": round(system.per_s, 1),
+        "p50_ms": system.p50_ms,
+        "p99_ms": system.p99_ms,
+        "errors": system.errors,
+        "baseline_per_s": round(base.per_s, 1),
+        "baseline_p50_ms": base.p50_ms,
+        "baseline_p99_ms": base.p99_ms,
+        "ratio_to_baseline": round(system.per_s / base.per_s, 3) if base.per_s else None,
+        "seconds": seconds,
+        "concurrency": concurrency,
+        "people_per_agency": people,
+        "cores": os.cpu_count(),
+        "setup_s": round(setup_s, 1),
+    }
+    if audit_off:
+        off = real(h, requests, seconds, concurrency, warmup_s, token, audit=False)
+        result["audit_off_per_s"] = round(off.per_s, 1)
+        result["audit_off_p99_ms"] = off.p99_ms
+        result["audit_cost_pct"] = round(100 * (1 - system.per_s / off.per_s), 1) if off.per_s else None
+    result["detail"] = {"system": asdict(system), "baseline": asdict(base)}
+    return result

@@ -1,0 +1,78 @@
+"""Baseline for the lookup benchmark: plain gRPC fan-out to four no-op servers.
+
+Same processes, same mTLS, same messages as the real system, but no policy,
+signing, matching or audit log: what is left is the cost of gRPC fan-out itself.
+Run as `python -m bench.noop_servers --role adapter|broker ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+import grpc
+
+from certs.tls import channel_credentials, server_credentials
+from mash import grpc_server
+from mash.home import Home
+from mash.v1 import mash_pb2 as pb
+from mash.v1 import mash_pb2_grpc as pb_grpc
+
+
+class NoopAdapter(pb_grpc.AgencyAdapterServicer):
+    """Answers every query with an empty disclosure."""
+
+    async def Query(self, request: pb.SignedQuery, context: grpc.aio.ServicerContext) -> pb.SignedDisclosure:  # noqa: N802
+        return pb.SignedDisclosure(disclosure=b"", signature=b"", key_id="noop")
+
+
+class NoopBroker(pb_grpc.BrokerServicer):
+    """Fans each lookup out to every adapter in parallel and returns an empty summary."""
+
+    def __init__(self, stubs: list[pb_grpc.AgencyAdapterStub]) -> None:
+        self.stubs = stubs
+
+    async def Lookup(self, request: pb.LookupRequest, context: grpc.aio.ServicerContext) -> pb.ReferralSummary:  # noqa: N802
+        query = pb.Query(referral_id=request.referral_id, subjects=request.subjects)
+        signed = pb.SignedQuery(query=query.SerializeToString())
+        await asyncio.gather(*(s.Query(signed, timeout=5) for s in self.stubs))
+        return pb.ReferralSummary(referral_id=request.referral_id)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    home = Home.at(args.home)
+    server = grpc_server.build_server()
+    if args.role == "adapter":
+        pb_grpc.add_AgencyAdapterServicer_to_server(NoopAdapter(), server)
+        name = "adapter-police"
+    else:
+        creds = channel_credentials(home, "broker-mash-demo")
+        channels = [grpc.aio.secure_channel(a, creds, options=grpc_server.channel_options())
+                    for a in args.adapter]
+        pb_grpc.add_BrokerServicer_to_server(
+            NoopBroker([pb_grpc.AgencyAdapterStub(c) for c in channels]), server)
+        name = "broker-mash-demo"
+    port = server.add_secure_port("127.0.0.1:0", server_credentials(home, name))
+    await server.start()
+    grpc_server.write_port_file(home.run_dir / f"noop-{args.name}.port", port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop(grace=1)
+
+
+def main() -> None:
+    """Entry point."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--role", choices=["adapter", "broker"], required=True)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--adapter", action="append", default=[])
+    asyncio.run(_serve(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

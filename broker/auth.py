@@ -1,0 +1,39 @@
+"""Who is calling the broker: a staff client certificate (mTLS) plus a valid staff JWT."""
+
+from __future__ import annotations
+
+import grpc
+
+from certs.errors import PeerNotAuthenticated
+from certs.tls import peer_identity
+from mash.errors import NotAuthenticated
+from mash.identity.errors import TokenError
+from mash.identity.tokens import StaffIdentity, TokenValidator
+
+
+class Authenticator:
+    """Checks the mTLS peer is a staff client and validates its bearer token."""
+
+    def __init__(self, validator: TokenValidator) -> None:
+        self.validator = validator
+
+    def authenticate(self, context: grpc.aio.ServicerContext) -> StaffIdentity:
+        """The caller's identity, or NotAuthenticated naming the cause (no token content)."""
+        try:
+            peer = peer_identity(context)
+        except PeerNotAuthenticated as exc:
+            raise NotAuthenticated("client certificate not accepted", detail=str(exc)) from None
+        if peer.kind != "client":
+            raise NotAuthenticated("caller is not a staff client", detail=f"peer kind {peer.kind}")
+        token = ""
+        for key, value in context.invocation_metadata() or ():
+            if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
+                token = value[len("Bearer "):]
+        if not token:
+            raise NotAuthenticated("missing bearer token")
+        try:
+            return self.validator.validate(token)
+        except TokenError as exc:
+            raise NotAuthenticated(
+                f"token refused: {type(exc).__name__}", detail=str(exc)
+            ) from None

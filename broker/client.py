@@ -1,0 +1,39 @@
+"""A staff client of the broker: mTLS with a client certificate plus a bearer token."""
+
+from __future__ import annotations
+
+import grpc
+
+from certs.tls import channel_credentials
+from mash.grpc_server import channel_options
+from mash.home import Home
+from mash.v1 import mash_pb2 as pb
+from mash.v1 import mash_pb2_grpc as pb_grpc
+
+
+class BrokerClient:
+    """Blocking client for the Broker service (CLI, demo, tests)."""
+
+    def __init__(self, home: Home, address: str, token: str, client_name: str = "client-staff",
+                 timeout_s: float = 30.0) -> None:
+        self._channel = grpc.secure_channel(
+            address, channel_credentials(home, client_name), options=channel_options())
+        self._stub = pb_grpc.BrokerStub(self._channel)
+        self._metadata = (("authorization", f"Bearer {token}"),)
+        self.timeout_s = timeout_s
+
+    def lookup(self, request: pb.LookupRequest) -> pb.ReferralSummary:
+        """Run one lookup (raises grpc.RpcError with a short status message on refusal)."""
+        response: pb.ReferralSummary = self._stub.Lookup(
+            request, metadata=self._metadata, timeout=self.timeout_s)
+        return response
+
+    def close(self) -> None:
+        """Close the channel."""
+        self._channel.close()
+
+    def __enter__(self) -> BrokerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

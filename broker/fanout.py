@@ -1,0 +1,84 @@
+"""Parallel calls to agency adapters over mTLS, each bounded by the lookup's deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import grpc
+
+from broker.config import AdapterEndpoint
+from certs.tls import channel_credentials
+from mash.grpc_server import channel_options
+from mash.home import Home
+from mash.v1 import mash_pb2 as pb
+from mash.v1 import mash_pb2_grpc as pb_grpc
+from mash.vocab import Agency, AgencyStatus
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """What came back from one adapter: a signed response, or a status saying why not."""
+
+    response: pb.SignedDisclosure | None
+    status: AgencyStatus
+    reason_code: str
+    reason_text: str
+    latency_ms: float
+
+
+_FAILURES: dict[grpc.StatusCode, tuple[AgencyStatus, str, str]] = {
+    grpc.StatusCode.DEADLINE_EXCEEDED: (
+        AgencyStatus.TIMED_OUT, "deadline_exceeded", "no answer before the lookup's deadline"),
+    grpc.StatusCode.UNAVAILABLE: (
+        AgencyStatus.UNAVAILABLE, "adapter_unavailable", "the agency's adapter could not be reached"),
+    grpc.StatusCode.PERMISSION_DENIED: (
+        AgencyStatus.WITHHELD, "adapter_refused", "the agency's adapter refused the query"),
+    grpc.StatusCode.UNAUTHENTICATED: (
+        AgencyStatus.WITHHELD, "adapter_refused", "the agency's adapter refused the query"),
+}
+
+
+class AdapterClients:
+    """One long-lived mTLS channel per configured adapter."""
+
+    def __init__(self, home: Home, client_name: str, endpoints: Sequence[AdapterEndpoint],
+                 max_message_bytes: int) -> None:
+        creds = channel_credentials(home, client_name)
+        self._channels: dict[Agency, grpc.aio.Channel] = {}
+        self._stubs: dict[Agency, pb_grpc.AgencyAdapterStub] = {}
+        for e in endpoints:
+            channel = grpc.aio.secure_channel(e.address, creds, options=channel_options(max_message_bytes))
+            self._channels[e.agency] = channel
+            self._stubs[e.agency] = pb_grpc.AgencyAdapterStub(channel)
+
+    async def call(self, agency: Agency, signed: pb.SignedQuery, timeout_s: float) -> CallOutcome:
+        """Send one signed query; never raises, never waits past `timeout_s`."""
+        start = time.perf_counter()
+        try:
+            response = await asyncio.wait_for(
+                self._stubs[agency].Query(signed, timeout=timeout_s), timeout_s + 0.25)
+        except grpc.aio.AioRpcError as exc:
+            status, code, text = _FAILURES.get(
+                exc.code(), (AgencyStatus.UNAVAILABLE, "adapter_error",
+                             "the agency's adapter returned an error"))
+            return CallOutcome(None, status, code, text, (time.perf_counter() - start) * 1000)
+        except TimeoutError:
+            status, code, text = _FAILURES[grpc.StatusCode.DEADLINE_EXCEEDED]
+            return CallOutcome(None, status, code, text, (time.perf_counter() - start) * 1000)
+        return CallOutcome(response, AgencyStatus.DISCLOSED, "", "", (time.perf_counter() - start) * 1000)
+
+    async def fan_out(
+        self, calls: Sequence[tuple[Agency, pb.SignedQuery | None]], timeout_s: float
+    ) -> dict[Agency, CallOutcome]:
+        """All calls in parallel; returns an outcome for every agency asked."""
+        real = [(a, q) for a, q in calls if q is not None]
+        outcomes = await asyncio.gather(*(self.call(a, q, timeout_s) for a, q in real))
+        return {a: o for (a, _), o in zip(real, outcomes, strict=True)}
+
+    async def close(self) -> None:
+        """Close every channel."""
+        for channel in self._channels.values():
+            await channel.close()

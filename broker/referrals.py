@@ -1,0 +1,524 @@
+"""The referral store: referral records, their history, and the summaries kept for them.
+
+`ReferralStore` is the small interface the broker and the CLI use;
+`SqliteReferralStore` is the one-machine backend (sqlite-utils). A
+PostgreSQL backend for scale-out implements the same Protocol.
+
+Summaries are kept per lookup and per agency, because each agency's part is
+governed by its own data-sharing agreement and so by its own retention period:
+`purge_expired` deletes each agency part once its retention has passed, keeps a
+stub (agency, status, agreement -- no facts) so the report can say it was
+deleted, records a `SummaryDeletion`, and tells the audit hook.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlite_utils
+
+from broker.referral_record import (
+    TRANSITIONS,
+    InvalidReferral,
+    InvalidTransition,
+    ManagerDecision,
+    RagChange,
+    Referral,
+    ReferralError,
+    ReferralSubject,
+    StatusChange,
+    StoredSummary,
+    SummaryDeletion,
+)
+from mash.home import Home
+from mash.v1 import mash_pb2
+from mash.vocab import (
+    LevelOfNeed,
+    Outcome,
+    Rag,
+    ReferralSource,
+    ReferralStatus,
+    SubjectRole,
+    parse,
+)
+
+Clock = Callable[[], datetime]
+
+
+class ReferralNotFound(ReferralError):
+    """No referral with that id in the store."""
+
+
+class DuplicateReferral(ReferralError):
+    """A referral with that id already exists."""
+
+
+class DuplicateSummary(ReferralError):
+    """A summary for that lookup is already filed (summaries are never overwritten)."""
+
+
+class UnknownRetention(ReferralError):
+    """A summary part carries agency data under an agreement whose retention is not known."""
+
+
+def referral_db_path(home: Home) -> Path:
+    """Where the broker keeps its referral store in a home folder."""
+    return home.root / "broker" / "referrals.sqlite"
+
+
+@dataclass(frozen=True)
+class NewReferral:
+    """What is known when a referral is received."""
+
+    received_at: datetime
+    source: ReferralSource
+    reason: str
+    subjects: tuple[ReferralSubject, ...]
+    rag: Rag
+    by: str
+    rag_reason: str = "initial rating"
+    referral_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.received_at.tzinfo is None:
+            raise InvalidReferral("received_at: needs a UTC offset")
+        if not self.reason.strip():
+            raise InvalidReferral("reason: must not be empty")
+        if not self.subjects:
+            raise InvalidReferral("subjects: a referral is about at least one person")
+        ids = [s.subject_id for s in self.subjects]
+        if len(set(ids)) != len(ids):
+            raise InvalidReferral("subjects.subject_id: ids must be unique within a referral")
+        if not self.by:
+            raise InvalidReferral("by: name who recorded the referral")
+
+
+@dataclass(frozen=True)
+class RetentionByAgreement:
+    """Retention of disclosed summaries per agreement id (the agreement's `disclosed_summary_days`).
+
+    A part with no facts (not known, timed out, withheld ...) holds no agency
+    data and is kept with the summary. A part with facts under an agreement
+    not listed here uses `default_days`; if that is None the store refuses to
+    keep it (fail closed: never keep data for an unknown period).
+    """
+
+    days: Mapping[str, int] = field(default_factory=dict)
+    default_days: int | None = None
+
+    def retention_for(self, result: mash_pb2.AgencyResult) -> timedelta | None:
+        """How long `result` may be kept, or None if it holds no agency data."""
+        if not any(s.facts for s in result.subjects):
+            return None
+        days = self.days.get(result.agreement_id, self.default_days)
+        if days is None:
+            raise UnknownRetention(
+                f"no retention known for agreement {result.agreement_id!r} ({result.agency})"
+            )
+        return timedelta(days=days)
+
+
+class RetentionRule(Protocol):
+    """Decides how long one agency's part of a summary may be kept."""
+
+    def retention_for(self, result: mash_pb2.AgencyResult) -> timedelta | None:
+        """Retention of `result` from when it is stored, or None if it holds no agency data."""
+        ...
+
+
+class ReferralStore(Protocol):
+    """What the broker and CLI need from a referral store."""
+
+    def create(self, new: NewReferral) -> Referral:
+        """Record a newly received referral (status `screening`)."""
+        ...
+
+    def get(self, referral_id: str) -> Referral:
+        """The referral with its history, or raise `ReferralNotFound`."""
+        ...
+
+    def referrals(self, status: ReferralStatus | None = None) -> list[Referral]:
+        """All referrals (optionally of one status), oldest first."""
+        ...
+
+    def rerate(self, referral_id: str, rag: Rag, by: str, reason: str) -> Referral:
+        """Record a new RAG rating with who and why."""
+        ...
+
+    def set_status(self, referral_id: str, status: ReferralStatus, by: str,
+                   note: str = "") -> Referral:
+        """Move the referral through the workflow (`TRANSITIONS`)."""
+        ...
+
+    def decide(self, referral_id: str, level_of_need: LevelOfNeed, outcome: Outcome,
+               rationale: str, by: str) -> Referral:
+        """Record the team manager's decision; the referral becomes `decided`."""
+        ...
+
+    def save_summary(self, summary: mash_pb2.ReferralSummary,
+                     retention: RetentionRule) -> StoredSummary:
+        """Keep a lookup's summary for its referral, each agency part with its retention."""
+        ...
+
+    def summaries(self, referral_id: str) -> list[StoredSummary]:
+        """The referral's kept summaries, oldest first (deleted parts as stubs)."""
+        ...
+
+    def purge_expired(self) -> list[SummaryDeletion]:
+        """Delete every summary part whose retention has passed; return what was deleted."""
+        ...
+
+    def deletions(self, referral_id: str) -> list[SummaryDeletion]:
+        """What has been deleted from the referral's summaries under retention."""
+        ...
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_referral_id() -> str:
+    return f"REF-{secrets.token_hex(4).upper()}"
+
+
+def _ts(moment: datetime) -> str:
+    """A sortable UTC timestamp for storage."""
+    return moment.astimezone(UTC).isoformat()
+
+
+def _dt(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+class SqliteReferralStore:
+    """`ReferralStore` on one SQLite file (sqlite-utils)."""
+
+    def __init__(self, path: Path, *, clock: Clock = _utc_now,
+                 new_id: Callable[[], str] = _new_referral_id,
+                 on_delete: Callable[[SummaryDeletion], None] | None = None) -> None:
+        """Open (creating if needed) the store at `path`.
+
+        `clock` gives aware "now"s; `new_id` makes referral ids; `on_delete` is
+        told of every retention deletion (the broker appends it to its audit log).
+        """
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite_utils.Database(path)
+        # Deleted summaries must not linger in free pages of the file.
+        self.db.execute("pragma secure_delete = on")
+        self.db.execute("pragma foreign_keys = on")
+        self.clock = clock
+        self.new_id = new_id
+        self.on_delete = on_delete
+        self._create_tables()
+
+    @classmethod
+    def in_home(cls, home: Home, **kwargs: Any) -> SqliteReferralStore:
+        """The broker's referral store in `home`."""
+        return cls(referral_db_path(home), **kwargs)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.db.close()
+
+    # ---------------------------------------------------------------- schema
+
+    def _create_tables(self) -> None:
+        db = self.db
+        db.table("referrals").create({"referral_id": str, "received_at": str, "source": str,
+                                "reason": str, "subjects": str}, pk="referral_id",
+                               if_not_exists=True)
+        for name, columns in (
+            ("rag_changes", {"referral_id": str, "rag": str, "at": str, "by": str,
+                             "reason": str}),
+            ("status_changes", {"referral_id": str, "status": str, "at": str, "by": str,
+                                "note": str}),
+            ("decisions", {"referral_id": str, "level_of_need": str, "outcome": str,
+                           "rationale": str, "by": str, "at": str}),
+        ):
+            db.table(name).create({"seq": int, **columns}, pk="seq", if_not_exists=True,
+                            foreign_keys=[("referral_id", "referrals", "referral_id")])
+            db.table(name).create_index(["referral_id"], if_not_exists=True)
+        db.table("summaries").create({"lookup_id": str, "referral_id": str, "stored_at": str,
+                                "header": bytes}, pk="lookup_id", if_not_exists=True,
+                               foreign_keys=[("referral_id", "referrals", "referral_id")])
+        db.table("summaries").create_index(["referral_id"], if_not_exists=True)
+        db.table("summary_parts").create({"lookup_id": str, "position": int, "agency": str,
+                                    "agreement_id": str, "agreement_version": str,
+                                    "retain_until": str, "deleted_at": str, "result": bytes},
+                                   pk=("lookup_id", "position"), not_null={"result"},
+                                   if_not_exists=True,
+                                   foreign_keys=[("lookup_id", "summaries", "lookup_id")])
+        db.table("summary_parts").create_index(["retain_until"], if_not_exists=True)
+        db.table("deletions").create(
+            {"seq": int, "referral_id": str, "lookup_id": str, "agency": str,
+             "agreement_id": str, "agreement_version": str, "retain_until": str,
+             "deleted_at": str},
+            pk="seq", if_not_exists=True)
+        db.table("deletions").create_index(["referral_id"], if_not_exists=True)
+
+    # ---------------------------------------------------------------- referrals
+
+    def create(self, new: NewReferral) -> Referral:
+        """Record a newly received referral (status `screening`)."""
+        referral_id = new.referral_id or self.new_id()
+        now = self.clock()
+        subjects = [{"subject_id": s.subject_id, "role": s.role.value,
+                     "identifiers": dict(s.identifiers)} for s in new.subjects]
+        with self.db.atomic():
+            if self._exists(referral_id):
+                raise DuplicateReferral(f"referral {referral_id} already exists")
+            self.db.table("referrals").insert({
+                "referral_id": referral_id, "received_at": new.received_at.isoformat(),
+                "source": new.source.value, "reason": new.reason,
+                "subjects": json.dumps(subjects, sort_keys=True)})
+            self.db.table("rag_changes").insert({"referral_id": referral_id, "rag": new.rag.value,
+                                           "at": now.isoformat(), "by": new.by,
+                                           "reason": new.rag_reason})
+            self.db.table("status_changes").insert({
+                "referral_id": referral_id, "status": ReferralStatus.SCREENING.value,
+                "at": now.isoformat(), "by": new.by, "note": "received"})
+        return self.get(referral_id)
+
+    def get(self, referral_id: str) -> Referral:
+        """The referral with its history, or raise `ReferralNotFound`."""
+        rows = list(self.db.query("select * from referrals where referral_id = ?",
+                                  [referral_id]))
+        if not rows:
+            raise ReferralNotFound(f"no referral {referral_id}")
+        return self._referral(rows[0])
+
+    def referrals(self, status: ReferralStatus | None = None) -> list[Referral]:
+        """All referrals (optionally of one status), oldest first."""
+        referrals = [self._referral(r) for r in
+                     self.db.query("select * from referrals order by received_at, referral_id")]
+        return [r for r in referrals if status is None or r.status == status]
+
+    def rerate(self, referral_id: str, rag: Rag, by: str, reason: str) -> Referral:
+        """Record a new RAG rating with who and why (a closed referral cannot be re-rated)."""
+        rag = parse(Rag, rag)
+        if not reason.strip():
+            raise InvalidReferral("reason: a re-rating must say why")
+        with self.db.atomic():
+            current = self.get(referral_id)
+            if current.status == ReferralStatus.CLOSED:
+                raise InvalidTransition(f"referral {referral_id} is closed")
+            self.db.table("rag_changes").insert({"referral_id": referral_id, "rag": rag.value,
+                                           "at": self.clock().isoformat(), "by": by,
+                                           "reason": reason})
+        return self.get(referral_id)
+
+    def set_status(self, referral_id: str, status: ReferralStatus, by: str,
+                   note: str = "") -> Referral:
+        """Move the referral through the workflow (`TRANSITIONS`).
+
+        `decided` is reached only through `decide`, which records the decision.
+        """
+        status = parse(ReferralStatus, status)
+        if status == ReferralStatus.DECIDED:
+            raise InvalidTransition("use decide() to record a decision")
+        with self.db.atomic():
+            self._move(self.get(referral_id), status, by, note)
+        return self.get(referral_id)
+
+    def decide(self, referral_id: str, level_of_need: LevelOfNeed, outcome: Outcome,
+               rationale: str, by: str) -> Referral:
+        """Record the team manager's decision; the referral becomes `decided`."""
+        decision = ManagerDecision(level_of_need=parse(LevelOfNeed, level_of_need),
+                                   outcome=parse(Outcome, outcome), rationale=rationale, by=by,
+                                   at=self.clock())
+        with self.db.atomic():
+            self._move(self.get(referral_id), ReferralStatus.DECIDED, by,
+                       f"{decision.level_of_need.value}: {decision.outcome.value}")
+            self.db.table("decisions").insert({
+                "referral_id": referral_id, "level_of_need": decision.level_of_need.value,
+                "outcome": decision.outcome.value, "rationale": decision.rationale,
+                "by": decision.by, "at": decision.at.isoformat()})
+        return self.get(referral_id)
+
+    def _move(self, current: Referral, status: ReferralStatus, by: str, note: str) -> None:
+        if status not in TRANSITIONS[current.status]:
+            raise InvalidTransition(
+                f"referral {current.referral_id} cannot go from {current.status.value} "
+                f"to {status.value}")
+        self.db.table("status_changes").insert({"referral_id": current.referral_id,
+                                          "status": status.value,
+                                          "at": self.clock().isoformat(), "by": by,
+                                          "note": note})
+
+    def _exists(self, referral_id: str) -> bool:
+        return bool(list(self.db.query("select 1 from referrals where referral_id = ?",
+                                       [referral_id])))
+
+    def _referral(self, row: Mapping[str, Any]) -> Referral:
+        rid = row["referral_id"]
+        history = self._rows("rag_changes", rid)
+        statuses = self._rows("status_changes", rid)
+        decisions = self._rows("decisions", rid)
+        return Referral(
+            referral_id=rid,
+            received_at=_dt(row["received_at"]),
+            source=ReferralSource(row["source"]),
+            reason=row["reason"],
+            subjects=tuple(ReferralSubject(s["subject_id"], SubjectRole(s["role"]),
+                                           s["identifiers"])
+                           for s in json.loads(row["subjects"])),
+            rag_history=tuple(RagChange(Rag(h["rag"]), _dt(h["at"]), h["by"], h["reason"])
+                              for h in history),
+            status_history=tuple(StatusChange(ReferralStatus(s["status"]), _dt(s["at"]),
+                                              s["by"], s["note"]) for s in statuses),
+            decisions=tuple(ManagerDecision(LevelOfNeed(d["level_of_need"]),
+                                            Outcome(d["outcome"]), d["rationale"], d["by"],
+                                            _dt(d["at"])) for d in decisions),
+        )
+
+    def _rows(self, table: str, referral_id: str) -> list[dict[str, Any]]:
+        return list(self.db.query(f"select * from {table} where referral_id = ? order by seq",  # noqa: S608 - fixed table names
+                                  [referral_id]))
+
+    # ---------------------------------------------------------------- summaries
+
+    def save_summary(self, summary: mash_pb2.ReferralSummary,
+                     retention: RetentionRule) -> StoredSummary:
+        """Keep a lookup's summary for its referral, each agency part with its retention.
+
+        Raises `ReferralNotFound` for an unknown referral and `UnknownRetention`
+        (storing nothing) if any part's retention is unknown.
+        """
+        referral_id = summary.referral_id
+        if not summary.lookup_id:
+            raise InvalidReferral("summary.lookup_id: must not be empty")
+        now = self.clock()
+        header = mash_pb2.ReferralSummary()
+        header.CopyFrom(summary)
+        del header.agencies[:]
+        parts = []
+        for position, result in enumerate(summary.agencies):
+            keep_for = retention.retention_for(result)  # may raise before anything is written
+            parts.append({
+                "lookup_id": summary.lookup_id, "position": position, "agency": result.agency,
+                "agreement_id": result.agreement_id,
+                "agreement_version": result.agreement_version,
+                "retain_until": None if keep_for is None else _ts(now + keep_for),
+                "deleted_at": None, "result": result.SerializeToString(deterministic=True)})
+        with self.db.atomic():
+            if not self._exists(referral_id):
+                raise ReferralNotFound(f"no referral {referral_id}")
+            if list(self.db.query("select 1 from summaries where lookup_id = ?",
+                                  [summary.lookup_id])):
+                raise DuplicateSummary(f"lookup {summary.lookup_id} is already filed")
+            self.db.table("summaries").insert({"lookup_id": summary.lookup_id,
+                                         "referral_id": referral_id, "stored_at": _ts(now),
+                                         "header": header.SerializeToString(deterministic=True)})
+            if parts:
+                self.db.table("summary_parts").insert_all(parts)
+        return self._stored(summary.lookup_id)
+
+    def summaries(self, referral_id: str) -> list[StoredSummary]:
+        """The referral's kept summaries, oldest first (deleted parts as stubs)."""
+        rows = self.db.query("select lookup_id from summaries where referral_id = ? "
+                             "order by stored_at, lookup_id", [referral_id])
+        return [self._stored(r["lookup_id"]) for r in list(rows)]
+
+    def _stored(self, lookup_id: str) -> StoredSummary:
+        row = next(iter(self.db.query("select * from summaries where lookup_id = ?",
+                                      [lookup_id])))
+        summary = mash_pb2.ReferralSummary.FromString(row["header"])
+        for part in self.db.query("select result from summary_parts where lookup_id = ? "
+                                  "order by position", [lookup_id]):
+            summary.agencies.add().ParseFromString(part["result"])
+        deletions = tuple(d for d in self.deletions(row["referral_id"])
+                          if d.lookup_id == lookup_id)
+        return StoredSummary(row["referral_id"], lookup_id, _dt(row["stored_at"]), summary,
+                             deletions)
+
+    def purge_expired(self) -> list[SummaryDeletion]:
+        """Delete every summary part whose retention has passed; return what was deleted.
+
+        The part is replaced by a stub with the agency, status, signer and
+        agreement but no subjects or facts; a `SummaryDeletion` is stored and
+        passed to `on_delete`.
+        """
+        now = self.clock()
+        done: list[SummaryDeletion] = []
+        with self.db.atomic():
+            due = list(self.db.query(
+                "select p.*, s.referral_id from summary_parts p join summaries s "
+                "using (lookup_id) where p.deleted_at is null and p.retain_until is not null "
+                "and p.retain_until <= ? order by p.retain_until", [_ts(now)]))
+            for part in due:
+                stub = _stub(mash_pb2.AgencyResult.FromString(part["result"]))
+                self.db.execute("update summary_parts set result = ?, deleted_at = ? "
+                                "where lookup_id = ? and position = ?",
+                                [stub.SerializeToString(deterministic=True), _ts(now),
+                                 part["lookup_id"], part["position"]])
+                deletion = SummaryDeletion(
+                    referral_id=part["referral_id"], lookup_id=part["lookup_id"],
+                    agency=part["agency"], agreement_id=part["agreement_id"],
+                    agreement_version=part["agreement_version"],
+                    retain_until=_dt(part["retain_until"]), deleted_at=now)
+                self.db.table("deletions").insert({
+                    "referral_id": deletion.referral_id, "lookup_id": deletion.lookup_id,
+                    "agency": deletion.agency, "agreement_id": deletion.agreement_id,
+                    "agreement_version": deletion.agreement_version,
+                    "retain_until": part["retain_until"], "deleted_at": _ts(now)})
+                done.append(deletion)
+        # Told after the commit, so the audit log never records a deletion that rolled back.
+        if self.on_delete is not None:
+            for deletion in done:
+                self.on_delete(deletion)
+        return done
+
+    def deletions(self, referral_id: str) -> list[SummaryDeletion]:
+        """What has been deleted from the referral's summaries under retention."""
+        return [SummaryDeletion(d["referral_id"], d["lookup_id"], d["agency"],
+                                d["agreement_id"], d["agreement_version"],
+                                _dt(d["retain_until"]), _dt(d["deleted_at"]))
+                for d in self._rows("deletions", referral_id)]
+
+
+#: Reason code on a summary part whose agency data was deleted under retention.
+RETENTION_DELETED = "deleted_under_retention"
+
+
+def _stub(result: mash_pb2.AgencyResult) -> mash_pb2.AgencyResult:
+    """The part of `result` that is not agency data: who answered, how, under what agreement."""
+    stub = mash_pb2.AgencyResult(
+        agency=result.agency, status=result.status, signer_key_id=result.signer_key_id,
+        agreement_id=result.agreement_id, agreement_version=result.agreement_version,
+        latency_ms=result.latency_ms, disclosure_sha256=result.disclosure_sha256,
+        decision=result.decision)
+    stub.reasons.add(code=RETENTION_DELETED,
+                     text=f"deleted under the retention of agreement {result.agreement_id}")
+    return stub
+
+
+def open_store(home: Home, **kwargs: Any) -> SqliteReferralStore:
+    """The broker's referral store in `home` (created if missing)."""
+    return SqliteReferralStore.in_home(home, **kwargs)
+
+
+def subjects_from_specs(specs: Iterable[Mapping[str, str]]) -> tuple[ReferralSubject, ...]:
+    """Referral subjects from `role=...,given_name=...` style mappings (ids made per role)."""
+    counts: dict[str, int] = {}
+    subjects = []
+    for spec in specs:
+        fields = dict(spec)
+        role = parse(SubjectRole, fields.pop("role", ""))
+        counts[role.value] = counts.get(role.value, 0) + 1
+        subject_id = fields.pop("subject_id", "") or f"{role.value}-{counts[role.value]}"
+        subjects.append(ReferralSubject(subject_id, role, fields))
+    return tuple(subjects)
+
+
+__all__: Sequence[str] = (
+    "DuplicateReferral", "DuplicateSummary", "NewReferral", "RETENTION_DELETED", "ReferralNotFound",
+    "ReferralStore", "RetentionByAgreement", "RetentionRule", "SqliteReferralStore",
+    "UnknownRetention", "open_store", "referral_db_path",
+    "subjects_from_specs",
+)

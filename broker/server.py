@@ -1,0 +1,86 @@
+"""Run the broker as a process: `mash broker serve --config FILE`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from concurrent.futures import Future
+
+from broker.auth import Authenticator
+from broker.config import BrokerConfig
+from broker.fanout import AdapterClients
+from broker.service import AuditSink, BrokerParts, BrokerService
+from certs.signing import SigningKey, TrustStore
+from certs.tls import server_credentials
+from mash import grpc_server, logs
+from mash.audit.events import AuditEvent
+from mash.audit.log import AuditLog
+from mash.audit.pseudonyms import Pseudonymiser
+from mash.identity.tokens import TokenValidator
+from mash.v1 import mash_pb2, mash_pb2_grpc
+from policy import load_engine
+
+SERVICE_NAME = mash_pb2.DESCRIPTOR.services_by_name["Broker"].full_name
+
+
+class NullAudit(AuditSink):
+    """No audit log at all: ONLY for the benchmark's log-on/log-off comparison."""
+
+    def submit(self, event: AuditEvent) -> Future[int]:
+        """Resolve at once without recording anything."""
+        done: Future[int] = Future()
+        done.set_result(0)
+        return done
+
+
+def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
+    """Open keys, policy, audit log and adapter channels (fails fast, naming the cause)."""
+    home = config.home
+    name = config.name
+    audit = (
+        AuditLog.open(home.audit_log(name), owner=name,
+                      checkpoint_key=SigningKey.load(home.signing_key(f"audit-{name}")).private_key)
+        if config.audit_enabled else None
+    )
+    parts = BrokerParts(
+        config=config,
+        auth=Authenticator(TokenValidator.from_home(home)),
+        engine=load_engine(home, config.policy_dir),
+        trust=TrustStore.load(home.trust_store),
+        signing_key=SigningKey.load(home.signing_key(name)),
+        audit=audit if audit is not None else NullAudit(),
+        pseudonyms=Pseudonymiser.for_home(home),
+        clients=AdapterClients(home, name, config.adapters, config.max_message_bytes),
+    )
+    return parts, audit
+
+
+async def serve(config: BrokerConfig) -> None:
+    """Serve until SIGTERM/SIGINT, then drain, close channels and the audit log."""
+    log = logs.get_logger("broker")
+    parts, audit = build_parts(config)
+    server = grpc_server.build_server(config.max_message_bytes)
+    mash_pb2_grpc.add_BrokerServicer_to_server(BrokerService(parts), server)
+    health = grpc_server.add_health_and_reflection(server, [SERVICE_NAME])
+    port = server.add_secure_port(config.listen, server_credentials(config.home, config.name))
+    await server.start()
+    await grpc_server.mark_serving(health, [SERVICE_NAME])
+    grpc_server.write_port_file(config.home.run_dir / f"{config.name}.port", port)
+    log.info("broker_started", broker_id=config.broker_id, port=port,
+             adapters=len(config.adapters))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("broker_stopping")
+    await server.stop(grace=2)
+    await parts.clients.close()
+    if audit is not None:
+        audit.close()
+
+
+def run(config: BrokerConfig) -> None:
+    """Configure logging and serve (blocking)."""
+    logs.configure(json=config.json_logs)
+    asyncio.run(serve(config))

@@ -1,0 +1,91 @@
+"""A trust store that follows its file, so a running service sees new pins and revocations.
+
+`mash pki revoke` and `mash pki rotate-signing` rewrite the trust store
+atomically; a long-running broker or adapter must honour the change without a
+restart. `ReloadingTrustStore` re-reads the file when its modification time or
+size changes, checking at most once per `check_interval_s` (one `stat` call),
+so the hot path stays a dictionary lookup. If the new file is unreadable it
+fails closed: every call raises `TrustStoreError` until the file is fixed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from certs.clock import Clock, utc_now
+from certs.errors import TrustStoreError
+from certs.truststore import PinnedKey, TrustStore, VerifiedKey
+
+
+class ReloadingTrustStore:
+    """Same read API as `TrustStore`, always answering from the file's current content."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Clock = utc_now,
+        check_interval_s: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Load `path` now (raising `TrustStoreError` if unusable) and watch it after."""
+        self.path = Path(path)
+        self._clock = clock
+        self._interval = check_interval_s
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._signature = self._stat()
+        self._store: TrustStore | None = TrustStore.load(self.path, clock=clock)
+        self._error: TrustStoreError | None = None
+        self._next_check = monotonic() + check_interval_s
+
+    def _stat(self) -> tuple[int, int, int]:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return (0, -1, 0)
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def current(self) -> TrustStore:
+        """The store as the file now says; raises `TrustStoreError` if the file went bad."""
+        now = self._monotonic()
+        if now >= self._next_check:
+            with self._lock:
+                if now >= self._next_check:
+                    self._next_check = now + self._interval
+                    signature = self._stat()
+                    if signature != self._signature:
+                        self._signature = signature
+                        try:
+                            self._store, self._error = (
+                                TrustStore.load(self.path, clock=self._clock), None)
+                        except TrustStoreError as exc:
+                            self._store, self._error = None, exc
+        if self._store is None:
+            raise TrustStoreError(f"trust store unusable, refusing all: {self._error}")
+        return self._store
+
+    # --- TrustStore's read API, delegated -------------------------------------------------
+    def verify(self, domain: bytes, payload: bytes, signature: bytes, key_id: str, *,
+               expected_owner: str, purpose: str, at: datetime | None = None) -> VerifiedKey:
+        """See `TrustStore.verify`."""
+        return self.current().verify(domain, payload, signature, key_id,
+                                     expected_owner=expected_owner, purpose=purpose, at=at)
+
+    def is_revoked(self, serial: int) -> bool:
+        """See `TrustStore.is_revoked`."""
+        return self.current().is_revoked(serial)
+
+    def public_key(self, key_id: str) -> Ed25519PublicKey:
+        """See `TrustStore.public_key`."""
+        return self.current().public_key(key_id)
+
+    def keys_for(self, owner: str, purpose: str | None = None) -> tuple[PinnedKey, ...]:
+        """See `TrustStore.keys_for`."""
+        return self.current().keys_for(owner, purpose)

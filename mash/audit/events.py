@@ -1,0 +1,179 @@
+"""What the audit log records: one `AuditEvent` per thing that happened.
+
+An event is split in two parts when it is stored (see `canonical_parts`):
+
+* the *core* -- who did what, when, why, under which agreement, with what
+  outcome. It never carries a person's identifiers, so it is kept for ever.
+* the *personal* part -- the keyed pseudonyms of the persons named and the
+  free-text `detail`. Retention may redact it; its hash stays in the chain so
+  verification still passes (see `mash.audit.log.AuditLog.redact`).
+
+Neither part may carry names, dates of birth or identifiers in clear: persons
+appear only as keyed pseudonyms (`mash.audit.pseudonyms`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+from mash.logs import PERSONAL_FIELDS
+from mash.vocab import parse
+
+
+class EventKind(StrEnum):
+    """The kinds of audit event (one format for the broker and every adapter)."""
+
+    # a lookup at the broker (intent first, outcome last)
+    LOOKUP_REQUESTED = "lookup_requested"
+    POLICY_DECISION = "policy_decision"
+    QUERY_SENT = "query_sent"
+    DISCLOSURE_RECEIVED = "disclosure_received"
+    DISCLOSURE_VERIFIED = "disclosure_verified"
+    DISCLOSURE_REJECTED = "disclosure_rejected"
+    LOOKUP_COMPLETED = "lookup_completed"
+    # a query at an adapter
+    QUERY_RECEIVED = "query_received"
+    QUERY_REJECTED = "query_rejected"
+    DISCLOSURE_SENT = "disclosure_sent"
+    # reviews and break-glass
+    REVIEW_REQUESTED = "review_requested"
+    REVIEW_APPROVED = "review_approved"
+    REVIEW_REJECTED = "review_rejected"
+    BREAK_GLASS = "break_glass"
+    RETROSPECTIVE_REVIEW = "retrospective_review"
+    # agreements
+    AGREEMENT_APPROVED = "agreement_approved"
+    AGREEMENT_CHANGED = "agreement_changed"
+    # summaries
+    SUMMARY_VIEWED = "summary_viewed"
+    SUMMARY_DELETED = "summary_deleted"
+    # the log's own housekeeping
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    ALERT = "alert"
+    ENTRY_REDACTED = "entry_redacted"
+    LOG_OPENED = "log_opened"
+    # IG lead's own use of the log (who looked at the log is itself logged)
+    AUDIT_SEARCHED = "audit_searched"
+    SAR_PRODUCED = "sar_produced"
+
+
+#: Fields stored in the redactable personal part; everything else is core.
+PERSONAL_PART_FIELDS: frozenset[str] = frozenset({"subject_pseudonyms", "detail"})
+
+
+class PersonalDataInEvent(ValueError):
+    """An event's `detail` uses a key reserved for personal data (names, DOB, identifiers)."""
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One audit event. Only `kind` is required; leave out what does not apply.
+
+    Values from the controlled vocabularies (`mash.vocab`) may be passed as
+    their StrEnum members or as plain strings; they are stored as strings.
+    `refers_to` names earlier entry ids this event concerns (a redaction, a
+    review sign-off of a break-glass entry), in the log `refers_to_log` when
+    that is another log (by file stem, e.g. `broker`).
+    """
+
+    kind: EventKind
+    actor_id: str | None = None
+    actor_role: str | None = None
+    actor_org: str | None = None
+    referral_id: str | None = None
+    lookup_id: str | None = None
+    query_id: str | None = None
+    purpose: str | None = None
+    statutory_gateway: str | None = None
+    consent_state: str | None = None
+    consent_reason: str | None = None
+    rag: str | None = None
+    agency: str | None = None
+    categories: tuple[str, ...] = ()
+    decision: str | None = None
+    reasons: tuple[str, ...] = ()
+    agreement_id: str | None = None
+    agreement_version: str | None = None
+    match_band: str | None = None
+    query_hash: str | None = None
+    disclosure_hash: str | None = None
+    signer_key_id: str | None = None
+    outcome: str | None = None
+    latency_ms: float | None = None
+    refers_to: tuple[int, ...] = ()
+    refers_to_log: str | None = None
+    subject_pseudonyms: tuple[str, ...] = ()
+    detail: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", parse(EventKind, self.kind))
+        # Tuples, not lists, so the event stays immutable (callers often pass lists).
+        for name in ("categories", "reasons", "subject_pseudonyms", "refers_to"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(value))
+        bad = PERSONAL_FIELDS.intersection(k.lower() for k in self.detail)
+        if bad:
+            # Fail at construction, in the caller's stack, rather than store personal data.
+            raise PersonalDataInEvent(f"detail keys reserved for personal data: {sorted(bad)}")
+
+    def core_dict(self) -> dict[str, Any]:
+        """The core part as a JSON-ready dict (empty fields left out)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name in PERSONAL_PART_FIELDS:
+                continue
+            value = getattr(self, f.name)
+            if value is None or value == ():
+                continue
+            if isinstance(value, tuple):
+                out[f.name] = [v if isinstance(v, int) else str(v) for v in value]
+            elif isinstance(value, float | int) and not isinstance(value, bool):
+                out[f.name] = value
+            else:
+                out[f.name] = str(value)
+        return out
+
+    def personal_dict(self) -> dict[str, Any] | None:
+        """The personal part as a JSON-ready dict, or None when there is none."""
+        out: dict[str, Any] = {}
+        if self.subject_pseudonyms:
+            out["subject_pseudonyms"] = [str(p) for p in self.subject_pseudonyms]
+        if self.detail:
+            out["detail"] = {str(k): str(v) for k, v in self.detail.items()}
+        return out or None
+
+    @classmethod
+    def from_parts(cls, core: Mapping[str, Any], personal: Mapping[str, Any] | None) -> AuditEvent:
+        """Rebuild an event from its stored parts (the `ts` key of a stored core is ignored)."""
+        known = {f.name for f in fields(cls)}
+        kwargs: dict[str, Any] = {k: v for k, v in core.items() if k in known}
+        for name in ("categories", "reasons", "refers_to"):
+            if name in kwargs:
+                kwargs[name] = tuple(kwargs[name])
+        if personal:
+            kwargs["subject_pseudonyms"] = tuple(personal.get("subject_pseudonyms", ()))
+            kwargs["detail"] = dict(personal.get("detail", {}))
+        return cls(**kwargs)
+
+
+def canonical_json(value: Mapping[str, Any]) -> str:
+    """The canonical JSON text of `value`: sorted keys, no spaces, UTF-8 kept as is.
+
+    The bytes of this text are what the hashes cover, so it must never change
+    for a stored entry; `json.dumps` with these options is stable across runs.
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def canonical_parts(event: AuditEvent, ts: str) -> tuple[str, str | None]:
+    """The stored (core, personal) canonical JSON texts of `event` recorded at time `ts`."""
+    core = event.core_dict()
+    core["ts"] = ts
+    personal = event.personal_dict()
+    return canonical_json(core), (canonical_json(personal) if personal is not None else None)

@@ -1,0 +1,138 @@
+"""Keyed pseudonyms: find a person in the audit log without storing their identifiers.
+
+A pseudonym is HMAC-SHA256, under a 32-byte log key held by the service, of a
+normalised identifier: the NHS number (digits only), or the normalised full
+name with the date of birth. Without the key a pseudonym cannot be linked to a
+person (a plain hash of an NHS number could be reversed by trying them all).
+The IG lead's search and SAR pseudonymise the identifiers they are given at
+query time with the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from mash.home import Home
+
+KEY_BYTES = 32
+#: Hex digits kept of each HMAC: 128 bits, ample against collisions, half the index size.
+PSEUDONYM_HEX = 32
+
+_NON_LETTERS = re.compile(r"[^a-z]")
+_NON_DIGITS = re.compile(r"\D")
+
+
+class PseudonymKeyError(Exception):
+    """The pseudonym key file is missing, unreadable, of the wrong size or too widely readable."""
+
+
+def default_key_path(home: Home) -> Path:
+    """Where a home keeps its pseudonym key (with the other secrets, not beside the logs)."""
+    return home.pki_dir / "audit" / "pseudonym.key"
+
+
+def normalise_nhs_number(value: str | None) -> str | None:
+    """Digits of an NHS number ("943 476 5919" -> "9434765919"), or None unless exactly 10."""
+    if not value:
+        return None
+    digits = _NON_DIGITS.sub("", value)
+    return digits if len(digits) == 10 else None
+
+
+def normalise_name(value: str | None) -> str | None:
+    """Lower-case ASCII letters only ("O'Brien-Smith" -> "obriensmith", "Zoë" -> "zoe")."""
+    if not value:
+        return None
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    letters = _NON_LETTERS.sub("", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    return letters or None
+
+
+def normalise_dob(value: str | date | None) -> str | None:
+    """An ISO date (YYYY-MM-DD) from a date or an ISO string, or None if unusable."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return date.fromisoformat(value.strip()[:10]).isoformat()
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Pseudonymiser:
+    """Makes keyed pseudonyms with one log key. Create with `load_or_create`."""
+
+    key: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.key) != KEY_BYTES:
+            raise PseudonymKeyError(f"pseudonym key must be {KEY_BYTES} bytes")
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> Pseudonymiser:
+        """Load the key at `path`, or generate it (0600) if there is none yet."""
+        path = Path(path)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process created it first: load theirs
+            else:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(secrets.token_bytes(KEY_BYTES))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        return cls.load(path)
+
+    @classmethod
+    def load(cls, path: Path) -> Pseudonymiser:
+        """Load an existing key; refuse one readable by group or others."""
+        try:
+            mode = path.stat().st_mode & 0o777
+            key = path.read_bytes()
+        except OSError as exc:
+            raise PseudonymKeyError(f"cannot read pseudonym key {path.name}: {exc}") from None
+        if mode & 0o077:
+            raise PseudonymKeyError(f"pseudonym key {path.name} is readable by others "
+                                    f"(mode {mode:o}); chmod 600 it")
+        return cls(key)
+
+    @classmethod
+    def for_home(cls, home: Home) -> Pseudonymiser:
+        """The home's pseudonymiser (key created on first use)."""
+        return cls.load_or_create(default_key_path(home))
+
+    def _mac(self, label: str, value: str) -> str:
+        msg = f"mash-pseudonym-v1|{label}|{value}".encode()
+        return hmac.new(self.key, msg, hashlib.sha256).hexdigest()[:PSEUDONYM_HEX]
+
+    def nhs_number(self, nhs_number: str | None) -> str | None:
+        """The pseudonym of an NHS number, or None if it is not a usable one."""
+        n = normalise_nhs_number(nhs_number)
+        return self._mac("nhs", n) if n else None
+
+    def name_and_dob(self, given_name: str | None, family_name: str | None,
+                     date_of_birth: str | date | None) -> str | None:
+        """The pseudonym of a full name with date of birth, or None if any part is missing."""
+        g, f, d = normalise_name(given_name), normalise_name(family_name), normalise_dob(
+            date_of_birth)
+        return self._mac("name-dob", f"{g}|{f}|{d}") if g and f and d else None
+
+    def for_identifiers(self, *, nhs_number: str | None = None, given_name: str | None = None,
+                        family_name: str | None = None,
+                        date_of_birth: str | date | None = None) -> tuple[str, ...]:
+        """One pseudonym per usable identifier (NHS number; name + DOB), in that order."""
+        found = (self.nhs_number(nhs_number),
+                 self.name_and_dob(given_name, family_name, date_of_birth))
+        return tuple(p for p in found if p is not None)

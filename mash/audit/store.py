@@ -1,0 +1,343 @@
+"""Where audit entries live: a small storage interface and its SQLite implementation.
+
+The writer (`mash.audit.log`) and the readers (verify, search, SAR) only use
+`AuditStore`; a PostgreSQL store for scale-out is a new class, not a rewrite.
+
+SQLite layout (one file per log owner, WAL mode, synchronous=FULL):
+
+* `meta(key, value)` -- format version and the owner's name.
+* `entries(id, core, personal, personal_hash, prev_hash, entry_hash)` -- ids are
+  contiguous from 1; `core`/`personal` are canonical JSON; triggers refuse
+  deletes and edits (only `personal` may be set to NULL, by retention).
+* `subjects(pseudonym, entry_id)` -- an index of the keyed pseudonyms in each
+  entry's personal part, so finding one person is one B-tree lookup.
+* `checkpoints(tree_size, root_hash, timestamp, key_id, signature, frontier)`.
+
+Search columns (referral, lookup, actor, kind, ...) are SQLite expression
+indexes on `json_extract(core, ...)`: no second copy of the data to keep honest.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlite_utils
+
+from mash.audit.checkpoints import Checkpoint
+from mash.audit.errors import AuditFormatError
+
+FORMAT = "mash-audit-v1"
+
+#: Core fields with an expression index (what IG searches filter on).
+INDEXED_FIELDS: tuple[str, ...] = (
+    "referral_id", "lookup_id", "query_id", "actor_id", "kind", "agency", "ts",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    id INTEGER PRIMARY KEY,
+    core TEXT NOT NULL,
+    personal TEXT,
+    personal_hash BLOB,
+    prev_hash BLOB NOT NULL,
+    entry_hash BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS subjects (
+    pseudonym TEXT NOT NULL,
+    entry_id INTEGER NOT NULL,
+    PRIMARY KEY (pseudonym, entry_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+    tree_size INTEGER PRIMARY KEY,
+    root_hash BLOB NOT NULL,
+    timestamp TEXT NOT NULL,
+    key_id TEXT,
+    signature BLOB,
+    frontier TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS entries_no_edit
+BEFORE UPDATE OF id, core, personal_hash, prev_hash, entry_hash ON entries
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS entries_redact_only BEFORE UPDATE OF personal ON entries
+WHEN NEW.personal IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'audit log personal part may only be redacted'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_edit BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+"""
+
+
+_SELECT = "SELECT id, core, personal, personal_hash, prev_hash, entry_hash FROM entries"
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """One entry as stored: canonical texts and hashes."""
+
+    id: int
+    core: str
+    personal: str | None
+    personal_hash: bytes | None
+    prev_hash: bytes
+    entry_hash: bytes
+
+    def core_dict(self) -> dict[str, Any]:
+        """The core part parsed."""
+        parsed: dict[str, Any] = json.loads(self.core)
+        return parsed
+
+    def personal_dict(self) -> dict[str, Any] | None:
+        """The personal part parsed (None if there was none or it was redacted)."""
+        if self.personal is None:
+            return None
+        parsed: dict[str, Any] = json.loads(self.personal)
+        return parsed
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """A checkpoint as stored, with the Merkle frontier at its size (to resume appending)."""
+
+    checkpoint: Checkpoint
+    frontier: tuple[str, ...]
+
+
+class AuditStore(Protocol):
+    """The storage a log needs. Appends are all-or-nothing and durable on return."""
+
+    def owner(self) -> str:
+        """The name of the log's owner (`broker`, `adapter-police`, ...)."""
+        ...
+
+    def append(self, entries: Sequence[tuple[StoredEntry, Sequence[str]]],
+               checkpoint: StoredCheckpoint | None) -> None:
+        """Durably add entries (each with its pseudonyms) and an optional checkpoint."""
+        ...
+
+    def entries(self, start: int = 1, stop: int | None = None) -> Iterator[StoredEntry]:
+        """Entries with start <= id (< stop), in id order."""
+        ...
+
+    def entry(self, entry_id: int) -> StoredEntry | None:
+        """One entry, or None."""
+        ...
+
+    def count(self) -> int:
+        """The number of entries (the highest id when the log is intact)."""
+        ...
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """All checkpoints, by tree size."""
+        ...
+
+    def redact(self, entry_ids: Sequence[int]) -> None:
+        """Drop the personal part (and its pseudonym index rows) of these entries."""
+        ...
+
+    def close(self) -> None:
+        """Release the storage."""
+        ...
+
+
+def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                               isolation_level=None, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # A locked database must fail the write quickly (the caller fails closed), not hang.
+    conn.execute("PRAGMA busy_timeout = 2000")
+    return conn
+
+
+class SqliteAuditStore:
+    """`AuditStore` on one SQLite file (sqlite-utils for schema and queries)."""
+
+    def __init__(self, conn: sqlite3.Connection, owner: str) -> None:
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self._owner = owner
+
+    @classmethod
+    def create_or_open(cls, path: Path, owner: str) -> SqliteAuditStore:
+        """Open the log at `path` for writing, creating it for `owner` if new."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = _connect(path, readonly=False)
+        # WAL + FULL: every commit is fsynced to the WAL, so a returned entry id is durable.
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        index_sql = "".join(
+            f"CREATE INDEX IF NOT EXISTS entries_{n} ON entries(json_extract(core, '$.{n}'));\n"
+            for n in INDEXED_FIELDS)
+        conn.executescript(_SCHEMA + index_sql)  # idempotent (IF NOT EXISTS)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+            if row is None:
+                conn.execute("INSERT INTO meta VALUES ('format', ?), ('owner', ?)", (FORMAT, owner))
+            elif row[0] != FORMAT:
+                raise AuditFormatError(f"{path.name}: unknown format {row[0]!r}")
+            else:
+                stored = conn.execute("SELECT value FROM meta WHERE key = 'owner'").fetchone()
+                if stored is None or stored[0] != owner:
+                    raise AuditFormatError(f"{path.name} belongs to {stored and stored[0]!r}, "
+                                           f"not {owner!r}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            conn.close()
+            raise
+        return cls(conn, owner)
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> SqliteAuditStore:
+        """Open an existing log for reading only (verify, search, SAR)."""
+        if not path.is_file():
+            raise AuditFormatError(f"{path.name}: no such audit log")
+        conn = _connect(path, readonly=True)
+        try:
+            fmt = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+            owner = conn.execute("SELECT value FROM meta WHERE key = 'owner'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise AuditFormatError(f"{path.name}: not an audit log ({exc})") from None
+        if fmt is None or fmt[0] != FORMAT or owner is None:
+            conn.close()
+            raise AuditFormatError(f"{path.name}: not an audit log of format {FORMAT}")
+        return cls(conn, str(owner[0]))
+
+    def owner(self) -> str:
+        """The name of the log's owner."""
+        return self._owner
+
+    def append(self, entries: Sequence[tuple[StoredEntry, Sequence[str]]],
+               checkpoint: StoredCheckpoint | None) -> None:
+        """Add entries and an optional checkpoint in one durable transaction."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                "INSERT INTO entries (id, core, personal, personal_hash, prev_hash, entry_hash)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(e.id, e.core, e.personal, e.personal_hash, e.prev_hash, e.entry_hash)
+                 for e, _ in entries])
+            subjects = [(p, e.id) for e, ps in entries for p in ps]
+            if subjects:
+                conn.executemany("INSERT OR IGNORE INTO subjects VALUES (?, ?)", subjects)
+            if checkpoint is not None:
+                cp = checkpoint.checkpoint
+                conn.execute("INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?)",
+                             (cp.tree_size, cp.root_hash, cp.timestamp, cp.key_id, cp.signature,
+                              json.dumps(list(checkpoint.frontier))))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def entries(self, start: int = 1, stop: int | None = None) -> Iterator[StoredEntry]:
+        """Entries with start <= id (< stop), in id order."""
+        sql = _SELECT + " WHERE id >= ?" + (" AND id < ?" if stop is not None else "") + \
+            " ORDER BY id"
+        params: tuple[int, ...] = (start,) if stop is None else (start, stop)
+        for row in self.conn.execute(sql, params):
+            yield StoredEntry(*row)
+
+    def entry(self, entry_id: int) -> StoredEntry | None:
+        """One entry, or None."""
+        row = self.conn.execute(_SELECT + " WHERE id = ?", (entry_id,)).fetchone()
+        return StoredEntry(*row) if row else None
+
+    def entries_where(self, where: str, params: Sequence[Any]) -> Iterator[StoredEntry]:
+        """Entries matching a SQL condition on `entries` (used by search), in id order."""
+        # `where` is built by our own query code from fixed column names and `?` placeholders.
+        sql = f"{_SELECT} WHERE {where} ORDER BY id"  # noqa: S608
+        for row in self.conn.execute(sql, tuple(params)):
+            yield StoredEntry(*row)
+
+    def count(self) -> int:
+        """The number of entries."""
+        row = self.conn.execute("SELECT count(*) FROM entries").fetchone()
+        return int(row[0])
+
+    def max_id(self) -> int:
+        """The highest entry id (0 when empty)."""
+        row = self.conn.execute("SELECT max(id) FROM entries").fetchone()
+        return int(row[0] or 0)
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """All checkpoints, by tree size."""
+        out = []
+        for size, root, ts, kid, sig, frontier in self.conn.execute(
+                "SELECT tree_size, root_hash, timestamp, key_id, signature, frontier"
+                " FROM checkpoints ORDER BY tree_size"):
+            cp = Checkpoint(self._owner, int(size), bytes(root), str(ts), kid,
+                            bytes(sig) if sig is not None else None)
+            out.append(StoredCheckpoint(cp, tuple(json.loads(frontier))))
+        return out
+
+    def pseudonym_rows(self) -> Iterator[tuple[int, str]]:
+        """(entry id, pseudonym) rows of the subject index, by entry id."""
+        yield from self.conn.execute(
+            "SELECT entry_id, pseudonym FROM subjects ORDER BY entry_id, pseudonym")
+
+    def entry_ids_for(self, pseudonyms: Sequence[str]) -> list[int]:
+        """Ids of entries naming any of these pseudonyms."""
+        if not pseudonyms:
+            return []
+        marks = ",".join("?" * len(pseudonyms))
+        rows = self.conn.execute(
+            f"SELECT DISTINCT entry_id FROM subjects WHERE pseudonym IN ({marks})"  # noqa: S608
+            " ORDER BY entry_id", tuple(pseudonyms))
+        return [int(r[0]) for r in rows]
+
+    def unclosed(self, intent: str, key: str, closers: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(id, key value, referral_id, agency) of `intent` entries no `closers` entry pairs with.
+
+        Entries pair on the core field `key` (e.g. `lookup_id`), which must be indexed.
+        """
+        if key not in INDEXED_FIELDS or not closers:
+            raise ValueError(f"cannot pair entries on {key!r}")
+        marks = ",".join("?" * len(closers))
+        # `key` is one of INDEXED_FIELDS (checked above); values go in as parameters.
+        sql = (f"SELECT i.id, json_extract(i.core, '$.{key}'),"  # noqa: S608
+               " json_extract(i.core, '$.referral_id'), json_extract(i.core, '$.agency')"
+               " FROM entries i WHERE json_extract(i.core, '$.kind') = ?"
+               f" AND json_extract(i.core, '$.{key}') IS NOT NULL AND NOT EXISTS ("
+               f" SELECT 1 FROM entries o WHERE json_extract(o.core, '$.{key}') ="
+               f" json_extract(i.core, '$.{key}') AND json_extract(o.core, '$.kind') IN ({marks}))"
+               " ORDER BY i.id")
+        return [tuple(r) for r in self.conn.execute(sql, (intent, *closers))]
+
+    def redact(self, entry_ids: Sequence[int]) -> None:
+        """Drop the personal part and pseudonym index rows of these entries (one transaction)."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany("UPDATE entries SET personal = NULL WHERE id = ?",
+                             [(i,) for i in entry_ids])
+            conn.executemany("DELETE FROM subjects WHERE entry_id = ?", [(i,) for i in entry_ids])
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def __enter__(self) -> SqliteAuditStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

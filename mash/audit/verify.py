@@ -1,0 +1,206 @@
+"""Verify one audit log file: chain, content hashes, Merkle checkpoints, signatures, index.
+
+Detects, and names the first bad entry for:
+
+* an edited entry (its content no longer matches its chain hash);
+* a deleted, inserted or reordered entry (ids not contiguous, or the chain broken);
+* a rewritten run of entries with recomputed hashes (the Merkle root no longer
+  matches a signed checkpoint);
+* truncation (a checkpoint covers more entries than the file holds);
+* a forged or re-signed checkpoint (signature check against the published key);
+* a personal part removed without a redaction record, or a tampered person index.
+
+Truncation that also removes every later checkpoint is only visible against a
+checkpoint held elsewhere: pass it as `trusted_checkpoint` (the published one).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from mash.audit.chain import GENESIS, chain_hash, entry_leaf, personal_digest
+from mash.audit.checkpoints import (
+    Checkpoint,
+    PublicKeyLike,
+    key_id,
+    public_key_of,
+    verify_checkpoint,
+)
+from mash.audit.errors import AuditFormatError, InvalidCheckpointSignature
+from mash.audit.merkle import Frontier
+from mash.audit.store import SqliteAuditStore
+
+_REDACTION_MARK = '"kind":"entry_redacted"'
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The result of verifying one log. `ok` is False at the first problem found."""
+
+    ok: bool
+    entries: int
+    first_bad_entry: int | None = None
+    problem: str = ""
+    owner: str = ""
+    checkpoints: int = 0
+    signatures_checked: bool = False
+    unanchored: int = 0
+
+    def line(self, name: str) -> str:
+        """One human-readable line for `name` (the CLI prints these)."""
+        if not self.ok:
+            where = f"entry {self.first_bad_entry}: " if self.first_bad_entry else ""
+            return f"FAIL {name}: {where}{self.problem}"
+        sig = "signed" if self.signatures_checked else "NOT signature-checked (no key)"
+        tail = f", {self.unanchored} after the last checkpoint" if self.unanchored else ""
+        return (f"OK   {name}: {self.entries} entries, {self.checkpoints} checkpoints "
+                f"({sig}){tail}")
+
+
+def _fail(entries: int, first: int | None, problem: str, owner: str = "") -> VerifyReport:
+    return VerifyReport(ok=False, entries=entries, first_bad_entry=first, problem=problem,
+                        owner=owner)
+
+
+KeysLike = PublicKeyLike | Sequence[PublicKeyLike]
+
+
+def verify_log(path: Path, *, checkpoint_public_key: KeysLike | None = None,
+               trusted_checkpoint: Checkpoint | None = None) -> VerifyReport:
+    """Verify the log at `path`; see the module docstring for what is detected.
+
+    Without `checkpoint_public_key`, checkpoints are checked against the
+    recomputed roots but not for their signature, so a rewrite that also
+    rewrote the checkpoints is NOT detected; the report says so. Several keys
+    (after a rotation) may be given; each checkpoint names the key id it used.
+    """
+    try:
+        store = SqliteAuditStore.open_readonly(Path(path))
+    except AuditFormatError as exc:
+        return _fail(0, None, str(exc))
+    try:
+        return _verify(store, checkpoint_public_key, trusted_checkpoint)
+    finally:
+        store.close()
+
+
+def _keys(given: KeysLike | None) -> dict[str, PublicKeyLike] | None:
+    if given is None:
+        return None
+    many: list[PublicKeyLike]
+    if isinstance(given, bytes | bytearray | Ed25519PublicKey):
+        many = [bytes(given) if isinstance(given, bytearray) else given]
+    else:
+        many = list(given)
+    return {key_id(pk): pk for pk in (public_key_of(k) for k in many)}
+
+
+def _verify(store: SqliteAuditStore, public_key: KeysLike | None,
+            trusted: Checkpoint | None) -> VerifyReport:
+    owner = store.owner()
+    try:
+        keys = _keys(public_key)
+    except Exception as exc:
+        return _fail(0, None, f"unusable checkpoint key: {exc}", owner)
+    checkpoints = [sc.checkpoint for sc in store.checkpoints()]
+    if trusted is not None:
+        checkpoints = sorted([*checkpoints, trusted], key=lambda c: c.tree_size)
+    for cp in checkpoints:
+        if cp.log != owner:
+            return _fail(0, None, f"checkpoint names log {cp.log!r}, not {owner!r}", owner)
+        if keys is not None:
+            key = keys.get(cp.key_id or "")
+            if key is None:
+                return _fail(0, None, f"checkpoint at size {cp.tree_size} is not signed by a "
+                             "published checkpoint key", owner)
+            try:
+                verify_checkpoint(cp, key)
+            except InvalidCheckpointSignature as exc:
+                return _fail(0, None, str(exc), owner)
+    pending = iter(checkpoints)
+    next_cp = next(pending, None)
+    index_rows = _grouped(store.pseudonym_rows())
+    index_next = next(index_rows, None)
+    frontier = Frontier()
+    prev = GENESIS
+    last_good_anchor = 0
+    redacted: list[int] = []
+    redaction_refs: set[int] = set()
+    expected = 1
+    for e in store.entries():
+        if e.id != expected:
+            return _fail(expected - 1, expected,
+                         f"missing (deleted); next entry present is {e.id}", owner)
+        ph: bytes | None
+        if e.personal is not None:
+            ph = personal_digest(e.personal)
+            if ph != e.personal_hash:
+                return _fail(expected - 1, e.id, "personal part edited (hash mismatch)", owner)
+            stored_pseudonyms = tuple(sorted(set(
+                json.loads(e.personal).get("subject_pseudonyms", ()))))
+        else:
+            ph = e.personal_hash
+            stored_pseudonyms = ()
+            if ph is not None:
+                redacted.append(e.id)
+        # The person index must list exactly the pseudonyms in the entry, or search/SAR lies.
+        indexed: tuple[str, ...] = ()
+        if index_next is not None and index_next[0] < e.id:
+            return _fail(expected - 1, index_next[0], "person index names a missing entry", owner)
+        if index_next is not None and index_next[0] == e.id:
+            indexed = index_next[1]
+            index_next = next(index_rows, None)
+        if indexed != stored_pseudonyms:
+            return _fail(expected - 1, e.id, "person index does not match the entry", owner)
+        leaf = entry_leaf(e.id, e.core, ph)
+        if e.prev_hash != prev:
+            return _fail(expected - 1, e.id,
+                         "chain broken (an entry before it was deleted, inserted or reordered)",
+                         owner)
+        if chain_hash(prev, leaf) != e.entry_hash:
+            return _fail(expected - 1, e.id, "content does not match its hash (edited)", owner)
+        if _REDACTION_MARK in e.core:
+            redaction_refs.update(int(i) for i in json.loads(e.core).get("refers_to", ()))
+        prev = e.entry_hash
+        frontier.append(leaf)
+        while next_cp is not None and next_cp.tree_size == frontier.size:
+            if next_cp.root_hash != frontier.root():
+                return _fail(frontier.size, last_good_anchor + 1,
+                             f"entries {last_good_anchor + 1}..{frontier.size} do not match the "
+                             f"checkpoint at size {frontier.size} (rewritten)", owner)
+            last_good_anchor = frontier.size
+            next_cp = next(pending, None)
+        expected += 1
+    count = expected - 1
+    if next_cp is not None:
+        return _fail(count, count + 1,
+                     f"log truncated: a checkpoint covers {next_cp.tree_size} entries, "
+                     f"only {count} present", owner)
+    if index_next is not None:
+        return _fail(count, index_next[0], "person index names a missing entry", owner)
+    unrecorded = [i for i in redacted if i not in redaction_refs]
+    if unrecorded:
+        return _fail(count, unrecorded[0],
+                     "personal part removed without a redaction record", owner)
+    return VerifyReport(ok=True, entries=count, owner=owner, checkpoints=len(checkpoints),
+                        signatures_checked=keys is not None and bool(checkpoints),
+                        unanchored=count - last_good_anchor)
+
+
+def _grouped(rows: Iterator[tuple[int, str]]) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """(entry id, sorted pseudonyms) from (entry id, pseudonym) rows sorted by entry id."""
+    current: int | None = None
+    acc: list[str] = []
+    for entry_id, pseudonym in rows:
+        if entry_id != current:
+            if current is not None:
+                yield current, tuple(acc)
+            current, acc = entry_id, []
+        acc.append(pseudonym)
+    if current is not None:
+        yield current, tuple(acc)

@@ -1,0 +1,190 @@
+"""Set up a home and run the broker and adapters as separate processes on loopback.
+
+Used by `mash demo`, the integration tests and the benchmarks, so all three
+exercise exactly the deployment path: real processes, real mTLS, real SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from agency_adapters.config import AdapterConfig
+from broker.config import AdapterEndpoint, BrokerConfig
+from certs.tls import channel_credentials
+from mash.grpc_server import channel_options
+from mash.home import Home
+from mash.vocab import PARTNER_AGENCIES, Agency
+
+DEFAULT_BROKER_ID = "mash-demo"
+
+
+class ClusterError(RuntimeError):
+    """A service did not start (its log file is named in the message)."""
+
+
+def prepare_home(home: Home, *, people: int = 2000, seed: int = 7,
+                 broker_id: str = DEFAULT_BROKER_ID,
+                 agencies: Sequence[Agency] = tuple(Agency)) -> None:
+    """Dev PKI, identity provider, synthetic agency data and approved agreements (idempotent)."""
+    from agency_adapters.seed import seed_agencies
+    from certs.pki import init_pki
+    from mash.identity.tokens import init_dev_issuer
+    from policy import SHIPPED_POLICY_DIR, dev_approve_all
+
+    home.ensure()
+    init_pki(home, brokers=(broker_id,), agencies=[str(a) for a in agencies])
+    init_dev_issuer(home)
+    missing = [a for a in agencies if not home.agency_store(a).exists()]
+    if missing or not (home.data_dir / "demo_subjects.json").exists():
+        seed_agencies(home.data_dir, seed=seed, people=people, agencies=tuple(agencies))
+    dev_approve_all(home, SHIPPED_POLICY_DIR)
+
+
+@dataclass
+class Service:
+    """One running service process."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    config: Path
+    log: Path
+
+    @property
+    def address(self) -> str:
+        """host:port on loopback."""
+        return f"127.0.0.1:{self.port}"
+
+
+@dataclass
+class Cluster:
+    """The broker plus one adapter per agency, as child processes."""
+
+    home: Home
+    broker_id: str = DEFAULT_BROKER_ID
+    agencies: Sequence[Agency] = PARTNER_AGENCIES
+    adapter_settings: Mapping[Agency, Mapping[str, Any]] = field(default_factory=dict)
+    broker_settings: Mapping[str, Any] = field(default_factory=dict)
+    #: extra endpoints the broker is told about (e.g. an adapter that is down)
+    extra_endpoints: Sequence[AdapterEndpoint] = ()
+    #: send an agency's queries somewhere other than its adapter (security tests)
+    endpoint_overrides: Mapping[Agency, str] = field(default_factory=dict)
+    json_logs: bool = True
+    services: dict[str, Service] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, timeout_s: float = 60.0) -> Cluster:
+        """Start every adapter, then the broker; return once all answer health checks."""
+        try:
+            for agency in self.agencies:
+                cfg = AdapterConfig(agency=agency, home=self.home, store=self.home.agency_store(agency),
+                                    trusted_brokers=(self.broker_id,), json_logs=self.json_logs)
+                cfg = replace(cfg, **dict(self.adapter_settings.get(agency, {})))
+                path = self.home.config_dir / f"{cfg.name}.toml"
+                cfg.write(path)
+                self._spawn(cfg.name, ["adapter", "serve", "--config", str(path)], path)
+            for agency in self.agencies:
+                self._await_port(f"adapter-{agency}", timeout_s)
+            endpoints = [
+                AdapterEndpoint(a, self.endpoint_overrides.get(a, self.services[f"adapter-{a}"].address))
+                for a in self.agencies
+            ]
+            bcfg = BrokerConfig(broker_id=self.broker_id, home=self.home,
+                                adapters=(*endpoints, *self.extra_endpoints), json_logs=self.json_logs)
+            bcfg = replace(bcfg, **dict(self.broker_settings))
+            bpath = self.home.config_dir / f"{bcfg.name}.toml"
+            bcfg.write(bpath)
+            self._spawn(bcfg.name, ["broker", "serve", "--config", str(bpath)], bpath)
+            self._await_port(bcfg.name, timeout_s)
+            for service in self.services.values():
+                self._await_healthy(service, timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """SIGTERM every service, then SIGKILL what has not exited after `grace_s`."""
+        for s in self.services.values():
+            if s.process.poll() is None:
+                s.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for s in self.services.values():
+            try:
+                s.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                s.process.kill()
+                s.process.wait()
+
+    def __enter__(self) -> Cluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def broker(self) -> Service:
+        """The broker service."""
+        return self.services[f"broker-{self.broker_id}"]
+
+    def adapter(self, agency: Agency | str) -> Service:
+        """The adapter service of `agency`."""
+        return self.services[f"adapter-{agency}"]
+
+    # ------------------------------------------------------------------ internals
+
+    def _spawn(self, name: str, args: list[str], config: Path) -> None:
+        port_file = self.home.run_dir / f"{name}.port"
+        port_file.unlink(missing_ok=True)
+        self.home.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.home.log_dir / f"{name}.log"
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "mash.cli", *args],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        self.services[name] = Service(name, process, 0, config, log_path)
+
+    def _await_port(self, name: str, timeout_s: float) -> None:
+        service = self.services[name]
+        port_file = self.home.run_dir / f"{name}.port"
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if service.process.poll() is not None:
+                raise ClusterError(f"{name} exited with {service.process.returncode}; "
+                                   f"see {service.log}:\n{_tail(service.log)}")
+            if port_file.exists():
+                text = port_file.read_text().strip()
+                if text.isdigit():
+                    service.port = int(text)
+                    return
+            time.sleep(0.05)
+        raise ClusterError(f"{name} did not start within {timeout_s}s; see {service.log}")
+
+    def _await_healthy(self, service: Service, timeout_s: float) -> None:
+        creds = channel_credentials(self.home, f"broker-{self.broker_id}")
+        with grpc.secure_channel(service.address, creds, options=channel_options()) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout_s)
+        if reply.status != health_pb2.HealthCheckResponse.SERVING:
+            raise ClusterError(f"{service.name} is not SERVING")
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

@@ -1,0 +1,103 @@
+"""`mash demo`: the whole system on one machine, end to end, in one command.
+
+Creates the home (dev PKI, identity provider, synthetic agency data, approved
+agreements), starts four adapters and the broker as separate processes over
+mTLS, runs a Red child-protection lookup for a child known to several agencies
+and a Green lookup without consent that policy denies, prints both summaries
+and the audit trail, verifies the audit logs, and shuts everything down.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any, TextIO
+
+from google.protobuf import json_format
+
+from broker.client import BrokerClient
+from broker.summary_text import format_summary
+from mash.cluster import Cluster, prepare_home
+from mash.demo_data import demo_referrals
+from mash.home import Home
+from mash.identity.tokens import issue_token
+from mash.v1 import mash_pb2 as pb
+from mash.vocab import ConsentState, Purpose, Rag, ReasonCode, Role, StatutoryGateway
+
+
+def red_request(referral_id: str, subjects: list[dict[str, Any]]) -> pb.LookupRequest:
+    """A Red child-protection (s47) lookup, consent not sought: risk of significant harm."""
+    req = pb.LookupRequest(
+        referral_id=referral_id, rag=Rag.RED, purpose=Purpose.CHILD_PROTECTION_ENQUIRY,
+        statutory_gateway=StatutoryGateway.CHILDREN_ACT_1989_S47,
+        consent=pb.Consent(state=ConsentState.NOT_SOUGHT,
+                           reason=ReasonCode.RISK_OF_SIGNIFICANT_HARM,
+                           note="Seeking consent would place the child at further risk"),
+    )
+    for s in subjects:
+        json_format.ParseDict(s, req.subjects.add(), ignore_unknown_fields=True)
+    return req
+
+
+def green_request(referral_id: str, subjects: list[dict[str, Any]]) -> pb.LookupRequest:
+    """A Green early-help lookup where the family refused consent: policy must deny it."""
+    req = pb.LookupRequest(
+        referral_id=referral_id, rag=Rag.GREEN, purpose=Purpose.EARLY_HELP,
+        statutory_gateway=StatutoryGateway.CHILDREN_ACT_2004_S10,
+        consent=pb.Consent(state=ConsentState.REFUSED),
+    )
+    for s in subjects[:1]:
+        json_format.ParseDict(s, req.subjects.add(), ignore_unknown_fields=True)
+    return req
+
+
+def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: TextIO) -> int:
+    """Run the demo; returns the exit code."""
+    from mash.cli import main as mash_main
+
+    def say(text: str = "") -> None:
+        print(text, file=out, flush=True)
+
+    say(f"== Setting up {home.root}: dev PKI, identity provider, {people} synthetic people per "
+        "agency, approved agreements")
+    t0 = time.perf_counter()
+    prepare_home(home, people=people, seed=seed)
+    say(f"   done in {time.perf_counter() - t0:.1f}s")
+    say("== Starting 4 agency adapters and the broker as separate processes over mTLS")
+    cluster = Cluster(home).start()
+    try:
+        for name, s in cluster.services.items():
+            say(f"   {name:<22} pid {s.process.pid:<7} {s.address}")
+        referrals = demo_referrals(home)
+        subjects = referrals[0]["subjects"]
+        token = issue_token(home, sub="sw-104", role=Role.MASH_SOCIAL_WORKER)
+        with BrokerClient(home, cluster.broker.address, token) as client:
+            say("\n== Lookup 1: Red child-protection enquiry (s47), consent not sought "
+                "(risk of significant harm)")
+            say(f"   {referrals[0].get('description', '')}")
+            red = client.lookup(red_request("REF-2026-0001", subjects))
+            say(format_summary(red))
+            say("\n== Lookup 2: Green early help (s10), consent refused - policy denies sharing")
+            green = client.lookup(green_request("REF-2026-0002", subjects))
+            say(format_summary(green))
+        say("\n== Audit trail for REF-2026-0001 (broker and every adapter)")
+        mash_main(["audit", "show", "--referral", "REF-2026-0001", "--home", str(home.root)])
+        say("\n== Audit trail for REF-2026-0002")
+        mash_main(["audit", "show", "--referral", "REF-2026-0002", "--home", str(home.root)])
+        say("\n== Verifying every audit log under the home")
+        code = mash_main(["audit", "verify", "--home", str(home.root)])
+        if keep_running:
+            say("\n== Services are running. In another terminal, for example:")
+            say(f"   .venv/bin/mash lookup --home {home.root} --referral REF-2026-0003 --rag amber "
+                "--purpose child_in_need_assessment --gateway children_act_1989_s17 "
+                "--consent given --demo-referral 0")
+            say("   Press Ctrl-C to stop.")
+            try:
+                signal.pause()
+            except KeyboardInterrupt:
+                pass
+        return code
+    finally:
+        say("\n== Stopping services")
+        cluster.stop()
+        say("   stopped")

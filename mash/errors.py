@@ -1,0 +1,52 @@
+"""The root of mash-hub's error hierarchy and its mapping to gRPC status codes.
+
+Each part derives its own errors by cause from `MashError`. What a client sees
+(`public_message`) is short and carries no internal detail or personal data;
+the full cause goes to the application log.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+
+class MashError(Exception):
+    """Base of every error mash-hub raises on purpose."""
+
+    #: gRPC status a client receives for this error.
+    grpc_code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+    #: short machine-readable reason code (also used in audit events).
+    code: str = "internal_error"
+
+    def __init__(self, public_message: str, *, detail: str = "") -> None:
+        super().__init__(public_message)
+        self.public_message = public_message
+        self.detail = detail
+
+
+class InvalidRequest(MashError):
+    """A request is malformed: missing field, unknown vocabulary, too large."""
+
+    grpc_code = grpc.StatusCode.INVALID_ARGUMENT
+    code = "invalid_request"
+
+
+class NotAuthenticated(MashError):
+    """The caller could not be identified (token or certificate)."""
+
+    grpc_code = grpc.StatusCode.UNAUTHENTICATED
+    code = "not_authenticated"
+
+
+class NotPermitted(MashError):
+    """The caller is identified but may not do this."""
+
+    grpc_code = grpc.StatusCode.PERMISSION_DENIED
+    code = "not_permitted"
+
+
+class AuditUnavailable(MashError):
+    """The audit log could not record an event: the action fails closed."""
+
+    grpc_code = grpc.StatusCode.UNAVAILABLE
+    code = "audit_unavailable"

@@ -1,0 +1,110 @@
+"""What every mash-hub gRPC server shares: mTLS, limits, health, reflection, error mapping.
+
+Errors are mapped to status codes in one interceptor (`ErrorMappingInterceptor`):
+a `MashError` becomes its `grpc_code` with its short public message; anything
+else becomes INTERNAL with no detail, and the cause is logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from mash.errors import MashError
+from mash.logs import get_logger
+
+log = get_logger("grpc")
+
+#: Largest message any mash-hub server accepts or sends (bytes).
+DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+def server_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[tuple[str, Any]]:
+    """Channel options for servers: bounded message sizes, keepalive."""
+    return [
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.so_reuseport", 0),
+    ]
+
+
+def channel_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[tuple[str, Any]]:
+    """Channel options for clients (our certificates name `localhost`)."""
+    return [
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.ssl_target_name_override", "localhost"),
+    ]
+
+
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Maps exceptions from unary handlers to gRPC status codes, in one place."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+        method = handler_call_details.method
+
+        async def mapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            try:
+                return await inner(request, context)
+            except MashError as exc:
+                log.warning("request_failed", method=method, code=exc.code, cause=exc.detail or str(exc))
+                await context.abort(exc.grpc_code, exc.public_message)
+            except grpc.aio.AbortError:
+                raise
+            except Exception:
+                log.exception("request_crashed", method=method)
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+        return grpc.unary_unary_rpc_method_handler(
+            mapped,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def build_server(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> grpc.aio.Server:
+    """A grpc.aio server with our interceptor and limits (add services, then `bind`)."""
+    return grpc.aio.server(
+        interceptors=[ErrorMappingInterceptor()],
+        options=server_options(max_message_bytes),
+        maximum_concurrent_rpcs=1024,
+    )
+
+
+def add_health_and_reflection(server: grpc.aio.Server, service_names: Iterable[str]) -> Any:
+    """Standard gRPC health checking and server reflection; returns the health servicer."""
+    servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    names = list(service_names)
+    reflection.enable_server_reflection(
+        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+        server,
+    )
+    return servicer
+
+
+async def mark_serving(servicer: Any, service_names: Iterable[str]) -> None:
+    """Mark the overall server and each named service SERVING."""
+    for name in ["", *service_names]:
+        await servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+
+def write_port_file(path: Path, port: int) -> None:
+    """Publish the bound port atomically (demo, tests and operators read it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(f"{port}\n")
+    tmp.replace(path)

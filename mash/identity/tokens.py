@@ -1,0 +1,311 @@
+"""Staff tokens: a development issuer, and validation at the broker.
+
+The real identity provider is external; the broker only needs its issuer URL,
+its audience and its public keys (a JWKS). `TokenValidator` checks, in order:
+size and shape, header algorithm against an allow-list (before any decoding,
+so `alg: none` and HS256-with-the-public-key never reach a verifier), key id,
+signature, required claims, issuer, audience, then times with an injected
+clock, then the role against the vocabulary.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from certs.clock import Clock, utc_now
+from certs.files import write_private, write_public
+from mash.home import Home
+from mash.identity.errors import (
+    BadSignature,
+    DisallowedAlgorithm,
+    ExpiredToken,
+    MalformedToken,
+    MissingClaim,
+    NotYetValid,
+    TokenError,
+    TokenTooLongLived,
+    UnknownRole,
+    WrongAudience,
+    WrongIssuer,
+)
+from mash.vocab import Role, UnknownVocabulary, parse
+
+DEV_ISSUER = "https://idp.mash-demo.invalid"
+AUDIENCE = "mash-broker"
+ALGORITHM = "ES256"
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "nbf", "exp", "jti")
+#: Tokens larger than this are refused unparsed (bounds the work an attacker can cause).
+MAX_TOKEN_BYTES = 8192
+DEFAULT_MAX_LIFETIME_S = 3600
+
+
+def issuer_key_path(home: Home) -> Path:
+    """The development issuer's private key (0600)."""
+    return home.idp_dir / "issuer.key"
+
+
+def jwks_path(home: Home) -> Path:
+    """The public JWKS of the development issuer."""
+    return home.idp_dir / "jwks.json"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _public_jwk(public_key: ec.EllipticCurvePublicKey) -> dict[str, str]:
+    numbers = public_key.public_numbers()
+    jwk = {
+        "crv": "P-256",
+        "kty": "EC",
+        "x": _b64url(numbers.x.to_bytes(32, "big")),
+        "y": _b64url(numbers.y.to_bytes(32, "big")),
+    }
+    # RFC 7638 thumbprint: SHA-256 of the required members, sorted, no whitespace.
+    thumbprint = hashlib.sha256(json.dumps(jwk, sort_keys=True, separators=(",", ":")).encode())
+    return {**jwk, "kid": _b64url(thumbprint.digest()), "use": "sig", "alg": ALGORITHM}
+
+
+# --- development issuer ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class DevIssuer:
+    """The demo identity provider: an ES256 key that signs staff tokens."""
+
+    private_key: ec.EllipticCurvePrivateKey
+    issuer: str = DEV_ISSUER
+
+    @classmethod
+    def load(cls, home: Home) -> DevIssuer:
+        """The issuer of `home` (run `init_dev_issuer` first)."""
+        key = serialization.load_pem_private_key(issuer_key_path(home).read_bytes(), None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise TypeError("development issuer key is not an EC key")
+        return cls(key)
+
+    @property
+    def jwk(self) -> dict[str, str]:
+        """The public JWK (with kid) of this issuer."""
+        return _public_jwk(self.private_key.public_key())
+
+    def issue(
+        self, *, sub: str, role: Role | str, org: str = "mash-demo", ttl_s: int = 900,
+        audience: str = AUDIENCE, clock: Clock = utc_now, jti: str | None = None,
+    ) -> str:
+        """A signed staff token for `sub` with `role`, valid from now for `ttl_s` seconds."""
+        if ttl_s <= 0:
+            raise ValueError("ttl_s must be positive")
+        now = int(clock().timestamp())
+        claims = {
+            "iss": self.issuer, "aud": audience, "sub": sub, "role": parse(Role, role).value,
+            "org": org, "iat": now, "nbf": now, "exp": now + ttl_s,
+            "jti": jti or secrets.token_hex(16),
+        }
+        return jwt.encode(claims, self.private_key, algorithm=ALGORITHM,
+                          headers={"kid": self.jwk["kid"], "typ": "JWT"})
+
+
+def init_dev_issuer(home: Home, *, force: bool = False) -> None:
+    """Create the development issuer's key and public JWKS under `home.idp_dir` (idempotent)."""
+    home.ensure()
+    key_path = issuer_key_path(home)
+    if force or not key_path.exists():
+        key = ec.generate_private_key(ec.SECP256R1())
+        write_private(key_path, key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
+    issuer = DevIssuer.load(home)
+    jwks = {"keys": [issuer.jwk]}
+    write_public(jwks_path(home), (json.dumps(jwks, indent=2) + "\n").encode())
+
+
+def issue_token(
+    home: Home, *, sub: str, role: Role | str, org: str = "mash-demo", ttl_s: int = 900,
+    audience: str = AUDIENCE, clock: Clock = utc_now,
+) -> str:
+    """Issue a staff token from the development issuer of `home`."""
+    return DevIssuer.load(home).issue(sub=sub, role=role, org=org, ttl_s=ttl_s,
+                                      audience=audience, clock=clock)
+
+
+# --- validation at the broker ----------------------------------------------------------------
+@dataclass(frozen=True)
+class StaffIdentity:
+    """A validated staff member: who, in which role and organisation, until when."""
+
+    sub: str
+    role: Role
+    org: str
+    jti: str
+    expires_at: datetime
+
+
+class TokenValidator:
+    """Validates staff tokens against one issuer's public keys. Thread-safe."""
+
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        jwks_or_keys: Mapping[str, Any],
+        *,
+        algorithms: Sequence[str] = (ALGORITHM,),
+        leeway_s: int = 30,
+        max_lifetime_s: int = DEFAULT_MAX_LIFETIME_S,
+        clock: Clock = utc_now,
+        cache_size: int = 4096,
+    ) -> None:
+        """`jwks_or_keys` is a JWKS dict (`{"keys": [...]}`) or a mapping kid -> public key."""
+        bad = [a for a in algorithms if a.lower() == "none" or a.startswith("HS")]
+        if bad or not algorithms:
+            # Symmetric algorithms would let anyone holding the public key mint tokens.
+            raise ValueError(f"refusing algorithm allow-list {list(algorithms)!r}")
+        self.issuer = issuer
+        self.audience = audience
+        self.algorithms = tuple(algorithms)
+        self.leeway = leeway_s
+        self.max_lifetime = max_lifetime_s
+        self.clock = clock
+        self._keys = _load_keys(jwks_or_keys)
+        self._cache: OrderedDict[bytes, StaffIdentity] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_home(cls, home: Home, *, clock: Clock = utc_now, **kwargs: Any) -> TokenValidator:
+        """A validator for the development issuer of `home` (reads its public JWKS)."""
+        jwks = json.loads(jwks_path(home).read_text(encoding="utf-8"))
+        return cls(DEV_ISSUER, AUDIENCE, jwks, clock=clock, **kwargs)
+
+    def validate(self, token: str) -> StaffIdentity:
+        """Return the staff identity of a valid token; raise a `TokenError` subclass otherwise."""
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_BYTES:
+            raise MalformedToken("token is not a string of reasonable size")
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        now = self.clock()
+        with self._lock:
+            cached = self._cache.get(digest)
+        if cached is not None and now < cached.expires_at:
+            return cached
+        identity = self._validate(token, now)
+        with self._lock:
+            self._cache[digest] = identity
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return identity
+
+    def _validate(self, token: str, now: datetime) -> StaffIdentity:
+        key = self._key_for(_header(token), token)
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=list(self.algorithms), audience=self.audience,
+                issuer=self.issuer,
+                # Times are checked below against the injected clock, not pyjwt's.
+                options={"require": list(REQUIRED_CLAIMS), "verify_exp": False,
+                         "verify_nbf": False, "verify_iat": False},
+            )
+        except jwt.InvalidSignatureError:
+            raise BadSignature("token signature does not verify") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise MissingClaim(f"missing claim {exc.claim!r}") from None
+        except jwt.InvalidIssuerError:
+            raise WrongIssuer("token issuer is not trusted") from None
+        except jwt.InvalidAudienceError:
+            raise WrongAudience("token audience is not this broker") from None
+        except jwt.InvalidAlgorithmError:
+            raise DisallowedAlgorithm("token algorithm not allowed") from None
+        except jwt.InvalidKeyError:
+            raise BadSignature("issuer key unusable for this token") from None
+        except jwt.DecodeError as exc:
+            raise MalformedToken(f"token cannot be decoded: {type(exc).__name__}") from None
+        except jwt.InvalidTokenError as exc:
+            raise MalformedToken(f"token refused: {type(exc).__name__}") from None
+        return self._identity(claims, now)
+
+    def _key_for(self, header: Mapping[str, Any], token: str) -> Any:
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self.algorithms:
+            raise DisallowedAlgorithm(f"token algorithm {alg!r} is not allowed")
+        if "crit" in header:
+            raise MalformedToken("critical header extensions are not supported")
+        kid = header.get("kid")
+        if kid is None and len(self._keys) == 1:
+            kid = next(iter(self._keys))
+        entry = self._keys.get(kid) if isinstance(kid, str) else None
+        if entry is None:
+            raise BadSignature("token key id is not a trusted issuer key")
+        key, key_alg = entry
+        if key_alg is not None and key_alg != alg:
+            raise DisallowedAlgorithm(f"key {kid} is for {key_alg}, token says {alg}")
+        return key
+
+    def _identity(self, claims: Mapping[str, Any], now: datetime) -> StaffIdentity:
+        exp, nbf, iat = (_numeric(claims, c) for c in ("exp", "nbf", "iat"))
+        ts = now.timestamp()
+        if ts >= exp + self.leeway:  # RFC 7519: not accepted "on or after" exp
+            raise ExpiredToken("token has expired")
+        if ts + self.leeway < nbf or ts + self.leeway < iat:
+            raise NotYetValid("token is not valid yet")
+        if exp - iat > self.max_lifetime:
+            raise TokenTooLongLived(f"token lifetime exceeds {self.max_lifetime} s")
+        for name in ("role", "org", "sub", "jti"):
+            if not isinstance(claims.get(name), str) or not claims[name]:
+                raise MissingClaim(f"missing claim {name!r}")
+        try:
+            role = parse(Role, claims["role"])
+        except UnknownVocabulary:
+            raise UnknownRole("token role is not a known role") from None
+        return StaffIdentity(
+            sub=claims["sub"], role=role, org=claims["org"], jti=claims["jti"],
+            expires_at=datetime.fromtimestamp(exp, UTC),
+        )
+
+
+def _header(token: str) -> Mapping[str, Any]:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.DecodeError:
+        raise MalformedToken("token header cannot be decoded") from None
+    return header
+
+
+def _numeric(claims: Mapping[str, Any], name: str) -> float:
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MissingClaim(f"claim {name!r} must be a number")
+    return float(value)
+
+
+def _load_keys(jwks_or_keys: Mapping[str, Any]) -> dict[str, tuple[Any, str | None]]:
+    if "keys" in jwks_or_keys and isinstance(jwks_or_keys["keys"], list):
+        try:
+            jwk_set = jwt.PyJWKSet.from_dict(dict(jwks_or_keys))
+        except jwt.PyJWKSetError as exc:
+            raise ValueError(f"unusable JWKS: {exc}") from None
+        keys: dict[str, tuple[Any, str | None]] = {}
+        for jwk in jwk_set.keys:
+            if not jwk.key_id:
+                raise ValueError("every JWKS key needs a kid")
+            # algorithm_name is the JWK's declared "alg" (or inferred from kty/crv).
+            keys[jwk.key_id] = (jwk.key, jwk.algorithm_name)
+        return keys
+    return {str(kid): (key, None) for kid, key in jwks_or_keys.items()}
+
+
+__all__ = [
+    "AUDIENCE", "DEV_ISSUER", "DevIssuer", "StaffIdentity", "TokenError", "TokenValidator",
+    "init_dev_issuer", "issue_token", "issuer_key_path", "jwks_path",
+]

@@ -1,0 +1,186 @@
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from mash.audit.errors import AuditFormatError, AuditLogBusy, AuditLogClosed, AuditWriteError
+from mash.audit.events import AuditEvent, EventKind
+from mash.audit.log import AuditLog, verify_log
+from mash.audit.store import SqliteAuditStore
+from tests.unit.audit_helpers import FakeClock, lookup_events
+
+
+def test_append_returns_contiguous_ids_and_the_log_verifies(tmp_path: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    with AuditLog.open(tmp_path / "b.sqlite", owner="broker", checkpoint_key=key) as log:
+        ids = [log.append(e) for e in lookup_events("R1", "L1")]
+    assert ids == list(range(1, len(ids) + 1))
+    report = verify_log(tmp_path / "b.sqlite", checkpoint_public_key=key.public_key())
+    assert report.ok and report.entries == len(ids) and report.signatures_checked
+
+
+def test_a_returned_id_is_already_on_disk(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    log = AuditLog.open(path, owner="broker")
+    try:
+        entry_id = log.append(AuditEvent(kind=EventKind.LOOKUP_REQUESTED, referral_id="R9"))
+        # A separate connection (as another process would) already sees the committed entry.
+        with sqlite3.connect(path) as other:
+            row = other.execute("SELECT core FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        assert row is not None and '"referral_id":"R9"' in row[0]
+    finally:
+        log.close()
+
+
+def test_concurrent_submitters_are_group_committed_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    with AuditLog.open(path, owner="broker", checkpoint_every=50) as log, \
+            ThreadPoolExecutor(8) as pool:
+        futures = list(pool.map(
+            lambda i: log.submit(AuditEvent(kind=EventKind.QUERY_SENT, lookup_id=f"L{i}")),
+            range(400)))
+        ids = sorted(f.result() for f in futures)
+    assert ids == list(range(1, 401))
+    assert verify_log(path).ok
+
+
+def test_checkpoints_every_n_entries_and_on_close(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    with AuditLog.open(path, owner="broker", checkpoint_every=5) as log:
+        for _ in range(12):
+            log.append(AuditEvent(kind=EventKind.QUERY_SENT))
+    store = SqliteAuditStore.open_readonly(path)
+    try:
+        assert [c.checkpoint.tree_size for c in store.checkpoints()] == [5, 10, 12]
+    finally:
+        store.close()
+
+
+def test_reopening_continues_the_chain(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    key = Ed25519PrivateKey.generate()
+    for round_ in range(3):
+        with AuditLog.open(path, owner="broker", checkpoint_key=key, checkpoint_every=4) as log:
+            for e in lookup_events(f"R{round_}", f"L{round_}"):
+                log.append(e)
+    report = verify_log(path, checkpoint_public_key=key.public_key())
+    assert report.ok and report.entries == 18 and report.unanchored == 0
+
+
+def test_time_based_checkpoint_uses_the_injected_clock(tmp_path: Path) -> None:
+    clock = FakeClock()
+    path = tmp_path / "b.sqlite"
+    with AuditLog.open(path, owner="broker", checkpoint_every=1000, checkpoint_seconds=10,
+                       clock=clock) as log:
+        log.append(AuditEvent(kind=EventKind.QUERY_SENT))
+        clock.advance(11)
+        log.append(AuditEvent(kind=EventKind.QUERY_SENT))
+        store = SqliteAuditStore.open_readonly(path)
+        sizes = [c.checkpoint.tree_size for c in store.checkpoints()]
+        store.close()
+    assert sizes == [2]
+
+
+def test_second_writer_on_the_same_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    with AuditLog.open(path, owner="broker"), pytest.raises(AuditLogBusy):
+        AuditLog.open(path, owner="broker")
+
+
+def test_a_log_cannot_be_opened_under_another_owner(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    AuditLog.open(path, owner="broker").close()
+    with pytest.raises(AuditFormatError):
+        AuditLog.open(path, owner="adapter-police")
+
+
+def test_submit_after_close_fails_closed(tmp_path: Path) -> None:
+    log = AuditLog.open(tmp_path / "b.sqlite", owner="broker")
+    log.close()
+    with pytest.raises(AuditLogClosed):
+        log.submit(AuditEvent(kind=EventKind.QUERY_SENT)).result(timeout=5)
+
+
+def test_disk_full_fails_the_write_and_the_log_recovers(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    with AuditLog.open(path, owner="broker") as log:
+        first = log.append(AuditEvent(kind=EventKind.QUERY_SENT))
+        pages = log._store.conn.execute("PRAGMA page_count").fetchone()[0]
+        # SQLite's page limit makes the next growth fail exactly as a full disk does.
+        log._store.conn.execute(f"PRAGMA max_page_count = {pages}")
+        big = AuditEvent(kind=EventKind.QUERY_SENT, detail={"note": "x" * 200_000})
+        with pytest.raises(AuditWriteError, match="full"):
+            log.append(big, timeout=10)
+        log._store.conn.execute("PRAGMA max_page_count = 1073741823")
+        after = log.append(AuditEvent(kind=EventKind.QUERY_SENT))
+    assert after == first + 1  # the failed entry left no gap and no fork in the chain
+    assert verify_log(path).ok
+
+
+def test_locked_database_fails_the_write(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    with AuditLog.open(path, owner="broker") as log:
+        log.append(AuditEvent(kind=EventKind.QUERY_SENT))
+        log._store.conn.execute("PRAGMA busy_timeout = 50")
+        locker = sqlite3.connect(path, isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        try:
+            with pytest.raises(AuditWriteError, match="locked"):
+                log.append(AuditEvent(kind=EventKind.QUERY_SENT), timeout=10)
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        assert log.append(AuditEvent(kind=EventKind.QUERY_SENT)) == 2
+
+
+def test_an_unencodable_event_fails_alone(tmp_path: Path) -> None:
+    with AuditLog.open(tmp_path / "b.sqlite", owner="broker") as log:
+        bad = log.submit(AuditEvent(kind=EventKind.QUERY_SENT, latency_ms=float("nan")))
+        good = log.submit(AuditEvent(kind=EventKind.QUERY_SENT))
+        with pytest.raises(AuditWriteError):
+            bad.result(timeout=5)
+        assert good.result(timeout=5) == 1
+
+
+def test_recover_unfinished_marks_intents_without_outcome(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    with AuditLog.open(path, owner="broker") as log:
+        for e in lookup_events("R1", "done"):
+            log.append(e)
+        intent = log.append(AuditEvent(kind=EventKind.LOOKUP_REQUESTED, referral_id="R2",
+                                       lookup_id="cut-short"))
+        log.append(AuditEvent(kind=EventKind.QUERY_RECEIVED, referral_id="R3", query_id="Q7",
+                              agency="police"))
+    with AuditLog.open(path, owner="broker") as log:
+        marked = log.recover_unfinished()
+        assert len(marked) == 2
+        assert log.recover_unfinished() == []  # idempotent
+    store = SqliteAuditStore.open_readonly(path)
+    try:
+        cores = [store.entry(i).core_dict() for i in marked]  # type: ignore[union-attr]
+    finally:
+        store.close()
+    assert {c["kind"] for c in cores} == {"outcome_unknown"}
+    assert {c.get("lookup_id") or c.get("query_id") for c in cores} == {"cut-short", "Q7"}
+    assert [intent] in [c["refers_to"] for c in cores]
+    assert verify_log(path).ok
+
+
+def test_close_flushes_everything_submitted(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    log = AuditLog.open(path, owner="broker")
+    futures = [log.submit(AuditEvent(kind=EventKind.QUERY_SENT)) for _ in range(300)]
+    log.close()
+    assert all(f.done() and not f.exception() for f in futures)
+    assert verify_log(path).entries == 300
+
+
+def test_submit_never_blocks_the_caller(tmp_path: Path) -> None:
+    with AuditLog.open(tmp_path / "b.sqlite", owner="broker") as log:
+        hold = threading.Lock()
+        with hold:
+            fut = log.submit(AuditEvent(kind=EventKind.QUERY_SENT))  # returns a Future at once
+        assert fut.result(timeout=5) == 1

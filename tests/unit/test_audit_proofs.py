@@ -1,0 +1,71 @@
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from mash.audit.errors import EntryNotFound, InvalidCheckpointSignature, InvalidInclusionProof
+from mash.audit.keys import checkpoint_key_path, load_checkpoint_key
+from mash.audit.proofs import InclusionProof, check_proof, prove
+from mash.cli import main
+from mash.home import Home
+from tests.unit.audit_helpers import write_log
+
+
+@pytest.fixture
+def signed(tmp_path: Path) -> tuple[Path, Ed25519PrivateKey]:
+    key = Ed25519PrivateKey.generate()
+    path = tmp_path / "broker.sqlite"
+    write_log(path, 23, key=key, checkpoint_every=10)
+    return path, key
+
+
+@pytest.mark.parametrize("entry_id", [1, 10, 11, 23])
+def test_proof_checks_with_only_the_public_key(signed: tuple[Path, Ed25519PrivateKey],
+                                               entry_id: int) -> None:
+    path, key = signed
+    proof = InclusionProof.from_json_dict(json.loads(json.dumps(prove(path, entry_id)
+                                                                .to_json_dict())))
+    check_proof(proof, key.public_key())
+
+
+def test_proof_with_altered_content_fails(signed: tuple[Path, Ed25519PrivateKey]) -> None:
+    path, key = signed
+    d = prove(path, 5).to_json_dict()
+    d["core"] = d["core"].replace("police", "health")
+    with pytest.raises(InvalidInclusionProof):
+        check_proof(InclusionProof.from_json_dict(d), key.public_key())
+
+
+def test_proof_under_another_key_fails(signed: tuple[Path, Ed25519PrivateKey]) -> None:
+    path, _ = signed
+    with pytest.raises(InvalidCheckpointSignature):
+        check_proof(prove(path, 5), Ed25519PrivateKey.generate().public_key())
+
+
+def test_no_proof_for_a_missing_entry(signed: tuple[Path, Ed25519PrivateKey]) -> None:
+    with pytest.raises(EntryNotFound):
+        prove(signed[0], 99)
+
+
+def test_cli_prove_then_check_proof(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = Home.at(tmp_path / "h").ensure()
+    write_log(home.audit_log("broker"), 12,
+              key=load_checkpoint_key(home, "broker", create=True), checkpoint_every=5)
+    capsys.readouterr()
+    assert main(["audit", "prove", "7", "--home", str(home.root)]) == 0
+    proof_file = tmp_path / "proof.json"
+    proof_file.write_text(capsys.readouterr().out)
+    pub = tmp_path / "audit-broker.pub"
+    key = serialization.load_pem_private_key(checkpoint_key_path(home, "broker").read_bytes(),
+                                             None)
+    pub.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
+    assert main(["audit", "check-proof", str(proof_file), "--key", str(pub)]) == 0
+    assert "VALID" in capsys.readouterr().out
+    tampered = json.loads(proof_file.read_text())
+    tampered["entry_id"] = 8
+    proof_file.write_text(json.dumps(tampered))
+    assert main(["audit", "check-proof", str(proof_file), "--key", str(pub)]) == 1
+    assert "INVALID" in capsys.readouterr().out

@@ -1,0 +1,331 @@
+"""The referral store: record, re-rate, move, decide, keep summaries, delete on retention."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from broker.referral_record import (
+    InvalidReferral,
+    InvalidTransition,
+    ReferralSubject,
+    SummaryDeletion,
+    rag_direction,
+)
+from broker.referrals import (
+    RETENTION_DELETED,
+    DuplicateReferral,
+    DuplicateSummary,
+    NewReferral,
+    ReferralNotFound,
+    RetentionByAgreement,
+    SqliteReferralStore,
+    UnknownRetention,
+    open_store,
+    referral_db_path,
+    subjects_from_specs,
+)
+from mash.home import Home
+from mash.vocab import LevelOfNeed, Outcome, Rag, ReferralSource, ReferralStatus, SubjectRole
+from tests.referral_factories import RECEIVED, full_summary, new_referral, sparse_summary
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(RECEIVED + timedelta(minutes=5))
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: FakeClock) -> Iterator[SqliteReferralStore]:
+    s = SqliteReferralStore(tmp_path / "referrals.sqlite", clock=clock)
+    yield s
+    s.close()
+
+
+RETAIN = RetentionByAgreement(days={"police-mash-dsa": 30, "health-mash-dsa": 90},
+                              default_days=60)
+
+
+def test_create_and_get_round_trip(store: SqliteReferralStore) -> None:
+    created = store.create(new_referral())
+    got = store.get("REF-0001")
+    assert got == created
+    assert got.status == ReferralStatus.SCREENING
+    assert got.rag == Rag.AMBER
+    assert got.source == ReferralSource.POLICE
+    assert got.received_at == RECEIVED
+    assert [s.subject_id for s in got.subjects] == ["child-1", "parent_carer-1"]
+    assert got.subject("child-1") is not None
+    assert got.subjects[0].identifiers["given_name"] == "Poppy"
+    assert got.decision is None
+
+
+def test_generated_id(tmp_path: Path, clock: FakeClock) -> None:
+    s = SqliteReferralStore(tmp_path / "r.sqlite", clock=clock, new_id=lambda: "REF-GEN")
+    new = new_referral()
+    made = s.create(NewReferral(new.received_at, new.source, new.reason, new.subjects, new.rag,
+                                new.by))
+    assert made.referral_id == "REF-GEN"
+
+
+def test_duplicate_id_is_refused(store: SqliteReferralStore) -> None:
+    store.create(new_referral())
+    with pytest.raises(DuplicateReferral):
+        store.create(new_referral())
+
+
+def test_missing_referral(store: SqliteReferralStore) -> None:
+    with pytest.raises(ReferralNotFound):
+        store.get("REF-NOPE")
+
+
+def test_rerate_keeps_history_with_who_when_why(store: SqliteReferralStore,
+                                                clock: FakeClock) -> None:
+    store.create(new_referral())
+    clock.advance(hours=2)
+    referral = store.rerate("REF-0001", Rag.RED, "tm-007", "police disclosed high-risk DA")
+    assert referral.rag == Rag.RED
+    assert [(h.rag, h.by) for h in referral.rag_history] == [(Rag.AMBER, "sw-001"),
+                                                             (Rag.RED, "tm-007")]
+    assert referral.rag_history[-1].at == clock.now
+    assert referral.rag_history[-1].reason == "police disclosed high-risk DA"
+
+
+def test_rerate_needs_a_reason(store: SqliteReferralStore) -> None:
+    store.create(new_referral())
+    with pytest.raises(InvalidReferral):
+        store.rerate("REF-0001", Rag.RED, "tm-007", "  ")
+
+
+def test_raising_never_makes_work_due_later(store: SqliteReferralStore,
+                                            clock: FakeClock) -> None:
+    store.create(new_referral(rag=Rag.AMBER))  # received Tue 24 Nov 10:00 -> due Wed 10:00
+    assert store.get("REF-0001").due_at().isoformat() == "2026-11-25T10:00:00+00:00"
+    clock.now = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+    raised = store.rerate("REF-0001", Rag.RED, "tm-007", "new information")
+    # Red from the raise would be Wed 12:00; the Amber due (Wed 10:00) is earlier.
+    assert raised.due_at().isoformat() == "2026-11-25T10:00:00+00:00"
+
+
+def test_raising_early_brings_the_due_time_forward(store: SqliteReferralStore,
+                                                   clock: FakeClock) -> None:
+    store.create(new_referral(rag=Rag.GREEN))
+    clock.now = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
+    raised = store.rerate("REF-0001", Rag.RED, "tm-007", "disclosure from school")
+    assert raised.due_at().isoformat() == "2026-11-24T15:00:00+00:00"
+
+
+def test_lowering_counts_from_receipt(store: SqliteReferralStore, clock: FakeClock) -> None:
+    store.create(new_referral(rag=Rag.RED))
+    clock.now = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
+    lowered = store.rerate("REF-0001", Rag.GREEN, "tm-007", "no current risk")
+    assert lowered.due_at().isoformat() == "2026-11-27T10:00:00+00:00"
+
+
+def test_rag_direction() -> None:
+    assert rag_direction(Rag.AMBER, Rag.RED) == "raised"
+    assert rag_direction(Rag.RED, Rag.GREEN) == "lowered"
+    assert rag_direction(Rag.GREEN, Rag.GREEN) == "unchanged"
+
+
+def test_workflow_from_screening_to_closed(store: SqliteReferralStore) -> None:
+    store.create(new_referral())
+    store.set_status("REF-0001", ReferralStatus.RESEARCHING, "sw-001")
+    decided = store.decide("REF-0001", LevelOfNeed.CHILD_PROTECTION,
+                           Outcome.STRATEGY_DISCUSSION, "High-risk DA and injury to a toddler",
+                           "tm-007")
+    assert decided.status == ReferralStatus.DECIDED
+    assert decided.decision is not None
+    assert decided.decision.outcome == Outcome.STRATEGY_DISCUSSION
+    assert decided.decision.by == "tm-007"
+    closed = store.set_status("REF-0001", ReferralStatus.CLOSED, "tm-007", "passed to CP team")
+    assert [s.status for s in closed.status_history] == [
+        ReferralStatus.SCREENING, ReferralStatus.RESEARCHING, ReferralStatus.DECIDED,
+        ReferralStatus.CLOSED]
+
+
+@pytest.mark.parametrize("path, target", [
+    ([], ReferralStatus.SCREENING),
+    ([ReferralStatus.RESEARCHING], ReferralStatus.SCREENING),
+    ([ReferralStatus.CLOSED], ReferralStatus.RESEARCHING),
+])
+def test_invalid_transitions(store: SqliteReferralStore, path: list[ReferralStatus],
+                             target: ReferralStatus) -> None:
+    store.create(new_referral())
+    for status in path:
+        store.set_status("REF-0001", status, "sw-001")
+    with pytest.raises(InvalidTransition):
+        store.set_status("REF-0001", target, "sw-001")
+
+
+def test_decided_only_through_decide(store: SqliteReferralStore) -> None:
+    store.create(new_referral())
+    with pytest.raises(InvalidTransition):
+        store.set_status("REF-0001", ReferralStatus.DECIDED, "tm-007")
+
+
+def test_closed_referral_cannot_be_decided_or_rerated(store: SqliteReferralStore) -> None:
+    store.create(new_referral())
+    store.set_status("REF-0001", ReferralStatus.CLOSED, "sw-001", "duplicate referral")
+    with pytest.raises(InvalidTransition):
+        store.decide("REF-0001", LevelOfNeed.UNIVERSAL, Outcome.UNIVERSAL_SERVICES_NFA, "x", "t")
+    with pytest.raises(InvalidTransition):
+        store.rerate("REF-0001", Rag.RED, "tm-007", "late info")
+
+
+def test_decision_needs_rationale_and_consistent_outcome(store: SqliteReferralStore) -> None:
+    store.create(new_referral())
+    with pytest.raises(InvalidReferral, match="rationale"):
+        store.decide("REF-0001", LevelOfNeed.EARLY_HELP, Outcome.EARLY_HELP, " ", "tm-007")
+    with pytest.raises(InvalidReferral, match="decision.outcome"):
+        store.decide("REF-0001", LevelOfNeed.UNIVERSAL, Outcome.STRATEGY_DISCUSSION, "r", "t")
+    assert store.get("REF-0001").status == ReferralStatus.SCREENING  # nothing half-written
+
+
+def test_step_up_reopens_research_and_keeps_both_decisions(store: SqliteReferralStore) -> None:
+    store.create(new_referral(rag=Rag.GREEN))
+    store.decide("REF-0001", LevelOfNeed.EARLY_HELP, Outcome.EARLY_HELP, "low level", "tm-007")
+    store.set_status("REF-0001", ReferralStatus.RESEARCHING, "tm-007", "step-up: new concern")
+    store.rerate("REF-0001", Rag.AMBER, "tm-007", "school reports injury")
+    final = store.decide("REF-0001", LevelOfNeed.CHILD_IN_NEED,
+                         Outcome.CHILD_AND_FAMILY_ASSESSMENT, "needs assessment", "tm-008")
+    assert [d.outcome for d in final.decisions] == [Outcome.EARLY_HELP,
+                                                    Outcome.CHILD_AND_FAMILY_ASSESSMENT]
+
+
+def test_list_by_status(store: SqliteReferralStore) -> None:
+    store.create(new_referral("REF-A"))
+    store.create(new_referral("REF-B"))
+    store.set_status("REF-B", ReferralStatus.RESEARCHING, "sw-001")
+    assert [r.referral_id for r in store.referrals()] == ["REF-A", "REF-B"]
+    assert [r.referral_id for r in store.referrals(ReferralStatus.RESEARCHING)] == ["REF-B"]
+
+
+def test_new_referral_validation() -> None:
+    base = new_referral()
+    with pytest.raises(InvalidReferral, match="received_at"):
+        NewReferral(base.received_at.replace(tzinfo=None), base.source, base.reason,
+                    base.subjects, base.rag, base.by)
+    with pytest.raises(InvalidReferral, match="subjects"):
+        NewReferral(base.received_at, base.source, base.reason, (), base.rag, base.by)
+    with pytest.raises(InvalidReferral, match="subject_id"):
+        NewReferral(base.received_at, base.source, base.reason,
+                    (base.subjects[0], base.subjects[0]), base.rag, base.by)
+    with pytest.raises(InvalidReferral, match="identifiers.shoe_size"):
+        ReferralSubject("child-1", SubjectRole.CHILD, {"shoe_size": "9"})
+
+
+def test_subjects_from_specs_and_proto() -> None:
+    subjects = subjects_from_specs([
+        {"role": "child", "given_name": "Poppy", "date_of_birth": "2025-06-01"},
+        {"role": "parent_carer", "given_name": "Jade", "other_names": "J Smyth;Jayde"},
+        {"role": "child", "subject_id": "sib", "given_name": "Alfie"},
+    ])
+    assert [s.subject_id for s in subjects] == ["child-1", "parent_carer-1", "sib"]
+    proto = subjects[1].to_proto()
+    assert proto.role == "parent_carer"
+    assert list(proto.identifiers.other_names) == ["J Smyth", "Jayde"]
+
+
+def test_store_lives_in_home(tmp_path: Path) -> None:
+    home = Home.at(tmp_path)
+    s = open_store(home)
+    s.create(new_referral())
+    s.close()
+    assert referral_db_path(home) == tmp_path / "broker" / "referrals.sqlite"
+    assert referral_db_path(home).is_file()
+
+
+# ---------------------------------------------------------------- summaries and retention
+
+def test_summary_round_trip(store: SqliteReferralStore) -> None:
+    store.create(new_referral())
+    summary = full_summary()
+    stored = store.save_summary(summary, RETAIN)
+    assert stored.summary == summary
+    assert [s.lookup_id for s in store.summaries("REF-0001")] == ["LK-1"]
+
+
+def test_summary_for_unknown_referral_is_refused(store: SqliteReferralStore) -> None:
+    with pytest.raises(ReferralNotFound):
+        store.save_summary(full_summary(referral_id="REF-NOPE"), RETAIN)
+
+
+def test_unknown_retention_stores_nothing(store: SqliteReferralStore) -> None:
+    store.create(new_referral())
+    with pytest.raises(UnknownRetention):
+        store.save_summary(full_summary(), RetentionByAgreement(days={"police-mash-dsa": 30}))
+    assert store.summaries("REF-0001") == []
+
+
+def test_parts_without_facts_need_no_retention(store: SqliteReferralStore) -> None:
+    store.create(new_referral())
+    stored = store.save_summary(sparse_summary(), RetentionByAgreement())
+    assert len(stored.summary.agencies) == 3
+
+
+def test_retention_deletes_each_agency_part_on_its_own_schedule(
+        store: SqliteReferralStore, clock: FakeClock) -> None:
+    seen: list[SummaryDeletion] = []
+    store.on_delete = seen.append
+    store.create(new_referral())
+    store.save_summary(full_summary(), RETAIN)
+    clock.advance(days=29)
+    assert store.purge_expired() == []
+    clock.advance(days=1)
+    police = store.purge_expired()
+    assert [(d.agency, d.agreement_id) for d in police] == [("police", "police-mash-dsa")]
+    assert seen == police
+    kept = store.summaries("REF-0001")[0]
+    by_agency = {a.agency: a for a in kept.summary.agencies}
+    assert not by_agency["police"].subjects  # the facts are gone ...
+    assert by_agency["police"].status == "disclosed"  # ... the fact of the answer is not
+    assert by_agency["police"].reasons[-1].code == RETENTION_DELETED
+    assert by_agency["health"].subjects  # 90 days: still kept
+    assert kept.deletions == tuple(police)
+    clock.advance(days=31)  # day 60: CSC, education, housing (default 60)
+    assert sorted(d.agency for d in store.purge_expired()) == [
+        "childrens_social_care", "education", "housing"]
+    clock.advance(days=30)
+    assert [d.agency for d in store.purge_expired()] == ["health"]
+    assert store.purge_expired() == []  # nothing deleted twice
+    assert len(store.deletions("REF-0001")) == 5
+    assert all(not a.subjects for a in store.summaries("REF-0001")[0].summary.agencies)
+
+
+def test_deleted_facts_are_gone_from_the_file(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "r.sqlite"
+    s = SqliteReferralStore(path, clock=clock)
+    s.create(new_referral())
+    s.save_summary(full_summary(), RetentionByAgreement(default_days=1))
+    clock.advance(days=2)
+    s.purge_expired()
+    s.close()
+    assert b"PN-1001" not in path.read_bytes()
+    assert b"Domestic incident" not in path.read_bytes()
+
+
+def test_summary_is_never_overwritten(store: SqliteReferralStore) -> None:
+    store.create(new_referral())
+    store.save_summary(full_summary(), RETAIN)
+    changed = full_summary()
+    changed.agencies[1].status = "not_known"
+    with pytest.raises(DuplicateSummary):
+        store.save_summary(changed, RETAIN)
+    assert store.summaries("REF-0001")[0].summary == full_summary()
