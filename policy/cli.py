@@ -86,6 +86,7 @@ def register(sub: Any) -> None:
                      help="current policy folder for requests without a recorded decision "
                      "(default: shipped)")
     dry.add_argument("--at", type=_time, help="'now' for --since (default: now)")
+    dry.add_argument("--broker-id", help="only this broker's log (default: every broker log)")
     dry.add_argument("--fail-on-change", action="store_true", help="exit 1 if anything changes")
     _home(dry)
     dry.set_defaults(handler=_dry_run)
@@ -214,7 +215,7 @@ def _dev_approve(args: argparse.Namespace) -> int:
 
 
 def _dry_run(args: argparse.Namespace) -> int:
-    from policy.dry_run import dry_run, parse_since, read_broker_audit, read_jsonl
+    from policy.dry_run import broker_logs, dry_run, parse_since, read_broker_audit, read_jsonl
     from policy.engine import PolicyEngine
 
     home = Home.at(args.home)
@@ -224,10 +225,12 @@ def _dry_run(args: argparse.Namespace) -> int:
             raise UsageError(f"no such file: {args.from_jsonl}")
         records = read_jsonl(args.from_jsonl)
     else:
-        log = home.audit_log("broker")
-        if not log.is_file():
-            raise UsageError(f"no broker audit log at {log} (use --from-jsonl FILE)")
-        records = read_broker_audit(log)
+        logs = broker_logs(home.audit_dir)
+        if args.broker_id:
+            logs = [log for log in logs if log.stem == f"broker-{args.broker_id}"]
+        if not logs:
+            raise UsageError(f"no broker audit log in {home.audit_dir} (use --from-jsonl FILE)")
+        records = (record for log in logs for record in read_broker_audit(log))
     draft = _guard(lambda: PolicyEngine.load_assuming_approval(args.policy_dir))
     current = _guard(lambda: PolicyEngine.load_assuming_approval(_dir(args.current_dir)))
     report = _guard(lambda: dry_run(records, draft, current=current, since=since))

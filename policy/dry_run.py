@@ -10,9 +10,9 @@ Replay works over any iterable of recorded request dicts, in one of three shapes
   so it is replayed as `child` and only the overall decision is compared.
 
 The baseline is the recorded decision when there is one, else the current
-agreements' decision. `read_broker_audit` reads events from the broker's SQLite
-audit log without depending on its Python API (which another part owns);
-`read_jsonl` reads an export.
+agreements' decision. `read_broker_audit` reads `policy_decision` events from a
+broker's audit log through `mash.audit.reading`; `read_jsonl` reads an export;
+`read_sqlite_events` scans any SQLite file (a fallback for other log layouts).
 """
 
 from __future__ import annotations
@@ -137,12 +137,31 @@ def read_jsonl(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
                 yield f"{path.name}:{number}", json.loads(line)
 
 
-def read_broker_audit(log: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """Policy-decision events from the broker's SQLite audit log, opened read-only.
+def broker_logs(audit_dir: Path) -> list[Path]:
+    """The broker audit logs in a home's audit folder (`broker-<mash_id>.sqlite`)."""
+    return sorted(audit_dir.glob("broker-*.sqlite")) if audit_dir.is_dir() else []
 
-    Reads every table; a row counts when its `kind` column (or the `kind` of a
-    JSON object in any text column) is `policy_decision`. Adapt this when the
-    audit part publishes a reader API.
+
+def read_broker_audit(log: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Policy-decision events from one broker audit log, through `mash.audit.reading`.
+
+    The MASH id comes from the log's name (`broker-<mash_id>`), since every
+    decision in a broker's log was made for that broker's MASH.
+    """
+    from mash.audit.reading import records_where
+
+    mash_id = log.stem.removeprefix("broker-") or DEFAULT_MASH_ID
+    for record in records_where(log, "json_extract(core, '$.kind') = ?", ["policy_decision"]):
+        event = record.to_json_dict()
+        event.setdefault("mash_id", mash_id)
+        yield f"{record.log}#{record.entry_id}", event
+
+
+def read_sqlite_events(log: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Fallback for a log the audit reader cannot open: scan every table read-only.
+
+    A row counts when its `kind` column (or the `kind` of a JSON object in any
+    text column) is `policy_decision`.
     """
     con = sqlite3.connect(f"file:{log}?mode=ro", uri=True)
     try:
@@ -183,6 +202,7 @@ def _from_event(e: Mapping[str, Any], source: str) -> Recorded:
         "statutory_gateway": e.get("statutory_gateway"), "rag": e.get("rag"),
         "consent": {"state": e.get("consent_state"), "reason": e.get("consent_reason")},
         "requester": {"role": e.get("actor_role"), "id": e.get("actor_id") or "unknown"},
+        # The broker's event does not record the subject role; replay as the child.
         "subject_role": e.get("subject_role") or detail.get("subject_role") or "child",
         "at": at, "mash_id": e.get("mash_id") or e.get("broker_id") or DEFAULT_MASH_ID,
     }

@@ -9,8 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from mash.audit.events import AuditEvent, EventKind
+from mash.audit.log import AuditLog
 from policy import SHIPPED_POLICY_DIR, InvalidRequest, PolicyEngine
-from policy.dry_run import dry_run, parse_since, read_broker_audit, read_jsonl
+from policy.dry_run import (
+    broker_logs,
+    dry_run,
+    parse_since,
+    read_broker_audit,
+    read_jsonl,
+    read_sqlite_events,
+)
 from tests.policy_helpers import BASE, NOW, copy_shipped
 
 
@@ -61,7 +70,7 @@ def test_reads_jsonl_export(tmp_path: Path, current: PolicyEngine) -> None:
     assert [s for s, _ in read_jsonl(export)] == ["export.jsonl:1"]
 
 
-def test_reads_policy_decision_events_from_a_sqlite_audit_log(tmp_path: Path,
+def test_scans_policy_decision_events_from_any_sqlite_file(tmp_path: Path,
                                                               current: PolicyEngine) -> None:
     log = tmp_path / "broker.sqlite"
     con = sqlite3.connect(log)
@@ -75,7 +84,24 @@ def test_reads_policy_decision_events_from_a_sqlite_audit_log(tmp_path: Path,
     con.execute("INSERT INTO events VALUES (2, 'query_sent', '{}')")
     con.commit()
     con.close()
-    records = list(read_broker_audit(log))
+    records = list(read_sqlite_events(log))
     assert len(records) == 1
     report = dry_run(records, _draft(tmp_path), current=current)
+    assert report.replayed == 1 and report.changes[0].after == "DENY"
+
+
+def test_reads_the_broker_audit_log(tmp_path: Path, current: PolicyEngine) -> None:
+    log_path = tmp_path / "audit" / "broker-mash-demo.sqlite"
+    with AuditLog.open(log_path, owner="broker-mash-demo", clock=lambda: NOW) as log:
+        log.append(AuditEvent(
+            kind=EventKind.POLICY_DECISION, actor_id="sw-1", actor_role="mash_social_worker",
+            purpose="child_protection_enquiry", statutory_gateway="children_act_1989_s47",
+            rag="red", consent_state="not_sought", consent_reason="undue_delay",
+            agency="police", decision="PERMIT", categories=("domestic_abuse_incidents",)))
+        log.append(AuditEvent(kind=EventKind.QUERY_SENT, agency="police"))
+    assert broker_logs(tmp_path / "audit") == [log_path]
+    records = list(read_broker_audit(log_path))
+    assert len(records) == 1 and records[0][1]["mash_id"] == "mash-demo"
+    report = dry_run(records, _draft(tmp_path), current=current,
+                     since=NOW - timedelta(days=30))
     assert report.replayed == 1 and report.changes[0].after == "DENY"
