@@ -300,3 +300,19 @@ def test_adapter_copy_that_forbids_wins_over_broker_copy_that_permits(tmp_path: 
     # and the versions differ, so the adapter can report policy_mismatch
     assert at_broker.agreement_version != at_adapter.agreement_version
 
+
+
+def test_one_adapter_holds_one_agreement_per_mash(tmp_path: Path) -> None:
+    policy_dir = copy_shipped(tmp_path)
+    north = (policy_dir / "police.toml").read_text().replace(
+        'id = "dsa-mash-demo-police"', 'id = "dsa-mash-north-police"').replace(
+        'mash_id = "mash-demo"', 'mash_id = "mash-north"').replace(
+        'rag = ["red"]\nconsent = ["refused", "withdrawn", "not_sought"]',
+        'rag = ["red"]\nconsent = ["refused", "withdrawn"]', 1)
+    (policy_dir / "police_north.toml").write_text(north)
+    engine = approved_engine(tmp_path, policy_dir)
+    demo = engine.evaluate(request())
+    other = engine.evaluate(request(mash_id="mash-north"))
+    assert demo.decision is Decision.PERMIT and demo.agreement_id == "dsa-mash-demo-police"
+    assert other.decision is Decision.DENY and other.agreement_id == "dsa-mash-north-police"
+    assert engine.agreement_for("mash-north", Agency.POLICE) is not None
