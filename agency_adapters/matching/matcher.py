@@ -17,7 +17,7 @@ from agency_adapters.matching.normalise import (
     normalise_upn,
     parse_dob,
 )
-from agency_adapters.matching.scoring import Comparison, compare
+from agency_adapters.matching.scoring import Comparison, compare, prepare
 from mash.vocab import MatchBand
 
 
@@ -100,7 +100,8 @@ def _confirm_hint(query: QueryIdentifiers, person: Person, several: bool) -> str
 def score_candidates(query: QueryIdentifiers,
                      people: list[Person]) -> list[tuple[Comparison, Person]]:
     """Every candidate compared with `query`, best first (ties broken by person_id)."""
-    scored = [(compare(query, p), p) for p in people]
+    prepared = prepare(query)
+    scored = [(compare(prepared, p), p) for p in people]
     scored.sort(key=lambda cp: (-cp[0].weight, cp[1].person_id))
     return scored
 
