@@ -71,6 +71,7 @@ class Comparison:
     dob_agrees: bool             # exact or a supported keying error
     family_agrees: bool
     given_agrees: bool
+    contradicted: bool = False   # given name or date of birth present on both sides and different
 
 
 @dataclass(frozen=True)
@@ -190,11 +191,12 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparis
             weight += W_ID_DISAGREE
             id_conflict = True
 
-    dob_agrees = False
+    dob_agrees = contradicted = False
     cd = parse_dob(person.date_of_birth)
     if q.dob is not None and cd is not None:
         w, dob_agrees = compare_dob(q.dob, cd)
         weight += w
+        contradicted = not dob_agrees
 
     cf = name_tokens(person.family_name)
     cg = name_tokens(person.given_name)
@@ -217,6 +219,7 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparis
     weight += names_w
     family_agrees = has_f and fam_w > 0
     given_agrees = has_g and giv_w > 0
+    contradicted = contradicted or (has_g and giv_w <= W_GIVEN_DISAGREE)
 
     cs = normalise_sex(person.sex)
     if "unknown" not in (q.sex, cs):
@@ -235,4 +238,5 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparis
             elif q.postcode.split(" ")[0] == cp.split(" ")[0]:
                 weight += W_POSTCODE_DISTRICT
 
-    return Comparison(weight, id_agree, id_conflict, dob_agrees, family_agrees, given_agrees)
+    return Comparison(weight, id_agree, id_conflict, dob_agrees, family_agrees, given_agrees,
+                      contradicted)
