@@ -103,7 +103,7 @@ class Agreement:
     article_9: tuple[SpecialCategoryCondition, ...]
     statutory_gateways: frozenset[StatutoryGateway]
     may_request: frozenset[Role]
-    may_approve_review: frozenset[Role]
+    review_approver_roles: frozenset[Role]
     review_approver_must_not_be_requester: bool
     approvers: tuple[str, ...]
     approvals_required: int
@@ -124,8 +124,8 @@ class Agreement:
         """The category's sensitivity; a category the file does not rate counts as sealed."""
         return self.sensitivity.get(category, Sensitivity.SEALED)
 
-    def may_approve_review_by(self, role: Role, approver_id: str, requester_id: str) -> bool:
+    def may_approve_review(self, role: Role, approver_id: str, requester_id: str) -> bool:
         """Rule 7: may this person approve a REVIEW raised by `requester_id`?"""
-        if role not in self.may_approve_review or not approver_id:
+        if role not in self.review_approver_roles or not approver_id:
             return False
         return not (self.review_approver_must_not_be_requester and approver_id == requester_id)

@@ -241,11 +241,15 @@ def load_trusted_approvers(path: Path) -> dict[str, Ed25519PublicKey]:
     """The pinned approver public keys; an absent file pins nobody (so nothing is approved)."""
     if not path.is_file():
         return {}
-    doc = tomllib.loads(path.read_text("utf-8"))
     out: dict[str, Ed25519PublicKey] = {}
-    for name, entry in doc.get("approvers", {}).items():
-        raw = base64.b64decode(entry["public_key"], validate=True)
-        out[name] = Ed25519PublicKey.from_public_bytes(raw)
+    try:
+        doc = tomllib.loads(path.read_text("utf-8"))
+        for name, entry in doc.get("approvers", {}).items():
+            raw = base64.b64decode(entry["public_key"], validate=True)
+            out[name] = Ed25519PublicKey.from_public_bytes(raw)
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        # Fail closed and loudly: a damaged pin file must be fixed, not half-read.
+        raise MalformedApproval(f"{path}: pinned approver keys cannot be read: {exc}") from None
     return out
 
 

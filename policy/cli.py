@@ -1,9 +1,282 @@
-"""Command-line sub-commands of this part (registered from mash/cli.py)."""
+"""`mash policy ...`: lint, explain, diff, test, status, approve and dry-run agreements.
+
+Exit codes: 0 success, 1 a check failed (lint errors, failing scenarios, a
+dry-run or diff that found changes with `--fail-on-change`), 2 bad input.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
+
+from mash.cli import UsageError
+from mash.home import Home
+from mash.vocab import Agency, parse
+from policy.errors import PolicyError
 
 
 def register(sub: Any) -> None:
-    """Add this part's sub-commands to the `mash` parser."""
+    """Add `mash policy ...` to the `mash` parser."""
+    policy = sub.add_parser("policy", help="data-sharing agreements: lint, explain, diff, test, "
+                            "status, approve, dry-run")
+    cmds = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+
+    lint = cmds.add_parser("lint", help="validate a folder of agreements (file, line, field)")
+    lint.add_argument("dir", nargs="?", type=Path, help="policy folder (default: shipped)")
+    lint.add_argument("--today", type=date.fromisoformat, help="date for review checks")
+    lint.set_defaults(handler=_lint)
+
+    explain = cmds.add_parser("explain", help="evaluate one request and explain the decision")
+    explain.add_argument("--request", required=True, help="request JSON file ('-' for stdin)")
+    explain.add_argument("--policy-dir", type=Path, help="policy folder (default: shipped)")
+    explain.add_argument("--format", choices=("text", "json"), default="text")
+    explain.add_argument("--assume-approved", action="store_true",
+                         help="evaluate a draft as if approved (never for live decisions)")
+    _home(explain)
+    explain.set_defaults(handler=_explain)
+
+    diff = cmds.add_parser("diff", help="effect difference between two policy folders")
+    diff.add_argument("old", type=Path)
+    diff.add_argument("new", type=Path)
+    diff.add_argument("--at", type=_time, help="moment to compare at (default: now)")
+    diff.add_argument("--agency", action="append", help="only this agency (repeatable)")
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+    diff.add_argument("--fail-on-change", action="store_true", help="exit 1 if anything changes")
+    diff.set_defaults(handler=_diff)
+
+    test = cmds.add_parser("test", help="run the scenario files beside the agreements")
+    test.add_argument("dir", nargs="?", type=Path, help="policy folder (default: shipped)")
+    test.add_argument("--scenarios", type=Path, help="scenario folder (default: DIR/scenarios)")
+    test.set_defaults(handler=_test)
+
+    status = cmds.add_parser("status", help="in force, awaiting approval, expiring, overdue")
+    status.add_argument("--policy-dir", type=Path, help="policy folder (default: shipped)")
+    status.add_argument("--at", type=_time, help="moment to report at (default: now)")
+    status.add_argument("--format", choices=("text", "json"), default="text")
+    _home(status)
+    status.set_defaults(handler=_status)
+
+    approve = cmds.add_parser("approve", help="sign your approval of agreement files")
+    approve.add_argument("files", nargs="+", type=Path)
+    approve.add_argument("--as", dest="approver", required=True, help="your approver name")
+    _home(approve)
+    approve.set_defaults(handler=_approve)
+
+    add = cmds.add_parser("add-approver", help="create an approver's signing key and pin it")
+    add.add_argument("name")
+    _home(add)
+    add.set_defaults(handler=_add_approver)
+
+    dev = cmds.add_parser("dev-approve", help="DEVELOPMENT: approve every agreement as the two "
+                          "demo approvers")
+    dev.add_argument("--policy-dir", type=Path, help="policy folder (default: shipped)")
+    _home(dev)
+    dev.set_defaults(handler=_dev_approve)
+
+    dry = cmds.add_parser("dry-run", help="replay recorded requests against a draft")
+    dry.add_argument("--policy-dir", type=Path, required=True, help="the draft policy folder")
+    dry.add_argument("--since", default="30d", help="how far back (e.g. 30d, 12h, 2w)")
+    dry.add_argument("--from-jsonl", type=Path, help="read requests from a JSON-lines export "
+                     "instead of the broker audit log")
+    dry.add_argument("--current-dir", type=Path,
+                     help="current policy folder for requests without a recorded decision "
+                     "(default: shipped)")
+    dry.add_argument("--at", type=_time, help="'now' for --since (default: now)")
+    dry.add_argument("--broker-id", help="only this broker's log (default: every broker log)")
+    dry.add_argument("--fail-on-change", action="store_true", help="exit 1 if anything changes")
+    _home(dry)
+    dry.set_defaults(handler=_dry_run)
+
+
+# ---------------------------------------------------------------- handlers
+
+def _lint(args: argparse.Namespace) -> int:
+    from policy.lint import has_errors, lint_dir
+
+    problems = _guard(lambda: lint_dir(_dir(args.dir), today=args.today or _now().date()))
+    for p in problems:
+        print(p)
+    errors = sum(1 for p in problems if p.severity == "error")
+    print(f"{errors} error(s), {len(problems) - errors} warning(s)")
+    return 1 if has_errors(problems) else 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from policy.engine import PolicyEngine, load_engine
+    from policy.explain import explain_text
+    from policy.request import PolicyRequest
+
+    raw = sys.stdin.read() if args.request == "-" else _read(Path(args.request))
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise UsageError(f"request is not valid JSON: {exc}") from None
+    request = _guard(lambda: PolicyRequest.from_json(data))
+    policy_dir = _dir(args.policy_dir)
+    engine = _guard(lambda: PolicyEngine.load_assuming_approval(policy_dir)
+                    if args.assume_approved else load_engine(Home.at(args.home), policy_dir))
+    decision = engine.evaluate(request)
+    if args.format == "json":
+        print(json.dumps(decision.to_json(), indent=2))
+    else:
+        print(explain_text(request, decision,
+                           engine.agreement_for(request.mash_id, request.agency, request.at)))
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from policy.diff import effect_diff
+
+    agencies = [parse(Agency, a) for a in args.agency] if args.agency else None
+    report = _guard(lambda: effect_diff(args.old, args.new, at=args.at or _now(),
+                                        agencies=agencies))
+    if args.format == "json":
+        print(json.dumps({"classes_compared": report.classes_compared,
+                          "classes_changed": report.classes_changed,
+                          "changes": report.lines()}, indent=2))
+    else:
+        for line in report.lines():
+            print(line)
+        print(f"{report.classes_changed} of {report.classes_compared} request classes change "
+              f"({len(report.changes)} group(s))")
+    return 1 if args.fail_on_change and report.changes else 0
+
+
+def _test(args: argparse.Namespace) -> int:
+    from policy.scenarios import PRINCIPLES, run_scenarios
+
+    report = _guard(lambda: run_scenarios(_dir(args.dir), args.scenarios))
+    for r in report.results:
+        mark = "ok  " if r.passed else "FAIL"
+        where = f"{Path(r.file).name}:{r.line}"
+        principle = f"[{r.principle}] " if r.principle is not None else ""
+        print(f"{mark} {where} {principle}{r.name}")
+        for f in r.failures:
+            print(f"       {f}")
+    failed = sum(1 for r in report.results if not r.passed)
+    missing = sorted(set(PRINCIPLES) - report.principles_covered)
+    print(f"{len(report.results) - failed} passed, {failed} failed"
+          + (f"; principles without a scenario: {missing}" if missing else ""))
+    return 0 if report.passed else 1
+
+
+def _status(args: argparse.Namespace) -> int:
+    from policy.engine import load_engine
+    from policy.status import agreement_statuses
+
+    engine = _guard(lambda: load_engine(Home.at(args.home), _dir(args.policy_dir)))
+    statuses = agreement_statuses(engine, now=args.at or _now())
+    if args.format == "json":
+        print(json.dumps([s.to_json() for s in statuses], indent=2))
+        return 0
+    for s in statuses:
+        print(f"{s.agreement_id:32} {s.mash_id}/{s.agency:22} {'; '.join(s.flags())}")
+    applied = sum(s.applied for s in statuses)
+    print(f"{applied} of {len(statuses)} agreement(s) in force and approved")
+    return 0
+
+
+def _approve(args: argparse.Namespace) -> int:
+    from policy.approval import approvals_dir, approve, load_approver_key
+
+    home = Home.at(args.home)
+    try:
+        key = load_approver_key(home, args.approver)
+    except FileNotFoundError:
+        raise UsageError(f"no signing key for approver {args.approver!r} in {home.root} "
+                         "(create one with `mash policy add-approver`)") from None
+    for path in args.files:
+        record = _guard(lambda p=path: approve(p, approver=args.approver, key=key, at=_now(),
+                                               approvals_dir=approvals_dir(home)))
+        print(f"approved {record.agreement_id} sha256 {record.agreement_sha256} "
+              f"as {record.approver} at {record.approved_at}")
+    return 0
+
+
+def _add_approver(args: argparse.Namespace) -> int:
+    from policy.approval import approvers_file, create_approver
+
+    home = Home.at(args.home)
+    _guard(lambda: create_approver(home, args.name))
+    print(f"approver {args.name} created; public key pinned in {approvers_file(home)}")
+    return 0
+
+
+def _dev_approve(args: argparse.Namespace) -> int:
+    from policy.approval import dev_approve_all
+
+    out = _guard(lambda: dev_approve_all(Home.at(args.home), _dir(args.policy_dir)))
+    print(f"every agreement approved by the development approvers; records in {out}")
+    return 0
+
+
+def _dry_run(args: argparse.Namespace) -> int:
+    from policy.dry_run import broker_logs, dry_run, parse_since, read_broker_audit, read_jsonl
+    from policy.engine import PolicyEngine
+
+    home = Home.at(args.home)
+    since = (args.at or _now()) - _guard(lambda: parse_since(args.since))
+    if args.from_jsonl is not None:
+        if not args.from_jsonl.is_file():
+            raise UsageError(f"no such file: {args.from_jsonl}")
+        records = read_jsonl(args.from_jsonl)
+    else:
+        logs = broker_logs(home.audit_dir)
+        if args.broker_id:
+            logs = [log for log in logs if log.stem == f"broker-{args.broker_id}"]
+        if not logs:
+            raise UsageError(f"no broker audit log in {home.audit_dir} (use --from-jsonl FILE)")
+        records = (record for log in logs for record in read_broker_audit(log))
+    draft = _guard(lambda: PolicyEngine.load_assuming_approval(args.policy_dir))
+    current = _guard(lambda: PolicyEngine.load_assuming_approval(_dir(args.current_dir)))
+    report = _guard(lambda: dry_run(records, draft, current=current, since=since))
+    for change in report.changes:
+        print(change.describe())
+    for skipped in report.skipped:
+        print(f"skipped {skipped}", file=sys.stderr)
+    print(f"{len(report.changes)} of {report.replayed} replayed decision(s) would change"
+          + (f"; {len(report.skipped)} record(s) skipped" if report.skipped else ""))
+    return 1 if args.fail_on_change and report.changes else 0
+
+
+# ---------------------------------------------------------------- helpers
+
+def _home(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", default=None, help="home folder (default ./.mash)")
+
+
+def _dir(path: Path | None) -> Path:
+    from policy.engine import SHIPPED_POLICY_DIR
+
+    return path if path is not None else SHIPPED_POLICY_DIR
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _time(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _guard(fn: Any) -> Any:
+    """Run `fn`, turning this part's errors into a one-line usage error (exit 2)."""
+    try:
+        return fn()
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None

@@ -93,6 +93,18 @@ class PolicyEngine:
                     for a in agreements]
         return cls(compiled, _overlaps(agreements))
 
+    @classmethod
+    def load_assuming_approval(cls, policy_dir: Path,
+                               state: ApprovalState = ApprovalState.APPROVED) -> PolicyEngine:
+        """TOOLING ONLY: load agreements as if their approval state were `state`.
+
+        For `mash policy test`, `diff` and `dry-run`, which evaluate drafts nobody has
+        approved yet. The broker and adapters must use `load` / `load_engine`.
+        """
+        agreements = load_agreements(policy_dir)
+        assumed = ApprovalStatus(state, (), (), 0)
+        return cls([_compile(a, assumed) for a in agreements], _overlaps(agreements))
+
     @property
     def agreements(self) -> tuple[Agreement, ...]:
         """Every loaded agreement."""
@@ -126,7 +138,7 @@ class PolicyEngine:
                            requester_id: str, at: datetime | None = None) -> bool:
         """Rule 7: may `approver_id` (with `role`) approve a REVIEW raised by `requester_id`?"""
         agreement = self.agreement_for(mash_id, agency, at)
-        return agreement is not None and agreement.may_approve_review_by(
+        return agreement is not None and agreement.may_approve_review(
             role, approver_id, requester_id)
 
     def evaluate(self, request: PolicyRequest) -> PolicyDecision:

@@ -9,6 +9,7 @@ file on the first error.
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -42,6 +43,9 @@ from policy.toml_lines import FieldLines
 
 #: Agreement dates are UK legal dates: a date runs from 00:00 to 24:00 London time.
 UK = ZoneInfo("Europe/London")
+
+#: An agreement id names a folder of approvals, so it is a safe file name.
+AGREEMENT_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 #: Events a break-glass use may raise (rule 10).
 BREAK_GLASS_EVENTS = ("alert", "retrospective_review")
@@ -147,6 +151,9 @@ def _build(r: _Reader, doc: Mapping[str, Any], path: Path, digest: str) -> Agree
                  "purposes"}
     _unknown_keys(r, doc, known_top, "")
     ident = r.get(doc, "id", "id", str)
+    if ident is not None and not AGREEMENT_ID.match(ident):
+        r.problem("id", "must be lower-case letters, digits, '.', '-' or '_' (at most 64)")
+        ident = None
     title = r.get(doc, "title", "title", str)
     version_label = r.get(doc, "version", "version", str)
     mash_id = r.get(doc, "mash_id", "mash_id", str)
@@ -213,7 +220,7 @@ def _build(r: _Reader, doc: Mapping[str, Any], path: Path, digest: str) -> Agree
         id=ident, title=title, version_label=version_label, mash_id=mash_id, agency=agency,
         owner=owner, parties=tuple(parties or ()), in_force_from=start, in_force_until=until,
         review_date=review, lawful_basis=art6, article_9=art9, statutory_gateways=gateways,
-        may_request=may_request, may_approve_review=may_approve,
+        may_request=may_request, review_approver_roles=may_approve,
         review_approver_must_not_be_requester=bool(not_requester),
         approvers=tuple(str(a) for a in approvers), approvals_required=required or MIN_APPROVERS,
         sensitivity=sensitivity, sensitive_release_rag=release_rag,
@@ -309,6 +316,9 @@ def _purposes(r: _Reader, doc: Mapping[str, Any], agency: Agency | None,
                 r.problem(f"{base}.gateway", "is not listed in lawful_basis.statutory_gateways")
         subjects = _subject_categories(r, terms, base, agency, sensitivity)
         rules = _consent_rules(r, terms, base)
+        if not rules:
+            r.problem(f"{base}.consent_rules", "no consent rules: every request is DENIED",
+                      Severity.WARNING)
         if gateway is not None:
             out[purpose] = PurposeTerms(purpose, gateway, subjects, rules,
                                         r.get(terms, "note", f"{base}.note", str, "") or "")

@@ -259,3 +259,60 @@ def test_p10_break_glass_never_overrides_deny(engine: PolicyEngine,
                                               changes: dict[str, object]) -> None:
     d = engine.evaluate(request(**_cin(break_glass=GLASS, **changes)))
     assert d.decision is Decision.DENY and not d.break_glass_used and d.events == ()
+
+
+# --- the engine applies the file, not principles of its own
+
+def test_engine_follows_the_file_not_hard_coded_principles(tmp_path: Path) -> None:
+    policy_dir = copy_shipped(tmp_path)
+    police = policy_dir / "police.toml"
+    # An IG lead makes early help with police REVIEW-able without consent, and lets
+    # auditors request (a bad idea, but the file decides).
+    text = police.read_text().replace(
+        'note = "Principle 5: early help is consensual."',
+        'note = "Edited."\n\n[[purposes.early_help.consent_rules]]\nrag = ["red"]\n'
+        'consent = ["not_sought"]\nreasons = ["undue_delay"]\ndecision = "REVIEW"')
+    text = text.replace('may_request = ["mash_social_worker", ',
+                        'may_request = ["auditor", "mash_social_worker", ')
+    police.write_text(text)
+    engine = approved_engine(tmp_path, policy_dir)
+    eh = engine.evaluate(request(purpose=Purpose.EARLY_HELP, statutory_gateway=S10,
+                                 consent_reason=ReasonCode.UNDUE_DELAY))
+    assert eh.decision is Decision.REVIEW
+    assert engine.evaluate(request(requester_role=Role.AUDITOR)).decision is Decision.PERMIT
+
+
+def test_adapter_copy_that_forbids_wins_over_broker_copy_that_permits(tmp_path: Path) -> None:
+    (tmp_path / "broker-side").mkdir()
+    (tmp_path / "adapter-side").mkdir()
+    broker_dir = copy_shipped(tmp_path / "broker-side")
+    adapter_dir = copy_shipped(tmp_path / "adapter-side")
+    police = adapter_dir / "police.toml"
+    police.write_text(police.read_text().replace(
+        'child = ["domestic_abuse_incidents", "missing_episodes", "arrests_and_charges", '
+        '"marac_cases", "police_intelligence"]', 'child = ["missing_episodes"]', 1))
+    broker = approved_engine(tmp_path / "broker-side", broker_dir)
+    adapter = approved_engine(tmp_path / "adapter-side", adapter_dir)
+    asked = request(categories=(Category.DOMESTIC_ABUSE_INCIDENTS,))
+    at_broker, at_adapter = broker.evaluate(asked), adapter.evaluate(asked)
+    assert at_broker.decision is Decision.PERMIT
+    assert at_adapter.decision is Decision.DENY
+    # and the versions differ, so the adapter can report policy_mismatch
+    assert at_broker.agreement_version != at_adapter.agreement_version
+
+
+
+def test_one_adapter_holds_one_agreement_per_mash(tmp_path: Path) -> None:
+    policy_dir = copy_shipped(tmp_path)
+    north = (policy_dir / "police.toml").read_text().replace(
+        'id = "dsa-mash-demo-police"', 'id = "dsa-mash-north-police"').replace(
+        'mash_id = "mash-demo"', 'mash_id = "mash-north"').replace(
+        'rag = ["red"]\nconsent = ["refused", "withdrawn", "not_sought"]',
+        'rag = ["red"]\nconsent = ["refused", "withdrawn"]', 1)
+    (policy_dir / "police_north.toml").write_text(north)
+    engine = approved_engine(tmp_path, policy_dir)
+    demo = engine.evaluate(request())
+    other = engine.evaluate(request(mash_id="mash-north"))
+    assert demo.decision is Decision.PERMIT and demo.agreement_id == "dsa-mash-demo-police"
+    assert other.decision is Decision.DENY and other.agreement_id == "dsa-mash-north-police"
+    assert engine.agreement_for("mash-north", Agency.POLICE) is not None
