@@ -114,6 +114,12 @@ def any_fact(detail: str) -> Test:
     return lambda fact, ctx: detail
 
 
+def marac(fact: SourcedFact, ctx: IndicatorContext) -> str | None:
+    """A MARAC referral, listed or heard (the stage as the police record gives it)."""
+    stage = (fact.attribute("case_status") or "").strip().lower()
+    return f"MARAC case {stage}" if stage else "MARAC case"
+
+
 def high_dash_risk(fact: SourcedFact, ctx: IndicatorContext) -> str | None:
     """DASH risk assessed as high."""
     risk = (fact.attribute("dash_risk") or "").strip().lower()
@@ -160,7 +166,7 @@ RULES: tuple[IndicatorRule, ...] = (
                   "Domestic-abuse incident with high DASH risk in the last 12 months",
                   frozenset({Category.DOMESTIC_ABUSE_INCIDENTS}), high_dash_risk),
     IndicatorRule("marac_case", "MARAC case in the last 12 months",
-                  frozenset({Category.MARAC_CASES}), any_fact("heard at MARAC")),
+                  frozenset({Category.MARAC_CASES}), marac),
     IndicatorRule("missing_episode", "Missing episode in the last 12 months",
                   frozenset({Category.MISSING_EPISODES}), any_fact("reported missing")),
     IndicatorRule("ed_attendance_under_2",

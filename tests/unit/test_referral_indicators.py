@@ -122,6 +122,13 @@ def test_any_fact_rules() -> None:
         assert codes(sourced(category)) == [code]
 
 
+def test_marac_detail_gives_its_stage() -> None:
+    [listed] = find_indicators([sourced("marac_cases", status="listed")], CONTEXT)
+    assert listed.detail == "MARAC case listed"
+    [plain] = find_indicators([sourced("marac_cases")], CONTEXT)
+    assert plain.detail == "MARAC case"
+
+
 def test_non_indicator_categories() -> None:
     assert codes(sourced("gp_registration"), sourced("tenancy"), sourced("school_enrolment")) == []
 
