@@ -47,6 +47,7 @@ ol.timeline li::before { content: ""; position: absolute; left: -1.95rem; top: .
 ol.timeline li.flagged::before { border-color: __INDICATOR__; }
 .timeline-svg .tick { stroke: #ddd; } .timeline-svg .lane { stroke: #bbb; }
 .timeline-svg text { font-size: 11px; fill: #333; }
+.timeline-svg text.count { font-size: 10px; font-weight: 700; fill: #fff; }
 .decision { border: 2px solid #333; padding: .5rem .8rem; }
 @media print { body { margin: 0; max-width: none; } a { color: inherit; } }
 """.replace("__INDICATOR__", INDICATOR_COLOUR)

@@ -62,16 +62,25 @@ def timeline_svg(entries: Sequence[ChronologyEntry]) -> str:
                      f'y2="{y:.1f}" class="lane"/>')
         parts.append(f'<text x="{LABEL_WIDTH - 10}" y="{y + 4:.1f}" text-anchor="end" '
                      f'class="lane-label">{escape(agency.replace("_", " "))}</text>')
+        # Several records on one day (one incident seen per person) share one marker.
+        by_day: dict[date, list[ChronologyEntry]] = {}
         for e in lane:
             assert e.occurred_on is not None  # only dated entries are drawn
-            flagged = bool(e.indicator_codes)
-            title = f"{e.date_text} {e.agency} {e.record_id}: {e.summary}"
+            by_day.setdefault(e.occurred_on, []).append(e)
+        for day, group in by_day.items():
+            flagged = any(e.indicator_codes for e in group)
+            title = "\n".join(f"{e.date_text} {e.agency} {e.record_id}: {e.summary}"
+                              for e in group)
+            radius = min(5 + 2 * (len(group) - 1), 11) + (2 if flagged else 0)
             parts.append(
-                f'<circle cx="{x(e.occurred_on):.1f}" cy="{y:.1f}" r="{7 if flagged else 5}" '
+                f'<circle cx="{x(day):.1f}" cy="{y:.1f}" r="{radius}" '
                 f'fill="{colour(agency)}" '
                 + (f'stroke="{INDICATOR_COLOUR}" stroke-width="3" ' if flagged else "")
                 + f'class="event{" indicator" if flagged else ""}">'
                 f'<title>{escape(title)}</title></circle>')
+            if len(group) > 1:
+                parts.append(f'<text x="{x(day):.1f}" y="{y + 4:.1f}" text-anchor="middle" '
+                             f'class="count">{len(group)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

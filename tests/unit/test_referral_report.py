@@ -201,7 +201,7 @@ def test_html_is_standalone_balanced_and_has_a_timeline(store: SqliteReferralSto
     assert parsed.errors == [] and parsed.stack == []
     tags = [t for t, _ in parsed.tags]
     assert "svg" in tags
-    assert tags.count("circle") == 9  # one per dated chronology event
+    assert tags.count("circle") == 9  # one per (agency, day) with events
     assert tags.count("li") == 9
     csp = [a for t, a in parsed.tags if t == "meta" and a.get("http-equiv")]
     assert csp and "default-src 'none'" in (csp[0]["content"] or "")
@@ -253,3 +253,16 @@ def test_possible_match_hint_shown(store: SqliteReferralStore) -> None:
     store.save_summary(summary, RetentionByAgreement())
     text = render_text(report_for(store))
     assert "possible match" in text and "to confirm: NHS number" in text
+
+
+def test_same_day_records_share_one_marker_with_a_count(store: SqliteReferralStore) -> None:
+    summary = full_summary()
+    police = summary.agencies[1].subjects[0]
+    for fact in police.facts:
+        fact.occurred_on = "2026-09-12"
+    store.save_summary(summary, RetentionByAgreement(default_days=30))
+    html = render_html(report_for(store))
+    tags = [t for t, _ in parse_html(html).tags]
+    assert tags.count("circle") == 7  # police's three same-day records share one marker
+    assert 'class="count">3</text>' in html
+    assert tags.count("li") == 9  # the chronology still lists every record
