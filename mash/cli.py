@@ -73,4 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run through the package so `mash.cli` is imported once (its UsageError is the one parts raise).
+    from mash.cli import main as _main
+
+    sys.exit(_main())

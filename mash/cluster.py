@@ -152,7 +152,7 @@ class Cluster:
         log_path = self.home.log_dir / f"{name}.log"
         with log_path.open("ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "mash.cli", *args],
+                [sys.executable, "-m", "mash", *args],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
