@@ -49,7 +49,7 @@ def _match_eval(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from agency_adapters.matching import MatchThresholds
+    from agency_adapters.matching import InvalidThresholds, MatchThresholds
     from agency_adapters.matching.evaluate import EvaluationInputError, run_eval
 
     records, queries, out = Path(args.records), Path(args.queries), Path(args.out)
@@ -59,7 +59,7 @@ def _match_eval(args: argparse.Namespace) -> int:
     try:
         thresholds = MatchThresholds(certain=args.certain, high=args.high,
                                      possible=args.possible, margin=args.margin)
-    except ValueError as exc:
+    except InvalidThresholds as exc:
         raise UsageError(str(exc)) from exc
     with tempfile.TemporaryDirectory(prefix="mash-match-") as work:
         try:
