@@ -50,6 +50,8 @@ def records(ctx: RecordContext, c: Citizen, h: Household, person_id: str) -> lis
     rel = _relationship(c, lead)
     story = ctx.story(h, "tenancy")
     since = ctx.as_of - timedelta(days=story.randint(90, 15 * 365))
+    # Nobody holds a tenancy before their 18th birthday.
+    since = min(ctx.as_of, max(since, lead.date_of_birth + timedelta(days=18 * 365 + 5)))
     if homeless:
         moved = moved_on(ctx, h)
         reason = ("fleeing domestic abuse" if domestic_incidents(ctx, h) else

@@ -64,6 +64,8 @@ def records(ctx: RecordContext, c: Citizen, h: Household, person_id: str) -> lis
         for inc in incidents:
             if role == "child present" and not inc.children_present:
                 continue
+            if inc.occurred_on < c.date_of_birth:
+                continue  # before this child was born
             outcome = ("suspect arrested" if inc.arrest else
                        rng.choice(("no further action", "words of advice",
                                    "victim did not support prosecution")))
