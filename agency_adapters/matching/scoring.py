@@ -23,7 +23,7 @@ from datetime import date
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from agency_adapters.backend import Person, QueryIdentifiers
-from agency_adapters.matching.nicknames import equivalent
+from agency_adapters.matching.nicknames import equivalent, short_forms
 from agency_adapters.matching.normalise import (
     fold,
     name_tokens,
@@ -120,6 +120,11 @@ def compare_family(q: tuple[str, ...], c: tuple[str, ...]) -> float:
     return W_FAMILY_DISAGREE
 
 
+def _nickname_typo(a: str, b: str) -> bool:
+    """`b` is a mistyped form of a name equivalent to `a` (both long enough to judge)."""
+    return len(b) >= 5 and any(len(n) >= 5 and _similar(n, b) for n in short_forms(a))
+
+
 def compare_given(q: tuple[str, ...], c: tuple[str, ...]) -> float:
     """Weight of two given names (first word decides; nicknames and typos tolerated)."""
     a, b = q[0], c[0]
@@ -129,6 +134,9 @@ def compare_given(q: tuple[str, ...], c: tuple[str, ...]) -> float:
         return W_GIVEN_NICKNAME
     if _similar(a, b):
         return W_GIVEN_FUZZY
+    # A nickname on one side and a typo on the other ("Florrie" / "Florencee").
+    if _nickname_typo(a, b) or _nickname_typo(b, a):
+        return W_GIVEN_FUZZY - 1.0
     if a in c[1:] or b in q[1:]:
         return W_GIVEN_MIDDLE  # known by a middle name
     if (len(a) == 1 or len(b) == 1) and a[0] == b[0]:
