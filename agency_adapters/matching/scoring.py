@@ -12,7 +12,7 @@ frequencies and checked against the generated evaluation set (`docs/matching.md`
 - surname +8 exact, +6.5 one part of a double-barrelled or previous surname, +5 a typo,
   -3 different (people change surnames; a small penalty keeps married women findable);
 - given name +7 exact, +5.5 nickname, +4.5 typo, -8 different (twins differ only here);
-- postcode +8 exact, +2.5 same sector, +1 same district (a stale address costs nothing).
+- postcode +8 exact, +2.5 same sector, +1 same district, -3 elsewhere (addresses go stale).
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ W_SEX_DISAGREE = -6.0
 W_POSTCODE_EXACT = 8.0
 W_POSTCODE_SECTOR = 2.5
 W_POSTCODE_DISTRICT = 1.0
+W_POSTCODE_DISAGREE = -3.0   # m ~ 0.1 (moved, stale record), u ~ 0.99: log2(0.1/0.99)
 W_ADDRESS_EXACT = 2.0
 
 FUZZY_JARO_WINKLER = 0.9
@@ -236,7 +237,8 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparis
     if q.postcode is not None and person.postcode:
         cp = normalise_postcode(person.postcode)
         if cp is not None:
-            # Addresses go stale: a different postcode is weak evidence, so no penalty.
+            # Addresses go stale, so a different postcode costs little (-3), but it costs:
+            # most true matches agree, and a same-name-same-DOB stranger usually does not.
             if q.postcode == cp:
                 weight += W_POSTCODE_EXACT
                 if q.address and q.address == fold(person.address):
@@ -245,6 +247,8 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparis
                 weight += W_POSTCODE_SECTOR
             elif q.postcode.split(" ")[0] == cp.split(" ")[0]:
                 weight += W_POSTCODE_DISTRICT
+            else:
+                weight += W_POSTCODE_DISAGREE
 
     return Comparison(weight, id_agree, id_conflict, dob_agrees, family_agrees, given_agrees,
                       contradicted)
