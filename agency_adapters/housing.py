@@ -23,7 +23,8 @@ RECORD_PREFIX = "HOU"
 QUALITY = QualityProfile(nhs_held=0.0, nickname=0.1, typo_given=0.03, typo_family=0.03,
                          dob_swap=0.02, dob_slip=0.02, dob_missing=0.06, stale_address=0.1,
                          previous_surname=0.1, barrel_dropped=0.3, middle_names_kept=0.1,
-                         other_names_kept=0.2, sex_missing=0.05)
+                         other_names_kept=0.2, sex_missing=0.05,
+                         duplicate=0.005)
 _HOMES = ("1-bed flat", "2-bed flat", "2-bed house", "3-bed house", "4-bed house")
 
 

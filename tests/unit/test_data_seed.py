@@ -129,3 +129,26 @@ def test_summaries_carry_no_names(seeded: Path) -> None:
             words = {w.strip(".,;:()").casefold() for w in summary.split()}
             assert not words & given, summary
         store.close()
+
+
+def test_duplicate_registrations_split_records(seeded: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agency that registered people twice holds two person rows, each with some records."""
+    from dataclasses import replace
+
+    from agency_adapters import police
+
+    normal = SqliteAgencyStore(seeded / "police.sqlite")
+    several = normal._conn().execute(
+        "SELECT count(*) FROM (SELECT person_id FROM records GROUP BY person_id "
+        "HAVING count(*) > 1)").fetchone()[0]
+    monkeypatch.setattr(police, "QUALITY", replace(police.QUALITY, duplicate=1.0))
+    seed_agencies(tmp_path, seed=11, people=1500, agencies=[Agency.POLICE])
+    store = SqliteAgencyStore(tmp_path / "police.sqlite")
+    people = store.count_people()
+    with_records = store._conn().execute(
+        "SELECT count(DISTINCT person_id) FROM records").fetchone()[0]
+    assert with_records == people  # every duplicate carries some of the records
+    # Roughly one extra row for everyone with several records (the RNG stream shifts, so
+    # the populations differ slightly; the demo family is never duplicated).
+    assert people >= normal.count_people() + 0.7 * several
