@@ -49,17 +49,24 @@ def _match_eval(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from agency_adapters.matching import MatchThresholds
+    from agency_adapters.matching import InvalidThresholds, MatchThresholds
     from agency_adapters.matching.evaluate import EvaluationInputError, run_eval
 
     records, queries, out = Path(args.records), Path(args.queries), Path(args.out)
     for p in (records, queries):
         if not p.is_file():
             raise UsageError(f"no such file: {p}")
+    from agency_adapters.matching import DEFAULT
+
+    def pick(value: float | None, default: float) -> float:
+        return default if value is None else value
+
     try:
-        thresholds = MatchThresholds(certain=args.certain, high=args.high,
-                                     possible=args.possible, margin=args.margin)
-    except ValueError as exc:
+        thresholds = MatchThresholds(certain=pick(args.certain, DEFAULT.certain),
+                                     high=pick(args.high, DEFAULT.high),
+                                     possible=pick(args.possible, DEFAULT.possible),
+                                     margin=pick(args.margin, DEFAULT.margin))
+    except InvalidThresholds as exc:
         raise UsageError(str(exc)) from exc
     with tempfile.TemporaryDirectory(prefix="mash-match-") as work:
         try:
@@ -95,20 +102,18 @@ def _match_evalset(args: argparse.Namespace) -> int:
 
 def register_match(sub: Any) -> None:
     """`mash match eval ...` and `mash match evalset ...`."""
-    from agency_adapters.matching import DEFAULT
-
     p = sub.add_parser("match", help="identity matching: evaluation tools")
     msub = p.add_subparsers(dest="match_command", required=True, metavar="SUBCOMMAND")
     ev = msub.add_parser("eval", help="run the matcher on RECORDS.csv x QUERIES.csv")
     ev.add_argument("--records", required=True, help="RECORDS.csv (record_id, given_name, ...)")
     ev.add_argument("--queries", required=True, help="QUERIES.csv (query_id, given_name, ...)")
     ev.add_argument("--out", required=True, help="RESULTS.csv to write")
-    ev.add_argument("--certain", type=float, default=DEFAULT.certain, help="certain threshold")
-    ev.add_argument("--high", type=float, default=DEFAULT.high, help="high threshold")
-    ev.add_argument("--possible", type=float, default=DEFAULT.possible,
-                    help="possible threshold")
-    ev.add_argument("--margin", type=float, default=DEFAULT.margin,
-                    help="lead over the runner-up needed for certain/high")
+    # Defaults come from matching.DEFAULT at run time (keeps `mash` start-up light).
+    ev.add_argument("--certain", type=float, default=None, help="certain threshold (35)")
+    ev.add_argument("--high", type=float, default=None, help="high threshold (24)")
+    ev.add_argument("--possible", type=float, default=None, help="possible threshold (12)")
+    ev.add_argument("--margin", type=float, default=None,
+                    help="lead over the runner-up needed for certain/high (8)")
     ev.set_defaults(handler=_match_eval)
     gen = msub.add_parser("evalset", help="generate a labelled evaluation set (synthetic)")
     gen.add_argument("--out", required=True, help="folder for RECORDS.csv, QUERIES.csv, TRUTH.csv")

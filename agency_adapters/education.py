@@ -7,6 +7,8 @@ Categories: school enrolment, attendance, exclusions, SEN/EHCP, DSL concerns.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from agency_adapters.backend import Record
 from agency_adapters.seed.context import RecordContext
 from agency_adapters.seed.population import Citizen, Household
@@ -75,7 +77,8 @@ def records(ctx: RecordContext, c: Citizen, h: Household, person_id: str) -> lis
                                      "primary_need": need}, code="/SEN"))
     if concern and rng.random() < 0.7 or rng.random() < 0.03:
         n = rng.randint(1, 4)
-        for inc in domestic_incidents(ctx, h)[-n:]:
+        on_roll_from = c.date_of_birth + timedelta(days=4 * 365 + 1)
+        for inc in [i for i in domestic_incidents(ctx, h) if i.occurred_on >= on_roll_from][-n:]:
             # Operation Encompass: the school is told before the next school day.
             out.append(ctx.record(person_id, Category.DSL_CONCERNS, inc.occurred_on,
                                   "DSL: Operation Encompass notification received; "

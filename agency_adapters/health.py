@@ -23,7 +23,8 @@ RECORD_PREFIX = "EPR"
 QUALITY = QualityProfile(nhs_held=0.985, nickname=0.01, typo_given=0.005, typo_family=0.005,
                          dob_swap=0.002, dob_slip=0.002, dob_missing=0.0, stale_address=0.45,
                          previous_surname=0.04, barrel_dropped=0.05, middle_names_kept=0.9,
-                         other_names_kept=0.7, sex_missing=0.0)
+                         other_names_kept=0.7, sex_missing=0.0,
+                         duplicate=0.002)
 #: Share of residents registered with a GP practice in the area.
 REGISTERED = 0.96
 

@@ -23,7 +23,8 @@ RECORD_PREFIX = "HOU"
 QUALITY = QualityProfile(nhs_held=0.0, nickname=0.1, typo_given=0.03, typo_family=0.03,
                          dob_swap=0.02, dob_slip=0.02, dob_missing=0.06, stale_address=0.1,
                          previous_surname=0.1, barrel_dropped=0.3, middle_names_kept=0.1,
-                         other_names_kept=0.2, sex_missing=0.05)
+                         other_names_kept=0.2, sex_missing=0.05,
+                         duplicate=0.005)
 _HOMES = ("1-bed flat", "2-bed flat", "2-bed house", "3-bed house", "4-bed house")
 
 
@@ -50,6 +51,8 @@ def records(ctx: RecordContext, c: Citizen, h: Household, person_id: str) -> lis
     rel = _relationship(c, lead)
     story = ctx.story(h, "tenancy")
     since = ctx.as_of - timedelta(days=story.randint(90, 15 * 365))
+    # Nobody holds a tenancy before their 18th birthday.
+    since = min(ctx.as_of, max(since, lead.date_of_birth + timedelta(days=18 * 365 + 5)))
     if homeless:
         moved = moved_on(ctx, h)
         reason = ("fleeing domestic abuse" if domestic_incidents(ctx, h) else

@@ -23,7 +23,8 @@ RECORD_PREFIX = "OCC"
 QUALITY = QualityProfile(nhs_held=0.08, nickname=0.15, typo_given=0.03, typo_family=0.04,
                          dob_swap=0.02, dob_slip=0.02, dob_missing=0.03, stale_address=0.5,
                          previous_surname=0.1, barrel_dropped=0.3, middle_names_kept=0.3,
-                         other_names_kept=0.6, sex_missing=0.0)
+                         other_names_kept=0.6, sex_missing=0.0,
+                         duplicate=0.01)
 
 _OFFENCES = (
     ("shoplifting", "community resolution"),
@@ -64,6 +65,8 @@ def records(ctx: RecordContext, c: Citizen, h: Household, person_id: str) -> lis
         for inc in incidents:
             if role == "child present" and not inc.children_present:
                 continue
+            if inc.occurred_on < c.date_of_birth:
+                continue  # before this child was born
             outcome = ("suspect arrested" if inc.arrest else
                        rng.choice(("no further action", "words of advice",
                                    "victim did not support prosecution")))

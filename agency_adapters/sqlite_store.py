@@ -10,6 +10,7 @@ clustered WITHOUT ROWID index; see `matching.blocking`) and `meta`.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator
@@ -58,10 +59,13 @@ class StoreWriter:
     def __init__(self, path: Path, agency: str, *, meta: dict[str, str] | None = None) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Build beside the target and rename when finished: a failed or interrupted build
+        # never leaves a half-written store where an adapter would open it.
+        self._building = path.with_name(f".{path.name}.building")
         for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+            Path(f"{self._building}{suffix}").unlink(missing_ok=True)
         self.path = path
-        self._conn = sqlite3.connect(path, isolation_level=None)
+        self._conn = sqlite3.connect(self._building, isolation_level=None)
         # A bulk build of a file nobody reads yet: durability comes from finishing, not fsync.
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=MEMORY",
                        "cache_size=-200000", "locking_mode=EXCLUSIVE"):
@@ -103,11 +107,12 @@ class StoreWriter:
         self._conn.execute("CREATE INDEX records_by_person ON records (person_id, category)")
         self._conn.execute("ANALYZE")
         self._conn.close()
+        os.replace(self._building, self.path)
 
     def abort(self) -> None:
-        """Discard the partial store."""
+        """Discard the partial store (an existing store at `path` is left untouched)."""
         self._conn.close()
-        self.path.unlink(missing_ok=True)
+        self._building.unlink(missing_ok=True)
 
     def __enter__(self) -> StoreWriter:
         return self

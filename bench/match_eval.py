@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                        thresholds=thresholds)
         m = score_results(run.results, es.truth)
         by_corruption: dict[str, Counter[str]] = defaultdict(Counter)
+        by_count: dict[int, Counter[str]] = defaultdict(Counter)
         with es.truth.open(newline="") as f:
             for row in csv.DictReader(f):
                 if not row["record_id"]:
@@ -70,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
                            "possible" if ok and band is MatchBand.POSSIBLE else "missed")
                 for k in kinds:
                     by_corruption[k][outcome] += 1
+                by_count[len(row["corruptions"].split("+")) if row["corruptions"] else 0][
+                    outcome] += 1
     p_sure, r_sure, f_sure = m.cumulative(SURE)
     p_all, r_all, f_all = m.cumulative(ALL)
     out = {
@@ -85,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         "precision_with_possible": round(p_all, 4), "recall_with_possible": round(r_all, 4),
         "f1_with_possible": round(f_all, 4),
         "unknown_people_answered_certain_or_high": m.unknown_answered_sure,
+        "recall_sure_by_corruption_count": {
+            str(k): round(c["sure"] / sum(c.values()), 4) for k, c in sorted(by_count.items())},
         "bands": {b: {"answers": s.answers, "precision": round(s.precision, 4)}
                   for b, s in sorted(m.bands.items())},
         "thresholds": thresholds.__dict__,
@@ -105,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"certain+high:          precision {p_sure:.4f}  recall {r_sure:.4f}  F1 {f_sure:.4f}")
     print(f"certain+high+possible: precision {p_all:.4f}  recall {r_all:.4f}  F1 {f_all:.4f}")
     print(f"people not held answered certain/high: {m.unknown_answered_sure}")
+    print("recall by number of query corruptions (known people):  sure / possible / missed")
+    for k, c in sorted(by_count.items()):
+        n = sum(c.values())
+        print(f"  {k:<20}{n:>6}  {c['sure'] / n:6.3f} {c['possible'] / n:6.3f} "
+              f"{c['missed'] / n:6.3f}")
     print("recall by corruption (known people):  sure / possible / missed")
     for k, c in sorted(by_corruption.items(), key=lambda kv: -sum(kv[1].values())):
         n = sum(c.values())

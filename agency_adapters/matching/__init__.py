@@ -3,6 +3,7 @@
 Public API: `match(backend, query, thresholds=DEFAULT) -> MatchResult`.
 """
 
+from agency_adapters.matching.household import match_subjects
 from agency_adapters.matching.matcher import (
     DEFAULT,
     InvalidThresholds,
@@ -24,5 +25,6 @@ __all__ = [
     "decide",
     "invalid_identifiers",
     "match",
+    "match_subjects",
     "score_candidates",
 ]

@@ -127,6 +127,7 @@ def equivalent(a: str, b: str) -> bool:
     return bool(ga and gb and ga & gb)
 
 
+@lru_cache(maxsize=4096)
 def short_forms(name: str) -> tuple[str, ...]:
     """Every name that shares a group with folded `name` (used to corrupt names in test data)."""
     groups = _INDEX.get(name, frozenset())

@@ -12,7 +12,7 @@ frequencies and checked against the generated evaluation set (`docs/matching.md`
 - surname +8 exact, +6.5 one part of a double-barrelled or previous surname, +5 a typo,
   -3 different (people change surnames; a small penalty keeps married women findable);
 - given name +7 exact, +5.5 nickname, +4.5 typo, -8 different (twins differ only here);
-- postcode +8 exact, +2.5 same sector, +1 same district (a stale address costs nothing).
+- postcode +8 exact, +2.5 same sector, +1 same district, -3 elsewhere (addresses go stale).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from datetime import date
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from agency_adapters.backend import Person, QueryIdentifiers
-from agency_adapters.matching.nicknames import equivalent
+from agency_adapters.matching.nicknames import equivalent, short_forms
 from agency_adapters.matching.normalise import (
     fold,
     name_tokens,
@@ -47,7 +47,7 @@ W_FAMILY_DISAGREE = -3.0
 W_GIVEN_EXACT = 7.0
 W_GIVEN_NICKNAME = 5.5
 W_GIVEN_FUZZY = 4.5
-W_GIVEN_MIDDLE = 4.0     # the query's given name is the record's middle name (or vice versa)
+W_GIVEN_MIDDLE = 3.0     # the query's given name is the record's middle name (or vice versa)
 W_GIVEN_INITIAL = 1.0
 W_GIVEN_DISAGREE = -8.0
 W_NAME_ORDER_SWAPPED = -1.0  # given and family names entered the wrong way round
@@ -56,6 +56,7 @@ W_SEX_DISAGREE = -6.0
 W_POSTCODE_EXACT = 8.0
 W_POSTCODE_SECTOR = 2.5
 W_POSTCODE_DISTRICT = 1.0
+W_POSTCODE_DISAGREE = -3.0   # m ~ 0.1 (moved, stale record), u ~ 0.99: log2(0.1/0.99)
 W_ADDRESS_EXACT = 2.0
 
 FUZZY_JARO_WINKLER = 0.9
@@ -120,6 +121,11 @@ def compare_family(q: tuple[str, ...], c: tuple[str, ...]) -> float:
     return W_FAMILY_DISAGREE
 
 
+def _nickname_typo(a: str, b: str) -> bool:
+    """`b` is a mistyped form of a name equivalent to `a` (both long enough to judge)."""
+    return len(b) >= 5 and any(len(n) >= 5 and _similar(n, b) for n in short_forms(a))
+
+
 def compare_given(q: tuple[str, ...], c: tuple[str, ...]) -> float:
     """Weight of two given names (first word decides; nicknames and typos tolerated)."""
     a, b = q[0], c[0]
@@ -129,6 +135,9 @@ def compare_given(q: tuple[str, ...], c: tuple[str, ...]) -> float:
         return W_GIVEN_NICKNAME
     if _similar(a, b):
         return W_GIVEN_FUZZY
+    # A nickname on one side and a typo on the other ("Florrie" / "Florencee").
+    if _nickname_typo(a, b) or _nickname_typo(b, a):
+        return W_GIVEN_FUZZY - 1.0
     if a in c[1:] or b in q[1:]:
         return W_GIVEN_MIDDLE  # known by a middle name
     if (len(a) == 1 or len(b) == 1) and a[0] == b[0]:
@@ -228,7 +237,8 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparis
     if q.postcode is not None and person.postcode:
         cp = normalise_postcode(person.postcode)
         if cp is not None:
-            # Addresses go stale: a different postcode is weak evidence, so no penalty.
+            # Addresses go stale, so a different postcode costs little (-3), but it costs:
+            # most true matches agree, and a same-name-same-DOB stranger usually does not.
             if q.postcode == cp:
                 weight += W_POSTCODE_EXACT
                 if q.address and q.address == fold(person.address):
@@ -237,6 +247,8 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparis
                 weight += W_POSTCODE_SECTOR
             elif q.postcode.split(" ")[0] == cp.split(" ")[0]:
                 weight += W_POSTCODE_DISTRICT
+            else:
+                weight += W_POSTCODE_DISAGREE
 
     return Comparison(weight, id_agree, id_conflict, dob_agrees, family_agrees, given_agrees,
                       contradicted)

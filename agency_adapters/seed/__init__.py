@@ -43,8 +43,11 @@ def seed_agencies(data_dir: Path, *, seed: int = 7, people: int = 10_000,
     pop, red = build_population(seed, people, as_of)
     chosen = demo_citizens(pop, red)
     forced = frozenset(chosen["red"])
+    # Demo subjects are never registered twice, so the demo's answers stay stable.
+    protected = frozenset(cid for cids in chosen.values() for cid in cids)
     reports, projections = seed_stores(data_dir, pop, list(dict.fromkeys(agencies)), seed=seed,
-                                       store_path=path_of, demo_citizens=forced)
+                                       store_path=path_of, demo_citizens=forced,
+                                       keep_single=protected)
     demo_path = data_dir / DEMO_SUBJECTS
     write_demo_subjects(demo_path, pop, chosen, projections,
                         {r.agency: r.path for r in reports}, seed=seed)

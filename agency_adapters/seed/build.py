@@ -103,7 +103,8 @@ def _demo_ok(agency: Agency, c: Citizen, recs: list[Record]) -> bool:
 
 
 def project_agency(pop: Population, agency: Agency, writer: StoreWriter, *, seed: int,
-                   demo_citizens: frozenset[int]) -> Projection:
+                   demo_citizens: frozenset[int],
+                   keep_single: frozenset[int] = frozenset()) -> Projection:
     """Write every citizen known to `agency` (with their records) through `writer`."""
     module = AGENCY_MODULES[agency]
     rng = random.Random(f"{seed}:{agency.value}")
@@ -116,6 +117,7 @@ def project_agency(pop: Population, agency: Agency, writer: StoreWriter, *, seed
     order = list(range(len(pop.citizens)))
     numbers = list(range(100_000, 100_000 + len(order)))
     rng.shuffle(numbers)
+    spare_ids = iter(range(100_000 + len(order), 10_000_000))
     people: list[Person] = []
     records: list[Record] = []
     for cid in order:
@@ -133,6 +135,14 @@ def project_agency(pop: Population, agency: Agency, writer: StoreWriter, *, seed
         person = project(rng, c, h, pid, module.QUALITY)
         person_ids[cid] = pid
         people.append(person)
+        if len(recs) > 1 and cid not in demo_citizens and cid not in keep_single \
+                and rng.random() < module.QUALITY.duplicate:
+            # Registered twice (a new record made instead of finding the old one): the
+            # duplicate has its own errors and some of the records.
+            dup_id = f"{module.PERSON_PREFIX}{next(spare_ids):07d}"
+            people.append(project(rng, c, h, dup_id, module.QUALITY))
+            moved = rng.randint(1, len(recs) - 1)
+            recs = recs[:-moved] + [replace(r, person_id=dup_id) for r in recs[-moved:]]
         records.extend(recs)
         if cid in demo_citizens:
             keep_records[cid] = recs
@@ -158,8 +168,9 @@ def build_population(seed: int, people: int, as_of: date) -> tuple[Population, H
 
 
 def seed_stores(data_dir: Path, pop: Population, agencies: Sequence[Agency], *, seed: int,
-                store_path: Callable[[Agency], Path],
-                demo_citizens: frozenset[int]) -> tuple[list[AgencySeed], list[Projection]]:
+                store_path: Callable[[Agency], Path], demo_citizens: frozenset[int],
+                keep_single: frozenset[int] = frozenset(),
+                ) -> tuple[list[AgencySeed], list[Projection]]:
     """Build each agency's store from `pop`."""
     reports: list[AgencySeed] = []
     projections: list[Projection] = []
@@ -169,7 +180,8 @@ def seed_stores(data_dir: Path, pop: Population, agencies: Sequence[Agency], *, 
         with StoreWriter(path, agency.value, meta={"seed": str(seed),
                                                    "as_of": pop.as_of.isoformat(),
                                                    "synthetic": "yes"}) as writer:
-            proj = project_agency(pop, agency, writer, seed=seed, demo_citizens=demo_citizens)
+            proj = project_agency(pop, agency, writer, seed=seed, demo_citizens=demo_citizens,
+                                  keep_single=keep_single)
         reports.append(AgencySeed(agency, path, writer.people, writer.records,
                                   time.perf_counter() - t0))
         projections.append(proj)

@@ -84,13 +84,17 @@ def demo_citizens(pop: Population, red: Household) -> dict[str, list[int]]:
     if twin is not None:
         chosen["twins"] = [twin.twin_of or 0, twin.cid]
         used.add(twin.household)
-    green = next(c for c in pop.citizens if c.role == "child" and 6 <= pop.age(c) <= 12
-                 and c.household not in used and not pop.households[c.household].flags)
-    chosen["green"] = [green.cid]
-    used.add(green.household)
-    partial = next(c for c in pop.citizens if c.role == "child" and 3 <= pop.age(c) <= 12
-                   and c.household not in used)
-    chosen["partial"] = [partial.cid]
+    green = next((c for c in pop.citizens if c.role == "child" and 6 <= pop.age(c) <= 12
+                  and c.household not in used and not pop.households[c.household].flags),
+                 None) or next((c for c in pop.citizens if c.role == "child"
+                                and c.household not in used), None)
+    if green is not None:
+        chosen["green"] = [green.cid]
+        used.add(green.household)
+    partial = next((c for c in pop.citizens if c.role == "child" and 3 <= pop.age(c) <= 12
+                    and c.household not in used), None)
+    if partial is not None:
+        chosen["partial"] = [partial.cid]
     return chosen
 
 
@@ -131,12 +135,14 @@ def write_demo_subjects(path: Path, pop: Population, chosen: dict[str, list[int]
         "Police attended a domestic abuse incident last week (DASH high, children present); "
         "school reports the child withdrawn. Strategy discussion needed.", subjects))
 
-    g = cz[chosen["green"][0]]
-    referrals.append(_referral(
-        "MASH-2026-0418", Rag.GREEN, Purpose.EARLY_HELP, ConsentState.REFUSED, None,
-        "School asks for early help for a child with low attendance; parent refused consent.",
-        [_subject("child-1", SubjectRole.CHILD, as_referrer_knows(rng, g, hh[g.household]),
-                  g.cid, projections)]))
+    if "green" in chosen:
+        g = cz[chosen["green"][0]]
+        referrals.append(_referral(
+            "MASH-2026-0418", Rag.GREEN, Purpose.EARLY_HELP, ConsentState.REFUSED, None,
+            "School asks for early help for a child with low attendance; parent refused "
+            "consent.",
+            [_subject("child-1", SubjectRole.CHILD, as_referrer_knows(rng, g, hh[g.household]),
+                      g.cid, projections)]))
 
     if "twins" in chosen:
         a, b = (cz[i] for i in chosen["twins"])
@@ -149,13 +155,14 @@ def write_demo_subjects(path: Path, pop: Population, chosen: dict[str, list[int]
         twins["not_subjects"] = [{"twin_of": "child-1", "given_name": b.given_name}]
         referrals.append(twins)
 
-    p = cz[chosen["partial"][0]]
-    referrals.append(_referral(
-        "MASH-2026-0420", Rag.AMBER, Purpose.CHILD_IN_NEED_ASSESSMENT, ConsentState.GIVEN, None,
-        "Anonymous call from a neighbour: name and street only, no date of birth.",
-        [_subject("child-1", SubjectRole.CHILD,
-                  as_referrer_knows(rng, p, hh[p.household], with_dob=False), p.cid,
-                  projections)]))
+    if "partial" in chosen:
+        p = cz[chosen["partial"][0]]
+        referrals.append(_referral(
+            "MASH-2026-0420", Rag.AMBER, Purpose.CHILD_IN_NEED_ASSESSMENT, ConsentState.GIVEN,
+            None, "Anonymous call from a neighbour: name and street only, no date of birth.",
+            [_subject("child-1", SubjectRole.CHILD,
+                      as_referrer_knows(rng, p, hh[p.household], with_dob=False), p.cid,
+                      projections)]))
 
     referrals.append(_referral(
         "MASH-2026-0421", Rag.AMBER, Purpose.CHILD_IN_NEED_ASSESSMENT, ConsentState.GIVEN, None,

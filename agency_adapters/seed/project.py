@@ -35,6 +35,7 @@ class QualityProfile:
     middle_names_kept: float = 0.5  # middle names recorded with the given name
     other_names_kept: float = 0.5   # previous surname recorded as another name
     sex_missing: float = 0.01
+    duplicate: float = 0.0          # the person was registered twice; records split between them
 
 
 def project(rng: random.Random, c: Citizen, h: Household, person_id: str,

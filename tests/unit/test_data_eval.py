@@ -57,6 +57,9 @@ def test_bad_input_is_usage_error(tmp_path: Path) -> None:
                  "--out", str(tmp_path / "o.csv")]) == 2
     assert main(["match", "eval", "--records", str(tmp_path / "missing.csv"), "--queries",
                  str(q), "--out", str(tmp_path / "o.csv")]) == 2
+    good = _write(tmp_path / "G.csv", [{"record_id": "r1"}])
+    assert main(["match", "eval", "--records", str(good), "--queries", str(q),
+                 "--out", str(tmp_path / "o.csv"), "--high", "99"]) == 2  # high > certain
 
 
 def test_generated_set_meets_precision(tmp_path: Path) -> None:

@@ -159,3 +159,26 @@ def test_stricter_thresholds_lower_the_band(store: SqliteAgencyStore) -> None:
 
 def test_store_path_type(store: SqliteAgencyStore) -> None:
     assert isinstance(store.path, Path)
+
+
+def test_household_subjects_matched_separately(store: SqliteAgencyStore) -> None:
+    from agency_adapters.matching import match_subjects
+
+    res = match_subjects(store, [
+        ("child-1", QueryIdentifiers(given_name="Olivia", family_name="Khan",
+                                     date_of_birth="2018-02-10")),
+        ("child-2", QueryIdentifiers(given_name="Amelia", family_name="Khan",
+                                     date_of_birth="2018-02-10")),
+        ("parent-1", QueryIdentifiers(given_name="Sarah", family_name="Oldroyd",
+                                      date_of_birth="1989-10-03")),
+    ])
+    assert list(res) == ["child-1", "child-2", "parent-1"]
+    assert [r.person_id for r in res.values()] == ["T1", "T2", "M1"]
+
+
+def test_two_subjects_resolving_to_one_person_are_not_sure(store: SqliteAgencyStore) -> None:
+    from agency_adapters.matching import match_subjects
+
+    q = QueryIdentifiers(given_name="William", family_name="Hartley", date_of_birth="2016-04-07")
+    res = match_subjects(store, [("child-1", q), ("household-1", q)])
+    assert all(r.band is MatchBand.POSSIBLE and r.person_id is None for r in res.values())

@@ -99,3 +99,56 @@ def test_cli_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert not (tmp_path / "data" / "health.sqlite").exists()
     assert main(["seed", "--home", str(tmp_path), "--agency", "fire_service"]) == 2
     assert main(["seed", "--home", str(tmp_path), "--people", "3"]) == 2
+
+
+def test_record_dates_are_plausible(seeded: Path) -> None:
+    """No record before the person was born (bar adoption), none after the data's date."""
+    for agency in Agency:
+        store = SqliteAgencyStore(seeded / f"{agency.value}.sqlite")
+        as_of = store.meta["as_of"]
+        rows = store._conn().execute(
+            "SELECT r.record_id, r.category, r.occurred_on, p.date_of_birth FROM records r "
+            "JOIN people p USING (person_id)").fetchall()
+        for rid, _cat, occurred, _dob in rows:
+            assert occurred <= as_of, rid
+        # The agency's DOB may carry a keying error; allow a year's slack against it.
+        early = [(rid, cat, occ, dob) for rid, cat, occ, dob in rows
+                 if dob and occ < dob and cat != Category.ADOPTION_RECORDS
+                 and int(dob[:4]) - int(occ[:4]) > 1]
+        assert early == [], early[:3]
+        store.close()
+
+
+def test_summaries_carry_no_names(seeded: Path) -> None:
+    """Minimised one-line summaries never name the person or anyone else held."""
+    for agency in Agency:
+        store = SqliteAgencyStore(seeded / f"{agency.value}.sqlite")
+        given = {p.given_name.split()[0].casefold() for p in store.iter_people()
+                 if len(p.given_name.split()[0]) > 3}
+        for (summary,) in store._conn().execute("SELECT summary FROM records"):
+            words = {w.strip(".,;:()").casefold() for w in summary.split()}
+            assert not words & given, summary
+        store.close()
+
+
+def test_duplicate_registrations_split_records(seeded: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agency that registered people twice holds two person rows, each with some records."""
+    from dataclasses import replace
+
+    from agency_adapters import police
+
+    normal = SqliteAgencyStore(seeded / "police.sqlite")
+    several = normal._conn().execute(
+        "SELECT count(*) FROM (SELECT person_id FROM records GROUP BY person_id "
+        "HAVING count(*) > 1)").fetchone()[0]
+    monkeypatch.setattr(police, "QUALITY", replace(police.QUALITY, duplicate=1.0))
+    seed_agencies(tmp_path, seed=11, people=1500, agencies=[Agency.POLICE])
+    store = SqliteAgencyStore(tmp_path / "police.sqlite")
+    people = store.count_people()
+    with_records = store._conn().execute(
+        "SELECT count(DISTINCT person_id) FROM records").fetchone()[0]
+    assert with_records == people  # every duplicate carries some of the records
+    # Roughly one extra row for everyone with several records (the RNG stream shifts, so
+    # the populations differ slightly; the demo family is never duplicated).
+    assert people >= normal.count_people() + 0.7 * several

@@ -93,3 +93,13 @@ def test_query_identifiers_from_proto() -> None:
     assert q.given_name == "Jade" and q.other_names == ("Brady",)
     assert q.date_of_birth == "2017-11-12" and q.nhs_number == ""
     assert QueryIdentifiers.from_proto(mash_pb2.Identifiers()).date_of_birth is None
+
+
+def test_failed_build_keeps_the_old_store(tmp_path: Path) -> None:
+    path = build(tmp_path / "s.sqlite", [ALICE])
+    with pytest.raises(RuntimeError), StoreWriter(path, "police") as w:
+        w.add_people([BOB])
+        raise RuntimeError("interrupted")
+    store = SqliteAgencyStore(path)
+    assert store.person("P1") == ALICE and store.person("P2") is None
+    assert not list(tmp_path.glob(".*building*"))
