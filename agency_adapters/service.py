@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import grpc
 
 from agency_adapters.backend import AgencyBackend, QueryIdentifiers
-from agency_adapters.matching import MatchThresholds, match
+from agency_adapters.matching import MatchThresholds, match_subjects
 from agency_adapters.replay import ReplayError, ReplayGuard
 from certs.envelopes import open_query, sign_disclosure
 from certs.errors import SignatureError
@@ -49,7 +49,7 @@ from mash.vocab import (
     UnknownVocabulary,
     parse,
 )
-from policy import BreakGlass, PolicyEngine, PolicyRequest
+from policy import BreakGlass, PolicyDecision, PolicyEngine, PolicyRequest
 
 log = get_logger("adapter")
 
@@ -151,13 +151,16 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             d.reasons.append(_reason("review_approval_invalid",
                                      "the review approval does not satisfy the agreement"))
         decisions = []
+        permitted_by_subject: dict[str, list[Category]] = {}
         for subject in query.subjects:
-            result, decision = self._answer_subject(query, subject, base, requested, approved)
+            result, decision, permitted = self._decide_subject(subject, base, requested, approved)
             d.subjects.append(result)
             decisions.append(decision)
+            permitted_by_subject[subject.subject_id] = permitted
             if decision.agreement_version and not d.agreement_version:
                 d.agreement_id = decision.agreement_id or ""
                 d.agreement_version = decision.agreement_version
+        self._match_and_disclose(query, d, permitted_by_subject)
         if query.agreement_version and d.agreement_version != query.agreement_version:
             # Both sides must apply the same agreement; never guess which one is right.
             for s in d.subjects:
@@ -207,18 +210,17 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             mash_id=query.broker_id,
         )
 
-    def _answer_subject(
+    def _decide_subject(
         self,
-        query: pb.Query,
         subject: pb.Subject,
         base: dict[str, object],
         requested: Sequence[Category],
-        review_approved: bool = False,
-    ) -> tuple[pb.SubjectResult, object]:
-        p = self.p
+        review_approved: bool,
+    ) -> tuple[pb.SubjectResult, PolicyDecision, list[Category]]:
+        """Our own policy decision for one subject (by their role in the referral)."""
         result = pb.SubjectResult(subject_id=subject.subject_id, match_band=MatchBand.NONE)
         role = parse(SubjectRole, subject.role)
-        decision = p.engine.evaluate(
+        decision = self.p.engine.evaluate(
             PolicyRequest(subject_role=role, categories=tuple(requested), **base)  # type: ignore[arg-type]
         )
         permitted = [c for c in decision.permitted_categories if c in requested]
@@ -227,23 +229,36 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             permitted += [c for c in decision.review_categories if c in requested]
         result.permitted_categories.extend(permitted)
         result.withheld_categories.extend(c for c in requested if c not in permitted)
-        if not permitted:
-            # Nothing may be shared about this person: do not even look them up.
-            return result, decision
-        ids = QueryIdentifiers.from_proto(subject.identifiers)
-        m = match(p.backend, ids, p.thresholds)
-        result.match_band = m.band
-        result.match_score = round(m.score, 4)
-        result.invalid_identifiers.extend(m.invalid_identifiers)
-        if m.band == MatchBand.POSSIBLE:
-            result.confirm_hint = m.confirm_hint  # no record content for a possible match
-        elif m.band in DISCLOSING_BANDS and m.person_id is not None:
-            for rec in p.backend.records_for(m.person_id, permitted):
-                result.facts.append(pb.Fact(
-                    record_id=rec.record_id, category=rec.category, occurred_on=rec.occurred_on,
-                    summary=rec.summary, attributes=dict(rec.attributes),
-                ))
-        return result, decision
+        return result, decision, permitted
+
+    def _match_and_disclose(self, query: pb.Query, d: pb.Disclosure,
+                            permitted: dict[str, list[Category]]) -> None:
+        """Match the subjects we may share about, together, and add their permitted records.
+
+        Subjects about whom nothing may be shared are not even looked up. Matching
+        them together means two subjects resolving to one agency person are both
+        reported as `possible` rather than guessed.
+        """
+        p = self.p
+        wanted = [(s.subject_id, QueryIdentifiers.from_proto(s.identifiers))
+                  for s in query.subjects if permitted[s.subject_id]]
+        matches = match_subjects(p.backend, wanted, p.thresholds)
+        for result in d.subjects:
+            m = matches.get(result.subject_id)
+            if m is None:
+                continue
+            result.match_band = m.band
+            result.match_score = round(m.score, 4)
+            result.invalid_identifiers.extend(m.invalid_identifiers)
+            if m.band == MatchBand.POSSIBLE:
+                result.confirm_hint = m.confirm_hint  # no record content for a possible match
+            elif m.band in DISCLOSING_BANDS and m.person_id is not None:
+                for rec in p.backend.records_for(m.person_id, permitted[result.subject_id]):
+                    result.facts.append(pb.Fact(
+                        record_id=rec.record_id, category=rec.category,
+                        occurred_on=rec.occurred_on, summary=rec.summary,
+                        attributes=dict(rec.attributes),
+                    ))
 
     # ------------------------------------------------------------------ audit
 

@@ -97,6 +97,8 @@ def plan_agency(engine: PolicyEngine, mash_id: str, agency: Agency, lookup: Look
     ]
     decision = combine(decisions)
     held = AGENCY_CATEGORIES[agency]
+    if lookup.categories:  # the caller narrowed the request (never widens policy)
+        held = tuple(c for c in held if c in lookup.categories)
     permitted = tuple(c for c in decision.permitted_categories if c in held)
     review = tuple(c for c in decision.review_categories if c in held)
     return AgencyPlan(agency, decision, permitted, review,

@@ -9,6 +9,7 @@ from mash.errors import InvalidRequest
 from mash.v1 import mash_pb2 as pb
 from mash.vocab import (
     Agency,
+    Category,
     ConsentState,
     Purpose,
     Rag,
@@ -37,6 +38,7 @@ class LookupInput:
     consent_reason: ReasonCode | None
     subject_roles: tuple[SubjectRole, ...]
     agencies: tuple[Agency, ...]  # empty: all configured
+    categories: frozenset[Category]  # empty: all that policy permits
 
 
 def _check_identifiers(i: pb.Identifiers, where: str) -> None:
@@ -63,6 +65,7 @@ def parse_lookup(req: pb.LookupRequest) -> LookupInput:
         consent_state = parse(ConsentState, req.consent.state)
         reason = parse(ReasonCode, req.consent.reason) if req.consent.reason else None
         agencies = tuple(parse(Agency, a) for a in req.agencies)
+        categories = frozenset(parse(Category, c) for c in req.categories)
         roles = tuple(parse(SubjectRole, s.role) for s in req.subjects)
         if req.break_glass.reason:
             parse(ReasonCode, req.break_glass.reason)
@@ -77,4 +80,5 @@ def parse_lookup(req: pb.LookupRequest) -> LookupInput:
         raise InvalidRequest("subject_id values must be unique short ids")
     for n, s in enumerate(req.subjects):
         _check_identifiers(s.identifiers, f"subjects[{n}]")
-    return LookupInput(req, rag, purpose, gateway, consent_state, reason, roles, agencies)
+    return LookupInput(req, rag, purpose, gateway, consent_state, reason, roles, agencies,
+                       categories)

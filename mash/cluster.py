@@ -26,6 +26,9 @@ from mash.grpc_server import channel_options
 from mash.home import Home
 from mash.vocab import PARTNER_AGENCIES, Agency
 
+#: What `mash demo` runs: the LA's own case system first, then the four partner agencies.
+DEMO_AGENCIES: tuple[Agency, ...] = (Agency.CHILDRENS_SOCIAL_CARE, *PARTNER_AGENCIES)
+
 DEFAULT_BROKER_ID = "mash-demo"
 
 
@@ -73,7 +76,7 @@ class Cluster:
 
     home: Home
     broker_id: str = DEFAULT_BROKER_ID
-    agencies: Sequence[Agency] = PARTNER_AGENCIES
+    agencies: Sequence[Agency] = DEMO_AGENCIES
     adapter_settings: Mapping[Agency, Mapping[str, Any]] = field(default_factory=dict)
     broker_settings: Mapping[str, Any] = field(default_factory=dict)
     #: extra endpoints the broker is told about (e.g. an adapter that is down)

@@ -26,8 +26,11 @@ def test_red_lookup_returns_verified_disclosures_from_all_four(
 ) -> None:
     summary = client.lookup(red_request("REF-IT-0001", demo_subjects(home)))
 
+    # the LA's own case system first, then the four partner agencies
+    assert [a.agency for a in summary.agencies][0] == "childrens_social_care"
     assert statuses(summary) == {a: AgencyStatus.DISCLOSED
-                                 for a in ("police", "health", "education", "housing")}
+                                 for a in ("childrens_social_care", "police", "health",
+                                           "education", "housing")}
     trust = TrustStore.load(home.trust_store)
     for result in summary.agencies:
         # signed by that agency's pinned key, and the hash of what was verified is recorded
@@ -49,7 +52,7 @@ def test_green_lookup_without_consent_is_denied_and_sends_no_query(
     assert set(statuses(summary).values()) == {AgencyStatus.WITHHELD}
     assert all(not a.subjects for a in summary.agencies)
     assert all(a.reasons for a in summary.agencies), "a denial must say why"
-    for agency in ("police", "health", "education", "housing"):
+    for agency in ("childrens_social_care", "police", "health", "education", "housing"):
         assert audit_rows(home.audit_log(f"adapter-{agency}"), "REF-IT-0002") == []
     assert audit_rows(home.audit_log("broker-mash-demo"), "REF-IT-0002"), "the denial is logged"
 

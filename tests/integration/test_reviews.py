@@ -40,7 +40,7 @@ def test_review_is_held_then_released_by_a_manager(home: Home, cluster: Cluster)
 
     with _client(home, cluster, Role.MASH_TEAM_MANAGER, "tm-77") as tm:
         held = tm.list_reviews(referral_id="REF-IT-REVIEW")
-        assert {r.agency for r in held} == {"police", "health", "education", "housing"}
+        assert {"police", "health", "education", "housing"} <= {r.agency for r in held}
         police = next(r for r in held if r.agency == "police")
         assert police.requester_id == "sw-501" and police.categories
         response = tm.decide_review(police.review_id, approve=True,
