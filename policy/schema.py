@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from mash.vocab import (
     AGENCY_CATEGORIES,
     GATEWAY_FOR_PURPOSE,
+    REQUESTING_ROLES,
     Agency,
     Category,
     ConsentState,
@@ -184,6 +185,9 @@ def _build(r: _Reader, doc: Mapping[str, Any], path: Path, digest: str) -> Agree
     _unknown_keys(r, roles, {"may_request", "may_approve_review",
                              "review_approver_must_not_be_requester"}, "roles")
     may_request = r.vocab_set(Role, roles, "may_request", "roles.may_request")
+    for role in sorted(may_request - REQUESTING_ROLES):
+        r.problem("roles.may_request", f"{role} may never request information "
+                  f"(only {', '.join(sorted(REQUESTING_ROLES))} may)")
     may_approve = r.vocab_set(Role, roles, "may_approve_review", "roles.may_approve_review")
     not_requester = r.get(roles, "review_approver_must_not_be_requester",
                           "roles.review_approver_must_not_be_requester", bool, True)
