@@ -46,12 +46,15 @@ HELD = AGENCY_CATEGORIES[Agency.POLICE]
 APPROVED = ApprovalStatus(ApprovalState.APPROVED, ("a", "b"), (), 0)
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
-rules = st.lists(st.builds(
+PERMIT_ALL = (ConsentRule(frozenset(Rag), frozenset(ConsentState), None, Decision.PERMIT),)
+rules = st.just(PERMIT_ALL) | st.lists(st.builds(
     ConsentRule,
     rag=st.frozensets(st.sampled_from(Rag), min_size=1),
     consent=st.frozensets(st.sampled_from(ConsentState), min_size=1),
     reasons=st.none() | st.frozensets(st.sampled_from(ReasonCode)),
-    decision=st.sampled_from(Decision)), max_size=4).map(tuple)
+    decision=st.sampled_from(Decision)), min_size=1, max_size=4).map(tuple)
+# Biased towards agreements that share a lot, so the fail-closed checks are really exercised.
+category_sets = st.just(frozenset(HELD)) | st.frozensets(st.sampled_from(HELD))
 
 
 @st.composite
@@ -59,13 +62,13 @@ def agreements(draw: st.DrawFn) -> Agreement:
     sensitivity = {c: draw(st.sampled_from(Sensitivity)) for c in HELD}
     purposes = {}
     for purpose in draw(st.frozensets(st.sampled_from(Purpose), min_size=1)):
-        subjects = {role: draw(st.frozensets(st.sampled_from(HELD))) for role in SubjectRole}
+        subjects = {role: draw(category_sets) for role in SubjectRole}
         purposes[purpose] = PurposeTerms(purpose, GATEWAY_FOR_PURPOSE[purpose], subjects,
                                          draw(rules))
-    days = draw(st.integers(min_value=1, max_value=400))
+    days = draw(st.just(365) | st.integers(min_value=1, max_value=400))
     return replace(
         POLICE, sensitivity=sensitivity, purposes=purposes,
-        may_request=draw(st.frozensets(st.sampled_from(Role))),
+        may_request=draw(st.just(frozenset(Role)) | st.frozensets(st.sampled_from(Role))),
         sensitive_release_rag=draw(st.frozensets(st.sampled_from(Rag))),
         sensitive_release_consent=draw(st.frozensets(st.sampled_from(ConsentState))),
         in_force_from=START, in_force_until=START + timedelta(days=days))
@@ -76,8 +79,9 @@ asks = st.fixed_dictionaries({
     "rag": st.sampled_from(Rag), "consent_state": st.sampled_from(ConsentState),
     "consent_reason": st.none() | st.sampled_from(ReasonCode),
     "requester_role": st.sampled_from(Role), "subject_role": st.sampled_from(SubjectRole),
-    "at": st.integers(min_value=-30, max_value=500).map(lambda d: START + timedelta(days=d)),
-    "categories": st.none() | st.lists(st.sampled_from(HELD), max_size=4).map(tuple),
+    "at": (st.integers(min_value=0, max_value=360) | st.integers(min_value=-30, max_value=500)
+           ).map(lambda d: START + timedelta(days=d)),
+    "categories": st.none() | st.lists(st.sampled_from(HELD), max_size=6).map(tuple),
 })
 
 

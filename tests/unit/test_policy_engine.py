@@ -248,6 +248,16 @@ def test_p10_break_glass_needs_justification(engine: PolicyEngine) -> None:
     assert d.decision is Decision.REVIEW and not d.break_glass_used
 
 
+def test_p10_break_glass_leaves_denied_categories_denied(engine: PolicyEngine) -> None:
+    cats = (Category.DOMESTIC_ABUSE_INCIDENTS, Category.COVERT_SOURCES,
+            Category.ARRESTS_AND_CHARGES)
+    d = engine.evaluate(request(**_cin(break_glass=GLASS, categories=cats)))
+    assert d.break_glass_used
+    assert d.categories == {Category.DOMESTIC_ABUSE_INCIDENTS: Decision.PERMIT,
+                            Category.COVERT_SOURCES: Decision.DENY,  # sealed (rule 8)
+                            Category.ARRESTS_AND_CHARGES: Decision.DENY}  # not agreed (rule 9)
+
+
 @pytest.mark.parametrize("changes", [
     {"requester_role": Role.AUDITOR},                       # rule 7
     {"statutory_gateway": StatutoryGateway.CHILDREN_ACT_2004_S11},  # rule 2
