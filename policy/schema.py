@@ -196,6 +196,10 @@ def _build(r: _Reader, doc: Mapping[str, Any], path: Path, digest: str) -> Agree
     _unknown_keys(r, approval, {"approvers", "required"}, "approval")
     approvers = r.get(approval, "approvers", "approval.approvers", list) or []
     required = r.get(approval, "required", "approval.required", int, MIN_APPROVERS)
+    for name in approvers:
+        if not isinstance(name, str) or not AGREEMENT_ID.match(name):
+            r.problem("approval.approvers", f"{name!r} is not an approver name "
+                      "(lower-case letters, digits, '.', '-', '_')")
     if required is not None and required < MIN_APPROVERS:
         r.problem("approval.required", f"must be at least {MIN_APPROVERS} (two different people)")
     if len(set(approvers)) < max(MIN_APPROVERS, required or 0):
