@@ -165,6 +165,8 @@ def _build(r: _Reader, doc: Mapping[str, Any], path: Path, digest: str) -> Agree
     start = _date_bound(r, doc, "in_force_from", end=False)
     until = _date_bound(r, doc, "in_force_until", end=True)
     review = r.get(doc, "review_date", "review_date", date)
+    if isinstance(review, datetime):
+        review = review.date()  # a review is due on a day, not at a moment
     if start is not None and until is not None and until <= start:
         r.problem("in_force_until", "must be after in_force_from")
     if isinstance(parties, list) and (len(parties) < 2 or
