@@ -23,6 +23,13 @@ QUALITY = QualityProfile(nhs_held=0.8, upn_held=0.5, nickname=0.05, typo_given=0
 _TEAMS = ("Assessment Team North", "Assessment Team South", "Assessment Team East",
           "Children in Need Team West", "Child Protection Team Central",
           "Children with Disabilities Team", "Family Support Team Hillsborough")
+#: Open cases sit with the team that holds that kind of plan.
+_TEAM_FOR_PLAN = {
+    "child in need plan": "Children in Need Team West",
+    "child protection plan": "Child Protection Team Central",
+    "assessment in progress": "Assessment Team North",
+    "section 47 enquiry in progress": "Assessment Team South",
+}
 _PLANS = ("child in need plan", "child protection plan (neglect)",
           "child protection plan (emotional abuse)", "child protection plan (physical abuse)",
           "assessment in progress (section 17)", "section 47 enquiry in progress")
@@ -38,12 +45,13 @@ def records(ctx: RecordContext, c: Citizen, h: Household, person_id: str) -> lis
         return []
     story = ctx.story(h, "csc")
     opened = max(c.date_of_birth, ctx.as_of - timedelta(days=story.randint(30, 4 * 365)))
-    team = story.choice(_TEAMS)
     if story.random() < 0.4:
         plan = story.choice(_PLANS)
+        team = _TEAM_FOR_PLAN[plan.split(" (")[0]]
         return [ctx.record(person_id, Category.CSC_CASE_STATUS, opened,
                            f"Case open: {plan}; allocated to {team}",
                            {"status": "open", "plan": plan, "team": team}, code="/CASE")]
+    team = story.choice(_TEAMS)
     closed = min(ctx.as_of, opened + timedelta(days=story.randint(20, 400)))
     outcome = story.choice(("no further action", "stepped down to early help",
                             "child in need plan ended", "child protection plan ended"))

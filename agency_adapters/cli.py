@@ -45,6 +45,80 @@ def register_seed(sub: Any) -> None:
     p.set_defaults(handler=_seed)
 
 
+def _match_eval(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from agency_adapters.matching import MatchThresholds
+    from agency_adapters.matching.evaluate import EvaluationInputError, run_eval
+
+    records, queries, out = Path(args.records), Path(args.queries), Path(args.out)
+    for p in (records, queries):
+        if not p.is_file():
+            raise UsageError(f"no such file: {p}")
+    try:
+        thresholds = MatchThresholds(certain=args.certain, high=args.high,
+                                     possible=args.possible, margin=args.margin)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    with tempfile.TemporaryDirectory(prefix="mash-match-") as work:
+        try:
+            run = run_eval(records, queries, out, work_dir=Path(work), thresholds=thresholds)
+        except EvaluationInputError as exc:
+            raise UsageError(str(exc)) from exc
+    lat = sorted(run.latencies_ms) or [0.0]
+    bands: dict[str, int] = {}
+    for _rid, _score, band in run.results.values():
+        bands[band.value] = bands.get(band.value, 0) + 1
+    print(f"store: {run.store_rows:,} records built in {run.build_seconds:.1f}s; "
+          f"queries: {len(run.results):,}; p50 {lat[len(lat) // 2]:.2f} ms, "
+          f"p99 {lat[min(len(lat) - 1, int(len(lat) * 0.99))]:.2f} ms")
+    print("bands: " + ", ".join(f"{b} {n:,}" for b, n in sorted(bands.items())))
+    print(f"results: {out}")
+    return 0
+
+
+def _match_evalset(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agency_adapters.matching.evalset import generate_evalset
+
+    if args.people < 100 or args.queries < 1:
+        raise UsageError("--people must be at least 100 and --queries at least 1")
+    es = generate_evalset(Path(args.out), people=args.people, queries=args.queries,
+                          seed=args.seed)
+    print(f"wrote {es.n_records:,} records, {es.n_queries:,} queries "
+          f"({es.n_unknown:,} for people not held) to {Path(args.out)}")
+    print(f"  {es.records}\n  {es.queries}\n  {es.truth}")
+    return 0
+
+
+def register_match(sub: Any) -> None:
+    """`mash match eval ...` and `mash match evalset ...`."""
+    from agency_adapters.matching import DEFAULT
+
+    p = sub.add_parser("match", help="identity matching: evaluation tools")
+    msub = p.add_subparsers(dest="match_command", required=True, metavar="SUBCOMMAND")
+    ev = msub.add_parser("eval", help="run the matcher on RECORDS.csv x QUERIES.csv")
+    ev.add_argument("--records", required=True, help="RECORDS.csv (record_id, given_name, ...)")
+    ev.add_argument("--queries", required=True, help="QUERIES.csv (query_id, given_name, ...)")
+    ev.add_argument("--out", required=True, help="RESULTS.csv to write")
+    ev.add_argument("--certain", type=float, default=DEFAULT.certain, help="certain threshold")
+    ev.add_argument("--high", type=float, default=DEFAULT.high, help="high threshold")
+    ev.add_argument("--possible", type=float, default=DEFAULT.possible,
+                    help="possible threshold")
+    ev.add_argument("--margin", type=float, default=DEFAULT.margin,
+                    help="lead over the runner-up needed for certain/high")
+    ev.set_defaults(handler=_match_eval)
+    gen = msub.add_parser("evalset", help="generate a labelled evaluation set (synthetic)")
+    gen.add_argument("--out", required=True, help="folder for RECORDS.csv, QUERIES.csv, TRUTH.csv")
+    gen.add_argument("--people", type=int, default=10_000, help="population size")
+    gen.add_argument("--queries", type=int, default=2_000, help="number of queries")
+    gen.add_argument("--seed", type=int, default=7, help="random seed")
+    gen.set_defaults(handler=_match_evalset)
+
+
 def register(sub: Any) -> None:
     """Add this part's sub-commands to the `mash` parser."""
     register_seed(sub)
+    register_match(sub)

@@ -24,7 +24,7 @@ QUALITY = QualityProfile(nhs_held=0.0, nickname=0.1, typo_given=0.03, typo_famil
                          dob_swap=0.02, dob_slip=0.02, dob_missing=0.06, stale_address=0.1,
                          previous_surname=0.1, barrel_dropped=0.3, middle_names_kept=0.1,
                          other_names_kept=0.2, sex_missing=0.05)
-_HOMES = ("1-bed flat", "2-bed flat", "2-bed house", "3-bed house", "maisonette")
+_HOMES = ("1-bed flat", "2-bed flat", "2-bed house", "3-bed house", "4-bed house")
 
 
 def _relationship(c: Citizen, lead: Citizen) -> str:
@@ -67,11 +67,12 @@ def records(ctx: RecordContext, c: Citizen, h: Household, person_id: str) -> lis
     else:
         if c.role != "child":
             kind = story.choice(("secure tenancy", "secure tenancy", "introductory tenancy"))
-            home = story.choice(_HOMES)
+            home = _HOMES[min(len(_HOMES) - 1, max(0, len(members) - 1 + story.randint(-1, 0)))]
             out.append(ctx.record(person_id, Category.TENANCY, since,
                                   f"{kind.capitalize()} ({rel}), {home}",
                                   {"tenancy": kind, "property": home, "role": rel}, code="/TEN"))
-        out.append(ctx.record(person_id, Category.HOUSEHOLD_MEMBERS, since,
+        listed = max(since, c.date_of_birth + timedelta(days=rng.randint(14, 200)))
+        out.append(ctx.record(person_id, Category.HOUSEHOLD_MEMBERS, min(listed, ctx.as_of),
                               f"Listed on tenancy as {rel}; household of {len(members)}",
                               {"relationship": rel, "household_size": str(len(members))},
                               code="/HM"))

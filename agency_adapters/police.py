@@ -7,6 +7,8 @@ Summaries are minimised: one line, no third-party names.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from agency_adapters.backend import Record
 from agency_adapters.seed.context import RecordContext
 from agency_adapters.seed.population import Citizen, Household
@@ -82,14 +84,25 @@ def records(ctx: RecordContext, c: Citizen, h: Household, person_id: str) -> lis
                     {"offence": "ABH (domestic)"}, code="/AR"))
         high = [i for i in incidents if i.dash_risk == "high"]
         if high:
-            heard = high[-1].occurred_on
-            what = {"victim": "high-risk victim; safety plan agreed, IDVA allocated",
+            # A high DASH score means a MARAC referral; the case is heard at the next
+            # fortnightly-to-monthly meeting, so a very recent one is still listed.
+            referred = high[-1].occurred_on
+            heard = referred + timedelta(days=ctx.story(h, "marac").randint(10, 30))
+            what = {"victim": "high-risk victim",
                     "suspect": "named as perpetrator",
-                    "child present": "child in household of a MARAC case",
-                    "other adult present": "adult in household of a MARAC case"}[role]
-            out.append(ctx.record(person_id, Category.MARAC_CASES, heard,
-                                  f"MARAC case heard: {what}", {"marac_role": role},
-                                  code="/MA"))
+                    "child present": "child in household",
+                    "other adult present": "adult in household"}[role]
+            if heard <= ctx.as_of:
+                outcome = "; safety plan agreed, IDVA allocated" if role == "victim" else ""
+                out.append(ctx.record(person_id, Category.MARAC_CASES, heard,
+                                      f"MARAC case heard: {what}{outcome}",
+                                      {"marac_role": role, "status": "heard"}, code="/MA"))
+            else:
+                out.append(ctx.record(person_id, Category.MARAC_CASES, referred,
+                                      f"MARAC referral made: {what}; listed for "
+                                      f"{heard.isoformat()}",
+                                      {"marac_role": role, "status": "listed",
+                                       "listed_for": heard.isoformat()}, code="/MA"))
     if c.role == "child" and 12 <= age <= 17 and (
             ({"neglect", "domestic_abuse", "substance_misuse"} & h.flags and rng.random() < 0.25)
             or rng.random() < 0.01):

@@ -24,7 +24,6 @@ def register(sub: Any) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from agency_adapters.config import AdapterConfig
     from agency_adapters.server import run
-
     from mash.cli import UsageError
 
     try:
@@ -38,7 +37,6 @@ def _serve(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from agency_adapters.config import AdapterConfig
     from agency_adapters.server import build_parts
-
     from mash.cli import UsageError
 
     try:

@@ -146,9 +146,13 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         requested = tuple(
             Category(c) for c in query.categories if c in set(AGENCY_CATEGORIES[p.agency])
         )
+        approved = self._review_approved(query)
+        if query.review_approval.review_id and not approved:
+            d.reasons.append(_reason("review_approval_invalid",
+                                     "the review approval does not satisfy the agreement"))
         decisions = []
         for subject in query.subjects:
-            result, decision = self._answer_subject(query, subject, base, requested)
+            result, decision = self._answer_subject(query, subject, base, requested, approved)
             d.subjects.append(result)
             decisions.append(decision)
             if decision.agreement_version and not d.agreement_version:
@@ -172,6 +176,18 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
                     seen.add(r.code)
                     d.reasons.append(_reason(r.code, r.text))
         return d
+
+    def _review_approved(self, query: pb.Query) -> bool:
+        """Does the query carry a review approval that our own agreement accepts (rule 7)?"""
+        a = query.review_approval
+        if not a.review_id:
+            return False
+        try:
+            role = parse(Role, a.approver_role)
+        except UnknownVocabulary:
+            return False
+        return bool(a.reason.strip()) and self.p.engine.may_approve_review(
+            query.broker_id, self.p.agency, role, a.approver_id, query.requester.id)
 
     def _policy_base(self, query: pb.Query, now: datetime) -> dict[str, object]:
         consent_reason = query.consent.reason
@@ -197,6 +213,7 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         subject: pb.Subject,
         base: dict[str, object],
         requested: Sequence[Category],
+        review_approved: bool = False,
     ) -> tuple[pb.SubjectResult, object]:
         p = self.p
         result = pb.SubjectResult(subject_id=subject.subject_id, match_band=MatchBand.NONE)
@@ -205,6 +222,9 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             PolicyRequest(subject_role=role, categories=tuple(requested), **base)  # type: ignore[arg-type]
         )
         permitted = [c for c in decision.permitted_categories if c in requested]
+        if review_approved:
+            # a team manager approved what policy held for review (rule 7, checked above)
+            permitted += [c for c in decision.review_categories if c in requested]
         result.permitted_categories.extend(permitted)
         result.withheld_categories.extend(c for c in requested if c not in permitted)
         if not permitted:
@@ -291,7 +311,7 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
 
 
 def _overall(decisions: Sequence[object]) -> Decision:
-    values = {getattr(d, "decision") for d in decisions}
+    values = {d.decision for d in decisions}
     if Decision.PERMIT in values:
         return Decision.PERMIT
     if Decision.REVIEW in values:

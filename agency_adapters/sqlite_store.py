@@ -67,9 +67,9 @@ class StoreWriter:
                        "cache_size=-200000", "locking_mode=EXCLUSIVE"):
             self._conn.execute(f"PRAGMA {pragma}")
         db = sqlite_utils.Database(self._conn)
-        db["meta"].create({"key": str, "value": str}, pk="key")
-        db["people"].create({c: str for c in _PEOPLE_COLUMNS}, pk="person_id")
-        db["records"].create({"record_id": str, "person_id": str, "category": str,
+        db.table("meta").create({"key": str, "value": str}, pk="key")
+        db.table("people").create({c: str for c in _PEOPLE_COLUMNS}, pk="person_id")
+        db.table("records").create({"record_id": str, "person_id": str, "category": str,
                               "occurred_on": str, "summary": str, "attributes": str},
                              pk="record_id")
         # Clustered on (key, person_id): a blocking lookup is one b-tree range read.

@@ -21,9 +21,6 @@ def register(sub: Any) -> None:
     serve.set_defaults(handler=_serve)
 
     lookup = sub.add_parser("lookup", help="ask every agency what it knows for a referral")
-    lookup.add_argument("--home", default=None, help="home folder (default ./.mash)")
-    lookup.add_argument("--address", help="broker host:port (default: the running demo broker)")
-    lookup.add_argument("--broker-id", default="mash-demo")
     lookup.add_argument("--referral", required=True, help="referral id")
     lookup.add_argument("--rag", required=True, choices=[r.value for r in Rag])
     lookup.add_argument("--purpose", required=True, choices=[p.value for p in Purpose])
@@ -35,19 +32,107 @@ def register(sub: Any) -> None:
     lookup.add_argument("--demo-referral", type=int,
                         help="use the subjects of demo referral N from the seeded data")
     lookup.add_argument("--agency", action="append", default=[], help="ask only these agencies")
-    lookup.add_argument("--token", help="bearer token (default: issue one from the dev issuer)")
-    lookup.add_argument("--role", default=Role.MASH_SOCIAL_WORKER.value,
-                        choices=[r.value for r in Role], help="role for a dev token")
-    lookup.add_argument("--sub", default="sw-104", help="staff id for a dev token")
-    lookup.add_argument("--client", default="client-staff", help="client certificate name")
     lookup.add_argument("--format", choices=["text", "json"], default="text")
+    _connection_args(lookup, default_role=Role.MASH_SOCIAL_WORKER.value, default_sub="sw-104")
     lookup.set_defaults(handler=_lookup)
+
+    review = sub.add_parser("review", help="team managers: requests held for review")
+    rsub = review.add_subparsers(dest="review_command", required=True, metavar="ACTION")
+    rlist = rsub.add_parser("list", help="list held requests")
+    rlist.add_argument("--status", default="pending",
+                       choices=["pending", "approved", "rejected", "all"])
+    rlist.add_argument("--referral", default="", help="only this referral")
+    rlist.add_argument("--format", choices=["text", "json"], default="text")
+    _connection_args(rlist, default_role=Role.MASH_TEAM_MANAGER.value, default_sub="tm-310")
+    rlist.set_defaults(handler=_review_list)
+    for action in ("approve", "reject"):
+        r = rsub.add_parser(action, help=f"{action} a held request, with a recorded reason")
+        r.add_argument("review_id")
+        r.add_argument("--reason", required=True, help="why (recorded in the audit log)")
+        r.add_argument("--format", choices=["text", "json"], default="text")
+        _connection_args(r, default_role=Role.MASH_TEAM_MANAGER.value, default_sub="tm-310")
+        r.set_defaults(handler=_review_decide, approve=action == "approve")
+
+
+def _connection_args(p: argparse.ArgumentParser, *, default_role: str, default_sub: str) -> None:
+    p.add_argument("--home", default=None, help="home folder (default ./.mash)")
+    p.add_argument("--address", help="broker host:port (default: the running demo broker)")
+    p.add_argument("--broker-id", default="mash-demo")
+    p.add_argument("--token", help="bearer token (default: issue one from the dev issuer)")
+    p.add_argument("--role", default=default_role, choices=[r.value for r in Role],
+                   help="role for a dev token")
+    p.add_argument("--sub", default=default_sub, help="staff id for a dev token")
+    p.add_argument("--client", default="client-staff", help="client certificate name")
+
+
+def _connect(args: argparse.Namespace) -> Any:
+    """A BrokerClient for the connection arguments (dev token when none is given)."""
+    from broker.client import BrokerClient
+    from mash.cli import UsageError
+    from mash.home import Home
+    from mash.identity.tokens import issue_token
+
+    home = Home.at(args.home)
+    address = args.address
+    if not address:
+        port_file = home.run_dir / f"broker-{args.broker_id}.port"
+        if not port_file.exists():
+            raise UsageError(f"no running broker found ({port_file}); give --address")
+        address = f"127.0.0.1:{port_file.read_text().strip()}"
+    token = args.token or issue_token(home, sub=args.sub, role=Role(args.role))
+    return BrokerClient(home, address, token, client_name=args.client)
+
+
+def _review_list(args: argparse.Namespace) -> int:
+    import grpc
+    from google.protobuf import json_format
+
+    try:
+        with _connect(args) as client:
+            reviews = client.list_reviews(args.status, args.referral)
+    except grpc.RpcError as exc:
+        print(f"mash: refused: {exc.code().name}: {exc.details()}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(json.dumps([json_format.MessageToDict(r, preserving_proto_field_name=True)
+                          for r in reviews], indent=2))
+        return 0
+    if not reviews:
+        print(f"no {args.status} reviews")
+    for r in reviews:
+        print(f"{r.review_id}  {r.status:<8} referral {r.referral_id}  {r.agency:<10} "
+              f"{r.purpose} rag={r.rag} consent={r.consent_state}"
+              f"{' (' + r.consent_reason + ')' if r.consent_reason else ''}  "
+              f"asked by {r.requester_role} {r.requester_id} at {r.requested_at}")
+        print(f"    categories held: {', '.join(r.categories)}")
+        if r.decided_by:
+            print(f"    {r.status} by {r.decided_by} at {r.decided_at}: {r.decision_reason}")
+    return 0
+
+
+def _review_decide(args: argparse.Namespace) -> int:
+    import grpc
+    from google.protobuf import json_format
+
+    try:
+        with _connect(args) as client:
+            response = client.decide_review(args.review_id, approve=args.approve,
+                                            reason=args.reason)
+    except grpc.RpcError as exc:
+        print(f"mash: refused: {exc.code().name}: {exc.details()}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(json_format.MessageToJson(response, preserving_proto_field_name=True))
+        return 0
+    print(f"review {response.review.review_id}: {response.review.status}")
+    if response.HasField("result"):
+        print(f"{response.result.agency}: {response.result.status}")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
     from broker.config import BrokerConfig
     from broker.server import run
-
     from mash.cli import UsageError
 
     try:
@@ -62,22 +147,13 @@ def _lookup(args: argparse.Namespace) -> int:
     import grpc
     from google.protobuf import json_format
 
-    from broker.client import BrokerClient
     from broker.summary_text import format_summary
     from mash.cli import UsageError
     from mash.demo_data import demo_referrals
     from mash.home import Home
-    from mash.identity.tokens import issue_token
     from mash.v1 import mash_pb2 as pb
-    from mash.vocab import Role as RoleEnum
 
     home = Home.at(args.home)
-    address = args.address
-    if not address:
-        port_file = home.run_dir / f"broker-{args.broker_id}.port"
-        if not port_file.exists():
-            raise UsageError(f"no running broker found ({port_file}); give --address")
-        address = f"127.0.0.1:{port_file.read_text().strip()}"
     if args.subjects:
         try:
             raw = json.loads(args.subjects.read_text())
@@ -103,9 +179,8 @@ def _lookup(args: argparse.Namespace) -> int:
             json_format.ParseDict(s, request.subjects.add(), ignore_unknown_fields=False)
     except (json_format.ParseError, TypeError) as exc:
         raise UsageError(f"subjects: {exc}") from None
-    token = args.token or issue_token(home, sub=args.sub, role=RoleEnum(args.role))
     try:
-        with BrokerClient(home, address, token, client_name=args.client) as client:
+        with _connect(args) as client:
             summary = client.lookup(request)
     except grpc.RpcError as exc:
         print(f"mash: lookup refused: {exc.code().name}: {exc.details()}", file=sys.stderr)

@@ -28,6 +28,21 @@ class BrokerClient:
             request, metadata=self._metadata, timeout=self.timeout_s)
         return response
 
+    def list_reviews(self, status: str = "pending", referral_id: str = "") -> list[pb.Review]:
+        """Requests held for review (team managers)."""
+        response: pb.ListReviewsResponse = self._stub.ListReviews(
+            pb.ListReviewsRequest(status=status, referral_id=referral_id),
+            metadata=self._metadata, timeout=self.timeout_s)
+        return list(response.reviews)
+
+    def decide_review(self, review_id: str, *, approve: bool,
+                      reason: str) -> pb.DecideReviewResponse:
+        """Approve (releasing the query) or reject a held request, with a reason."""
+        response: pb.DecideReviewResponse = self._stub.DecideReview(
+            pb.DecideReviewRequest(review_id=review_id, approve=approve, reason=reason),
+            metadata=self._metadata, timeout=self.timeout_s)
+        return response
+
     def close(self) -> None:
         """Close the channel."""
         self._channel.close()

@@ -39,6 +39,9 @@ EVICTION_STAGES = frozenset({
     "possession_order", "possession_claim", "warrant", "bailiff", "eviction_warrant",
 })
 
+#: Words in a free-text stage or summary that mean eviction or possession proceedings.
+EVICTION_WORDS = ("evict", "possession", "bailiff")
+
 #: Days that count as "in the last 12 months".
 TWELVE_MONTHS = 365
 
@@ -141,11 +144,12 @@ def child_under_two(fact: SourcedFact, ctx: IndicatorContext) -> str | None:
 
 
 def eviction(fact: SourcedFact, ctx: IndicatorContext) -> str | None:
-    """A possession or eviction stage (or a summary that says eviction)."""
-    stage = (fact.attribute("stage") or "").strip().lower().replace(" ", "_").replace("-", "_")
-    if stage in EVICTION_STAGES:
-        return f"housing: {stage.replace('_', ' ')}"
-    if "evict" in fact.summary.lower() or "possession" in fact.summary.lower():
+    """A possession or eviction stage (a known stage code, or words that say so)."""
+    raw = (fact.attribute("stage") or "").strip()
+    stage = raw.lower().replace(" ", "_").replace("-", "_")
+    if stage in EVICTION_STAGES or any(w in stage for w in EVICTION_WORDS):
+        return f"housing: {raw}"
+    if any(w in fact.summary.lower() for w in EVICTION_WORDS):
         return "housing: eviction or possession proceedings"
     return None
 

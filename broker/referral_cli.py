@@ -22,6 +22,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
+from broker import referral_audit
 from broker.referral_record import Referral, ReferralError
 from broker.referrals import (
     NewReferral,
@@ -40,6 +41,8 @@ from broker.timescales import (
     load_calendar,
     timescale_state,
 )
+from mash import logs
+from mash.audit import AuditError
 from mash.home import Home
 from mash.v1 import mash_pb2
 from mash.vocab import LevelOfNeed, Outcome, Rag, ReferralSource, ReferralStatus, parse
@@ -60,10 +63,16 @@ def _friendly(handler: Handler) -> Handler:
     """Turn the workflow's own errors into one-line usage errors (exit 2)."""
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
+        # stdout carries the command's output (often JSON); application logs go to stderr.
+        logs.configure(json=True, level="warning", stream=sys.stderr)
         try:
             return handler(args)
         except (ReferralError, TimescaleError) as exc:
             raise _usage(str(exc)) from None
+        except AuditError as exc:
+            # Fail closed: nothing is shown or deleted without its audit record.
+            print(f"mash: error: audit log: {exc}", file=sys.stderr)
+            return 1
     return run
 
 
@@ -162,7 +171,8 @@ def _register_referral(sub: Any) -> None:
     _common(p)
     p.set_defaults(handler=_friendly(_attach))
 
-    p = rsub.add_parser("purge", help="delete summaries whose retention has passed")
+    p = rsub.add_parser("purge", help="delete summaries whose retention has passed "
+                                      "(each deletion is recorded in the audit log)")
     _common(p)
     _json_flag(p)
     p.set_defaults(handler=_friendly(_purge))
@@ -176,6 +186,9 @@ def _register_summary(sub: Any) -> None:
     p.add_argument("--format", choices=sorted(RENDERERS), default="text")
     p.add_argument("--out", type=Path, help="write to this file (private to you) not stdout")
     p.add_argument("--now", help="judge timescales and indicators at this ISO 8601 time")
+    p.add_argument("--by", default="unidentified",
+                   help="staff id of the reader (recorded in the audit log)")
+    p.add_argument("--role", help="the reader's role (recorded in the audit log)")
     _common(p)
     p.set_defaults(handler=_friendly(_summary_show))
 
@@ -402,8 +415,12 @@ def _attach(args: argparse.Namespace) -> int:
 
 
 def _purge(args: argparse.Namespace) -> int:
+    home = Home.at(args.home)
     with _store(args) as store:
         deleted = store.purge_expired()
+    # Recorded after the deletions commit, so the log never claims a deletion that rolled
+    # back; the store's own `deletions` table keeps them too if this write fails.
+    referral_audit.record(home, *(referral_audit.deletion_event(d) for d in deleted))
     if args.json:
         print(json.dumps([{"referral_id": d.referral_id, "lookup_id": d.lookup_id,
                            "agency": str(d.agency), "agreement_id": d.agreement_id,
@@ -421,6 +438,10 @@ def _summary_show(args: argparse.Namespace) -> int:
         deletions = store.deletions(args.referral_id)
     report = build_report(referral, summaries, now=_now(args), calendar=calendar,
                           deletions=deletions)
+    # Who read the summary is recorded before it is shown: no record, no report.
+    referral_audit.record(Home.at(args.home), referral_audit.viewed_event(
+        referral.referral_id, args.by, args.role, args.format,
+        tuple(s.lookup_id for s in summaries)))
     text = RENDERERS[args.format](report)
     if args.out is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -9,7 +9,9 @@ from concurrent.futures import Future
 from broker.auth import Authenticator
 from broker.config import BrokerConfig
 from broker.fanout import AdapterClients
+from broker.reviews import ReviewStore
 from broker.service import AuditSink, BrokerParts, BrokerService
+from broker.timescales import due_at
 from certs.signing import SigningKey, TrustStore
 from certs.tls import server_credentials
 from mash import grpc_server, logs
@@ -51,6 +53,8 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
         audit=audit if audit is not None else NullAudit(),
         pseudonyms=Pseudonymiser.for_home(home),
         clients=AdapterClients(home, name, config.adapters, config.max_message_bytes),
+        reviews=ReviewStore(home.root / "broker" / "reviews.sqlite"),
+        due_at=due_at,
     )
     return parts, audit
 
@@ -76,6 +80,7 @@ async def serve(config: BrokerConfig) -> None:
     log.info("broker_stopping")
     await server.stop(grace=2)
     await parts.clients.close()
+    parts.reviews.close()
     if audit is not None:
         audit.close()
 

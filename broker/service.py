@@ -1,10 +1,14 @@
-"""`Broker.Lookup`: authenticate, decide, log intent, sign, fan out, verify, merge, log outcome.
+"""The staff-facing broker API: `Lookup`, and the review queue (`ListReviews`, `DecideReview`).
 
-Fail closed throughout: a query is sent only after its intent is durable in the
-audit log; a disclosure is shown only after its signature verifies against the
-agency's pinned key and it answers exactly the query we sent; an agency that is
-slow, down or fails verification is reported with its status, never silently
-dropped, and never holds the lookup past its deadline.
+A lookup: authenticate, decide per agency, log intent, sign, fan out, verify,
+merge, log outcome. Fail closed throughout: a query is sent only after its
+intent is durable in the audit log; a disclosure is shown only after its
+signature verifies against the agency's pinned key and it answers exactly the
+query we sent; an agency that is slow, down or fails verification is reported
+with its status, never silently dropped, and never holds the lookup past its
+deadline. A request policy holds for REVIEW waits in the review store until a
+team manager who is not the requester approves it (releasing the query) or
+rejects it, with a recorded reason.
 """
 
 from __future__ import annotations
@@ -23,23 +27,27 @@ import grpc
 
 from broker.auth import Authenticator
 from broker.config import BrokerConfig
-from broker.fanout import AdapterClients, CallOutcome
+from broker.fanout import AdapterClients
+from broker.merge import result_for
+from broker.planning import Actor, AgencyPlan, Requester, plan_agency
 from broker.requests import LookupInput, parse_lookup
-from certs.envelopes import open_disclosure, sign_query
-from certs.errors import SignatureError
+from broker.reviews import ReviewStore
+from certs.envelopes import sign_query
 from certs.signing import SigningKey, TrustStore
 from mash.audit.events import AuditEvent, EventKind
 from mash.audit.log import AuditWriteError
 from mash.audit.pseudonyms import Pseudonymiser
-from mash.errors import AuditUnavailable
-from mash.identity.tokens import StaffIdentity
+from mash.errors import AuditUnavailable, InvalidRequest, NotPermitted
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
-from mash.vocab import AGENCY_CATEGORIES, Agency, AgencyStatus, Decision, ReasonCode, SubjectRole
-from policy import BreakGlass, PolicyDecision, PolicyEngine, PolicyRequest
+from mash.vocab import Agency, Decision, Rag, Role, parse
+from policy import PolicyEngine
 
 log = get_logger("broker")
+
+#: Roles that may see the review queue (deciding is further limited by the agreement).
+REVIEW_ROLES = frozenset({Role.MASH_TEAM_MANAGER})
 
 
 class AuditSink:
@@ -62,39 +70,18 @@ class BrokerParts:
     audit: AuditSink
     pseudonyms: Pseudonymiser
     clients: AdapterClients
-    due_at: Callable[[datetime, str], datetime | None] = lambda _at, _rag: None
+    reviews: ReviewStore
+    #: the RAG timescale: when research on a lookup made at `at` with this rating is due
+    due_at: Callable[[datetime, Rag], datetime | None] = lambda _at, _rag: None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
-@dataclass
-class _AgencyPlan:
-    agency: Agency
-    decision: PolicyDecision
-    categories: tuple[str, ...]
-    query: pb.Query | None = None
-    signed: pb.SignedQuery | None = None
-    sha256: bytes = b""
-
-
-def combine_decisions(decisions: Sequence[PolicyDecision]) -> tuple[Decision, tuple[str, ...]]:
-    """One agency's decision over all subject roles: PERMIT if any, else REVIEW if any, else DENY."""
-    permitted: list[str] = []
-    for d in decisions:
-        permitted.extend(c for c in d.permitted_categories if c not in permitted)
-    kinds = {d.decision for d in decisions}
-    if Decision.PERMIT in kinds:
-        return Decision.PERMIT, tuple(permitted)
-    if Decision.REVIEW in kinds:
-        return Decision.REVIEW, ()
-    return Decision.DENY, ()
-
-
 async def _durable(futures: Sequence[Future[int]]) -> None:
-    """Wait for audit entries to be durable; any failure fails the lookup closed."""
+    """Wait for audit entries to be durable; any failure fails the action closed."""
     try:
         await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
     except AuditWriteError as exc:
-        raise AuditUnavailable("audit log unavailable: lookup not performed",
+        raise AuditUnavailable("audit log unavailable: nothing was sent",
                                detail=str(exc)) from None
 
 
@@ -103,6 +90,8 @@ class BrokerService(pb_grpc.BrokerServicer):
 
     def __init__(self, parts: BrokerParts) -> None:
         self.p = parts
+
+    # ------------------------------------------------------------------ Lookup
 
     async def Lookup(  # noqa: N802 - gRPC method name
         self, request: pb.LookupRequest, context: grpc.aio.ServicerContext
@@ -114,7 +103,7 @@ class BrokerService(pb_grpc.BrokerServicer):
         return await self.run_lookup(lookup, staff, started)
 
     async def run_lookup(
-        self, lookup: LookupInput, staff: StaffIdentity, started: float
+        self, lookup: LookupInput, staff: Actor, started: float
     ) -> pb.ReferralSummary:
         """The lookup itself, after authentication and validation."""
         p = self.p
@@ -122,42 +111,44 @@ class BrokerService(pb_grpc.BrokerServicer):
         lookup_id = uuid.uuid4().hex
         req = lookup.request
         base = self._base_event(lookup, staff, lookup_id)
-        plans = self._plan(lookup, staff, now)
+        wanted = set(lookup.agencies)
+        plans = [plan_agency(p.engine, p.config.broker_id, e.agency, lookup, staff, now)
+                 for e in p.config.adapters if not wanted or e.agency in wanted]
+        due = p.due_at(now, lookup.rag)
+        deadline_ms = p.config.deadlines_ms[lookup.rag]
 
         # Intent first: the lookup, every decision and every query, durable before anything leaves.
-        futures = [p.audit.submit(replace(base, 
-            kind=EventKind.LOOKUP_REQUESTED,
+        futures = [p.audit.submit(replace(
+            base, kind=EventKind.LOOKUP_REQUESTED,
             subject_pseudonyms=self._pseudonyms(req.subjects),
             detail={"agencies": ",".join(str(pl.agency) for pl in plans),
                     "subject_count": str(len(req.subjects))},
         ))]
-        due = p.due_at(now, lookup.rag)
-        deadline_ms = p.config.deadlines_ms[lookup.rag]
         for plan in plans:
-            futures.append(p.audit.submit(replace(base, 
-                kind=EventKind.POLICY_DECISION, agency=str(plan.agency),
-                categories=plan.categories, decision=str(plan.decision.decision),
-                reasons=tuple(r.code for r in plan.decision.reasons),
-                agreement_id=plan.decision.agreement_id,
-                agreement_version=plan.decision.agreement_version,
-            )))
+            futures += [p.audit.submit(e) for e in self._decision_events(plan, base)]
             if plan.categories:
                 self._sign(plan, lookup, staff, lookup_id, now, due, deadline_ms)
-                assert plan.query is not None
-                futures.append(p.audit.submit(replace(base, 
-                    kind=EventKind.QUERY_SENT, agency=str(plan.agency),
-                    query_id=plan.query.query_id, query_hash=plan.sha256.hex(),
-                    categories=plan.categories,
-                    agreement_id=plan.decision.agreement_id,
+                futures.append(p.audit.submit(self._query_event(plan, base)))
+            elif plan.review_categories:
+                plan.review = self._hold(plan, lookup, staff, lookup_id, now)
+                futures.append(p.audit.submit(replace(
+                    base, kind=EventKind.REVIEW_REQUESTED, agency=str(plan.agency),
+                    categories=plan.review_categories, decision=str(Decision.REVIEW),
+                    reasons=plan.decision.reason_codes, agreement_id=plan.decision.agreement_id,
                     agreement_version=plan.decision.agreement_version,
-                )))
+                    detail={"review_id": plan.review.review_id})))
         await _durable(futures)
 
         outcomes = await p.clients.fan_out(
             [(plan.agency, plan.signed) for plan in plans if plan.signed is not None],
             timeout_s=deadline_ms / 1000,
         )
-        results, events = self._merge(plans, outcomes, base)
+        results, events = [], []
+        for plan in plans:
+            result, event = result_for(plan, outcomes.get(plan.agency), p.trust, p.clock, base)
+            results.append(result)
+            if event is not None:
+                events.append(event)
         summary = pb.ReferralSummary(
             referral_id=req.referral_id, lookup_id=lookup_id, rag=lookup.rag,
             purpose=lookup.purpose, statutory_gateway=lookup.gateway,
@@ -165,18 +156,88 @@ class BrokerService(pb_grpc.BrokerServicer):
             agencies=results, broker_id=p.config.broker_id,
         )
         elapsed_ms = (time.perf_counter() - started) * 1000
-        events.append(replace(base, 
-            kind=EventKind.LOOKUP_COMPLETED, outcome="completed", latency_ms=round(elapsed_ms, 2),
-            detail={r.agency: r.status for r in results},
+        events.append(replace(
+            base, kind=EventKind.LOOKUP_COMPLETED, outcome="completed",
+            latency_ms=round(elapsed_ms, 2), detail={r.agency: r.status for r in results},
         ))
         await _durable([p.audit.submit(e) for e in events])
         log.info("lookup_completed", lookup_id=lookup_id, referral_id=req.referral_id,
                  agencies=len(results), ms=round(elapsed_ms, 2))
         return summary
 
+    # ------------------------------------------------------------------ reviews
+
+    async def ListReviews(  # noqa: N802 - gRPC method name
+        self, request: pb.ListReviewsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListReviewsResponse:
+        """Requests held for review (team managers only)."""
+        staff = self.p.auth.authenticate(context)
+        if staff.role not in REVIEW_ROLES:
+            raise NotPermitted("only a team manager may see the review queue")
+        reviews = self.p.reviews.list(request.status or "pending", request.referral_id)
+        return pb.ListReviewsResponse(reviews=reviews)
+
+    async def DecideReview(  # noqa: N802 - gRPC method name
+        self, request: pb.DecideReviewRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DecideReviewResponse:
+        """Approve (and release the query) or reject a held request, with a reason."""
+        p = self.p
+        staff = p.auth.authenticate(context)
+        reason = request.reason.strip()
+        if not reason:
+            raise InvalidRequest("a review decision needs a reason")
+        if len(reason) > 2000:
+            raise InvalidRequest("the reason is limited to 2000 characters")
+        held = p.reviews.get(request.review_id)
+        review = held.review
+        agency = parse(Agency, review.agency)
+        if not p.engine.may_approve_review(p.config.broker_id, agency, staff.role, staff.sub,
+                                           review.requester_id):
+            raise NotPermitted("only a team manager who did not make the request may decide it",
+                               detail=f"role {staff.role}")
+        now = p.clock()
+        lookup = parse_lookup(held.request)
+        requester = Requester(review.requester_id, parse(Role, review.requester_role),
+                              p.config.broker_id)
+        base = replace(self._base_event(lookup, requester, review.lookup_id),
+                       agency=str(agency))
+        decided_event = replace(
+            base, kind=EventKind.REVIEW_APPROVED if request.approve else EventKind.REVIEW_REJECTED,
+            actor_id=staff.sub, actor_role=str(staff.role), actor_org=staff.org,
+            categories=tuple(review.categories), decision=str(Decision.REVIEW),
+            agreement_id=review.agreement_id, agreement_version=review.agreement_version,
+            outcome="approved" if request.approve else "rejected",
+            detail={"review_id": review.review_id, "decision_reason": reason[:500]})
+        await _durable([p.audit.submit(decided_event)])
+        held = p.reviews.decide(review.review_id, approve=request.approve, by=staff.sub,
+                                reason=reason, at=now)
+        if not request.approve:
+            return pb.DecideReviewResponse(review=held.review)
+
+        # Release: re-decide now (the agreement may have changed), ask for what is now
+        # permitted plus what the manager approved, and say so in the signed query.
+        plan = plan_agency(p.engine, p.config.broker_id, agency, lookup, requester, now)
+        approved = set(review.categories) & set(plan.review_categories)
+        plan.categories = tuple(dict.fromkeys([*plan.categories, *sorted(approved)]))
+        if not plan.categories:
+            result, _ = result_for(plan, None, p.trust, p.clock, base)
+            return pb.DecideReviewResponse(review=held.review, result=result)
+        deadline_ms = p.config.deadlines_ms[lookup.rag]
+        self._sign(plan, lookup, requester, review.lookup_id, now, p.due_at(now, lookup.rag),
+                   deadline_ms, approval=pb.ReviewApproval(
+                       review_id=review.review_id, approver_id=staff.sub,
+                       approver_role=str(staff.role), reason=reason, approved_at=now.isoformat()))
+        await _durable([p.audit.submit(self._query_event(plan, base))])
+        assert plan.signed is not None
+        outcome = await p.clients.call(agency, plan.signed, deadline_ms / 1000)
+        result, event = result_for(plan, outcome, p.trust, p.clock, base)
+        if event is not None:
+            await _durable([p.audit.submit(event)])
+        return pb.DecideReviewResponse(review=held.review, result=result)
+
     # ------------------------------------------------------------------ steps
 
-    def _base_event(self, lookup: LookupInput, staff: StaffIdentity, lookup_id: str) -> AuditEvent:
+    def _base_event(self, lookup: LookupInput, staff: Actor, lookup_id: str) -> AuditEvent:
         req = lookup.request
         return AuditEvent(
             kind=EventKind.LOOKUP_REQUESTED,
@@ -186,6 +247,35 @@ class BrokerService(pb_grpc.BrokerServicer):
             consent_reason=str(lookup.consent_reason) if lookup.consent_reason else None,
             rag=str(lookup.rag),
         )
+
+    def _decision_events(self, plan: AgencyPlan, base: AuditEvent) -> list[AuditEvent]:
+        d = plan.decision
+        decided = replace(
+            base, kind=EventKind.POLICY_DECISION, agency=str(plan.agency),
+            categories=plan.categories, decision=str(d.decision), reasons=d.reason_codes,
+            agreement_id=d.agreement_id, agreement_version=d.agreement_version)
+        events = [decided]
+        if plan.break_glass_events:
+            glass = replace(decided, kind=EventKind.BREAK_GLASS, detail={
+                "until": d.break_glass_until.isoformat() if d.break_glass_until else "",
+                "raises": ",".join(plan.break_glass_events)})
+            events.append(glass)
+            if "alert" in plan.break_glass_events:
+                events.append(replace(glass, kind=EventKind.ALERT, outcome="break_glass"))
+            if "retrospective_review" in plan.break_glass_events:
+                events.append(replace(glass, kind=EventKind.RETROSPECTIVE_REVIEW,
+                                      outcome="awaiting_review"))
+        return events
+
+    def _query_event(self, plan: AgencyPlan, base: AuditEvent) -> AuditEvent:
+        assert plan.query is not None
+        detail = ({"review_id": plan.query.review_approval.review_id}
+                  if plan.query.review_approval.review_id else {})
+        return replace(
+            base, kind=EventKind.QUERY_SENT, agency=str(plan.agency),
+            query_id=plan.query.query_id, query_hash=plan.sha256.hex(),
+            categories=plan.categories, agreement_id=plan.decision.agreement_id,
+            agreement_version=plan.decision.agreement_version, detail=detail)
 
     def _pseudonyms(self, subjects: Sequence[pb.Subject]) -> tuple[str, ...]:
         out: list[str] = []
@@ -197,44 +287,30 @@ class BrokerService(pb_grpc.BrokerServicer):
             ))
         return tuple(out)
 
-    def _plan(self, lookup: LookupInput, staff: StaffIdentity, now: datetime) -> list[_AgencyPlan]:
-        p = self.p
-        wanted = set(lookup.agencies)
-        bg = lookup.request.break_glass
-        break_glass = (BreakGlass(reason=ReasonCode(bg.reason), justification=bg.justification)
-                       if bg.reason else None)
-        plans = []
-        for endpoint in p.config.adapters:
-            if wanted and endpoint.agency not in wanted:
-                continue
-            decisions = [
-                p.engine.evaluate(PolicyRequest(
-                    agency=endpoint.agency, purpose=lookup.purpose,
-                    statutory_gateway=lookup.gateway, rag=lookup.rag,
-                    consent_state=lookup.consent_state, consent_reason=lookup.consent_reason,
-                    requester_role=staff.role, requester_id=staff.sub, subject_role=role,
-                    at=now, categories=None, break_glass=break_glass,
-                    mash_id=p.config.broker_id,
-                ))
-                for role in dict.fromkeys(lookup.subject_roles or (SubjectRole.CHILD,))
-            ]
-            decision, categories = combine_decisions(decisions)
-            # the decision reported is the one for the first subject role, with the combined verdict
-            merged = decisions[0]
-            plans.append(_AgencyPlan(
-                endpoint.agency,
-                PolicyDecision(
-                    decision=decision, categories=merged.categories,
-                    reasons=tuple({(r.code, r.text): r for d in decisions for r in d.reasons}.values()),
-                    agreement_id=merged.agreement_id, agreement_version=merged.agreement_version,
-                ),
-                tuple(c for c in categories if c in AGENCY_CATEGORIES[endpoint.agency]),
-            ))
-        return plans
+    def _hold(self, plan: AgencyPlan, lookup: LookupInput, staff: Actor, lookup_id: str,
+              now: datetime) -> pb.Review:
+        req = lookup.request
+        d = plan.decision
+        review = pb.Review(
+            referral_id=req.referral_id, lookup_id=lookup_id, agency=plan.agency,
+            requester_id=staff.sub, requester_role=str(staff.role), purpose=lookup.purpose,
+            statutory_gateway=lookup.gateway, rag=lookup.rag,
+            consent_state=lookup.consent_state, consent_reason=req.consent.reason,
+            categories=plan.review_categories, agreement_id=d.agreement_id or "",
+            agreement_version=d.agreement_version or "", requested_at=now.isoformat(),
+        )
+        review.reasons.extend(pb.Reason(code=r.code, text=r.text) for r in d.reasons)
+        # only this agency is released on approval
+        held = pb.LookupRequest()
+        held.CopyFrom(req)
+        del held.agencies[:]
+        held.agencies.append(plan.agency)
+        return self.p.reviews.hold(review, held)
 
     def _sign(
-        self, plan: _AgencyPlan, lookup: LookupInput, staff: StaffIdentity, lookup_id: str,
+        self, plan: AgencyPlan, lookup: LookupInput, staff: Actor, lookup_id: str,
         now: datetime, due: datetime | None, deadline_ms: int,
+        approval: pb.ReviewApproval | None = None,
     ) -> None:
         req = lookup.request
         query = pb.Query(
@@ -247,91 +323,8 @@ class BrokerService(pb_grpc.BrokerServicer):
             agreement_version=plan.decision.agreement_version or "",
             nonce=secrets.token_hex(16), issued_at=now.isoformat(),
             due_at=due.isoformat() if due else "", deadline_ms=deadline_ms,
-            break_glass=req.break_glass, lookup_id=lookup_id,
+            break_glass=req.break_glass, lookup_id=lookup_id, review_approval=approval,
         )
         plan.query = query
         plan.signed = sign_query(query, self.p.signing_key)
         plan.sha256 = hashlib.sha256(plan.signed.query).digest()
-
-    def _merge(
-        self, plans: Sequence[_AgencyPlan], outcomes: dict[Agency, CallOutcome], base: AuditEvent,
-    ) -> tuple[list[pb.AgencyResult], list[AuditEvent]]:
-        p = self.p
-        results: list[pb.AgencyResult] = []
-        events: list[AuditEvent] = []
-        for plan in plans:
-            r = pb.AgencyResult(
-                agency=plan.agency, decision=plan.decision.decision,
-                agreement_id=plan.decision.agreement_id or "",
-                agreement_version=plan.decision.agreement_version or "",
-            )
-            r.reasons.extend(pb.Reason(code=x.code, text=x.text) for x in plan.decision.reasons)
-            results.append(r)
-            if plan.query is None:
-                r.status = (AgencyStatus.PENDING_REVIEW if plan.decision.decision == Decision.REVIEW
-                            else AgencyStatus.WITHHELD)
-                continue
-            outcome = outcomes[plan.agency]
-            r.latency_ms = round(outcome.latency_ms, 2)
-            if outcome.response is None:
-                r.status = outcome.status
-                r.reasons.append(pb.Reason(code=outcome.reason_code, text=outcome.reason_text))
-                events.append(replace(base, 
-                    kind=EventKind.DISCLOSURE_REJECTED, agency=str(plan.agency),
-                    query_id=plan.query.query_id, query_hash=plan.sha256.hex(),
-                    outcome=str(outcome.status), reasons=(outcome.reason_code,),
-                    latency_ms=r.latency_ms,
-                ))
-                continue
-            try:
-                verified = open_disclosure(
-                    outcome.response, p.trust, agency=plan.agency, query=plan.query,
-                    query_sha256=plan.sha256, at=p.clock(),
-                )
-            except SignatureError as exc:
-                code = getattr(exc, "code", None) or _snake(type(exc).__name__)
-                r.status = AgencyStatus.REJECTED
-                r.reasons.append(pb.Reason(
-                    code=code, text="the agency's answer failed verification and was dropped"))
-                events.append(replace(base, 
-                    kind=EventKind.DISCLOSURE_REJECTED, agency=str(plan.agency),
-                    query_id=plan.query.query_id, query_hash=plan.sha256.hex(),
-                    signer_key_id=outcome.response.key_id, outcome="rejected", reasons=(code,),
-                    disclosure_hash=hashlib.sha256(outcome.response.disclosure).hexdigest(),
-                    latency_ms=r.latency_ms,
-                ))
-                log.warning("disclosure_rejected", agency=str(plan.agency), code=code)
-                continue
-            d = verified.disclosure
-            permitted = set(plan.categories)
-            for s in d.subjects:
-                # Defence in depth: never show a category our own policy did not permit.
-                kept = [f for f in s.facts if f.category in permitted]
-                del s.facts[:]
-                s.facts.extend(kept)
-            r.status = d.status
-            r.subjects.extend(d.subjects)
-            seen = {(x.code, x.text) for x in r.reasons}
-            r.reasons.extend(x for x in d.reasons if (x.code, x.text) not in seen)
-            r.signer_key_id = verified.key_id
-            r.disclosure_sha256 = verified.sha256.hex()
-            if d.agreement_version:
-                r.agreement_id, r.agreement_version = d.agreement_id, d.agreement_version
-            events.append(replace(base, 
-                kind=EventKind.DISCLOSURE_VERIFIED, agency=str(plan.agency),
-                query_id=plan.query.query_id, query_hash=plan.sha256.hex(),
-                disclosure_hash=verified.sha256.hex(), signer_key_id=verified.key_id,
-                outcome=d.status, decision=d.decision,
-                categories=tuple(sorted({f.category for s in d.subjects for f in s.facts})),
-                match_band=",".join(f"{s.subject_id}:{s.match_band}" for s in d.subjects),
-                agreement_id=d.agreement_id, agreement_version=d.agreement_version,
-                latency_ms=r.latency_ms,
-            ))
-        return results, events
-
-
-def _snake(name: str) -> str:
-    out = "".join("_" + c.lower() if c.isupper() else c for c in name)
-    return out.lstrip("_")
-
-

@@ -9,6 +9,7 @@ and the audit trail, verifies the audit logs, and shuts everything down.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from typing import Any, TextIO
@@ -92,10 +93,8 @@ def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: Tex
                 "--purpose child_in_need_assessment --gateway children_act_1989_s17 "
                 "--consent given --demo-referral 0")
             say("   Press Ctrl-C to stop.")
-            try:
+            with contextlib.suppress(KeyboardInterrupt):
                 signal.pause()
-            except KeyboardInterrupt:
-                pass
         return code
     finally:
         say("\n== Stopping services")

@@ -8,9 +8,16 @@ NHS number) leaves at least one key intact:
 
 - `n:` NHS number (valid only) and `u:` UPN (valid only)
 - `d:` date of birth (the query also asks for its day/month swap)
-- `fy:` phonetic code of a surname word + year of birth
+- `fym:` phonetic code of a surname word + year and month of birth (a slip in the day)
 - `gfd:` phonetic codes of given and surname + month and day of birth (wrong year)
 - `gfp:` phonetic codes of given and surname + postcode district (DOB missing or wrong)
+- `fpc:` / `gpc:` phonetic code of the surname / given name + full postcode (a household's
+  unit: finds a nickname with a missing DOB, or a changed surname with a DOB slip)
+
+- `gf:` phonetic codes of given and surname (looked up only when the query has no DOB
+  or no postcode; capped like every key)
+
+The query also looks up the keys of its names the other way round (given <-> family).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from agency_adapters.backend import Person, QueryIdentifiers
 from agency_adapters.matching.normalise import (
     name_tokens,
     normalise_nhs_number,
+    normalise_postcode,
     normalise_upn,
     parse_dob,
     postcode_district,
@@ -69,11 +77,17 @@ def _keys(given: str, family: str, other_names: Iterable[str], dob_text: str | N
             dobs.append(sw)
         for d in dobs:
             keys.append(f"d:{d.isoformat()}")
-            keys.extend(f"fy:{f}:{d.year}" for f in fam)
+            keys.extend(f"fym:{f}:{d.year}-{d.month:02d}" for f in fam)
             keys.extend(f"gfd:{g}:{f}:{d.month:02d}{d.day:02d}" for g in giv for f in fam)
     district = postcode_district(postcode)
     if district is not None:
         keys.extend(f"gfp:{g}:{f}:{district}" for g in giv for f in fam)
+        unit = normalise_postcode(postcode)
+        keys.extend(f"fpc:{f}:{unit}" for f in fam)
+        keys.extend(f"gpc:{g}:{unit}" for g in giv)
+    if not with_swap or dob is None or district is None:
+        # Names alone: indexed for everyone, looked up only when a query lacks DOB or postcode.
+        keys.extend(f"gf:{g}:{f}" for g in giv for f in fam)
     return keys
 
 
@@ -90,4 +104,9 @@ def query_keys(query: QueryIdentifiers) -> list[str]:
     for k in _keys(query.given_name, query.family_name, query.other_names, query.date_of_birth,
                    query.postcode, query.nhs_number, query.upn, with_swap=True):
         seen.setdefault(k, None)
+    if query.given_name and query.family_name:
+        # Given and family names entered the wrong way round.
+        for k in _keys(query.family_name, query.given_name, (), query.date_of_birth,
+                       query.postcode, "", "", with_swap=False):
+            seen.setdefault(k, None)
     return list(seen)

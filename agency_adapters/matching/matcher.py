@@ -17,7 +17,7 @@ from agency_adapters.matching.normalise import (
     normalise_upn,
     parse_dob,
 )
-from agency_adapters.matching.scoring import Comparison, compare
+from agency_adapters.matching.scoring import Comparison, compare, prepare
 from mash.vocab import MatchBand
 
 
@@ -81,9 +81,12 @@ def invalid_identifiers(query: QueryIdentifiers) -> tuple[str, ...]:
     return tuple(bad)
 
 
-def _confirm_hint(query: QueryIdentifiers, person: Person, several: bool) -> str:
+def _confirm_hint(query: QueryIdentifiers, person: Person, several: bool,
+                  contradicted: bool = False) -> str:
     """What the referrer could add to turn a possible match into a sure one."""
     hints: list[str] = []
+    if contradicted:
+        hints.append("identifiers given disagree with each other: check name and date of birth")
     if normalise_nhs_number(person.nhs_number) and not normalise_nhs_number(query.nhs_number):
         hints.append("NHS number would confirm")
     elif normalise_upn(person.upn) and not normalise_upn(query.upn):
@@ -100,7 +103,8 @@ def _confirm_hint(query: QueryIdentifiers, person: Person, several: bool) -> str
 def score_candidates(query: QueryIdentifiers,
                      people: list[Person]) -> list[tuple[Comparison, Person]]:
     """Every candidate compared with `query`, best first (ties broken by person_id)."""
-    scored = [(compare(query, p), p) for p in people]
+    prepared = prepare(query)
+    scored = [(compare(prepared, p), p) for p in people]
     scored.sort(key=lambda cp: (-cp[0].weight, cp[1].person_id))
     return scored
 
@@ -119,14 +123,16 @@ def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
     several = runner_up >= thresholds.possible and not clear_lead
     # Sure bands need the name or the date of birth to corroborate, whatever the total.
     corroborated = best.dob_agrees or (best.family_agrees and best.given_agrees)
-    if clear_lead and not best.identifier_conflicts and corroborated:
+    # A verified identifier that the name or date of birth contradicts may be a copied
+    # number (a sibling's, a twin's): never sure.
+    if clear_lead and not best.identifier_conflicts and not best.contradicted and corroborated:
         if best.identifier_agrees and best.weight >= thresholds.certain:
             return MatchResult(MatchBand.CERTAIN, best.weight, person.person_id, "", invalid, n)
         names_agree = best.family_agrees or best.given_agrees
         if best.weight >= thresholds.high and best.dob_agrees and names_agree:
             return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n)
     return MatchResult(MatchBand.POSSIBLE, best.weight, None,
-                       _confirm_hint(query, person, several), invalid, n)
+                       _confirm_hint(query, person, several, best.contradicted), invalid, n)
 
 
 def match(backend: AgencyBackend, query: QueryIdentifiers,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 
 from stdnum.gb import upn as _upn
 
@@ -29,13 +30,18 @@ _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
+@lru_cache(maxsize=65536)  # names repeat a lot: matching folds the same few thousand
 def fold(text: str) -> str:
     """Case-, accent- and punctuation-free words ("Zoë O'Neil-Smith" -> "zoe oneil smith")."""
-    text = text.casefold().translate(_APOSTROPHES).translate(_SPECIAL_LETTERS)
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = text.casefold().translate(_APOSTROPHES)
+    if not text.isascii():
+        text = text.translate(_SPECIAL_LETTERS)
+        text = "".join(c for c in unicodedata.normalize("NFKD", text)
+                       if not unicodedata.combining(c))
     return _NON_LETTER.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=65536)
 def name_tokens(text: str) -> tuple[str, ...]:
     """The words of a name, folded, no titles ("Mrs Anne-Marie O'Brien" -> anne, marie, obrien)."""
     return tuple(t for t in fold(text).split() if t not in _NOISE_WORDS)
@@ -46,6 +52,7 @@ def normalise_name(text: str) -> str:
     return " ".join(name_tokens(text))
 
 
+@lru_cache(maxsize=65536)
 def normalise_postcode(text: str) -> str | None:
     """A UK postcode as 'OUT IN' in capitals ("s118ya" -> "S11 8YA"), or None if not a postcode."""
     compact = re.sub(r"[^A-Za-z0-9]", "", text).upper()
@@ -101,6 +108,7 @@ def normalise_upn(text: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=65536)
 def parse_dob(text: str | None) -> date | None:
     """A 'YYYY-MM-DD' date of birth, or None if absent or not a real date."""
     if not text:

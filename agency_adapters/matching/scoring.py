@@ -1,13 +1,18 @@
 """Fellegi–Sunter style comparison of a query with one candidate.
 
-Each field comparison yields a weight in bits: log2(m/u), where m is how often
-the outcome happens for the same person and u how often for two different
-people. Agreement on a rare value is strong evidence; disagreement counts
-against. A field absent on either side contributes nothing. The weights are
-approximate priors for a local-authority population, tuned against the
-generated evaluation set (see `docs/matching.md`); the total is the match
-score, so "a verified identifier agreement counts for more than names" holds
-by construction (NHS agreement ~ +23 bits, name + DOB ~ +25 bits together).
+Each field comparison yields a weight in bits, log2(m/u): m is how often the
+outcome happens when both sides are the same person, u how often for two
+different people in the same block. Agreement on a rare value is strong
+evidence; disagreement counts against; a field missing on either side counts
+for nothing. The total is the match score. Weights are set from UK population
+frequencies and checked against the generated evaluation set (`docs/matching.md`):
+
+- a valid NHS number or UPN agreeing: +23 (a verified identifier outweighs any name);
+- date of birth exact +12, day/month swapped +9, one keying slip +6, otherwise -10;
+- surname +8 exact, +6.5 one part of a double-barrelled or previous surname, +5 a typo,
+  -3 different (people change surnames; a small penalty keeps married women findable);
+- given name +7 exact, +5.5 nickname, +4.5 typo, -8 different (twins differ only here);
+- postcode +8 exact, +2.5 same sector, +1 same district (a stale address costs nothing).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from agency_adapters.backend import Person, QueryIdentifiers
 from agency_adapters.matching.nicknames import equivalent
@@ -27,34 +32,33 @@ from agency_adapters.matching.normalise import (
     normalise_sex,
     normalise_upn,
     parse_dob,
-    postcode_district,
-    postcode_sector,
 )
 
-# --- weights (bits). Names: m/u from common-surname frequencies in England and Wales.
-W_ID_AGREE = 23.0        # NHS number / UPN: valid on both sides and equal
-W_ID_DISAGREE = -12.0    # valid on both sides and different: different people (or a merge error)
+W_ID_AGREE = 23.0
+W_ID_DISAGREE = -12.0
 W_DOB_EXACT = 12.0
-W_DOB_SWAPPED = 9.0      # day and month exchanged
-W_DOB_NEAR = 6.0         # one field off by a keying slip (one digit, or year +/- 1)
+W_DOB_SWAPPED = 9.0
+W_DOB_NEAR = 6.0
 W_DOB_DISAGREE = -10.0
 W_FAMILY_EXACT = 8.0
-W_FAMILY_PART = 6.5      # one word of a double-barrelled name, or a previous surname
-W_FAMILY_FUZZY = 5.0     # Jaro-Winkler >= 0.9 (typo)
-W_FAMILY_DISAGREE = -5.0
+W_FAMILY_PART = 6.5
+W_FAMILY_FUZZY = 5.0
+W_FAMILY_DISAGREE = -3.0
 W_GIVEN_EXACT = 7.0
 W_GIVEN_NICKNAME = 5.5
 W_GIVEN_FUZZY = 4.5
+W_GIVEN_MIDDLE = 4.0     # the query's given name is the record's middle name (or vice versa)
 W_GIVEN_INITIAL = 1.0
-W_GIVEN_DISAGREE = -8.0  # strong: twins share everything else
+W_GIVEN_DISAGREE = -8.0
+W_NAME_ORDER_SWAPPED = -1.0  # given and family names entered the wrong way round
 W_SEX_AGREE = 0.5
 W_SEX_DISAGREE = -6.0
-W_POSTCODE_EXACT = 5.0
+W_POSTCODE_EXACT = 8.0
 W_POSTCODE_SECTOR = 2.5
 W_POSTCODE_DISTRICT = 1.0
 W_ADDRESS_EXACT = 2.0
 
-FUZZY_NAME = 0.9
+FUZZY_JARO_WINKLER = 0.9
 
 
 @dataclass(frozen=True)
@@ -67,27 +71,52 @@ class Comparison:
     dob_agrees: bool             # exact or a supported keying error
     family_agrees: bool
     given_agrees: bool
+    contradicted: bool = False   # given name or date of birth present on both sides and different
 
 
-def _name_variants(name: str, others: tuple[str, ...]) -> list[tuple[str, ...]]:
-    out = [name_tokens(name)] if name_tokens(name) else []
-    out.extend(t for o in others if (t := name_tokens(o)))
-    return out
+@dataclass(frozen=True)
+class PreparedQuery:
+    """A query normalised once, then compared with every candidate."""
+
+    given: tuple[str, ...]
+    family: tuple[str, ...]
+    other_family: tuple[tuple[str, ...], ...]
+    dob: date | None
+    sex: str
+    postcode: str | None
+    address: str
+    nhs: str | None
+    upn: str | None
+
+
+def prepare(query: QueryIdentifiers) -> PreparedQuery:
+    """Normalise `query` for scoring."""
+    return PreparedQuery(
+        given=name_tokens(query.given_name), family=name_tokens(query.family_name),
+        other_family=tuple(t for o in query.other_names if (t := name_tokens(o))),
+        dob=parse_dob(query.date_of_birth), sex=normalise_sex(query.sex),
+        postcode=normalise_postcode(query.postcode), address=fold(query.address),
+        nhs=normalise_nhs_number(query.nhs_number), upn=normalise_upn(query.upn))
+
+
+def _similar(a: str, b: str) -> bool:
+    """A keying error apart: one edit (incl. a transposition), or Jaro-Winkler close."""
+    if min(len(a), len(b)) >= 2 and max(len(a), len(b)) >= 3 and OSA.distance(a, b) <= 1:
+        return True
+    return (len(a) > 3 and len(b) > 3 and JaroWinkler.similarity(a, b) >= FUZZY_JARO_WINKLER
+            and OSA.distance(a, b) <= 2)
 
 
 def compare_family(q: tuple[str, ...], c: tuple[str, ...]) -> float:
     """Weight of two surnames given as word tuples (double-barrelled names are several words)."""
-    if q == c:
-        return W_FAMILY_EXACT
-    qs, cs = " ".join(q), " ".join(c)
-    if qs.replace(" ", "") == cs.replace(" ", ""):
+    if q == c or "".join(q) == "".join(c):
         return W_FAMILY_EXACT
     if set(q) & set(c):
         return W_FAMILY_PART
-    if JaroWinkler.similarity(qs, cs) >= FUZZY_NAME:
+    if _similar(" ".join(q), " ".join(c)):
         return W_FAMILY_FUZZY
-    if any(JaroWinkler.similarity(a, b) >= 0.93 for a in q for b in c if len(a) > 3):
-        return W_FAMILY_FUZZY - 1.0
+    if len(q) + len(c) > 2 and any(_similar(a, b) for a in q for b in c if len(a) > 3):
+        return W_FAMILY_FUZZY - 1.0  # a typo in one part of a double-barrelled name
     return W_FAMILY_DISAGREE
 
 
@@ -98,12 +127,10 @@ def compare_given(q: tuple[str, ...], c: tuple[str, ...]) -> float:
         return W_GIVEN_EXACT
     if equivalent(a, b):
         return W_GIVEN_NICKNAME
-    if len(a) > 1 and len(b) > 1 and JaroWinkler.similarity(a, b) >= FUZZY_NAME \
-            and Levenshtein.distance(a, b) <= 2:
+    if _similar(a, b):
         return W_GIVEN_FUZZY
-    # A middle name used as the first name ("Mary Jane" known as "Jane").
     if a in c[1:] or b in q[1:]:
-        return W_GIVEN_NICKNAME - 1.0
+        return W_GIVEN_MIDDLE  # known by a middle name
     if (len(a) == 1 or len(b) == 1) and a[0] == b[0]:
         return W_GIVEN_INITIAL
     return W_GIVEN_DISAGREE
@@ -117,78 +144,99 @@ def compare_dob(q: date, c: date) -> tuple[float, bool]:
         return W_DOB_SWAPPED, True
     same = (q.year == c.year) + (q.month == c.month) + (q.day == c.day)
     if same == 2:
-        if q.year != c.year and abs(q.year - c.year) == 1:
+        if abs(q.year - c.year) == 1 or abs(q.day - c.day) == 1:
             return W_DOB_NEAR, True
-        qs, cs = q.isoformat(), c.isoformat()
-        if sum(x != y for x, y in zip(qs, cs, strict=True)) == 1:
+        if sum(x != y for x, y in zip(q.isoformat(), c.isoformat(), strict=True)) == 1:
             return W_DOB_NEAR, True
-        if q.year != c.year and Levenshtein.distance(str(q.year), str(c.year)) == 1:
-            return W_DOB_NEAR - 1.0, True
     return W_DOB_DISAGREE, False
 
 
-def compare(query: QueryIdentifiers, person: Person) -> Comparison:
+def _family_weight(qf: tuple[str, ...], q_others: tuple[tuple[str, ...], ...],
+                   cf: tuple[str, ...], c_others: tuple[tuple[str, ...], ...]) -> float:
+    w = compare_family(qf, cf)
+    if w < W_FAMILY_EXACT:
+        # A previous surname on either side: as strong as one part of a double barrel.
+        for a in (qf, *q_others):
+            for b in (cf, *c_others):
+                if (a, b) != (qf, cf):
+                    w = max(w, min(W_FAMILY_PART, compare_family(a, b)))
+    return w
+
+
+def _given_weight(qg: tuple[str, ...], cg: tuple[str, ...],
+                  c_others: tuple[tuple[str, ...], ...]) -> float:
+    w = compare_given(qg, cg)
+    if w < 0:
+        for alias in c_others:
+            w = max(w, min(W_GIVEN_NICKNAME, compare_given(qg, alias)))
+    return w
+
+
+def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparison:
     """Compare a query with one candidate: total weight and which fields agree."""
+    q = query if isinstance(query, PreparedQuery) else prepare(query)
     weight = 0.0
     id_agree = id_conflict = False
-    for qv, cv, norm in ((query.nhs_number, person.nhs_number, normalise_nhs_number),
-                         (query.upn, person.upn, normalise_upn)):
-        qn, cn = norm(qv), norm(cv)
-        if qn is not None and cn is not None:
-            if qn == cn:
-                weight += W_ID_AGREE
-                id_agree = True
-            else:
-                weight += W_ID_DISAGREE
-                id_conflict = True
+    for qn, cv, norm in ((q.nhs, person.nhs_number, normalise_nhs_number),
+                         (q.upn, person.upn, normalise_upn)):
+        if qn is None or not cv:
+            continue
+        cn = norm(cv)
+        if cn is None:
+            continue
+        if qn == cn:
+            weight += W_ID_AGREE
+            id_agree = True
+        else:
+            weight += W_ID_DISAGREE
+            id_conflict = True
 
-    dob_agrees = False
-    qd, cd = parse_dob(query.date_of_birth), parse_dob(person.date_of_birth)
-    if qd is not None and cd is not None:
-        w, dob_agrees = compare_dob(qd, cd)
+    dob_agrees = contradicted = False
+    cd = parse_dob(person.date_of_birth)
+    if q.dob is not None and cd is not None:
+        w, dob_agrees = compare_dob(q.dob, cd)
         weight += w
+        contradicted = not dob_agrees
 
-    family_agrees = False
-    qf = _name_variants(query.family_name, ())
-    cf = _name_variants(person.family_name, person.other_names)
-    if qf and cf:
-        w = max(compare_family(a, b) for a in qf for b in cf)
-        # A surname found only among the other (previous) names is slightly weaker.
-        if w == W_FAMILY_EXACT and compare_family(qf[0], cf[0]) != W_FAMILY_EXACT:
-            w = W_FAMILY_PART
-        # The query may carry the previous name in other_names.
-        for o in _name_variants("", query.other_names):
-            w = max(w, min(W_FAMILY_PART, compare_family(o, cf[0])))
-        weight += w
-        family_agrees = w > 0
-
-    given_agrees = False
-    qg = name_tokens(query.given_name)
+    cf = name_tokens(person.family_name)
     cg = name_tokens(person.given_name)
-    if qg and cg:
-        w = compare_given(qg, cg)
-        if w < 0:
-            for alias in person.other_names:
-                at = name_tokens(alias)
-                if at:
-                    w = max(w, min(W_GIVEN_NICKNAME, compare_given(qg, at)))
-        weight += w
-        given_agrees = w > 0
+    c_others = tuple(t for o in person.other_names if (t := name_tokens(o)))
+    fam_w = giv_w = 0.0
+    has_f = bool(q.family and cf)
+    has_g = bool(q.given and cg)
+    if has_f:
+        fam_w = _family_weight(q.family, q.other_family, cf, c_others)
+    if has_g:
+        giv_w = _given_weight(q.given, cg, c_others)
+    names_w = fam_w + giv_w
+    if q.family and q.given and cf and cg and names_w < W_FAMILY_EXACT + W_GIVEN_EXACT:
+        # Given and family names may have been entered the wrong way round.
+        sw_f = _family_weight(q.given, (), cf, c_others)
+        sw_g = _given_weight(q.family, cg, c_others)
+        if sw_f + sw_g + W_NAME_ORDER_SWAPPED > names_w:
+            fam_w, giv_w = sw_f, sw_g
+            names_w = sw_f + sw_g + W_NAME_ORDER_SWAPPED
+    weight += names_w
+    family_agrees = has_f and fam_w > 0
+    given_agrees = has_g and giv_w > 0
+    contradicted = contradicted or (has_g and giv_w <= W_GIVEN_DISAGREE)
 
-    qs, cs = normalise_sex(query.sex), normalise_sex(person.sex)
-    if "unknown" not in (qs, cs):
-        weight += W_SEX_AGREE if qs == cs else W_SEX_DISAGREE
+    cs = normalise_sex(person.sex)
+    if "unknown" not in (q.sex, cs):
+        weight += W_SEX_AGREE if q.sex == cs else W_SEX_DISAGREE
 
-    qp, cp = normalise_postcode(query.postcode), normalise_postcode(person.postcode)
-    if qp is not None and cp is not None:
-        # Addresses go stale: a different postcode is weak evidence either way, so no penalty.
-        if qp == cp:
-            weight += W_POSTCODE_EXACT
-            if query.address and fold(query.address) == fold(person.address):
-                weight += W_ADDRESS_EXACT
-        elif postcode_sector(qp) == postcode_sector(cp):
-            weight += W_POSTCODE_SECTOR
-        elif postcode_district(qp) == postcode_district(cp):
-            weight += W_POSTCODE_DISTRICT
+    if q.postcode is not None and person.postcode:
+        cp = normalise_postcode(person.postcode)
+        if cp is not None:
+            # Addresses go stale: a different postcode is weak evidence, so no penalty.
+            if q.postcode == cp:
+                weight += W_POSTCODE_EXACT
+                if q.address and q.address == fold(person.address):
+                    weight += W_ADDRESS_EXACT
+            elif q.postcode[:-2] == cp[:-2]:
+                weight += W_POSTCODE_SECTOR
+            elif q.postcode.split(" ")[0] == cp.split(" ")[0]:
+                weight += W_POSTCODE_DISTRICT
 
-    return Comparison(weight, id_agree, id_conflict, dob_agrees, family_agrees, given_agrees)
+    return Comparison(weight, id_agree, id_conflict, dob_agrees, family_agrees, given_agrees,
+                      contradicted)

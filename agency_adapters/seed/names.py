@@ -14,6 +14,7 @@ from faker import Faker
 
 
 def _words(text: str) -> tuple[str, ...]:
+    """The words of a space-separated list."""
     return tuple(text.split())
 
 
@@ -43,10 +44,6 @@ EXTRA_SURNAMES = _words("Khan Hussain Ahmed Ali Akhtar Iqbal Mahmood Rashid Begu
                   "McDonald McKenzie D'Souza")
 # Surnames that cannot be a woman's own (family naming convention differs).
 FEMALE_ONLY_SURNAMES = frozenset({"Begum", "Bibi"})
-
-
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 
 def _words(text: str) -> tuple[str, ...]:
+    """The words of a space-separated list."""
     return tuple(text.split())
 
 
@@ -30,10 +31,6 @@ _STREET_SUFFIXES = ("Road", "Street", "Lane", "Avenue", "Close", "Crescent", "Dr
 _SCHOOL_WORDS = ("Hillside", "Meadowbank", "Abbeydale", "Brookfield", "Oakwood", "Parkhill",
                  "Greenfield", "Westfield", "Ashdown", "Millhouses", "Birchwood", "Fernlea",
                  "Riverside", "Highfield", "Springvale", "Longley", "Netherthorpe", "Woodseats")
-
-
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
 
 
 @dataclass(frozen=True)

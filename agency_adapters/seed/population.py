@@ -235,8 +235,8 @@ def generate_population(rng: random.Random, people: int, pools: NamePools,
     for c in citizens:
         age = as_of.year - c.date_of_birth.year
         if c.role == "child" and 4 <= age <= 17:
-            pool = secondaries if age >= 11 and secondaries else primaries
-            school = pool[(c.household * 7 + (age >= 11)) % len(pool)]
+            options = secondaries if age >= 11 and secondaries else primaries
+            school = options[(c.household * 7 + (age >= 11)) % len(options)]
             upn = numbers.upn(school, c.date_of_birth.year + 4)
             c = replace(c, upn=upn, school=school)
         final.append(c)

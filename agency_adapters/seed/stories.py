@@ -38,6 +38,8 @@ def domestic_incidents(ctx: RecordContext, h: Household) -> list[DomesticInciden
         return []
     rng = ctx.story(h, "domestic_abuse")
     count = rng.choices((1, 2, 3, 4, 5), weights=(35, 25, 18, 12, 10))[0]
+    if DEMO_FLAG in h.flags:
+        count = max(count, 3)  # the demo family has a history, not one incident
     start = ctx.as_of - timedelta(days=rng.randint(60, 3 * 365))
     days = sorted(rng.randint(0, (ctx.as_of - start).days) for _ in range(count))
     out: list[DomesticIncident] = []

@@ -16,6 +16,7 @@ from mash.audit.errors import (
     InvalidCheckpointSignature,
     InvalidInclusionProof,
 )
+from mash.audit.ig_cli import register_ig
 from mash.audit.keys import published_checkpoint_keys
 from mash.audit.proofs import InclusionProof, check_proof, prove
 from mash.audit.reading import logs_in, records_for_referral, render_referral_trail
@@ -56,6 +57,8 @@ def register(sub: Any) -> None:
     check.add_argument("--key", required=True, metavar="FILE",
                        help="the log owner's checkpoint public key: PEM, or base64/hex raw bytes")
     check.set_defaults(handler=cmd_check_proof)
+
+    register_ig(commands)
 
 
 def _home_arg(p: argparse.ArgumentParser) -> None:

@@ -36,9 +36,10 @@ from mash.audit.store import SqliteAuditStore, StoredCheckpoint, StoredEntry
 from mash.audit.verify import VerifyReport, verify_log
 from mash.logs import get_logger
 
-__all__ = ["AuditLog", "Clock", "VerifyReport", "utc_now", "verify_log", "format_ts"]
+__all__ = ["AuditLog", "Clock", "CommitHook", "VerifyReport", "utc_now", "verify_log", "format_ts"]
 
 Clock = Callable[[], datetime]
+CommitHook = Callable[[int, str, AuditEvent], object]
 
 _log = get_logger("audit")
 
@@ -91,7 +92,8 @@ class AuditLog:
 
     def __init__(self, store: SqliteAuditStore, lock: IO[bytes], path: Path, *, owner: str,
                  checkpoint_key: Ed25519PrivateKey | None, checkpoint_every: int,
-                 checkpoint_seconds: float, clock: Clock, max_batch: int) -> None:
+                 checkpoint_seconds: float, clock: Clock, max_batch: int,
+                 on_commit: Sequence[CommitHook] = ()) -> None:
         self._store = store
         self._lock_file = lock
         self.path = path
@@ -101,6 +103,7 @@ class AuditLog:
         self._seconds = checkpoint_seconds
         self._clock = clock
         self._max_batch = max_batch
+        self._on_commit = tuple(on_commit)
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._closed = False
         self._state_lock = threading.Lock()
@@ -116,13 +119,18 @@ class AuditLog:
     @classmethod
     def open(cls, path: Path, *, owner: str, checkpoint_key: Ed25519PrivateKey | None = None,
              checkpoint_every: int = 1000, checkpoint_seconds: float = 10.0,
-             clock: Clock = utc_now, max_batch: int = 4096) -> AuditLog:
+             clock: Clock = utc_now, max_batch: int = 4096,
+             on_commit: Sequence[CommitHook] = ()) -> AuditLog:
         """Open (creating if needed) the log at `path`, owned by `owner`, and start its writer.
 
         Only one `AuditLog` may write a file at a time (an exclusive lock on
         `<path>.lock`); a second raises `AuditLogBusy`. A log whose entries end
         before its last checkpoint (truncated) raises `AuditFormatError`: it
         must be investigated, not appended to.
+
+        `on_commit` hooks (e.g. an `AlertMonitor`) are called on the writer
+        thread with (entry id, timestamp, event) after each entry is durable;
+        they must be quick and must not block on this log.
         """
         if checkpoint_every < 1 or checkpoint_seconds <= 0 or max_batch < 1:
             raise ValueError("checkpoint_every, checkpoint_seconds and max_batch must be positive")
@@ -142,7 +150,7 @@ class AuditLog:
         try:
             log = cls(store, lock, path, owner=owner, checkpoint_key=checkpoint_key,
                       checkpoint_every=checkpoint_every, checkpoint_seconds=checkpoint_seconds,
-                      clock=clock, max_batch=max_batch)
+                      clock=clock, max_batch=max_batch, on_commit=on_commit)
         except BaseException:
             store.close()
             lock.close()
@@ -324,7 +332,7 @@ class AuditLog:
         now = self._clock()
         ts = format_ts(now)
         rows: list[tuple[StoredEntry, Sequence[str]]] = []
-        done: list[tuple[Future[int], int]] = []
+        done: list[tuple[Future[int], int, AuditEvent]] = []
         for event, fut in batch:
             try:
                 core, personal = canonical_parts(event, ts)
@@ -338,7 +346,7 @@ class AuditLog:
             frontier.append(leaf)
             rows.append((StoredEntry(entry_id, core, personal, ph, prev, h),
                          tuple(event.subject_pseudonyms)))
-            done.append((fut, entry_id))
+            done.append((fut, entry_id, event))
             prev = h
         unanchored = frontier.size - self._anchored
         due = unanchored > 0 and (
@@ -354,15 +362,21 @@ class AuditLog:
             _log.error("audit_write_failed", owner=self.owner, entries=len(rows),
                        error=type(exc).__name__, detail=str(exc))
             err = AuditWriteError(f"audit log {self.owner}: write failed: {exc}")
-            for fut, _ in done:
+            for fut, _, _ in done:
                 fut.set_exception(err)
             return
         self._frontier, self._prev = frontier, prev
         if checkpoint is not None:
             self._anchored = frontier.size
             self._last_checkpoint_at = now
-        for fut, entry_id in done:
+        for fut, entry_id, _ in done:
             fut.set_result(entry_id)
+        for _, entry_id, event in done if self._on_commit else ():
+            for hook in self._on_commit:
+                try:
+                    hook(entry_id, ts, event)
+                except Exception as exc:  # a hook must never stop the audit writer
+                    _log.error("audit_hook_failed", owner=self.owner, error=type(exc).__name__)
 
     def _apply_redaction(self, req: _Redact) -> None:
         record: Future[int] = Future()

@@ -10,7 +10,13 @@ from certs.signing import TrustStore
 from mash.cluster import Cluster
 from mash.home import Home
 from mash.vocab import AgencyStatus, MatchBand
-from tests.integration.helpers import audit_rows, demo_subjects, green_request, red_request, statuses
+from tests.integration.helpers import (
+    audit_rows,
+    demo_subjects,
+    green_request,
+    red_request,
+    statuses,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 
 import grpc
 import jwt
@@ -56,18 +55,16 @@ def test_broker_certificate_from_another_ca_is_refused_by_adapter(
 ) -> None:
     creds = channel_credentials(rogue, "broker-mash-demo")
     with grpc.secure_channel(cluster.adapter("police").address, creds,
-                             options=channel_options()) as ch:
-        with pytest.raises(grpc.RpcError) as err:
-            pb_grpc.AgencyAdapterStub(ch).Query(pb.SignedQuery(), timeout=10)
+                             options=channel_options()) as ch, pytest.raises(grpc.RpcError) as err:
+        pb_grpc.AgencyAdapterStub(ch).Query(pb.SignedQuery(), timeout=10)
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
 def test_a_staff_client_cannot_query_an_adapter_directly(home: Home, cluster: Cluster) -> None:
     creds = channel_credentials(home, "client-staff")
     with grpc.secure_channel(cluster.adapter("police").address, creds,
-                             options=channel_options()) as ch:
-        with pytest.raises(grpc.RpcError) as err:
-            pb_grpc.AgencyAdapterStub(ch).Query(pb.SignedQuery(query=b"x"), timeout=10)
+                             options=channel_options()) as ch, pytest.raises(grpc.RpcError) as err:
+        pb_grpc.AgencyAdapterStub(ch).Query(pb.SignedQuery(query=b"x"), timeout=10)
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 

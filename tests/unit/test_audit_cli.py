@@ -59,3 +59,41 @@ def test_show_json(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
                  "--home", str(home.root)]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {r["referral_id"] for r in rows} == {"REF-7"} and len(rows) == 8
+
+
+def test_verify_uses_the_keys_pinned_in_the_trust_store(home: Home,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw,
+                                                                   PublicFormat.Raw)
+    home.trust_store.write_text(
+        'version = 1\n\n[[key]]\nkey_id = "x"\nowner = "audit-broker"\n'
+        f'purpose = "audit-checkpoint"\npublic_key = "{base64.b64encode(other).decode()}"\n')
+    # The broker's checkpoints are signed by the key in the home, not the pinned one.
+    assert main(["audit", "verify", "--home", str(home.root)]) == 1
+    assert "not signed by a published checkpoint key" in capsys.readouterr().out
+
+
+def test_retention_cli_redacts_and_logs_still_verify(home: Home,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "retention", "--older-than-days", "0", "--home", str(home.root)]) == 0
+    out = capsys.readouterr().out
+    assert "broker: redacted the personal part of 1 entries" in out
+    assert main(["audit", "verify", "--home", str(home.root)]) == 0
+
+
+def test_retention_skips_a_log_in_use(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
+    with AuditLog.open(home.audit_log("broker"), owner="broker"):
+        assert main(["audit", "retention", "--older-than-days", "0",
+                     "--home", str(home.root)]) == 0
+    assert "broker.sqlite: in use" in capsys.readouterr().out
+
+
+def test_no_logs_is_not_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "verify", "--home", str(tmp_path)]) == 0
+    assert "no audit logs" in capsys.readouterr().out

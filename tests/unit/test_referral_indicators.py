@@ -102,8 +102,13 @@ def test_ed_attendance_with_unknown_age_is_not_guessed() -> None:
 @pytest.mark.parametrize("attrs, summary, expected", [
     ({"stage": "notice_seeking_possession"}, "", ["eviction"]),
     ({"stage": "Possession order"}, "", ["eviction"]),
+    ({"stage": "section_21"}, "", ["eviction"]),
     ({}, "Evicted from council tenancy", ["eviction"]),
     ({"stage": "arrears"}, "Rent arrears of 4 weeks", []),
+    # free-text stages as the demo housing system writes them
+    ({"stage": "Notice of Seeking Possession served"}, "", ["eviction"]),
+    ({"stage": "eviction date set"}, "", ["eviction"]),
+    ({"stage": "arrears letter sent"}, "Rent arrears £450; arrears letter sent", []),
 ])
 def test_eviction(attrs: dict[str, str], summary: str, expected: list[str]) -> None:
     assert codes(sourced("arrears_and_eviction", summary=summary, **attrs)) == expected

@@ -1,0 +1,163 @@
+"""`mash match eval`: run the real matcher over CSV files, and score its answers against truth.
+
+RECORDS.csv: record_id, given_name, family_name, date_of_birth, postcode, address_line, sex,
+nhs_number. QUERIES.csv: query_id, given_name, family_name, date_of_birth, postcode,
+nhs_number. RESULTS.csv: query_id, record_id, score, band -- the best candidate, with an
+empty record_id and band `none` when nothing matches. Any column but the ids may be empty;
+extra columns are ignored.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agency_adapters.backend import Person, QueryIdentifiers
+from agency_adapters.matching.matcher import DEFAULT, MatchThresholds, decide, score_candidates
+from agency_adapters.sqlite_store import SqliteAgencyStore, StoreWriter
+from mash.vocab import MatchBand
+
+RESULT_COLUMNS = ("query_id", "record_id", "score", "band")
+_BATCH = 50_000
+
+
+class EvaluationInputError(Exception):
+    """An input CSV lacks a required column or a row lacks its id."""
+
+
+def _rows(path: Path, required: tuple[str, ...]) -> Iterator[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise EvaluationInputError(f"{path.name}: missing column(s) {', '.join(missing)}")
+        for n, row in enumerate(reader, 2):
+            if not (row.get(required[0]) or "").strip():
+                raise EvaluationInputError(f"{path.name} line {n}: empty {required[0]}")
+            yield {k: (v or "").strip() for k, v in row.items() if k is not None}
+
+
+def build_store_from_csv(records_csv: Path, store_path: Path) -> tuple[int, float]:
+    """Build an agency store from RECORDS.csv (record_id becomes person_id): (rows, seconds)."""
+    t0 = time.perf_counter()
+    with StoreWriter(store_path, "evaluation", meta={"source": records_csv.name}) as w:
+        batch: list[Person] = []
+        for row in _rows(records_csv, ("record_id",)):
+            batch.append(Person(
+                person_id=row["record_id"], given_name=row.get("given_name", ""),
+                family_name=row.get("family_name", ""),
+                date_of_birth=row.get("date_of_birth") or None,
+                sex=row.get("sex") or "unknown", postcode=row.get("postcode", ""),
+                address=row.get("address_line", ""), nhs_number=row.get("nhs_number", "")))
+            if len(batch) >= _BATCH:
+                w.add_people(batch)
+                batch = []
+        w.add_people(batch)
+        n = w.people
+    return n, time.perf_counter() - t0
+
+
+def _query(row: dict[str, str]) -> QueryIdentifiers:
+    return QueryIdentifiers(given_name=row.get("given_name", ""),
+                            family_name=row.get("family_name", ""),
+                            date_of_birth=row.get("date_of_birth") or None,
+                            postcode=row.get("postcode", ""),
+                            nhs_number=row.get("nhs_number", ""))
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """The matcher's answers and how long each took."""
+
+    results: dict[str, tuple[str, float, MatchBand]]  # query_id -> (record_id, score, band)
+    latencies_ms: list[float]      # wall-clock time per query
+    cpu_ms: list[float]            # this thread's CPU time per query (robust to a busy machine)
+    store_rows: int
+    build_seconds: float
+
+
+def run_eval(records_csv: Path, queries_csv: Path, out_csv: Path, *, work_dir: Path,
+             thresholds: MatchThresholds = DEFAULT) -> EvalRun:
+    """Build a store from RECORDS.csv, match every query, write RESULTS.csv."""
+    store_path = work_dir / "eval-store.sqlite"
+    rows, build_s = build_store_from_csv(records_csv, store_path)
+    store = SqliteAgencyStore(store_path)
+    results: dict[str, tuple[str, float, MatchBand]] = {}
+    latencies: list[float] = []
+    cpu: list[float] = []
+    try:
+        with out_csv.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(RESULT_COLUMNS)
+            for row in _rows(queries_csv, ("query_id",)):
+                q = _query(row)
+                t0, c0 = time.perf_counter(), time.thread_time()
+                scored = score_candidates(q, store.candidates(q))
+                result = decide(q, scored, thresholds)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                cpu.append((time.thread_time() - c0) * 1000)
+                # The evaluation reports the best candidate even in band `possible`, which the
+                # adapter never discloses: that is what precision of `possible` is measured on.
+                rid = scored[0][1].person_id if result.band is not MatchBand.NONE else ""
+                results[row["query_id"]] = (rid, result.score, result.band)
+                w.writerow((row["query_id"], rid, f"{result.score:.2f}", result.band.value))
+    finally:
+        store.close()
+    return EvalRun(results, latencies, cpu, rows, build_s)
+
+
+@dataclass
+class BandStats:
+    """Counts for one band: answers, and how many named the right record."""
+
+    answers: int = 0
+    correct: int = 0
+
+    @property
+    def precision(self) -> float:
+        """Share of answers in the band that named the right record (1.0 when empty)."""
+        return self.correct / self.answers if self.answers else 1.0
+
+
+@dataclass
+class Metrics:
+    """Precision per band, and cumulative recall/F1 for the sure and the possible bands."""
+
+    known: int = 0
+    unknown: int = 0
+    bands: dict[str, BandStats] = field(default_factory=dict)
+    unknown_answered_sure: int = 0  # people the agency does not hold, answered certain/high
+
+    def cumulative(self, bands: Iterable[MatchBand]) -> tuple[float, float, float]:
+        """(precision, recall, F1) counting answers in `bands` as positive."""
+        names = [b.value for b in bands]
+        answers = sum(self.bands.get(b, BandStats()).answers for b in names)
+        correct = sum(self.bands.get(b, BandStats()).correct for b in names)
+        p = correct / answers if answers else 1.0
+        r = correct / self.known if self.known else 1.0
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        return p, r, f1
+
+
+def score_results(results: dict[str, tuple[str, float, MatchBand]], truth_csv: Path) -> Metrics:
+    """Compare answers with TRUTH.csv (query_id, record_id; empty record_id = not held)."""
+    m = Metrics()
+    for row in _rows(truth_csv, ("query_id", "record_id")):
+        truth = row["record_id"]
+        rid, _score, band = results.get(row["query_id"], ("", 0.0, MatchBand.NONE))
+        if truth:
+            m.known += 1
+        else:
+            m.unknown += 1
+        stats = m.bands.setdefault(band.value, BandStats())
+        stats.answers += 1
+        if band is not MatchBand.NONE and rid == truth:
+            stats.correct += 1
+        if band is MatchBand.NONE and not truth:
+            stats.correct += 1
+        if not truth and band in (MatchBand.CERTAIN, MatchBand.HIGH):
+            m.unknown_answered_sure += 1
+    return m

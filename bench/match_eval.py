@@ -1,0 +1,117 @@
+"""Matching benchmark: accuracy per band, match time, store build time.
+
+    .venv/bin/python -m bench.match_eval --people 100000 --queries 5000
+
+Generates a labelled evaluation set (synthetic; see agency_adapters/matching/evalset.py),
+builds an agency store from RECORDS.csv (timed), runs the real matcher on every query
+(timed one by one), and prints precision, recall and F1 per band and cumulatively, the
+wrong-person rate among `certain`/`high`, p50/p99 match time, and recall broken down by
+the corruption the query carried. Targets (issue 5): precision(certain+high) >= 0.995;
+recall(certain+high) >= 0.95; recall(+possible) >= 0.99; p99 < 20 ms at 1,000,000
+people; build < 5 minutes at 1,000,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from agency_adapters.matching import DEFAULT, MatchThresholds
+from agency_adapters.matching.evalset import generate_evalset
+from agency_adapters.matching.evaluate import run_eval, score_results
+from mash.vocab import MatchBand
+
+SURE = (MatchBand.CERTAIN, MatchBand.HIGH)
+ALL = (MatchBand.CERTAIN, MatchBand.HIGH, MatchBand.POSSIBLE)
+
+
+def _pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(len(s) * q))] if s else 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its figures."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--people", type=int, default=100_000)
+    ap.add_argument("--queries", type=int, default=5_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--work", default=None, help="folder to keep the files (default: temp)")
+    ap.add_argument("--high", type=float, default=DEFAULT.high)
+    ap.add_argument("--certain", type=float, default=DEFAULT.certain)
+    ap.add_argument("--possible", type=float, default=DEFAULT.possible)
+    ap.add_argument("--margin", type=float, default=DEFAULT.margin)
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    args = ap.parse_args(argv)
+    thresholds = MatchThresholds(args.certain, args.high, args.possible, args.margin)
+    with tempfile.TemporaryDirectory(prefix="match-bench-") as tmp:
+        work = Path(args.work or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        es = generate_evalset(work, people=args.people, queries=args.queries, seed=args.seed)
+        gen_s = time.perf_counter() - t0
+        run = run_eval(es.records, es.queries, work / "RESULTS.csv", work_dir=work,
+                       thresholds=thresholds)
+        m = score_results(run.results, es.truth)
+        by_corruption: dict[str, Counter[str]] = defaultdict(Counter)
+        with es.truth.open(newline="") as f:
+            for row in csv.DictReader(f):
+                if not row["record_id"]:
+                    continue
+                rid, _s, band = run.results[row["query_id"]]
+                kinds = row["corruptions"].split("+") if row["corruptions"] else ["(none)"]
+                ok = rid == row["record_id"]
+                outcome = ("sure" if ok and band in SURE else
+                           "possible" if ok and band is MatchBand.POSSIBLE else "missed")
+                for k in kinds:
+                    by_corruption[k][outcome] += 1
+    p_sure, r_sure, f_sure = m.cumulative(SURE)
+    p_all, r_all, f_all = m.cumulative(ALL)
+    out = {
+        "people": args.people, "records": run.store_rows, "queries": len(run.results),
+        "known": m.known, "unknown": m.unknown,
+        "store_build_s": round(run.build_seconds, 2), "evalset_gen_s": round(gen_s, 2),
+        "p50_ms": round(_pct(run.latencies_ms, 0.5), 3),
+        "p99_ms": round(_pct(run.latencies_ms, 0.99), 3),
+        "p50_cpu_ms": round(_pct(run.cpu_ms, 0.5), 3),
+        "p99_cpu_ms": round(_pct(run.cpu_ms, 0.99), 3),
+        "precision_certain_high": round(p_sure, 4), "recall_certain_high": round(r_sure, 4),
+        "f1_certain_high": round(f_sure, 4),
+        "precision_with_possible": round(p_all, 4), "recall_with_possible": round(r_all, 4),
+        "f1_with_possible": round(f_all, 4),
+        "unknown_people_answered_certain_or_high": m.unknown_answered_sure,
+        "bands": {b: {"answers": s.answers, "precision": round(s.precision, 4)}
+                  for b, s in sorted(m.bands.items())},
+        "thresholds": thresholds.__dict__,
+    }
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"population {args.people:,}: {run.store_rows:,} records held, {len(run.results):,} "
+          f"queries ({m.known:,} known, {m.unknown:,} not held)")
+    print(f"store build {run.build_seconds:.1f}s; match time p50 {out['p50_ms']} ms, "
+          f"p99 {out['p99_ms']} ms (CPU time p50 {out['p50_cpu_ms']} ms, "
+          f"p99 {out['p99_cpu_ms']} ms)")
+    print(f"{'band':<10}{'answers':>9}{'precision':>11}")
+    for b in ("certain", "high", "possible", "none"):
+        s = m.bands.get(b)
+        if s:
+            print(f"{b:<10}{s.answers:>9,}{s.precision:>11.4f}")
+    print(f"certain+high:          precision {p_sure:.4f}  recall {r_sure:.4f}  F1 {f_sure:.4f}")
+    print(f"certain+high+possible: precision {p_all:.4f}  recall {r_all:.4f}  F1 {f_all:.4f}")
+    print(f"people not held answered certain/high: {m.unknown_answered_sure}")
+    print("recall by corruption (known people):  sure / possible / missed")
+    for k, c in sorted(by_corruption.items(), key=lambda kv: -sum(kv[1].values())):
+        n = sum(c.values())
+        print(f"  {k:<20}{n:>6}  {c['sure'] / n:6.3f} {c['possible'] / n:6.3f} "
+              f"{c['missed'] / n:6.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""Turn one agency's outcome into its part of the summary -- verified, or reported as not."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from broker.fanout import CallOutcome
+from broker.planning import AgencyPlan
+from certs.envelopes import open_disclosure
+from certs.errors import SignatureError
+from certs.signing import TrustStore
+from mash.audit.events import AuditEvent, EventKind
+from mash.logs import get_logger
+from mash.v1 import mash_pb2 as pb
+from mash.vocab import AgencyStatus, Decision
+
+log = get_logger("broker")
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def result_for(plan: AgencyPlan, outcome: CallOutcome | None, trust: TrustStore,
+               clock: Callable[[], datetime], base: AuditEvent,
+               ) -> tuple[pb.AgencyResult, AuditEvent | None]:
+    """The agency's result for the summary and the audit event recording what came back."""
+    r = pb.AgencyResult(
+        agency=plan.agency, decision=plan.decision.decision,
+        agreement_id=plan.decision.agreement_id or "",
+        agreement_version=plan.decision.agreement_version or "",
+    )
+    r.reasons.extend(pb.Reason(code=x.code, text=x.text) for x in plan.decision.reasons)
+    if plan.query is None or outcome is None:
+        if plan.review is not None:
+            r.status = AgencyStatus.PENDING_REVIEW
+            r.reasons.append(pb.Reason(
+                code="review_required",
+                text=f"held for a team manager's review ({plan.review.review_id})"))
+        else:
+            r.status = (AgencyStatus.PENDING_REVIEW if plan.decision.decision == Decision.REVIEW
+                        else AgencyStatus.WITHHELD)
+        return r, None
+    event = replace(base, agency=str(plan.agency), query_id=plan.query.query_id,
+                    query_hash=plan.sha256.hex())
+    r.latency_ms = round(outcome.latency_ms, 2)
+    if outcome.response is None:
+        r.status = outcome.status
+        r.reasons.append(pb.Reason(code=outcome.reason_code, text=outcome.reason_text))
+        return r, replace(event, kind=EventKind.DISCLOSURE_REJECTED, outcome=str(outcome.status),
+                          reasons=(outcome.reason_code,), latency_ms=r.latency_ms)
+    try:
+        verified = open_disclosure(outcome.response, trust, agency=plan.agency, query=plan.query,
+                                   query_sha256=plan.sha256, at=clock())
+    except SignatureError as exc:
+        code = getattr(exc, "code", None) or _snake(type(exc).__name__)
+        r.status = AgencyStatus.REJECTED
+        r.reasons.append(pb.Reason(
+            code=code, text="the agency's answer failed verification and was dropped"))
+        log.warning("disclosure_rejected", agency=str(plan.agency), code=code)
+        return r, replace(
+            event, kind=EventKind.DISCLOSURE_REJECTED, signer_key_id=outcome.response.key_id,
+            outcome="rejected", reasons=(code,), latency_ms=r.latency_ms,
+            disclosure_hash=hashlib.sha256(outcome.response.disclosure).hexdigest())
+    d = verified.disclosure
+    permitted = set(plan.query.categories)
+    for s in d.subjects:
+        # Defence in depth: never show a category the query did not ask for.
+        kept = [f for f in s.facts if f.category in permitted]
+        del s.facts[:]
+        s.facts.extend(kept)
+    r.status = d.status
+    r.subjects.extend(d.subjects)
+    seen = {(x.code, x.text) for x in r.reasons}
+    r.reasons.extend(x for x in d.reasons if (x.code, x.text) not in seen)
+    r.signer_key_id = verified.key_id
+    r.disclosure_sha256 = verified.sha256.hex()
+    if d.agreement_version:
+        r.agreement_id, r.agreement_version = d.agreement_id, d.agreement_version
+    return r, replace(
+        event, kind=EventKind.DISCLOSURE_VERIFIED, disclosure_hash=verified.sha256.hex(),
+        signer_key_id=verified.key_id, outcome=d.status, decision=d.decision,
+        categories=tuple(sorted({f.category for s in d.subjects for f in s.facts})),
+        match_band=",".join(f"{s.subject_id}:{s.match_band}" for s in d.subjects),
+        agreement_id=d.agreement_id, agreement_version=d.agreement_version,
+        latency_ms=r.latency_ms)

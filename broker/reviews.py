@@ -1,0 +1,130 @@
+"""Requests held for REVIEW: the broker keeps them until a team manager decides.
+
+The held request is kept in full (it is what the query would carry) in the
+broker's own working store, never in the audit log; the audit log records the
+review's id, the decision and the reasons.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import grpc
+import sqlite_utils
+
+from mash.errors import InvalidRequest, MashError
+from mash.v1 import mash_pb2 as pb
+
+STATUSES = ("pending", "approved", "rejected")
+
+
+class ReviewNotFound(MashError):
+    """No review with that id."""
+
+    grpc_code = grpc.StatusCode.NOT_FOUND
+    code = "review_not_found"
+
+
+class ReviewAlreadyDecided(MashError):
+    """The review was approved or rejected already."""
+
+    grpc_code = grpc.StatusCode.FAILED_PRECONDITION
+    code = "review_already_decided"
+
+
+@dataclass(frozen=True)
+class HeldRequest:
+    """A review with the lookup request it holds back."""
+
+    review: pb.Review
+    request: pb.LookupRequest
+
+
+class ReviewStore:
+    """SQLite store of held requests (one file under the broker's home)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        db = sqlite_utils.Database(self._conn)
+        if "reviews" not in db.table_names():
+            db["reviews"].create({  # type: ignore[union-attr]
+                "review_id": str, "status": str, "referral_id": str, "requested_at": str,
+                "review": bytes, "request": bytes,
+            }, pk="review_id")
+            db["reviews"].create_index(["status", "requested_at"])  # type: ignore[union-attr]
+            db["reviews"].create_index(["referral_id"])  # type: ignore[union-attr]
+
+    def hold(self, review: pb.Review, request: pb.LookupRequest) -> pb.Review:
+        """Store a new pending review (assigning its id) and return it."""
+        review.review_id = review.review_id or f"rv-{uuid.uuid4().hex[:12]}"
+        review.status = "pending"
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?)",
+                (review.review_id, review.status, review.referral_id, review.requested_at,
+                 review.SerializeToString(), request.SerializeToString()))
+        return review
+
+    def get(self, review_id: str) -> HeldRequest:
+        """The review and its held request, or ReviewNotFound."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT review, request FROM reviews WHERE review_id = ?", (review_id,)).fetchone()
+        if row is None:
+            raise ReviewNotFound("no such review")
+        return HeldRequest(pb.Review.FromString(row[0]), pb.LookupRequest.FromString(row[1]))
+
+    def list(self, status: str = "pending", referral_id: str = "") -> Sequence[pb.Review]:
+        """Reviews by status (`all` for every one), oldest first."""
+        if status not in (*STATUSES, "all"):
+            raise InvalidRequest(f"status must be one of {', '.join((*STATUSES, 'all'))}")
+        sql, args = "SELECT review FROM reviews WHERE 1=1", []
+        if status != "all":
+            sql, args = sql + " AND status = ?", [status]
+        if referral_id:
+            sql += " AND referral_id = ?"
+            args.append(referral_id)
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY requested_at", args).fetchall()
+        return [pb.Review.FromString(r[0]) for r in rows]
+
+    def decide(self, review_id: str, *, approve: bool, by: str, reason: str,
+               at: datetime) -> HeldRequest:
+        """Record a manager's decision (once); returns the updated review and its request."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._conn.execute(
+                    "SELECT review, request FROM reviews WHERE review_id = ?",
+                    (review_id,)).fetchone()
+                if row is None:
+                    raise ReviewNotFound("no such review")
+                review = pb.Review.FromString(row[0])
+                if review.status != "pending":
+                    raise ReviewAlreadyDecided(f"review already {review.status}")
+                review.status = "approved" if approve else "rejected"
+                review.decided_by, review.decided_at = by, at.isoformat()
+                review.decision_reason = reason
+                self._conn.execute(
+                    "UPDATE reviews SET status = ?, review = ? WHERE review_id = ?",
+                    (review.status, review.SerializeToString(), review_id))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return HeldRequest(review, pb.LookupRequest.FromString(row[1]))
+
+    def close(self) -> None:
+        """Close the database."""
+        self._conn.close()
+

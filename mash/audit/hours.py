@@ -1,0 +1,48 @@
+"""Office hours in England: what counts as "after hours" for search filters and alerts.
+
+Weekdays 08:00-18:00 UK local time, except England and Wales bank holidays
+(`holidays`, subdivision England). Entry times are UTC; they are converted to
+Europe/London so British Summer Time is handled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+
+
+@lru_cache(maxsize=1)
+def _london() -> tzinfo:
+    try:
+        return ZoneInfo("Europe/London")
+    except ZoneInfoNotFoundError:  # pragma: no cover - a system without a tz database
+        return UTC
+
+
+@lru_cache(maxsize=1)
+def _bank_holidays() -> holidays.HolidayBase:
+    return holidays.country_holidays("GB", subdiv="ENG")
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    """Working hours (local time) on working days; everything else is after hours."""
+
+    start: time = time(8, 0)
+    end: time = time(18, 0)
+
+    def is_after_hours(self, moment: datetime) -> bool:
+        """True if `moment` (aware, any zone) falls outside working hours in England."""
+        local = moment.astimezone(_london())
+        if local.weekday() >= 5 or local.date() in _bank_holidays():
+            return True
+        return not self.start <= local.time() < self.end
+
+
+def parse_ts(ts: str) -> datetime:
+    """An entry timestamp (`2026-11-25T10:00:00.000000Z`) as an aware UTC datetime."""
+    return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from mash.audit.alerts import (
+    AfterHoursRule,
+    Alert,
+    AlertMonitor,
+    BreakGlassRule,
+    RepeatedDenialsRule,
+    VolumeSpikeRule,
+)
+from mash.audit.events import AuditEvent, EventKind
+from mash.audit.log import AuditLog, verify_log
+from mash.audit.query import SearchFilter, search_paths
+from mash.cli import main
+from mash.home import Home
+from tests.unit.audit_helpers import FakeClock
+from tests.unit.audit_scenario import MONDAY_10, SATURDAY_23, build
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    def notify(self, alert: Alert) -> None:
+        self.alerts.append(alert)
+
+
+def test_break_glass_alerts_the_notifier_and_is_recorded_in_the_log(tmp_path: Path) -> None:
+    notifier = Collect()
+    monitor = AlertMonitor([BreakGlassRule()], notifier, log_name="broker")
+    path = tmp_path / "broker.sqlite"
+    with AuditLog.open(path, owner="broker", on_commit=[monitor],
+                       clock=FakeClock(MONDAY_10)) as log:
+        monitor.attach(log)
+        log.append(AuditEvent(kind=EventKind.LOOKUP_REQUESTED, actor_id="sw-1"))
+        glass = log.append(AuditEvent(kind=EventKind.BREAK_GLASS, actor_id="sw-1",
+                                      referral_id="R1"))
+    assert [(a.rule, a.entry_id, a.actor_id) for a in notifier.alerts] == [
+        ("break_glass", glass, "sw-1")]
+    recorded = search_paths([path], SearchFilter(kinds=("alert",)))
+    assert [(r.event.reasons, r.event.refers_to) for r in recorded] == [
+        (("break_glass",), (glass,))]
+    assert verify_log(path).ok
+
+
+def test_repeated_denials_for_one_requester() -> None:
+    rule = RepeatedDenialsRule(threshold=3, window=timedelta(hours=1))
+    deny = AuditEvent(kind=EventKind.POLICY_DECISION, decision="DENY", actor_id="sw-2")
+    hits = [rule.check(i, MONDAY_10 + timedelta(minutes=10 * i), deny) for i in range(4)]
+    assert [h is not None for h in hits] == [False, False, True, False]
+    other = AuditEvent(kind=EventKind.POLICY_DECISION, decision="DENY", actor_id="sw-3")
+    assert rule.check(9, MONDAY_10, other) is None
+
+
+def test_denials_spread_beyond_the_window_do_not_alert() -> None:
+    rule = RepeatedDenialsRule(threshold=3, window=timedelta(hours=1))
+    deny = AuditEvent(kind=EventKind.POLICY_DECISION, decision="DENY", actor_id="sw-2")
+    assert all(rule.check(i, MONDAY_10 + timedelta(hours=i), deny) is None for i in range(5))
+
+
+def test_volume_spike() -> None:
+    rule = VolumeSpikeRule(threshold=5, window=timedelta(hours=1))
+    look = AuditEvent(kind=EventKind.LOOKUP_REQUESTED, actor_id="sw-4")
+    hits = [rule.check(i, MONDAY_10 + timedelta(minutes=i), look) for i in range(8)]
+    assert [i for i, h in enumerate(hits) if h] == [5]
+
+
+@pytest.mark.parametrize(("moment", "after"), [
+    (MONDAY_10, False),
+    (SATURDAY_23, True),
+    (MONDAY_10.replace(hour=19), True),
+    (MONDAY_10.replace(month=12, day=25), True),            # Christmas Day, a Friday
+    (MONDAY_10.replace(month=7, day=6, hour=16, minute=30), False),  # 17:30 BST
+    (MONDAY_10.replace(month=7, day=6, hour=17, minute=30), True),   # 18:30 BST
+])
+def test_after_hours_uses_london_time_and_bank_holidays(moment, after) -> None:  # type: ignore[no-untyped-def]
+    e = AuditEvent(kind=EventKind.LOOKUP_REQUESTED, actor_id="sw-5")
+    assert (AfterHoursRule().check(1, moment, e) is not None) is after
+
+
+def test_a_failing_notifier_does_not_stop_the_writer(tmp_path: Path) -> None:
+    class Broken:
+        def notify(self, alert: Alert) -> None:
+            raise RuntimeError("smtp down")
+
+    monitor = AlertMonitor([BreakGlassRule()], Broken())
+    with AuditLog.open(tmp_path / "b.sqlite", owner="broker", on_commit=[monitor]) as log:
+        monitor.attach(log)
+        log.append(AuditEvent(kind=EventKind.BREAK_GLASS))
+        assert log.append(AuditEvent(kind=EventKind.QUERY_SENT)) >= 2
+
+
+def test_alerts_scan_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    s = build(Home.at(tmp_path / "h").ensure())
+    capsys.readouterr()
+    assert main(["audit", "alerts", "--scan", "--home", str(s.home.root)]) == 0
+    out = capsys.readouterr().out
+    assert "break_glass" in out and "after_hours" in out
