@@ -20,6 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -32,11 +33,12 @@ from mash.audit.checkpoints import Checkpoint, sign_checkpoint
 from mash.audit.errors import AuditFormatError, AuditLogBusy, AuditLogClosed, AuditWriteError
 from mash.audit.events import AuditEvent, EventKind, canonical_parts
 from mash.audit.merkle import Frontier
-from mash.audit.store import SqliteAuditStore, StoredCheckpoint, StoredEntry
+from mash.audit.store import AuditStore, SqliteAuditStore, StoredCheckpoint, StoredEntry
 from mash.audit.verify import VerifyReport, verify_log
 from mash.logs import get_logger
 
-__all__ = ["AuditLog", "Clock", "CommitHook", "VerifyReport", "utc_now", "verify_log", "format_ts"]
+__all__ = ["AuditLog", "AuditWriteError", "Clock", "CommitHook", "VerifyReport", "format_ts",
+           "utc_now", "verify_log"]
 
 Clock = Callable[[], datetime]
 CommitHook = Callable[[int, str, AuditEvent], object]
@@ -90,7 +92,7 @@ _Item = tuple[AuditEvent, "Future[int]"] | _Stop | _CheckpointRequest | _Redact
 class AuditLog:
     """An open audit log with its writer thread. Use `AuditLog.open`, then `close` (or `with`)."""
 
-    def __init__(self, store: SqliteAuditStore, lock: IO[bytes], path: Path, *, owner: str,
+    def __init__(self, store: AuditStore, lock: IO[bytes] | None, path: Path, *, owner: str,
                  checkpoint_key: Ed25519PrivateKey | None, checkpoint_every: int,
                  checkpoint_seconds: float, clock: Clock, max_batch: int,
                  on_commit: Sequence[CommitHook] = ()) -> None:
@@ -202,7 +204,8 @@ class AuditLog:
             self._queue.put(_Stop())
         self._thread.join()
         self._store.close()
-        self._lock_file.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
 
     def __enter__(self) -> AuditLog:
         return self
@@ -225,7 +228,7 @@ class AuditLog:
         """
         events: list[AuditEvent] = []
         for intent, (key, closers) in _INTENT_CLOSERS.items():
-            with self._reader() as reader:
+            with closing(self._reader()) as reader:
                 rows = reader.unclosed(intent.value, key, sorted(c.value for c in closers))
             for entry_id, ident, referral, agency in rows:
                 events.append(AuditEvent(
@@ -261,15 +264,14 @@ class AuditLog:
 
     def redact_before(self, cutoff: datetime, *, reason: str = "retention_expired") -> list[int]:
         """Redact the personal part of every entry recorded before `cutoff`; the ids redacted."""
-        with self._reader() as reader:
-            ids = [int(r[0]) for r in reader.conn.execute(
-                "SELECT id FROM entries WHERE json_extract(core, '$.ts') < ?"
-                " AND personal IS NOT NULL ORDER BY id", (format_ts(cutoff),))]
+        with closing(self._reader()) as reader:
+            ids = [e.id for e in reader.entries_where(
+                "json_extract(core, '$.ts') < ? AND personal IS NOT NULL", [format_ts(cutoff)])]
         for start in range(0, len(ids), 10_000):  # bounded size of one redaction record
             self.redact(ids[start:start + 10_000], reason=reason)
         return ids
 
-    def _reader(self) -> SqliteAuditStore:
+    def _reader(self) -> AuditStore:
         """A separate read-only connection (the writer thread owns the main one)."""
         return SqliteAuditStore.open_readonly(self.path)
 
@@ -413,7 +415,7 @@ def _fail_item(item: _Item, err: AuditWriteError) -> None:
         item.future.set_exception(err)
 
 
-def _resume(store: SqliteAuditStore) -> tuple[Frontier, bytes]:
+def _resume(store: AuditStore) -> tuple[Frontier, bytes]:
     """The Merkle frontier and last chain hash of an existing log (from its last checkpoint)."""
     cps = store.checkpoints()
     count = store.max_id()
