@@ -184,3 +184,21 @@ def test_submit_never_blocks_the_caller(tmp_path: Path) -> None:
         with hold:
             fut = log.submit(AuditEvent(kind=EventKind.QUERY_SENT))  # returns a Future at once
         assert fut.result(timeout=5) == 1
+
+
+def test_an_idle_log_checkpoints_after_checkpoint_seconds(tmp_path: Path) -> None:
+    import time
+
+    path = tmp_path / "b.sqlite"
+    with AuditLog.open(path, owner="broker", checkpoint_every=1000,
+                       checkpoint_seconds=0.05) as log:
+        log.append(AuditEvent(kind=EventKind.QUERY_SENT))
+        # Wait for the behaviour (bounded), not for a time: the writer wakes by itself.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with SqliteAuditStore.open_readonly(path) as store:
+                if store.checkpoints():
+                    break
+            time.sleep(0.01)
+        with SqliteAuditStore.open_readonly(path) as store:
+            assert [c.checkpoint.tree_size for c in store.checkpoints()] == [1]
