@@ -217,3 +217,18 @@ def test_reconcile_other_brokers_are_listed_not_dropped(tmp_path: Path) -> None:
     problems = [d.problem for d in report.differences]
     assert any("broker 'southshire'" in p for p in problems)
     assert any("refused a query" in p for p in problems)
+
+
+def test_ig_searches_are_themselves_recorded(scenario: Scenario,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    home = str(scenario.home.root)
+    c = scenario.child
+    assert main(["audit", "sar", "--home", home, "--nhs-number", c.nhs, "--by", "ig-lee"]) == 0
+    assert main(["audit", "search", "--home", home, "--referral", "REF-002",
+                 "--by", "ig-lee"]) == 0
+    capsys.readouterr()
+    used = search(scenario.home, SearchFilter(logs=("ig",)))
+    assert [(r.event.kind.value, r.event.actor_id) for r in used] == [
+        ("sar_produced", "ig-lee"), ("audit_searched", "ig-lee")]
+    assert used[0].event.subject_pseudonyms == _child_ids(scenario)[:1]
+    assert verify_log(scenario.home.audit_log("ig")).ok
