@@ -202,3 +202,27 @@ def test_an_idle_log_checkpoints_after_checkpoint_seconds(tmp_path: Path) -> Non
             time.sleep(0.01)
         with SqliteAuditStore.open_readonly(path) as store:
             assert [c.checkpoint.tree_size for c in store.checkpoints()] == [1]
+
+
+def test_a_live_log_verifies_while_it_is_being_written(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    key = Ed25519PrivateKey.generate()
+    with AuditLog.open(path, owner="broker", checkpoint_key=key, checkpoint_every=7) as log:
+        stop = threading.Event()
+
+        def write() -> None:
+            i = 0
+            while not stop.is_set():
+                log.append(AuditEvent(kind=EventKind.QUERY_SENT, lookup_id=f"L{i}",
+                                      subject_pseudonyms=(f"p{i % 3}",)))
+                i += 1
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            reports = [verify_log(path, checkpoint_public_key=key.public_key())
+                       for _ in range(5)]
+        finally:
+            stop.set()
+            writer.join()
+    assert all(r.ok for r in reports), [r.problem for r in reports]
