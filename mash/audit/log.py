@@ -28,6 +28,7 @@ from typing import IO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from mash.audit.applog import emit
 from mash.audit.chain import GENESIS, chain_hash, entry_leaf, personal_digest
 from mash.audit.checkpoints import Checkpoint, sign_checkpoint
 from mash.audit.errors import AuditFormatError, AuditLogBusy, AuditLogClosed, AuditWriteError
@@ -35,7 +36,6 @@ from mash.audit.events import AuditEvent, EventKind, canonical_parts
 from mash.audit.merkle import Frontier
 from mash.audit.store import AuditStore, SqliteAuditStore, StoredCheckpoint, StoredEntry
 from mash.audit.verify import VerifyReport, verify_log
-from mash.logs import get_logger
 
 __all__ = ["AuditLog", "AuditWriteError", "Clock", "CommitHook", "VerifyReport", "format_ts",
            "utc_now", "verify_log"]
@@ -43,7 +43,6 @@ __all__ = ["AuditLog", "AuditWriteError", "Clock", "CommitHook", "VerifyReport",
 Clock = Callable[[], datetime]
 CommitHook = Callable[[int, str, AuditEvent], object]
 
-_log = get_logger("audit")
 
 #: Lookup intents and the events that close them (an intent without one is unfinished).
 _INTENT_CLOSERS: dict[EventKind, tuple[str, frozenset[EventKind]]] = {
@@ -157,7 +156,7 @@ class AuditLog:
             store.close()
             lock.close()
             raise
-        _log.info("audit_log_opened", owner=owner, entries=log._frontier.size,
+        emit("audit", "info", "audit_log_opened", owner=owner, entries=log._frontier.size,
                   signed=checkpoint_key is not None)
         return log
 
@@ -237,7 +236,7 @@ class AuditLog:
                     **{key: ident}))
         ids = self.append_many(events)
         if ids:
-            _log.warning("audit_unfinished_marked", owner=self.owner, count=len(ids))
+            emit("audit", "warning", "audit_unfinished_marked", owner=self.owner, count=len(ids))
         return ids
 
     # ------------------------------------------------------------------ retention
@@ -280,7 +279,8 @@ class AuditLog:
         try:
             self._loop()
         except BaseException as exc:  # pragma: no cover - a bug; never leave callers hanging
-            _log.error("audit_writer_crashed", owner=self.owner, error=type(exc).__name__)
+            emit("audit", "error", "audit_writer_crashed", owner=self.owner,
+                 error=type(exc).__name__)
             with self._state_lock:
                 self._closed = True
             self._fail_pending(AuditLogClosed(f"audit writer {self.owner} stopped"))
@@ -314,8 +314,16 @@ class AuditLog:
             batch = [i for i in items if isinstance(i, tuple)]
             requests = [i for i in items if isinstance(i, _CheckpointRequest)]
             stop = any(isinstance(i, _Stop) for i in items)
-            if batch or requests or stop:
-                self._write(batch, force_checkpoint=bool(requests) or stop)
+            try:
+                if batch or requests or stop:
+                    self._write(batch, force_checkpoint=bool(requests) or stop)
+            except BaseException:
+                # A bug, not an I/O error (those fail the batch inside _write): fail every
+                # caller we hold, closed, before the writer stops.
+                err = AuditLogClosed(f"audit writer {self.owner} stopped")
+                for item in (*items, *backlog, *([redaction] if redaction else [])):
+                    _fail_item(item, err)
+                raise
             for req in requests:
                 req.future.set_result(self._anchored)
             if redaction is not None:
@@ -361,7 +369,7 @@ class AuditLog:
             self._store.append(rows, checkpoint)
         except Exception as exc:
             # The in-memory chain stays at the last durable entry; nothing of this batch exists.
-            _log.error("audit_write_failed", owner=self.owner, entries=len(rows),
+            emit("audit", "error", "audit_write_failed", owner=self.owner, entries=len(rows),
                        error=type(exc).__name__, detail=str(exc))
             err = AuditWriteError(f"audit log {self.owner}: write failed: {exc}")
             for fut, _, _ in done:
@@ -378,7 +386,8 @@ class AuditLog:
                 try:
                     hook(entry_id, ts, event)
                 except Exception as exc:  # a hook must never stop the audit writer
-                    _log.error("audit_hook_failed", owner=self.owner, error=type(exc).__name__)
+                    emit("audit", "error", "audit_hook_failed", owner=self.owner,
+                         error=type(exc).__name__)
 
     def _apply_redaction(self, req: _Redact) -> None:
         record: Future[int] = Future()
@@ -409,10 +418,9 @@ class AuditLog:
 
 
 def _fail_item(item: _Item, err: AuditWriteError) -> None:
-    if isinstance(item, tuple):
-        item[1].set_exception(err)
-    elif isinstance(item, _CheckpointRequest | _Redact):
-        item.future.set_exception(err)
+    fut = item[1] if isinstance(item, tuple) else getattr(item, "future", None)
+    if fut is not None and not fut.done():
+        fut.set_exception(err)
 
 
 def _resume(store: AuditStore) -> tuple[Frontier, bytes]:

@@ -226,3 +226,28 @@ def test_a_live_log_verifies_while_it_is_being_written(tmp_path: Path) -> None:
             stop.set()
             writer.join()
     assert all(r.ok for r in reports), [r.problem for r in reports]
+
+
+def test_a_broken_application_log_never_stops_the_writer(tmp_path: Path) -> None:
+    import io
+
+    import structlog
+
+    saved = structlog.get_config()
+    dead = io.StringIO()
+    dead.close()  # every application-log write now raises
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=dead),
+                        cache_logger_on_first_use=False)
+    try:
+        with AuditLog.open(tmp_path / "b.sqlite", owner="broker") as log:
+            log.append(AuditEvent(kind=EventKind.QUERY_SENT))
+            pages = log._store.conn.execute("PRAGMA page_count").fetchone()[0]
+            log._store.conn.execute(f"PRAGMA max_page_count = {pages}")
+            with pytest.raises(AuditWriteError):  # logged as an error: must not hang
+                log.append(AuditEvent(kind=EventKind.QUERY_SENT, detail={"n": "x" * 99_999}),
+                           timeout=10)
+            log._store.conn.execute("PRAGMA max_page_count = 1073741823")
+            assert log.append(AuditEvent(kind=EventKind.QUERY_SENT), timeout=10) == 2
+            assert log.recover_unfinished() == []
+    finally:
+        structlog.configure(**saved)
