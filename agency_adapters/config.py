@@ -28,8 +28,9 @@ from mash.config import ConfigError, Fields, read_toml
 from mash.home import Home
 from mash.vocab import Agency, UnknownVocabulary, parse
 
-_KEYS = {"agency", "home", "listen", "store", "policy_dir", "trusted_brokers",
-         "max_message_bytes", "max_clock_skew_s", "json_logs", "matching", "testing"}
+_KEYS = {"agency", "home", "listen", "store", "backend", "backend_options", "policy_dir",
+         "trusted_brokers", "max_message_bytes", "max_clock_skew_s", "json_logs", "matching",
+         "testing"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,10 @@ class AdapterConfig:
     json_logs: bool = True
     matching: Mapping[str, float] = field(default_factory=dict)
     delay_ms: int = 0
+    #: "sqlite" (the reference store at `store`) or "package.module:factory", called with
+    #: (config, backend_options) and returning an AgencyBackend for your own system of record.
+    backend: str = "sqlite"
+    backend_options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -70,6 +75,9 @@ class AdapterConfig:
         testing = f.sub("testing")
         testing.unknown({"delay_ms"})
         policy_dir = f.get("policy_dir", str, "")
+        backend = f.get("backend", str, "sqlite")
+        if backend != "sqlite" and ":" not in backend:
+            raise ConfigError(path, "backend", 'must be "sqlite" or "package.module:factory"')
         return cls(
             agency=agency,
             home=home,
@@ -82,6 +90,8 @@ class AdapterConfig:
             json_logs=f.get("json_logs", bool, True),
             matching={k: matching.get(k, float) for k in matching.table},
             delay_ms=testing.get("delay_ms", int, 0),
+            backend=backend,
+            backend_options=dict(f.sub("backend_options").table),
         )
 
     def to_toml(self) -> dict[str, Any]:
@@ -98,6 +108,10 @@ class AdapterConfig:
         }
         if self.policy_dir:
             data["policy_dir"] = str(self.policy_dir)
+        if self.backend != "sqlite":
+            data["backend"] = self.backend
+        if self.backend_options:
+            data["backend_options"] = dict(self.backend_options)
         if self.matching:
             data["matching"] = dict(self.matching)
         data["testing"] = {"delay_ms": self.delay_ms}
