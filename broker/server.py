@@ -44,6 +44,9 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
                       checkpoint_key=SigningKey.load(home.signing_key(f"audit-{name}")).private_key)
         if config.audit_enabled else None
     )
+    if audit is not None:
+        # a broker killed mid-lookup left intents without outcomes: say so before serving
+        audit.recover_unfinished()
     parts = BrokerParts(
         config=config,
         auth=Authenticator(TokenValidator.from_home(home)),
