@@ -325,7 +325,7 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         log.warning("query_rejected", code=code, peer=peer)
 
 
-def _overall(decisions: Sequence[object]) -> Decision:
+def _overall(decisions: Sequence[PolicyDecision]) -> Decision:
     values = {d.decision for d in decisions}
     if Decision.PERMIT in values:
         return Decision.PERMIT
