@@ -29,8 +29,8 @@ from mash.home import Home
 from mash.vocab import Agency, UnknownVocabulary, parse
 
 _KEYS = {"agency", "home", "listen", "store", "backend", "backend_options", "policy_dir",
-         "trusted_brokers", "max_message_bytes", "max_clock_skew_s", "json_logs", "matching",
-         "testing"}
+         "trusted_brokers", "max_message_bytes", "max_clock_skew_s", "max_concurrent_queries",
+         "json_logs", "matching", "testing"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ class AdapterConfig:
     trusted_brokers: tuple[str, ...] = ("mash-demo",)
     max_message_bytes: int = 1024 * 1024
     max_clock_skew_s: int = 300
+    #: queries worked on at once; the rest wait, earliest RAG due time first
+    max_concurrent_queries: int = 8
     json_logs: bool = True
     matching: Mapping[str, float] = field(default_factory=dict)
     delay_ms: int = 0
@@ -87,6 +89,8 @@ class AdapterConfig:
             trusted_brokers=tuple(brokers),
             max_message_bytes=f.get("max_message_bytes", int, 1024 * 1024),
             max_clock_skew_s=f.get("max_clock_skew_s", int, 300),
+            max_concurrent_queries=_positive(path, "max_concurrent_queries",
+                                             f.get("max_concurrent_queries", int, 8)),
             json_logs=f.get("json_logs", bool, True),
             matching={k: matching.get(k, float) for k in matching.table},
             delay_ms=testing.get("delay_ms", int, 0),
@@ -104,6 +108,7 @@ class AdapterConfig:
             "trusted_brokers": list(self.trusted_brokers),
             "max_message_bytes": self.max_message_bytes,
             "max_clock_skew_s": self.max_clock_skew_s,
+            "max_concurrent_queries": self.max_concurrent_queries,
             "json_logs": self.json_logs,
         }
         if self.policy_dir:
@@ -120,3 +125,9 @@ class AdapterConfig:
     def write(self, path: Path) -> None:
         """Write this config as TOML."""
         tomlwrite.write(path, self.to_toml())
+
+
+def _positive(path: Path, field_name: str, value: int) -> int:
+    if value < 1:
+        raise ConfigError(path, field_name, "must be at least 1")
+    return value

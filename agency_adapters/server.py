@@ -10,6 +10,7 @@ from agency_adapters.backend import AgencyBackend
 from agency_adapters.config import AdapterConfig
 from agency_adapters.matching import MatchThresholds
 from agency_adapters.replay import ReplayGuard
+from agency_adapters.scheduling import DueOrderedGate
 from agency_adapters.service import AdapterParts, AdapterService
 from agency_adapters.sqlite_store import SqliteAgencyStore
 from certs.signing import SigningKey, TrustStore
@@ -53,6 +54,7 @@ def build_parts(config: AdapterConfig) -> AdapterParts:
         thresholds=MatchThresholds(**config.matching) if config.matching else MatchThresholds(),
         replay=ReplayGuard(config.max_clock_skew_s),
         delay_ms=config.delay_ms,
+        gate=DueOrderedGate(config.max_concurrent_queries),
     )
 
 
