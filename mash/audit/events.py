@@ -164,6 +164,10 @@ class AuditEvent:
         return cls(**kwargs)
 
 
+#: One encoder for all: `json.dumps` with options builds a new encoder per call (hot path).
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                            allow_nan=False)
+
 _CORE_FIELDS: tuple[str, ...] = tuple(
     f.name for f in fields(AuditEvent) if f.name not in PERSONAL_PART_FIELDS)
 
@@ -174,8 +178,7 @@ def canonical_json(value: Mapping[str, Any]) -> str:
     The bytes of this text are what the hashes cover, so it must never change
     for a stored entry; `json.dumps` with these options is stable across runs.
     """
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 def canonical_parts(event: AuditEvent, ts: str) -> tuple[str, str | None]:
