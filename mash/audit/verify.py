@@ -52,16 +52,24 @@ class VerifyReport:
     checkpoints: int = 0
     signatures_checked: bool = False
     unanchored: int = 0
+    key_given: bool = False
 
     def line(self, name: str) -> str:
         """One human-readable line for `name` (the CLI prints these)."""
         if not self.ok:
             where = f"entry {self.first_bad_entry}: " if self.first_bad_entry else ""
             return f"FAIL {name}: {where}{self.problem}"
-        sig = "signed" if self.signatures_checked else "NOT signature-checked (no key)"
-        tail = f", {self.unanchored} after the last checkpoint" if self.unanchored else ""
-        return (f"OK   {name}: {self.entries} entries, {self.checkpoints} checkpoints "
-                f"({sig}){tail}")
+        if self.signatures_checked:
+            sig = " (signatures checked)"
+        elif self.key_given or not self.checkpoints:
+            sig = ""
+        else:
+            sig = " (signatures NOT checked: no published key)"
+        tail = ""
+        if self.unanchored:
+            tail = (f"; {self.unanchored} newest not yet under a checkpoint (the service adds "
+                    "one within its interval and when it stops)")
+        return f"OK   {name}: {self.entries} entries, {self.checkpoints} checkpoints{sig}{tail}"
 
 
 def _fail(entries: int, first: int | None, problem: str, owner: str = "") -> VerifyReport:
@@ -207,7 +215,7 @@ def _verify(store: SqliteAuditStore, public_key: KeysLike | None,
                      "personal part removed without a redaction record", owner)
     return VerifyReport(ok=True, entries=count, owner=owner, checkpoints=len(checkpoints),
                         signatures_checked=keys is not None and bool(checkpoints),
-                        unanchored=count - last_good_anchor)
+                        unanchored=count - last_good_anchor, key_given=keys is not None)
 
 
 def _grouped(rows: Iterator[tuple[int, str]]) -> Iterator[tuple[int, tuple[str, ...]]]:
