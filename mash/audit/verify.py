@@ -81,13 +81,15 @@ KeysLike = PublicKeyLike | Sequence[PublicKeyLike]
 
 
 def verify_log(path: Path, *, checkpoint_public_key: KeysLike | None = None,
-               trusted_checkpoint: Checkpoint | None = None) -> VerifyReport:
+               trusted_checkpoint: Checkpoint | Sequence[Checkpoint] | None = None
+               ) -> VerifyReport:
     """Verify the log at `path`; see the module docstring for what is detected.
 
     Without `checkpoint_public_key`, checkpoints are checked against the
     recomputed roots but not for their signature, so a rewrite that also
     rewrote the checkpoints is NOT detected; the report says so. Several keys
     (after a rotation) may be given; each checkpoint names the key id it used.
+    `trusted_checkpoint`: checkpoint(s) of this log kept outside it (published).
     """
     try:
         store = SqliteAuditStore.open_readonly(Path(path))
@@ -113,7 +115,7 @@ def _keys(given: KeysLike | None) -> dict[str, PublicKeyLike] | None:
 
 
 def _verify(store: SqliteAuditStore, public_key: KeysLike | None,
-            trusted: Checkpoint | None) -> VerifyReport:
+            trusted: Checkpoint | Sequence[Checkpoint] | None) -> VerifyReport:
     owner = store.owner()
     try:
         keys = _keys(public_key)
@@ -121,7 +123,8 @@ def _verify(store: SqliteAuditStore, public_key: KeysLike | None,
         return _fail(0, None, f"unusable checkpoint key: {exc}", owner)
     checkpoints = [sc.checkpoint for sc in store.checkpoints()]
     if trusted is not None:
-        checkpoints = sorted([*checkpoints, trusted], key=lambda c: c.tree_size)
+        extra = [trusted] if isinstance(trusted, Checkpoint) else list(trusted)
+        checkpoints = sorted([*checkpoints, *extra], key=lambda c: c.tree_size)
     for cp in checkpoints:
         if cp.log != owner:
             return _fail(0, None, f"checkpoint names log {cp.log!r}, not {owner!r}", owner)
