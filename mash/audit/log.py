@@ -24,7 +24,7 @@ from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -85,7 +85,54 @@ class _Redact:
         self.future.set_running_or_notify_cancel()
 
 
-_Item = tuple[AuditEvent, "Future[int]"] | _Stop | _CheckpointRequest | _Redact
+class _Sink(Protocol):
+    """Where the writer reports one entry's fate (a Future, or one member of a group)."""
+
+    def set_result(self, entry_id: int) -> None: ...
+    def set_exception(self, exc: BaseException) -> None: ...
+    def done(self) -> bool: ...
+
+
+class _Group:
+    """Queue item: several events whose single Future resolves when all are durable."""
+
+    def __init__(self, events: Sequence[AuditEvent]) -> None:
+        self.events = tuple(events)
+        self.future: Future[list[int]] = Future()
+        self.future.set_running_or_notify_cancel()
+        self.ids: list[int | None] = [None] * len(self.events)
+        self.left = len(self.events)
+
+    def member(self, index: int) -> _Sink:
+        """The sink for event `index` (used only on the writer thread)."""
+        return _GroupMember(self, index)
+
+
+class _GroupMember:
+    """One event of a `_Group`: the group's Future resolves when every member has."""
+
+    __slots__ = ("group", "index")
+
+    def __init__(self, group: _Group, index: int) -> None:
+        self.group = group
+        self.index = index
+
+    def set_result(self, entry_id: int) -> None:
+        g = self.group
+        g.ids[self.index] = entry_id
+        g.left -= 1
+        if g.left == 0 and not g.future.done():
+            g.future.set_result([i for i in g.ids if i is not None])
+
+    def set_exception(self, exc: BaseException) -> None:
+        if not self.group.future.done():
+            self.group.future.set_exception(exc)
+
+    def done(self) -> bool:
+        return self.group.future.done()
+
+
+_Item = tuple[AuditEvent, "_Sink"] | _Stop | _CheckpointRequest | _Redact | _Group
 
 
 class AuditLog:
@@ -179,6 +226,24 @@ class AuditLog:
     def append(self, event: AuditEvent, timeout: float | None = None) -> int:
         """Write `event` and return its entry id once durable (raises `AuditWriteError`)."""
         return self.submit(event).result(timeout)
+
+    def submit_many(self, events: Sequence[AuditEvent]) -> Future[list[int]]:
+        """Queue several events; ONE Future resolves to their ids once all are durable.
+
+        Cheaper for an asyncio caller than one Future per event (one loop wake-up,
+        not one per entry). Raises `AuditWriteError` if any of them failed; the
+        others may be durable (each entry stands alone in the chain).
+        """
+        group = _Group(events)
+        if not group.events:
+            group.future.set_result([])
+            return group.future
+        with self._state_lock:
+            if self._closed:
+                group.future.set_exception(AuditLogClosed(f"audit log {self.owner} is closed"))
+                return group.future
+            self._queue.put(group)
+        return group.future
 
     def append_many(self, events: Sequence[AuditEvent]) -> list[int]:
         """Write several events (likely in one transaction); their ids once all are durable."""
@@ -311,7 +376,12 @@ class AuditLog:
             redaction = last if isinstance(last, _Redact) else None
             if redaction is not None:
                 items.pop()
-            batch = [i for i in items if isinstance(i, tuple)]
+            batch: list[tuple[AuditEvent, _Sink]] = []
+            for i in items:
+                if isinstance(i, tuple):
+                    batch.append(i)
+                elif isinstance(i, _Group):
+                    batch.extend((e, i.member(n)) for n, e in enumerate(i.events))
             requests = [i for i in items if isinstance(i, _CheckpointRequest)]
             stop = any(isinstance(i, _Stop) for i in items)
             try:
@@ -335,14 +405,14 @@ class AuditLog:
                     _fail_item(item, AuditLogClosed(f"audit log {self.owner} is closed"))
                 return
 
-    def _write(self, batch: list[tuple[AuditEvent, Future[int]]], *,
+    def _write(self, batch: list[tuple[AuditEvent, _Sink]], *,
                force_checkpoint: bool) -> None:
         frontier = self._frontier.copy()
         prev = self._prev
         now = self._clock()
         ts = format_ts(now)
         rows: list[tuple[StoredEntry, Sequence[str]]] = []
-        done: list[tuple[Future[int], int, AuditEvent]] = []
+        done: list[tuple[_Sink, int, AuditEvent]] = []
         for event, fut in batch:
             try:
                 core, personal = canonical_parts(event, ts)
@@ -418,7 +488,8 @@ class AuditLog:
 
 
 def _fail_item(item: _Item, err: AuditWriteError) -> None:
-    fut = item[1] if isinstance(item, tuple) else getattr(item, "future", None)
+    fut: _Sink | Future[int] | Future[list[int]] | None = (
+        item[1] if isinstance(item, tuple) else getattr(item, "future", None))
     if fut is not None and not fut.done():
         fut.set_exception(err)
 
