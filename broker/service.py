@@ -34,7 +34,8 @@ from broker.planning import Actor, AgencyPlan, Requester, plan_agency
 from broker.requests import LookupInput, parse_lookup
 from broker.reviews import ReviewStore
 from certs.envelopes import sign_query
-from certs.signing import SigningKey, TrustStore
+from certs.reloading import TrustSource
+from certs.signing import SigningKey
 from mash.audit.events import AuditEvent, EventKind
 from mash.audit.log import AuditWriteError
 from mash.audit.pseudonyms import Pseudonymiser
@@ -66,7 +67,7 @@ class BrokerParts:
     config: BrokerConfig
     auth: Authenticator
     engine: PolicyEngine
-    trust: TrustStore
+    trust: TrustSource
     signing_key: SigningKey
     audit: AuditSink
     pseudonyms: Pseudonymiser
