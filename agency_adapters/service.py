@@ -29,7 +29,7 @@ from certs.signing import SigningKey
 from certs.tls import peer_identity
 from mash.audit.events import AuditEvent, EventKind
 from mash.audit.log import AuditLog
-from mash.audit.pseudonyms import Pseudonymiser
+from mash.audit.pseudonyms import Pseudonymiser, for_subjects
 from mash.errors import InvalidRequest, NotAuthenticated, NotPermitted
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
@@ -275,13 +275,6 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         disclosure: pb.Disclosure,
     ) -> None:
         p = self.p
-        pseudonyms: list[str] = []
-        for s in query.subjects:
-            i = s.identifiers
-            pseudonyms.extend(p.pseudonyms.for_identifiers(
-                nhs_number=i.nhs_number, given_name=i.given_name,
-                family_name=i.family_name, date_of_birth=i.date_of_birth,
-            ))
         categories = sorted({f.category for s in disclosure.subjects for f in s.facts})
         bands = ",".join(f"{s.subject_id}:{s.match_band}" for s in disclosure.subjects)
         event = AuditEvent(
@@ -308,7 +301,7 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             disclosure_hash=hashlib.sha256(signed.disclosure).hexdigest(),
             signer_key_id=signed.key_id,
             outcome=disclosure.status,
-            subject_pseudonyms=tuple(pseudonyms),
+            subject_pseudonyms=for_subjects(p.pseudonyms, query.subjects),
             detail={"broker_id": query.broker_id, "fact_count": str(
                 sum(len(s.facts) for s in disclosure.subjects))},
         )

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mash.config import ConfigError
 from mash.vocab import ConsentState, Purpose, Rag, ReasonCode, Role, StatutoryGateway
 
 
@@ -133,13 +132,9 @@ def _review_decide(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from broker.config import BrokerConfig
     from broker.server import run
-    from mash.cli import UsageError
+    from mash.cli import load_config
 
-    try:
-        config = BrokerConfig.load(args.config)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
-    run(config)
+    run(load_config(BrokerConfig.load, args.config))
     return 0
 
 
