@@ -499,8 +499,12 @@ def _ask_refetch(args: argparse.Namespace, store: SqliteReferralStore, referral:
               file=sys.stderr)
         return 1, None
     except grpc.RpcError as exc:
-        print(f"mash: rating recorded, but the broker refused the re-ask: "
-              f"{exc.code().name}: {exc.details()}", file=sys.stderr)
+        if exc.code() == grpc.StatusCode.UNAVAILABLE:
+            print("mash: rating recorded, but agencies were not asked again: no broker is "
+                  "running at that address (UNAVAILABLE)", file=sys.stderr)
+        else:
+            print(f"mash: rating recorded, but the broker refused the re-ask: "
+                  f"{exc.code().name}: {exc.details()}", file=sys.stderr)
         return 1, None
     return 0, stored.lookup_id if stored else None
 
