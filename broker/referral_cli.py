@@ -62,6 +62,9 @@ from mash.vocab import (
     parse,
 )
 
+#: How a timescale in trouble is flagged in text output.
+_FLAGS = {"breached": "BREACHED", "at_risk": "AT RISK"}
+
 #: The per-local-authority calendar file inside a home folder (optional).
 CALENDAR_FILE = "timescales.toml"
 
@@ -322,7 +325,10 @@ def _print_referral(args: argparse.Namespace, referral: Referral,
     print(f"{referral.referral_id}  {referral.status.value}  {referral.rag.value.upper()}  "
           f"due {view['due_at']}{state}")
     if refetch is not None:
-        if not refetch["asked"]:
+        for item in refetch.get("not_asked", ()):
+            print(f"NOT asked (broker not reached): {item['agency']} for "
+                  f"{', '.join(item['categories'])}")
+        if not refetch["asked"] and not refetch.get("not_asked"):
             print("nothing newly permitted: no agency asked again")
         for item in refetch["asked"]:
             print(f"asked {item['agency']} for {', '.join(item['categories'])}")
@@ -390,7 +396,8 @@ def _show(args: argparse.Namespace) -> int:
     calendar = calendar_for(None, args.home)
     view = _referral_view(referral, _now(args), calendar)
     print(f"{referral.referral_id}  {referral.status.value}  {referral.rag.value.upper()}  "
-          f"due {view['due_at']}" + (f" ({view['timescale']})" if view["timescale"] else ""))
+          f"due {view['due_at']}" + (f" ({view['timescale']})" if view["timescale"] else "")
+          + (f"  {_FLAGS[view['timescale']]}" if view["timescale"] in _FLAGS else ""))
     print(f"  received {referral.received_at.isoformat()} from {referral.source.value}: "
           f"{referral.reason}")
     for s in referral.subjects:
@@ -421,7 +428,7 @@ def _list(args: argparse.Namespace) -> int:
                           for v in views], indent=2))
         return 0
     for v in views:
-        flag = {"breached": "BREACHED", "at_risk": "AT RISK"}.get(v["timescale"] or "", "")
+        flag = _FLAGS.get(v["timescale"] or "", "")
         print(f"{v['referral_id']:<16} {v['status']:<12} {v['rag'].upper():<6} "
               f"due {v['due_at']}  {flag}".rstrip())
     return 0
@@ -458,7 +465,9 @@ def _rerate(args: argparse.Namespace) -> int:
         if plan:
             code, lookup_id = _ask_refetch(args, store, after, plan, terms, engine, now)
             if code:
-                _print_referral(args, after, refetch={**refetch, "error": "broker unreachable"})
+                _print_referral(args, after, refetch={"asked": [], "not_asked": asked,
+                                                      "lookup_id": None,
+                                                      "error": "broker not reached"})
                 return code
             refetch["lookup_id"] = lookup_id
     return _print_referral(args, after, refetch=refetch)
