@@ -46,8 +46,9 @@ def register(sub: Any) -> None:
         "prove", help="print an inclusion proof of one entry against its signed checkpoint")
     _home_arg(prove_p)
     prove_p.add_argument("entry_id", type=int, metavar="ENTRY_ID")
-    prove_p.add_argument("--log", default="broker", metavar="NAME",
-                         help="which log under the home (file stem; default broker)")
+    prove_p.add_argument("--log", default=None, metavar="NAME",
+                         help="which log under the home (file stem, e.g. adapter-police; "
+                              "default: the broker's)")
     prove_p.set_defaults(handler=cmd_prove)
 
     check = commands.add_parser(
@@ -105,9 +106,16 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_prove(args: argparse.Namespace) -> int:
     """`mash audit prove ENTRY_ID`: the proof as JSON on stdout."""
     home = Home.at(args.home)
-    path = home.audit_dir / f"{args.log}.sqlite"
+    name = args.log
+    if name is None:
+        brokers = [p.stem for p in logs_in(home) if p.stem.startswith("broker")]
+        if len(brokers) != 1:
+            raise UsageError("name the log with --log (one of: "
+                             f"{', '.join(p.stem for p in logs_in(home)) or 'none'})")
+        name = brokers[0]
+    path = home.audit_dir / f"{name}.sqlite"
     if not path.is_file():
-        raise UsageError(f"no audit log {args.log!r} under {home.audit_dir}")
+        raise UsageError(f"no audit log {name!r} under {home.audit_dir}")
     try:
         proof = prove(path, args.entry_id)
     except EntryNotFound as exc:

@@ -123,19 +123,22 @@ class AuditEvent:
 
     def core_dict(self) -> dict[str, Any]:
         """The core part as a JSON-ready dict (empty fields left out)."""
+        # On the writer's hot path: a precomputed field list and type fast paths.
         out: dict[str, Any] = {}
-        for f in fields(self):
-            if f.name in PERSONAL_PART_FIELDS:
-                continue
-            value = getattr(self, f.name)
+        for name in _CORE_FIELDS:
+            value = getattr(self, name)
             if value is None or value == ():
                 continue
-            if isinstance(value, tuple):
-                out[f.name] = [v if isinstance(v, int) else str(v) for v in value]
+            if type(value) is str:
+                out[name] = value
+            elif isinstance(value, tuple):
+                out[name] = [v if isinstance(v, int) else str(v) for v in value]
+            elif isinstance(value, str):
+                out[name] = str(value)  # a StrEnum member: store its plain value
             elif isinstance(value, float | int) and not isinstance(value, bool):
-                out[f.name] = value
+                out[name] = value
             else:
-                out[f.name] = str(value)
+                out[name] = str(value)
         return out
 
     def personal_dict(self) -> dict[str, Any] | None:
@@ -159,6 +162,10 @@ class AuditEvent:
             kwargs["subject_pseudonyms"] = tuple(personal.get("subject_pseudonyms", ()))
             kwargs["detail"] = dict(personal.get("detail", {}))
         return cls(**kwargs)
+
+
+_CORE_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(AuditEvent) if f.name not in PERSONAL_PART_FIELDS)
 
 
 def canonical_json(value: Mapping[str, Any]) -> str:

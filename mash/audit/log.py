@@ -20,6 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -27,21 +28,21 @@ from typing import IO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from mash.audit.applog import emit
 from mash.audit.chain import GENESIS, chain_hash, entry_leaf, personal_digest
 from mash.audit.checkpoints import Checkpoint, sign_checkpoint
 from mash.audit.errors import AuditFormatError, AuditLogBusy, AuditLogClosed, AuditWriteError
 from mash.audit.events import AuditEvent, EventKind, canonical_parts
 from mash.audit.merkle import Frontier
-from mash.audit.store import SqliteAuditStore, StoredCheckpoint, StoredEntry
+from mash.audit.store import AuditStore, SqliteAuditStore, StoredCheckpoint, StoredEntry
 from mash.audit.verify import VerifyReport, verify_log
-from mash.logs import get_logger
 
-__all__ = ["AuditLog", "Clock", "CommitHook", "VerifyReport", "utc_now", "verify_log", "format_ts"]
+__all__ = ["AuditLog", "AuditWriteError", "Clock", "CommitHook", "VerifyReport", "format_ts",
+           "utc_now", "verify_log"]
 
 Clock = Callable[[], datetime]
 CommitHook = Callable[[int, str, AuditEvent], object]
 
-_log = get_logger("audit")
 
 #: Lookup intents and the events that close them (an intent without one is unfinished).
 _INTENT_CLOSERS: dict[EventKind, tuple[str, frozenset[EventKind]]] = {
@@ -90,7 +91,7 @@ _Item = tuple[AuditEvent, "Future[int]"] | _Stop | _CheckpointRequest | _Redact
 class AuditLog:
     """An open audit log with its writer thread. Use `AuditLog.open`, then `close` (or `with`)."""
 
-    def __init__(self, store: SqliteAuditStore, lock: IO[bytes], path: Path, *, owner: str,
+    def __init__(self, store: AuditStore, lock: IO[bytes] | None, path: Path, *, owner: str,
                  checkpoint_key: Ed25519PrivateKey | None, checkpoint_every: int,
                  checkpoint_seconds: float, clock: Clock, max_batch: int,
                  on_commit: Sequence[CommitHook] = ()) -> None:
@@ -155,7 +156,7 @@ class AuditLog:
             store.close()
             lock.close()
             raise
-        _log.info("audit_log_opened", owner=owner, entries=log._frontier.size,
+        emit("audit", "info", "audit_log_opened", owner=owner, entries=log._frontier.size,
                   signed=checkpoint_key is not None)
         return log
 
@@ -202,7 +203,8 @@ class AuditLog:
             self._queue.put(_Stop())
         self._thread.join()
         self._store.close()
-        self._lock_file.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
 
     def __enter__(self) -> AuditLog:
         return self
@@ -225,7 +227,7 @@ class AuditLog:
         """
         events: list[AuditEvent] = []
         for intent, (key, closers) in _INTENT_CLOSERS.items():
-            with self._reader() as reader:
+            with closing(self._reader()) as reader:
                 rows = reader.unclosed(intent.value, key, sorted(c.value for c in closers))
             for entry_id, ident, referral, agency in rows:
                 events.append(AuditEvent(
@@ -234,7 +236,7 @@ class AuditLog:
                     **{key: ident}))
         ids = self.append_many(events)
         if ids:
-            _log.warning("audit_unfinished_marked", owner=self.owner, count=len(ids))
+            emit("audit", "warning", "audit_unfinished_marked", owner=self.owner, count=len(ids))
         return ids
 
     # ------------------------------------------------------------------ retention
@@ -261,15 +263,14 @@ class AuditLog:
 
     def redact_before(self, cutoff: datetime, *, reason: str = "retention_expired") -> list[int]:
         """Redact the personal part of every entry recorded before `cutoff`; the ids redacted."""
-        with self._reader() as reader:
-            ids = [int(r[0]) for r in reader.conn.execute(
-                "SELECT id FROM entries WHERE json_extract(core, '$.ts') < ?"
-                " AND personal IS NOT NULL ORDER BY id", (format_ts(cutoff),))]
+        with closing(self._reader()) as reader:
+            ids = [e.id for e in reader.entries_where(
+                "json_extract(core, '$.ts') < ? AND personal IS NOT NULL", [format_ts(cutoff)])]
         for start in range(0, len(ids), 10_000):  # bounded size of one redaction record
             self.redact(ids[start:start + 10_000], reason=reason)
         return ids
 
-    def _reader(self) -> SqliteAuditStore:
+    def _reader(self) -> AuditStore:
         """A separate read-only connection (the writer thread owns the main one)."""
         return SqliteAuditStore.open_readonly(self.path)
 
@@ -278,7 +279,8 @@ class AuditLog:
         try:
             self._loop()
         except BaseException as exc:  # pragma: no cover - a bug; never leave callers hanging
-            _log.error("audit_writer_crashed", owner=self.owner, error=type(exc).__name__)
+            emit("audit", "error", "audit_writer_crashed", owner=self.owner,
+                 error=type(exc).__name__)
             with self._state_lock:
                 self._closed = True
             self._fail_pending(AuditLogClosed(f"audit writer {self.owner} stopped"))
@@ -312,8 +314,16 @@ class AuditLog:
             batch = [i for i in items if isinstance(i, tuple)]
             requests = [i for i in items if isinstance(i, _CheckpointRequest)]
             stop = any(isinstance(i, _Stop) for i in items)
-            if batch or requests or stop:
-                self._write(batch, force_checkpoint=bool(requests) or stop)
+            try:
+                if batch or requests or stop:
+                    self._write(batch, force_checkpoint=bool(requests) or stop)
+            except BaseException:
+                # A bug, not an I/O error (those fail the batch inside _write): fail every
+                # caller we hold, closed, before the writer stops.
+                err = AuditLogClosed(f"audit writer {self.owner} stopped")
+                for item in (*items, *backlog, *([redaction] if redaction else [])):
+                    _fail_item(item, err)
+                raise
             for req in requests:
                 req.future.set_result(self._anchored)
             if redaction is not None:
@@ -359,7 +369,7 @@ class AuditLog:
             self._store.append(rows, checkpoint)
         except Exception as exc:
             # The in-memory chain stays at the last durable entry; nothing of this batch exists.
-            _log.error("audit_write_failed", owner=self.owner, entries=len(rows),
+            emit("audit", "error", "audit_write_failed", owner=self.owner, entries=len(rows),
                        error=type(exc).__name__, detail=str(exc))
             err = AuditWriteError(f"audit log {self.owner}: write failed: {exc}")
             for fut, _, _ in done:
@@ -376,7 +386,8 @@ class AuditLog:
                 try:
                     hook(entry_id, ts, event)
                 except Exception as exc:  # a hook must never stop the audit writer
-                    _log.error("audit_hook_failed", owner=self.owner, error=type(exc).__name__)
+                    emit("audit", "error", "audit_hook_failed", owner=self.owner,
+                         error=type(exc).__name__)
 
     def _apply_redaction(self, req: _Redact) -> None:
         record: Future[int] = Future()
@@ -407,13 +418,12 @@ class AuditLog:
 
 
 def _fail_item(item: _Item, err: AuditWriteError) -> None:
-    if isinstance(item, tuple):
-        item[1].set_exception(err)
-    elif isinstance(item, _CheckpointRequest | _Redact):
-        item.future.set_exception(err)
+    fut = item[1] if isinstance(item, tuple) else getattr(item, "future", None)
+    if fut is not None and not fut.done():
+        fut.set_exception(err)
 
 
-def _resume(store: SqliteAuditStore) -> tuple[Frontier, bytes]:
+def _resume(store: AuditStore) -> tuple[Frontier, bytes]:
     """The Merkle frontier and last chain hash of an existing log (from its last checkpoint)."""
     cps = store.checkpoints()
     count = store.max_id()

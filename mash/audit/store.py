@@ -112,7 +112,12 @@ class StoredCheckpoint:
 
 
 class AuditStore(Protocol):
-    """The storage a log needs. Appends are all-or-nothing and durable on return."""
+    """The storage one log needs. Appends are all-or-nothing and durable on return.
+
+    `SqliteAuditStore` implements it; a PostgreSQL store for scale-out would too
+    (one table per log owner, `SERIALIZABLE` appends, the same canonical texts
+    and hashes, so `verify_log` and proofs are unchanged).
+    """
 
     def owner(self) -> str:
         """The name of the log's owner (`broker`, `adapter-police`, ...)."""
@@ -131,12 +136,20 @@ class AuditStore(Protocol):
         """One entry, or None."""
         ...
 
-    def count(self) -> int:
-        """The number of entries (the highest id when the log is intact)."""
+    def max_id(self) -> int:
+        """The highest entry id (0 when empty)."""
         ...
 
     def checkpoints(self) -> list[StoredCheckpoint]:
         """All checkpoints, by tree size."""
+        ...
+
+    def entries_where(self, where: str, params: Sequence[Any]) -> Iterator[StoredEntry]:
+        """Entries matching a condition built by `mash.audit.query`, in id order."""
+        ...
+
+    def unclosed(self, intent: str, key: str, closers: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(id, key value, referral_id, agency) of intents that no closing entry pairs with."""
         ...
 
     def redact(self, entry_ids: Sequence[int]) -> None:

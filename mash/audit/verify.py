@@ -84,6 +84,8 @@ def verify_log(path: Path, *, checkpoint_public_key: KeysLike | None = None,
     except AuditFormatError as exc:
         return _fail(0, None, str(exc))
     try:
+        # One read transaction: a live log is verified as of one consistent snapshot.
+        store.conn.execute("BEGIN")
         return _verify(store, checkpoint_public_key, trusted_checkpoint)
     finally:
         store.close()
