@@ -480,7 +480,9 @@ def _rerate_terms(args: argparse.Namespace, store: SqliteReferralStore) -> Any:
     latest = referral_flow.latest_terms(store, args.referral_id)
     if latest is None and not (args.purpose or args.consent):
         return None
-    purpose = args.purpose or (latest.purpose if latest else None)
+    # A summary filed by hand (attach-summary) still says which purpose it was asked for.
+    purpose = args.purpose or (latest.purpose if latest else None) or \
+        referral_flow.latest_purpose(store.summaries(args.referral_id))
     consent = args.consent or (latest.consent_state if latest else None)
     if purpose is None or consent is None:
         raise _usage("--purpose and --consent are needed: no earlier lookup terms are known")

@@ -75,3 +75,26 @@ def test_terms_half_given_are_refused_before_anything_is_recorded(
                  "--home", str(tmp_path)]) == 2
     assert main(["referral", "show", "REF-F4", "--json", "--home", str(tmp_path)]) == 0
     assert '"rag": "amber"' in capsys.readouterr().out
+
+
+def test_consent_alone_takes_the_purpose_of_a_summary_filed_by_hand(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.referral_factories import full_summary
+
+    home = Home.at(tmp_path)
+    home.ensure()
+    dev_approve_all(home, SHIPPED_POLICY_DIR)
+    _create(tmp_path, "REF-F5", rag="amber")
+    summary = tmp_path / "lookup.pb"
+    summary.write_bytes(full_summary(referral_id="REF-F5").SerializeToString())
+    assert main(["referral", "attach-summary", "REF-F5", str(summary), "--default-retain-days",
+                 "30", "--home", str(tmp_path)]) == 0
+    capsys.readouterr()
+    # full_summary was a child_in_need_assessment lookup: without --purpose that purpose is
+    # used (a missing purpose would be a usage error, exit 2). Its parts record no permitted
+    # categories, so everything Red permits is planned; no broker runs here, so exit 1.
+    code = main(["referral", "rerate", "REF-F5", "--rag", "red", "--reason", "escalated",
+                 "--by", "sw-1", "--consent", "given", "--home", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    assert "NOT asked (broker not reached): police for" in captured.out
