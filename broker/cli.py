@@ -125,7 +125,12 @@ def _file_release(args: argparse.Namespace, response: Any) -> str | None:
         except ReferralError:
             return None  # a lookup made without a referral record: nothing to file it with
         retention = RetentionByAgreement.from_agreements(load_engine(home).agreements)
-        stored = store.save_summary(summary, retention)
+        try:
+            stored = store.save_summary(summary, retention)
+        except ReferralError as exc:  # e.g. no retention known: kept nowhere, and said so
+            print(f"mash: the released part was not filed with the referral: {exc}",
+                  file=sys.stderr)
+            return None
         referral_flow.remember_terms(store, review.referral_id, stored.lookup_id,
                                      referral_flow.LookupTerms.of(
                                          review.purpose, review.consent_state,
