@@ -15,6 +15,7 @@ from broker.timescales import due_at
 from certs.signing import SigningKey, TrustStore
 from certs.tls import server_credentials
 from mash import grpc_server, logs
+from mash.audit.alerts import AlertMonitor
 from mash.audit.events import AuditEvent
 from mash.audit.log import AuditLog
 from mash.audit.pseudonyms import Pseudonymiser
@@ -39,12 +40,15 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
     """Open keys, policy, audit log and adapter channels (fails fast, naming the cause)."""
     home = config.home
     name = config.name
+    monitor = AlertMonitor(log_name=name)  # break-glass, repeated denials, spikes, after hours
     audit = (
         AuditLog.open(home.audit_log(name), owner=name,
-                      checkpoint_key=SigningKey.load(home.signing_key(f"audit-{name}")).private_key)
+                      checkpoint_key=SigningKey.load(home.signing_key(f"audit-{name}")).private_key,
+                      on_commit=[monitor])
         if config.audit_enabled else None
     )
     if audit is not None:
+        monitor.attach(audit)
         # a broker killed mid-lookup left intents without outcomes: say so before serving
         audit.recover_unfinished()
     parts = BrokerParts(

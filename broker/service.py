@@ -260,9 +260,7 @@ class BrokerService(pb_grpc.BrokerServicer):
             glass = replace(decided, kind=EventKind.BREAK_GLASS, detail={
                 "until": d.break_glass_until.isoformat() if d.break_glass_until else "",
                 "raises": ",".join(plan.break_glass_events)})
-            events.append(glass)
-            if "alert" in plan.break_glass_events:
-                events.append(replace(glass, kind=EventKind.ALERT, outcome="break_glass"))
+            events.append(glass)  # the log's AlertMonitor raises the alert on commit
             if "retrospective_review" in plan.break_glass_events:
                 events.append(replace(glass, kind=EventKind.RETROSPECTIVE_REVIEW,
                                       outcome="awaiting_review"))

@@ -10,6 +10,8 @@ How a service uses it::
                                                       # by a crash become outcome_unknown
     entry_id = await asyncio.wrap_future(log.submit(event))   # intent BEFORE acting;
     # AuditWriteError here means: do not act (fail closed)
+    ids = await asyncio.wrap_future(log.submit_many(events))  # several at once: one Future,
+    # one loop wake-up (bench/audit_asyncio.py: ~40% less CPU than a Future per entry)
     ...
     log.close()                                       # flush + final signed checkpoint
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mash.audit.checkpoints import Checkpoint
 from mash.audit.errors import (
     AuditFormatError,
     EntryNotFound,
@@ -34,7 +35,16 @@ def register(sub: Any) -> None:
     verify = commands.add_parser(
         "verify", help="check every audit log under the home; exit 1 naming the first bad entry")
     _home_arg(verify)
+    verify.add_argument("--checkpoint", action="append", default=[], type=Path, metavar="FILE",
+                        help="published checkpoints to hold the logs to (JSON from `mash audit "
+                             "checkpoints` or a proof); catches truncation of the newest "
+                             "entries together with their checkpoints")
     verify.set_defaults(handler=cmd_verify)
+
+    cps = commands.add_parser(
+        "checkpoints", help="print the latest signed checkpoint of each log (to publish)")
+    _home_arg(cps)
+    cps.set_defaults(handler=cmd_checkpoints)
 
     show = commands.add_parser("show", help="the audit trail of one referral, across all logs")
     _home_arg(show)
@@ -73,11 +83,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not paths:
         print(f"no audit logs under {home.audit_dir}")
         return 0
+    published = _read_checkpoints(args.checkpoint)
     first_bad: str | None = None
     for path in paths:
         owner = _owner_of(path)
         keys = published_checkpoint_keys(home, owner) if owner else None
-        report = verify_log(path, checkpoint_public_key=keys.keys if keys and keys.keys else None)
+        report = verify_log(path, checkpoint_public_key=keys.keys if keys and keys.keys else None,
+                            trusted_checkpoint=[c for c in published if c.log == owner])
         line = report.line(path.name)
         if report.ok and keys is not None and keys.keys and keys.source != "trust store":
             line += f" [key from {keys.source}]"
@@ -90,6 +102,37 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 1
     print(f"audit verify: all {len(paths)} logs intact")
     return 0
+
+
+def cmd_checkpoints(args: argparse.Namespace) -> int:
+    """`mash audit checkpoints`: a JSON list, one latest checkpoint per log."""
+    out = []
+    for path in logs_in(Home.at(args.home)):
+        try:
+            store = SqliteAuditStore.open_readonly(path)
+        except AuditFormatError:
+            continue
+        with store:
+            cps = store.checkpoints()
+        if cps:
+            out.append(cps[-1].checkpoint.to_json_dict())
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def _read_checkpoints(files: list[Path]) -> list[Checkpoint]:
+    out: list[Checkpoint] = []
+    for f in files:
+        try:
+            data = json.loads(f.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UsageError(f"cannot read checkpoint file {f}: {exc}") from None
+        items = data if isinstance(data, list) else [data.get("checkpoint", data)]
+        try:
+            out.extend(Checkpoint.from_json_dict(d) for d in items)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UsageError(f"{f} is not a checkpoint: {exc}") from None
+    return out
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -123,15 +123,15 @@ class AuditEvent:
 
     def core_dict(self) -> dict[str, Any]:
         """The core part as a JSON-ready dict (empty fields left out)."""
-        # On the writer's hot path: a precomputed field list and type fast paths.
+        # On the writer's hot path: walk the instance dict once, fast paths by type.
         out: dict[str, Any] = {}
-        for name in _CORE_FIELDS:
-            value = getattr(self, name)
-            if value is None or value == ():
+        for name, value in self.__dict__.items():
+            if value is None or name in PERSONAL_PART_FIELDS or value == ():
                 continue
-            if type(value) is str:
+            t = type(value)
+            if t is str:
                 out[name] = value
-            elif isinstance(value, tuple):
+            elif t is tuple:
                 out[name] = [v if isinstance(v, int) else str(v) for v in value]
             elif isinstance(value, str):
                 out[name] = str(value)  # a StrEnum member: store its plain value
@@ -164,9 +164,9 @@ class AuditEvent:
         return cls(**kwargs)
 
 
-_CORE_FIELDS: tuple[str, ...] = tuple(
-    f.name for f in fields(AuditEvent) if f.name not in PERSONAL_PART_FIELDS)
-
+#: One encoder for all: `json.dumps` with options builds a new encoder per call (hot path).
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                            allow_nan=False)
 
 def canonical_json(value: Mapping[str, Any]) -> str:
     """The canonical JSON text of `value`: sorted keys, no spaces, UTF-8 kept as is.
@@ -174,8 +174,7 @@ def canonical_json(value: Mapping[str, Any]) -> str:
     The bytes of this text are what the hashes cover, so it must never change
     for a stored entry; `json.dumps` with these options is stable across runs.
     """
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 def canonical_parts(event: AuditEvent, ts: str) -> tuple[str, str | None]:

@@ -34,6 +34,15 @@ from mash.audit.checkpoints import Checkpoint, sign_checkpoint
 from mash.audit.errors import AuditFormatError, AuditLogBusy, AuditLogClosed, AuditWriteError
 from mash.audit.events import AuditEvent, EventKind, canonical_parts
 from mash.audit.merkle import Frontier
+from mash.audit.queueing import (
+    CheckpointRequest,
+    Group,
+    Item,
+    Redact,
+    Sink,
+    Stop,
+    fail_item,
+)
 from mash.audit.store import AuditStore, SqliteAuditStore, StoredCheckpoint, StoredEntry
 from mash.audit.verify import VerifyReport, verify_log
 
@@ -63,31 +72,6 @@ def format_ts(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class _Stop:
-    """Queue marker: flush, checkpoint and stop."""
-
-
-class _CheckpointRequest:
-    """Queue marker: write a checkpoint now (if anything is unanchored)."""
-
-    def __init__(self) -> None:
-        self.future: Future[int] = Future()
-        self.future.set_running_or_notify_cancel()
-
-
-class _Redact:
-    """Queue marker: record a redaction of these entries, then drop their personal parts."""
-
-    def __init__(self, event: AuditEvent, entry_ids: tuple[int, ...]) -> None:
-        self.event = event
-        self.entry_ids = entry_ids
-        self.future: Future[int] = Future()
-        self.future.set_running_or_notify_cancel()
-
-
-_Item = tuple[AuditEvent, "Future[int]"] | _Stop | _CheckpointRequest | _Redact
-
-
 class AuditLog:
     """An open audit log with its writer thread. Use `AuditLog.open`, then `close` (or `with`)."""
 
@@ -105,7 +89,7 @@ class AuditLog:
         self._clock = clock
         self._max_batch = max_batch
         self._on_commit = tuple(on_commit)
-        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._closed = False
         self._state_lock = threading.Lock()
         self._frontier, self._prev = _resume(store)
@@ -180,6 +164,24 @@ class AuditLog:
         """Write `event` and return its entry id once durable (raises `AuditWriteError`)."""
         return self.submit(event).result(timeout)
 
+    def submit_many(self, events: Sequence[AuditEvent]) -> Future[list[int]]:
+        """Queue several events; ONE Future resolves to their ids once all are durable.
+
+        Cheaper for an asyncio caller than one Future per event (one loop wake-up,
+        not one per entry). Raises `AuditWriteError` if any of them failed; the
+        others may be durable (each entry stands alone in the chain).
+        """
+        group = Group(events)
+        if not group.events:
+            group.future.set_result([])
+            return group.future
+        with self._state_lock:
+            if self._closed:
+                group.future.set_exception(AuditLogClosed(f"audit log {self.owner} is closed"))
+                return group.future
+            self._queue.put(group)
+        return group.future
+
     def append_many(self, events: Sequence[AuditEvent]) -> list[int]:
         """Write several events (likely in one transaction); their ids once all are durable."""
         futures = [self.submit(e) for e in events]
@@ -187,7 +189,7 @@ class AuditLog:
 
     def checkpoint_now(self) -> int:
         """Write a checkpoint covering every entry so far; return its tree size."""
-        req = _CheckpointRequest()
+        req = CheckpointRequest()
         with self._state_lock:
             if self._closed:
                 raise AuditLogClosed(f"audit log {self.owner} is closed")
@@ -200,7 +202,7 @@ class AuditLog:
             if self._closed:
                 return
             self._closed = True
-            self._queue.put(_Stop())
+            self._queue.put(Stop())
         self._thread.join()
         self._store.close()
         if self._lock_file is not None:
@@ -254,7 +256,7 @@ class AuditLog:
             raise ValueError("redact: entry ids must name existing entries")
         event = AuditEvent(kind=EventKind.ENTRY_REDACTED, refers_to=ids, reasons=(reason,),
                            actor_id=actor_id, actor_role=actor_role)
-        req = _Redact(event, ids)
+        req = Redact(event, ids)
         with self._state_lock:
             if self._closed:
                 raise AuditLogClosed(f"audit log {self.owner} is closed")
@@ -286,7 +288,7 @@ class AuditLog:
             self._fail_pending(AuditLogClosed(f"audit writer {self.owner} stopped"))
 
     def _loop(self) -> None:
-        backlog: deque[_Item] = deque()  # taken from the queue but not yet processed
+        backlog: deque[Item] = deque()  # taken from the queue but not yet processed
         while True:
             if backlog:
                 first = backlog.popleft()
@@ -297,8 +299,8 @@ class AuditLog:
                 except queue.Empty:
                     self._write([], force_checkpoint=True)
                     continue
-            items: list[_Item] = [first]
-            while len(items) < self._max_batch and not isinstance(items[-1], _Redact):
+            items: list[Item] = [first]
+            while len(items) < self._max_batch and not isinstance(items[-1], Redact):
                 if backlog:
                     items.append(backlog.popleft())
                     continue
@@ -308,12 +310,17 @@ class AuditLog:
                     break
             # A redaction ends a batch, so entries keep their queue order around it.
             last = items[-1]
-            redaction = last if isinstance(last, _Redact) else None
+            redaction = last if isinstance(last, Redact) else None
             if redaction is not None:
                 items.pop()
-            batch = [i for i in items if isinstance(i, tuple)]
-            requests = [i for i in items if isinstance(i, _CheckpointRequest)]
-            stop = any(isinstance(i, _Stop) for i in items)
+            batch: list[tuple[AuditEvent, Sink]] = []
+            for i in items:
+                if isinstance(i, tuple):
+                    batch.append(i)
+                elif isinstance(i, Group):
+                    batch.extend((e, i.member(n)) for n, e in enumerate(i.events))
+            requests = [i for i in items if isinstance(i, CheckpointRequest)]
+            stop = any(isinstance(i, Stop) for i in items)
             try:
                 if batch or requests or stop:
                     self._write(batch, force_checkpoint=bool(requests) or stop)
@@ -322,27 +329,27 @@ class AuditLog:
                 # caller we hold, closed, before the writer stops.
                 err = AuditLogClosed(f"audit writer {self.owner} stopped")
                 for item in (*items, *backlog, *([redaction] if redaction else [])):
-                    _fail_item(item, err)
+                    fail_item(item, err)
                 raise
             for req in requests:
                 req.future.set_result(self._anchored)
             if redaction is not None:
                 self._apply_redaction(redaction)
             if stop:
-                # Nothing can be queued after _Stop (submit checks _closed under the lock).
+                # Nothing can be queued after Stop (submit checks _closed under the lock).
                 self._fail_pending(AuditLogClosed(f"audit log {self.owner} is closed"))
                 for item in backlog:
-                    _fail_item(item, AuditLogClosed(f"audit log {self.owner} is closed"))
+                    fail_item(item, AuditLogClosed(f"audit log {self.owner} is closed"))
                 return
 
-    def _write(self, batch: list[tuple[AuditEvent, Future[int]]], *,
+    def _write(self, batch: list[tuple[AuditEvent, Sink]], *,
                force_checkpoint: bool) -> None:
         frontier = self._frontier.copy()
         prev = self._prev
         now = self._clock()
         ts = format_ts(now)
         rows: list[tuple[StoredEntry, Sequence[str]]] = []
-        done: list[tuple[Future[int], int, AuditEvent]] = []
+        done: list[tuple[Sink, int, AuditEvent]] = []
         for event, fut in batch:
             try:
                 core, personal = canonical_parts(event, ts)
@@ -389,7 +396,7 @@ class AuditLog:
                     emit("audit", "error", "audit_hook_failed", owner=self.owner,
                          error=type(exc).__name__)
 
-    def _apply_redaction(self, req: _Redact) -> None:
+    def _apply_redaction(self, req: Redact) -> None:
         record: Future[int] = Future()
         record.set_running_or_notify_cancel()
         self._write([(req.event, record)], force_checkpoint=False)
@@ -414,13 +421,7 @@ class AuditLog:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            _fail_item(item, err)
-
-
-def _fail_item(item: _Item, err: AuditWriteError) -> None:
-    fut = item[1] if isinstance(item, tuple) else getattr(item, "future", None)
-    if fut is not None and not fut.done():
-        fut.set_exception(err)
+            fail_item(item, err)
 
 
 def _resume(store: AuditStore) -> tuple[Frontier, bytes]:

@@ -251,3 +251,30 @@ def test_a_broken_application_log_never_stops_the_writer(tmp_path: Path) -> None
             assert log.recover_unfinished() == []
     finally:
         structlog.configure(**saved)
+
+
+def test_submit_many_resolves_once_with_every_id(tmp_path: Path) -> None:
+    with AuditLog.open(tmp_path / "b.sqlite", owner="broker") as log:
+        log.append(AuditEvent(kind=EventKind.QUERY_SENT))
+        ids = log.submit_many(lookup_events("R1", "L1")).result(timeout=10)
+        assert ids == list(range(2, 2 + len(lookup_events("R1", "L1"))))
+        assert log.submit_many([]).result(timeout=1) == []
+        bad = log.submit_many([AuditEvent(kind=EventKind.QUERY_SENT),
+                               AuditEvent(kind=EventKind.QUERY_SENT, latency_ms=float("inf"))])
+        with pytest.raises(AuditWriteError):
+            bad.result(timeout=10)
+    assert verify_log(tmp_path / "b.sqlite").ok
+
+
+def test_submit_many_fails_closed_on_a_full_disk(tmp_path: Path) -> None:
+    with AuditLog.open(tmp_path / "b.sqlite", owner="broker") as log:
+        log.append(AuditEvent(kind=EventKind.QUERY_SENT))
+        pages = log._store.conn.execute("PRAGMA page_count").fetchone()[0]
+        log._store.conn.execute(f"PRAGMA max_page_count = {pages}")
+        group = log.submit_many([AuditEvent(kind=EventKind.QUERY_SENT,
+                                            detail={"note": "x" * 50_000})] * 3)
+        with pytest.raises(AuditWriteError):
+            group.result(timeout=10)
+    log.close()
+    with pytest.raises(AuditLogClosed):
+        log.submit_many([AuditEvent(kind=EventKind.QUERY_SENT)]).result(timeout=1)
