@@ -78,3 +78,14 @@ def format_summary(summary: pb.ReferralSummary, as_of: date | None = None) -> st
             for f in sorted(s.facts, key=lambda f: f.occurred_on, reverse=True):
                 out.append(f"     {f.occurred_on}  {f.category:<28} {f.summary}  [{f.record_id}]")
     return "\n".join(out)
+
+
+def format_status_table(summary: pb.ReferralSummary) -> str:
+    """One line per agency: status, how sure the match, what was shared, who signed, how fast."""
+    lines = [f"   {'agency':<22} {'status':<16} {'matches':<28} {'facts':>5}  {'signed by':<17} ms"]
+    for a in summary.agencies:
+        matches = ",".join(f"{s.subject_id}:{s.match_band}" for s in a.subjects) or "-"
+        facts = sum(len(s.facts) for s in a.subjects)
+        lines.append(f"   {a.agency:<22} {a.status:<16} {matches[:28]:<28} {facts:>5}  "
+                     f"{a.signer_key_id or '-':<17} {a.latency_ms:.0f}")
+    return "\n".join(lines)

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from google.protobuf import json_format
 
 from broker.client import BrokerClient
-from broker.summary_text import format_summary
+from broker.summary_text import csc_banner, format_status_table, format_summary
 from mash.cluster import Cluster, prepare_home
 from mash.demo_data import demo_referrals
 from mash.home import Home
@@ -136,7 +136,11 @@ def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: Tex
                 "(risk of significant harm)")
             say(f"   {referrals[0].get('description', '')}")
             red = client.lookup(red_request("REF-2026-0001", subjects))
-            say(format_summary(red))
+            banner = csc_banner(red)
+            if banner:
+                say(f"   {banner}")
+            say("   every answer below was signed by the agency and verified by the broker:")
+            say(format_status_table(red))
             say("\n== Lookup 2: Green early help (s10), consent refused - policy denies sharing")
             green = client.lookup(green_request("REF-2026-0002", subjects))
             say(format_summary(green))
@@ -146,9 +150,9 @@ def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: Tex
         mash_main(["audit", "show", "--referral", "REF-2026-0001", "--home", str(home.root)])
         say("\n== Audit trail for REF-2026-0002")
         mash_main(["audit", "show", "--referral", "REF-2026-0002", "--home", str(home.root)])
-        say("\n== Verifying every audit log under the home")
-        code = mash_main(["audit", "verify", "--home", str(home.root)])
         if keep_running:
+            say("\n== Verifying every audit log under the home")
+            mash_main(["audit", "verify", "--home", str(home.root)])
             say("\n== Services are running. In another terminal, for example:")
             say(f"   .venv/bin/mash lookup --home {home.root} --referral REF-2026-0003 --rag amber "
                 "--purpose child_in_need_assessment --gateway children_act_1989_s17 "
@@ -156,8 +160,9 @@ def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: Tex
             say("   Press Ctrl-C to stop.")
             with contextlib.suppress(KeyboardInterrupt):
                 signal.pause()
-        return code
     finally:
-        say("\n== Stopping services")
+        say("\n== Stopping services (each audit log closes with a signed checkpoint)")
         cluster.stop()
         say("   stopped")
+    say("\n== Verifying every audit log under the home: hash chains, Merkle checkpoints, signatures")
+    return mash_main(["audit", "verify", "--home", str(home.root)])
