@@ -110,13 +110,15 @@ class AuditEvent:
     detail: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", parse(EventKind, self.kind))
+        # Hot path (a broker lookup builds ~18 events): skip work already done.
+        if type(self.kind) is not EventKind:
+            object.__setattr__(self, "kind", parse(EventKind, self.kind))
         # Tuples, not lists, so the event stays immutable (callers often pass lists).
         for name in ("categories", "reasons", "subject_pseudonyms", "refers_to"):
             value = getattr(self, name)
             if not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))
-        bad = PERSONAL_FIELDS.intersection(k.lower() for k in self.detail)
+        bad = PERSONAL_FIELDS.intersection(k.lower() for k in self.detail) if self.detail else ()
         if bad:
             # Fail at construction, in the caller's stack, rather than store personal data.
             raise PersonalDataInEvent(f"detail keys reserved for personal data: {sorted(bad)}")
@@ -124,18 +126,21 @@ class AuditEvent:
     def core_dict(self) -> dict[str, Any]:
         """The core part as a JSON-ready dict (empty fields left out)."""
         out: dict[str, Any] = {}
-        for f in fields(self):
-            if f.name in PERSONAL_PART_FIELDS:
-                continue
-            value = getattr(self, f.name)
+        for name in _CORE_FIELDS:  # field order, as `fields(self)` gives it
+            value = getattr(self, name)
             if value is None or value == ():
                 continue
-            if isinstance(value, tuple):
-                out[f.name] = [v if isinstance(v, int) else str(v) for v in value]
+            kind = type(value)
+            if kind is str:  # the common case first: most fields are plain strings
+                out[name] = value
+            elif kind is tuple:
+                out[name] = [v if isinstance(v, int) else str(v) for v in value]
+            elif isinstance(value, tuple):
+                out[name] = [v if isinstance(v, int) else str(v) for v in value]
             elif isinstance(value, float | int) and not isinstance(value, bool):
-                out[f.name] = value
+                out[name] = value
             else:
-                out[f.name] = str(value)
+                out[name] = str(value)
         return out
 
     def personal_dict(self) -> dict[str, Any] | None:
@@ -161,14 +166,24 @@ class AuditEvent:
         return cls(**kwargs)
 
 
+#: Core field names in declaration order (computed once: `fields()` is slow on the hot path).
+_CORE_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(AuditEvent) if f.name not in PERSONAL_PART_FIELDS)
+
+# One encoder, reused: `json.dumps` with non-default options builds a new one per call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              allow_nan=False)
+
+
 def canonical_json(value: Mapping[str, Any]) -> str:
     """The canonical JSON text of `value`: sorted keys, no spaces, UTF-8 kept as is.
 
     The bytes of this text are what the hashes cover, so it must never change
-    for a stored entry; `json.dumps` with these options is stable across runs.
+    for a stored entry; the encoder's options are those of
+    `json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    allow_nan=False)`, stable across runs.
     """
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return _CANONICAL.encode(value)
 
 
 def canonical_parts(event: AuditEvent, ts: str) -> tuple[str, str | None]:
