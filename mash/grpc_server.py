@@ -39,6 +39,9 @@ def channel_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.ssl_target_name_override", "localhost"),
+        # We configure no retry policy; the retry filter still buffers every call. Off, the
+        # no-op fan-out baseline measured ~0.2 ms CPU per lookup less (3.4 -> 3.2 ms).
+        ("grpc.enable_retries", 0),
     ]
 
 
