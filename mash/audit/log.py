@@ -34,7 +34,6 @@ from mash.audit.events import AuditEvent, EventKind, canonical_parts
 from mash.audit.merkle import Frontier
 from mash.audit.store import SqliteAuditStore, StoredCheckpoint, StoredEntry
 from mash.audit.verify import VerifyReport, verify_log
-from mash.audit.walcheckpoint import SAFETY_NET_PAGES, WalCheckpointer
 from mash.logs import get_logger
 
 __all__ = ["AuditLog", "Clock", "CommitHook", "VerifyReport", "utc_now", "verify_log", "format_ts"]
@@ -148,7 +147,7 @@ class AuditLog:
     def __init__(self, store: SqliteAuditStore, lock: IO[bytes], path: Path, *, owner: str,
                  checkpoint_key: Ed25519PrivateKey | None, checkpoint_every: int,
                  checkpoint_seconds: float, clock: Clock, max_batch: int,
-                 on_commit: Sequence[CommitHook] = (), background_wal: bool = True) -> None:
+                 on_commit: Sequence[CommitHook] = ()) -> None:
         self._store = store
         self._lock_file = lock
         self.path = path
@@ -166,11 +165,6 @@ class AuditLog:
         cps = store.checkpoints()
         self._anchored = cps[-1].checkpoint.tree_size if cps else 0
         self._last_checkpoint_at = clock()
-        # WAL pages reach the database file from a separate thread, not inside a commit.
-        self._wal: WalCheckpointer | None = None
-        if background_wal:
-            self._wal = WalCheckpointer(path)
-            store.conn.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_NET_PAGES}")
         self._thread = threading.Thread(target=self._run, name=f"audit-writer-{owner}",
                                         daemon=True)
         self._thread.start()
@@ -180,7 +174,7 @@ class AuditLog:
     def open(cls, path: Path, *, owner: str, checkpoint_key: Ed25519PrivateKey | None = None,
              checkpoint_every: int = 1000, checkpoint_seconds: float = 10.0,
              clock: Clock = utc_now, max_batch: int = 4096,
-             on_commit: Sequence[CommitHook] = (), background_wal: bool = True) -> AuditLog:
+             on_commit: Sequence[CommitHook] = ()) -> AuditLog:
         """Open (creating if needed) the log at `path`, owned by `owner`, and start its writer.
 
         Only one `AuditLog` may write a file at a time (an exclusive lock on
@@ -191,10 +185,6 @@ class AuditLog:
         `on_commit` hooks (e.g. an `AlertMonitor`) are called on the writer
         thread with (entry id, timestamp, event) after each entry is durable;
         they must be quick and must not block on this log.
-
-        `background_wal` (default) copies the WAL into the database file from
-        a separate thread (`mash.audit.walcheckpoint`), so no append waits for
-        SQLite's automatic checkpoint.
         """
         if checkpoint_every < 1 or checkpoint_seconds <= 0 or max_batch < 1:
             raise ValueError("checkpoint_every, checkpoint_seconds and max_batch must be positive")
@@ -214,8 +204,7 @@ class AuditLog:
         try:
             log = cls(store, lock, path, owner=owner, checkpoint_key=checkpoint_key,
                       checkpoint_every=checkpoint_every, checkpoint_seconds=checkpoint_seconds,
-                      clock=clock, max_batch=max_batch, on_commit=on_commit,
-                      background_wal=background_wal)
+                      clock=clock, max_batch=max_batch, on_commit=on_commit)
         except BaseException:
             store.close()
             lock.close()
@@ -284,8 +273,6 @@ class AuditLog:
             self._closed = True
             self._queue.put(_Stop())
         self._thread.join()
-        if self._wal is not None:
-            self._wal.close()
         self._store.close()
         self._lock_file.close()
 
