@@ -130,11 +130,8 @@ class AuditEvent:
             value = getattr(self, name)
             if value is None or value == ():
                 continue
-            kind = type(value)
-            if kind is str:  # the common case first: most fields are plain strings
+            if type(value) is str:  # the common case first: most fields are plain strings
                 out[name] = value
-            elif kind is tuple:
-                out[name] = [v if isinstance(v, int) else str(v) for v in value]
             elif isinstance(value, tuple):
                 out[name] = [v if isinstance(v, int) else str(v) for v in value]
             elif isinstance(value, float | int) and not isinstance(value, bool):
