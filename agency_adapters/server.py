@@ -68,6 +68,7 @@ async def serve(config: AdapterConfig) -> None:
     mash_pb2_grpc.add_AgencyAdapterServicer_to_server(AdapterService(parts), server)
     health = grpc_server.add_health_and_reflection(server, [SERVICE_NAME])
     port = server.add_secure_port(config.listen, server_credentials(config.home, config.name))
+    grpc_server.tune_gc_for_serving()
     await server.start()
     await grpc_server.mark_serving(health, [SERVICE_NAME])
     grpc_server.write_port_file(config.home.run_dir / f"{config.name}.port", port)

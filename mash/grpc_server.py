@@ -7,6 +7,7 @@ else becomes INTERNAL with no detail, and the cause is logged.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ def channel_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.ssl_target_name_override", "localhost"),
+        # We configure no retry policy; the retry filter still buffers every call. Off, the
+        # no-op fan-out baseline measured ~0.2 ms CPU per lookup less (3.4 -> 3.2 ms).
+        ("grpc.enable_retries", 0),
     ]
 
 
@@ -100,6 +104,26 @@ async def mark_serving(servicer: Any, service_names: Iterable[str]) -> None:
     """Mark the overall server and each named service SERVING."""
     for name in ["", *service_names]:
         await servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+
+#: Young-generation threshold for serving processes (CPython's default is 700).
+SERVING_GC_THRESHOLDS = (50_000, 50, 100)
+
+
+def tune_gc_for_serving() -> None:
+    """Collect less often in a long-running server, and never rescan start-up objects.
+
+    Each request allocates thousands of short-lived objects (protobufs, events,
+    futures) that reference counting frees at once; CPython's default gen-0
+    threshold (700) still runs the cycle collector many times per lookup, and
+    each full collection walks every object loaded at start-up (policy, keys,
+    grpc). Freezing start-up objects and raising the thresholds cut the
+    lookup's CPU by ~5% (bench, CPU per lookup); cyclic garbage is still
+    collected, only in larger batches. Call once, after start-up, before serving.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*SERVING_GC_THRESHOLDS)
 
 
 def write_port_file(path: Path, port: int) -> None:
