@@ -29,7 +29,7 @@ from mash.home import Home
 from mash.identity.tokens import issue_token
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
-from mash.vocab import Role
+from mash.vocab import PARTNER_AGENCIES, Role
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,9 @@ def baseline(home: Home, requests: Sequence[pb.LookupRequest], seconds: float,
 def real(home: Home, requests: Sequence[pb.LookupRequest], seconds: float, concurrency: int,
          warmup_s: float, token: str, *, audit: bool = True) -> Run:
     """The real system: broker + four adapters, signing, policy, matching, audit log."""
-    with Cluster(home, broker_settings={"audit_enabled": audit}) as cluster:
+    # the four partner agencies, as the issue's target and the 4-server baseline
+    with Cluster(home, agencies=PARTNER_AGENCIES,
+                 broker_settings={"audit_enabled": audit}) as cluster:
         pids = {name: s.process.pid for name, s in cluster.services.items()}
         return asyncio.run(_drive(home, cluster.broker.address, token, requests, seconds,
                                   concurrency, warmup_s, pids))
