@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 from concurrent.futures import Future
 
 from broker.auth import Authenticator
@@ -77,21 +76,13 @@ async def serve(config: BrokerConfig) -> None:
     parts, audit = build_parts(config)
     server = grpc_server.build_server(config.max_message_bytes)
     mash_pb2_grpc.add_BrokerServicer_to_server(BrokerService(parts), server)
-    health = grpc_server.add_health_and_reflection(server, [SERVICE_NAME])
-    port = server.add_secure_port(config.listen, server_credentials(config.home, config.name))
-    grpc_server.tune_gc_for_serving()
-    await server.start()
-    await grpc_server.mark_serving(health, [SERVICE_NAME])
-    grpc_server.write_port_file(config.home.run_dir / f"{config.name}.port", port)
-    log.info("broker_started", broker_id=config.broker_id, port=port,
-             adapters=len(config.adapters))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("broker_stopping")
-    await server.stop(grace=2)
+    async for port in grpc_server.serve_until_signalled(
+            server, service_name=SERVICE_NAME, listen=config.listen,
+            credentials=server_credentials(config.home, config.name),
+            port_file=config.home.run_dir / f"{config.name}.port"):
+        log.info("broker_started", broker_id=config.broker_id, port=port,
+                 adapters=len(config.adapters))
+    log.info("broker_stopped")
     await parts.clients.close()
     parts.reviews.close()
     if audit is not None:

@@ -7,8 +7,10 @@ else becomes INTERNAL with no detail, and the cause is logged.
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from collections.abc import Awaitable, Callable, Iterable
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +134,28 @@ def write_port_file(path: Path, port: int) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(f"{port}\n")
     tmp.replace(path)
+
+
+async def serve_until_signalled(
+    server: grpc.aio.Server, *, service_name: str, listen: str,
+    credentials: grpc.ServerCredentials, port_file: Path,
+) -> AsyncIterator[int]:
+    """Bind, start, mark SERVING and publish the port; yield it; on SIGTERM/SIGINT drain and stop.
+
+    Used as ``async for port in serve_until_signalled(...)``: the loop body runs once,
+    after the server is up (log that it started); the generator returns after the
+    server has stopped, so the caller then closes what the service holds.
+    """
+    health = add_health_and_reflection(server, [service_name])
+    port = server.add_secure_port(listen, credentials)
+    tune_gc_for_serving()
+    await server.start()
+    await mark_serving(health, [service_name])
+    write_port_file(port_file, port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    yield port
+    await stop.wait()
+    await server.stop(grace=2)
