@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from concurrent.futures import Future
 
 from broker.auth import Authenticator
@@ -37,6 +38,15 @@ class NullAudit:
         return done
 
 
+def token_validator(config: BrokerConfig) -> TokenValidator:
+    """Validates staff tokens from the configured IdP (default: the home's dev issuer)."""
+    idp = config.identity
+    if idp is None:
+        return TokenValidator.from_home(config.home)
+    jwks = json.loads(idp.jwks_file.read_text(encoding="utf-8"))
+    return TokenValidator(idp.issuer, idp.audience, jwks)
+
+
 def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
     """Open keys, policy, audit log and adapter channels (fails fast, naming the cause)."""
     home = config.home
@@ -56,7 +66,7 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
     trust = ReloadingTrustStore(home.trust_store)
     parts = BrokerParts(
         config=config,
-        auth=Authenticator(TokenValidator.from_home(home), trust),
+        auth=Authenticator(token_validator(config), trust),
         engine=load_engine(home, config.policy_dir),
         trust=trust,
         signing_key=SigningKey.load(home.signing_key(name)),
