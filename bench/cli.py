@@ -22,6 +22,33 @@ def register(sub: Any) -> None:
     lookup.add_argument("--json", action="store_true", help="print one JSON object")
     lookup.set_defaults(handler=_lookup)
 
+    for name, (module, text) in OTHER_BENCHMARKS.items():
+        other = bsub.add_parser(name, help=text, add_help=False)
+        other.add_argument("args", nargs=argparse.REMAINDER,
+                           help=f"passed to python -m {module} (try --help)")
+        other.set_defaults(handler=_other, module=module, prog=f"mash bench {name}")
+
+
+#: Benchmarks of one part each, run with their own flags (`mash bench NAME --help`).
+OTHER_BENCHMARKS: dict[str, tuple[str, str]] = {
+    "policy": ("bench.policy_decision", "µs per policy decision vs a dict-lookup baseline"),
+    "match": ("bench.match_eval", "matching precision/recall/F1 per band, match time, build time"),
+    "audit-append": ("bench.audit_append", "durable audit appends/s: group commit vs per-append"),
+    "audit-scale": ("bench.audit_scale", "audit verify and person search at 1,000,000 entries"),
+    "audit-asyncio": ("bench.audit_asyncio", "audit cost to an asyncio caller per lookup"),
+    "crypto": ("bench.certs_crypto", "sign/verify, peer identity and token validation costs"),
+}
+
+
+def _other(args: argparse.Namespace) -> int:
+    import importlib
+    import sys
+
+    module = importlib.import_module(args.module)
+    sys.argv = [args.prog, *args.args]
+    code = module.main()
+    return int(code or 0)
+
 
 def _lookup(args: argparse.Namespace) -> int:
     from bench.lookup import run_benchmark
