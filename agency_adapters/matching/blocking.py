@@ -10,12 +10,14 @@ NHS number) leaves at least one key intact:
 - `d:` date of birth (the query also asks for its day/month swap)
 - `fym:` phonetic code of a surname word + year and month of birth (a slip in the day)
 - `gfd:` phonetic codes of given and surname + month and day of birth (wrong year)
+- `fmd:` phonetic code of a surname word + month and day of birth (wrong year and a
+  mistyped or nicknamed given name)
 - `gfp:` phonetic codes of given and surname + postcode district (DOB missing or wrong)
 - `fpc:` / `gpc:` phonetic code of the surname / given name + full postcode (a household's
   unit: finds a nickname with a missing DOB, or a changed surname with a DOB slip)
 
-- `gf:` phonetic codes of given and surname (looked up only when the query has no DOB
-  or no postcode; capped like every key)
+- `gf:` phonetic codes of given and surname (looked up last, so a record without a DOB
+  and with a stale postcode is still found; capped like every key)
 
 The query also looks up the keys of its names the other way round (given <-> family).
 """
@@ -79,15 +81,15 @@ def _keys(given: str, family: str, other_names: Iterable[str], dob_text: str | N
             keys.append(f"d:{d.isoformat()}")
             keys.extend(f"fym:{f}:{d.year}-{d.month:02d}" for f in fam)
             keys.extend(f"gfd:{g}:{f}:{d.month:02d}{d.day:02d}" for g in giv for f in fam)
+            keys.extend(f"fmd:{f}:{d.month:02d}{d.day:02d}" for f in fam)
     district = postcode_district(postcode)
     if district is not None:
         keys.extend(f"gfp:{g}:{f}:{district}" for g in giv for f in fam)
         unit = normalise_postcode(postcode)
         keys.extend(f"fpc:{f}:{unit}" for f in fam)
         keys.extend(f"gpc:{g}:{unit}" for g in giv)
-    if not with_swap or dob is None or district is None:
-        # Names alone: indexed for everyone, looked up only when a query lacks DOB or postcode.
-        keys.extend(f"gf:{g}:{f}" for g in giv for f in fam)
+    # Names alone: the least selective key, so a query looks it up last (see `query_keys`).
+    keys.extend(f"gf:{g}:{f}" for g in giv for f in fam)
     return keys
 
 
@@ -109,4 +111,5 @@ def query_keys(query: QueryIdentifiers) -> list[str]:
         for k in _keys(query.family_name, query.given_name, (), query.date_of_birth,
                        query.postcode, "", "", with_swap=False):
             seen.setdefault(k, None)
-    return list(seen)
+    # Names alone last: the candidate cap is then spent on the selective keys first.
+    return sorted(seen, key=lambda k: k.startswith("gf:"))
