@@ -8,13 +8,14 @@ NHS number) leaves at least one key intact:
 
 - `n:` NHS number (valid only) and `u:` UPN (valid only)
 - `d:` date of birth (the query also asks for its day/month swap)
-- `fym:` phonetic code of a surname word + year and month of birth (a slip in the day)
-- `gfd:` phonetic codes of given and surname + month and day of birth (wrong year)
-- `fmd:` phonetic code of a surname word + month and day of birth (wrong year and a
-  mistyped or nicknamed given name)
+- `fym:` / `gym:` phonetic code of a surname word / the given name + year and month of
+  birth (a slip in the day, with the other name mistyped, changed or nicknamed)
+- `fmd:` / `gmd:` phonetic code of a surname word / the given name + month and day of
+  birth (a wrong year, with the other name mistyped, changed or nicknamed)
 - `gfp:` phonetic codes of given and surname + postcode district (DOB missing or wrong)
 - `fpc:` / `gpc:` phonetic code of the surname / given name + full postcode (a household's
   unit: finds a nickname with a missing DOB, or a changed surname with a DOB slip)
+- `pmd:` full postcode + month and day of birth (both names mistyped at a current address)
 
 - `gf:` phonetic codes of given and surname (looked up last, so a record without a DOB
   and with a stale postcode is still found; capped like every key)
@@ -80,14 +81,17 @@ def _keys(given: str, family: str, other_names: Iterable[str], dob_text: str | N
         for d in dobs:
             keys.append(f"d:{d.isoformat()}")
             keys.extend(f"fym:{f}:{d.year}-{d.month:02d}" for f in fam)
-            keys.extend(f"gfd:{g}:{f}:{d.month:02d}{d.day:02d}" for g in giv for f in fam)
+            keys.extend(f"gym:{g}:{d.year}-{d.month:02d}" for g in giv)
             keys.extend(f"fmd:{f}:{d.month:02d}{d.day:02d}" for f in fam)
+            keys.extend(f"gmd:{g}:{d.month:02d}{d.day:02d}" for g in giv)
     district = postcode_district(postcode)
     if district is not None:
         keys.extend(f"gfp:{g}:{f}:{district}" for g in giv for f in fam)
         unit = normalise_postcode(postcode)
         keys.extend(f"fpc:{f}:{unit}" for f in fam)
         keys.extend(f"gpc:{g}:{unit}" for g in giv)
+        if dob is not None:
+            keys.extend(f"pmd:{unit}:{d.month:02d}{d.day:02d}" for d in dobs)
     # Names alone: the least selective key, so a query looks it up last (see `query_keys`).
     keys.extend(f"gf:{g}:{f}" for g in giv for f in fam)
     return keys

@@ -50,7 +50,7 @@ class MatchThresholds:
     certain: float = 35.0
     high: float = 20.0
     possible: float = 11.0
-    margin: float = 8.0
+    margin: float = 6.0
     high_without_dob: float = 20.0
 
     def __post_init__(self) -> None:
