@@ -55,4 +55,6 @@ class BuildWithStubs(build_py):
 
 
 if __name__ == "__main__":  # setuptools.build_meta runs this file as __main__
+    # Generate before setup() so package discovery sees mash.v1 in a fresh checkout.
+    generate_stubs()
     setup(cmdclass={"build_py": BuildWithStubs})

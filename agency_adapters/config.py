@@ -28,8 +28,9 @@ from mash.config import ConfigError, Fields, read_toml
 from mash.home import Home
 from mash.vocab import Agency, UnknownVocabulary, parse
 
-_KEYS = {"agency", "home", "listen", "store", "policy_dir", "trusted_brokers",
-         "max_message_bytes", "max_clock_skew_s", "json_logs", "matching", "testing"}
+_KEYS = {"agency", "home", "listen", "store", "backend", "backend_options", "policy_dir",
+         "trusted_brokers", "max_message_bytes", "max_clock_skew_s", "max_concurrent_queries",
+         "json_logs", "matching", "testing"}
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,15 @@ class AdapterConfig:
     trusted_brokers: tuple[str, ...] = ("mash-demo",)
     max_message_bytes: int = 1024 * 1024
     max_clock_skew_s: int = 300
+    #: queries worked on at once; the rest wait, earliest RAG due time first
+    max_concurrent_queries: int = 8
     json_logs: bool = True
     matching: Mapping[str, float] = field(default_factory=dict)
     delay_ms: int = 0
+    #: "sqlite" (the reference store at `store`) or "package.module:factory", called with
+    #: (config, backend_options) and returning an AgencyBackend for your own system of record.
+    backend: str = "sqlite"
+    backend_options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -70,6 +77,9 @@ class AdapterConfig:
         testing = f.sub("testing")
         testing.unknown({"delay_ms"})
         policy_dir = f.get("policy_dir", str, "")
+        backend = f.get("backend", str, "sqlite")
+        if backend != "sqlite" and ":" not in backend:
+            raise ConfigError(path, "backend", 'must be "sqlite" or "package.module:factory"')
         return cls(
             agency=agency,
             home=home,
@@ -79,9 +89,13 @@ class AdapterConfig:
             trusted_brokers=tuple(brokers),
             max_message_bytes=f.get("max_message_bytes", int, 1024 * 1024),
             max_clock_skew_s=f.get("max_clock_skew_s", int, 300),
+            max_concurrent_queries=_positive(path, "max_concurrent_queries",
+                                             f.get("max_concurrent_queries", int, 8)),
             json_logs=f.get("json_logs", bool, True),
             matching={k: matching.get(k, float) for k in matching.table},
             delay_ms=testing.get("delay_ms", int, 0),
+            backend=backend,
+            backend_options=dict(f.sub("backend_options").table),
         )
 
     def to_toml(self) -> dict[str, Any]:
@@ -94,10 +108,15 @@ class AdapterConfig:
             "trusted_brokers": list(self.trusted_brokers),
             "max_message_bytes": self.max_message_bytes,
             "max_clock_skew_s": self.max_clock_skew_s,
+            "max_concurrent_queries": self.max_concurrent_queries,
             "json_logs": self.json_logs,
         }
         if self.policy_dir:
             data["policy_dir"] = str(self.policy_dir)
+        if self.backend != "sqlite":
+            data["backend"] = self.backend
+        if self.backend_options:
+            data["backend_options"] = dict(self.backend_options)
         if self.matching:
             data["matching"] = dict(self.matching)
         data["testing"] = {"delay_ms": self.delay_ms}
@@ -106,3 +125,9 @@ class AdapterConfig:
     def write(self, path: Path) -> None:
         """Write this config as TOML."""
         tomlwrite.write(path, self.to_toml())
+
+
+def _positive(path: Path, field_name: str, value: int) -> int:
+    if value < 1:
+        raise ConfigError(path, field_name, "must be at least 1")
+    return value

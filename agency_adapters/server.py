@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import signal
 
+from agency_adapters.backend import AgencyBackend
 from agency_adapters.config import AdapterConfig
 from agency_adapters.matching import MatchThresholds
 from agency_adapters.replay import ReplayGuard
+from agency_adapters.scheduling import DueOrderedGate
 from agency_adapters.service import AdapterParts, AdapterService
 from agency_adapters.sqlite_store import SqliteAgencyStore
 from certs.signing import SigningKey, TrustStore
@@ -21,6 +24,16 @@ from policy import load_engine
 SERVICE_NAME = mash_pb2.DESCRIPTOR.services_by_name["AgencyAdapter"].full_name
 
 
+def open_backend(config: AdapterConfig) -> AgencyBackend:
+    """The agency's system of record: the SQLite reference store, or a plug-in factory."""
+    if config.backend == "sqlite":
+        return SqliteAgencyStore(config.store)
+    module_name, _, attr = config.backend.partition(":")
+    factory = getattr(importlib.import_module(module_name), attr)
+    backend: AgencyBackend = factory(config, dict(config.backend_options))
+    return backend
+
+
 def build_parts(config: AdapterConfig) -> AdapterParts:
     """Open the store, policy, keys and audit log an adapter needs (fails fast, naming the cause)."""
     home = config.home
@@ -29,7 +42,7 @@ def build_parts(config: AdapterConfig) -> AdapterParts:
         agency=config.agency,
         name=name,
         trusted_brokers=frozenset(config.trusted_brokers),
-        backend=SqliteAgencyStore(config.store),
+        backend=open_backend(config),
         engine=load_engine(home, config.policy_dir),
         trust=TrustStore.load(home.trust_store),
         signing_key=SigningKey.load(home.signing_key(name)),
@@ -41,6 +54,7 @@ def build_parts(config: AdapterConfig) -> AdapterParts:
         thresholds=MatchThresholds(**config.matching) if config.matching else MatchThresholds(),
         replay=ReplayGuard(config.max_clock_skew_s),
         delay_ms=config.delay_ms,
+        gate=DueOrderedGate(config.max_concurrent_queries),
     )
 
 

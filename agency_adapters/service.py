@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import grpc
@@ -21,6 +21,7 @@ import grpc
 from agency_adapters.backend import AgencyBackend, QueryIdentifiers
 from agency_adapters.matching import MatchThresholds, match_subjects
 from agency_adapters.replay import ReplayError, ReplayGuard
+from agency_adapters.scheduling import DueOrderedGate, due_key
 from certs.envelopes import open_query, sign_disclosure
 from certs.errors import SignatureError
 from certs.signing import SigningKey, TrustStore
@@ -75,6 +76,8 @@ class AdapterParts:
     replay: ReplayGuard
     delay_ms: int = 0
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    #: admits queries earliest-due first when the adapter is busy
+    gate: DueOrderedGate = field(default_factory=lambda: DueOrderedGate(8))
 
 
 def _reason(code: str, text: str) -> pb.Reason:
@@ -115,12 +118,12 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         if not 0 < len(query.subjects) <= MAX_SUBJECTS:
             raise InvalidRequest(f"a query names 1 to {MAX_SUBJECTS} subjects")
 
-        if p.delay_ms:
-            await asyncio.sleep(p.delay_ms / 1000)  # simulated slow legacy system (tests only)
-
-        disclosure = self._answer(query, verified.sha256)
-        signed = sign_disclosure(disclosure, p.signing_key)
-        await self._log_disclosure(query, verified.sha256, signed, disclosure)
+        async with p.gate.slot(due_key(query.due_at)):
+            if p.delay_ms:
+                await asyncio.sleep(p.delay_ms / 1000)  # simulated slow legacy system (tests only)
+            disclosure = self._answer(query, verified.sha256)
+            signed = sign_disclosure(disclosure, p.signing_key)
+            await self._log_disclosure(query, verified.sha256, signed, disclosure)
         return signed
 
     # ------------------------------------------------------------------ answer
@@ -325,7 +328,7 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         log.warning("query_rejected", code=code, peer=peer)
 
 
-def _overall(decisions: Sequence[object]) -> Decision:
+def _overall(decisions: Sequence[PolicyDecision]) -> Decision:
     values = {d.decision for d in decisions}
     if Decision.PERMIT in values:
         return Decision.PERMIT

@@ -82,12 +82,13 @@ def main() -> int:
               f"({args.entries / build_s:,.0f} appends/s, pipelined)")
     key = load_private_key(key_path)
 
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     report = verify_log(path, checkpoint_public_key=key.public_key())
-    verify_s = time.perf_counter() - t
+    verify_s, verify_cpu_s = time.perf_counter() - t, time.process_time() - cpu
     assert report.ok, report.problem
+    # CPU time too: on this shared 2-core machine wall time mostly measures the neighbours.
     print(f"verify_log: {report.entries:,} entries, {report.checkpoints} signed checkpoints "
-          f"in {verify_s:.2f} s (target < 10 s)")
+          f"in {verify_s:.2f} s wall, {verify_cpu_s:.2f} s CPU (target < 10 s)")
 
     who = pz.nhs_number(f"{4242:010d}") or ""
     times = []
@@ -107,6 +108,7 @@ def main() -> int:
           f"(target < 100 ms); baseline without the index (full scan): {scan_ms:.0f} ms "
           f"({store_scan} hits)")
     print(json.dumps({"entries": report.entries, "build_s": build_s, "verify_s": verify_s,
+                      "verify_cpu_s": verify_cpu_s,
                       "search_person_ms": search_ms, "search_scan_baseline_ms": scan_ms}))
     return 0
 

@@ -10,11 +10,12 @@ from broker.auth import Authenticator
 from broker.config import BrokerConfig
 from broker.fanout import AdapterClients
 from broker.reviews import ReviewStore
-from broker.service import AuditSink, BrokerParts, BrokerService
+from broker.service import BrokerParts, BrokerService
 from broker.timescales import due_at
 from certs.signing import SigningKey, TrustStore
 from certs.tls import server_credentials
 from mash import grpc_server, logs
+from mash.audit.alerts import AlertMonitor
 from mash.audit.events import AuditEvent
 from mash.audit.log import AuditLog
 from mash.audit.pseudonyms import Pseudonymiser
@@ -25,7 +26,7 @@ from policy import load_engine
 SERVICE_NAME = mash_pb2.DESCRIPTOR.services_by_name["Broker"].full_name
 
 
-class NullAudit(AuditSink):
+class NullAudit:
     """No audit log at all: ONLY for the benchmark's log-on/log-off comparison."""
 
     def submit(self, event: AuditEvent) -> Future[int]:
@@ -39,11 +40,17 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
     """Open keys, policy, audit log and adapter channels (fails fast, naming the cause)."""
     home = config.home
     name = config.name
+    monitor = AlertMonitor(log_name=name)  # break-glass, repeated denials, spikes, after hours
     audit = (
         AuditLog.open(home.audit_log(name), owner=name,
-                      checkpoint_key=SigningKey.load(home.signing_key(f"audit-{name}")).private_key)
+                      checkpoint_key=SigningKey.load(home.signing_key(f"audit-{name}")).private_key,
+                      on_commit=[monitor])
         if config.audit_enabled else None
     )
+    if audit is not None:
+        monitor.attach(audit)
+        # a broker killed mid-lookup left intents without outcomes: say so before serving
+        audit.recover_unfinished()
     parts = BrokerParts(
         config=config,
         auth=Authenticator(TokenValidator.from_home(home)),

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Protocol
 
 import grpc
 
@@ -41,7 +42,7 @@ from mash.errors import AuditUnavailable, InvalidRequest, NotPermitted
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
-from mash.vocab import Agency, Decision, Rag, Role, parse
+from mash.vocab import Agency, Category, Decision, Rag, Role, parse
 from policy import PolicyEngine
 
 log = get_logger("broker")
@@ -50,12 +51,12 @@ log = get_logger("broker")
 REVIEW_ROLES = frozenset({Role.MASH_TEAM_MANAGER})
 
 
-class AuditSink:
+class AuditSink(Protocol):
     """What the broker needs of an audit log: submit an event, get a durability future."""
 
-    def submit(self, event: AuditEvent) -> Future[int]:  # pragma: no cover - protocol
+    def submit(self, event: AuditEvent) -> Future[int]:
         """Queue `event`; the future resolves with its entry id once durable."""
-        raise NotImplementedError
+        ...
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ class BrokerService(pb_grpc.BrokerServicer):
         # Release: re-decide now (the agreement may have changed), ask for what is now
         # permitted plus what the manager approved, and say so in the signed query.
         plan = plan_agency(p.engine, p.config.broker_id, agency, lookup, requester, now)
-        approved = set(review.categories) & set(plan.review_categories)
+        approved = {parse(Category, c) for c in review.categories} & set(plan.review_categories)
         plan.categories = tuple(dict.fromkeys([*plan.categories, *sorted(approved)]))
         if not plan.categories:
             result, _ = result_for(plan, None, p.trust, p.clock, base)
@@ -259,9 +260,7 @@ class BrokerService(pb_grpc.BrokerServicer):
             glass = replace(decided, kind=EventKind.BREAK_GLASS, detail={
                 "until": d.break_glass_until.isoformat() if d.break_glass_until else "",
                 "raises": ",".join(plan.break_glass_events)})
-            events.append(glass)
-            if "alert" in plan.break_glass_events:
-                events.append(replace(glass, kind=EventKind.ALERT, outcome="break_glass"))
+            events.append(glass)  # the log's AlertMonitor raises the alert on commit
             if "retrospective_review" in plan.break_glass_events:
                 events.append(replace(glass, kind=EventKind.RETROSPECTIVE_REVIEW,
                                       outcome="awaiting_review"))

@@ -77,16 +77,28 @@ def checked(principal: Principal) -> Principal:
     return principal
 
 
+#: Broker-side audit logs that belong to no service: the IG lead's own log, agreement
+#: approvals, and the referral workflow (see mash/audit/review.py, policy/approval_audit.py,
+#: broker/referral_audit.py).
+LOCAL_AUDIT_LOGS: tuple[str, ...] = ("ig", "policy", "referrals")
+
+
 def init_pki(
     home: Home,
     *,
     brokers: Sequence[str] = ("mash-demo",),
     agencies: Sequence[str | Agency] = tuple(Agency),
     clients: Sequence[str] = ("staff",),
+    local_logs: Sequence[str] = LOCAL_AUDIT_LOGS,
     force: bool = False,
     clock: Clock = utc_now,
 ) -> PkiSummary:
-    """Create (or complete) the PKI of `home`; with `force`, start again from a new CA."""
+    """Create (or complete) the PKI of `home`; with `force`, start again from a new CA.
+
+    `local_logs` are the broker-side audit logs that are not a service's own (the IG
+    lead's log, agreement approvals, the referral workflow): their checkpoint keys are
+    created and pinned here too, so `mash audit verify` checks them against the trust store.
+    """
     principals = principals_for(brokers, agencies, clients)
     now = clock()
     home.ensure()
@@ -97,6 +109,9 @@ def init_pki(
     for principal in principals:
         store = _ensure_principal(home, ca, store, principal, now=now, force=force,
                                   created=created, kept=kept)
+    for log_owner in local_logs:
+        store = _ensure_signing_key(home, store, f"audit-{log_owner}", KeyPurpose.AUDIT_CHECKPOINT,
+                                    now=now, force=force, created=created, kept=kept)
     store.save(home.trust_store)
     return PkiSummary(home, tuple(created), tuple(kept), principals)
 

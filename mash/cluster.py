@@ -131,6 +131,22 @@ class Cluster:
                 s.process.kill()
                 s.process.wait()
 
+    def kill(self, name: str) -> None:
+        """SIGKILL one service (crash tests): no drain, no flush, no goodbye."""
+        service = self.services[name]
+        service.process.kill()
+        service.process.wait()
+
+    def respawn(self, name: str, timeout_s: float = 60.0) -> Service:
+        """Start a stopped service again with the same config (it may get a new port)."""
+        old = self.services[name]
+        args = ["broker" if name.startswith("broker-") else "adapter", "serve",
+                "--config", str(old.config)]
+        self._spawn(name, args, old.config)
+        self._await_port(name, timeout_s)
+        self._await_healthy(self.services[name], timeout_s)
+        return self.services[name]
+
     def __enter__(self) -> Cluster:
         return self.start()
 

@@ -64,8 +64,11 @@ def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: Tex
     t0 = time.perf_counter()
     prepare_home(home, people=people, seed=seed)
     say(f"   done in {time.perf_counter() - t0:.1f}s")
-    say("== Starting 4 agency adapters and the broker as separate processes over mTLS")
-    cluster = Cluster(home).start()
+    cluster = Cluster(home)
+    say(f"== Starting {len(cluster.agencies)} agency adapters "
+        f"({', '.join(str(a) for a in cluster.agencies)}) and the broker as separate processes "
+        "over mTLS")
+    cluster.start()
     try:
         for name, s in cluster.services.items():
             say(f"   {name:<22} pid {s.process.pid:<7} {s.address}")

@@ -31,6 +31,17 @@ def redact_personal_data(
     return event
 
 
+class _StandardError:
+    """sys.stderr looked up at each write, so a logger configured once keeps working when the
+    process (or a test harness) replaces sys.stderr later."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(*, json: bool = True, level: str = "info", stream: TextIO | None = None) -> None:
     """Configure structlog for this process: JSON lines (production) or console (demo)."""
     renderer: Any = (
@@ -46,7 +57,7 @@ def configure(*, json: bool = True, level: str = "info", stream: TextIO | None =
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=stream or _StandardError()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
 

@@ -254,6 +254,8 @@ def parse(enum: type[E], value: object) -> E:
     """Return `value` as a member of `enum`, or raise `UnknownVocabulary`."""
     if isinstance(value, enum):
         return value
+    if not isinstance(value, str):
+        raise UnknownVocabulary(enum.__name__, value)
     try:
         return enum(value)
     except ValueError:

@@ -182,6 +182,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def _approve(args: argparse.Namespace) -> int:
     from policy.approval import approvals_dir, approve, load_approver_key
+    from policy.approval_audit import record_approvals
 
     home = Home.at(args.home)
     try:
@@ -189,11 +190,14 @@ def _approve(args: argparse.Namespace) -> int:
     except FileNotFoundError:
         raise UsageError(f"no signing key for approver {args.approver!r} in {home.root} "
                          "(create one with `mash policy add-approver`)") from None
+    records = []
     for path in args.files:
         record = _guard(lambda p=path: approve(p, approver=args.approver, key=key, at=_now(),
                                                approvals_dir=approvals_dir(home)))
+        records.append(record)
         print(f"approved {record.agreement_id} sha256 {record.agreement_sha256} "
               f"as {record.approver} at {record.approved_at}")
+    record_approvals(home, records)
     return 0
 
 

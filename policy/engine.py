@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from mash.home import Home
 from mash.vocab import (
     AGENCY_CATEGORIES,
+    REQUESTING_ROLES,
     Agency,
     Category,
     ConsentState,
@@ -94,6 +95,17 @@ class PolicyEngine:
         return cls(compiled, _overlaps(agreements))
 
     @classmethod
+    def from_agreements(cls, agreements: Iterable[tuple[Agreement, ApprovalStatus]]
+                        ) -> PolicyEngine:
+        """An engine over already-parsed agreements with the given approval states.
+
+        For tooling and tests; the broker and adapters use `load` / `load_engine`.
+        """
+        pairs = list(agreements)
+        return cls([_compile(a, status) for a, status in pairs],
+                   _overlaps([a for a, _ in pairs]))
+
+    @classmethod
     def load_assuming_approval(cls, policy_dir: Path,
                                state: ApprovalState = ApprovalState.APPROVED) -> PolicyEngine:
         """TOOLING ONLY: load agreements as if their approval state were `state`.
@@ -161,7 +173,9 @@ class PolicyEngine:
             return _deny_all(request, [c], _unapproved(c))
 
         refusals: list[Reason] = []
-        if request.requester_role not in a.may_request:
+        # The agreement narrows the vocabulary's requesting roles; it can never widen them.
+        if request.requester_role not in a.may_request or \
+                request.requester_role not in REQUESTING_ROLES:
             refusals.append(Reason(R.ROLE_NOT_PERMITTED, f"A {request.requester_role} may not "
                                    f"request information under {a.id}."))
         terms = a.purposes.get(request.purpose)

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from mash.vocab import (
     AGENCY_CATEGORIES,
     GATEWAY_FOR_PURPOSE,
+    REQUESTING_ROLES,
     Agency,
     Category,
     ConsentState,
@@ -164,6 +165,8 @@ def _build(r: _Reader, doc: Mapping[str, Any], path: Path, digest: str) -> Agree
     start = _date_bound(r, doc, "in_force_from", end=False)
     until = _date_bound(r, doc, "in_force_until", end=True)
     review = r.get(doc, "review_date", "review_date", date)
+    if isinstance(review, datetime):
+        review = review.date()  # a review is due on a day, not at a moment
     if start is not None and until is not None and until <= start:
         r.problem("in_force_until", "must be after in_force_from")
     if isinstance(parties, list) and (len(parties) < 2 or
@@ -184,6 +187,9 @@ def _build(r: _Reader, doc: Mapping[str, Any], path: Path, digest: str) -> Agree
     _unknown_keys(r, roles, {"may_request", "may_approve_review",
                              "review_approver_must_not_be_requester"}, "roles")
     may_request = r.vocab_set(Role, roles, "may_request", "roles.may_request")
+    for role in sorted(may_request - REQUESTING_ROLES):
+        r.problem("roles.may_request", f"{role} may never request information "
+                  f"(only {', '.join(sorted(REQUESTING_ROLES))} may)")
     may_approve = r.vocab_set(Role, roles, "may_approve_review", "roles.may_approve_review")
     not_requester = r.get(roles, "review_approver_must_not_be_requester",
                           "roles.review_approver_must_not_be_requester", bool, True)
@@ -192,6 +198,10 @@ def _build(r: _Reader, doc: Mapping[str, Any], path: Path, digest: str) -> Agree
     _unknown_keys(r, approval, {"approvers", "required"}, "approval")
     approvers = r.get(approval, "approvers", "approval.approvers", list) or []
     required = r.get(approval, "required", "approval.required", int, MIN_APPROVERS)
+    for name in approvers:
+        if not isinstance(name, str) or not AGREEMENT_ID.match(name):
+            r.problem("approval.approvers", f"{name!r} is not an approver name "
+                      "(lower-case letters, digits, '.', '-', '_')")
     if required is not None and required < MIN_APPROVERS:
         r.problem("approval.required", f"must be at least {MIN_APPROVERS} (two different people)")
     if len(set(approvers)) < max(MIN_APPROVERS, required or 0):

@@ -17,11 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from mash.audit.applog import emit
 from mash.audit.events import AuditEvent, EventKind
 from mash.audit.hours import OfficeHours, parse_ts
-from mash.logs import get_logger
-
-_log = get_logger("audit.alerts")
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ class LogNotifier:
 
     def notify(self, alert: Alert) -> None:
         """Log the alert (rule, entry, actor id; no personal data)."""
-        _log.warning("audit_alert", rule=alert.rule, entry_id=alert.entry_id,
+        emit("audit.alerts", "warning", "audit_alert", rule=alert.rule, entry_id=alert.entry_id,
                      actor_id=alert.actor_id, referral_id=alert.referral_id, log=alert.log,
                      message=alert.message)
 
@@ -178,7 +176,8 @@ class AlertMonitor:
             try:
                 self.notifier.notify(alert)
             except Exception as exc:  # a broken notifier must not stop the audit writer
-                _log.error("audit_notifier_failed", rule=alert.rule, error=type(exc).__name__)
+                emit("audit.alerts", "error", "audit_notifier_failed", rule=alert.rule,
+                     error=type(exc).__name__)
             if self._sink is not None:
                 self._sink.submit(AuditEvent(
                     kind=EventKind.ALERT, reasons=(alert.rule,), actor_id=alert.actor_id,

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mash.audit.checkpoints import Checkpoint
 from mash.audit.errors import (
     AuditFormatError,
     EntryNotFound,
@@ -34,7 +35,16 @@ def register(sub: Any) -> None:
     verify = commands.add_parser(
         "verify", help="check every audit log under the home; exit 1 naming the first bad entry")
     _home_arg(verify)
+    verify.add_argument("--checkpoint", action="append", default=[], type=Path, metavar="FILE",
+                        help="published checkpoints to hold the logs to (JSON from `mash audit "
+                             "checkpoints` or a proof); catches truncation of the newest "
+                             "entries together with their checkpoints")
     verify.set_defaults(handler=cmd_verify)
+
+    cps = commands.add_parser(
+        "checkpoints", help="print the latest signed checkpoint of each log (to publish)")
+    _home_arg(cps)
+    cps.set_defaults(handler=cmd_checkpoints)
 
     show = commands.add_parser("show", help="the audit trail of one referral, across all logs")
     _home_arg(show)
@@ -46,8 +56,9 @@ def register(sub: Any) -> None:
         "prove", help="print an inclusion proof of one entry against its signed checkpoint")
     _home_arg(prove_p)
     prove_p.add_argument("entry_id", type=int, metavar="ENTRY_ID")
-    prove_p.add_argument("--log", default="broker", metavar="NAME",
-                         help="which log under the home (file stem; default broker)")
+    prove_p.add_argument("--log", default=None, metavar="NAME",
+                         help="which log under the home (file stem, e.g. adapter-police; "
+                              "default: the broker's)")
     prove_p.set_defaults(handler=cmd_prove)
 
     check = commands.add_parser(
@@ -72,11 +83,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not paths:
         print(f"no audit logs under {home.audit_dir}")
         return 0
+    published = _read_checkpoints(args.checkpoint)
     first_bad: str | None = None
     for path in paths:
         owner = _owner_of(path)
         keys = published_checkpoint_keys(home, owner) if owner else None
-        report = verify_log(path, checkpoint_public_key=keys.keys if keys and keys.keys else None)
+        report = verify_log(path, checkpoint_public_key=keys.keys if keys and keys.keys else None,
+                            trusted_checkpoint=[c for c in published if c.log == owner])
         line = report.line(path.name)
         if report.ok and keys is not None and keys.keys and keys.source != "trust store":
             line += f" [key from {keys.source}]"
@@ -89,6 +102,37 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 1
     print(f"audit verify: all {len(paths)} logs intact")
     return 0
+
+
+def cmd_checkpoints(args: argparse.Namespace) -> int:
+    """`mash audit checkpoints`: a JSON list, one latest checkpoint per log."""
+    out = []
+    for path in logs_in(Home.at(args.home)):
+        try:
+            store = SqliteAuditStore.open_readonly(path)
+        except AuditFormatError:
+            continue
+        with store:
+            cps = store.checkpoints()
+        if cps:
+            out.append(cps[-1].checkpoint.to_json_dict())
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def _read_checkpoints(files: list[Path]) -> list[Checkpoint]:
+    out: list[Checkpoint] = []
+    for f in files:
+        try:
+            data = json.loads(f.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UsageError(f"cannot read checkpoint file {f}: {exc}") from None
+        items = data if isinstance(data, list) else [data.get("checkpoint", data)]
+        try:
+            out.extend(Checkpoint.from_json_dict(d) for d in items)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UsageError(f"{f} is not a checkpoint: {exc}") from None
+    return out
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -105,9 +149,16 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_prove(args: argparse.Namespace) -> int:
     """`mash audit prove ENTRY_ID`: the proof as JSON on stdout."""
     home = Home.at(args.home)
-    path = home.audit_dir / f"{args.log}.sqlite"
+    name = args.log
+    if name is None:
+        brokers = [p.stem for p in logs_in(home) if p.stem.startswith("broker")]
+        if len(brokers) != 1:
+            raise UsageError("name the log with --log (one of: "
+                             f"{', '.join(p.stem for p in logs_in(home)) or 'none'})")
+        name = brokers[0]
+    path = home.audit_dir / f"{name}.sqlite"
     if not path.is_file():
-        raise UsageError(f"no audit log {args.log!r} under {home.audit_dir}")
+        raise UsageError(f"no audit log {name!r} under {home.audit_dir}")
     try:
         proof = prove(path, args.entry_id)
     except EntryNotFound as exc:

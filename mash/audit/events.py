@@ -123,19 +123,22 @@ class AuditEvent:
 
     def core_dict(self) -> dict[str, Any]:
         """The core part as a JSON-ready dict (empty fields left out)."""
+        # On the writer's hot path: walk the instance dict once, fast paths by type.
         out: dict[str, Any] = {}
-        for f in fields(self):
-            if f.name in PERSONAL_PART_FIELDS:
+        for name, value in self.__dict__.items():
+            if value is None or name in PERSONAL_PART_FIELDS or value == ():
                 continue
-            value = getattr(self, f.name)
-            if value is None or value == ():
-                continue
-            if isinstance(value, tuple):
-                out[f.name] = [v if isinstance(v, int) else str(v) for v in value]
+            t = type(value)
+            if t is str:
+                out[name] = value
+            elif t is tuple:
+                out[name] = [v if isinstance(v, int) else str(v) for v in value]
+            elif isinstance(value, str):
+                out[name] = str(value)  # a StrEnum member: store its plain value
             elif isinstance(value, float | int) and not isinstance(value, bool):
-                out[f.name] = value
+                out[name] = value
             else:
-                out[f.name] = str(value)
+                out[name] = str(value)
         return out
 
     def personal_dict(self) -> dict[str, Any] | None:
@@ -161,14 +164,17 @@ class AuditEvent:
         return cls(**kwargs)
 
 
+#: One encoder for all: `json.dumps` with options builds a new encoder per call (hot path).
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                            allow_nan=False)
+
 def canonical_json(value: Mapping[str, Any]) -> str:
     """The canonical JSON text of `value`: sorted keys, no spaces, UTF-8 kept as is.
 
     The bytes of this text are what the hashes cover, so it must never change
     for a stored entry; `json.dumps` with these options is stable across runs.
     """
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 def canonical_parts(event: AuditEvent, ts: str) -> tuple[str, str | None]:

@@ -14,14 +14,14 @@ from typing import Any
 
 from mash.audit.alerts import scan
 from mash.audit.errors import AuditError, AuditLogBusy
-from mash.audit.events import EventKind
+from mash.audit.events import AuditEvent, EventKind
 from mash.audit.keys import load_checkpoint_key
 from mash.audit.log import AuditLog
 from mash.audit.pseudonyms import Pseudonymiser, PseudonymKeyError, default_key_path
 from mash.audit.query import SearchFilter, search
 from mash.audit.reading import AuditRecord, describe, logs_in, records_where
 from mash.audit.reconcile import reconcile
-from mash.audit.review import ReviewError, ReviewFinding, review_queue, sign_off
+from mash.audit.review import ReviewError, ReviewFinding, open_ig_log, review_queue, sign_off
 from mash.audit.sar import build_sar, last_accesses, render_html
 from mash.audit.store import SqliteAuditStore
 from mash.cli import UsageError
@@ -59,6 +59,7 @@ def register_ig(commands: Any) -> None:
                    help="only this log (file stem; repeatable)")
     s.add_argument("--limit", type=int, default=None)
     s.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    _by(s)
     s.set_defaults(handler=cmd_search)
 
     sar = commands.add_parser("sar", help="subject access report for one person (JSON + HTML)")
@@ -68,6 +69,7 @@ def register_ig(commands: Any) -> None:
                      help="write sar.json and sar.html here (default: JSON to stdout)")
     sar.add_argument("--staff", choices=("roles", "ids"), default="roles",
                      help="show staff as roles only (default) or with their ids")
+    _by(sar)
     sar.set_defaults(handler=cmd_sar)
 
     acc = commands.add_parser("accesses", help="who has looked at this person: the last 25")
@@ -75,6 +77,7 @@ def register_ig(commands: Any) -> None:
     _person(acc, required=True)
     acc.add_argument("--limit", type=int, default=25)
     acc.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    _by(acc)
     acc.set_defaults(handler=cmd_accesses)
 
     rq = commands.add_parser("review-queue",
@@ -114,6 +117,25 @@ def register_ig(commands: Any) -> None:
 # ---------------------------------------------------------------- arguments
 def _home(p: argparse.ArgumentParser) -> None:
     p.add_argument("--home", default=None, metavar="DIR", help="home folder (default ./.mash)")
+
+
+def _by(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--by", metavar="ID", help="your staff id: the search itself is recorded in "
+                   "the IG log (who searched for whom, by pseudonym)")
+
+
+def _record_use(home: Home, args: argparse.Namespace, kind: EventKind,
+                pseudonyms: tuple[str, ...], what: str) -> None:
+    """Record in the IG log that `args.by` used the log (nothing if --by was not given)."""
+    if not getattr(args, "by", None):
+        return
+    log = open_ig_log(home)
+    try:
+        log.append(AuditEvent(kind=kind, actor_id=args.by, actor_role="ig_lead",
+                              referral_id=getattr(args, "referral", None), outcome=what,
+                              subject_pseudonyms=pseudonyms))
+    finally:
+        log.close()
 
 
 def _person(p: argparse.ArgumentParser, *, required: bool) -> None:
@@ -213,7 +235,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         break_glass=args.break_glass, consent_override=args.consent_overrides,
         green_without_consent=args.green_without_consent, after_hours=args.after_hours,
         since=args.since, until=args.until, logs=tuple(args.log))
-    _print_records(search(home, flt, limit=args.limit), args.format)
+    records = search(home, flt, limit=args.limit)
+    _record_use(home, args, EventKind.AUDIT_SEARCHED, pseudonyms, f"{len(records)} entries")
+    _print_records(records, args.format)
     return 0
 
 
@@ -223,6 +247,8 @@ def cmd_sar(args: argparse.Namespace) -> int:
     pseudonyms, used = _pseudonyms(args, home)
     report = build_sar(home, pseudonyms, identifiers_used=used, now=datetime.now(UTC),
                        staff=args.staff)
+    _record_use(home, args, EventKind.SAR_PRODUCED, pseudonyms,
+                f"{len(report.requests)} requests")
     data = json.dumps(report.to_json_dict(), indent=2)
     if args.out is None:
         print(data)
@@ -239,7 +265,9 @@ def cmd_accesses(args: argparse.Namespace) -> int:
     """`mash audit accesses`: the last N accesses to a person, newest first."""
     home = Home.at(args.home)
     pseudonyms, _ = _pseudonyms(args, home)
-    _print_records(last_accesses(home, pseudonyms, limit=args.limit), args.format)
+    records = last_accesses(home, pseudonyms, limit=args.limit)
+    _record_use(home, args, EventKind.AUDIT_SEARCHED, pseudonyms, f"{len(records)} accesses")
+    _print_records(records, args.format)
     return 0
 
 

@@ -20,6 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -27,21 +28,30 @@ from typing import IO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from mash.audit.applog import emit
 from mash.audit.chain import GENESIS, chain_hash, entry_leaf, personal_digest
 from mash.audit.checkpoints import Checkpoint, sign_checkpoint
 from mash.audit.errors import AuditFormatError, AuditLogBusy, AuditLogClosed, AuditWriteError
 from mash.audit.events import AuditEvent, EventKind, canonical_parts
 from mash.audit.merkle import Frontier
-from mash.audit.store import SqliteAuditStore, StoredCheckpoint, StoredEntry
+from mash.audit.queueing import (
+    CheckpointRequest,
+    Group,
+    Item,
+    Redact,
+    Sink,
+    Stop,
+    fail_item,
+)
+from mash.audit.store import AuditStore, SqliteAuditStore, StoredCheckpoint, StoredEntry
 from mash.audit.verify import VerifyReport, verify_log
-from mash.logs import get_logger
 
-__all__ = ["AuditLog", "Clock", "CommitHook", "VerifyReport", "utc_now", "verify_log", "format_ts"]
+__all__ = ["AuditLog", "AuditWriteError", "Clock", "CommitHook", "VerifyReport", "format_ts",
+           "utc_now", "verify_log"]
 
 Clock = Callable[[], datetime]
 CommitHook = Callable[[int, str, AuditEvent], object]
 
-_log = get_logger("audit")
 
 #: Lookup intents and the events that close them (an intent without one is unfinished).
 _INTENT_CLOSERS: dict[EventKind, tuple[str, frozenset[EventKind]]] = {
@@ -62,35 +72,10 @@ def format_ts(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class _Stop:
-    """Queue marker: flush, checkpoint and stop."""
-
-
-class _CheckpointRequest:
-    """Queue marker: write a checkpoint now (if anything is unanchored)."""
-
-    def __init__(self) -> None:
-        self.future: Future[int] = Future()
-        self.future.set_running_or_notify_cancel()
-
-
-class _Redact:
-    """Queue marker: record a redaction of these entries, then drop their personal parts."""
-
-    def __init__(self, event: AuditEvent, entry_ids: tuple[int, ...]) -> None:
-        self.event = event
-        self.entry_ids = entry_ids
-        self.future: Future[int] = Future()
-        self.future.set_running_or_notify_cancel()
-
-
-_Item = tuple[AuditEvent, "Future[int]"] | _Stop | _CheckpointRequest | _Redact
-
-
 class AuditLog:
     """An open audit log with its writer thread. Use `AuditLog.open`, then `close` (or `with`)."""
 
-    def __init__(self, store: SqliteAuditStore, lock: IO[bytes], path: Path, *, owner: str,
+    def __init__(self, store: AuditStore, lock: IO[bytes] | None, path: Path, *, owner: str,
                  checkpoint_key: Ed25519PrivateKey | None, checkpoint_every: int,
                  checkpoint_seconds: float, clock: Clock, max_batch: int,
                  on_commit: Sequence[CommitHook] = ()) -> None:
@@ -104,7 +89,7 @@ class AuditLog:
         self._clock = clock
         self._max_batch = max_batch
         self._on_commit = tuple(on_commit)
-        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._closed = False
         self._state_lock = threading.Lock()
         self._frontier, self._prev = _resume(store)
@@ -155,7 +140,7 @@ class AuditLog:
             store.close()
             lock.close()
             raise
-        _log.info("audit_log_opened", owner=owner, entries=log._frontier.size,
+        emit("audit", "info", "audit_log_opened", owner=owner, entries=log._frontier.size,
                   signed=checkpoint_key is not None)
         return log
 
@@ -179,6 +164,24 @@ class AuditLog:
         """Write `event` and return its entry id once durable (raises `AuditWriteError`)."""
         return self.submit(event).result(timeout)
 
+    def submit_many(self, events: Sequence[AuditEvent]) -> Future[list[int]]:
+        """Queue several events; ONE Future resolves to their ids once all are durable.
+
+        Cheaper for an asyncio caller than one Future per event (one loop wake-up,
+        not one per entry). Raises `AuditWriteError` if any of them failed; the
+        others may be durable (each entry stands alone in the chain).
+        """
+        group = Group(events)
+        if not group.events:
+            group.future.set_result([])
+            return group.future
+        with self._state_lock:
+            if self._closed:
+                group.future.set_exception(AuditLogClosed(f"audit log {self.owner} is closed"))
+                return group.future
+            self._queue.put(group)
+        return group.future
+
     def append_many(self, events: Sequence[AuditEvent]) -> list[int]:
         """Write several events (likely in one transaction); their ids once all are durable."""
         futures = [self.submit(e) for e in events]
@@ -186,7 +189,7 @@ class AuditLog:
 
     def checkpoint_now(self) -> int:
         """Write a checkpoint covering every entry so far; return its tree size."""
-        req = _CheckpointRequest()
+        req = CheckpointRequest()
         with self._state_lock:
             if self._closed:
                 raise AuditLogClosed(f"audit log {self.owner} is closed")
@@ -199,10 +202,11 @@ class AuditLog:
             if self._closed:
                 return
             self._closed = True
-            self._queue.put(_Stop())
+            self._queue.put(Stop())
         self._thread.join()
         self._store.close()
-        self._lock_file.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
 
     def __enter__(self) -> AuditLog:
         return self
@@ -225,7 +229,7 @@ class AuditLog:
         """
         events: list[AuditEvent] = []
         for intent, (key, closers) in _INTENT_CLOSERS.items():
-            with self._reader() as reader:
+            with closing(self._reader()) as reader:
                 rows = reader.unclosed(intent.value, key, sorted(c.value for c in closers))
             for entry_id, ident, referral, agency in rows:
                 events.append(AuditEvent(
@@ -234,7 +238,7 @@ class AuditLog:
                     **{key: ident}))
         ids = self.append_many(events)
         if ids:
-            _log.warning("audit_unfinished_marked", owner=self.owner, count=len(ids))
+            emit("audit", "warning", "audit_unfinished_marked", owner=self.owner, count=len(ids))
         return ids
 
     # ------------------------------------------------------------------ retention
@@ -252,7 +256,7 @@ class AuditLog:
             raise ValueError("redact: entry ids must name existing entries")
         event = AuditEvent(kind=EventKind.ENTRY_REDACTED, refers_to=ids, reasons=(reason,),
                            actor_id=actor_id, actor_role=actor_role)
-        req = _Redact(event, ids)
+        req = Redact(event, ids)
         with self._state_lock:
             if self._closed:
                 raise AuditLogClosed(f"audit log {self.owner} is closed")
@@ -261,15 +265,14 @@ class AuditLog:
 
     def redact_before(self, cutoff: datetime, *, reason: str = "retention_expired") -> list[int]:
         """Redact the personal part of every entry recorded before `cutoff`; the ids redacted."""
-        with self._reader() as reader:
-            ids = [int(r[0]) for r in reader.conn.execute(
-                "SELECT id FROM entries WHERE json_extract(core, '$.ts') < ?"
-                " AND personal IS NOT NULL ORDER BY id", (format_ts(cutoff),))]
+        with closing(self._reader()) as reader:
+            ids = [e.id for e in reader.entries_where(
+                "json_extract(core, '$.ts') < ? AND personal IS NOT NULL", [format_ts(cutoff)])]
         for start in range(0, len(ids), 10_000):  # bounded size of one redaction record
             self.redact(ids[start:start + 10_000], reason=reason)
         return ids
 
-    def _reader(self) -> SqliteAuditStore:
+    def _reader(self) -> AuditStore:
         """A separate read-only connection (the writer thread owns the main one)."""
         return SqliteAuditStore.open_readonly(self.path)
 
@@ -278,13 +281,14 @@ class AuditLog:
         try:
             self._loop()
         except BaseException as exc:  # pragma: no cover - a bug; never leave callers hanging
-            _log.error("audit_writer_crashed", owner=self.owner, error=type(exc).__name__)
+            emit("audit", "error", "audit_writer_crashed", owner=self.owner,
+                 error=type(exc).__name__)
             with self._state_lock:
                 self._closed = True
             self._fail_pending(AuditLogClosed(f"audit writer {self.owner} stopped"))
 
     def _loop(self) -> None:
-        backlog: deque[_Item] = deque()  # taken from the queue but not yet processed
+        backlog: deque[Item] = deque()  # taken from the queue but not yet processed
         while True:
             if backlog:
                 first = backlog.popleft()
@@ -295,8 +299,8 @@ class AuditLog:
                 except queue.Empty:
                     self._write([], force_checkpoint=True)
                     continue
-            items: list[_Item] = [first]
-            while len(items) < self._max_batch and not isinstance(items[-1], _Redact):
+            items: list[Item] = [first]
+            while len(items) < self._max_batch and not isinstance(items[-1], Redact):
                 if backlog:
                     items.append(backlog.popleft())
                     continue
@@ -306,33 +310,46 @@ class AuditLog:
                     break
             # A redaction ends a batch, so entries keep their queue order around it.
             last = items[-1]
-            redaction = last if isinstance(last, _Redact) else None
+            redaction = last if isinstance(last, Redact) else None
             if redaction is not None:
                 items.pop()
-            batch = [i for i in items if isinstance(i, tuple)]
-            requests = [i for i in items if isinstance(i, _CheckpointRequest)]
-            stop = any(isinstance(i, _Stop) for i in items)
-            if batch or requests or stop:
-                self._write(batch, force_checkpoint=bool(requests) or stop)
+            batch: list[tuple[AuditEvent, Sink]] = []
+            for i in items:
+                if isinstance(i, tuple):
+                    batch.append(i)
+                elif isinstance(i, Group):
+                    batch.extend((e, i.member(n)) for n, e in enumerate(i.events))
+            requests = [i for i in items if isinstance(i, CheckpointRequest)]
+            stop = any(isinstance(i, Stop) for i in items)
+            try:
+                if batch or requests or stop:
+                    self._write(batch, force_checkpoint=bool(requests) or stop)
+            except BaseException:
+                # A bug, not an I/O error (those fail the batch inside _write): fail every
+                # caller we hold, closed, before the writer stops.
+                err = AuditLogClosed(f"audit writer {self.owner} stopped")
+                for item in (*items, *backlog, *([redaction] if redaction else [])):
+                    fail_item(item, err)
+                raise
             for req in requests:
                 req.future.set_result(self._anchored)
             if redaction is not None:
                 self._apply_redaction(redaction)
             if stop:
-                # Nothing can be queued after _Stop (submit checks _closed under the lock).
+                # Nothing can be queued after Stop (submit checks _closed under the lock).
                 self._fail_pending(AuditLogClosed(f"audit log {self.owner} is closed"))
                 for item in backlog:
-                    _fail_item(item, AuditLogClosed(f"audit log {self.owner} is closed"))
+                    fail_item(item, AuditLogClosed(f"audit log {self.owner} is closed"))
                 return
 
-    def _write(self, batch: list[tuple[AuditEvent, Future[int]]], *,
+    def _write(self, batch: list[tuple[AuditEvent, Sink]], *,
                force_checkpoint: bool) -> None:
         frontier = self._frontier.copy()
         prev = self._prev
         now = self._clock()
         ts = format_ts(now)
         rows: list[tuple[StoredEntry, Sequence[str]]] = []
-        done: list[tuple[Future[int], int, AuditEvent]] = []
+        done: list[tuple[Sink, int, AuditEvent]] = []
         for event, fut in batch:
             try:
                 core, personal = canonical_parts(event, ts)
@@ -359,7 +376,7 @@ class AuditLog:
             self._store.append(rows, checkpoint)
         except Exception as exc:
             # The in-memory chain stays at the last durable entry; nothing of this batch exists.
-            _log.error("audit_write_failed", owner=self.owner, entries=len(rows),
+            emit("audit", "error", "audit_write_failed", owner=self.owner, entries=len(rows),
                        error=type(exc).__name__, detail=str(exc))
             err = AuditWriteError(f"audit log {self.owner}: write failed: {exc}")
             for fut, _, _ in done:
@@ -376,9 +393,10 @@ class AuditLog:
                 try:
                     hook(entry_id, ts, event)
                 except Exception as exc:  # a hook must never stop the audit writer
-                    _log.error("audit_hook_failed", owner=self.owner, error=type(exc).__name__)
+                    emit("audit", "error", "audit_hook_failed", owner=self.owner,
+                         error=type(exc).__name__)
 
-    def _apply_redaction(self, req: _Redact) -> None:
+    def _apply_redaction(self, req: Redact) -> None:
         record: Future[int] = Future()
         record.set_running_or_notify_cancel()
         self._write([(req.event, record)], force_checkpoint=False)
@@ -403,17 +421,10 @@ class AuditLog:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            _fail_item(item, err)
+            fail_item(item, err)
 
 
-def _fail_item(item: _Item, err: AuditWriteError) -> None:
-    if isinstance(item, tuple):
-        item[1].set_exception(err)
-    elif isinstance(item, _CheckpointRequest | _Redact):
-        item.future.set_exception(err)
-
-
-def _resume(store: SqliteAuditStore) -> tuple[Frontier, bytes]:
+def _resume(store: AuditStore) -> tuple[Frontier, bytes]:
     """The Merkle frontier and last chain hash of an existing log (from its last checkpoint)."""
     cps = store.checkpoints()
     count = store.max_id()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mash.audit.events import AuditEvent
+from mash.audit.events import AuditEvent, EventKind
 from mash.audit.store import SqliteAuditStore, StoredEntry
 from mash.home import Home
 
@@ -70,22 +70,36 @@ def records_for_referral(home: Home, referral_id: str) -> list[AuditRecord]:
     return out
 
 
-def describe(record: AuditRecord) -> str:
-    """One readable line: time, log, event kind, then the fields that matter for it."""
+_CONTEXT_FIELDS = ("actor_id", "actor_role", "actor_org", "purpose", "statutory_gateway", "rag",
+                   "consent_state", "consent_reason")
+
+
+def describe(record: AuditRecord, context: AuditEvent | None = None) -> str:
+    """One readable line: time, log, event kind, then the fields that matter for it.
+
+    With `context` (the lookup's `lookup_requested` event), who/why fields that
+    merely repeat it are left out, so a trail reads as a story, not a table.
+    """
     e = record.event
+    same = context is not None and e is not context and all(
+        getattr(e, f) in (None, getattr(context, f)) for f in _CONTEXT_FIELDS)
     parts: list[str] = []
-    if e.actor_role or e.actor_id:
-        who = " ".join(x for x in (e.actor_role, e.actor_id) if x)
-        parts.append(f"by {who}" + (f" ({e.actor_org})" if e.actor_org else ""))
-    elif e.actor_org:
-        parts.append(f"from {e.actor_org}")
-    for label, value in (("agency", e.agency), ("purpose", e.purpose),
-                         ("gateway", e.statutory_gateway), ("rag", e.rag)):
-        if value:
-            parts.append(f"{label}={value}")
-    if e.consent_state:
-        parts.append(f"consent={e.consent_state}"
-                     + (f" ({e.consent_reason})" if e.consent_reason else ""))
+    if not same:
+        if e.actor_role or e.actor_id:
+            who = " ".join(x for x in (e.actor_role, e.actor_id) if x)
+            parts.append(f"by {who}" + (f" ({e.actor_org})" if e.actor_org else ""))
+        elif e.actor_org:
+            parts.append(f"from {e.actor_org}")
+    if e.agency:
+        parts.append(f"agency={e.agency}")
+    if not same:
+        for label, value in (("purpose", e.purpose), ("gateway", e.statutory_gateway),
+                             ("rag", e.rag)):
+            if value:
+                parts.append(f"{label}={value}")
+        if e.consent_state:
+            parts.append(f"consent={e.consent_state}"
+                         + (f" ({e.consent_reason})" if e.consent_reason else ""))
     if e.decision:
         parts.append(f"decision={e.decision}" + (f" [{', '.join(e.reasons)}]" if e.reasons else ""))
     elif e.reasons:
@@ -121,5 +135,7 @@ def render_referral_trail(home: Home, referral_id: str) -> str:
     lines = [f"Audit trail for referral {referral_id} ({len(records)} entries in "
              f"{len(logs)} logs: {', '.join(logs)})",
              f"{'time (UTC)':<23}  {'log':<18} {'entry':<7} {'event':<20} details"]
-    lines += [describe(r) for r in records]
+    intents = {r.event.lookup_id: r.event for r in records
+               if r.event.kind is EventKind.LOOKUP_REQUESTED and r.event.lookup_id}
+    lines += [describe(r, intents.get(r.event.lookup_id or "")) for r in records]
     return "\n".join(lines)

@@ -82,34 +82,56 @@ def reconcile(home: Home, *, broker_prefix: str = "broker",
     paths = logs_in(home)
     brokers = [p for p in paths if p.stem.startswith(broker_prefix)]
     adapters = [p for p in paths if p.stem.startswith(adapter_prefix)]
-    return reconcile_paths(brokers, adapters)
+    return reconcile_paths(brokers, adapters, broker_prefix=broker_prefix + "-")
 
 
-def reconcile_paths(brokers: list[Path], adapters: list[Path]) -> ReconcileReport:
-    """`reconcile` over explicit log files."""
+def reconcile_paths(brokers: list[Path], adapters: list[Path],
+                    broker_prefix: str = "broker-") -> ReconcileReport:
+    """`reconcile` over explicit log files.
+
+    An adapter may serve several MASH brokers; its entries name the broker in
+    `actor_org`. Unmatched entries for a broker whose log is not among
+    `brokers` are reported once per broker as a WARNING (reconcile them where
+    that broker's log is), never silently dropped.
+    """
     b = search_paths(brokers, SearchFilter(kinds=tuple(k.value for k in _BROKER_KINDS)))
     a = search_paths(adapters, SearchFilter(kinds=tuple(k.value for k in _ADAPTER_KINDS)))
+    local = {p.stem[len(broker_prefix):] for p in brokers if p.stem.startswith(broker_prefix)}
     sent = _by_kind(b, EventKind.QUERY_SENT)
     answered = {**_by_kind(b, EventKind.DISCLOSURE_RECEIVED),
                 **_by_kind(b, EventKind.DISCLOSURE_REJECTED),
                 **_by_kind(b, EventKind.DISCLOSURE_VERIFIED)}
-    received = _by_kind(a, EventKind.QUERY_RECEIVED)
     disclosed = _by_kind(a, EventKind.DISCLOSURE_SENT)
+    refused = _by_kind(a, EventKind.QUERY_REJECTED)
+    # Any adapter entry about a query shows it arrived (adapters need not log query_received).
+    received = {**refused, **_by_kind(a, EventKind.QUERY_RECEIVED), **disclosed}
     diffs: list[Difference] = []
+    foreign: dict[str, list[AuditRecord]] = {}
 
     def diff(sev: Severity, problem: str, r: AuditRecord) -> None:
         e = r.event
         diffs.append(Difference(sev, problem, e.query_id, e.agency, e.referral_id,
                                 f"{r.log}:{r.entry_id}"))
 
+    def unmatched_at_adapter(sev: Severity, problem: str, r: AuditRecord) -> None:
+        org = r.event.actor_org
+        if org and brokers and org not in local and r.event.kind is not EventKind.QUERY_REJECTED:
+            foreign.setdefault(org, []).append(r)
+        else:
+            diff(sev, problem, r)
+
     matched_disclosures = 0
     for qid, r in disclosed.items():
         if qid not in sent:
-            diff(Severity.SERIOUS, "disclosure the broker never logged asking for", r)
+            unmatched_at_adapter(Severity.SERIOUS,
+                                 "disclosure the broker never logged asking for", r)
             continue
         got = answered.get(qid)
         if got is None:
             diff(Severity.WARNING, "disclosure sent, never recorded as received by the broker", r)
+        elif got.event.kind is EventKind.DISCLOSURE_REJECTED and not got.event.disclosure_hash:
+            diff(Severity.WARNING, "disclosure sent after the broker stopped waiting "
+                 f"(broker outcome: {got.event.outcome or 'rejected'})", r)
         elif (got.event.disclosure_hash and r.event.disclosure_hash
               and got.event.disclosure_hash != r.event.disclosure_hash):
             diff(Severity.SERIOUS, "broker and adapter recorded different disclosures "
@@ -117,10 +139,17 @@ def reconcile_paths(brokers: list[Path], adapters: list[Path]) -> ReconcileRepor
         else:
             matched_disclosures += 1
     for qid, r in received.items():
-        if qid not in sent:
-            diff(Severity.SERIOUS, "query received that the broker never logged sending", r)
+        if qid in sent or qid in disclosed:
+            continue  # matched, or already reported as an unasked-for disclosure
+        if r.event.kind is EventKind.QUERY_REJECTED:
+            diff(Severity.WARNING, "adapter refused a query this broker never logged sending "
+                 "(forged, replayed or from another broker)", r)
+        else:
+            unmatched_at_adapter(Severity.SERIOUS,
+                                 "query received that the broker never logged sending", r)
     for qid, r in answered.items():
-        if qid not in disclosed and r.event.kind is not EventKind.DISCLOSURE_REJECTED:
+        if qid not in disclosed and r.event.disclosure_hash \
+                and r.event.kind is not EventKind.DISCLOSURE_REJECTED:
             diff(Severity.SERIOUS, "broker recorded a disclosure no adapter logged sending", r)
     matched_queries = 0
     for qid, r in sent.items():
@@ -128,6 +157,13 @@ def reconcile_paths(brokers: list[Path], adapters: list[Path]) -> ReconcileRepor
             matched_queries += 1
         else:
             diff(Severity.WARNING, "query sent, never recorded as received by the adapter", r)
+    for org, records in sorted(foreign.items()):
+        first = records[0]
+        diffs.append(Difference(
+            Severity.WARNING, f"{len(records)} unmatched adapter entries name broker {org!r}, "
+            "whose log is not here: reconcile them against that broker's log",
+            first.event.query_id, first.event.agency, first.event.referral_id,
+            f"{first.log}:{first.entry_id}"))
     diffs.sort(key=lambda d: (d.severity is not Severity.SERIOUS, d.where))
     return ReconcileReport(tuple(p.stem for p in brokers), tuple(p.stem for p in adapters),
                            matched_queries, matched_disclosures, tuple(diffs))

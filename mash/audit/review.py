@@ -1,5 +1,8 @@
 """The retrospective review queue: break-glass uses and consent overrides awaiting sign-off.
 
+A consent override is a lookup made with consent refused, withdrawn or not
+sought that went on to query at least one agency.
+
 An item leaves the queue when an IG lead signs it off with a finding. The
 sign-off is itself an audit entry (`retrospective_review`) in the home's IG log
 (`ig.sqlite`), pointing at the reviewed entry by log and id, so the review
@@ -53,11 +56,21 @@ def _candidates(home: Home) -> list[ReviewItem]:
              for r in search(home, SearchFilter(break_glass=True))]
     overrides = search(home, SearchFilter(consent_override=True,
                                           kinds=(EventKind.LOOKUP_REQUESTED.value,)))
+    # Only an override that led to a query needs review: if every agency was denied,
+    # nothing was shared against the person's wishes.
     items += [ReviewItem(r, f"consent {r.event.consent_state}"
                          + (f" ({r.event.consent_reason})" if r.event.consent_reason else ""))
-              for r in overrides]
+              for r in overrides if _queried(home, r)]
     items.sort(key=lambda i: (i.record.ts, i.record.log, i.record.entry_id))
     return items
+
+
+def _queried(home: Home, intent: AuditRecord) -> bool:
+    lookup = intent.event.lookup_id
+    if not lookup:
+        return True  # cannot tell: keep it in the queue (fail towards review)
+    return bool(search(home, SearchFilter(lookup=lookup, kinds=(EventKind.QUERY_SENT.value,)),
+                       limit=1))
 
 
 def reviewed(home: Home) -> dict[tuple[str, int], AuditRecord]:

@@ -24,7 +24,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import sqlite_utils
 
@@ -79,9 +79,8 @@ BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 _SELECT = "SELECT id, core, personal, personal_hash, prev_hash, entry_hash FROM entries"
 
 
-@dataclass(frozen=True)
-class StoredEntry:
-    """One entry as stored: canonical texts and hashes."""
+class StoredEntry(NamedTuple):
+    """One entry as stored: canonical texts and hashes (a NamedTuple: cheap on the hot path)."""
 
     id: int
     core: str
@@ -112,7 +111,12 @@ class StoredCheckpoint:
 
 
 class AuditStore(Protocol):
-    """The storage a log needs. Appends are all-or-nothing and durable on return."""
+    """The storage one log needs. Appends are all-or-nothing and durable on return.
+
+    `SqliteAuditStore` implements it; a PostgreSQL store for scale-out would too
+    (one table per log owner, `SERIALIZABLE` appends, the same canonical texts
+    and hashes, so `verify_log` and proofs are unchanged).
+    """
 
     def owner(self) -> str:
         """The name of the log's owner (`broker`, `adapter-police`, ...)."""
@@ -131,12 +135,20 @@ class AuditStore(Protocol):
         """One entry, or None."""
         ...
 
-    def count(self) -> int:
-        """The number of entries (the highest id when the log is intact)."""
+    def max_id(self) -> int:
+        """The highest entry id (0 when empty)."""
         ...
 
     def checkpoints(self) -> list[StoredCheckpoint]:
         """All checkpoints, by tree size."""
+        ...
+
+    def entries_where(self, where: str, params: Sequence[Any]) -> Iterator[StoredEntry]:
+        """Entries matching a condition built by `mash.audit.query`, in id order."""
+        ...
+
+    def unclosed(self, intent: str, key: str, closers: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(id, key value, referral_id, agency) of intents that no closing entry pairs with."""
         ...
 
     def redact(self, entry_ids: Sequence[int]) -> None:

@@ -16,6 +16,7 @@ checkpoint held elsewhere: pass it as `trusted_checkpoint` (the published one).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from mash.audit.chain import GENESIS, chain_hash, entry_leaf, personal_digest
+from mash.audit.chain import GENESIS, LEAF_PREFIX, NO_PERSONAL
 from mash.audit.checkpoints import (
     Checkpoint,
     PublicKeyLike,
@@ -36,6 +37,7 @@ from mash.audit.merkle import Frontier
 from mash.audit.store import SqliteAuditStore
 
 _REDACTION_MARK = '"kind":"entry_redacted"'
+_PSEUDONYM_MARK = '"subject_pseudonyms"'
 
 
 @dataclass(frozen=True)
@@ -50,16 +52,24 @@ class VerifyReport:
     checkpoints: int = 0
     signatures_checked: bool = False
     unanchored: int = 0
+    key_given: bool = False
 
     def line(self, name: str) -> str:
         """One human-readable line for `name` (the CLI prints these)."""
         if not self.ok:
             where = f"entry {self.first_bad_entry}: " if self.first_bad_entry else ""
             return f"FAIL {name}: {where}{self.problem}"
-        sig = "signed" if self.signatures_checked else "NOT signature-checked (no key)"
-        tail = f", {self.unanchored} after the last checkpoint" if self.unanchored else ""
-        return (f"OK   {name}: {self.entries} entries, {self.checkpoints} checkpoints "
-                f"({sig}){tail}")
+        if self.signatures_checked:
+            sig = " (signatures checked)"
+        elif self.key_given or not self.checkpoints:
+            sig = ""
+        else:
+            sig = " (signatures NOT checked: no published key)"
+        tail = ""
+        if self.unanchored:
+            tail = (f"; {self.unanchored} newest not yet under a checkpoint (the service adds "
+                    "one within its interval and when it stops)")
+        return f"OK   {name}: {self.entries} entries, {self.checkpoints} checkpoints{sig}{tail}"
 
 
 def _fail(entries: int, first: int | None, problem: str, owner: str = "") -> VerifyReport:
@@ -71,19 +81,23 @@ KeysLike = PublicKeyLike | Sequence[PublicKeyLike]
 
 
 def verify_log(path: Path, *, checkpoint_public_key: KeysLike | None = None,
-               trusted_checkpoint: Checkpoint | None = None) -> VerifyReport:
+               trusted_checkpoint: Checkpoint | Sequence[Checkpoint] | None = None
+               ) -> VerifyReport:
     """Verify the log at `path`; see the module docstring for what is detected.
 
     Without `checkpoint_public_key`, checkpoints are checked against the
     recomputed roots but not for their signature, so a rewrite that also
     rewrote the checkpoints is NOT detected; the report says so. Several keys
     (after a rotation) may be given; each checkpoint names the key id it used.
+    `trusted_checkpoint`: checkpoint(s) of this log kept outside it (published).
     """
     try:
         store = SqliteAuditStore.open_readonly(Path(path))
     except AuditFormatError as exc:
         return _fail(0, None, str(exc))
     try:
+        # One read transaction: a live log is verified as of one consistent snapshot.
+        store.conn.execute("BEGIN")
         return _verify(store, checkpoint_public_key, trusted_checkpoint)
     finally:
         store.close()
@@ -101,7 +115,7 @@ def _keys(given: KeysLike | None) -> dict[str, PublicKeyLike] | None:
 
 
 def _verify(store: SqliteAuditStore, public_key: KeysLike | None,
-            trusted: Checkpoint | None) -> VerifyReport:
+            trusted: Checkpoint | Sequence[Checkpoint] | None) -> VerifyReport:
     owner = store.owner()
     try:
         keys = _keys(public_key)
@@ -109,7 +123,8 @@ def _verify(store: SqliteAuditStore, public_key: KeysLike | None,
         return _fail(0, None, f"unusable checkpoint key: {exc}", owner)
     checkpoints = [sc.checkpoint for sc in store.checkpoints()]
     if trusted is not None:
-        checkpoints = sorted([*checkpoints, trusted], key=lambda c: c.tree_size)
+        extra = [trusted] if isinstance(trusted, Checkpoint) else list(trusted)
+        checkpoints = sorted([*checkpoints, *extra], key=lambda c: c.tree_size)
     for cp in checkpoints:
         if cp.log != owner:
             return _fail(0, None, f"checkpoint names log {cp.log!r}, not {owner!r}", owner)
@@ -126,54 +141,68 @@ def _verify(store: SqliteAuditStore, public_key: KeysLike | None,
     next_cp = next(pending, None)
     index_rows = _grouped(store.pseudonym_rows())
     index_next = next(index_rows, None)
-    frontier = Frontier()
+    # The hot loop over every entry: raw rows and inlined hashing (same bytes as
+    # chain.entry_leaf / chain.chain_hash / merkle.Frontier; tests check both paths agree).
+    sha256 = hashlib.sha256
+    nodes: list[bytes] = []
     prev = GENESIS
     last_good_anchor = 0
     redacted: list[int] = []
     redaction_refs: set[int] = set()
     expected = 1
-    for e in store.entries():
-        if e.id != expected:
+    rows = store.conn.execute("SELECT id, core, personal, personal_hash, prev_hash, entry_hash"
+                              " FROM entries ORDER BY id")
+    for entry_id, core, personal, stored_ph, prev_hash, entry_hash in rows:
+        if entry_id != expected:
             return _fail(expected - 1, expected,
-                         f"missing (deleted); next entry present is {e.id}", owner)
+                         f"missing (deleted); next entry present is {entry_id}", owner)
         ph: bytes | None
-        if e.personal is not None:
-            ph = personal_digest(e.personal)
-            if ph != e.personal_hash:
-                return _fail(expected - 1, e.id, "personal part edited (hash mismatch)", owner)
+        if personal is not None:
+            ph = sha256(personal.encode("utf-8")).digest()
+            if ph != stored_ph:
+                return _fail(expected - 1, entry_id, "personal part edited (hash mismatch)",
+                             owner)
             stored_pseudonyms = tuple(sorted(set(
-                json.loads(e.personal).get("subject_pseudonyms", ()))))
+                json.loads(personal).get("subject_pseudonyms", ())))) \
+                if _PSEUDONYM_MARK in personal else ()
         else:
-            ph = e.personal_hash
+            ph = stored_ph
             stored_pseudonyms = ()
             if ph is not None:
-                redacted.append(e.id)
+                redacted.append(entry_id)
         # The person index must list exactly the pseudonyms in the entry, or search/SAR lies.
         indexed: tuple[str, ...] = ()
-        if index_next is not None and index_next[0] < e.id:
+        if index_next is not None and index_next[0] < entry_id:
             return _fail(expected - 1, index_next[0], "person index names a missing entry", owner)
-        if index_next is not None and index_next[0] == e.id:
+        if index_next is not None and index_next[0] == entry_id:
             indexed = index_next[1]
             index_next = next(index_rows, None)
         if indexed != stored_pseudonyms:
-            return _fail(expected - 1, e.id, "person index does not match the entry", owner)
-        leaf = entry_leaf(e.id, e.core, ph)
-        if e.prev_hash != prev:
-            return _fail(expected - 1, e.id,
+            return _fail(expected - 1, entry_id, "person index does not match the entry", owner)
+        leaf = sha256(LEAF_PREFIX + entry_id.to_bytes(8, "big")
+                      + sha256(core.encode("utf-8")).digest() + (ph or NO_PERSONAL)).digest()
+        if prev_hash != prev:
+            return _fail(expected - 1, entry_id,
                          "chain broken (an entry before it was deleted, inserted or reordered)",
                          owner)
-        if chain_hash(prev, leaf) != e.entry_hash:
-            return _fail(expected - 1, e.id, "content does not match its hash (edited)", owner)
-        if _REDACTION_MARK in e.core:
-            redaction_refs.update(int(i) for i in json.loads(e.core).get("refers_to", ()))
-        prev = e.entry_hash
-        frontier.append(leaf)
-        while next_cp is not None and next_cp.tree_size == frontier.size:
-            if next_cp.root_hash != frontier.root():
-                return _fail(frontier.size, last_good_anchor + 1,
-                             f"entries {last_good_anchor + 1}..{frontier.size} do not match the "
-                             f"checkpoint at size {frontier.size} (rewritten)", owner)
-            last_good_anchor = frontier.size
+        if sha256(prev + leaf).digest() != entry_hash:
+            return _fail(expected - 1, entry_id, "content does not match its hash (edited)",
+                         owner)
+        if _REDACTION_MARK in core:
+            redaction_refs.update(int(i) for i in json.loads(core).get("refers_to", ()))
+        prev = entry_hash
+        nodes.append(leaf)
+        size = n = expected  # entries so far (ids are contiguous from 1)
+        while not n & 1:
+            right = nodes.pop()
+            nodes[-1] = sha256(b"\x01" + nodes[-1] + right).digest()
+            n >>= 1
+        while next_cp is not None and next_cp.tree_size == size:
+            if next_cp.root_hash != Frontier(size, nodes).root():
+                return _fail(size, last_good_anchor + 1,
+                             f"entries {last_good_anchor + 1}..{size} do not match the "
+                             f"checkpoint at size {size} (rewritten)", owner)
+            last_good_anchor = size
             next_cp = next(pending, None)
         expected += 1
     count = expected - 1
@@ -189,7 +218,7 @@ def _verify(store: SqliteAuditStore, public_key: KeysLike | None,
                      "personal part removed without a redaction record", owner)
     return VerifyReport(ok=True, entries=count, owner=owner, checkpoints=len(checkpoints),
                         signatures_checked=keys is not None and bool(checkpoints),
-                        unanchored=count - last_good_anchor)
+                        unanchored=count - last_good_anchor, key_given=keys is not None)
 
 
 def _grouped(rows: Iterator[tuple[int, str]]) -> Iterator[tuple[int, tuple[str, ...]]]:

@@ -41,8 +41,9 @@ ALTERED = PolicyEngine.load_assuming_approval(SHIPPED_POLICY_DIR, ApprovalState.
 
 times = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2029, 12, 31),
                      timezones=st.just(UTC))
-glass = st.none() | st.builds(BreakGlass, st.sampled_from(ReasonCode),
-                              st.text(max_size=40))
+glass = st.none() | st.builds(
+    BreakGlass, st.sampled_from(ReasonCode),
+    st.just("Child seen with untreated injuries at 16:40") | st.text(max_size=40))
 requests = st.builds(
     PolicyRequest,
     agency=st.sampled_from(Agency), purpose=st.sampled_from(Purpose),

@@ -43,6 +43,8 @@ class Scenario:
     child_referrals: tuple[str, ...]
 
 
+BROKER = "broker-northshire"  # as the broker names its log: broker-<broker id>
+
 # Monday 9 November 2026, office hours (UTC = London time in November).
 MONDAY_10 = datetime(2026, 11, 9, 10, 0, tzinfo=UTC)
 SATURDAY_23 = datetime(2026, 11, 14, 23, 0, tzinfo=UTC)
@@ -60,7 +62,7 @@ def build(home: Home, *, plant_ghost_disclosure: bool = False) -> Scenario:
                                   date_of_birth=p.dob)
 
     clock = FakeClock(MONDAY_10)
-    broker = AuditLog.open(home.audit_log("broker"), owner="broker", clock=clock)
+    broker = AuditLog.open(home.audit_log(BROKER), owner=BROKER, clock=clock)
     adapters = {a: AuditLog.open(home.audit_log(f"adapter-{a}"), owner=f"adapter-{a}",
                                  clock=clock) for a in ("police", "health")}
 
@@ -85,13 +87,15 @@ def build(home: Home, *, plant_ghost_disclosure: bool = False) -> Scenario:
             broker.append(AuditEvent(kind=EventKind.QUERY_SENT, referral_id=referral,
                                      lookup_id=lookup_id, query_id=qid, agency=agency))
             clock.advance(0.01)
-            adapters[agency].append(AuditEvent(
-                kind=EventKind.QUERY_RECEIVED, referral_id=referral, query_id=qid,
-                agency=agency, actor_org="broker-northshire", subject_pseudonyms=subjects))
+            if agency == "health":  # adapters may log receipt first; all log what they send
+                adapters[agency].append(AuditEvent(
+                    kind=EventKind.QUERY_RECEIVED, referral_id=referral, query_id=qid,
+                    agency=agency, actor_org="northshire", subject_pseudonyms=subjects))
             adapters[agency].append(AuditEvent(
                 kind=EventKind.DISCLOSURE_SENT, referral_id=referral, query_id=qid,
-                agency=agency, match_band="high", categories=("domestic_abuse_incidents",),
-                disclosure_hash=f"hash-{qid}"))
+                agency=agency, actor_org="northshire", match_band="high",
+                categories=("domestic_abuse_incidents",), disclosure_hash=f"hash-{qid}",
+                subject_pseudonyms=subjects))
             broker.append(AuditEvent(
                 kind=EventKind.DISCLOSURE_VERIFIED, referral_id=referral, lookup_id=lookup_id,
                 query_id=qid, agency=agency, disclosure_hash=f"hash-{qid}",
@@ -126,7 +130,7 @@ def build(home: Home, *, plant_ghost_disclosure: bool = False) -> Scenario:
         # Information leaves the police with no broker record of anyone asking for it.
         adapters["police"].append(AuditEvent(
             kind=EventKind.DISCLOSURE_SENT, referral_id="REF-999", query_id="Q-GHOST",
-            agency="police", disclosure_hash="hash-ghost"))
+            agency="police", actor_org="northshire", disclosure_hash="hash-ghost"))
     broker.close()
     for log in adapters.values():
         log.close()

@@ -97,3 +97,24 @@ def test_retention_skips_a_log_in_use(home: Home, capsys: pytest.CaptureFixture[
 def test_no_logs_is_not_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "verify", "--home", str(tmp_path)]) == 0
     assert "no audit logs" in capsys.readouterr().out
+
+
+def test_published_checkpoints_catch_a_truncation_that_removed_checkpoints_too(
+        home: Home, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["audit", "checkpoints", "--home", str(home.root)]) == 0
+    published = tmp_path / "published.json"
+    published.write_text(capsys.readouterr().out)
+    conn = sqlite3.connect(home.audit_log("broker"), isolation_level=None)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                                ).fetchall():
+        conn.execute(f'DROP TRIGGER "{name}"')
+    conn.execute("DELETE FROM entries WHERE id > 3")
+    conn.execute("DELETE FROM subjects WHERE entry_id > 3")
+    conn.execute("DELETE FROM checkpoints")
+    conn.close()
+    assert main(["audit", "verify", "--home", str(home.root)]) == 0  # locally consistent
+    capsys.readouterr()
+    assert main(["audit", "verify", "--home", str(home.root), "--checkpoint",
+                 str(published)]) == 1
+    assert "truncated" in capsys.readouterr().out

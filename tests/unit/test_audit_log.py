@@ -184,3 +184,97 @@ def test_submit_never_blocks_the_caller(tmp_path: Path) -> None:
         with hold:
             fut = log.submit(AuditEvent(kind=EventKind.QUERY_SENT))  # returns a Future at once
         assert fut.result(timeout=5) == 1
+
+
+def test_an_idle_log_checkpoints_after_checkpoint_seconds(tmp_path: Path) -> None:
+    import time
+
+    path = tmp_path / "b.sqlite"
+    with AuditLog.open(path, owner="broker", checkpoint_every=1000,
+                       checkpoint_seconds=0.05) as log:
+        log.append(AuditEvent(kind=EventKind.QUERY_SENT))
+        # Wait for the behaviour (bounded), not for a time: the writer wakes by itself.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with SqliteAuditStore.open_readonly(path) as store:
+                if store.checkpoints():
+                    break
+            time.sleep(0.01)
+        with SqliteAuditStore.open_readonly(path) as store:
+            assert [c.checkpoint.tree_size for c in store.checkpoints()] == [1]
+
+
+def test_a_live_log_verifies_while_it_is_being_written(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    key = Ed25519PrivateKey.generate()
+    with AuditLog.open(path, owner="broker", checkpoint_key=key, checkpoint_every=7) as log:
+        stop = threading.Event()
+
+        def write() -> None:
+            i = 0
+            while not stop.is_set():
+                log.append(AuditEvent(kind=EventKind.QUERY_SENT, lookup_id=f"L{i}",
+                                      subject_pseudonyms=(f"p{i % 3}",)))
+                i += 1
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            reports = [verify_log(path, checkpoint_public_key=key.public_key())
+                       for _ in range(5)]
+        finally:
+            stop.set()
+            writer.join()
+    assert all(r.ok for r in reports), [r.problem for r in reports]
+
+
+def test_a_broken_application_log_never_stops_the_writer(tmp_path: Path) -> None:
+    import io
+
+    import structlog
+
+    saved = structlog.get_config()
+    dead = io.StringIO()
+    dead.close()  # every application-log write now raises
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=dead),
+                        cache_logger_on_first_use=False)
+    try:
+        with AuditLog.open(tmp_path / "b.sqlite", owner="broker") as log:
+            log.append(AuditEvent(kind=EventKind.QUERY_SENT))
+            pages = log._store.conn.execute("PRAGMA page_count").fetchone()[0]
+            log._store.conn.execute(f"PRAGMA max_page_count = {pages}")
+            with pytest.raises(AuditWriteError):  # logged as an error: must not hang
+                log.append(AuditEvent(kind=EventKind.QUERY_SENT, detail={"n": "x" * 99_999}),
+                           timeout=10)
+            log._store.conn.execute("PRAGMA max_page_count = 1073741823")
+            assert log.append(AuditEvent(kind=EventKind.QUERY_SENT), timeout=10) == 2
+            assert log.recover_unfinished() == []
+    finally:
+        structlog.configure(**saved)
+
+
+def test_submit_many_resolves_once_with_every_id(tmp_path: Path) -> None:
+    with AuditLog.open(tmp_path / "b.sqlite", owner="broker") as log:
+        log.append(AuditEvent(kind=EventKind.QUERY_SENT))
+        ids = log.submit_many(lookup_events("R1", "L1")).result(timeout=10)
+        assert ids == list(range(2, 2 + len(lookup_events("R1", "L1"))))
+        assert log.submit_many([]).result(timeout=1) == []
+        bad = log.submit_many([AuditEvent(kind=EventKind.QUERY_SENT),
+                               AuditEvent(kind=EventKind.QUERY_SENT, latency_ms=float("inf"))])
+        with pytest.raises(AuditWriteError):
+            bad.result(timeout=10)
+    assert verify_log(tmp_path / "b.sqlite").ok
+
+
+def test_submit_many_fails_closed_on_a_full_disk(tmp_path: Path) -> None:
+    with AuditLog.open(tmp_path / "b.sqlite", owner="broker") as log:
+        log.append(AuditEvent(kind=EventKind.QUERY_SENT))
+        pages = log._store.conn.execute("PRAGMA page_count").fetchone()[0]
+        log._store.conn.execute(f"PRAGMA max_page_count = {pages}")
+        group = log.submit_many([AuditEvent(kind=EventKind.QUERY_SENT,
+                                            detail={"note": "x" * 50_000})] * 3)
+        with pytest.raises(AuditWriteError):
+            group.result(timeout=10)
+    log.close()
+    with pytest.raises(AuditLogClosed):
+        log.submit_many([AuditEvent(kind=EventKind.QUERY_SENT)]).result(timeout=1)

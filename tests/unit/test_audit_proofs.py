@@ -69,3 +69,32 @@ def test_cli_prove_then_check_proof(tmp_path: Path, capsys: pytest.CaptureFixtur
     proof_file.write_text(json.dumps(tampered))
     assert main(["audit", "check-proof", str(proof_file), "--key", str(pub)]) == 1
     assert "INVALID" in capsys.readouterr().out
+
+
+def test_a_proof_checks_by_hand_as_the_ig_guide_describes(
+        signed: tuple[Path, Ed25519PrivateKey]) -> None:
+    """An outsider's re-implementation from docs/ig-guide.md, using no mash code."""
+    import base64
+    import hashlib
+
+    path, key = signed
+    d = json.loads(json.dumps(prove(path, 13).to_json_dict()))
+    h = hashlib.sha256
+    personal = bytes.fromhex(d["personal_hash"]) if d["personal_hash"] else bytes(32)
+    r = h(b"\x00" + b"mash-audit-entry-v1" + d["entry_id"].to_bytes(8, "big")
+          + h(d["core"].encode()).digest() + personal).digest()
+    fn, sn = d["entry_id"] - 1, d["checkpoint"]["tree_size"] - 1
+    for p in (bytes.fromhex(x) for x in d["audit_path"]):
+        if fn & 1 or fn == sn:
+            r = h(b"\x01" + p + r).digest()
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = h(b"\x01" + r + p).digest()
+        fn, sn = fn >> 1, sn >> 1
+    cp = d["checkpoint"]
+    assert sn == 0 and r.hex() == cp["root_hash"]
+    body = json.dumps({k: cp[k] for k in ("log", "root_hash", "timestamp", "tree_size")},
+                      sort_keys=True, separators=(",", ":"))
+    key.public_key().verify(base64.b64decode(cp["signature"]),
+                            b"mash.v1.Checkpoint\x00" + body.encode())

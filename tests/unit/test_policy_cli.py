@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from mash.audit.reading import records_where
 from mash.cli import main
+from mash.home import Home
 from tests.policy_helpers import BASE, copy_shipped
 
 
@@ -72,6 +74,12 @@ def test_approve_and_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         assert main(["policy", "add-approver", name, "--home", home]) == 0
         assert main(["policy", "approve", police, "--as", name, "--home", home]) == 0
     capsys.readouterr()
+    assert main(["audit", "verify", "--home", home]) == 0
+    assert "policy.sqlite" in capsys.readouterr().out
+    approvals = list(records_where(Home.at(home).audit_log("policy"), "1 = 1", []))
+    assert [(r.event.kind, r.event.actor_id, r.event.agreement_id) for r in approvals] == [
+        ("agreement_approved", name, "dsa-mash-demo-police")
+        for name in ("ig-lead-alex", "caldicott-guardian-sam")]
     assert main(["policy", "status", "--policy-dir", str(d), "--home", home,
                  "--format", "json", "--at", "2026-11-25T10:00:00Z"]) == 0
     status = {s["agency"]: s for s in json.loads(capsys.readouterr().out)}

@@ -248,6 +248,16 @@ def test_p10_break_glass_needs_justification(engine: PolicyEngine) -> None:
     assert d.decision is Decision.REVIEW and not d.break_glass_used
 
 
+def test_p10_break_glass_leaves_denied_categories_denied(engine: PolicyEngine) -> None:
+    cats = (Category.DOMESTIC_ABUSE_INCIDENTS, Category.COVERT_SOURCES,
+            Category.ARRESTS_AND_CHARGES)
+    d = engine.evaluate(request(**_cin(break_glass=GLASS, categories=cats)))
+    assert d.break_glass_used
+    assert d.categories == {Category.DOMESTIC_ABUSE_INCIDENTS: Decision.PERMIT,
+                            Category.COVERT_SOURCES: Decision.DENY,  # sealed (rule 8)
+                            Category.ARRESTS_AND_CHARGES: Decision.DENY}  # not agreed (rule 9)
+
+
 @pytest.mark.parametrize("changes", [
     {"requester_role": Role.AUDITOR},                       # rule 7
     {"statutory_gateway": StatutoryGateway.CHILDREN_ACT_2004_S11},  # rule 2
@@ -266,20 +276,23 @@ def test_p10_break_glass_never_overrides_deny(engine: PolicyEngine,
 def test_engine_follows_the_file_not_hard_coded_principles(tmp_path: Path) -> None:
     policy_dir = copy_shipped(tmp_path)
     police = policy_dir / "police.toml"
-    # An IG lead makes early help with police REVIEW-able without consent, and lets
-    # auditors request (a bad idea, but the file decides).
+    # An IG lead makes early help with police REVIEW-able without consent, and stops
+    # agency researchers requesting.
     text = police.read_text().replace(
         'note = "Principle 5: early help is consensual."',
         'note = "Edited."\n\n[[purposes.early_help.consent_rules]]\nrag = ["red"]\n'
         'consent = ["not_sought"]\nreasons = ["undue_delay"]\ndecision = "REVIEW"')
-    text = text.replace('may_request = ["mash_social_worker", ',
-                        'may_request = ["auditor", "mash_social_worker", ')
+    text = text.replace('may_request = ["mash_social_worker", "mash_team_manager", '
+                        '"agency_researcher"]',
+                        'may_request = ["mash_social_worker", "mash_team_manager"]')
     police.write_text(text)
     engine = approved_engine(tmp_path, policy_dir)
     eh = engine.evaluate(request(purpose=Purpose.EARLY_HELP, statutory_gateway=S10,
                                  consent_reason=ReasonCode.UNDUE_DELAY))
     assert eh.decision is Decision.REVIEW
-    assert engine.evaluate(request(requester_role=Role.AUDITOR)).decision is Decision.PERMIT
+    researcher = engine.evaluate(request(requester_role=Role.AGENCY_RESEARCHER))
+    assert researcher.decision is Decision.DENY
+    assert researcher.reason_codes == (PolicyReason.ROLE_NOT_PERMITTED,)
 
 
 def test_adapter_copy_that_forbids_wins_over_broker_copy_that_permits(tmp_path: Path) -> None:

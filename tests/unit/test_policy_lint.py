@@ -92,3 +92,13 @@ def test_review_overdue_is_a_warning(tmp_path: Path) -> None:
     problems = lint_dir(SHIPPED_POLICY_DIR, today=date(2027, 10, 1))
     assert problems and not has_errors(problems)
     assert {p.field for p in problems} == {"review_date"}
+
+
+def test_an_agreement_cannot_let_a_non_requesting_role_request(tmp_path: Path) -> None:
+    d = copy_shipped(tmp_path)
+    police = d / "police.toml"
+    _edit(police, 'may_request = ["mash_social_worker", ', 'may_request = ["auditor", '
+          '"mash_social_worker", ')
+    [p] = lint_dir(d, today=TODAY)
+    assert p.field == "roles.may_request" and "auditor may never request" in p.message
+    assert p.line == _line_of(police, "may_request =")
