@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
-
-from mash.config import ConfigError
 
 
 def register(sub: Any) -> None:
@@ -24,26 +23,23 @@ def register(sub: Any) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from agency_adapters.config import AdapterConfig
     from agency_adapters.server import run
-    from mash.cli import UsageError
+    from mash.cli import load_config
 
-    try:
-        config = AdapterConfig.load(args.config)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
-    run(config)
+    run(load_config(AdapterConfig.load, args.config))
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
     from agency_adapters.config import AdapterConfig
     from agency_adapters.server import build_parts
-    from mash.cli import UsageError
+    from mash.cli import load_config
 
+    config = load_config(AdapterConfig.load, args.config)
     try:
-        config = AdapterConfig.load(args.config)
         parts = build_parts(config)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    except Exception as exc:  # report any cause plainly: this is the operator's diagnostic
+        print(f"{config.name}: not ready: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     parts.audit.close()
     parts.backend.close()
     print(f"ok: {config.name} config, store, keys, trust store, policy and audit log all open")

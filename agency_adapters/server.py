@@ -13,7 +13,8 @@ from agency_adapters.replay import ReplayGuard
 from agency_adapters.scheduling import DueOrderedGate
 from agency_adapters.service import AdapterParts, AdapterService
 from agency_adapters.sqlite_store import SqliteAgencyStore
-from certs.signing import SigningKey, TrustStore
+from certs.reloading import ReloadingTrustStore
+from certs.signing import SigningKey
 from certs.tls import server_credentials
 from mash import grpc_server, logs
 from mash.audit.log import AuditLog
@@ -44,7 +45,8 @@ def build_parts(config: AdapterConfig) -> AdapterParts:
         trusted_brokers=frozenset(config.trusted_brokers),
         backend=open_backend(config),
         engine=load_engine(home, config.policy_dir),
-        trust=TrustStore.load(home.trust_store),
+        # follows the file: revocations and new pins apply without a restart
+        trust=ReloadingTrustStore(home.trust_store),
         signing_key=SigningKey.load(home.signing_key(name)),
         audit=AuditLog.open(
             home.audit_log(name), owner=name,

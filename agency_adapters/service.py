@@ -23,12 +23,13 @@ from agency_adapters.matching import MatchThresholds, match_subjects
 from agency_adapters.replay import ReplayError, ReplayGuard
 from agency_adapters.scheduling import DueOrderedGate, due_key
 from certs.envelopes import open_query, sign_disclosure
-from certs.errors import SignatureError
-from certs.signing import SigningKey, TrustStore
+from certs.errors import PeerError, SignatureError
+from certs.reloading import TrustSource
+from certs.signing import SigningKey
 from certs.tls import peer_identity
 from mash.audit.events import AuditEvent, EventKind
 from mash.audit.log import AuditLog
-from mash.audit.pseudonyms import Pseudonymiser
+from mash.audit.pseudonyms import Pseudonymiser, for_subjects
 from mash.errors import InvalidRequest, NotAuthenticated, NotPermitted
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
@@ -68,7 +69,7 @@ class AdapterParts:
     trusted_brokers: frozenset[str]
     backend: AgencyBackend
     engine: PolicyEngine
-    trust: TrustStore
+    trust: TrustSource
     signing_key: SigningKey
     audit: AuditLog
     pseudonyms: Pseudonymiser
@@ -95,7 +96,11 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
     ) -> pb.SignedDisclosure:
         """Answer one signed query with one signed disclosure."""
         p = self.p
-        peer = peer_identity(context)
+        try:
+            peer = peer_identity(context, p.trust)  # a revoked certificate is refused here
+        except PeerError as exc:
+            await self._refuse(_snake(type(exc).__name__), "unknown", request)
+            raise NotAuthenticated("client certificate not accepted", detail=str(exc)) from None
         if peer.kind != "broker" or peer.name not in p.trusted_brokers:
             await self._refuse("untrusted_peer", peer.name, request)
             raise NotPermitted("caller is not a trusted MASH broker",
@@ -270,13 +275,6 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         disclosure: pb.Disclosure,
     ) -> None:
         p = self.p
-        pseudonyms: list[str] = []
-        for s in query.subjects:
-            i = s.identifiers
-            pseudonyms.extend(p.pseudonyms.for_identifiers(
-                nhs_number=i.nhs_number, given_name=i.given_name,
-                family_name=i.family_name, date_of_birth=i.date_of_birth,
-            ))
         categories = sorted({f.category for s in disclosure.subjects for f in s.facts})
         bands = ",".join(f"{s.subject_id}:{s.match_band}" for s in disclosure.subjects)
         event = AuditEvent(
@@ -303,7 +301,7 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             disclosure_hash=hashlib.sha256(signed.disclosure).hexdigest(),
             signer_key_id=signed.key_id,
             outcome=disclosure.status,
-            subject_pseudonyms=tuple(pseudonyms),
+            subject_pseudonyms=for_subjects(p.pseudonyms, query.subjects),
             detail={"broker_id": query.broker_id, "fact_count": str(
                 sum(len(s.facts) for s in disclosure.subjects))},
         )
@@ -346,3 +344,7 @@ def _status(subjects: Sequence[pb.SubjectResult], decision: Decision) -> AgencyS
     if decision != Decision.PERMIT:
         return AgencyStatus.WITHHELD
     return AgencyStatus.NOT_KNOWN
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")

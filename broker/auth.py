@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import grpc
 
-from certs.errors import PeerNotAuthenticated
+from certs.errors import PeerError
+from certs.reloading import TrustSource
 from certs.tls import peer_identity
 from mash.errors import NotAuthenticated
 from mash.identity.errors import TokenError
@@ -14,14 +15,16 @@ from mash.identity.tokens import StaffIdentity, TokenValidator
 class Authenticator:
     """Checks the mTLS peer is a staff client and validates its bearer token."""
 
-    def __init__(self, validator: TokenValidator) -> None:
+    def __init__(self, validator: TokenValidator,
+                 trust: TrustSource | None = None) -> None:
         self.validator = validator
+        self.trust = trust  # revoked client certificates are refused when given
 
     def authenticate(self, context: grpc.aio.ServicerContext) -> StaffIdentity:
         """The caller's identity, or NotAuthenticated naming the cause (no token content)."""
         try:
-            peer = peer_identity(context)
-        except PeerNotAuthenticated as exc:
+            peer = peer_identity(context, self.trust)
+        except PeerError as exc:
             raise NotAuthenticated("client certificate not accepted", detail=str(exc)) from None
         if peer.kind != "client":
             raise NotAuthenticated("caller is not a staff client", detail=f"peer kind {peer.kind}")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mash.config import ConfigError
+from broker.connection import add_connection_args, connect_from_args
 from mash.vocab import ConsentState, Purpose, Rag, ReasonCode, Role, StatutoryGateway
 
 
@@ -33,7 +33,7 @@ def register(sub: Any) -> None:
                         help="use the subjects of demo referral N from the seeded data")
     lookup.add_argument("--agency", action="append", default=[], help="ask only these agencies")
     lookup.add_argument("--format", choices=["text", "json"], default="text")
-    _connection_args(lookup, default_role=Role.MASH_SOCIAL_WORKER.value, default_sub="sw-104")
+    add_connection_args(lookup, default_role=Role.MASH_SOCIAL_WORKER.value, default_sub="sw-104")
     lookup.set_defaults(handler=_lookup)
 
     review = sub.add_parser("review", help="team managers: requests held for review")
@@ -43,44 +43,15 @@ def register(sub: Any) -> None:
                        choices=["pending", "approved", "rejected", "all"])
     rlist.add_argument("--referral", default="", help="only this referral")
     rlist.add_argument("--format", choices=["text", "json"], default="text")
-    _connection_args(rlist, default_role=Role.MASH_TEAM_MANAGER.value, default_sub="tm-310")
+    add_connection_args(rlist, default_role=Role.MASH_TEAM_MANAGER.value, default_sub="tm-310")
     rlist.set_defaults(handler=_review_list)
     for action in ("approve", "reject"):
         r = rsub.add_parser(action, help=f"{action} a held request, with a recorded reason")
         r.add_argument("review_id")
         r.add_argument("--reason", required=True, help="why (recorded in the audit log)")
         r.add_argument("--format", choices=["text", "json"], default="text")
-        _connection_args(r, default_role=Role.MASH_TEAM_MANAGER.value, default_sub="tm-310")
+        add_connection_args(r, default_role=Role.MASH_TEAM_MANAGER.value, default_sub="tm-310")
         r.set_defaults(handler=_review_decide, approve=action == "approve")
-
-
-def _connection_args(p: argparse.ArgumentParser, *, default_role: str, default_sub: str) -> None:
-    p.add_argument("--home", default=None, help="home folder (default ./.mash)")
-    p.add_argument("--address", help="broker host:port (default: the running demo broker)")
-    p.add_argument("--broker-id", default="mash-demo")
-    p.add_argument("--token", help="bearer token (default: issue one from the dev issuer)")
-    p.add_argument("--role", default=default_role, choices=[r.value for r in Role],
-                   help="role for a dev token")
-    p.add_argument("--sub", default=default_sub, help="staff id for a dev token")
-    p.add_argument("--client", default="client-staff", help="client certificate name")
-
-
-def _connect(args: argparse.Namespace) -> Any:
-    """A BrokerClient for the connection arguments (dev token when none is given)."""
-    from broker.client import BrokerClient
-    from mash.cli import UsageError
-    from mash.home import Home
-    from mash.identity.tokens import issue_token
-
-    home = Home.at(args.home)
-    address = args.address
-    if not address:
-        port_file = home.run_dir / f"broker-{args.broker_id}.port"
-        if not port_file.exists():
-            raise UsageError(f"no running broker found ({port_file}); give --address")
-        address = f"127.0.0.1:{port_file.read_text().strip()}"
-    token = args.token or issue_token(home, sub=args.sub, role=Role(args.role))
-    return BrokerClient(home, address, token, client_name=args.client)
 
 
 def _review_list(args: argparse.Namespace) -> int:
@@ -88,7 +59,7 @@ def _review_list(args: argparse.Namespace) -> int:
     from google.protobuf import json_format
 
     try:
-        with _connect(args) as client:
+        with connect_from_args(args) as client:
             reviews = client.list_reviews(args.status, args.referral)
     except grpc.RpcError as exc:
         print(f"mash: refused: {exc.code().name}: {exc.details()}", file=sys.stderr)
@@ -115,31 +86,67 @@ def _review_decide(args: argparse.Namespace) -> int:
     from google.protobuf import json_format
 
     try:
-        with _connect(args) as client:
+        with connect_from_args(args) as client:
             response = client.decide_review(args.review_id, approve=args.approve,
                                             reason=args.reason)
     except grpc.RpcError as exc:
         print(f"mash: refused: {exc.code().name}: {exc.details()}", file=sys.stderr)
         return 1
+    filed = _file_release(args, response) if response.HasField("result") else None
     if args.format == "json":
         print(json_format.MessageToJson(response, preserving_proto_field_name=True))
         return 0
     print(f"review {response.review.review_id}: {response.review.status}")
     if response.HasField("result"):
         print(f"{response.result.agency}: {response.result.status}")
+    if filed:
+        print(f"filed with referral {response.review.referral_id} as lookup {filed}")
     return 0
+
+
+def _file_release(args: argparse.Namespace, response: Any) -> str | None:
+    """File what an approval released with its referral, if the referral is recorded here."""
+    from datetime import UTC, datetime
+
+    from broker import referral_flow
+    from broker.referral_record import ReferralError
+    from broker.referrals import RetentionByAgreement, open_store
+    from mash.home import Home
+    from policy.engine import load_engine
+
+    home = Home.at(args.home)
+    review = response.review
+    summary = referral_flow.review_release_summary(review, response.result, args.broker_id)
+    store = open_store(home)
+    try:
+        try:
+            store.get(review.referral_id)
+        except ReferralError:
+            return None  # a lookup made without a referral record: nothing to file it with
+        retention = RetentionByAgreement.from_agreements(load_engine(home).agreements)
+        try:
+            stored = store.save_summary(summary, retention)
+        except ReferralError as exc:  # e.g. no retention known: kept nowhere, and said so
+            print(f"mash: the released part was not filed with the referral: {exc}",
+                  file=sys.stderr)
+            return None
+        referral_flow.remember_terms(store, review.referral_id, stored.lookup_id,
+                                     referral_flow.LookupTerms.of(
+                                         review.purpose, review.consent_state,
+                                         review.consent_reason or None,
+                                         review.statutory_gateway),
+                                     datetime.now(UTC))
+        return stored.lookup_id
+    finally:
+        store.close()
 
 
 def _serve(args: argparse.Namespace) -> int:
     from broker.config import BrokerConfig
     from broker.server import run
-    from mash.cli import UsageError
+    from mash.cli import load_config
 
-    try:
-        config = BrokerConfig.load(args.config)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
-    run(config)
+    run(load_config(BrokerConfig.load, args.config))
     return 0
 
 
@@ -180,7 +187,7 @@ def _lookup(args: argparse.Namespace) -> int:
     except (json_format.ParseError, TypeError) as exc:
         raise UsageError(f"subjects: {exc}") from None
     try:
-        with _connect(args) as client:
+        with connect_from_args(args) as client:
             summary = client.lookup(request)
     except grpc.RpcError as exc:
         print(f"mash: lookup refused: {exc.code().name}: {exc.details()}", file=sys.stderr)

@@ -11,7 +11,7 @@ from broker.fanout import CallOutcome
 from broker.planning import AgencyPlan
 from certs.envelopes import open_disclosure
 from certs.errors import SignatureError
-from certs.signing import TrustStore
+from certs.reloading import TrustSource
 from mash.audit.events import AuditEvent, EventKind
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
@@ -24,7 +24,7 @@ def _snake(name: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
-def result_for(plan: AgencyPlan, outcome: CallOutcome | None, trust: TrustStore,
+def result_for(plan: AgencyPlan, outcome: CallOutcome | None, trust: TrustSource,
                clock: Callable[[], datetime], base: AuditEvent,
                ) -> tuple[pb.AgencyResult, AuditEvent | None]:
     """The agency's result for the summary and the audit event recording what came back."""

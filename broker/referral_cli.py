@@ -24,7 +24,8 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
 from broker import referral_audit
-from broker.referral_record import Referral, ReferralError
+from broker.connection import add_connection_args
+from broker.referral_record import Referral, ReferralError, rag_direction
 from broker.referrals import (
     NewReferral,
     RetentionByAgreement,
@@ -46,7 +47,23 @@ from mash import logs
 from mash.audit import AuditError
 from mash.home import Home
 from mash.v1 import mash_pb2
-from mash.vocab import LevelOfNeed, Outcome, Rag, ReferralSource, ReferralStatus, parse
+from mash.vocab import (
+    Agency,
+    ConsentState,
+    LevelOfNeed,
+    Outcome,
+    Purpose,
+    Rag,
+    ReasonCode,
+    ReferralSource,
+    ReferralStatus,
+    Role,
+    StatutoryGateway,
+    parse,
+)
+
+#: How a timescale in trouble is flagged in text output.
+_FLAGS = {"breached": "BREACHED", "at_risk": "AT RISK"}
 
 #: The per-local-authority calendar file inside a home folder (optional).
 CALENDAR_FILE = "timescales.toml"
@@ -147,12 +164,33 @@ def _register_referral(sub: Any) -> None:
     _json_flag(p)
     p.set_defaults(handler=_friendly(_list))
 
-    p = rsub.add_parser("rerate", help="change the RAG rating (who and why are recorded)")
+    p = rsub.add_parser(
+        "lookup", help="ask every agency about the referral's subjects, through the broker",
+        description="Build the lookup from the stored referral (its subjects and current "
+                    "rating), ask the running broker, file the summary with the referral "
+                    "under the agreements' retention and print the summary report.")
+    p.add_argument("referral_id")
+    _lookup_terms_args(p, required=True)
+    p.add_argument("--agency", action="append", default=[], help="ask only these agencies")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    add_connection_args(p, default_role=Role.MASH_SOCIAL_WORKER.value, default_sub="sw-104")
+    p.set_defaults(handler=_friendly(_referral_lookup))
+
+    p = rsub.add_parser(
+        "rerate", help="change the RAG rating (who and why are recorded)",
+        description="Record a new rating. When the rating is raised, policy is evaluated "
+                    "again under the latest lookup's terms and the broker is asked only for "
+                    "the categories newly permitted; lowering never asks anything.")
     p.add_argument("referral_id")
     p.add_argument("--rag", required=True)
     p.add_argument("--reason", required=True)
     p.add_argument("--by", required=True)
-    _common(p)
+    _lookup_terms_args(p, required=False)
+    p.add_argument("--agency", action="append", default=[],
+                   help="re-ask only these agencies (default: all)")
+    p.add_argument("--no-refetch", action="store_true",
+                   help="only record the rating; ask no agency again")
+    add_connection_args(p, default_role=Role.MASH_SOCIAL_WORKER.value, default_sub="sw-104")
     _json_flag(p)
     p.set_defaults(handler=_friendly(_rerate))
 
@@ -214,6 +252,18 @@ def _json_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _lookup_terms_args(p: argparse.ArgumentParser, *, required: bool) -> None:
+    latest = "" if required else " (default: the latest lookup's)"
+    p.add_argument("--purpose", required=required, choices=[v.value for v in Purpose],
+                   help="why the agencies are asked" + latest)
+    p.add_argument("--gateway", choices=[v.value for v in StatutoryGateway],
+                   help="statutory gateway (default: the purpose's own)")
+    p.add_argument("--consent", required=required, choices=[v.value for v in ConsentState],
+                   help="consent state" + latest)
+    p.add_argument("--consent-reason", choices=[v.value for v in ReasonCode],
+                   help="reason code when consent was not sought or is overridden")
+
+
 # ---------------------------------------------------------------- shared helpers
 
 def calendar_for(config: Path | None, home: str | None) -> WorkingCalendar:
@@ -262,15 +312,28 @@ def _referral_view(referral: Referral, now: datetime, calendar: WorkingCalendar
     return data
 
 
-def _print_referral(args: argparse.Namespace, referral: Referral) -> int:
+def _print_referral(args: argparse.Namespace, referral: Referral,
+                    refetch: dict[str, Any] | None = None) -> int:
     calendar = calendar_for(None, args.home)
     view = _referral_view(referral, _now(args), calendar)
+    if refetch is not None:
+        view["refetch"] = refetch
     if args.json:
         print(json.dumps(view, indent=2, ensure_ascii=False))
-    else:
-        state = f" ({view['timescale'].replace('_', ' ')})" if view["timescale"] else ""
-        print(f"{referral.referral_id}  {referral.status.value}  {referral.rag.value.upper()}  "
-              f"due {view['due_at']}{state}")
+        return 0
+    state = f" ({view['timescale'].replace('_', ' ')})" if view["timescale"] else ""
+    print(f"{referral.referral_id}  {referral.status.value}  {referral.rag.value.upper()}  "
+          f"due {view['due_at']}{state}")
+    if refetch is not None:
+        for item in refetch.get("not_asked", ()):
+            print(f"NOT asked (broker not reached): {item['agency']} for "
+                  f"{', '.join(item['categories'])}")
+        if not refetch["asked"] and not refetch.get("not_asked"):
+            print("nothing newly permitted: no agency asked again")
+        for item in refetch["asked"]:
+            print(f"asked {item['agency']} for {', '.join(item['categories'])}")
+        if refetch.get("lookup_id"):
+            print(f"filed lookup {refetch['lookup_id']}")
     return 0
 
 
@@ -333,7 +396,8 @@ def _show(args: argparse.Namespace) -> int:
     calendar = calendar_for(None, args.home)
     view = _referral_view(referral, _now(args), calendar)
     print(f"{referral.referral_id}  {referral.status.value}  {referral.rag.value.upper()}  "
-          f"due {view['due_at']}" + (f" ({view['timescale']})" if view["timescale"] else ""))
+          f"due {view['due_at']}" + (f" ({view['timescale']})" if view["timescale"] else "")
+          + (f"  {_FLAGS[view['timescale']]}" if view["timescale"] in _FLAGS else ""))
     print(f"  received {referral.received_at.isoformat()} from {referral.source.value}: "
           f"{referral.reason}")
     for s in referral.subjects:
@@ -364,16 +428,125 @@ def _list(args: argparse.Namespace) -> int:
                           for v in views], indent=2))
         return 0
     for v in views:
-        flag = {"breached": "BREACHED", "at_risk": "AT RISK"}.get(v["timescale"] or "", "")
+        flag = _FLAGS.get(v["timescale"] or "", "")
         print(f"{v['referral_id']:<16} {v['status']:<12} {v['rag'].upper():<6} "
               f"due {v['due_at']}  {flag}".rstrip())
     return 0
 
 
 def _rerate(args: argparse.Namespace) -> int:
+    rag = parse(Rag, args.rag)
+    home = Home.at(args.home)
+    now = datetime.now(UTC)
     with _store(args) as store:
-        return _print_referral(args, store.rerate(args.referral_id, parse(Rag, args.rag),
-                                                  args.by, args.reason))
+        before = store.get(args.referral_id)
+        raised = rag_direction(before.rag, rag) == "raised" and not args.no_refetch
+        # Terms are settled before anything is recorded, so bad flags change nothing.
+        terms = _rerate_terms(args, store) if raised else None
+        after = store.rerate(args.referral_id, rag, args.by, args.reason)
+        if terms is None:
+            if raised:
+                print("mash: agencies not asked again: no earlier lookup through the broker "
+                      "for this referral (run `mash referral lookup`)", file=sys.stderr)
+            return _print_referral(args, after)
+        from broker import referral_flow
+        from broker.planning import Requester
+        from policy.engine import load_engine
+
+        engine = load_engine(home)
+        permitted = referral_flow.policy_permitted(
+            engine, args.broker_id, Requester(args.sub, Role(args.role), args.broker_id), terms,
+            [s.role for s in after.subjects], now)
+        agencies = [parse(Agency, a) for a in args.agency] or list(Agency)
+        plan = referral_flow.plan_after_rerate(store, before, after, permitted, agencies)
+        asked = [{"agency": r.agency.value, "categories": [c.value for c in r.categories]}
+                 for r in plan]
+        refetch: dict[str, Any] = {"asked": asked, "lookup_id": None}
+        if plan:
+            code, lookup_id = _ask_refetch(args, store, after, plan, terms, engine, now)
+            if code:
+                _print_referral(args, after, refetch={"asked": [], "not_asked": asked,
+                                                      "lookup_id": None,
+                                                      "error": "broker not reached"})
+                return code
+            refetch["lookup_id"] = lookup_id
+    return _print_referral(args, after, refetch=refetch)
+
+
+def _rerate_terms(args: argparse.Namespace, store: SqliteReferralStore) -> Any:
+    """The terms to re-ask under: the flags, else the latest lookup's; None if none known."""
+    from broker import referral_flow
+
+    latest = referral_flow.latest_terms(store, args.referral_id)
+    if latest is None and not (args.purpose or args.consent):
+        return None
+    # A summary filed by hand (attach-summary) still says which purpose it was asked for.
+    purpose = args.purpose or (latest.purpose if latest else None) or \
+        referral_flow.latest_purpose(store.summaries(args.referral_id))
+    consent = args.consent or (latest.consent_state if latest else None)
+    if purpose is None or consent is None:
+        raise _usage("--purpose and --consent are needed: no earlier lookup terms are known")
+    # A reason belongs to its consent state, a gateway to its purpose: kept only with them.
+    reason = args.consent_reason or (latest.consent_reason
+                                     if latest and not args.consent else None)
+    gateway = args.gateway or (latest.gateway if latest and not args.purpose else None)
+    return referral_flow.LookupTerms.of(purpose, consent, reason, gateway)
+
+
+def _ask_refetch(args: argparse.Namespace, store: SqliteReferralStore, referral: Referral,
+                 plan: Any, terms: Any, engine: Any, now: datetime) -> tuple[int, str | None]:
+    """Ask the broker for the planned categories; (exit code, filed lookup id)."""
+    import grpc
+
+    from broker import referral_flow
+    from broker.connection import NoRunningBroker, connect
+
+    try:
+        with connect(args) as client:
+            _, stored = referral_flow.refetch(client, store, referral, plan, terms,
+                                              engine.agreements, args.sub, now)
+    except NoRunningBroker as exc:
+        print(f"mash: rating recorded, but agencies were not asked again: {exc}",
+              file=sys.stderr)
+        return 1, None
+    except grpc.RpcError as exc:
+        if exc.code() == grpc.StatusCode.UNAVAILABLE:
+            print("mash: rating recorded, but agencies were not asked again: no broker is "
+                  "running at that address (UNAVAILABLE)", file=sys.stderr)
+        else:
+            print(f"mash: rating recorded, but the broker refused the re-ask: "
+                  f"{exc.code().name}: {exc.details()}", file=sys.stderr)
+        return 1, None
+    return 0, stored.lookup_id if stored else None
+
+
+def _referral_lookup(args: argparse.Namespace) -> int:
+    import grpc
+
+    from broker import referral_flow
+    from broker.connection import NoRunningBroker, connect
+    from policy.engine import load_engine
+
+    home = Home.at(args.home)
+    terms = referral_flow.LookupTerms.of(args.purpose, args.consent, args.consent_reason,
+                                         args.gateway)
+    agencies = [parse(Agency, a) for a in args.agency]
+    now = datetime.now(UTC)
+    agreements = load_engine(home).agreements
+    with _store(args) as store:
+        referral = store.get(args.referral_id)
+        try:
+            with connect(args) as client:
+                referral_flow.referral_lookup(client, store, referral, terms, agreements,
+                                              args.sub, now, agencies)
+        except NoRunningBroker as exc:
+            print(f"mash: {exc}", file=sys.stderr)
+            return 1
+        except grpc.RpcError as exc:
+            print(f"mash: lookup refused: {exc.code().name}: {exc.details()}", file=sys.stderr)
+            return 1
+    args.by, args.out, args.now = args.sub, None, None
+    return _summary_show(args)
 
 
 def _status(args: argparse.Namespace) -> int:

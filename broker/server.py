@@ -12,7 +12,8 @@ from broker.fanout import AdapterClients
 from broker.reviews import ReviewStore
 from broker.service import BrokerParts, BrokerService
 from broker.timescales import due_at
-from certs.signing import SigningKey, TrustStore
+from certs.reloading import ReloadingTrustStore
+from certs.signing import SigningKey
 from certs.tls import server_credentials
 from mash import grpc_server, logs
 from mash.audit.alerts import AlertMonitor
@@ -51,11 +52,13 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
         monitor.attach(audit)
         # a broker killed mid-lookup left intents without outcomes: say so before serving
         audit.recover_unfinished()
+    # follows the file: revocations, rotations and new pins apply without a restart
+    trust = ReloadingTrustStore(home.trust_store)
     parts = BrokerParts(
         config=config,
-        auth=Authenticator(TokenValidator.from_home(home)),
+        auth=Authenticator(TokenValidator.from_home(home), trust),
         engine=load_engine(home, config.policy_dir),
-        trust=TrustStore.load(home.trust_store),
+        trust=trust,
         signing_key=SigningKey.load(home.signing_key(name)),
         audit=audit if audit is not None else NullAudit(),
         pseudonyms=Pseudonymiser.for_home(home),

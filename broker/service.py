@@ -34,10 +34,11 @@ from broker.planning import Actor, AgencyPlan, Requester, plan_agency
 from broker.requests import LookupInput, parse_lookup
 from broker.reviews import ReviewStore
 from certs.envelopes import sign_query
-from certs.signing import SigningKey, TrustStore
+from certs.reloading import TrustSource
+from certs.signing import SigningKey
 from mash.audit.events import AuditEvent, EventKind
 from mash.audit.log import AuditWriteError
-from mash.audit.pseudonyms import Pseudonymiser
+from mash.audit.pseudonyms import Pseudonymiser, for_subjects
 from mash.errors import AuditUnavailable, InvalidRequest, NotPermitted
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
@@ -66,7 +67,7 @@ class BrokerParts:
     config: BrokerConfig
     auth: Authenticator
     engine: PolicyEngine
-    trust: TrustStore
+    trust: TrustSource
     signing_key: SigningKey
     audit: AuditSink
     pseudonyms: Pseudonymiser
@@ -121,7 +122,7 @@ class BrokerService(pb_grpc.BrokerServicer):
         # Intent first: the lookup, every decision and every query, durable before anything leaves.
         futures = [p.audit.submit(replace(
             base, kind=EventKind.LOOKUP_REQUESTED,
-            subject_pseudonyms=self._pseudonyms(req.subjects),
+            subject_pseudonyms=for_subjects(p.pseudonyms, req.subjects),
             detail={"agencies": ",".join(str(pl.agency) for pl in plans),
                     "subject_count": str(len(req.subjects))},
         ))]
@@ -275,16 +276,6 @@ class BrokerService(pb_grpc.BrokerServicer):
             query_id=plan.query.query_id, query_hash=plan.sha256.hex(),
             categories=plan.categories, agreement_id=plan.decision.agreement_id,
             agreement_version=plan.decision.agreement_version, detail=detail)
-
-    def _pseudonyms(self, subjects: Sequence[pb.Subject]) -> tuple[str, ...]:
-        out: list[str] = []
-        for s in subjects:
-            i = s.identifiers
-            out.extend(self.p.pseudonyms.for_identifiers(
-                nhs_number=i.nhs_number, given_name=i.given_name,
-                family_name=i.family_name, date_of_birth=i.date_of_birth,
-            ))
-        return tuple(out)
 
     def _hold(self, plan: AgencyPlan, lookup: LookupInput, staff: Actor, lookup_id: str,
               now: datetime) -> pb.Review:

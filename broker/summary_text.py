@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
+from broker.indicators import CSC_RECENT_CLOSURE_DAYS, disclosed_facts, known_to_csc
 from mash.v1 import mash_pb2 as pb
+from mash.vocab import Agency
 
 _STATUS_WORDS = {
     "disclosed": "DISCLOSED",
@@ -17,9 +21,35 @@ _STATUS_WORDS = {
 }
 
 
-def format_summary(summary: pb.ReferralSummary) -> str:
-    """A readable, deterministic rendering of one lookup's summary."""
-    out = [
+def csc_banner(summary: pb.ReferralSummary, as_of: date | None = None,
+               window_days: int = CSC_RECENT_CLOSURE_DAYS) -> str | None:
+    """The known-to-CSC line, when the CSC part shows an open or recently closed case.
+
+    Judged as of `as_of` (default: the day the summary was generated). Only the
+    allocated team is named, never the case content.
+    """
+    facts = [f for f in disclosed_facts([summary]) if f.agency == Agency.CHILDRENS_SOCIAL_CARE]
+    if not facts:
+        return None
+    known = known_to_csc(facts, as_of or _generated_on(summary), window_days)
+    if not known:
+        return None
+    teams = ", ".join(dict.fromkeys(k.team for k in known))
+    return f"KNOWN TO CHILDREN'S SOCIAL CARE - route to allocated worker: {teams}"
+
+
+def _generated_on(summary: pb.ReferralSummary) -> date:
+    try:
+        return datetime.fromisoformat(summary.generated_at).date()
+    except ValueError:
+        return date.today()  # a summary without a time: judge it today
+
+
+def format_summary(summary: pb.ReferralSummary, as_of: date | None = None) -> str:
+    """A readable, deterministic rendering of one lookup's summary (known-to-CSC first)."""
+    banner = csc_banner(summary, as_of)
+    out = [banner, ""] if banner else []
+    out += [
         f"Referral {summary.referral_id}  RAG {summary.rag.upper()}  purpose {summary.purpose} "
         f"({summary.statutory_gateway})",
         f"lookup {summary.lookup_id}  generated {summary.generated_at}"
@@ -48,3 +78,14 @@ def format_summary(summary: pb.ReferralSummary) -> str:
             for f in sorted(s.facts, key=lambda f: f.occurred_on, reverse=True):
                 out.append(f"     {f.occurred_on}  {f.category:<28} {f.summary}  [{f.record_id}]")
     return "\n".join(out)
+
+
+def format_status_table(summary: pb.ReferralSummary) -> str:
+    """One line per agency: status, how sure the match, what was shared, who signed, how fast."""
+    lines = [f"   {'agency':<22} {'status':<16} {'matches':<28} {'facts':>5}  {'signed by':<17} ms"]
+    for a in summary.agencies:
+        matches = ",".join(f"{s.subject_id}:{s.match_band}" for s in a.subjects) or "-"
+        facts = sum(len(s.facts) for s in a.subjects)
+        lines.append(f"   {a.agency:<22} {a.status:<16} {matches[:28]:<28} {facts:>5}  "
+                     f"{a.signer_key_id or '-':<17} {a.latency_ms:.0f}")
+    return "\n".join(lines)

@@ -17,7 +17,8 @@ from datetime import datetime
 from google.protobuf.message import DecodeError
 
 from certs.errors import SignatureError
-from certs.signing import DISCLOSURE_DOMAIN, QUERY_DOMAIN, SigningKey, TrustStore
+from certs.reloading import TrustSource
+from certs.signing import DISCLOSURE_DOMAIN, QUERY_DOMAIN, SigningKey
 from mash.v1 import mash_pb2 as pb
 
 
@@ -65,7 +66,7 @@ def sign_query(query: pb.Query, key: SigningKey) -> pb.SignedQuery:
 
 
 def open_query(
-    signed: pb.SignedQuery, trust: TrustStore, *, broker_id: str, at: datetime | None = None
+    signed: pb.SignedQuery, trust: TrustSource, *, broker_id: str, at: datetime | None = None
 ) -> VerifiedQuery:
     """Verify a query signed by `broker_id` (the broker our mTLS peer says it is), then parse it."""
     trust.verify(
@@ -92,7 +93,7 @@ def sign_disclosure(disclosure: pb.Disclosure, key: SigningKey) -> pb.SignedDisc
 
 def open_disclosure(
     signed: pb.SignedDisclosure,
-    trust: TrustStore,
+    trust: TrustSource,
     *,
     agency: str,
     query: pb.Query,

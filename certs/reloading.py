@@ -89,3 +89,7 @@ class ReloadingTrustStore:
     def keys_for(self, owner: str, purpose: str | None = None) -> tuple[PinnedKey, ...]:
         """See `TrustStore.keys_for`."""
         return self.current().keys_for(owner, purpose)
+
+
+#: Either kind of trust store: what verifiers accept.
+TrustSource = TrustStore | ReloadingTrustStore

@@ -11,7 +11,8 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from pathlib import Path
+from typing import Protocol, TypeVar
 
 from mash.vocab import UnknownVocabulary
 
@@ -41,6 +42,17 @@ class Subparsers(Protocol):
 
 
 Handler = Callable[[argparse.Namespace], int]
+C = TypeVar("C")
+
+
+def load_config(loader: Callable[[Path], C], path: Path) -> C:
+    """Load a process config; a bad one is a usage error (exit 2) naming the file and field."""
+    from mash.config import ConfigError
+
+    try:
+        return loader(path)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,8 +3,10 @@
 Creates the home (dev PKI, identity provider, synthetic agency data, approved
 agreements), starts four adapters and the broker as separate processes over
 mTLS, runs a Red child-protection lookup for a child known to several agencies
-and a Green lookup without consent that policy denies, prints both summaries
-and the audit trail, verifies the audit logs, and shuts everything down.
+and a Green lookup without consent that policy denies, prints both summaries,
+files the Red lookup with its referral record and prints its summary report
+(HTML in HOME/reports/), prints the audit trail, verifies the audit logs, and
+shuts everything down.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, TextIO
 from google.protobuf import json_format
 
 from broker.client import BrokerClient
-from broker.summary_text import format_summary
+from broker.summary_text import csc_banner, format_status_table, format_summary
 from mash.cluster import Cluster, prepare_home
 from mash.demo_data import demo_referrals
 from mash.home import Home
@@ -52,6 +54,60 @@ def green_request(referral_id: str, subjects: list[dict[str, Any]]) -> pb.Lookup
     return req
 
 
+def file_and_report(home: Home, summary: pb.ReferralSummary, demo: dict[str, Any]) -> str:
+    """Record the demo referral, file `summary` with it, write the HTML report.
+
+    Returns the text report (and where the HTML went). The report's reading is
+    recorded in the referral audit log first, as `mash summary show` does.
+    """
+    import os
+    from datetime import UTC, datetime
+
+    from broker import referral_audit, referral_flow
+    from broker.referral_lookup import file_summary
+    from broker.referrals import DuplicateReferral, NewReferral, open_store, subjects_from_specs
+    from broker.report import RENDERERS, build_report
+    from mash.vocab import ReferralSource
+    from policy.engine import load_engine
+
+    specs = [{"subject_id": s["subject_id"], "role": s["role"],
+              **{k: v for k, v in s["identifiers"].items() if isinstance(v, str) and v}}
+             for s in demo["subjects"]]
+    now = datetime.now(UTC)
+    store = open_store(home)
+    try:
+        try:
+            referral = store.create(NewReferral(
+                referral_id=summary.referral_id, received_at=now, source=ReferralSource.POLICE,
+                reason=demo.get("description", "") or "demo referral",
+                subjects=subjects_from_specs(specs), rag=Rag(summary.rag), by="sw-104"))
+        except DuplicateReferral:  # a re-run in the same home: file with the existing record
+            referral = store.get(summary.referral_id)
+        file_summary(store, summary, load_engine(home).agreements, "sw-104")
+        referral_flow.remember_terms(store, summary.referral_id, summary.lookup_id,
+                                     referral_flow.LookupTerms.of(
+                                         summary.purpose, ConsentState.NOT_SOUGHT,
+                                         ReasonCode.RISK_OF_SIGNIFICANT_HARM,
+                                         summary.statutory_gateway), now)
+        referral = store.get(summary.referral_id)
+        summaries = [st.summary for st in store.summaries(summary.referral_id)]
+        deletions = store.deletions(summary.referral_id)
+    finally:
+        store.close()
+    report = build_report(referral, summaries, now=now, deletions=deletions)
+    referral_audit.record(home, referral_audit.viewed_event(
+        referral.referral_id, "sw-104", str(Role.MASH_SOCIAL_WORKER), "text+html",
+        tuple(s.lookup_id for s in summaries)))
+    reports = home.root / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    html_path = reports / f"{referral.referral_id}.html"
+    # The report holds (synthetic) personal data: private to the user, like `summary show --out`.
+    fd = os.open(html_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(RENDERERS["html"](report))
+    return RENDERERS["text"](report).rstrip("\n") + f"\n   HTML report: {html_path}"
+
+
 def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: TextIO) -> int:
     """Run the demo; returns the exit code."""
     from mash.cli import main as mash_main
@@ -80,17 +136,23 @@ def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: Tex
                 "(risk of significant harm)")
             say(f"   {referrals[0].get('description', '')}")
             red = client.lookup(red_request("REF-2026-0001", subjects))
-            say(format_summary(red))
+            banner = csc_banner(red)
+            if banner:
+                say(f"   {banner}")
+            say("   every answer below was signed by the agency and verified by the broker:")
+            say(format_status_table(red))
             say("\n== Lookup 2: Green early help (s10), consent refused - policy denies sharing")
             green = client.lookup(green_request("REF-2026-0002", subjects))
             say(format_summary(green))
+        say("\n== The Red lookup filed with its referral record: the summary report")
+        say(file_and_report(home, red, referrals[0]))
         say("\n== Audit trail for REF-2026-0001 (broker and every adapter)")
         mash_main(["audit", "show", "--referral", "REF-2026-0001", "--home", str(home.root)])
         say("\n== Audit trail for REF-2026-0002")
         mash_main(["audit", "show", "--referral", "REF-2026-0002", "--home", str(home.root)])
-        say("\n== Verifying every audit log under the home")
-        code = mash_main(["audit", "verify", "--home", str(home.root)])
         if keep_running:
+            say("\n== Verifying every audit log under the home")
+            mash_main(["audit", "verify", "--home", str(home.root)])
             say("\n== Services are running. In another terminal, for example:")
             say(f"   .venv/bin/mash lookup --home {home.root} --referral REF-2026-0003 --rag amber "
                 "--purpose child_in_need_assessment --gateway children_act_1989_s17 "
@@ -98,8 +160,9 @@ def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: Tex
             say("   Press Ctrl-C to stop.")
             with contextlib.suppress(KeyboardInterrupt):
                 signal.pause()
-        return code
     finally:
-        say("\n== Stopping services")
+        say("\n== Stopping services (each audit log closes with a signed checkpoint)")
         cluster.stop()
         say("   stopped")
+    say("\n== Verifying every audit log under the home: hash chains, Merkle checkpoints, signatures")
+    return mash_main(["audit", "verify", "--home", str(home.root)])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from broker.client import BrokerClient
 from mash.cluster import Cluster, prepare_home
@@ -13,6 +15,13 @@ from mash.identity.tokens import issue_token
 from mash.vocab import Role
 
 PEOPLE = 400
+
+# Property tests: no per-example deadline (a loaded 2-core CI machine is slow, not wrong), and
+# in CI the same examples every run, so a failure is reproducible rather than a flake.
+settings.register_profile("mash", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("mash-ci", parent=settings.get_profile("mash"), derandomize=True,
+                          print_blob=True)
+settings.load_profile("mash-ci" if os.environ.get("CI") else "mash")
 
 
 @pytest.fixture(scope="session")

@@ -87,17 +87,28 @@ class _Window:
 
 
 class RepeatedDenialsRule:
-    """A requester denied `threshold` times within `window` (fishing for access?)."""
+    """A requester denied in `threshold` lookups within `window` (fishing for access?).
+
+    A lookup is one request however many agencies it names: its per-agency denials
+    count once, so one refused lookup to five agencies is not "repeated".
+    """
 
     def __init__(self, threshold: int = 3, window: timedelta = timedelta(hours=1)) -> None:
         self.threshold = threshold
         self._w = _Window(window)
+        self._counted: dict[str, None] = {}  # lookup ids already counted (bounded, oldest out)
 
     def check(self, entry_id: int, at: datetime, event: AuditEvent) -> Alert | None:
         """Alert when a requester reaches the threshold (once per crossing)."""
         if event.kind is not EventKind.POLICY_DECISION or event.decision != "DENY" \
                 or not event.actor_id:
             return None
+        if event.lookup_id:
+            if event.lookup_id in self._counted:
+                return None
+            self._counted[event.lookup_id] = None
+            if len(self._counted) > 10_000:
+                del self._counted[next(iter(self._counted))]
         if self._w.add(event.actor_id, at) != self.threshold:
             return None
         return Alert("repeated_denials",

@@ -16,9 +16,11 @@ import os
 import re
 import secrets
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from mash.home import Home
 
@@ -136,3 +138,14 @@ class Pseudonymiser:
         found = (self.nhs_number(nhs_number),
                  self.name_and_dob(given_name, family_name, date_of_birth))
         return tuple(p for p in found if p is not None)
+
+
+def for_subjects(pseudonymiser: Pseudonymiser, subjects: Iterable[Any]) -> tuple[str, ...]:
+    """Pseudonyms of every subject of a lookup (`mash.v1.Subject` messages), in order."""
+    out: list[str] = []
+    for s in subjects:
+        i = s.identifiers
+        out.extend(pseudonymiser.for_identifiers(
+            nhs_number=i.nhs_number, given_name=i.given_name, family_name=i.family_name,
+            date_of_birth=i.date_of_birth))
+    return tuple(out)

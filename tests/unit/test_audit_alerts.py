@@ -57,6 +57,20 @@ def test_repeated_denials_for_one_requester() -> None:
     assert rule.check(9, MONDAY_10, other) is None
 
 
+def test_one_lookup_denied_by_every_agency_counts_once() -> None:
+    rule = RepeatedDenialsRule(threshold=3, window=timedelta(hours=1))
+    hits = []
+    for lookup in ("L1", "L2"):
+        for _agency in range(5):  # five per-agency denials of one lookup
+            deny = AuditEvent(kind=EventKind.POLICY_DECISION, decision="DENY", actor_id="sw-5",
+                              lookup_id=lookup)
+            hits.append(rule.check(0, MONDAY_10, deny))
+    assert all(h is None for h in hits)  # two denied lookups: under the threshold of three
+    third = AuditEvent(kind=EventKind.POLICY_DECISION, decision="DENY", actor_id="sw-5",
+                       lookup_id="L3")
+    assert rule.check(0, MONDAY_10, third) is not None
+
+
 def test_denials_spread_beyond_the_window_do_not_alert() -> None:
     rule = RepeatedDenialsRule(threshold=3, window=timedelta(hours=1))
     deny = AuditEvent(kind=EventKind.POLICY_DECISION, decision="DENY", actor_id="sw-2")

@@ -1,0 +1,71 @@
+"""How a staff command finds and connects to the running broker (shared by every CLI part).
+
+`add_connection_args` adds the same connection flags to any sub-command;
+`connect_from_args` turns them into a `BrokerClient`. The broker's port is
+found from `HOME/run/broker-<id>.port` (written by the running broker) unless
+`--address` is given; without `--token` a development token is issued from the
+home's dev identity provider. gRPC is imported only when connecting, so the
+`mash` CLI starts quickly.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from mash.home import Home
+from mash.vocab import Role
+
+if TYPE_CHECKING:
+    from broker.client import BrokerClient
+
+
+class NoRunningBroker(Exception):
+    """No broker address was given and no running broker was found in the home folder."""
+
+
+def add_connection_args(p: argparse.ArgumentParser, *, default_role: str,
+                        default_sub: str) -> None:
+    """Add --home/--address/--broker-id/--token/--role/--sub/--client to `p`."""
+    p.add_argument("--home", default=None, help="home folder (default ./.mash)")
+    p.add_argument("--address", help="broker host:port (default: the running demo broker)")
+    p.add_argument("--broker-id", default="mash-demo")
+    p.add_argument("--token", help="bearer token (default: issue one from the dev issuer)")
+    p.add_argument("--role", default=default_role, choices=[r.value for r in Role],
+                   help="role for a dev token")
+    p.add_argument("--sub", default=default_sub, help="staff id for a dev token")
+    p.add_argument("--client", default="client-staff", help="client certificate name")
+
+
+def broker_address(args: argparse.Namespace) -> str:
+    """The broker's host:port from `--address`, else from the running broker's port file.
+
+    Raises `NoRunningBroker` when neither is available.
+    """
+    if args.address:
+        return str(args.address)
+    port_file = Home.at(args.home).run_dir / f"broker-{args.broker_id}.port"
+    if not port_file.exists():
+        raise NoRunningBroker(f"no running broker found ({port_file}); give --address")
+    return f"127.0.0.1:{port_file.read_text().strip()}"
+
+
+def connect(args: argparse.Namespace) -> BrokerClient:
+    """A BrokerClient for the connection arguments; raises `NoRunningBroker`."""
+    from broker.client import BrokerClient
+    from mash.identity.tokens import issue_token
+
+    home = Home.at(args.home)
+    address = broker_address(args)
+    token = args.token or issue_token(home, sub=args.sub, role=Role(args.role))
+    return BrokerClient(home, address, token, client_name=args.client)
+
+
+def connect_from_args(args: argparse.Namespace) -> BrokerClient:
+    """Like `connect`, but a missing broker is a usage error (exit 2) for the CLI."""
+    from mash.cli import UsageError  # imported late: mash.cli imports the CLI parts
+
+    try:
+        return connect(args)
+    except NoRunningBroker as exc:
+        raise UsageError(str(exc)) from None
