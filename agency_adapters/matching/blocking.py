@@ -17,6 +17,9 @@ NHS number) leaves at least one key intact:
   unit: finds a nickname with a missing DOB, or a changed surname with a DOB slip)
 - `pmd:` full postcode + month and day of birth (both names mistyped at a current address)
 
+- `gfx:` phonetic codes of given and surname, indexed only for people held without a date
+  of birth, looked up by every query (small: a record without a DOB and with a stale
+  postcode is otherwise found only by names alone)
 - `gf:` phonetic codes of given and surname (indexed for everyone; looked up last, and
   only when the query lacks a DOB or a postcode: always looking it up finds a few more
   records that lack a DOB, at a third more candidates per query at 1,000,000 people)
@@ -93,6 +96,8 @@ def _keys(given: str, family: str, other_names: Iterable[str], dob_text: str | N
         keys.extend(f"gpc:{g}:{unit}" for g in giv)
         if dob is not None:
             keys.extend(f"pmd:{unit}:{d.month:02d}{d.day:02d}" for d in dobs)
+    if dob is None:
+        keys.extend(f"gfx:{g}:{f}" for g in giv for f in fam)
     if not with_swap or dob is None or district is None:
         # Names alone: the least selective key, looked up last (see `query_keys`).
         keys.extend(f"gf:{g}:{f}" for g in giv for f in fam)
@@ -117,5 +122,10 @@ def query_keys(query: QueryIdentifiers) -> list[str]:
         for k in _keys(query.family_name, query.given_name, (), query.date_of_birth,
                        query.postcode, "", "", with_swap=False):
             seen.setdefault(k, None)
+    # People held without a DOB, by name: cheap (few lack one), so every query asks.
+    fam = sorted(_family_codes(query.family_name, query.other_names))
+    for g in sorted(_given_codes(query.given_name, query.other_names)):
+        for f in fam:
+            seen.setdefault(f"gfx:{g}:{f}", None)
     # Names alone last: the candidate cap is then spent on the selective keys first.
     return sorted(seen, key=lambda k: k.startswith("gf:"))

@@ -133,3 +133,12 @@ def test_names_alone_key_is_looked_up_last() -> None:
     gf = [i for i, k in enumerate(keys) if k.startswith("gf:")]
     assert "gf:G620:H400" in keys
     assert gf and min(gf) > max(i for i, k in enumerate(keys) if not k.startswith("gf:"))
+
+
+def test_record_without_dob_found_despite_a_stale_postcode() -> None:
+    # The agency holds no DOB; the referrer gives one, and an address the person has left.
+    held = Person("R", "Christian", "Hawkins", (), None, "male", "S8 6GA", "", "", "")
+    q = QueryIdentifiers(given_name="Christian", family_name="Hawkins",
+                         date_of_birth="1967-10-31", postcode="S4 2ZE")
+    assert "gf:C623:H252" not in query_keys(q)  # names alone are not read for this query
+    assert set(person_keys(held)) & set(query_keys(q))
