@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import signal
 
 from agency_adapters.backend import AgencyBackend
 from agency_adapters.config import AdapterConfig
@@ -66,19 +65,12 @@ async def serve(config: AdapterConfig) -> None:
     parts = build_parts(config)
     server = grpc_server.build_server(config.max_message_bytes)
     mash_pb2_grpc.add_AgencyAdapterServicer_to_server(AdapterService(parts), server)
-    health = grpc_server.add_health_and_reflection(server, [SERVICE_NAME])
-    port = server.add_secure_port(config.listen, server_credentials(config.home, config.name))
-    await server.start()
-    await grpc_server.mark_serving(health, [SERVICE_NAME])
-    grpc_server.write_port_file(config.home.run_dir / f"{config.name}.port", port)
-    log.info("adapter_started", agency=str(config.agency), port=port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("adapter_stopping", agency=str(config.agency))
-    await server.stop(grace=2)
+    async for port in grpc_server.serve_until_signalled(
+            server, service_name=SERVICE_NAME, listen=config.listen,
+            credentials=server_credentials(config.home, config.name),
+            port_file=config.home.run_dir / f"{config.name}.port"):
+        log.info("adapter_started", agency=str(config.agency), port=port)
+    log.info("adapter_stopped", agency=str(config.agency))
     parts.audit.close()
     parts.backend.close()
 

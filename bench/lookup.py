@@ -29,7 +29,7 @@ from mash.home import Home
 from mash.identity.tokens import issue_token
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
-from mash.vocab import Role
+from mash.vocab import PARTNER_AGENCIES, Role
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,32 @@ class Run:
     per_s: float
     p50_ms: float
     p99_ms: float
+    #: CPU seconds per lookup of each process (servers and this client), in ms; the machine
+    #: is shared, so CPU per lookup is the steadier figure when throughput is noisy.
+    cpu_ms_per_lookup: dict[str, float] | None = None
+
+
+def _cpu_s(pid: int) -> float | None:
+    """User+system CPU seconds of process `pid` so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_snapshot(pids: dict[str, int]) -> dict[str, float | None]:
+    return {name: _cpu_s(pid) for name, pid in pids.items()}
+
+
+def _cpu_per_lookup(before: dict[str, float | None], after: dict[str, float | None],
+                    lookups: int) -> dict[str, float] | None:
+    if not lookups or any(v is None for v in (*before.values(), *after.values())):
+        return None
+    out = {n: round(1000 * (after[n] - before[n]) / lookups, 3)  # type: ignore[operator]
+           for n in before}
+    out["total"] = round(sum(out.values()), 3)
+    return out
 
 
 def _percentile(sorted_ms: Sequence[float], q: float) -> float:
@@ -52,7 +78,8 @@ def _percentile(sorted_ms: Sequence[float], q: float) -> float:
 
 
 async def _drive(home: Home, address: str, token: str, requests: Sequence[pb.LookupRequest],
-                 seconds: float, concurrency: int, warmup_s: float) -> Run:
+                 seconds: float, concurrency: int, warmup_s: float,
+                 pids: dict[str, int] | None = None) -> Run:
     creds = channel_credentials(home, "client-staff")
     latencies: list[float] = []
     errors = 0
@@ -78,10 +105,21 @@ async def _drive(home: Home, address: str, token: str, requests: Sequence[pb.Loo
                 if t0 >= measure_from:
                     latencies.append((time.perf_counter() - t0) * 1000)
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        watched = {**(pids or {}), "client": os.getpid()}
+        cpu: list[dict[str, float | None]] = []
+
+        async def sample_cpu() -> None:
+            # CPU over the measured window only (after warm-up, until the stop time).
+            await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+            cpu.append(_cpu_snapshot(watched))
+            await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+            cpu.append(_cpu_snapshot(watched))
+
+        await asyncio.gather(sample_cpu(), *(worker() for _ in range(concurrency)))
     latencies.sort()
     return Run(len(latencies), errors, seconds, len(latencies) / seconds,
-               round(_percentile(latencies, 0.5), 2), round(_percentile(latencies, 0.99), 2))
+               round(_percentile(latencies, 0.5), 2), round(_percentile(latencies, 0.99), 2),
+               _cpu_per_lookup(cpu[0], cpu[1], len(latencies)))
 
 
 def _requests(home: Home) -> list[pb.LookupRequest]:
@@ -90,7 +128,8 @@ def _requests(home: Home) -> list[pb.LookupRequest]:
             for i in range(64)]
 
 
-def _spawn_noop(home: Home, name: str, role: str, adapters: Sequence[str] = ()) -> tuple[subprocess.Popen[bytes], str]:
+def _spawn_noop(home: Home, name: str, role: str,
+                adapters: Sequence[str] = ()) -> tuple[subprocess.Popen[bytes], str]:
     port_file = home.run_dir / f"noop-{name}.port"
     port_file.unlink(missing_ok=True)
     args = [sys.executable, "-m", "bench.noop_servers", "--role", role, "--name", name,
@@ -118,7 +157,9 @@ def baseline(home: Home, requests: Sequence[pb.LookupRequest], seconds: float,
             addresses.append(addr)
         proc, broker = _spawn_noop(home, "broker", "broker", addresses)
         procs.append(proc)
-        return asyncio.run(_drive(home, broker, token, requests, seconds, concurrency, warmup_s))
+        pids = {f"adapter-{i}": p.pid for i, p in enumerate(procs[:4])} | {"broker": proc.pid}
+        return asyncio.run(_drive(home, broker, token, requests, seconds, concurrency, warmup_s,
+                                  pids))
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -129,9 +170,12 @@ def baseline(home: Home, requests: Sequence[pb.LookupRequest], seconds: float,
 def real(home: Home, requests: Sequence[pb.LookupRequest], seconds: float, concurrency: int,
          warmup_s: float, token: str, *, audit: bool = True) -> Run:
     """The real system: broker + four adapters, signing, policy, matching, audit log."""
-    with Cluster(home, broker_settings={"audit_enabled": audit}) as cluster:
+    # the four partner agencies, as the issue's target and the 4-server baseline
+    with Cluster(home, agencies=PARTNER_AGENCIES,
+                 broker_settings={"audit_enabled": audit}) as cluster:
+        pids = {name: s.process.pid for name, s in cluster.services.items()}
         return asyncio.run(_drive(home, cluster.broker.address, token, requests, seconds,
-                                  concurrency, warmup_s))
+                                  concurrency, warmup_s, pids))
 
 
 def run_benchmark(*, home: Path, seconds: float, concurrency: int, people: int,
@@ -159,11 +203,23 @@ def run_benchmark(*, home: Path, seconds: float, concurrency: int, people: int,
         "people_per_agency": people,
         "cores": os.cpu_count(),
         "setup_s": round(setup_s, 1),
+        # CPU ms per lookup summed over every process (servers + client), same windows.
+        "cpu_ms_per_lookup": (system.cpu_ms_per_lookup or {}).get("total"),
+        "baseline_cpu_ms_per_lookup": (base.cpu_ms_per_lookup or {}).get("total"),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
     }
     if audit_off:
         off = real(h, requests, seconds, concurrency, warmup_s, token, audit=False)
         result["audit_off_per_s"] = round(off.per_s, 1)
         result["audit_off_p99_ms"] = off.p99_ms
         result["audit_cost_pct"] = round(100 * (1 - system.per_s / off.per_s), 1) if off.per_s else None
-    result["detail"] = {"system": asdict(system), "baseline": asdict(base)}
+        off_cpu = (off.cpu_ms_per_lookup or {}).get("broker-mash-demo")
+        on_cpu = (system.cpu_ms_per_lookup or {}).get("broker-mash-demo")
+        if off_cpu and on_cpu:
+            # The broker's CPU per lookup with the log on vs off: steadier than throughput.
+            result["audit_broker_cpu_cost_pct"] = round(100 * (on_cpu / off_cpu - 1), 1)
+        result["detail"] = {"audit_off": asdict(off)}
+    detail = result.get("detail")
+    result["detail"] = {**(detail if isinstance(detail, dict) else {}),
+                        "system": asdict(system), "baseline": asdict(base)}
     return result

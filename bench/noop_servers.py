@@ -33,7 +33,9 @@ class NoopBroker(pb_grpc.BrokerServicer):
     def __init__(self, stubs: list[pb_grpc.AgencyAdapterStub]) -> None:
         self.stubs = stubs
 
-    async def Lookup(self, request: pb.LookupRequest, context: grpc.aio.ServicerContext) -> pb.ReferralSummary:  # noqa: N802
+    async def Lookup(  # noqa: N802
+        self, request: pb.LookupRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ReferralSummary:
         query = pb.Query(referral_id=request.referral_id, subjects=request.subjects)
         signed = pb.SignedQuery(query=query.SerializeToString())
         await asyncio.gather(*(s.Query(signed, timeout=5) for s in self.stubs))

@@ -29,7 +29,7 @@ from mash.home import Home
 from mash.vocab import Agency, Rag, UnknownVocabulary, parse
 
 _KEYS = {"broker_id", "home", "listen", "policy_dir", "max_message_bytes", "json_logs",
-         "deadlines_ms", "adapters", "audit_enabled"}
+         "deadlines_ms", "adapters", "audit_enabled", "identity"}
 DEFAULT_DEADLINES_MS = {Rag.RED: 3000, Rag.AMBER: 5000, Rag.GREEN: 8000}
 
 
@@ -39,6 +39,15 @@ class AdapterEndpoint:
 
     agency: Agency
     address: str
+
+
+@dataclass(frozen=True)
+class IdentityProvider:
+    """The staff identity provider whose tokens the broker accepts."""
+
+    issuer: str
+    audience: str
+    jwks_file: Path  # the IdP's published signing keys (JWKS JSON)
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,8 @@ class BrokerConfig:
     deadlines_ms: dict[Rag, int] = field(default_factory=lambda: dict(DEFAULT_DEADLINES_MS))
     #: off only for the benchmark's "log off" comparison; never in production.
     audit_enabled: bool = True
+    #: None: the development issuer in the home folder (`mash token issue`)
+    identity: IdentityProvider | None = None
 
     @property
     def name(self) -> str:
@@ -90,6 +101,12 @@ class BrokerConfig:
             if not 50 <= ms <= 600_000:
                 raise ConfigError(path, f"deadlines_ms.{r}", "must be 50..600000 ms")
         policy_dir = f.get("policy_dir", str, "")
+        identity = None
+        if "identity" in f.table:
+            idp = f.sub("identity")
+            idp.unknown({"issuer", "audience", "jwks_file"})
+            identity = IdentityProvider(idp.get("issuer", str), idp.get("audience", str),
+                                        Path(idp.get("jwks_file", str)))
         return cls(
             broker_id=broker_id,
             home=Home.at(f.get("home", str)),
@@ -100,6 +117,7 @@ class BrokerConfig:
             json_logs=f.get("json_logs", bool, True),
             deadlines_ms=deadlines,
             audit_enabled=f.get("audit_enabled", bool, True),
+            identity=identity,
         )
 
     def to_toml(self) -> dict[str, Any]:
@@ -114,6 +132,9 @@ class BrokerConfig:
         }
         if self.policy_dir:
             data["policy_dir"] = str(self.policy_dir)
+        if self.identity is not None:
+            data["identity"] = {"issuer": self.identity.issuer, "audience": self.identity.audience,
+                                "jwks_file": str(self.identity.jwks_file)}
         data["deadlines_ms"] = {str(k): v for k, v in self.deadlines_ms.items()}
         data["adapters"] = [{"agency": str(a.agency), "address": a.address} for a in self.adapters]
         return data

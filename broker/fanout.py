@@ -41,6 +41,15 @@ _FAILURES: dict[grpc.StatusCode, tuple[AgencyStatus, str, str]] = {
 }
 
 
+#: How long past the gRPC deadline a call may take before it is abandoned as timed out.
+_GRACE_S = 0.25
+
+
+def _timed_out(start: float) -> CallOutcome:
+    status, code, text = _FAILURES[grpc.StatusCode.DEADLINE_EXCEEDED]
+    return CallOutcome(None, status, code, text, (time.perf_counter() - start) * 1000)
+
+
 class AdapterClients:
     """One long-lived mTLS channel per configured adapter."""
 
@@ -58,25 +67,38 @@ class AdapterClients:
         """Send one signed query; never raises, never waits past `timeout_s`."""
         start = time.perf_counter()
         try:
-            response = await asyncio.wait_for(
-                self._stubs[agency].Query(signed, timeout=timeout_s), timeout_s + 0.25)
-        except grpc.aio.AioRpcError as exc:
-            status, code, text = _FAILURES.get(
-                exc.code(), (AgencyStatus.UNAVAILABLE, "adapter_error",
-                             "the agency's adapter returned an error"))
-            return CallOutcome(None, status, code, text, (time.perf_counter() - start) * 1000)
+            # gRPC's own deadline ends the call; this guard only bounds a stuck channel.
+            return await asyncio.wait_for(self._send(agency, signed, timeout_s), timeout_s + _GRACE_S)
         except TimeoutError:
-            status, code, text = _FAILURES[grpc.StatusCode.DEADLINE_EXCEEDED]
-            return CallOutcome(None, status, code, text, (time.perf_counter() - start) * 1000)
-        return CallOutcome(response, AgencyStatus.DISCLOSED, "", "", (time.perf_counter() - start) * 1000)
+            return _timed_out(start)
 
     async def fan_out(
         self, calls: Sequence[tuple[Agency, pb.SignedQuery | None]], timeout_s: float
     ) -> dict[Agency, CallOutcome]:
         """All calls in parallel; returns an outcome for every agency asked."""
         real = [(a, q) for a, q in calls if q is not None]
-        outcomes = await asyncio.gather(*(self.call(a, q, timeout_s) for a, q in real))
-        return {a: o for (a, _), o in zip(real, outcomes, strict=True)}
+        if not real:
+            return {}
+        start = time.perf_counter()
+        # One guard for the whole fan-out rather than a wait_for (a task and a timer) per call.
+        tasks = [asyncio.ensure_future(self._send(a, q, timeout_s)) for a, q in real]
+        done, pending = await asyncio.wait(tasks, timeout=timeout_s + _GRACE_S)
+        for task in pending:
+            task.cancel()
+        return {a: (t.result() if t in done else _timed_out(start))
+                for (a, _), t in zip(real, tasks, strict=True)}
+
+    async def _send(self, agency: Agency, signed: pb.SignedQuery, timeout_s: float) -> CallOutcome:
+        """One call bounded by gRPC's deadline; failures become outcomes, never exceptions."""
+        start = time.perf_counter()
+        try:
+            response = await self._stubs[agency].Query(signed, timeout=timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            status, code, text = _FAILURES.get(
+                exc.code(), (AgencyStatus.UNAVAILABLE, "adapter_error",
+                             "the agency's adapter returned an error"))
+            return CallOutcome(None, status, code, text, (time.perf_counter() - start) * 1000)
+        return CallOutcome(response, AgencyStatus.DISCLOSED, "", "", (time.perf_counter() - start) * 1000)
 
     async def close(self) -> None:
         """Close every channel."""

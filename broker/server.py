@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import signal
+import json
 from concurrent.futures import Future
 
 from broker.auth import Authenticator
@@ -19,6 +19,7 @@ from mash import grpc_server, logs
 from mash.audit.alerts import AlertMonitor
 from mash.audit.events import AuditEvent
 from mash.audit.log import AuditLog
+from mash.audit.loop_sink import LoopBatchingSink
 from mash.audit.pseudonyms import Pseudonymiser
 from mash.identity.tokens import TokenValidator
 from mash.v1 import mash_pb2, mash_pb2_grpc
@@ -35,6 +36,15 @@ class NullAudit:
         done: Future[int] = Future()
         done.set_result(0)
         return done
+
+
+def token_validator(config: BrokerConfig) -> TokenValidator:
+    """Validates staff tokens from the configured IdP (default: the home's dev issuer)."""
+    idp = config.identity
+    if idp is None:
+        return TokenValidator.from_home(config.home)
+    jwks = json.loads(idp.jwks_file.read_text(encoding="utf-8"))
+    return TokenValidator(idp.issuer, idp.audience, jwks)
 
 
 def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
@@ -56,11 +66,12 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
     trust = ReloadingTrustStore(home.trust_store)
     parts = BrokerParts(
         config=config,
-        auth=Authenticator(TokenValidator.from_home(home), trust),
+        auth=Authenticator(token_validator(config), trust),
         engine=load_engine(home, config.policy_dir),
         trust=trust,
         signing_key=SigningKey.load(home.signing_key(name)),
-        audit=audit if audit is not None else NullAudit(),
+        # One writer hand-off per event-loop turn instead of one per event (see loop_sink).
+        audit=LoopBatchingSink(audit) if audit is not None else NullAudit(),
         pseudonyms=Pseudonymiser.for_home(home),
         clients=AdapterClients(home, name, config.adapters, config.max_message_bytes),
         reviews=ReviewStore(home.root / "broker" / "reviews.sqlite"),
@@ -75,20 +86,13 @@ async def serve(config: BrokerConfig) -> None:
     parts, audit = build_parts(config)
     server = grpc_server.build_server(config.max_message_bytes)
     mash_pb2_grpc.add_BrokerServicer_to_server(BrokerService(parts), server)
-    health = grpc_server.add_health_and_reflection(server, [SERVICE_NAME])
-    port = server.add_secure_port(config.listen, server_credentials(config.home, config.name))
-    await server.start()
-    await grpc_server.mark_serving(health, [SERVICE_NAME])
-    grpc_server.write_port_file(config.home.run_dir / f"{config.name}.port", port)
-    log.info("broker_started", broker_id=config.broker_id, port=port,
-             adapters=len(config.adapters))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("broker_stopping")
-    await server.stop(grace=2)
+    async for port in grpc_server.serve_until_signalled(
+            server, service_name=SERVICE_NAME, listen=config.listen,
+            credentials=server_credentials(config.home, config.name),
+            port_file=config.home.run_dir / f"{config.name}.port"):
+        log.info("broker_started", broker_id=config.broker_id, port=port,
+                 adapters=len(config.adapters))
+    log.info("broker_stopped")
     await parts.clients.close()
     parts.reviews.close()
     if audit is not None:

@@ -7,7 +7,10 @@ else becomes INTERNAL with no detail, and the cause is logged.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+import asyncio
+import gc
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,9 @@ def channel_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.ssl_target_name_override", "localhost"),
+        # We configure no retry policy; the retry filter still buffers every call. Off, the
+        # no-op fan-out baseline measured ~0.2 ms CPU per lookup less (3.4 -> 3.2 ms).
+        ("grpc.enable_retries", 0),
     ]
 
 
@@ -102,9 +108,54 @@ async def mark_serving(servicer: Any, service_names: Iterable[str]) -> None:
         await servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
 
 
+#: Young-generation threshold for serving processes (CPython's default is 700).
+SERVING_GC_THRESHOLDS = (50_000, 50, 100)
+
+
+def tune_gc_for_serving() -> None:
+    """Collect less often in a long-running server, and never rescan start-up objects.
+
+    Each request allocates thousands of short-lived objects (protobufs, events,
+    futures) that reference counting frees at once; CPython's default gen-0
+    threshold (700) still runs the cycle collector many times per lookup, and
+    each full collection walks every object loaded at start-up (policy, keys,
+    grpc). Freezing start-up objects and raising the thresholds cut the
+    lookup's CPU by ~5% (bench, CPU per lookup); cyclic garbage is still
+    collected, only in larger batches. Call once, after start-up, before serving.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*SERVING_GC_THRESHOLDS)
+
+
 def write_port_file(path: Path, port: int) -> None:
     """Publish the bound port atomically (demo, tests and operators read it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(f"{port}\n")
     tmp.replace(path)
+
+
+async def serve_until_signalled(
+    server: grpc.aio.Server, *, service_name: str, listen: str,
+    credentials: grpc.ServerCredentials, port_file: Path,
+) -> AsyncIterator[int]:
+    """Bind, start, mark SERVING and publish the port; yield it; on SIGTERM/SIGINT drain and stop.
+
+    Used as ``async for port in serve_until_signalled(...)``: the loop body runs once,
+    after the server is up (log that it started); the generator returns after the
+    server has stopped, so the caller then closes what the service holds.
+    """
+    health = add_health_and_reflection(server, [service_name])
+    port = server.add_secure_port(listen, credentials)
+    tune_gc_for_serving()
+    await server.start()
+    await mark_serving(health, [service_name])
+    write_port_file(port_file, port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    yield port
+    await stop.wait()
+    await server.stop(grace=2)

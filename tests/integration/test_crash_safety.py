@@ -64,8 +64,10 @@ def test_sigkill_during_load_loses_nothing(home: Home) -> None:
         threads = [threading.Thread(target=load, args=(n,)) for n in range(4)]
         for t in threads:
             t.start()
-        while len(answered) < 8:
+        deadline = time.monotonic() + 60
+        while len(answered) < 8 and time.monotonic() < deadline:
             time.sleep(0.05)
+        assert len(answered) >= 8, "the load never got going"
         cluster.kill(broker.name)  # mid-flight: several lookups are between intent and outcome
         stop.set()
         for t in threads:
