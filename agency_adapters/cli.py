@@ -65,7 +65,9 @@ def _match_eval(args: argparse.Namespace) -> int:
         thresholds = MatchThresholds(certain=pick(args.certain, DEFAULT.certain),
                                      high=pick(args.high, DEFAULT.high),
                                      possible=pick(args.possible, DEFAULT.possible),
-                                     margin=pick(args.margin, DEFAULT.margin))
+                                     margin=pick(args.margin, DEFAULT.margin),
+                                     high_without_dob=pick(args.high_without_dob,
+                                                           DEFAULT.high_without_dob))
     except InvalidThresholds as exc:
         raise UsageError(str(exc)) from exc
     with tempfile.TemporaryDirectory(prefix="mash-match-") as work:
@@ -114,6 +116,8 @@ def register_match(sub: Any) -> None:
     ev.add_argument("--possible", type=float, default=None, help="possible threshold (12)")
     ev.add_argument("--margin", type=float, default=None,
                     help="lead over the runner-up needed for certain/high (8)")
+    ev.add_argument("--high-without-dob", type=float, default=None,
+                    help="high threshold when no date of birth can be compared (30)")
     ev.set_defaults(handler=_match_eval)
     gen = msub.add_parser("evalset", help="generate a labelled evaluation set (synthetic)")
     gen.add_argument("--out", required=True, help="folder for RECORDS.csv, QUERIES.csv, TRUTH.csv")

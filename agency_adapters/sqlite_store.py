@@ -28,6 +28,7 @@ from agency_adapters.backend import (
     StoreUnreadable,
 )
 from agency_adapters.matching.blocking import person_keys, query_keys
+from agency_adapters.matching.frequencies import NameCounter, NameFrequencies
 from mash.vocab import Category
 
 SCHEMA_VERSION = "1"
@@ -96,6 +97,7 @@ class StoreWriter:
         self._conn.executemany("INSERT INTO meta VALUES (?, ?)", entries.items())
         self.people = 0
         self.records = 0
+        self._names = NameCounter()
 
     def add_people(self, people: Iterable[Person]) -> None:
         """Insert people and their blocking keys."""
@@ -104,6 +106,8 @@ class StoreWriter:
                                (_person_row(p) for p in batch))
         self._conn.executemany("INSERT OR IGNORE INTO blocking VALUES (?, ?)",
                                ((k, p.person_id) for p in batch for k in person_keys(p)))
+        for p in batch:
+            self._names.add(p.given_name, p.family_name)
         self.people += len(batch)
 
     def add_records(self, records: Iterable[Record]) -> None:
@@ -114,7 +118,11 @@ class StoreWriter:
         self.records += len(batch)
 
     def finish(self) -> None:
-        """Commit, build the secondary indexes, and close."""
+        """Write the name frequencies, commit, build the secondary indexes, and close."""
+        # How often each name occurs: rare names weigh more in matching (`frequencies`).
+        self._conn.execute("CREATE TABLE name_freq (kind TEXT NOT NULL, name TEXT NOT NULL, "
+                           "n INTEGER NOT NULL, PRIMARY KEY (kind, name)) WITHOUT ROWID")
+        self._conn.executemany("INSERT INTO name_freq VALUES (?, ?, ?)", self._names.rows())
         self._conn.execute("COMMIT")
         self._conn.execute("CREATE INDEX records_by_person ON records (person_id, category)")
         self._conn.execute("ANALYZE")
@@ -147,6 +155,8 @@ class SqliteAgencyStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._freq: NameFrequencies | None = None
+        self._freq_loaded = False
         try:
             meta = dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
@@ -167,6 +177,19 @@ class SqliteAgencyStore:
             with self._lock:
                 self._all.append(conn)
         return conn
+
+    def name_frequencies(self) -> NameFrequencies | None:
+        """How often each name occurs in this store (None for a store built without them)."""
+        conn = self._conn()  # outside the lock: opening a connection takes it too
+        with self._lock:
+            if not self._freq_loaded:
+                try:
+                    rows = conn.execute("SELECT kind, name, n FROM name_freq").fetchall()
+                    self._freq = NameFrequencies.from_rows(rows)
+                except sqlite3.OperationalError:
+                    self._freq = None  # an older store: matching falls back to flat weights
+                self._freq_loaded = True
+            return self._freq
 
     def candidates(self, query: QueryIdentifiers) -> list[Person]:
         """People sharing at least one blocking key with `query` (bounded, via the key index)."""

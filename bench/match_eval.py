@@ -46,9 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--certain", type=float, default=DEFAULT.certain)
     ap.add_argument("--possible", type=float, default=DEFAULT.possible)
     ap.add_argument("--margin", type=float, default=DEFAULT.margin)
+    ap.add_argument("--high-without-dob", type=float, default=DEFAULT.high_without_dob)
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
-    thresholds = MatchThresholds(args.certain, args.high, args.possible, args.margin)
+    thresholds = MatchThresholds(args.certain, args.high, args.possible, args.margin,
+                                 args.high_without_dob)
     with tempfile.TemporaryDirectory(prefix="match-bench-") as tmp:
         work = Path(args.work or tmp)
         work.mkdir(parents=True, exist_ok=True)

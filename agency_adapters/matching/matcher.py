@@ -9,8 +9,10 @@ one strong candidate is never resolved by guessing: it is `possible`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from agency_adapters.backend import AgencyBackend, Person, QueryIdentifiers
+from agency_adapters.matching.frequencies import NameFrequencies
 from agency_adapters.matching.normalise import (
     normalise_nhs_number,
     normalise_postcode,
@@ -39,12 +41,17 @@ class MatchThresholds:
     - `possible`: the total reaches this (only that a match may exist is disclosed).
     - `margin`: the best candidate must lead the runner-up by at least this many bits for
       `certain`/`high`; otherwise two people are plausible and the band is `possible`.
+    - `high_without_dob`: when no date of birth can be compared (missing on either side),
+      `high` needs both names and the full postcode to agree and the total to reach
+      max(`high`, this): names rare enough at one address. A common name at an address
+      stays `possible`.
     """
 
     certain: float = 35.0
-    high: float = 24.0
-    possible: float = 12.0
-    margin: float = 8.0
+    high: float = 20.0
+    possible: float = 11.0
+    margin: float = 6.0
+    high_without_dob: float = 20.0
 
     def __post_init__(self) -> None:
         if not (self.possible <= self.high <= self.certain) or self.margin < 0:
@@ -53,6 +60,20 @@ class MatchThresholds:
 
 
 DEFAULT = MatchThresholds()
+
+
+@runtime_checkable
+class HasNameFrequencies(Protocol):
+    """A backend that knows how often each name occurs in its store (for rarity weights)."""
+
+    def name_frequencies(self) -> NameFrequencies | None:
+        """The store's name frequencies, or None when it has none."""
+        ...
+
+
+def backend_frequencies(backend: object) -> NameFrequencies | None:
+    """The backend's name frequencies if it offers them (other backends score with flat weights)."""
+    return backend.name_frequencies() if isinstance(backend, HasNameFrequencies) else None
 
 
 @dataclass(frozen=True)
@@ -100,10 +121,11 @@ def _confirm_hint(query: QueryIdentifiers, person: Person, several: bool,
     return "; ".join(hints)
 
 
-def score_candidates(query: QueryIdentifiers,
-                     people: list[Person]) -> list[tuple[Comparison, Person]]:
+def score_candidates(query: QueryIdentifiers, people: list[Person],
+                     frequencies: NameFrequencies | None = None
+                     ) -> list[tuple[Comparison, Person]]:
     """Every candidate compared with `query`, best first (ties broken by person_id)."""
-    prepared = prepare(query)
+    prepared = prepare(query, frequencies)
     scored = [(compare(prepared, p), p) for p in people]
     scored.sort(key=lambda cp: (-cp[0].weight, cp[1].person_id))
     return scored
@@ -131,6 +153,12 @@ def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
         names_agree = best.family_agrees or best.given_agrees
         if best.weight >= thresholds.high and best.dob_agrees and names_agree:
             return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n)
+        # No date of birth to compare: both names and the full address must agree, and
+        # the names must be rare enough to clear a higher bar.
+        if (not best.dob_compared and best.family_agrees and best.given_agrees
+                and best.postcode_agrees
+                and best.weight >= max(thresholds.high, thresholds.high_without_dob)):
+            return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n)
     return MatchResult(MatchBand.POSSIBLE, best.weight, None,
                        _confirm_hint(query, person, several, best.contradicted), invalid, n)
 
@@ -139,4 +167,5 @@ def match(backend: AgencyBackend, query: QueryIdentifiers,
           thresholds: MatchThresholds = DEFAULT) -> MatchResult:
     """Find `query` in `backend`: the band, the best score and (if sure) the person's id."""
     people = backend.candidates(query)
-    return decide(query, score_candidates(query, people), thresholds)
+    return decide(query, score_candidates(query, people, backend_frequencies(backend)),
+                  thresholds)

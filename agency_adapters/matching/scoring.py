@@ -13,6 +13,12 @@ frequencies and checked against the generated evaluation set (`docs/matching.md`
   -3 different (people change surnames; a small penalty keeps married women findable);
 - given name +7 exact, +5.5 nickname, +4.5 typo, -8 different (twins differ only here);
 - postcode +8 exact, +2.5 same sector, +1 same district, -3 elsewhere (addresses go stale).
+
+When the store's name frequencies are known (`frequencies.NameFrequencies`, passed to
+`prepare`), name agreements are shifted by the name's rarity: an exact surname is worth
+log2(1/p) bits (5.6 for Smith, up to 12 for a rare one) instead of a flat 8, and the
+partial levels move with it (typos and nicknames by at most +2, so a rare-looking typo
+cannot buy certainty). Disagreement weights do not change.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from datetime import date
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from agency_adapters.backend import Person, QueryIdentifiers
+from agency_adapters.matching.frequencies import NameFrequencies
 from agency_adapters.matching.nicknames import equivalent, short_forms
 from agency_adapters.matching.normalise import (
     fold,
@@ -60,6 +67,8 @@ W_POSTCODE_DISAGREE = -3.0   # m ~ 0.1 (moved, stale record), u ~ 0.99: log2(0.1
 W_ADDRESS_EXACT = 2.0
 
 FUZZY_JARO_WINKLER = 0.9
+#: Most a typo or nickname agreement gains from the rarity of the name (bits).
+MAX_PARTIAL_RARITY_BONUS = 2.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,8 @@ class Comparison:
     family_agrees: bool
     given_agrees: bool
     contradicted: bool = False   # given name or date of birth present on both sides and different
+    postcode_agrees: bool = False  # the full postcode agrees
+    dob_compared: bool = False     # both sides have a date of birth
 
 
 @dataclass(frozen=True)
@@ -88,16 +99,19 @@ class PreparedQuery:
     address: str
     nhs: str | None
     upn: str | None
+    frequencies: NameFrequencies | None = None
 
 
-def prepare(query: QueryIdentifiers) -> PreparedQuery:
-    """Normalise `query` for scoring."""
+def prepare(query: QueryIdentifiers,
+            frequencies: NameFrequencies | None = None) -> PreparedQuery:
+    """Normalise `query` for scoring (with the store's name frequencies, if known)."""
     return PreparedQuery(
         given=name_tokens(query.given_name), family=name_tokens(query.family_name),
         other_family=tuple(t for o in query.other_names if (t := name_tokens(o))),
         dob=parse_dob(query.date_of_birth), sex=normalise_sex(query.sex),
         postcode=normalise_postcode(query.postcode), address=fold(query.address),
-        nhs=normalise_nhs_number(query.nhs_number), upn=normalise_upn(query.upn))
+        nhs=normalise_nhs_number(query.nhs_number), upn=normalise_upn(query.upn),
+        frequencies=frequencies)
 
 
 def _similar(a: str, b: str) -> bool:
@@ -108,16 +122,30 @@ def _similar(a: str, b: str) -> bool:
             and OSA.distance(a, b) <= 2)
 
 
-def compare_family(q: tuple[str, ...], c: tuple[str, ...]) -> float:
-    """Weight of two surnames given as word tuples (double-barrelled names are several words)."""
+def _family_rarity(freq: NameFrequencies | None, tokens: tuple[str, ...]) -> float:
+    """Bits by which agreeing on this surname beats the flat weight (negative if common)."""
+    return freq.family_weight(tokens, W_FAMILY_EXACT) - W_FAMILY_EXACT if freq else 0.0
+
+
+def _given_rarity(freq: NameFrequencies | None, token: str) -> float:
+    return freq.given_weight(token, W_GIVEN_EXACT) - W_GIVEN_EXACT if freq else 0.0
+
+
+def compare_family(q: tuple[str, ...], c: tuple[str, ...],
+                   freq: NameFrequencies | None = None) -> float:
+    """Weight of two surnames given as word tuples (double-barrelled names are several words).
+
+    With `freq`, agreement weights move with the rarity of the candidate's surname.
+    """
     if q == c or "".join(q) == "".join(c):
-        return W_FAMILY_EXACT
-    if set(q) & set(c):
-        return W_FAMILY_PART
+        return W_FAMILY_EXACT + _family_rarity(freq, c)
+    if shared := set(q) & set(c):
+        return W_FAMILY_PART + min(_family_rarity(freq, (t,)) for t in shared)
+    bonus = min(_family_rarity(freq, c), MAX_PARTIAL_RARITY_BONUS)
     if _similar(" ".join(q), " ".join(c)):
-        return W_FAMILY_FUZZY
+        return W_FAMILY_FUZZY + bonus
     if len(q) + len(c) > 2 and any(_similar(a, b) for a in q for b in c if len(a) > 3):
-        return W_FAMILY_FUZZY - 1.0  # a typo in one part of a double-barrelled name
+        return W_FAMILY_FUZZY - 1.0 + bonus  # a typo in one part of a double-barrelled name
     return W_FAMILY_DISAGREE
 
 
@@ -126,18 +154,23 @@ def _nickname_typo(a: str, b: str) -> bool:
     return len(b) >= 5 and any(len(n) >= 5 and _similar(n, b) for n in short_forms(a))
 
 
-def compare_given(q: tuple[str, ...], c: tuple[str, ...]) -> float:
-    """Weight of two given names (first word decides; nicknames and typos tolerated)."""
+def compare_given(q: tuple[str, ...], c: tuple[str, ...],
+                  freq: NameFrequencies | None = None) -> float:
+    """Weight of two given names (first word decides; nicknames and typos tolerated).
+
+    With `freq`, agreement weights move with the rarity of the candidate's given name.
+    """
     a, b = q[0], c[0]
     if a == b:
-        return W_GIVEN_EXACT
+        return W_GIVEN_EXACT + _given_rarity(freq, b)
+    bonus = min(_given_rarity(freq, b), MAX_PARTIAL_RARITY_BONUS)
     if equivalent(a, b):
-        return W_GIVEN_NICKNAME
+        return W_GIVEN_NICKNAME + bonus
     if _similar(a, b):
-        return W_GIVEN_FUZZY
+        return W_GIVEN_FUZZY + bonus
     # A nickname on one side and a typo on the other ("Florrie" / "Florencee").
     if _nickname_typo(a, b) or _nickname_typo(b, a):
-        return W_GIVEN_FUZZY - 1.0
+        return W_GIVEN_FUZZY - 1.0 + bonus
     if a in c[1:] or b in q[1:]:
         return W_GIVEN_MIDDLE  # known by a middle name
     if (len(a) == 1 or len(b) == 1) and a[0] == b[0]:
@@ -161,23 +194,26 @@ def compare_dob(q: date, c: date) -> tuple[float, bool]:
 
 
 def _family_weight(qf: tuple[str, ...], q_others: tuple[tuple[str, ...], ...],
-                   cf: tuple[str, ...], c_others: tuple[tuple[str, ...], ...]) -> float:
-    w = compare_family(qf, cf)
-    if w < W_FAMILY_EXACT:
+                   cf: tuple[str, ...], c_others: tuple[tuple[str, ...], ...],
+                   freq: NameFrequencies | None = None) -> float:
+    w = compare_family(qf, cf, freq)
+    if w < W_FAMILY_EXACT + _family_rarity(freq, cf):
         # A previous surname on either side: as strong as one part of a double barrel.
         for a in (qf, *q_others):
             for b in (cf, *c_others):
                 if (a, b) != (qf, cf):
-                    w = max(w, min(W_FAMILY_PART, compare_family(a, b)))
+                    cap = W_FAMILY_PART + min(_family_rarity(freq, b), 0.0)
+                    w = max(w, min(cap, compare_family(a, b, freq)))
     return w
 
 
 def _given_weight(qg: tuple[str, ...], cg: tuple[str, ...],
-                  c_others: tuple[tuple[str, ...], ...]) -> float:
-    w = compare_given(qg, cg)
+                  c_others: tuple[tuple[str, ...], ...],
+                  freq: NameFrequencies | None = None) -> float:
+    w = compare_given(qg, cg, freq)
     if w < 0:
         for alias in c_others:
-            w = max(w, min(W_GIVEN_NICKNAME, compare_given(qg, alias)))
+            w = max(w, min(W_GIVEN_NICKNAME, compare_given(qg, alias, freq)))
     return w
 
 
@@ -202,6 +238,7 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparis
 
     dob_agrees = contradicted = False
     cd = parse_dob(person.date_of_birth)
+    dob_compared = q.dob is not None and cd is not None
     if q.dob is not None and cd is not None:
         w, dob_agrees = compare_dob(q.dob, cd)
         weight += w
@@ -213,15 +250,16 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparis
     fam_w = giv_w = 0.0
     has_f = bool(q.family and cf)
     has_g = bool(q.given and cg)
+    freq = q.frequencies
     if has_f:
-        fam_w = _family_weight(q.family, q.other_family, cf, c_others)
+        fam_w = _family_weight(q.family, q.other_family, cf, c_others, freq)
     if has_g:
-        giv_w = _given_weight(q.given, cg, c_others)
+        giv_w = _given_weight(q.given, cg, c_others, freq)
     names_w = fam_w + giv_w
-    if q.family and q.given and cf and cg and names_w < W_FAMILY_EXACT + W_GIVEN_EXACT:
+    if q.family and q.given and cf and cg and (q.family != cf or q.given[0] != cg[0]):
         # Given and family names may have been entered the wrong way round.
-        sw_f = _family_weight(q.given, (), cf, c_others)
-        sw_g = _given_weight(q.family, cg, c_others)
+        sw_f = _family_weight(q.given, (), cf, c_others, freq)
+        sw_g = _given_weight(q.family, cg, c_others, freq)
         if sw_f + sw_g + W_NAME_ORDER_SWAPPED > names_w:
             fam_w, giv_w = sw_f, sw_g
             names_w = sw_f + sw_g + W_NAME_ORDER_SWAPPED
@@ -234,9 +272,11 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparis
     if "unknown" not in (q.sex, cs):
         weight += W_SEX_AGREE if q.sex == cs else W_SEX_DISAGREE
 
+    postcode_agrees = False
     if q.postcode is not None and person.postcode:
         cp = normalise_postcode(person.postcode)
         if cp is not None:
+            postcode_agrees = q.postcode == cp
             # Addresses go stale, so a different postcode costs little (-3), but it costs:
             # most true matches agree, and a same-name-same-DOB stranger usually does not.
             if q.postcode == cp:
@@ -251,4 +291,4 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparis
                 weight += W_POSTCODE_DISAGREE
 
     return Comparison(weight, id_agree, id_conflict, dob_agrees, family_agrees, given_agrees,
-                      contradicted)
+                      contradicted, postcode_agrees, dob_compared)

@@ -33,7 +33,8 @@ from mash.vocab import (
 
 
 def as_referrer_knows(rng: random.Random, c: Citizen, h: Household, *, nickname: bool = False,
-                      with_dob: bool = True, with_nhs: bool = False) -> dict[str, Any]:
+                      with_dob: bool = True, with_nhs: bool = False,
+                      with_postcode: bool = True) -> dict[str, Any]:
     """The identifiers a referrer would give for `c` (current address, maybe a nickname)."""
     given = c.given_name
     if nickname and (nick := errors.nickname(rng, given)):
@@ -44,7 +45,7 @@ def as_referrer_knows(rng: random.Random, c: Citizen, h: Household, *, nickname:
         "other_names": [c.previous_family_name] if c.previous_family_name else [],
         "date_of_birth": c.date_of_birth.isoformat() if with_dob else "",
         "sex": c.sex,
-        "postcode": h.address.postcode,
+        "postcode": h.address.postcode if with_postcode else "",
         "address": h.address.line,
         "nhs_number": c.nhs_number if with_nhs else "",
         "upn": "",
@@ -161,7 +162,8 @@ def write_demo_subjects(path: Path, pop: Population, chosen: dict[str, list[int]
             "MASH-2026-0420", Rag.AMBER, Purpose.CHILD_IN_NEED_ASSESSMENT, ConsentState.GIVEN,
             None, "Anonymous call from a neighbour: name and street only, no date of birth.",
             [_subject("child-1", SubjectRole.CHILD,
-                      as_referrer_knows(rng, p, hh[p.household], with_dob=False), p.cid,
+                      as_referrer_knows(rng, p, hh[p.household], with_dob=False,
+                                        with_postcode=False), p.cid,
                       projections)]))
 
     referrals.append(_referral(

@@ -124,10 +124,37 @@ def test_several_strong_candidates_are_possible(store: SqliteAgencyStore) -> Non
 
 
 def test_partial_identifiers_are_possible_with_hint(store: SqliteAgencyStore) -> None:
+    # Names and the postcode district only: no date of birth, no full address.
     r = match(store, QueryIdentifiers(given_name="William", family_name="Hartley",
-                                      postcode="S11 8YA"))
+                                      postcode="S11 9ZZ"))
     assert r.band is MatchBand.POSSIBLE and r.person_id is None
     assert "NHS number would confirm" in r.confirm_hint
+
+
+def test_without_dob_high_needs_both_names_and_full_postcode(store: SqliteAgencyStore) -> None:
+    q = QueryIdentifiers(given_name="William", family_name="Hartley", postcode="S11 8YA")
+    assert match(store, q).band is MatchBand.HIGH
+    # The bar is configurable per adapter: raised, name + address without a DOB is possible.
+    strict = MatchThresholds(high_without_dob=30)
+    assert match(store, q, strict).band is MatchBand.POSSIBLE
+    # Only the given name and the address: a relative at the address could be meant.
+    only_given = QueryIdentifiers(given_name="William", family_name="Holmes",
+                                  postcode="S11 8YA")
+    assert match(store, only_given).band is MatchBand.POSSIBLE
+
+
+def test_father_and_son_of_one_name_without_dob_are_possible(tmp_path: Path) -> None:
+    father = Person("F1", "Daniel", "Oakes", (), "1980-03-02", "male", "S8 1AB", "4 Lea Road",
+                    "", "")
+    son = Person("F2", "Daniel", "Oakes", (), "2010-07-19", "male", "S8 1AB", "4 Lea Road",
+                 "", "")
+    with StoreWriter(tmp_path / "s.sqlite", "police") as w:
+        w.add_people([father, son])
+    s = SqliteAgencyStore(tmp_path / "s.sqlite")
+    r = match(s, QueryIdentifiers(given_name="Daniel", family_name="Oakes", postcode="S8 1AB"))
+    assert r.band is MatchBand.POSSIBLE and r.person_id is None
+    assert "date of birth would confirm" in r.confirm_hint
+    s.close()
 
 
 def test_unknown_person_is_none(store: SqliteAgencyStore) -> None:
