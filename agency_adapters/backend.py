@@ -88,6 +88,11 @@ class QueryIdentifiers:
     address: str = ""
     nhs_number: str = ""
     upn: str = ""
+    #: When the referrer has no date of birth: the range ('YYYY-MM-DD', 'YYYY-MM-DD') the
+    #: subject's role in the referral makes plausible (a child is under 18). A candidate
+    #: whose recorded date of birth falls outside it is never a sure match -- the
+    #: same-named father when the referral is about his son.
+    born_between: tuple[str, str] | None = None
 
     @classmethod
     def from_proto(cls, msg: Any) -> QueryIdentifiers:

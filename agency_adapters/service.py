@@ -13,13 +13,14 @@ import asyncio
 import hashlib
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 
 import grpc
 
 from agency_adapters.backend import AgencyBackend, QueryIdentifiers
 from agency_adapters.matching import MatchThresholds, match_subjects
+from agency_adapters.matching.roles import birth_range_for
 from agency_adapters.replay import ReplayError, ReplayGuard
 from agency_adapters.scheduling import DueOrderedGate, due_key
 from certs.envelopes import open_query, sign_disclosure
@@ -248,7 +249,8 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         reported as `possible` rather than guessed.
         """
         p = self.p
-        wanted = [(s.subject_id, QueryIdentifiers.from_proto(s.identifiers))
+        today = p.clock().date()
+        wanted = [(s.subject_id, _identifiers(s, today))
                   for s in query.subjects if permitted[s.subject_id]]
         matches = match_subjects(p.backend, wanted, p.thresholds)
         for result in d.subjects:
@@ -348,3 +350,11 @@ def _status(subjects: Sequence[pb.SubjectResult], decision: Decision) -> AgencyS
 
 def _snake(name: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def _identifiers(subject: pb.Subject, today: date) -> QueryIdentifiers:
+    """The subject's identifiers; without a date of birth, the age range their role allows."""
+    ids = QueryIdentifiers.from_proto(subject.identifiers)
+    if ids.date_of_birth:
+        return ids
+    return replace(ids, born_between=birth_range_for(parse(SubjectRole, subject.role), today))

@@ -156,11 +156,19 @@ def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
         # No date of birth to compare: both names and the full address must agree, and
         # the names must be rare enough to clear a higher bar.
         if (not best.dob_compared and best.family_agrees and best.given_agrees
-                and best.postcode_agrees
+                and best.postcode_agrees and _plausible_age(query, person)
                 and best.weight >= max(thresholds.high, thresholds.high_without_dob)):
             return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n)
     return MatchResult(MatchBand.POSSIBLE, best.weight, None,
                        _confirm_hint(query, person, several, best.contradicted), invalid, n)
+
+
+def _plausible_age(query: QueryIdentifiers, person: Person) -> bool:
+    """Is the person's recorded date of birth (if any) in the range the subject's role allows?"""
+    if query.born_between is None or not person.date_of_birth:
+        return True
+    earliest, latest = query.born_between
+    return earliest <= person.date_of_birth <= latest
 
 
 def match(backend: AgencyBackend, query: QueryIdentifiers,
