@@ -42,7 +42,7 @@ def test_broker_trusts_the_configured_idp_not_the_dev_issuer(home: Home, tmp_pat
         with BrokerClient(home, cluster.broker.address, good) as c:
             assert c.lookup(request).agencies
         dev = issue_token(home, sub="sw-1", role=Role.MASH_SOCIAL_WORKER)
-        with BrokerClient(home, cluster.broker.address, dev) as c:
-            with pytest.raises(grpc.RpcError) as err:
-                c.lookup(request)
+        with BrokerClient(home, cluster.broker.address, dev) as c, \
+                pytest.raises(grpc.RpcError) as err:
+            c.lookup(request)
         assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
