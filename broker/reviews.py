@@ -46,6 +46,11 @@ class HeldRequest:
     request: pb.LookupRequest
 
 
+def new_review_id() -> str:
+    """A fresh review id (short enough to type at `mash review approve`)."""
+    return f"rv-{uuid.uuid4().hex[:12]}"
+
+
 class ReviewStore:
     """SQLite store of held requests (one file under the broker's home)."""
 
@@ -66,7 +71,7 @@ class ReviewStore:
 
     def hold(self, review: pb.Review, request: pb.LookupRequest) -> pb.Review:
         """Store a new pending review (assigning its id) and return it."""
-        review.review_id = review.review_id or f"rv-{uuid.uuid4().hex[:12]}"
+        review.review_id = review.review_id or new_review_id()
         review.status = "pending"
         with self._lock:
             self._conn.execute(

@@ -32,7 +32,7 @@ from broker.fanout import AdapterClients
 from broker.merge import result_for
 from broker.planning import Actor, AgencyPlan, Requester, plan_agency
 from broker.requests import LookupInput, parse_lookup
-from broker.reviews import ReviewStore
+from broker.reviews import ReviewStore, new_review_id
 from certs.envelopes import sign_query
 from certs.reloading import TrustSource
 from certs.signing import SigningKey
@@ -126,13 +126,15 @@ class BrokerService(pb_grpc.BrokerServicer):
             detail={"agencies": ",".join(str(pl.agency) for pl in plans),
                     "subject_count": str(len(req.subjects))},
         ))]
+        to_hold: list[tuple[pb.Review, pb.LookupRequest]] = []
         for plan in plans:
             futures += [p.audit.submit(e) for e in self._decision_events(plan, base)]
             if plan.categories:
                 self._sign(plan, lookup, staff, lookup_id, now, due, deadline_ms)
                 futures.append(p.audit.submit(self._query_event(plan, base)))
             elif plan.review_categories:
-                plan.review = self._hold(plan, lookup, staff, lookup_id, now)
+                plan.review, held = self._review_for(plan, lookup, staff, lookup_id, now)
+                to_hold.append((plan.review, held))
                 futures.append(p.audit.submit(replace(
                     base, kind=EventKind.REVIEW_REQUESTED, agency=str(plan.agency),
                     categories=plan.review_categories, decision=str(Decision.REVIEW),
@@ -140,6 +142,8 @@ class BrokerService(pb_grpc.BrokerServicer):
                     agreement_version=plan.decision.agreement_version,
                     detail={"review_id": plan.review.review_id})))
         await _durable(futures)
+        for review, held in to_hold:  # held only once the request for review is on record
+            p.reviews.hold(review, held)
 
         outcomes = await p.clients.fan_out(
             [(plan.agency, plan.signed) for plan in plans if plan.signed is not None],
@@ -277,8 +281,9 @@ class BrokerService(pb_grpc.BrokerServicer):
             categories=plan.categories, agreement_id=plan.decision.agreement_id,
             agreement_version=plan.decision.agreement_version, detail=detail)
 
-    def _hold(self, plan: AgencyPlan, lookup: LookupInput, staff: Actor, lookup_id: str,
-              now: datetime) -> pb.Review:
+    def _review_for(self, plan: AgencyPlan, lookup: LookupInput, staff: Actor, lookup_id: str,
+                    now: datetime) -> tuple[pb.Review, pb.LookupRequest]:
+        """The review record (with its id) and the request it would hold for `plan`'s agency."""
         req = lookup.request
         d = plan.decision
         review = pb.Review(
@@ -295,7 +300,8 @@ class BrokerService(pb_grpc.BrokerServicer):
         held.CopyFrom(req)
         del held.agencies[:]
         held.agencies.append(plan.agency)
-        return self.p.reviews.hold(review, held)
+        review.review_id = new_review_id()
+        return review, held
 
     def _sign(
         self, plan: AgencyPlan, lookup: LookupInput, staff: Actor, lookup_id: str,
