@@ -32,7 +32,7 @@ from broker.fanout import AdapterClients
 from broker.merge import result_for
 from broker.planning import Actor, AgencyPlan, Requester, plan_agency
 from broker.requests import LookupInput, parse_lookup
-from broker.reviews import ReviewStore, new_review_id
+from broker.reviews import ReviewAlreadyDecided, ReviewStore, new_review_id
 from certs.envelopes import sign_query
 from certs.reloading import TrustSource
 from certs.signing import SigningKey
@@ -196,6 +196,8 @@ class BrokerService(pb_grpc.BrokerServicer):
             raise InvalidRequest("the reason is limited to 2000 characters")
         held = p.reviews.get(request.review_id)
         review = held.review
+        if review.status != "pending":  # before logging: never record a decision that cannot be
+            raise ReviewAlreadyDecided(f"review already {review.status}")
         agency = parse(Agency, review.agency)
         if not p.engine.may_approve_review(p.config.broker_id, agency, staff.role, staff.sub,
                                            review.requester_id):
