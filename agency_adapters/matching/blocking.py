@@ -16,6 +16,9 @@ NHS number) leaves at least one key intact:
 - `fpc:` / `gpc:` phonetic code of the surname / given name + full postcode (a household's
   unit: finds a nickname with a missing DOB, or a changed surname with a DOB slip)
 - `pmd:` full postcode + month and day of birth (both names mistyped at a current address)
+- `pc:` the full postcode alone (a unit holds a few dozen people): finds a person at the
+  current address whatever else went wrong -- both names mistyped with a DOB slip or a
+  missing DOB, or a surname the agency holds differently
 
 - `gfx:` phonetic codes of given and surname, indexed only for people held without a date
   of birth, looked up by every query (small: a record without a DOB and with a stale
@@ -94,6 +97,7 @@ def _keys(given: str, family: str, other_names: Iterable[str], dob_text: str | N
         unit = normalise_postcode(postcode)
         keys.extend(f"fpc:{f}:{unit}" for f in fam)
         keys.extend(f"gpc:{g}:{unit}" for g in giv)
+        keys.append(f"pc:{unit}")
         if dob is not None:
             keys.extend(f"pmd:{unit}:{d.month:02d}{d.day:02d}" for d in dobs)
     if dob is None:

@@ -49,9 +49,9 @@ class MatchThresholds:
 
     certain: float = 35.0
     high: float = 20.0
-    possible: float = 11.0
+    possible: float = 10.0
     margin: float = 6.0
-    high_without_dob: float = 20.0
+    high_without_dob: float = 24.0
 
     def __post_init__(self) -> None:
         if not (self.possible <= self.high <= self.certain) or self.margin < 0:

@@ -12,7 +12,8 @@ frequencies and checked against the generated evaluation set (`docs/matching.md`
 - surname +8 exact, +6.5 one part of a double-barrelled or previous surname, +5 a typo,
   -3 different (people change surnames; a small penalty keeps married women findable);
 - given name +7 exact, +5.5 nickname, +4.5 typo, -8 different (twins differ only here);
-- postcode +8 exact, +2.5 same sector, +1 same district, -3 elsewhere (addresses go stale).
+- postcode +12 exact (a unit holds ~40 of a million people, so a stranger rarely shares it),
+  +2.5 same sector, +1 same district, -3 elsewhere (addresses go stale).
 
 When the store's name frequencies are known (`frequencies.NameFrequencies`, passed to
 `prepare`), name agreements are shifted by the name's rarity: an exact surname is worth
@@ -60,7 +61,7 @@ W_GIVEN_DISAGREE = -8.0
 W_NAME_ORDER_SWAPPED = -1.0  # given and family names entered the wrong way round
 W_SEX_AGREE = 0.5
 W_SEX_DISAGREE = -6.0
-W_POSTCODE_EXACT = 8.0
+W_POSTCODE_EXACT = 12.0   # m ~ 0.55 (agency addresses go stale), u ~ 1/21,000 units: ~13 bits
 W_POSTCODE_SECTOR = 2.5
 W_POSTCODE_DISTRICT = 1.0
 W_POSTCODE_DISAGREE = -3.0   # m ~ 0.1 (moved, stale record), u ~ 0.99: log2(0.1/0.99)
