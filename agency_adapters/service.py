@@ -100,7 +100,7 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         try:
             peer = peer_identity(context, p.trust)  # a revoked certificate is refused here
         except PeerError as exc:
-            await self._refuse(_snake(type(exc).__name__), "unknown", request)
+            await self._refuse(exc.code, "unknown", request)
             raise NotAuthenticated("client certificate not accepted", detail=str(exc)) from None
         if peer.kind != "broker" or peer.name not in p.trusted_brokers:
             await self._refuse("untrusted_peer", peer.name, request)
@@ -109,8 +109,7 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         try:
             verified = open_query(request, p.trust, broker_id=peer.name, at=p.clock())
         except SignatureError as exc:
-            code = getattr(exc, "code", type(exc).__name__)
-            await self._refuse(str(code), peer.name, request)
+            await self._refuse(exc.code, peer.name, request)
             raise NotAuthenticated("query signature did not verify", detail=str(exc)) from None
         query = verified.query
         try:
@@ -347,9 +346,6 @@ def _status(subjects: Sequence[pb.SubjectResult], decision: Decision) -> AgencyS
         return AgencyStatus.WITHHELD
     return AgencyStatus.NOT_KNOWN
 
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
 def _identifiers(subject: pb.Subject, today: date) -> QueryIdentifiers:

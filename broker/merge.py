@@ -20,10 +20,6 @@ from mash.vocab import AgencyStatus, Decision
 log = get_logger("broker")
 
 
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-
-
 def result_for(plan: AgencyPlan, outcome: CallOutcome | None, trust: TrustSource,
                clock: Callable[[], datetime], base: AuditEvent,
                ) -> tuple[pb.AgencyResult, AuditEvent | None]:
@@ -56,7 +52,7 @@ def result_for(plan: AgencyPlan, outcome: CallOutcome | None, trust: TrustSource
         verified = open_disclosure(outcome.response, trust, agency=plan.agency, query=plan.query,
                                    query_sha256=plan.sha256, at=clock())
     except SignatureError as exc:
-        code = getattr(exc, "code", None) or _snake(type(exc).__name__)
+        code = exc.code
         r.status = AgencyStatus.REJECTED
         r.reasons.append(pb.Reason(
             code=code, text="the agency's answer failed verification and was dropped"))

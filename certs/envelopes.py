@@ -27,7 +27,7 @@ class EnvelopeError(SignatureError):
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
-        self.code = code
+        self._code = code
 
 
 @dataclass(frozen=True)

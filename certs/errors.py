@@ -11,6 +11,14 @@ from __future__ import annotations
 class CertsError(Exception):
     """Base of every error raised by `certs`."""
 
+    _code: str | None = None
+
+    @property
+    def code(self) -> str:
+        """Machine-readable reason code for summaries and audit events (`wrong_signer`, ...)."""
+        name = type(self).__name__
+        return self._code or "".join("_" + c.lower() if c.isupper() else c for c in name)[1:]
+
 
 # --- message signatures -------------------------------------------------------------------
 class SignatureError(CertsError):
