@@ -53,7 +53,12 @@ class LogNotifier:
 
 
 class Rule(Protocol):
-    """One alert rule: look at a committed entry, maybe raise an alert."""
+    """One alert rule: look at a committed entry, maybe raise an alert.
+
+    A rule may declare `kinds` (a set of `EventKind`): it is then only shown
+    entries of those kinds. Most entries concern no rule, and the monitor runs
+    on the audit writer thread for every entry, so this keeps it cheap.
+    """
 
     def check(self, entry_id: int, at: datetime, event: AuditEvent) -> Alert | None:
         """An alert for this entry, or None."""
@@ -62,6 +67,8 @@ class Rule(Protocol):
 
 class BreakGlassRule:
     """Every break-glass use alerts."""
+
+    kinds = frozenset({EventKind.BREAK_GLASS})
 
     def check(self, entry_id: int, at: datetime, event: AuditEvent) -> Alert | None:
         """Alert on `break_glass` entries."""
@@ -93,6 +100,8 @@ class RepeatedDenialsRule:
     count once, so one refused lookup to five agencies is not "repeated".
     """
 
+    kinds = frozenset({EventKind.POLICY_DECISION})
+
     def __init__(self, threshold: int = 3, window: timedelta = timedelta(hours=1)) -> None:
         self.threshold = threshold
         self._w = _Window(window)
@@ -119,6 +128,8 @@ class RepeatedDenialsRule:
 class VolumeSpikeRule:
     """A requester making more than `threshold` lookups within `window`."""
 
+    kinds = frozenset({EventKind.LOOKUP_REQUESTED})
+
     def __init__(self, threshold: int = 30, window: timedelta = timedelta(hours=1)) -> None:
         self.threshold = threshold
         self._w = _Window(window)
@@ -135,17 +146,35 @@ class VolumeSpikeRule:
 
 
 class AfterHoursRule:
-    """A lookup or summary view outside office hours (weekends and bank holidays too)."""
+    """After-hours lookups and summary views: one alert per requester per after-hours session.
 
-    def __init__(self, hours: OfficeHours | None = None) -> None:
+    The first after-hours access by a requester alerts; a further one within `session`
+    of their previous one belongs to the same session and does not (an emergency duty
+    team working a night must not bury the IG lead in one alert per lookup). Every
+    after-hours entry stays findable with `mash audit search --after-hours`.
+    """
+
+    kinds = frozenset({EventKind.LOOKUP_REQUESTED, EventKind.SUMMARY_VIEWED})
+
+    def __init__(self, hours: OfficeHours | None = None,
+                 session: timedelta = timedelta(hours=1)) -> None:
         self.hours = hours or OfficeHours()
+        self.session = session
+        self._last: dict[str, datetime] = {}  # requester -> their last after-hours access
 
     def check(self, entry_id: int, at: datetime, event: AuditEvent) -> Alert | None:
-        """Alert on after-hours lookups and summary views."""
+        """Alert on the first after-hours lookup or summary view of a requester's session."""
         if event.kind not in (EventKind.LOOKUP_REQUESTED, EventKind.SUMMARY_VIEWED):
             return None
         if not self.hours.is_after_hours(at):
             return None
+        if event.actor_id:
+            last = self._last.pop(event.actor_id, None)
+            self._last[event.actor_id] = at  # re-inserted: the dict stays oldest-first
+            if len(self._last) > 10_000:
+                del self._last[next(iter(self._last))]
+            if last is not None and timedelta(0) <= at - last < self.session:
+                return None
         return Alert("after_hours", f"{event.kind.value} outside office hours", entry_id,
                      event.actor_id, event.referral_id)
 
@@ -169,6 +198,10 @@ class AlertMonitor:
         self.log_name = log_name
         self._sink: _Submitter | None = None
         self._lock = threading.Lock()
+        # kind -> the rules to run for it; a rule without `kinds` sees every entry
+        self._by_kind: dict[EventKind, list[Rule]] = {
+            kind: [r for r in self.rules if kind in getattr(r, "kinds", (kind,))]
+            for kind in EventKind}
 
     def attach(self, log: _Submitter) -> None:
         """Record alerts as `alert` entries in `log` (the log this monitor watches)."""
@@ -176,11 +209,12 @@ class AlertMonitor:
 
     def __call__(self, entry_id: int, ts: str, event: AuditEvent) -> list[Alert]:
         """Check one committed entry (the `on_commit` hook)."""
-        if event.kind is EventKind.ALERT:
+        rules = self._by_kind[event.kind] if event.kind is not EventKind.ALERT else ()
+        if not rules:
             return []
         at = parse_ts(ts)
         with self._lock:
-            alerts = [a for a in (rule.check(entry_id, at, event) for rule in self.rules) if a]
+            alerts = [a for a in (rule.check(entry_id, at, event) for rule in rules) if a]
         for alert in alerts:
             alert = Alert(alert.rule, alert.message, alert.entry_id, alert.actor_id,
                           alert.referral_id, self.log_name)

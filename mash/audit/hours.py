@@ -45,4 +45,7 @@ class OfficeHours:
 
 def parse_ts(ts: str) -> datetime:
     """An entry timestamp (`2026-11-25T10:00:00.000000Z`) as an aware UTC datetime."""
-    return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    # fromisoformat (3.11 reads the `Z`) is ~30x cheaper than strptime: this runs on the
+    # audit writer thread for every committed entry (the alert rules).
+    moment = datetime.fromisoformat(ts)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from mash.audit.alerts import (
     VolumeSpikeRule,
 )
 from mash.audit.events import AuditEvent, EventKind
+from mash.audit.hours import parse_ts
 from mash.audit.log import AuditLog, verify_log
 from mash.audit.query import SearchFilter, search_paths
 from mash.cli import main
@@ -97,6 +98,24 @@ def test_after_hours_uses_london_time_and_bank_holidays(moment, after) -> None: 
     assert (AfterHoursRule().check(1, moment, e) is not None) is after
 
 
+def test_after_hours_alerts_once_per_requester_session() -> None:
+    rule = AfterHoursRule(session=timedelta(hours=1))
+    look = AuditEvent(kind=EventKind.LOOKUP_REQUESTED, actor_id="edt-1")
+    other = AuditEvent(kind=EventKind.LOOKUP_REQUESTED, actor_id="edt-2")
+    times = [SATURDAY_23 + timedelta(minutes=m) for m in (0, 10, 50, 100, 105)]
+    hits = [rule.check(i, t, look) is not None for i, t in enumerate(times)]
+    # 0 opens a session; 10 and 50 continue it; 100 is 50 min after 50 (same session);
+    # nothing alerts again until an hour passes without after-hours access.
+    assert hits == [True, False, False, False, False]
+    assert rule.check(9, SATURDAY_23 + timedelta(minutes=10), other) is not None
+    assert rule.check(10, SATURDAY_23 + timedelta(minutes=170), look) is not None
+
+
+def test_parse_ts_reads_entry_timestamps_as_utc() -> None:
+    assert parse_ts("2026-11-25T21:04:05.123456Z") == datetime(2026, 11, 25, 21, 4, 5, 123456,
+                                                               tzinfo=UTC)
+
+
 def test_a_failing_notifier_does_not_stop_the_writer(tmp_path: Path) -> None:
     class Broken:
         def notify(self, alert: Alert) -> None:
@@ -115,3 +134,22 @@ def test_alerts_scan_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["audit", "alerts", "--scan", "--home", str(s.home.root)]) == 0
     out = capsys.readouterr().out
     assert "break_glass" in out and "after_hours" in out
+
+
+def test_monitor_shows_a_rule_only_the_kinds_it_declares() -> None:
+    seen: dict[str, list[str]] = {"any": [], "glass": []}
+
+    class Any_:
+        def check(self, entry_id: int, at: object, event: AuditEvent) -> None:
+            seen["any"].append(event.kind.value)
+
+    class Glass:
+        kinds = frozenset({EventKind.BREAK_GLASS})
+
+        def check(self, entry_id: int, at: object, event: AuditEvent) -> None:
+            seen["glass"].append(event.kind.value)
+
+    monitor = AlertMonitor([Any_(), Glass()])  # type: ignore[list-item]
+    for i, kind in enumerate((EventKind.QUERY_SENT, EventKind.BREAK_GLASS, EventKind.ALERT)):
+        monitor(i + 1, "2026-11-23T10:00:00.000000Z", AuditEvent(kind=kind))
+    assert seen == {"any": ["query_sent", "break_glass"], "glass": ["break_glass"]}
