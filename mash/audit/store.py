@@ -13,7 +13,7 @@ SQLite layout (one file per log owner, WAL mode, synchronous=FULL):
   entry's personal part, so finding one person is one B-tree lookup.
 * `checkpoints(tree_size, root_hash, timestamp, key_id, signature, frontier)`.
 
-Search columns (referral, lookup, actor, kind, ...) are SQLite expression
+Search columns (referral, lookup, query, actor, time) are SQLite expression
 indexes on `json_extract(core, ...)`: no second copy of the data to keep honest.
 """
 
@@ -33,10 +33,14 @@ from mash.audit.errors import AuditFormatError
 
 FORMAT = "mash-audit-v1"
 
-#: Core fields with an expression index (what IG searches filter on).
-INDEXED_FIELDS: tuple[str, ...] = (
-    "referral_id", "lookup_id", "query_id", "actor_id", "kind", "agency", "ts",
-)
+#: Core fields with an expression index: the ones IG searches start from (a referral, a
+#: lookup, a query, a requester, a date range) and recovery pairs intents on. Every index
+#: is one more B-tree page written and fsync'd in each commit, on the lookup's critical
+#: path, so low-cardinality fields (kind, agency, decision, purpose) are not indexed:
+#: they narrow a search that one of these (or the person index) has started.
+INDEXED_FIELDS: tuple[str, ...] = ("referral_id", "lookup_id", "query_id", "actor_id", "ts")
+#: Indexes earlier versions created; dropped when a log is opened for writing.
+RETIRED_INDEXES: tuple[str, ...] = ("entries_kind", "entries_agency")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -190,6 +194,7 @@ class SqliteAuditStore:
         index_sql = "".join(
             f"CREATE INDEX IF NOT EXISTS entries_{n} ON entries(json_extract(core, '$.{n}'));\n"
             for n in INDEXED_FIELDS)
+        index_sql += "".join(f"DROP INDEX IF EXISTS {n};\n" for n in RETIRED_INDEXES)
         conn.executescript(_SCHEMA + index_sql)  # idempotent (IF NOT EXISTS)
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -278,3 +278,25 @@ def test_submit_many_fails_closed_on_a_full_disk(tmp_path: Path) -> None:
     log.close()
     with pytest.raises(AuditLogClosed):
         log.submit_many([AuditEvent(kind=EventKind.QUERY_SENT)]).result(timeout=1)
+
+
+def test_search_fields_are_indexed_and_retired_indexes_are_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    with AuditLog.open(path, owner="broker") as log:
+        log.append(AuditEvent(kind=EventKind.QUERY_SENT, referral_id="REF-1"))
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE INDEX entries_kind ON entries(json_extract(core, '$.kind'))")  # an old log
+    conn.commit()
+    conn.close()
+    with AuditLog.open(path, owner="broker") as log:
+        log.append(AuditEvent(kind=EventKind.QUERY_SENT, referral_id="REF-2"))
+    conn = sqlite3.connect(path)
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    plan = " ".join(str(r) for r in conn.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM entries WHERE json_extract(core, '$.referral_id') = ?",
+        ("REF-2",)))
+    conn.close()
+    assert "entries_kind" not in names
+    assert {"entries_referral_id", "entries_lookup_id", "entries_query_id", "entries_actor_id",
+            "entries_ts"} <= names
+    assert "USING INDEX entries_referral_id" in plan
