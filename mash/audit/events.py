@@ -110,13 +110,17 @@ class AuditEvent:
     detail: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", parse(EventKind, self.kind))
+        # Runs for every event and every `replace` of one (~14 per lookup on the broker's
+        # event loop): the common cases -- a member already, tuples already, no detail --
+        # are checked by type first.
+        if type(self.kind) is not EventKind:
+            object.__setattr__(self, "kind", parse(EventKind, self.kind))
         # Tuples, not lists, so the event stays immutable (callers often pass lists).
         for name in ("categories", "reasons", "subject_pseudonyms", "refers_to"):
             value = getattr(self, name)
-            if not isinstance(value, tuple):
+            if type(value) is not tuple:
                 object.__setattr__(self, name, tuple(value))
-        bad = PERSONAL_FIELDS.intersection(k.lower() for k in self.detail)
+        bad = PERSONAL_FIELDS.intersection(k.lower() for k in self.detail) if self.detail else ()
         if bad:
             # Fail at construction, in the caller's stack, rather than store personal data.
             raise PersonalDataInEvent(f"detail keys reserved for personal data: {sorted(bad)}")
