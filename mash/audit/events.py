@@ -61,6 +61,15 @@ class EventKind(StrEnum):
     SAR_PRODUCED = "sar_produced"
 
 
+#: Lookup intents, the core field that pairs them with an outcome, and the kinds of event
+#: that close them (an intent without one is unfinished: see `AuditLog.recover_unfinished`).
+INTENT_CLOSERS: dict[EventKind, tuple[str, frozenset[EventKind]]] = {
+    EventKind.LOOKUP_REQUESTED: ("lookup_id", frozenset({
+        EventKind.LOOKUP_COMPLETED, EventKind.OUTCOME_UNKNOWN})),
+    EventKind.QUERY_RECEIVED: ("query_id", frozenset({
+        EventKind.DISCLOSURE_SENT, EventKind.QUERY_REJECTED, EventKind.OUTCOME_UNKNOWN})),
+}
+
 #: Fields stored in the redactable personal part; everything else is core.
 PERSONAL_PART_FIELDS: frozenset[str] = frozenset({"subject_pseudonyms", "detail"})
 

@@ -32,7 +32,7 @@ from mash.audit.applog import emit
 from mash.audit.chain import GENESIS, chain_hash, entry_leaf, personal_digest
 from mash.audit.checkpoints import Checkpoint, sign_checkpoint
 from mash.audit.errors import AuditFormatError, AuditLogBusy, AuditLogClosed, AuditWriteError
-from mash.audit.events import AuditEvent, EventKind, canonical_parts
+from mash.audit.events import INTENT_CLOSERS, AuditEvent, EventKind, canonical_parts
 from mash.audit.merkle import Frontier
 from mash.audit.queueing import (
     CheckpointRequest,
@@ -51,15 +51,6 @@ __all__ = ["AuditLog", "AuditWriteError", "Clock", "CommitHook", "VerifyReport",
 
 Clock = Callable[[], datetime]
 CommitHook = Callable[[int, str, AuditEvent], object]
-
-
-#: Lookup intents and the events that close them (an intent without one is unfinished).
-_INTENT_CLOSERS: dict[EventKind, tuple[str, frozenset[EventKind]]] = {
-    EventKind.LOOKUP_REQUESTED: ("lookup_id", frozenset({
-        EventKind.LOOKUP_COMPLETED, EventKind.OUTCOME_UNKNOWN})),
-    EventKind.QUERY_RECEIVED: ("query_id", frozenset({
-        EventKind.DISCLOSURE_SENT, EventKind.QUERY_REJECTED, EventKind.OUTCOME_UNKNOWN})),
-}
 
 
 def utc_now() -> datetime:
@@ -229,7 +220,7 @@ class AuditLog:
         intent and outcome leaves such intents. Returns the new entries' ids.
         """
         events: list[AuditEvent] = []
-        for intent, (key, closers) in _INTENT_CLOSERS.items():
+        for intent, (key, closers) in INTENT_CLOSERS.items():
             with closing(self._reader()) as reader:
                 rows = reader.unclosed(intent.value, key, sorted(c.value for c in closers))
             for entry_id, ident, referral, agency in rows:

@@ -296,10 +296,31 @@ def test_search_fields_are_indexed_and_retired_indexes_are_dropped(tmp_path: Pat
         "EXPLAIN QUERY PLAN SELECT id FROM entries WHERE json_extract(core, '$.referral_id') = ?",
         ("REF-2",)))
     conn.close()
-    assert "entries_kind" not in names
-    assert {"entries_referral_id", "entries_lookup_id", "entries_query_id", "entries_actor_id",
-            "entries_ts"} <= names
+    assert "entries_kind" not in names and "entries_query_id" not in names
+    assert {"entries_referral_id", "entries_lookup_id", "entries_actor_id", "entries_ts",
+            "entries_pair_query_id"} <= names
     assert "USING INDEX entries_referral_id" in plan
+
+
+def test_recovery_pairs_queries_through_the_partial_index(tmp_path: Path) -> None:
+    path = tmp_path / "a.sqlite"
+    with AuditLog.open(path, owner="adapter-police") as log:
+        log.append_many([
+            AuditEvent(kind=EventKind.QUERY_RECEIVED, query_id="Q-1", referral_id="R-1"),
+            AuditEvent(kind=EventKind.QUERY_RECEIVED, query_id="Q-2", referral_id="R-1"),
+            AuditEvent(kind=EventKind.QUERY_SENT, query_id="Q-2"),  # not a closer
+            AuditEvent(kind=EventKind.DISCLOSURE_SENT, query_id="Q-1", referral_id="R-1"),
+        ])
+    store = SqliteAuditStore.open_readonly(path)
+    seen: list[str] = []
+    store.conn.set_trace_callback(seen.append)
+    try:
+        rows = store.unclosed("query_received", "query_id", ["disclosure_sent", "query_rejected"])
+        plan = " ".join(str(r) for r in store.conn.execute("EXPLAIN QUERY PLAN " + seen[-1]))
+    finally:
+        store.close()
+    assert [r[1] for r in rows] == ["Q-2"]
+    assert "USING INDEX entries_pair_query_id" in plan
 
 
 def test_the_wal_is_copied_into_the_database_off_the_commit_path(tmp_path: Path) -> None:
