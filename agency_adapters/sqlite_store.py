@@ -55,15 +55,28 @@ def _blocking_sql(n: int) -> str:
     return " UNION ALL ".join([one] * n)
 
 
+@functools.lru_cache(maxsize=_KEYS_PER_STATEMENT)
+def _candidate_people_sql(n: int) -> str:
+    """The people found by `n` per-key reads, at most MAX_CANDIDATES + 1 of them (one statement).
+
+    The extra row tells the caller that the cap was reached, when which people are kept
+    depends on key order and the exact (two-step) read must decide.
+    """
+    return f"{_SELECT_PEOPLE} WHERE person_id IN ({_blocking_sql(n)}) LIMIT {MAX_CANDIDATES + 1}"
+
+
 def _person_row(p: Person) -> tuple[str, ...]:
     return (p.person_id, p.given_name, p.family_name, json.dumps(list(p.other_names)),
             p.date_of_birth or "", p.sex, p.postcode, p.address, p.nhs_number, p.upn)
 
 
 def _row_person(row: tuple[str, ...]) -> Person:
+    other = row[3]
     return Person(person_id=row[0], given_name=row[1], family_name=row[2],
-                  other_names=tuple(json.loads(row[3] or "[]")), date_of_birth=row[4] or None,
-                  sex=row[5], postcode=row[6], address=row[7], nhs_number=row[8], upn=row[9])
+                  # most people have no other names: skip the JSON parser for them
+                  other_names=tuple(json.loads(other)) if other and other != "[]" else (),
+                  date_of_birth=row[4] or None, sex=row[5], postcode=row[6], address=row[7],
+                  nhs_number=row[8], upn=row[9])
 
 
 class StoreWriter:
@@ -194,8 +207,25 @@ class SqliteAgencyStore:
     def candidates(self, query: QueryIdentifiers) -> list[Person]:
         """People sharing at least one blocking key with `query` (bounded, via the key index)."""
         conn = self._conn()
-        ids: dict[str, None] = {}
         keys = query_keys(query)
+        if not keys:
+            return []
+        if len(keys) <= _KEYS_PER_STATEMENT:
+            # The usual case, in one statement: people joined to their blocking reads.
+            # Under the cap the result is the same set as the exact read below, whatever
+            # the order (candidates are unordered); at the cap, fall through to it.
+            params: list[str | int] = []
+            for key in keys:
+                params += (key, PER_KEY_LIMIT)
+            found = [_row_person(r) for r in conn.execute(_candidate_people_sql(len(keys)),
+                                                          params)]
+            if len(found) <= MAX_CANDIDATES:
+                return found
+        return self.people(self._candidate_ids(conn, keys))
+
+    def _candidate_ids(self, conn: sqlite3.Connection, keys: list[str]) -> list[str]:
+        """The first MAX_CANDIDATES distinct ids of a key-by-key read, in key order."""
+        ids: dict[str, None] = {}
         # One statement per chunk of keys instead of one per key (a query has ~15-30 keys):
         # each key still reads at most PER_KEY_LIMIT rows, in key order, so the first
         # MAX_CANDIDATES distinct ids are exactly those of a key-by-key loop.
@@ -208,7 +238,7 @@ class SqliteAgencyStore:
                 ids.setdefault(pid, None)
             if len(ids) >= MAX_CANDIDATES:
                 break
-        return self.people(list(ids)[:MAX_CANDIDATES])
+        return list(ids)[:MAX_CANDIDATES]
 
     def people(self, person_ids: list[str]) -> list[Person]:
         """The people with these ids (unknown ids are skipped)."""

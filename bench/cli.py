@@ -37,6 +37,7 @@ OTHER_BENCHMARKS: dict[str, tuple[str, str]] = {
     "audit-scale": ("bench.audit_scale", "audit verify and person search at 1,000,000 entries"),
     "audit-asyncio": ("bench.audit_asyncio", "audit cost to an asyncio caller per lookup"),
     "crypto": ("bench.certs_crypto", "sign/verify, peer identity and token validation costs"),
+    "adapter": ("bench.adapter_query", "an adapter's own CPU per query in process, and its parts"),
 }
 
 

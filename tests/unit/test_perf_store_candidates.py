@@ -62,3 +62,25 @@ def test_a_degenerate_block_is_still_cut_at_the_per_key_limit(store: SqliteAgenc
     ref = _reference(store, q)
     assert PER_KEY_LIMIT <= len(ref) < PER_KEY_LIMIT + 100
     assert sorted(p.person_id for p in store.candidates(q)) == sorted(ref)
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory) -> SqliteAgencyStore:
+    """Four big families without dates of birth: one query's keys find more than the cap."""
+    path: Path = tmp_path_factory.mktemp("crowd") / "s.sqlite"
+    families = ["Alpha", "Bravo", "Charlie", "Delta"]
+    people = [Person(f"C{i:04d}", f"Given{i % 11}", families[i % 4], (), None, "female",
+                     "", "", "", "") for i in range(4 * (PER_KEY_LIMIT + 50))]
+    with StoreWriter(path, "police") as w:
+        w.add_people(people)
+    return SqliteAgencyStore(path)
+
+
+def test_past_the_cap_the_first_candidates_in_key_order_are_kept(
+        crowded: SqliteAgencyStore) -> None:
+    # Which people are kept past the cap depends on key order: the exact read decides.
+    q = QueryIdentifiers(given_name="Given1", family_name="Alpha",
+                         other_names=("Bravo", "Charlie", "Delta"))
+    ref = _reference(crowded, q)
+    assert len(ref) == MAX_CANDIDATES  # the case under test: the cap is reached
+    assert sorted(p.person_id for p in crowded.candidates(q)) == sorted(ref)
