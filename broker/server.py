@@ -37,6 +37,12 @@ class NullAudit:
         done.set_result(0)
         return done
 
+    def submit_many(self, events: list[AuditEvent]) -> Future[list[int]]:
+        """Resolve at once without recording anything."""
+        done: Future[list[int]] = Future()
+        done.set_result([0] * len(events))
+        return done
+
 
 def token_validator(config: BrokerConfig) -> TokenValidator:
     """Validates staff tokens from the configured IdP (default: the home's dev issuer)."""

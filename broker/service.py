@@ -53,10 +53,14 @@ REVIEW_ROLES = frozenset({Role.MASH_TEAM_MANAGER})
 
 
 class AuditSink(Protocol):
-    """What the broker needs of an audit log: submit an event, get a durability future."""
+    """What the broker needs of an audit log: submit events, get a durability future."""
 
     def submit(self, event: AuditEvent) -> Future[int]:
         """Queue `event`; the future resolves with its entry id once durable."""
+        ...
+
+    def submit_many(self, events: list[AuditEvent]) -> Future[list[int]]:
+        """Queue `events`; ONE future resolves with their ids once all are durable."""
         ...
 
 
@@ -78,10 +82,10 @@ class BrokerParts:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
-async def _durable(futures: Sequence[Future[int]]) -> None:
+async def _durable(pending: Future[list[int]]) -> None:
     """Wait for audit entries to be durable; any failure fails the action closed."""
     try:
-        await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+        await asyncio.wrap_future(pending)
     except AuditWriteError as exc:
         raise AuditUnavailable("audit log unavailable: nothing was sent",
                                detail=str(exc)) from None
@@ -120,28 +124,22 @@ class BrokerService(pb_grpc.BrokerServicer):
         deadline_ms = p.config.deadlines_ms[lookup.rag]
 
         # Intent first: the lookup, every decision and every query, durable before anything leaves.
-        futures = [p.audit.submit(replace(
+        intent = [replace(
             base, kind=EventKind.LOOKUP_REQUESTED,
             subject_pseudonyms=for_subjects(p.pseudonyms, req.subjects),
             detail={"agencies": ",".join(str(pl.agency) for pl in plans),
                     "subject_count": str(len(req.subjects))},
-        ))]
+        )]
         to_hold: list[tuple[pb.Review, pb.LookupRequest]] = []
-        for plan in plans:
-            futures += [p.audit.submit(e) for e in self._decision_events(plan, base)]
-            if plan.categories:
-                self._sign(plan, lookup, staff, lookup_id, now, due, deadline_ms)
-                futures.append(p.audit.submit(self._query_event(plan, base)))
-            elif plan.review_categories:
-                plan.review, held = self._review_for(plan, lookup, staff, lookup_id, now)
-                to_hold.append((plan.review, held))
-                futures.append(p.audit.submit(replace(
-                    base, kind=EventKind.REVIEW_REQUESTED, agency=str(plan.agency),
-                    categories=plan.review_categories, decision=str(Decision.REVIEW),
-                    reasons=plan.decision.reason_codes, agreement_id=plan.decision.agreement_id,
-                    agreement_version=plan.decision.agreement_version,
-                    detail={"review_id": plan.review.review_id})))
-        await _durable(futures)
+        try:
+            self._plan_intent(plans, intent, to_hold, lookup, staff, lookup_id, now, due,
+                              deadline_ms, base)
+        except Exception:
+            # Nothing was sent; still record what was asked and that it failed here.
+            intent.append(replace(base, kind=EventKind.LOOKUP_COMPLETED, outcome="error"))
+            await _durable(p.audit.submit_many(intent))
+            raise
+        await _durable(p.audit.submit_many(intent))
         for review, held in to_hold:  # held only once the request for review is on record
             p.reviews.hold(review, held)
 
@@ -166,7 +164,7 @@ class BrokerService(pb_grpc.BrokerServicer):
             base, kind=EventKind.LOOKUP_COMPLETED, outcome="completed",
             latency_ms=round(elapsed_ms, 2), detail={r.agency: r.status for r in results},
         ))
-        await _durable([p.audit.submit(e) for e in events])
+        await _durable(p.audit.submit_many(events))
         log.info("lookup_completed", lookup_id=lookup_id, referral_id=req.referral_id,
                  agencies=len(results), ms=round(elapsed_ms, 2))
         return summary
@@ -216,7 +214,7 @@ class BrokerService(pb_grpc.BrokerServicer):
             agreement_id=review.agreement_id, agreement_version=review.agreement_version,
             outcome="approved" if request.approve else "rejected",
             detail={"review_id": review.review_id, "decision_reason": reason[:500]})
-        await _durable([p.audit.submit(decided_event)])
+        await _durable(p.audit.submit_many([decided_event]))
         held = p.reviews.decide(review.review_id, approve=request.approve, by=staff.sub,
                                 reason=reason, at=now)
         if not request.approve:
@@ -235,15 +233,35 @@ class BrokerService(pb_grpc.BrokerServicer):
                    deadline_ms, approval=pb.ReviewApproval(
                        review_id=review.review_id, approver_id=staff.sub,
                        approver_role=str(staff.role), reason=reason, approved_at=now.isoformat()))
-        await _durable([p.audit.submit(self._query_event(plan, base))])
+        await _durable(p.audit.submit_many([self._query_event(plan, base)]))
         assert plan.signed is not None
         outcome = await p.clients.call(agency, plan.signed, deadline_ms / 1000)
         result, event = result_for(plan, outcome, p.trust, p.clock, base)
         if event is not None:
-            await _durable([p.audit.submit(event)])
+            await _durable(p.audit.submit_many([event]))
         return pb.DecideReviewResponse(review=held.review, result=result)
 
     # ------------------------------------------------------------------ steps
+
+    def _plan_intent(self, plans: Sequence[AgencyPlan], intent: list[AuditEvent],
+                     to_hold: list[tuple[pb.Review, pb.LookupRequest]], lookup: LookupInput,
+                     staff: Actor, lookup_id: str, now: datetime, due: datetime | None,
+                     deadline_ms: int, base: AuditEvent) -> None:
+        """Sign each permitted query (or prepare its review) and add the intent's events."""
+        for plan in plans:
+            intent += self._decision_events(plan, base)
+            if plan.categories:
+                self._sign(plan, lookup, staff, lookup_id, now, due, deadline_ms)
+                intent.append(self._query_event(plan, base))
+            elif plan.review_categories:
+                plan.review, held = self._review_for(plan, lookup, staff, lookup_id, now)
+                to_hold.append((plan.review, held))
+                intent.append(replace(
+                    base, kind=EventKind.REVIEW_REQUESTED, agency=str(plan.agency),
+                    categories=plan.review_categories, decision=str(Decision.REVIEW),
+                    reasons=plan.decision.reason_codes, agreement_id=plan.decision.agreement_id,
+                    agreement_version=plan.decision.agreement_version,
+                    detail={"review_id": plan.review.review_id}))
 
     def _base_event(self, lookup: LookupInput, staff: Actor, lookup_id: str) -> AuditEvent:
         req = lookup.request

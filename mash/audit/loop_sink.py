@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import Future
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from mash.audit.events import AuditEvent
 
@@ -32,7 +32,8 @@ class LoopBatchingSink:
 
     def __init__(self, log: _GroupWriter) -> None:
         self._log = log
-        self._pending: list[tuple[AuditEvent, asyncio.Future[int]]] = []
+        # (events, their future, whether the caller asked for one id or a list)
+        self._pending: list[tuple[list[AuditEvent], asyncio.Future[Any], bool]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def submit(self, event: AuditEvent) -> Future[int]:
@@ -42,20 +43,40 @@ class LoopBatchingSink:
         `asyncio.wrap_future` passes through unchanged); off a loop this is
         plain `AuditLog.submit`.
         """
+        loop = self._running_loop()
+        if loop is None:
+            return self._log.submit(event)
+        return cast("Future[int]", self._queue(loop, [event], single=True))
+
+    def submit_many(self, events: list[AuditEvent]) -> Future[list[int]]:
+        """Queue `events`; ONE future resolves to their ids once all are durable."""
+        loop = self._running_loop()
+        if loop is None:
+            return self._log.submit_many(events)
+        return cast("Future[list[int]]", self._queue(loop, list(events), single=False))
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop | None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            return self._log.submit(event)
+            return None
         if self._loop is not loop:
             # A different loop (tests run several): never mix their futures in one group.
             self._flush()
             self._loop = loop
-        fut: asyncio.Future[int] = loop.create_future()
+        return loop
+
+    def _queue(self, loop: asyncio.AbstractEventLoop, events: list[AuditEvent],
+               *, single: bool) -> asyncio.Future[Any]:
+        fut: asyncio.Future[Any] = loop.create_future()
+        if not events:
+            fut.set_result([])
+            return fut
         if not self._pending:
             loop.call_soon(self._flush)
-        self._pending.append((event, fut))
+        self._pending.append((events, fut, single))
         # Duck-typed: callers only await it through asyncio.wrap_future, which returns it as is.
-        return cast("Future[int]", fut)
+        return fut
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
@@ -63,25 +84,28 @@ class LoopBatchingSink:
             return
         loop = self._loop
         assert loop is not None
-        group = self._log.submit_many([e for e, _ in pending])
-        futures = [f for _, f in pending]
+        group = self._log.submit_many([e for events, _, _ in pending for e in events])
+        callers = [(fut, len(events), single) for events, fut, single in pending]
 
         def settle(done: Future[list[int]]) -> None:
             # Runs on the writer thread: hand the outcome to the loop in ONE call.
             if loop.is_closed():
                 return
-            loop.call_soon_threadsafe(_resolve, futures, done)
+            loop.call_soon_threadsafe(_resolve, callers, done)
 
         group.add_done_callback(settle)
 
 
-def _resolve(futures: list[asyncio.Future[int]], done: Future[list[int]]) -> None:
+def _resolve(callers: list[tuple[asyncio.Future[Any], int, bool]],
+             done: Future[list[int]]) -> None:
     error = done.exception()
     ids = done.result() if error is None else []
-    for i, fut in enumerate(futures):
+    at = 0
+    for fut, count, single in callers:
+        mine, at = ids[at:at + count], at + count
         if fut.done():  # cancelled by its caller: nothing to deliver
             continue
         if error is not None:
             fut.set_exception(error)
         else:
-            fut.set_result(ids[i])
+            fut.set_result(mine[0] if single else mine)

@@ -137,3 +137,31 @@ def test_the_sink_on_a_real_log_makes_every_entry_durable_before_resolving(tmp_p
 
         assert asyncio.run(run()) == [1, 2, 3, 4, 5, 6]
     assert verify_log(path).ok
+
+
+def test_the_sink_mixes_groups_and_single_events_in_one_turn_and_gives_each_its_ids() -> None:
+    rec = _Recorder()
+    sink = LoopBatchingSink(rec)
+
+    async def turn() -> tuple[list[int], int, list[int], list[int]]:
+        a = sink.submit_many(_events(3, lookup="A"))
+        b = sink.submit(_events(1, lookup="B")[0])
+        c = sink.submit_many(_events(2, lookup="C"))
+        empty = sink.submit_many([])
+        return (await asyncio.wrap_future(a), await asyncio.wrap_future(b),
+                await asyncio.wrap_future(c), await asyncio.wrap_future(empty))
+
+    assert asyncio.run(turn()) == ([1, 2, 3], 4, [5, 6], [])
+    assert len(rec.groups) == 1  # one hand-off to the writer for the whole turn
+
+
+def test_a_failed_group_fails_every_submit_many_caller_closed() -> None:
+    rec = _Recorder()
+    rec.fail = True
+    sink = LoopBatchingSink(rec)
+
+    async def lookup() -> None:
+        await asyncio.wrap_future(sink.submit_many(_events(3)))
+
+    with pytest.raises(AuditWriteError):
+        asyncio.run(lookup())
