@@ -7,6 +7,7 @@ from pathlib import Path
 from agency_adapters.backend import Person, QueryIdentifiers
 from agency_adapters.matching import match
 from agency_adapters.matching.blocking import person_keys, phonetic, query_keys
+from agency_adapters.matching.scoring import W_GIVEN_DISAGREE, compare_given
 from agency_adapters.sqlite_store import SqliteAgencyStore, StoreWriter
 from mash.vocab import MatchBand
 
@@ -87,3 +88,11 @@ def test_middle_name_used_as_first_finds_a_record_without_dob(tmp_path: Path) ->
     assert [p.person_id for p in s.candidates(q)] == ["H1"]
     s.close()
 
+
+def test_twin_name_is_not_a_typo_of_a_nickname() -> None:
+    # Teddy and Freddie Reid are twins. "Freddie" is two letters from "Eddie" (a form of
+    # Teddy's name): counting that as a nickname typo (+3.5 bits) left the right twin
+    # within the margin, so a sure match on the right twin fell to possible.
+    assert compare_given(("teddy",), ("freddie",)) == W_GIVEN_DISAGREE
+    # A nickname with one keying error still counts.
+    assert compare_given(("florrie",), ("florencee",)) > 0
