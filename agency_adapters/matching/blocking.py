@@ -138,8 +138,10 @@ def _keys(given: str, family: str, other_names: Iterable[str], dob_text: str | N
 
 
 def _prefix_keys(given: str, family: str, other_names: Iterable[str]) -> list[str]:
-    """One name mistyped so that its Soundex changes: the other name's code + this name's
-    first two letters (`gf2:`, `g2f:`)."""
+    """`gf2:` / `g2f:`: one name's Soundex code + the other name's first two letters.
+
+    For one name mistyped so that its Soundex code changes (see the module docstring).
+    """
     others = tuple(other_names)
     fam_words = sorted(_family_words(family, others))
     giv_words = sorted(_given_words(given, others))
@@ -170,7 +172,8 @@ def query_keys(query: QueryIdentifiers) -> list[str]:
             seen.setdefault(k, None)
     # People held without a DOB, by name: cheap (few lack one), so every query asks.
     fam = sorted(_family_codes(query.family_name, query.other_names))
-    for g in sorted(_given_codes(query.given_name, query.other_names)):
+    known_as = _given_codes(query.given_name, query.other_names) | _middle_codes(query.given_name)
+    for g in sorted(known_as):
         for f in fam:
             seen.setdefault(f"gfx:{g}:{f}", None)
     if parse_dob(query.date_of_birth) is None or postcode_district(query.postcode) is None:
@@ -186,6 +189,7 @@ def query_keys(query: QueryIdentifiers) -> list[str]:
 
 
 def _lookup_order(key: str) -> int:
+    """Selective keys first, then names alone, then their typo-tolerant forms."""
     if key.startswith("gf:"):
         return 1
     if key.startswith(("gf2:", "g2f:")):

@@ -96,3 +96,15 @@ def test_twin_name_is_not_a_typo_of_a_nickname() -> None:
     assert compare_given(("teddy",), ("freddie",)) == W_GIVEN_DISAGREE
     # A nickname with one keying error still counts.
     assert compare_given(("florrie",), ("florencee",)) > 0
+
+
+def test_query_middle_name_finds_a_record_held_by_it_without_dob(tmp_path: Path) -> None:
+    # The other way round: the referrer gives both names, the agency holds the middle one
+    # as the given name, no DOB, at another address -- only `gfx:` by name can find her.
+    held = Person("K2", "Kayleigh", "Powell", (), None, "female", "S8 8EN", "", "", "")
+    q = QueryIdentifiers(given_name="Hannah Kayleigh", family_name="Powell",
+                         date_of_birth="2009-01-20", postcode="S1 1AA")
+    assert set(query_keys(q)) & set(person_keys(held)) == {"gfx:K420:P400"}
+    s = _store(tmp_path, [held])
+    assert [p.person_id for p in s.candidates(q)] == ["K2"]
+    s.close()
