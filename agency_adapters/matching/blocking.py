@@ -26,6 +26,13 @@ NHS number) leaves at least one key intact:
 - `gf:` phonetic codes of given and surname (indexed for everyone; looked up last, and
   only when the query lacks a DOB or a postcode: always looking it up finds a few more
   records that lack a DOB, at a third more candidates per query at 1,000,000 people)
+- `gf2:` / `g2f:` phonetic code of one name + the first two letters of the other (indexed
+  for everyone; looked up after `gf:`, under the same condition): a typo that changes one
+  name's Soundex code ("Barlow" B640 / "Barpow" B610, "Joel" J400 / "Jodl" J340) leaves
+  the first letters alone. A second phonetic code would not help: Metaphone and NYSIIS
+  change with the same consonant ("Barlow" BRL / "Barpow" BRP).
+
+`gf:` and `gfx:` also take each middle name as a given name (known by a middle name).
 
 The query also looks up the keys of its names the other way round (given <-> family).
 """
@@ -53,21 +60,40 @@ def phonetic(token: str) -> str:
     return str(jellyfish.soundex(token)) if token else ""
 
 
-def _family_codes(family_name: str, other_names: Iterable[str]) -> set[str]:
-    codes = {phonetic(t) for t in name_tokens(family_name) if len(t) > 1}
+def _family_words(family_name: str, other_names: Iterable[str]) -> set[str]:
+    words = {t for t in name_tokens(family_name) if len(t) > 1}
     for other in other_names:
-        codes.update(phonetic(t) for t in name_tokens(other) if len(t) > 1)
-    return codes
+        words.update(t for t in name_tokens(other) if len(t) > 1)
+    return words
 
 
-def _given_codes(given_name: str, other_names: Iterable[str]) -> set[str]:
+def _given_words(given_name: str, other_names: Iterable[str]) -> set[str]:
+    """The first word of the given name and of each other name (middle names excluded)."""
     tokens = name_tokens(given_name)
-    codes = {phonetic(tokens[0])} if tokens else set()
+    words = {tokens[0]} if tokens else set()
     for other in other_names:
         toks = name_tokens(other)
         if toks:
-            codes.add(phonetic(toks[0]))
-    return codes
+            words.add(toks[0])
+    return words
+
+
+def _family_codes(family_name: str, other_names: Iterable[str]) -> set[str]:
+    return {phonetic(t) for t in _family_words(family_name, other_names)}
+
+
+def _given_codes(given_name: str, other_names: Iterable[str]) -> set[str]:
+    return {phonetic(t) for t in _given_words(given_name, other_names)}
+
+
+def _middle_codes(given_name: str) -> set[str]:
+    """Codes of the given name's later words: a person may be known by a middle name."""
+    return {phonetic(t) for t in name_tokens(given_name)[1:] if len(t) > 1}
+
+
+#: Letters of a name kept by the prefix keys: typos fall after the first letter, and a
+#: referrer rarely gets the second one wrong too.
+PREFIX_LETTERS = 2
 
 
 def _keys(given: str, family: str, other_names: Iterable[str], dob_text: str | None,
@@ -100,19 +126,37 @@ def _keys(given: str, family: str, other_names: Iterable[str], dob_text: str | N
         keys.append(f"pc:{unit}")
         if dob is not None:
             keys.extend(f"pmd:{unit}:{d.month:02d}{d.day:02d}" for d in dobs)
+    # The names-only keys also take middle names as given names (a child known by a
+    # middle name is found only by name when the DOB or the postcode is missing).
+    known_as = sorted(set(giv) | _middle_codes(given))
     if dob is None:
-        keys.extend(f"gfx:{g}:{f}" for g in giv for f in fam)
+        keys.extend(f"gfx:{g}:{f}" for g in known_as for f in fam)
     if not with_swap or dob is None or district is None:
         # Names alone: the least selective key, looked up last (see `query_keys`).
-        keys.extend(f"gf:{g}:{f}" for g in giv for f in fam)
+        keys.extend(f"gf:{g}:{f}" for g in known_as for f in fam)
     return keys
+
+
+def _prefix_keys(given: str, family: str, other_names: Iterable[str]) -> list[str]:
+    """`gf2:` / `g2f:`: one name's Soundex code + the other name's first two letters.
+
+    For one name mistyped so that its Soundex code changes (see the module docstring).
+    """
+    others = tuple(other_names)
+    fam_words = sorted(_family_words(family, others))
+    giv_words = sorted(_given_words(given, others))
+    keys = [f"gf2:{phonetic(g)}:{f[:PREFIX_LETTERS]}" for g in giv_words for f in fam_words]
+    keys.extend(f"g2f:{g[:PREFIX_LETTERS]}:{phonetic(f)}" for g in giv_words for f in fam_words)
+    return list(dict.fromkeys(keys))
 
 
 def person_keys(person: Person) -> list[str]:
     """The blocking keys a store indexes `person` under."""
-    return sorted(set(_keys(person.given_name, person.family_name, person.other_names,
-                            person.date_of_birth, person.postcode, person.nhs_number,
-                            person.upn, with_swap=False)))
+    keys = _keys(person.given_name, person.family_name, person.other_names,
+                 person.date_of_birth, person.postcode, person.nhs_number, person.upn,
+                 with_swap=False)
+    keys.extend(_prefix_keys(person.given_name, person.family_name, person.other_names))
+    return sorted(set(keys))
 
 
 def query_keys(query: QueryIdentifiers) -> list[str]:
@@ -128,8 +172,26 @@ def query_keys(query: QueryIdentifiers) -> list[str]:
             seen.setdefault(k, None)
     # People held without a DOB, by name: cheap (few lack one), so every query asks.
     fam = sorted(_family_codes(query.family_name, query.other_names))
-    for g in sorted(_given_codes(query.given_name, query.other_names)):
+    known_as = _given_codes(query.given_name, query.other_names) | _middle_codes(query.given_name)
+    for g in sorted(known_as):
         for f in fam:
             seen.setdefault(f"gfx:{g}:{f}", None)
-    # Names alone last: the candidate cap is then spent on the selective keys first.
-    return sorted(seen, key=lambda k: k.startswith("gf:"))
+    if parse_dob(query.date_of_birth) is None or postcode_district(query.postcode) is None:
+        # Looked up when `gf:` is (the query lacks a DOB or a postcode), names either way round.
+        for k in _prefix_keys(query.given_name, query.family_name, query.other_names):
+            seen.setdefault(k, None)
+        if query.given_name and query.family_name:
+            for k in _prefix_keys(query.family_name, query.given_name, ()):
+                seen.setdefault(k, None)
+    # Names alone last, and their typo-tolerant forms after them: the candidate cap is
+    # then spent on the selective keys first.
+    return sorted(seen, key=_lookup_order)
+
+
+def _lookup_order(key: str) -> int:
+    """Selective keys first, then names alone, then their typo-tolerant forms."""
+    if key.startswith("gf:"):
+        return 1
+    if key.startswith(("gf2:", "g2f:")):
+        return 2
+    return 0

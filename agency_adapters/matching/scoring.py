@@ -151,8 +151,12 @@ def compare_family(q: tuple[str, ...], c: tuple[str, ...],
 
 
 def _nickname_typo(a: str, b: str) -> bool:
-    """`b` is a mistyped form of a name equivalent to `a` (both long enough to judge)."""
-    return len(b) >= 5 and any(len(n) >= 5 and _similar(n, b) for n in short_forms(a))
+    """`b` is a mistyped form of a name equivalent to `a` (both long enough to judge).
+
+    One keying error only: the looser `_similar` (Jaro-Winkler, two edits) would make a
+    twin's name a typo of a nickname ("Freddie" two letters from "Eddie", for "Teddy").
+    """
+    return len(b) >= 5 and any(len(n) >= 5 and OSA.distance(n, b) <= 1 for n in short_forms(a))
 
 
 def compare_given(q: tuple[str, ...], c: tuple[str, ...],
