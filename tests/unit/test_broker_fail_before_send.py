@@ -29,27 +29,26 @@ def test_a_signing_failure_sends_nothing_and_is_on_record(tmp_path: Path,
     prepare_home(home, people=60, seed=3)
     cfg = BrokerConfig(broker_id=DEFAULT_BROKER_ID, home=home,
                        adapters=(AdapterEndpoint(Agency.POLICE, "127.0.0.1:9"),))
-    parts, audit = build_parts(cfg)
-    assert audit is not None
 
     def broken(self: SigningKey, domain: bytes, payload: bytes) -> bytes:
         raise RuntimeError("HSM unavailable")
 
-    monkeypatch.setattr(SigningKey, "sign", broken)
-    service = BrokerService(parts)
     lookup = parse_lookup(red_request("REF-SIGN-1", demo_referrals(home)[0]["subjects"]))
     staff = Requester("sw-1", Role.MASH_SOCIAL_WORKER, DEFAULT_BROKER_ID)
 
     async def run() -> None:
+        parts, audit = build_parts(cfg)  # on the loop, as `mash broker serve` does
+        assert audit is not None
+        monkeypatch.setattr(SigningKey, "sign", broken)
         try:
-            await service.run_lookup(lookup, staff, time.perf_counter())
+            await BrokerService(parts).run_lookup(lookup, staff, time.perf_counter())
         finally:
             await parts.clients.close()
+            parts.reviews.close()
+            audit.close()
 
     with pytest.raises(RuntimeError, match="HSM"):
         asyncio.run(run())
-    audit.close()
-    parts.reviews.close()
     con = sqlite3.connect(home.audit_log(cfg.name))
     rows = [json.loads(r[0]) for r in con.execute("SELECT core FROM entries ORDER BY id")]
     con.close()
