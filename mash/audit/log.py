@@ -123,7 +123,6 @@ class AuditLog:
         except BaseException:
             lock.close()
             raise
-        store.start_wal_checkpointer()
         try:
             log = cls(store, lock, path, owner=owner, checkpoint_key=checkpoint_key,
                       checkpoint_every=checkpoint_every, checkpoint_seconds=checkpoint_seconds,

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,52 +190,13 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     return conn
 
 
-#: WAL pages after which the writer checkpoints in its own commit -- a safety net only:
-#: normally the background checkpointer (`SqliteAuditStore._checkpointer`) keeps the WAL short.
-WRITER_AUTOCHECKPOINT_PAGES = 20_000
-#: How often the background checkpointer copies the WAL into the database.
-WAL_CHECKPOINT_SECONDS = 0.5
-
-
 class SqliteAuditStore:
     """`AuditStore` on one SQLite file (sqlite-utils for schema and queries)."""
 
-    def __init__(self, conn: sqlite3.Connection, owner: str, path: Path | None = None) -> None:
+    def __init__(self, conn: sqlite3.Connection, owner: str) -> None:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
         self._owner = owner
-        self._path = path
-        self._stop = threading.Event()
-        self._maintainer: threading.Thread | None = None
-
-    def start_wal_checkpointer(self, every_s: float = WAL_CHECKPOINT_SECONDS) -> None:
-        """Copy the WAL into the database from a background thread, off the commit path.
-
-        SQLite's automatic checkpoint runs inside whichever commit crosses the WAL
-        size limit: that commit -- and every lookup waiting for it to be durable --
-        stalls while megabytes are copied and the database file is fsync'd. A
-        PASSIVE checkpoint on a second connection runs beside the writer instead
-        (WAL mode allows it) and never blocks it. If this thread ever stopped,
-        the writer's own (much larger) autocheckpoint still bounds the WAL.
-        """
-        if self._path is None or self._maintainer is not None:
-            return
-        path = self._path
-
-        def run() -> None:
-            conn = _connect(path, readonly=False)
-            try:
-                while not self._stop.wait(every_s):
-                    try:
-                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    except sqlite3.Error:
-                        continue  # busy or locked: the next round (or the writer) does it
-            finally:
-                conn.close()
-
-        self._maintainer = threading.Thread(target=run, name=f"audit-wal-{self._owner}",
-                                            daemon=True)
-        self._maintainer.start()
 
     @classmethod
     def create_or_open(cls, path: Path, owner: str) -> SqliteAuditStore:
@@ -246,7 +206,6 @@ class SqliteAuditStore:
         # WAL + FULL: every commit is fsynced to the WAL, so a returned entry id is durable.
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
-        conn.execute(f"PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT_PAGES}")
         index_sql = "".join(
             f"CREATE INDEX IF NOT EXISTS entries_{n} ON entries(json_extract(core, '$.{n}'));\n"
             for n in INDEXED_FIELDS)
@@ -274,7 +233,7 @@ class SqliteAuditStore:
             conn.execute("ROLLBACK")
             conn.close()
             raise
-        return cls(conn, owner, path)
+        return cls(conn, owner)
 
     @classmethod
     def open_readonly(cls, path: Path) -> SqliteAuditStore:
@@ -417,10 +376,7 @@ class SqliteAuditStore:
             raise
 
     def close(self) -> None:
-        """Stop the checkpointer and close the connection."""
-        self._stop.set()
-        if self._maintainer is not None:
-            self._maintainer.join()
+        """Close the connection."""
         self.conn.close()
 
     def __enter__(self) -> SqliteAuditStore:

@@ -322,24 +322,3 @@ def test_recovery_pairs_queries_through_the_partial_index(tmp_path: Path) -> Non
     assert [r[1] for r in rows] == ["Q-2"]
     assert "USING INDEX entries_pair_query_id" in plan
 
-
-def test_the_wal_is_copied_into_the_database_off_the_commit_path(tmp_path: Path) -> None:
-    import time
-
-    path = tmp_path / "b.sqlite"
-    store = SqliteAuditStore.create_or_open(path, "broker")
-    store.close()
-    empty = path.stat().st_size
-    with AuditLog.open(path, owner="broker") as log:
-        log.append_many([AuditEvent(kind=EventKind.QUERY_SENT, referral_id=f"REF-{i}")
-                         for i in range(3000)])
-        # far below the writer's own autocheckpoint: only the background checkpointer
-        # copies these pages into the database file
-        deadline = time.monotonic() + 10
-        while path.stat().st_size == empty and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert path.stat().st_size > empty
-        threads = [t.name for t in threading.enumerate()]
-        assert "audit-wal-broker" in threads
-    assert "audit-wal-broker" not in [t.name for t in threading.enumerate()]
-    assert verify_log(path).ok
