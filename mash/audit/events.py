@@ -15,10 +15,13 @@ appear only as keyed pseudonyms (`mash.audit.pseudonyms`).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 from mash.logs import PERSONAL_FIELDS
 from mash.vocab import parse
@@ -190,9 +193,37 @@ def canonical_json(value: Mapping[str, Any]) -> str:
     return _ENCODER.encode(value)
 
 
+def _orjson_safe(latency: float | None) -> bool:
+    """True when orjson writes this event's only float exactly as `json` does.
+
+    Both write a float as its shortest round-trip digits; they differ only in the
+    notation of numbers below 1e-4 (`0.00001` against `1e-05`), and orjson writes
+    NaN and infinities as `null` where the reference refuses them.
+    """
+    if latency is None or type(latency) is int:
+        return True
+    return latency == 0.0 or 1e-4 <= abs(latency) < math.inf
+
+
+def _orjson_text(value: Mapping[str, Any]) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+
+
 def canonical_parts(event: AuditEvent, ts: str) -> tuple[str, str | None]:
-    """The stored (core, personal) canonical JSON texts of `event` recorded at time `ts`."""
+    """The stored (core, personal) canonical JSON texts of `event` recorded at time `ts`.
+
+    On the audit writer's hot path (every entry of every log), so the texts are
+    written by orjson, ~9x faster than `json`; its output for an event is byte for
+    byte `canonical_json`'s (a property test holds the two together), and anything
+    orjson would write differently (a tiny float) or refuses (an integer beyond 64
+    bits, a lone surrogate) goes through `canonical_json` itself.
+    """
     core = event.core_dict()
     core["ts"] = ts
     personal = event.personal_dict()
+    if _orjson_safe(event.latency_ms):
+        try:
+            return _orjson_text(core), (_orjson_text(personal) if personal is not None else None)
+        except orjson.JSONEncodeError:
+            pass
     return canonical_json(core), (canonical_json(personal) if personal is not None else None)

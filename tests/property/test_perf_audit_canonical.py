@@ -64,3 +64,18 @@ events = st.builds(
 @given(events, text)
 def test_canonical_parts_are_unchanged(event: AuditEvent, ts: str) -> None:
     assert canonical_parts(event, ts) == _reference_parts(event, ts)
+
+
+def test_values_orjson_would_write_differently_go_through_the_reference() -> None:
+    # tiny floats (orjson: 0.00001, json: 1e-05) and integers beyond 64 bits (orjson refuses)
+    for latency in (1e-05, 2.5e-7, -3e-5, 2**70, 0.0, 12.5, 1e16):
+        event = AuditEvent(kind=EventKind.LOOKUP_COMPLETED, latency_ms=latency)
+        assert canonical_parts(event, "t") == _reference_parts(event, "t")
+
+
+def test_nan_is_refused_as_before() -> None:
+    # orjson would write NaN as null; the reference (allow_nan=False) refuses it
+    import pytest
+
+    with pytest.raises(ValueError):
+        canonical_parts(AuditEvent(kind=EventKind.LOOKUP_COMPLETED, latency_ms=float("nan")), "t")
