@@ -19,6 +19,7 @@ indexes on `json_extract(core, ...)`: no second copy of the data to keep honest.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -179,6 +180,17 @@ class AuditStore(Protocol):
         ...
 
 
+#: Rows per multi-row INSERT (6 values each: well under SQLite's 32,766 variables).
+_ROWS_PER_INSERT = 500
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(head: str, width: int, rows: int) -> str:
+    """`head` followed by `rows` groups of `width` placeholders."""
+    group = "(" + ",".join("?" * width) + ")"
+    return head + ",".join([group] * rows)
+
+
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
@@ -262,14 +274,19 @@ class SqliteAuditStore:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(
-                "INSERT INTO entries (id, core, personal, personal_hash, prev_hash, entry_hash)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(e.id, e.core, e.personal, e.personal_hash, e.prev_hash, e.entry_hash)
-                 for e, _ in entries])
-            subjects = [(p, e.id) for e, ps in entries for p in ps]
-            if subjects:
-                conn.executemany("INSERT OR IGNORE INTO subjects VALUES (?, ?)", subjects)
+            # One multi-row statement per chunk, not `executemany`: each statement step
+            # releases and re-takes the GIL, and on a busy event loop every re-take waits.
+            rows = [e for e, _ in entries]
+            for at in range(0, len(rows), _ROWS_PER_INSERT):
+                chunk = rows[at:at + _ROWS_PER_INSERT]
+                conn.execute(_insert_sql("INSERT INTO entries (id, core, personal, personal_hash,"
+                                         " prev_hash, entry_hash) VALUES ", 6, len(chunk)),
+                             [v for e in chunk for v in e])
+            subjects = [v for e, ps in entries for p in ps for v in (p, e.id)]
+            for at in range(0, len(subjects), 2 * _ROWS_PER_INSERT):
+                values = subjects[at:at + 2 * _ROWS_PER_INSERT]
+                conn.execute(_insert_sql("INSERT OR IGNORE INTO subjects VALUES ", 2,
+                                         len(values) // 2), values)
             if checkpoint is not None:
                 cp = checkpoint.checkpoint
                 conn.execute("INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?)",
