@@ -17,7 +17,6 @@ import asyncio
 import hashlib
 import secrets
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
@@ -40,6 +39,7 @@ from mash.audit.events import AuditEvent, EventKind
 from mash.audit.log import AuditWriteError
 from mash.audit.pseudonyms import Pseudonymiser, for_subjects
 from mash.errors import AuditUnavailable, InvalidRequest, NotPermitted
+from mash.ids import new_id
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
@@ -114,7 +114,7 @@ class BrokerService(pb_grpc.BrokerServicer):
         """The lookup itself, after authentication and validation."""
         p = self.p
         now = p.clock()
-        lookup_id = uuid.uuid4().hex
+        lookup_id = new_id()
         req = lookup.request
         base = self._base_event(lookup, staff, lookup_id)
         wanted = set(lookup.agencies)
@@ -330,7 +330,7 @@ class BrokerService(pb_grpc.BrokerServicer):
     ) -> None:
         req = lookup.request
         query = pb.Query(
-            query_id=uuid.uuid4().hex, broker_id=self.p.config.broker_id, agency=str(plan.agency),
+            query_id=new_id(), broker_id=self.p.config.broker_id, agency=str(plan.agency),
             referral_id=req.referral_id, rag=lookup.rag, purpose=lookup.purpose,
             statutory_gateway=lookup.gateway, consent=req.consent,
             requester=pb.Requester(id=staff.sub, role=str(staff.role), organisation=staff.org),
