@@ -53,6 +53,10 @@ def normalise_name(value: str | None) -> str | None:
     """Lower-case ASCII letters only ("O'Brien-Smith" -> "obriensmith", "Zoë" -> "zoe")."""
     if not value:
         return None
+    if value.isascii():
+        # Most names: NFKD and combining marks do nothing to ASCII (and this runs for
+        # every name of every subject, in the broker and in every adapter, per lookup).
+        return _NON_LETTERS.sub("", value.lower()) or None
     decomposed = unicodedata.normalize("NFKD", value.casefold())
     letters = _NON_LETTERS.sub("", "".join(c for c in decomposed if not unicodedata.combining(c)))
     return letters or None
