@@ -15,7 +15,9 @@ def register(sub: Any) -> None:
     lookup = bsub.add_parser("lookup", help="lookups/s and latency vs a plain gRPC fan-out baseline")
     lookup.add_argument("--seconds", type=float, default=10.0)
     lookup.add_argument("--concurrency", type=int, default=8)
-    lookup.add_argument("--people", type=int, default=10_000, help="people per agency store")
+    lookup.add_argument("--people", type=int, default=10_000,
+                        help="synthetic population; each agency store holds its share of it"
+                             " (reported as agency_store_people)")
     lookup.add_argument("--home", type=Path, default=Path(".mash-bench"))
     lookup.add_argument("--audit-off", action="store_true",
                         help="also measure the broker with its audit log off (same run)")

@@ -27,6 +27,7 @@ from typing import Any
 
 import grpc
 
+from agency_adapters.sqlite_store import SqliteAgencyStore
 from broker.config import AdapterEndpoint, BrokerConfig
 from certs.tls import channel_credentials
 from mash.cluster import Cluster, prepare_home
@@ -313,6 +314,15 @@ def audit_on_off(home: Home, requests: Sequence[pb.LookupRequest], seconds: floa
     return on.run(), off.run()
 
 
+def _store_sizes(home: Home) -> dict[str, int]:
+    """People in each partner agency's store, as the adapters will read them."""
+    sizes = {}
+    for agency in PARTNER_AGENCIES:
+        with SqliteAgencyStore(home.agency_store(agency)) as store:
+            sizes[str(agency)] = store.count_people()
+    return sizes
+
+
 def run_benchmark(*, home: Path, seconds: float, concurrency: int, people: int,
                   audit_off: bool, warmup_s: float = 2.0) -> dict[str, object]:
     """Prepare the home, run baseline and real system, return the figures."""
@@ -335,7 +345,10 @@ def run_benchmark(*, home: Path, seconds: float, concurrency: int, people: int,
         "ratio_to_baseline": round(system.per_s / base.per_s, 3) if base.per_s else None,
         "seconds": seconds,
         "concurrency": concurrency,
+        # `people` is the synthetic population; each agency's store holds the share of it
+        # that agency knows (health nearly everyone, police far fewer): the actual sizes.
         "people_per_agency": people,
+        "agency_store_people": _store_sizes(h),
         "cores": os.cpu_count(),
         "setup_s": round(setup_s, 1),
         # CPU ms per lookup summed over every process (servers + client), same windows.

@@ -22,3 +22,7 @@ def test_bench_lookup_reports_its_contract_fields_and_the_interleaved_audit_arms
     # only the audit-on broker wrote a log
     assert (tmp_path / "h" / "audit" / "broker-mash-demo.sqlite").exists()
     assert not list((tmp_path / "h" / "bench-twin" / "audit").glob("*.sqlite"))
+    # the stores' real sizes: each agency knows its share of the 300-person population
+    sizes = result["agency_store_people"]
+    assert isinstance(sizes, dict) and set(sizes) == {"police", "health", "education", "housing"}
+    assert all(0 < n <= 300 for n in sizes.values()) and sizes["health"] > sizes["police"]
