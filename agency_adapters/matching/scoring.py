@@ -13,7 +13,8 @@ frequencies and checked against the generated evaluation set (`docs/matching.md`
   -3 different (people change surnames; a small penalty keeps married women findable);
 - given name +7 exact, +5.5 nickname, +4.5 typo, -8 different (twins differ only here);
 - postcode +12 exact (a unit holds ~40 of a million people, so a stranger rarely shares it),
-  +2.5 same sector, +1 same district, -3 elsewhere (addresses go stale).
+  -3 otherwise (addresses go stale), whether or not the sector or district agrees: measured
+  m/u gives a shared sector or district no more weight than a different one (see below).
 
 When the store's name frequencies are known (`frequencies.NameFrequencies`, passed to
 `prepare`), name agreements are shifted by the name's rarity: an exact surname is worth
@@ -62,9 +63,14 @@ W_NAME_ORDER_SWAPPED = -1.0  # given and family names entered the wrong way roun
 W_SEX_AGREE = 0.5
 W_SEX_DISAGREE = -6.0
 W_POSTCODE_EXACT = 12.0   # m ~ 0.55 (agency addresses go stale), u ~ 1/21,000 units: ~13 bits
-W_POSTCODE_SECTOR = 2.5
-W_POSTCODE_DISTRICT = 1.0
-W_POSTCODE_DISAGREE = -3.0   # m ~ 0.1 (moved, stale record), u ~ 0.99: log2(0.1/0.99)
+W_POSTCODE_DISAGREE = -3.0   # m ~ 0.05-0.1 (moved, stale record), u ~ 0.99
+# No partial level for a shared sector or district. Estimated on 1,000,000 people (seed 7,
+# `bench/postcode_mu.py`): of query/record pairs linked by an agreeing NHS number, 0.2% share
+# the sector only (u 0.6%: -1.5 bits) and 0.7% the district only (u 5.0%: -2.9 bits), no more
+# than a different district (5.0% vs u 94%: -4.2 bits). A stale address is rarely in the same
+# sector as the current one, so the +2.5 / +1 it used to add only lifted same-named strangers
+# who live near the referral address (measured: fewer wrong sure answers, no recall lost).
+# An agency whose people mostly move locally can re-measure with the same tool.
 W_ADDRESS_EXACT = 2.0
 
 FUZZY_JARO_WINKLER = 0.9
@@ -288,10 +294,6 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparis
                 weight += W_POSTCODE_EXACT
                 if q.address and q.address == fold(person.address):
                     weight += W_ADDRESS_EXACT
-            elif q.postcode[:-2] == cp[:-2]:
-                weight += W_POSTCODE_SECTOR
-            elif q.postcode.split(" ")[0] == cp.split(" ")[0]:
-                weight += W_POSTCODE_DISTRICT
             else:
                 weight += W_POSTCODE_DISAGREE
 
