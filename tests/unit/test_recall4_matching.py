@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from agency_adapters.backend import Person, QueryIdentifiers
 from agency_adapters.matching.matcher import score_candidates
-from agency_adapters.matching.scoring import W_POSTCODE_DISAGREE, W_POSTCODE_EXACT, compare
+from agency_adapters.matching.scoring import (
+    W_POSTCODE_DISAGREE,
+    W_POSTCODE_EXACT,
+    W_SECOND_EDIT,
+    compare,
+    compare_family,
+    compare_given,
+)
 from bench.postcode_mu import level
 
 
@@ -39,3 +46,22 @@ def test_postcode_levels_of_the_measuring_tool() -> None:
     assert level("S11 2ZJ", "S11 9AB") == "district"
     assert level("S11 2ZJ", "S1 2ZJ") == "other"
     assert level(None, "S1 2ZJ") == "missing"
+
+
+def test_a_second_keying_error_weighs_less_than_one() -> None:
+    one = compare_given(("loouise",), ("louise",))
+    two = compare_given(("loouise",), ("louis",))
+    assert one - two == -W_SECOND_EDIT > 0
+    assert two > 0  # still a (weak) agreement, not a contradiction
+    assert compare_family(("walterrs",), ("walters",)) - compare_family(
+        ("walterrs",), ("waters",)) == -W_SECOND_EDIT
+
+
+def test_one_typo_outranks_two_typos() -> None:
+    # "Loouise" is one letter from Louise and two from Louis: Louise is the likelier person,
+    # even when Louis's record id sorts first.
+    q = QueryIdentifiers(given_name="Loouise", family_name="Davis")
+    louis = Person("A1", "Louis", "Davis", (), "1998-06-27", "male", "S8 4LX", "", "", "")
+    louise = Person("B1", "Louise", "Davis", (), None, "female", "S13 3DX", "", "", "")
+    ranked = score_candidates(q, [louis, louise])
+    assert [p.person_id for _, p in ranked] == ["B1", "A1"]
