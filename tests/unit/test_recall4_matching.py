@@ -12,6 +12,7 @@ from agency_adapters.matching.scoring import (
     compare_family,
     compare_given,
 )
+from bench.name_edits_mu import family_level, given_level
 from bench.postcode_mu import level
 
 
@@ -65,3 +66,13 @@ def test_one_typo_outranks_two_typos() -> None:
     louise = Person("B1", "Louise", "Davis", (), None, "female", "S13 3DX", "", "", "")
     ranked = score_candidates(q, [louis, louise])
     assert [p.person_id for _, p in ranked] == ["B1", "A1"]
+
+
+def test_name_levels_of_the_measuring_tool() -> None:
+    assert given_level(("loouise",), ("louise", "ann")) == "edit1"
+    assert given_level(("loouise",), ("louis",)) == "edit2"
+    assert given_level(("louise",), ("louise",)) == "exact"
+    assert given_level(("louise",), ("mark",)) == "other"
+    assert family_level(("smith",), ("smith", "bowen")) == "exact"
+    assert family_level(("walterrs",), ("waters",)) == "edit2"
+    assert family_level((), ("waters",)) == "missing"
