@@ -12,8 +12,10 @@ frequencies and checked against the generated evaluation set (`docs/matching.md`
 - surname +8 exact, +6.5 one part of a double-barrelled or previous surname, +5 a typo,
   -3 different (people change surnames; a small penalty keeps married women findable);
 - given name +7 exact, +5.5 nickname, +4.5 typo, -8 different (twins differ only here);
+- a typo of two keying errors instead of one: 3.5 bits less (measured);
 - postcode +12 exact (a unit holds ~40 of a million people, so a stranger rarely shares it),
-  +2.5 same sector, +1 same district, -3 elsewhere (addresses go stale).
+  -3 otherwise (addresses go stale), whether or not the sector or district agrees: measured
+  m/u gives a shared sector or district no more weight than a different one (see below).
 
 When the store's name frequencies are known (`frequencies.NameFrequencies`, passed to
 `prepare`), name agreements are shifted by the name's rarity: an exact surname is worth
@@ -62,12 +64,23 @@ W_NAME_ORDER_SWAPPED = -1.0  # given and family names entered the wrong way roun
 W_SEX_AGREE = 0.5
 W_SEX_DISAGREE = -6.0
 W_POSTCODE_EXACT = 12.0   # m ~ 0.55 (agency addresses go stale), u ~ 1/21,000 units: ~13 bits
-W_POSTCODE_SECTOR = 2.5
-W_POSTCODE_DISTRICT = 1.0
-W_POSTCODE_DISAGREE = -3.0   # m ~ 0.1 (moved, stale record), u ~ 0.99: log2(0.1/0.99)
+W_POSTCODE_DISAGREE = -3.0   # m ~ 0.05-0.1 (moved, stale record), u ~ 0.99
+# No partial level for a shared sector or district. Estimated on 1,000,000 people (seed 7,
+# `bench/postcode_mu.py`): of query/record pairs linked by an agreeing NHS number, 0.2% share
+# the sector only (u 0.6%: -1.5 bits) and 0.7% the district only (u 5.0%: -2.9 bits), no more
+# than a different district (5.0% vs u 94%: -4.2 bits). A stale address is rarely in the same
+# sector as the current one, so the +2.5 / +1 it used to add only lifted same-named strangers
+# who live near the referral address (measured: fewer wrong sure answers, no recall lost).
+# An agency whose people mostly move locally can re-measure with the same tool.
 W_ADDRESS_EXACT = 2.0
 
 FUZZY_JARO_WINKLER = 0.9
+# A name two keying errors away (Jaro-Winkler close, two edits: Loouise / Louis) is weaker
+# evidence than one (Loouise / Louise). Measured at 1,000,000 people (seeds 7 and 11, m on
+# the known queries and on NHS-linked pairs, u on random record pairs): a given name one
+# edit off weighs ~7.0 bits, two edits off ~3.5 (20 and 21 pairs); surnames fewer pairs,
+# a larger gap. The typo levels above are for one error; the second costs this.
+W_SECOND_EDIT = -3.5
 #: Most a typo or nickname agreement gains from the rarity of the name (bits).
 MAX_PARTIAL_RARITY_BONUS = 2.0
 
@@ -115,6 +128,11 @@ def prepare(query: QueryIdentifiers,
         frequencies=frequencies)
 
 
+def _edits_weight(a: str, b: str) -> float:
+    """0 for one keying error between two similar names, `W_SECOND_EDIT` for two."""
+    return W_SECOND_EDIT if OSA.distance(a, b) > 1 else 0.0
+
+
 def _similar(a: str, b: str) -> bool:
     """A keying error apart: one edit (incl. a transposition), or Jaro-Winkler close."""
     if min(len(a), len(b)) >= 2 and max(len(a), len(b)) >= 3 and OSA.distance(a, b) <= 1:
@@ -143,8 +161,8 @@ def compare_family(q: tuple[str, ...], c: tuple[str, ...],
     if shared := set(q) & set(c):
         return W_FAMILY_PART + min(_family_rarity(freq, (t,)) for t in shared)
     bonus = min(_family_rarity(freq, c), MAX_PARTIAL_RARITY_BONUS)
-    if _similar(" ".join(q), " ".join(c)):
-        return W_FAMILY_FUZZY + bonus
+    if _similar(qs := " ".join(q), cs := " ".join(c)):
+        return W_FAMILY_FUZZY + bonus + _edits_weight(qs, cs)
     if len(q) + len(c) > 2 and any(_similar(a, b) for a in q for b in c if len(a) > 3):
         return W_FAMILY_FUZZY - 1.0 + bonus  # a typo in one part of a double-barrelled name
     return W_FAMILY_DISAGREE
@@ -172,7 +190,7 @@ def compare_given(q: tuple[str, ...], c: tuple[str, ...],
     if equivalent(a, b):
         return W_GIVEN_NICKNAME + bonus
     if _similar(a, b):
-        return W_GIVEN_FUZZY + bonus
+        return W_GIVEN_FUZZY + bonus + _edits_weight(a, b)
     # A nickname on one side and a typo on the other ("Florrie" / "Florencee").
     if _nickname_typo(a, b) or _nickname_typo(b, a):
         return W_GIVEN_FUZZY - 1.0 + bonus
@@ -288,10 +306,6 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparis
                 weight += W_POSTCODE_EXACT
                 if q.address and q.address == fold(person.address):
                     weight += W_ADDRESS_EXACT
-            elif q.postcode[:-2] == cp[:-2]:
-                weight += W_POSTCODE_SECTOR
-            elif q.postcode.split(" ")[0] == cp.split(" ")[0]:
-                weight += W_POSTCODE_DISTRICT
             else:
                 weight += W_POSTCODE_DISAGREE
 

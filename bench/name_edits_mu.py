@@ -1,0 +1,110 @@
+"""Name typo levels: m and u of one and of two keying errors, measured on an evaluation folder.
+
+    .venv/bin/python -m bench.name_edits_mu /tmp/r7    # a --work folder of bench.match_eval
+
+Levels of a query name against a record's name (first given name; whole surname): exact
+(for surnames also one shared part), one edit, two edits (Jaro-Winkler close, as
+`scoring._similar` accepts), other. m is counted on query/record pairs linked by an
+agreeing NHS number held by exactly one record, and on every known query when TRUTH.csv
+is there; u on random pairs of records. The weight of a level is log2(m/u) bits: the gap
+between one and two edits is what `scoring.W_SECOND_EDIT` charges.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import random
+from collections import Counter
+from pathlib import Path
+
+from rapidfuzz.distance import OSA
+
+from agency_adapters.matching.normalise import name_tokens, normalise_nhs_number
+from agency_adapters.matching.scoring import _similar
+
+LEVELS = ("exact", "edit1", "edit2", "other")
+Names = tuple[tuple[str, ...], tuple[str, ...]]  # (given words, family words)
+
+
+def given_level(a: tuple[str, ...], b: tuple[str, ...]) -> str:
+    """The level at which two given names (first word) agree."""
+    if not a or not b:
+        return "missing"
+    if a[0] == b[0]:
+        return "exact"
+    if _similar(a[0], b[0]):
+        return "edit1" if OSA.distance(a[0], b[0]) <= 1 else "edit2"
+    return "other"
+
+
+def family_level(a: tuple[str, ...], b: tuple[str, ...]) -> str:
+    """The level at which two surnames (all words) agree."""
+    if not a or not b:
+        return "missing"
+    x, y = " ".join(a), " ".join(b)
+    if x == y or set(a) & set(b):
+        return "exact"
+    if _similar(x, y):
+        return "edit1" if OSA.distance(x, y) <= 1 else "edit2"
+    return "other"
+
+
+def _print(title: str, m: Counter[str], u: Counter[str]) -> None:
+    m_n = sum(m[k] for k in LEVELS)
+    u_n = sum(u[k] for k in LEVELS)
+    print(f"{title}: {m_n:,} pairs")
+    for k in LEVELS:
+        mk, uk = m[k] / m_n if m_n else 0.0, u[k] / u_n
+        w = f"{math.log2(mk / uk):+6.2f}" if mk and uk else "   n/a"
+        print(f"  {k:<6} m {mk:.4f} ({m[k]:>5,})  u {uk:.6f}  weight {w} bits")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print m, u and log2(m/u) for the given-name and surname levels of the folder's data."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folder", type=Path, help="holds RECORDS.csv and QUERIES.csv")
+    ap.add_argument("--pairs", type=int, default=1_000_000, help="random pairs for u")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    names: dict[str, Names] = {}
+    by_nhs: dict[str, list[str]] = {}
+    with (args.folder / "RECORDS.csv").open(newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            names[r["record_id"]] = (name_tokens(r["given_name"]), name_tokens(r["family_name"]))
+            if nhs := normalise_nhs_number(r["nhs_number"]):
+                by_nhs.setdefault(nhs, []).append(r["record_id"])
+    rng = random.Random(args.seed)
+    held = list(names.values())
+    u_given: Counter[str] = Counter()
+    u_family: Counter[str] = Counter()
+    for _ in range(args.pairs):
+        a, b = rng.choice(held), rng.choice(held)
+        u_given[given_level(a[0], b[0])] += 1
+        u_family[family_level(a[1], b[1])] += 1
+    truth: dict[str, str] = {}
+    if (args.folder / "TRUTH.csv").exists():
+        with (args.folder / "TRUTH.csv").open(newline="", encoding="utf-8") as f:
+            truth = {r["query_id"]: r["record_id"] for r in csv.DictReader(f)}
+    m: dict[str, tuple[Counter[str], Counter[str]]] = {
+        "linked": (Counter(), Counter()), "truth": (Counter(), Counter())}
+    with (args.folder / "QUERIES.csv").open(newline="", encoding="utf-8") as f:
+        for q in csv.DictReader(f):
+            qn = (name_tokens(q["given_name"]), name_tokens(q["family_name"]))
+            linked = by_nhs.get(normalise_nhs_number(q["nhs_number"]) or "", [])
+            for src, rid in (("linked", linked[0] if len(linked) == 1 else ""),
+                             ("truth", truth.get(q["query_id"], ""))):
+                if rid:
+                    m[src][0][given_level(qn[0], names[rid][0])] += 1
+                    m[src][1][family_level(qn[1], names[rid][1])] += 1
+    for i, field in enumerate(("given name", "surname")):
+        u = (u_given, u_family)[i]
+        _print(f"{field}, m from pairs linked by NHS number", m["linked"][i], u)
+        if truth:
+            _print(f"{field}, m from TRUTH.csv (every known query)", m["truth"][i], u)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
