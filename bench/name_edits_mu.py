@@ -12,17 +12,15 @@ between one and two edits is what `scoring.W_SECOND_EDIT` charges.
 
 from __future__ import annotations
 
-import argparse
 import csv
-import math
 import random
 from collections import Counter
-from pathlib import Path
 
 from rapidfuzz.distance import OSA
 
 from agency_adapters.matching.normalise import name_tokens, normalise_nhs_number
 from agency_adapters.matching.scoring import _similar
+from bench.mu import arg_parser, print_levels, read_truth
 
 LEVELS = ("exact", "edit1", "edit2", "other")
 Names = tuple[tuple[str, ...], tuple[str, ...]]  # (given words, family words)
@@ -51,23 +49,9 @@ def family_level(a: tuple[str, ...], b: tuple[str, ...]) -> str:
     return "other"
 
 
-def _print(title: str, m: Counter[str], u: Counter[str]) -> None:
-    m_n = sum(m[k] for k in LEVELS)
-    u_n = sum(u[k] for k in LEVELS)
-    print(f"{title}: {m_n:,} pairs")
-    for k in LEVELS:
-        mk, uk = m[k] / m_n if m_n else 0.0, u[k] / u_n
-        w = f"{math.log2(mk / uk):+6.2f}" if mk and uk else "   n/a"
-        print(f"  {k:<6} m {mk:.4f} ({m[k]:>5,})  u {uk:.6f}  weight {w} bits")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Print m, u and log2(m/u) for the given-name and surname levels of the folder's data."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("folder", type=Path, help="holds RECORDS.csv and QUERIES.csv")
-    ap.add_argument("--pairs", type=int, default=1_000_000, help="random pairs for u")
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args(argv)
+    args = arg_parser(__doc__).parse_args(argv)
     names: dict[str, Names] = {}
     by_nhs: dict[str, list[str]] = {}
     with (args.folder / "RECORDS.csv").open(newline="", encoding="utf-8") as f:
@@ -83,10 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         a, b = rng.choice(held), rng.choice(held)
         u_given[given_level(a[0], b[0])] += 1
         u_family[family_level(a[1], b[1])] += 1
-    truth: dict[str, str] = {}
-    if (args.folder / "TRUTH.csv").exists():
-        with (args.folder / "TRUTH.csv").open(newline="", encoding="utf-8") as f:
-            truth = {r["query_id"]: r["record_id"] for r in csv.DictReader(f)}
+    truth = read_truth(args.folder)
     m: dict[str, tuple[Counter[str], Counter[str]]] = {
         "linked": (Counter(), Counter()), "truth": (Counter(), Counter())}
     with (args.folder / "QUERIES.csv").open(newline="", encoding="utf-8") as f:
@@ -100,9 +81,10 @@ def main(argv: list[str] | None = None) -> int:
                     m[src][1][family_level(qn[1], names[rid][1])] += 1
     for i, field in enumerate(("given name", "surname")):
         u = (u_given, u_family)[i]
-        _print(f"{field}, m from pairs linked by NHS number", m["linked"][i], u)
+        print_levels(f"{field}, m from pairs linked by NHS number", m["linked"][i], u, LEVELS)
         if truth:
-            _print(f"{field}, m from TRUTH.csv (every known query)", m["truth"][i], u)
+            print_levels(f"{field}, m from TRUTH.csv (every known query)", m["truth"][i], u,
+                         LEVELS)
     return 0
 
 

@@ -12,14 +12,12 @@ level is log2(m/u) bits (`agency_adapters/matching/scoring.py`).
 
 from __future__ import annotations
 
-import argparse
 import csv
-import math
 import random
 from collections import Counter
-from pathlib import Path
 
 from agency_adapters.matching.normalise import normalise_nhs_number, normalise_postcode
+from bench.mu import arg_parser, print_levels, read_truth
 
 LEVELS = ("unit", "sector", "district", "other")
 
@@ -37,23 +35,9 @@ def level(a: str | None, b: str | None) -> str:
     return "other"
 
 
-def _print(title: str, m: Counter[str], u: Counter[str]) -> None:
-    m_n = sum(m[k] for k in LEVELS)
-    u_n = sum(u[k] for k in LEVELS)
-    print(f"{title}: {m_n:,} pairs ({m['missing']:,} with a postcode missing left out)")
-    for k in LEVELS:
-        mk, uk = m[k] / m_n if m_n else 0.0, u[k] / u_n
-        w = f"{math.log2(mk / uk):+6.2f}" if mk and uk else "   n/a"
-        print(f"  {k:<9} m {mk:.4f} ({m[k]:>5,})  u {uk:.6f}  weight {w} bits")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Print m, u and log2(m/u) for each postcode level of the folder's data."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("folder", type=Path, help="holds RECORDS.csv and QUERIES.csv")
-    ap.add_argument("--pairs", type=int, default=1_000_000, help="random pairs for u")
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args(argv)
+    args = arg_parser(__doc__).parse_args(argv)
     postcodes: dict[str, str | None] = {}
     by_nhs: dict[str, list[str]] = {}
     with (args.folder / "RECORDS.csv").open(newline="", encoding="utf-8") as f:
@@ -64,11 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     held = [p for p in postcodes.values() if p]
     u = Counter(level(rng.choice(held), rng.choice(held)) for _ in range(args.pairs))
-    truth_csv = args.folder / "TRUTH.csv"
-    truth: dict[str, str] = {}
-    if truth_csv.exists():
-        with truth_csv.open(newline="", encoding="utf-8") as f:
-            truth = {r["query_id"]: r["record_id"] for r in csv.DictReader(f)}
+    truth = read_truth(args.folder)
     m_linked: Counter[str] = Counter()
     m_truth: Counter[str] = Counter()
     with (args.folder / "QUERIES.csv").open(newline="", encoding="utf-8") as f:
@@ -82,9 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(held):,} records with a postcode: {len(set(held)):,} units, "
           f"{len({p[:-2] for p in held}):,} sectors, "
           f"{len({p.split(' ')[0] for p in held}):,} districts")
-    _print("m from pairs linked by NHS number", m_linked, u)
-    if truth:
-        _print("m from TRUTH.csv (every known query)", m_truth, u)
+    for title, m in (("m from pairs linked by NHS number", m_linked),
+                     ("m from TRUTH.csv (every known query)", m_truth)):
+        if m is m_linked or truth:
+            print_levels(title, m, u, LEVELS,
+                         note=f" ({m['missing']:,} with a postcode missing left out)")
     return 0
 
 
