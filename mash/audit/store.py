@@ -13,8 +13,9 @@ SQLite layout (one file per log owner, WAL mode, synchronous=FULL):
   entry's personal part, so finding one person is one B-tree lookup.
 * `checkpoints(tree_size, root_hash, timestamp, key_id, signature, frontier)`.
 
-Search columns (referral, lookup, query, actor, time) are SQLite expression
-indexes on `json_extract(core, ...)`: no second copy of the data to keep honest.
+Search columns (referral, actor, time) are SQLite expression indexes on
+`json_extract(core, ...)`, and the keys recovery pairs on (lookup, query) partial ones:
+no second copy of the data to keep honest.
 """
 
 from __future__ import annotations
@@ -36,15 +37,18 @@ from mash.audit.events import INTENT_CLOSERS
 FORMAT = "mash-audit-v1"
 
 #: Core fields with an expression index: the ones IG searches start from (a referral, a
-#: lookup, a requester, a date range). Every index is one more B-tree page written and
-#: fsync'd in each commit, on the lookup's critical path, so low-cardinality fields (kind,
-#: agency, decision, purpose) are not indexed: they narrow a search that one of these (or
-#: the person index) has started.
-INDEXED_FIELDS: tuple[str, ...] = ("referral_id", "lookup_id", "actor_id", "ts")
+#: requester, a date range). Every index is one more B-tree entry written and fsync'd for
+#: each of the ~14 entries of a lookup, on the lookup's critical path, so low-cardinality
+#: fields (kind, agency, decision, purpose) are not indexed: they narrow a search that one
+#: of these (or the person index) has started. Nor is `lookup_id`: every entry of a lookup
+#: carries its referral, so a lookup's entries are found through the referral index
+#: (`SearchFilter(referral=..., lookup=...)`, as the SAR and the review queue do).
+INDEXED_FIELDS: tuple[str, ...] = ("referral_id", "actor_id", "ts")
 #: Keys that pair an intent with its outcome (recovery) but that no search starts from,
-#: with the kinds of entry that carry them: a partial index over those kinds only. (A
-#: broker's log has four random `query_id`s per lookup in `query_sent` entries; indexing
-#: them cost a quarter of each commit's CPU.)
+#: with the kinds of entry that carry them: a partial index over those kinds only (two
+#: entries per lookup for `lookup_id`, not fourteen). (A broker's log has four random
+#: `query_id`s per lookup in `query_sent` entries; indexing them cost a quarter of each
+#: commit's CPU.)
 PAIRING_INDEXES: dict[str, tuple[str, ...]] = {
     key: tuple(sorted({intent.value, *(c.value for c in closers)}))
     for intent, (key, closers) in INTENT_CLOSERS.items() if key not in INDEXED_FIELDS}

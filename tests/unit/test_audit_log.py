@@ -286,6 +286,8 @@ def test_search_fields_are_indexed_and_retired_indexes_are_dropped(tmp_path: Pat
         log.append(AuditEvent(kind=EventKind.QUERY_SENT, referral_id="REF-1"))
     conn = sqlite3.connect(path)
     conn.execute("CREATE INDEX entries_kind ON entries(json_extract(core, '$.kind'))")  # an old log
+    conn.execute("DROP INDEX entries_pair_lookup_id")  # ... from before lookup_id was partial
+    conn.execute("CREATE INDEX entries_lookup_id ON entries(json_extract(core, '$.lookup_id'))")
     conn.commit()
     conn.close()
     with AuditLog.open(path, owner="broker") as log:
@@ -297,8 +299,9 @@ def test_search_fields_are_indexed_and_retired_indexes_are_dropped(tmp_path: Pat
         ("REF-2",)))
     conn.close()
     assert "entries_kind" not in names and "entries_query_id" not in names
-    assert {"entries_referral_id", "entries_lookup_id", "entries_actor_id", "entries_ts",
-            "entries_pair_query_id"} <= names
+    assert "entries_lookup_id" not in names  # now partial: recovery is its only user
+    assert {"entries_referral_id", "entries_actor_id", "entries_ts",
+            "entries_pair_query_id", "entries_pair_lookup_id"} <= names
     assert "USING INDEX entries_referral_id" in plan
 
 
@@ -322,3 +325,25 @@ def test_recovery_pairs_queries_through_the_partial_index(tmp_path: Path) -> Non
     assert [r[1] for r in rows] == ["Q-2"]
     assert "USING INDEX entries_pair_query_id" in plan
 
+
+
+def test_recovery_pairs_lookups_through_the_partial_index(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    with AuditLog.open(path, owner="broker") as log:
+        log.append_many([
+            AuditEvent(kind=EventKind.LOOKUP_REQUESTED, lookup_id="L-1", referral_id="R-1"),
+            AuditEvent(kind=EventKind.LOOKUP_REQUESTED, lookup_id="L-2", referral_id="R-2"),
+            AuditEvent(kind=EventKind.QUERY_SENT, lookup_id="L-2", referral_id="R-2"),
+            AuditEvent(kind=EventKind.LOOKUP_COMPLETED, lookup_id="L-1", referral_id="R-1"),
+        ])
+    store = SqliteAuditStore.open_readonly(path)
+    seen: list[str] = []
+    store.conn.set_trace_callback(seen.append)
+    try:
+        rows = store.unclosed("lookup_requested", "lookup_id",
+                              ["lookup_completed", "outcome_unknown"])
+        plan = " ".join(str(r) for r in store.conn.execute("EXPLAIN QUERY PLAN " + seen[-1]))
+    finally:
+        store.close()
+    assert [r[1:3] for r in rows] == [("L-2", "R-2")]
+    assert "USING INDEX entries_pair_lookup_id" in plan
