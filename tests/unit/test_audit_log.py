@@ -305,6 +305,20 @@ def test_search_fields_are_indexed_and_retired_indexes_are_dropped(tmp_path: Pat
     assert "USING INDEX entries_referral_id" in plan
 
 
+def _unclosed_with_plan(path: Path, intent: str, key: str,
+                        closers: list[str]) -> tuple[list[tuple[object, ...]], str]:
+    """`unclosed` on a read-only store, and SQLite's plan for the query it ran."""
+    store = SqliteAuditStore.open_readonly(path)
+    seen: list[str] = []
+    store.conn.set_trace_callback(seen.append)
+    try:
+        rows = store.unclosed(intent, key, closers)
+        plan = " ".join(str(r) for r in store.conn.execute("EXPLAIN QUERY PLAN " + seen[-1]))
+    finally:
+        store.close()
+    return rows, plan
+
+
 def test_recovery_pairs_queries_through_the_partial_index(tmp_path: Path) -> None:
     path = tmp_path / "a.sqlite"
     with AuditLog.open(path, owner="adapter-police") as log:
@@ -314,14 +328,8 @@ def test_recovery_pairs_queries_through_the_partial_index(tmp_path: Path) -> Non
             AuditEvent(kind=EventKind.QUERY_SENT, query_id="Q-2"),  # not a closer
             AuditEvent(kind=EventKind.DISCLOSURE_SENT, query_id="Q-1", referral_id="R-1"),
         ])
-    store = SqliteAuditStore.open_readonly(path)
-    seen: list[str] = []
-    store.conn.set_trace_callback(seen.append)
-    try:
-        rows = store.unclosed("query_received", "query_id", ["disclosure_sent", "query_rejected"])
-        plan = " ".join(str(r) for r in store.conn.execute("EXPLAIN QUERY PLAN " + seen[-1]))
-    finally:
-        store.close()
+    rows, plan = _unclosed_with_plan(path, "query_received", "query_id",
+                                     ["disclosure_sent", "query_rejected"])
     assert [r[1] for r in rows] == ["Q-2"]
     assert "USING INDEX entries_pair_query_id" in plan
 
@@ -336,14 +344,7 @@ def test_recovery_pairs_lookups_through_the_partial_index(tmp_path: Path) -> Non
             AuditEvent(kind=EventKind.QUERY_SENT, lookup_id="L-2", referral_id="R-2"),
             AuditEvent(kind=EventKind.LOOKUP_COMPLETED, lookup_id="L-1", referral_id="R-1"),
         ])
-    store = SqliteAuditStore.open_readonly(path)
-    seen: list[str] = []
-    store.conn.set_trace_callback(seen.append)
-    try:
-        rows = store.unclosed("lookup_requested", "lookup_id",
-                              ["lookup_completed", "outcome_unknown"])
-        plan = " ".join(str(r) for r in store.conn.execute("EXPLAIN QUERY PLAN " + seen[-1]))
-    finally:
-        store.close()
+    rows, plan = _unclosed_with_plan(path, "lookup_requested", "lookup_id",
+                                     ["lookup_completed", "outcome_unknown"])
     assert [r[1:3] for r in rows] == [("L-2", "R-2")]
     assert "USING INDEX entries_pair_lookup_id" in plan
