@@ -319,32 +319,24 @@ def _unclosed_with_plan(path: Path, intent: str, key: str,
     return rows, plan
 
 
-def test_recovery_pairs_queries_through_the_partial_index(tmp_path: Path) -> None:
+_Q, _L = EventKind.QUERY_RECEIVED, EventKind.LOOKUP_REQUESTED
+
+
+@pytest.mark.parametrize(("owner", "key", "events", "closers", "unclosed"), [
+    ("adapter-police", "query_id",
+     [(_Q, "Q-1"), (_Q, "Q-2"), (EventKind.QUERY_SENT, "Q-2"),  # query_sent: not a closer
+      (EventKind.DISCLOSURE_SENT, "Q-1")],
+     ["disclosure_sent", "query_rejected"], "Q-2"),
+    ("broker", "lookup_id",
+     [(_L, "L-1"), (_L, "L-2"), (EventKind.QUERY_SENT, "L-2"), (EventKind.LOOKUP_COMPLETED, "L-1")],
+     ["lookup_completed", "outcome_unknown"], "L-2"),
+])
+def test_recovery_pairs_intents_through_a_partial_index(
+        tmp_path: Path, owner: str, key: str, events: list[tuple[EventKind, str]],
+        closers: list[str], unclosed: str) -> None:
     path = tmp_path / "a.sqlite"
-    with AuditLog.open(path, owner="adapter-police") as log:
-        log.append_many([
-            AuditEvent(kind=EventKind.QUERY_RECEIVED, query_id="Q-1", referral_id="R-1"),
-            AuditEvent(kind=EventKind.QUERY_RECEIVED, query_id="Q-2", referral_id="R-1"),
-            AuditEvent(kind=EventKind.QUERY_SENT, query_id="Q-2"),  # not a closer
-            AuditEvent(kind=EventKind.DISCLOSURE_SENT, query_id="Q-1", referral_id="R-1"),
-        ])
-    rows, plan = _unclosed_with_plan(path, "query_received", "query_id",
-                                     ["disclosure_sent", "query_rejected"])
-    assert [r[1] for r in rows] == ["Q-2"]
-    assert "USING INDEX entries_pair_query_id" in plan
-
-
-
-def test_recovery_pairs_lookups_through_the_partial_index(tmp_path: Path) -> None:
-    path = tmp_path / "b.sqlite"
-    with AuditLog.open(path, owner="broker") as log:
-        log.append_many([
-            AuditEvent(kind=EventKind.LOOKUP_REQUESTED, lookup_id="L-1", referral_id="R-1"),
-            AuditEvent(kind=EventKind.LOOKUP_REQUESTED, lookup_id="L-2", referral_id="R-2"),
-            AuditEvent(kind=EventKind.QUERY_SENT, lookup_id="L-2", referral_id="R-2"),
-            AuditEvent(kind=EventKind.LOOKUP_COMPLETED, lookup_id="L-1", referral_id="R-1"),
-        ])
-    rows, plan = _unclosed_with_plan(path, "lookup_requested", "lookup_id",
-                                     ["lookup_completed", "outcome_unknown"])
-    assert [r[1:3] for r in rows] == [("L-2", "R-2")]
-    assert "USING INDEX entries_pair_lookup_id" in plan
+    with AuditLog.open(path, owner=owner) as log:
+        log.append_many([AuditEvent(kind=k, referral_id="R-" + v, **{key: v}) for k, v in events])
+    rows, plan = _unclosed_with_plan(path, events[0][0].value, key, closers)
+    assert [r[1:3] for r in rows] == [(unclosed, "R-" + unclosed)]
+    assert f"USING INDEX entries_pair_{key}" in plan
