@@ -203,6 +203,17 @@ class AlertMonitor:
             kind: [r for r in self.rules if kind in getattr(r, "kinds", (kind,))]
             for kind in EventKind}
 
+    @property
+    def kinds(self) -> frozenset[EventKind] | None:
+        """The kinds of entry any rule watches (None: some rule watches every entry)."""
+        watched: set[EventKind] = set()
+        for rule in self.rules:
+            rule_kinds = getattr(rule, "kinds", None)
+            if rule_kinds is None:
+                return None
+            watched |= set(rule_kinds)
+        return frozenset(watched - {EventKind.ALERT})  # alerts never alert
+
     def attach(self, log: _Submitter) -> None:
         """Record alerts as `alert` entries in `log` (the log this monitor watches)."""
         self._sink = log

@@ -80,6 +80,12 @@ class AuditLog:
         self._clock = clock
         self._max_batch = max_batch
         self._on_commit = tuple(on_commit)
+        # kind -> the hooks that watch it. A hook may declare `kinds` (as `AlertMonitor`
+        # does); most entries concern none, and this runs for every entry on the writer.
+        self._hooks_by_kind: dict[EventKind, tuple[CommitHook, ...]] = {
+            kind: tuple(h for h in self._on_commit
+                        if getattr(h, "kinds", None) is None or kind in getattr(h, "kinds", ()))
+            for kind in EventKind}
         self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._closed = False
         self._state_lock = threading.Lock()
@@ -106,7 +112,8 @@ class AuditLog:
 
         `on_commit` hooks (e.g. an `AlertMonitor`) are called on the writer
         thread with (entry id, timestamp, event) after each entry is durable;
-        they must be quick and must not block on this log.
+        they must be quick and must not block on this log. A hook with a
+        `kinds` attribute (a set of `EventKind`) is only called for those kinds.
         """
         if checkpoint_every < 1 or checkpoint_seconds <= 0 or max_batch < 1:
             raise ValueError("checkpoint_every, checkpoint_seconds and max_batch must be positive")
@@ -379,8 +386,9 @@ class AuditLog:
             self._last_checkpoint_at = now
         for fut, entry_id, _ in done:
             fut.set_result(entry_id)
+        hooks_by_kind = self._hooks_by_kind
         for _, entry_id, event in done if self._on_commit else ():
-            for hook in self._on_commit:
+            for hook in hooks_by_kind[event.kind]:
                 try:
                     hook(entry_id, ts, event)
                 except Exception as exc:  # a hook must never stop the audit writer

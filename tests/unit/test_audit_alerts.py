@@ -153,3 +153,32 @@ def test_monitor_shows_a_rule_only_the_kinds_it_declares() -> None:
     for i, kind in enumerate((EventKind.QUERY_SENT, EventKind.BREAK_GLASS, EventKind.ALERT)):
         monitor(i + 1, "2026-11-23T10:00:00.000000Z", AuditEvent(kind=kind))
     assert seen == {"any": ["query_sent", "break_glass"], "glass": ["break_glass"]}
+
+
+def test_the_log_calls_a_hook_only_for_the_kinds_it_watches(tmp_path: Path) -> None:
+    seen: list[EventKind] = []
+
+    class Watcher:
+        kinds = frozenset({EventKind.BREAK_GLASS})
+
+        def __call__(self, entry_id: int, ts: str, event: AuditEvent) -> None:
+            seen.append(event.kind)
+
+    everything: list[EventKind] = []
+    with AuditLog.open(tmp_path / "b.sqlite", owner="broker",
+                       on_commit=[Watcher(), lambda i, t, e: everything.append(e.kind)]) as log:
+        log.append_many([AuditEvent(kind=EventKind.QUERY_SENT),
+                         AuditEvent(kind=EventKind.BREAK_GLASS)])
+    assert seen == [EventKind.BREAK_GLASS]
+    assert everything == [EventKind.QUERY_SENT, EventKind.BREAK_GLASS]  # no `kinds`: all
+
+
+def test_a_monitor_watches_the_kinds_of_its_rules() -> None:
+    assert AlertMonitor([BreakGlassRule(), VolumeSpikeRule()]).kinds == {
+        EventKind.BREAK_GLASS, EventKind.LOOKUP_REQUESTED}
+
+    class Anything:
+        def check(self, entry_id: int, at: datetime, event: AuditEvent) -> None:
+            return None
+
+    assert AlertMonitor([BreakGlassRule(), Anything()]).kinds is None
