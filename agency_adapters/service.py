@@ -347,7 +347,6 @@ def _status(subjects: Sequence[pb.SubjectResult], decision: Decision) -> AgencyS
     return AgencyStatus.NOT_KNOWN
 
 
-
 def _identifiers(subject: pb.Subject, today: date) -> QueryIdentifiers:
     """The subject's identifiers; without a date of birth, the age range their role allows."""
     ids = QueryIdentifiers.from_proto(subject.identifiers)

@@ -82,9 +82,9 @@ class AuditLog:
         self._on_commit = tuple(on_commit)
         # kind -> the hooks that watch it. A hook may declare `kinds` (as `AlertMonitor`
         # does); most entries concern none, and this runs for every entry on the writer.
+        watched = [(hook, getattr(hook, "kinds", None)) for hook in self._on_commit]
         self._hooks_by_kind: dict[EventKind, tuple[CommitHook, ...]] = {
-            kind: tuple(h for h in self._on_commit
-                        if getattr(h, "kinds", None) is None or kind in getattr(h, "kinds", ()))
+            kind: tuple(h for h, kinds in watched if kinds is None or kind in kinds)
             for kind in EventKind}
         self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._closed = False
@@ -386,9 +386,8 @@ class AuditLog:
             self._last_checkpoint_at = now
         for fut, entry_id, _ in done:
             fut.set_result(entry_id)
-        hooks_by_kind = self._hooks_by_kind
         for _, entry_id, event in done if self._on_commit else ():
-            for hook in hooks_by_kind[event.kind]:
+            for hook in self._hooks_by_kind[event.kind]:
                 try:
                     hook(entry_id, ts, event)
                 except Exception as exc:  # a hook must never stop the audit writer

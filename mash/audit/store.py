@@ -184,7 +184,7 @@ class AuditStore(Protocol):
         ...
 
 
-#: Rows per multi-row INSERT (6 values each: well under SQLite's 32,766 variables).
+#: Rows per multi-row INSERT (at most 6 values each: well under SQLite's 32,766 variables).
 _ROWS_PER_INSERT = 500
 
 
@@ -193,6 +193,18 @@ def _insert_sql(head: str, width: int, rows: int) -> str:
     """`head` followed by `rows` groups of `width` placeholders."""
     group = "(" + ",".join("?" * width) + ")"
     return head + ",".join([group] * rows)
+
+
+def _insert_rows(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]]) -> None:
+    """INSERT `rows` with one multi-row statement per chunk, not `executemany`.
+
+    Each statement step releases and re-takes the GIL, and on a busy event loop (the
+    broker's) every re-take waits.
+    """
+    for at in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[at:at + _ROWS_PER_INSERT]
+        conn.execute(_insert_sql(head, len(chunk[0]), len(chunk)),
+                     [v for row in chunk for v in row])
 
 
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
@@ -278,19 +290,10 @@ class SqliteAuditStore:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            # One multi-row statement per chunk, not `executemany`: each statement step
-            # releases and re-takes the GIL, and on a busy event loop every re-take waits.
-            rows = [e for e, _ in entries]
-            for at in range(0, len(rows), _ROWS_PER_INSERT):
-                chunk = rows[at:at + _ROWS_PER_INSERT]
-                conn.execute(_insert_sql("INSERT INTO entries (id, core, personal, personal_hash,"
-                                         " prev_hash, entry_hash) VALUES ", 6, len(chunk)),
-                             [v for e in chunk for v in e])
-            subjects = [v for e, ps in entries for p in ps for v in (p, e.id)]
-            for at in range(0, len(subjects), 2 * _ROWS_PER_INSERT):
-                values = subjects[at:at + 2 * _ROWS_PER_INSERT]
-                conn.execute(_insert_sql("INSERT OR IGNORE INTO subjects VALUES ", 2,
-                                         len(values) // 2), values)
+            _insert_rows(conn, "INSERT INTO entries (id, core, personal, personal_hash,"
+                               " prev_hash, entry_hash) VALUES ", [e for e, _ in entries])
+            _insert_rows(conn, "INSERT OR IGNORE INTO subjects VALUES ",
+                         [(p, e.id) for e, ps in entries for p in ps])
             if checkpoint is not None:
                 cp = checkpoint.checkpoint
                 conn.execute("INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?)",
