@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mash.audit.events import EventKind
+from mash.audit.events import AuditEvent, EventKind
 from mash.audit.hours import OfficeHours, parse_ts
 from mash.audit.log import format_ts
 from mash.audit.reading import AuditRecord, logs_in, records_where
@@ -48,6 +48,15 @@ class SearchFilter:
     until: datetime | None = None
     logs: tuple[str, ...] = ()        # file stems; empty = every log
     person_required: bool = False     # a person search whose identifiers gave no pseudonym
+
+    @classmethod
+    def of_lookup(cls, intent: AuditEvent, **narrow: Any) -> SearchFilter:
+        """The entries of the lookup `intent` started, in every log (`narrow`: more filters).
+
+        `lookup_id` has no index of its own (only recovery's partial one), but every entry
+        of a lookup carries its referral: the referral index finds them.
+        """
+        return cls(referral=intent.referral_id, lookup=intent.lookup_id, **narrow)
 
     def sql(self) -> tuple[str, list[Any]]:
         """The SQL condition on `entries` and its parameters (fixed column names only)."""

@@ -69,9 +69,9 @@ def _queried(home: Home, intent: AuditRecord) -> bool:
     lookup = intent.event.lookup_id
     if not lookup:
         return True  # cannot tell: keep it in the queue (fail towards review)
-    # every entry of a lookup carries its referral: the referral index finds them
-    return bool(search(home, SearchFilter(referral=intent.event.referral_id, lookup=lookup,
-                                          kinds=(EventKind.QUERY_SENT.value,)), limit=1))
+    return bool(search(home, SearchFilter.of_lookup(intent.event,
+                                                    kinds=(EventKind.QUERY_SENT.value,)),
+                       limit=1))
 
 
 def reviewed(home: Home) -> dict[tuple[str, int], AuditRecord]:

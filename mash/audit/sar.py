@@ -104,9 +104,7 @@ def build_sar(home: Home, pseudonyms: Sequence[str], *, identifiers_used: Sequen
 
 def _request(home: Home, intent: AuditRecord, staff: StaffDisplay) -> SarRequest:
     e = intent.event
-    # every entry of a lookup carries its referral: the referral index finds them
-    related = search(home, SearchFilter(referral=e.referral_id, lookup=e.lookup_id)) \
-        if e.lookup_id else []
+    related = search(home, SearchFilter.of_lookup(e)) if e.lookup_id else []
     answers: dict[str, dict[str, Any]] = defaultdict(dict)
     outcome = None
     for r in related:

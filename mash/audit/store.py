@@ -42,7 +42,7 @@ FORMAT = "mash-audit-v1"
 #: fields (kind, agency, decision, purpose) are not indexed: they narrow a search that one
 #: of these (or the person index) has started. Nor is `lookup_id`: every entry of a lookup
 #: carries its referral, so a lookup's entries are found through the referral index
-#: (`SearchFilter(referral=..., lookup=...)`, as the SAR and the review queue do).
+#: (`SearchFilter.of_lookup`, as the SAR and the review queue use).
 INDEXED_FIELDS: tuple[str, ...] = ("referral_id", "actor_id", "ts")
 #: Keys that pair an intent with its outcome (recovery) but that no search starts from,
 #: with the kinds of entry that carry them: a partial index over those kinds only (two
