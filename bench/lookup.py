@@ -30,7 +30,7 @@ import grpc
 from agency_adapters.sqlite_store import SqliteAgencyStore
 from broker.config import AdapterEndpoint, BrokerConfig
 from certs.tls import channel_credentials
-from mash.cluster import Cluster, prepare_home
+from mash.cluster import Cluster, ClusterError, await_port, prepare_home, spawn_service
 from mash.demo import red_request
 from mash.demo_data import demo_referrals
 from mash.grpc_server import channel_options
@@ -278,18 +278,13 @@ def _twin_broker(home: Home, cluster: Cluster, **settings: Any) -> tuple[subproc
                   **settings)
     path = twin.config_dir / f"{cfg.name}.toml"
     cfg.write(path)
-    port_file = twin.run_dir / f"{cfg.name}.port"
-    port_file.unlink(missing_ok=True)
-    with (twin.log_dir / f"{cfg.name}.log").open("ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "mash", "broker", "serve", "--config",
-                                 str(path)], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while not (port_file.exists() and port_file.read_text().strip().isdigit()):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"twin broker did not start; see {twin.log_dir}")
-        time.sleep(0.05)
-    return proc, f"127.0.0.1:{port_file.read_text().strip()}"
+    service = spawn_service(twin, cfg.name, ["broker", "serve", "--config", str(path)], path)
+    try:
+        await_port(twin, service, 60)
+    except ClusterError:
+        service.process.kill()
+        raise
+    return service.process, service.address
 
 
 def audit_on_off(home: Home, requests: Sequence[pb.LookupRequest], seconds: float,

@@ -165,33 +165,10 @@ class Cluster:
     # ------------------------------------------------------------------ internals
 
     def _spawn(self, name: str, args: list[str], config: Path) -> None:
-        port_file = self.home.run_dir / f"{name}.port"
-        port_file.unlink(missing_ok=True)
-        self.home.log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.home.log_dir / f"{name}.log"
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "mash", *args],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        self.services[name] = Service(name, process, 0, config, log_path)
+        self.services[name] = spawn_service(self.home, name, args, config)
 
     def _await_port(self, name: str, timeout_s: float) -> None:
-        service = self.services[name]
-        port_file = self.home.run_dir / f"{name}.port"
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if service.process.poll() is not None:
-                raise ClusterError(f"{name} exited with {service.process.returncode}; "
-                                   f"see {service.log}:\n{_tail(service.log)}")
-            if port_file.exists():
-                text = port_file.read_text().strip()
-                if text.isdigit():
-                    service.port = int(text)
-                    return
-            time.sleep(0.05)
-        raise ClusterError(f"{name} did not start within {timeout_s}s; see {service.log}")
+        await_port(self.home, self.services[name], timeout_s)
 
     def _await_healthy(self, service: Service, timeout_s: float) -> None:
         creds = channel_credentials(self.home, f"broker-{self.broker_id}")
@@ -207,3 +184,38 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
+
+
+def spawn_service(home: Home, name: str, args: list[str], config: Path) -> Service:
+    """Start `mash ARGS` as service `name` of `home` (its log under the home's log folder).
+
+    Its port is known once it has written `<run dir>/<name>.port`: see `await_port`.
+    """
+    port_file = home.run_dir / f"{name}.port"
+    port_file.unlink(missing_ok=True)
+    home.log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = home.log_dir / f"{name}.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mash", *args],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    return Service(name, process, 0, config, log_path)
+
+
+def await_port(home: Home, service: Service, timeout_s: float) -> None:
+    """Wait until `service` has written its port (set on it), or raise `ClusterError`."""
+    port_file = home.run_dir / f"{service.name}.port"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise ClusterError(f"{service.name} exited with {service.process.returncode}; "
+                               f"see {service.log}:\n{_tail(service.log)}")
+        if port_file.exists():
+            text = port_file.read_text().strip()
+            if text.isdigit():
+                service.port = int(text)
+                return
+        time.sleep(0.05)
+    raise ClusterError(f"{service.name} did not start within {timeout_s}s; see {service.log}")
