@@ -26,7 +26,6 @@ import secrets
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -46,6 +45,7 @@ from mash.audit.log import AuditLog
 from mash.cluster import DEFAULT_BROKER_ID, prepare_home
 from mash.grpc_server import tune_gc_for_serving
 from mash.home import Home
+from mash.ids import new_id
 from mash.v1 import mash_pb2 as pb
 from mash.vocab import (
     AGENCY_CATEGORIES,
@@ -113,7 +113,7 @@ class _QueryMaker:
         req = self.requests[i % len(self.requests)]
         now = datetime.now(UTC)
         query = pb.Query(
-            query_id=uuid.uuid4().hex, broker_id=DEFAULT_BROKER_ID, agency=self.agency,
+            query_id=new_id(), broker_id=DEFAULT_BROKER_ID, agency=self.agency,
             referral_id=req.referral_id, rag=req.rag, purpose=req.purpose,
             statutory_gateway=req.statutory_gateway, consent=req.consent,
             requester=pb.Requester(id=REQUESTER, role=str(Role.MASH_SOCIAL_WORKER),
@@ -122,7 +122,7 @@ class _QueryMaker:
             agreement_id=self.agreement[0], agreement_version=self.agreement[1],
             nonce=secrets.token_hex(16), issued_at=now.isoformat(),
             due_at=(now + timedelta(hours=2)).isoformat(), deadline_ms=3000,
-            lookup_id=uuid.uuid4().hex)
+            lookup_id=new_id())
         return sign_query(query, self.key)
 
 
