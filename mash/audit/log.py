@@ -346,7 +346,7 @@ class AuditLog:
         prev = self._prev
         now = self._clock()
         ts = format_ts(now)
-        rows: list[tuple[StoredEntry, Sequence[str]]] = []
+        rows: list[StoredEntry] = []
         done: list[tuple[Sink, int, AuditEvent]] = []
         for event, fut in batch:
             try:
@@ -359,8 +359,7 @@ class AuditLog:
             leaf = entry_leaf(entry_id, core, ph)
             h = chain_hash(prev, leaf)
             frontier.append(leaf)
-            rows.append((StoredEntry(entry_id, core, personal, ph, prev, h),
-                         tuple(event.subject_pseudonyms)))
+            rows.append(StoredEntry(entry_id, core, personal, ph, prev, h))
             done.append((fut, entry_id, event))
             prev = h
         unanchored = frontier.size - self._anchored
