@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -86,33 +86,46 @@ def _percentile(sorted_ms: Sequence[float], q: float) -> float:
     return sorted_ms[i]
 
 
+async def _closed_loop(stub: pb_grpc.BrokerStub, requests: Sequence[pb.LookupRequest],
+                       counter: Iterator[int], token: str, concurrency: int, stop_at: float,
+                       done: Callable[[float, float | None], None]) -> None:
+    """`concurrency` clients, each sending its next lookup as soon as its last one returns,
+    until `stop_at`; `done(sent_at, ms)` hears of each lookup (`ms` None: it failed)."""
+    metadata = (("authorization", f"Bearer {token}"),)
+
+    async def client() -> None:
+        while time.perf_counter() < stop_at:
+            req = requests[next(counter) % len(requests)]
+            t0 = time.perf_counter()
+            try:
+                await stub.Lookup(req, metadata=metadata, timeout=10)
+            except grpc.aio.AioRpcError:
+                done(t0, None)
+                continue
+            done(t0, (time.perf_counter() - t0) * 1000)
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+
+
 async def _drive(home: Home, address: str, token: str, requests: Sequence[pb.LookupRequest],
                  seconds: float, concurrency: int, warmup_s: float,
                  pids: dict[str, int] | None = None) -> Run:
     creds = channel_credentials(home, "client-staff")
     latencies: list[float] = []
     errors = 0
-    metadata = (("authorization", f"Bearer {token}"),)
-    counter = itertools.count()
     async with grpc.aio.secure_channel(address, creds, options=channel_options()) as channel:
-        stub = pb_grpc.BrokerStub(channel)
         start = time.perf_counter()
         measure_from = start + warmup_s
         stop_at = measure_from + seconds
 
-        async def worker() -> None:
+        def done(sent_at: float, ms: float | None) -> None:
             nonlocal errors
-            while (now := time.perf_counter()) < stop_at:
-                req = requests[next(counter) % len(requests)]
-                t0 = time.perf_counter()
-                try:
-                    await stub.Lookup(req, metadata=metadata, timeout=10)
-                except grpc.aio.AioRpcError:
-                    if now >= measure_from:
-                        errors += 1
-                    continue
-                if t0 >= measure_from:
-                    latencies.append((time.perf_counter() - t0) * 1000)
+            if sent_at < measure_from:
+                return
+            if ms is None:
+                errors += 1
+            else:
+                latencies.append(ms)
 
         watched = {**(pids or {}), "client": os.getpid()}
         cpu: list[dict[str, float | None]] = []
@@ -124,7 +137,9 @@ async def _drive(home: Home, address: str, token: str, requests: Sequence[pb.Loo
             await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
             cpu.append(_cpu_snapshot(watched))
 
-        await asyncio.gather(sample_cpu(), *(worker() for _ in range(concurrency)))
+        await asyncio.gather(sample_cpu(), _closed_loop(
+            pb_grpc.BrokerStub(channel), requests, itertools.count(), token, concurrency,
+            stop_at, done))
     latencies.sort()
     return Run(len(latencies), errors, seconds, len(latencies) / seconds,
                round(_percentile(latencies, 0.5), 2), round(_percentile(latencies, 0.99), 2),
@@ -213,7 +228,6 @@ async def _drive_interleaved(home: Home, token: str, requests: Sequence[pb.Looku
                              warmup_s: float, slice_s: float) -> None:
     """Alternate the load between the arms' brokers in ABBA order, `seconds` per arm in all."""
     creds = channel_credentials(home, "client-staff")
-    metadata = (("authorization", f"Bearer {token}"),)
     counter = itertools.count()
     names = list(arms)
     channels = {n: grpc.aio.secure_channel(arms[n][0], creds, options=channel_options())
@@ -223,22 +237,18 @@ async def _drive_interleaved(home: Home, token: str, requests: Sequence[pb.Looku
 
         async def slice_of(name: str, length: float, measure: bool) -> None:
             arm = arms[name][1]
-            stop_at = time.perf_counter() + length
 
-            async def worker() -> None:
-                while time.perf_counter() < stop_at:
-                    req = requests[next(counter) % len(requests)]
-                    t0 = time.perf_counter()
-                    try:
-                        await stubs[name].Lookup(req, metadata=metadata, timeout=10)
-                    except grpc.aio.AioRpcError:
-                        arm.errors += measure
-                        continue
-                    if measure:
-                        arm.latencies.append((time.perf_counter() - t0) * 1000)
+            def done(_sent_at: float, ms: float | None) -> None:
+                if not measure:
+                    return
+                if ms is None:
+                    arm.errors += 1
+                else:
+                    arm.latencies.append(ms)
 
             before, t0 = _cpu_snapshot(arm.pids), time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            await _closed_loop(stubs[name], requests, counter, token, concurrency,
+                               t0 + length, done)
             after = _cpu_snapshot(arm.pids)
             if measure:
                 arm.seconds += time.perf_counter() - t0
