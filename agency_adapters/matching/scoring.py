@@ -8,7 +8,8 @@ for nothing. The total is the match score. Weights are set from UK population
 frequencies and checked against the generated evaluation set (`docs/matching.md`):
 
 - a valid NHS number or UPN agreeing: +23 (a verified identifier outweighs any name);
-- date of birth exact +12, day/month swapped +9, one keying slip +6, otherwise -10;
+- date of birth exact +12, day/month swapped +9, one keying slip +6, swapped and a slip 0
+  (two errors: no evidence either way, measured), otherwise -10;
 - surname +8 exact, +6.5 one part of a double-barrelled or previous surname, +5 a typo,
   -3 different (people change surnames; a small penalty keeps married women findable);
 - given name +7 exact, +5.5 nickname, +4.5 typo, -8 different (twins differ only here);
@@ -42,6 +43,7 @@ from agency_adapters.matching.normalise import (
     normalise_sex,
     normalise_upn,
     parse_dob,
+    swapped_dob,
 )
 
 W_ID_AGREE = 23.0
@@ -49,6 +51,12 @@ W_ID_DISAGREE = -12.0
 W_DOB_EXACT = 12.0
 W_DOB_SWAPPED = 9.0
 W_DOB_NEAR = 6.0
+# Day and month swapped *and* one keying slip (two errors: a swap in the referral and a
+# slip in the record, or the other way round). Measured at 1,000,000 people
+# (`bench/dob_mu.py`, seeds 7/11/13/17): m ~0.0006 (9 of 15,592 true pairs; 1 of 1,850
+# linked by NHS number), u ~0.00043 on random pairs: +0.3-0.4 bits, i.e. no evidence
+# either way -- like a date missing, not the -10 of two different dates.
+W_DOB_SWAPPED_SLIP = 0.0
 W_DOB_DISAGREE = -10.0
 W_FAMILY_EXACT = 8.0
 W_FAMILY_PART = 6.5
@@ -60,7 +68,11 @@ W_GIVEN_FUZZY = 4.5
 W_GIVEN_MIDDLE = 3.0     # the query's given name is the record's middle name (or vice versa)
 W_GIVEN_INITIAL = 1.0
 W_GIVEN_DISAGREE = -8.0
-W_NAME_ORDER_SWAPPED = -1.0  # given and family names entered the wrong way round
+# Given and family names entered the wrong way round. Set by hand; the measured cost of the
+# reading is larger (`bench/name_order_mu.py`: log2(swapped / direct) among true pairs,
+# -4.5 to -5.1 bits at 1,000,000 people), but at -4.5 the evaluation found nobody more and
+# lost 5-8 sure answers a seed (docs/matching.md, "Recall 5"), so it was left as it is.
+W_NAME_ORDER_SWAPPED = -1.0
 W_SEX_AGREE = 0.5
 W_SEX_DISAGREE = -6.0
 W_POSTCODE_EXACT = 12.0   # m ~ 0.55 (agency addresses go stale), u ~ 1/21,000 units: ~13 bits
@@ -201,18 +213,29 @@ def compare_given(q: tuple[str, ...], c: tuple[str, ...],
     return W_GIVEN_DISAGREE
 
 
+def _one_slip(q: date, c: date) -> bool:
+    """One keying slip apart: a digit, or the day or the year off by one (the rest equal)."""
+    if (q.year == c.year) + (q.month == c.month) + (q.day == c.day) != 2:
+        return False
+    if abs(q.year - c.year) == 1 or abs(q.day - c.day) == 1:
+        return True
+    return sum(x != y for x, y in zip(q.isoformat(), c.isoformat(), strict=True)) == 1
+
+
 def compare_dob(q: date, c: date) -> tuple[float, bool]:
-    """Weight of two dates of birth, and whether they agree (exactly or by a keying error)."""
+    """Weight of two dates of birth, and whether they agree (exactly or by a keying error).
+
+    Day and month swapped *and* one slip is two keying errors: a weak level of its own
+    (`W_DOB_SWAPPED_SLIP`), not an agreement, so it never makes a match sure.
+    """
     if q == c:
         return W_DOB_EXACT, True
     if q.year == c.year and q.day == c.month and q.month == c.day:
         return W_DOB_SWAPPED, True
-    same = (q.year == c.year) + (q.month == c.month) + (q.day == c.day)
-    if same == 2:
-        if abs(q.year - c.year) == 1 or abs(q.day - c.day) == 1:
-            return W_DOB_NEAR, True
-        if sum(x != y for x, y in zip(q.isoformat(), c.isoformat(), strict=True)) == 1:
-            return W_DOB_NEAR, True
+    if _one_slip(q, c):
+        return W_DOB_NEAR, True
+    if (sw := swapped_dob(q)) is not None and _one_slip(sw, c):
+        return W_DOB_SWAPPED_SLIP, False
     return W_DOB_DISAGREE, False
 
 

@@ -1,0 +1,77 @@
+"""Date-of-birth comparison levels: m and u measured on an evaluation folder, and their weights.
+
+    .venv/bin/python -m bench.dob_mu /tmp/r7    # a --work folder of bench.match_eval
+
+Levels of a query's date of birth against a record's, as `scoring.compare_dob` sees them:
+exact; day and month swapped; one keying slip (a digit, the day or the year off by one);
+day and month swapped *and* one slip (two keying errors, one on each side or both on
+one); the same year and month otherwise; other. m is counted on query/record pairs
+linked by an agreeing NHS number held by exactly one record, and on every known query
+when TRUTH.csv is there; u on random pairs of records. The weight of a level is
+log2(m/u) bits.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections import Counter
+from datetime import date
+
+from agency_adapters.matching.normalise import normalise_nhs_number, parse_dob, swapped_dob
+from agency_adapters.matching.scoring import W_DOB_NEAR, compare_dob
+from bench.mu import arg_parser, print_levels, read_truth
+
+LEVELS = ("exact", "swapped", "slip", "swapped+slip", "year_month", "other")
+
+
+def level(a: date | None, b: date | None) -> str:
+    """The closest level at which two dates of birth agree (`missing` if either is)."""
+    if a is None or b is None:
+        return "missing"
+    if a == b:
+        return "exact"
+    w, agrees = compare_dob(a, b)
+    if agrees:
+        return "slip" if w == W_DOB_NEAR else "swapped"
+    if (sw := swapped_dob(a)) is not None and compare_dob(sw, b) == (W_DOB_NEAR, True):
+        return "swapped+slip"
+    if (a.year, a.month) == (b.year, b.month):
+        return "year_month"
+    return "other"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print m, u and log2(m/u) for each date-of-birth level of the folder's data."""
+    args = arg_parser(__doc__).parse_args(argv)
+    dobs: dict[str, date | None] = {}
+    by_nhs: dict[str, list[str]] = {}
+    with (args.folder / "RECORDS.csv").open(newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            dobs[r["record_id"]] = parse_dob(r["date_of_birth"])
+            if nhs := normalise_nhs_number(r["nhs_number"]):
+                by_nhs.setdefault(nhs, []).append(r["record_id"])
+    rng = random.Random(args.seed)
+    held = [d for d in dobs.values() if d]
+    u = Counter(level(rng.choice(held), rng.choice(held)) for _ in range(args.pairs))
+    truth = read_truth(args.folder)
+    m_linked: Counter[str] = Counter()
+    m_truth: Counter[str] = Counter()
+    with (args.folder / "QUERIES.csv").open(newline="", encoding="utf-8") as f:
+        for q in csv.DictReader(f):
+            qd = parse_dob(q["date_of_birth"])
+            linked = by_nhs.get(normalise_nhs_number(q["nhs_number"]) or "", [])
+            if len(linked) == 1:
+                m_linked[level(qd, dobs[linked[0]])] += 1
+            if rid := truth.get(q["query_id"]):
+                m_truth[level(qd, dobs[rid])] += 1
+    for title, m in (("m from pairs linked by NHS number", m_linked),
+                     ("m from TRUTH.csv (every known query)", m_truth)):
+        if m is m_linked or truth:
+            print_levels(title, m, u, LEVELS,
+                         note=f" ({m['missing']:,} with a date of birth missing left out)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
