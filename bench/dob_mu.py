@@ -13,14 +13,13 @@ log2(m/u) bits.
 
 from __future__ import annotations
 
-import csv
 import random
 from collections import Counter
 from datetime import date
 
-from agency_adapters.matching.normalise import normalise_nhs_number, parse_dob, swapped_dob
+from agency_adapters.matching.normalise import parse_dob, swapped_dob
 from agency_adapters.matching.scoring import W_DOB_NEAR, compare_dob
-from bench.mu import arg_parser, print_levels, read_truth
+from bench.mu import arg_parser, labelled_pairs, print_levels, read_records, read_truth
 
 LEVELS = ("exact", "swapped", "slip", "swapped+slip", "year_month", "other")
 
@@ -44,27 +43,19 @@ def level(a: date | None, b: date | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Print m, u and log2(m/u) for each date-of-birth level of the folder's data."""
     args = arg_parser(__doc__).parse_args(argv)
-    dobs: dict[str, date | None] = {}
-    by_nhs: dict[str, list[str]] = {}
-    with (args.folder / "RECORDS.csv").open(newline="", encoding="utf-8") as f:
-        for r in csv.DictReader(f):
-            dobs[r["record_id"]] = parse_dob(r["date_of_birth"])
-            if nhs := normalise_nhs_number(r["nhs_number"]):
-                by_nhs.setdefault(nhs, []).append(r["record_id"])
+    dobs, by_nhs = read_records(args.folder, lambda r: parse_dob(r["date_of_birth"]))
     rng = random.Random(args.seed)
     held = [d for d in dobs.values() if d]
     u = Counter(level(rng.choice(held), rng.choice(held)) for _ in range(args.pairs))
     truth = read_truth(args.folder)
     m_linked: Counter[str] = Counter()
     m_truth: Counter[str] = Counter()
-    with (args.folder / "QUERIES.csv").open(newline="", encoding="utf-8") as f:
-        for q in csv.DictReader(f):
-            qd = parse_dob(q["date_of_birth"])
-            linked = by_nhs.get(normalise_nhs_number(q["nhs_number"]) or "", [])
-            if len(linked) == 1:
-                m_linked[level(qd, dobs[linked[0]])] += 1
-            if rid := truth.get(q["query_id"]):
-                m_truth[level(qd, dobs[rid])] += 1
+    for q, linked, rid in labelled_pairs(args.folder, by_nhs, truth):
+        qd = parse_dob(q["date_of_birth"])
+        if linked:
+            m_linked[level(qd, dobs[linked])] += 1
+        if rid:
+            m_truth[level(qd, dobs[rid])] += 1
     for title, m in (("m from pairs linked by NHS number", m_linked),
                      ("m from TRUTH.csv (every known query)", m_truth)):
         if m is m_linked or truth:

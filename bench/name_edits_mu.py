@@ -12,15 +12,14 @@ between one and two edits is what `scoring.W_SECOND_EDIT` charges.
 
 from __future__ import annotations
 
-import csv
 import random
 from collections import Counter
 
 from rapidfuzz.distance import OSA
 
-from agency_adapters.matching.normalise import name_tokens, normalise_nhs_number
+from agency_adapters.matching.normalise import name_tokens
 from agency_adapters.matching.scoring import _similar
-from bench.mu import arg_parser, print_levels, read_truth
+from bench.mu import arg_parser, labelled_pairs, print_levels, read_records, read_truth
 
 LEVELS = ("exact", "edit1", "edit2", "other")
 Names = tuple[tuple[str, ...], tuple[str, ...]]  # (given words, family words)
@@ -52,13 +51,8 @@ def family_level(a: tuple[str, ...], b: tuple[str, ...]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Print m, u and log2(m/u) for the given-name and surname levels of the folder's data."""
     args = arg_parser(__doc__).parse_args(argv)
-    names: dict[str, Names] = {}
-    by_nhs: dict[str, list[str]] = {}
-    with (args.folder / "RECORDS.csv").open(newline="", encoding="utf-8") as f:
-        for r in csv.DictReader(f):
-            names[r["record_id"]] = (name_tokens(r["given_name"]), name_tokens(r["family_name"]))
-            if nhs := normalise_nhs_number(r["nhs_number"]):
-                by_nhs.setdefault(nhs, []).append(r["record_id"])
+    names, by_nhs = read_records(
+        args.folder, lambda r: (name_tokens(r["given_name"]), name_tokens(r["family_name"])))
     rng = random.Random(args.seed)
     held = list(names.values())
     u_given: Counter[str] = Counter()
@@ -70,15 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     truth = read_truth(args.folder)
     m: dict[str, tuple[Counter[str], Counter[str]]] = {
         "linked": (Counter(), Counter()), "truth": (Counter(), Counter())}
-    with (args.folder / "QUERIES.csv").open(newline="", encoding="utf-8") as f:
-        for q in csv.DictReader(f):
-            qn = (name_tokens(q["given_name"]), name_tokens(q["family_name"]))
-            linked = by_nhs.get(normalise_nhs_number(q["nhs_number"]) or "", [])
-            for src, rid in (("linked", linked[0] if len(linked) == 1 else ""),
-                             ("truth", truth.get(q["query_id"], ""))):
-                if rid:
-                    m[src][0][given_level(qn[0], names[rid][0])] += 1
-                    m[src][1][family_level(qn[1], names[rid][1])] += 1
+    for q, linked, true_id in labelled_pairs(args.folder, by_nhs, truth):
+        qn = (name_tokens(q["given_name"]), name_tokens(q["family_name"]))
+        for src, rid in (("linked", linked), ("truth", true_id)):
+            if rid:
+                m[src][0][given_level(qn[0], names[rid][0])] += 1
+                m[src][1][family_level(qn[1], names[rid][1])] += 1
     for i, field in enumerate(("given name", "surname")):
         u = (u_given, u_family)[i]
         print_levels(f"{field}, m from pairs linked by NHS number", m["linked"][i], u, LEVELS)

@@ -14,13 +14,12 @@ every known query when TRUTH.csv is there (pairs with both names on both sides).
 
 from __future__ import annotations
 
-import csv
 import math
 from collections import Counter
 
-from agency_adapters.matching.normalise import name_tokens, normalise_nhs_number
+from agency_adapters.matching.normalise import name_tokens
 from agency_adapters.matching.scoring import _family_weight, _given_weight
-from bench.mu import arg_parser, read_truth
+from bench.mu import arg_parser, labelled_pairs, read_records, read_truth
 
 Names = tuple[tuple[str, ...], tuple[str, ...]]  # (given words, family words)
 
@@ -36,25 +35,17 @@ def reading(q: Names, r: Names) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Print the share of true pairs whose names were given the wrong way round."""
     args = arg_parser(__doc__).parse_args(argv)
-    names: dict[str, Names] = {}
-    by_nhs: dict[str, list[str]] = {}
-    with (args.folder / "RECORDS.csv").open(newline="", encoding="utf-8") as f:
-        for r in csv.DictReader(f):
-            names[r["record_id"]] = (name_tokens(r["given_name"]), name_tokens(r["family_name"]))
-            if nhs := normalise_nhs_number(r["nhs_number"]):
-                by_nhs.setdefault(nhs, []).append(r["record_id"])
+    names, by_nhs = read_records(
+        args.folder, lambda r: (name_tokens(r["given_name"]), name_tokens(r["family_name"])))
     truth = read_truth(args.folder)
     m: dict[str, Counter[str]] = {"linked": Counter(), "truth": Counter()}
-    with (args.folder / "QUERIES.csv").open(newline="", encoding="utf-8") as f:
-        for q in csv.DictReader(f):
-            qn = (name_tokens(q["given_name"]), name_tokens(q["family_name"]))
-            if not (qn[0] and qn[1]):
-                continue
-            linked = by_nhs.get(normalise_nhs_number(q["nhs_number"]) or "", [])
-            for src, rid in (("linked", linked[0] if len(linked) == 1 else ""),
-                             ("truth", truth.get(q["query_id"], ""))):
-                if rid and names[rid][0] and names[rid][1]:
-                    m[src][reading(qn, names[rid])] += 1
+    for q, linked, true_id in labelled_pairs(args.folder, by_nhs, truth):
+        qn = (name_tokens(q["given_name"]), name_tokens(q["family_name"]))
+        if not (qn[0] and qn[1]):
+            continue
+        for src, rid in (("linked", linked), ("truth", true_id)):
+            if rid and names[rid][0] and names[rid][1]:
+                m[src][reading(qn, names[rid])] += 1
     for src, title in (("linked", "pairs linked by NHS number"),
                        ("truth", "TRUTH.csv (every known query)")):
         c = m[src]

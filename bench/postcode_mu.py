@@ -12,12 +12,11 @@ level is log2(m/u) bits (`agency_adapters/matching/scoring.py`).
 
 from __future__ import annotations
 
-import csv
 import random
 from collections import Counter
 
-from agency_adapters.matching.normalise import normalise_nhs_number, normalise_postcode
-from bench.mu import arg_parser, print_levels, read_truth
+from agency_adapters.matching.normalise import normalise_postcode
+from bench.mu import arg_parser, labelled_pairs, print_levels, read_records, read_truth
 
 LEVELS = ("unit", "sector", "district", "other")
 
@@ -38,27 +37,19 @@ def level(a: str | None, b: str | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Print m, u and log2(m/u) for each postcode level of the folder's data."""
     args = arg_parser(__doc__).parse_args(argv)
-    postcodes: dict[str, str | None] = {}
-    by_nhs: dict[str, list[str]] = {}
-    with (args.folder / "RECORDS.csv").open(newline="", encoding="utf-8") as f:
-        for r in csv.DictReader(f):
-            postcodes[r["record_id"]] = normalise_postcode(r["postcode"])
-            if nhs := normalise_nhs_number(r["nhs_number"]):
-                by_nhs.setdefault(nhs, []).append(r["record_id"])
+    postcodes, by_nhs = read_records(args.folder, lambda r: normalise_postcode(r["postcode"]))
     rng = random.Random(args.seed)
     held = [p for p in postcodes.values() if p]
     u = Counter(level(rng.choice(held), rng.choice(held)) for _ in range(args.pairs))
     truth = read_truth(args.folder)
     m_linked: Counter[str] = Counter()
     m_truth: Counter[str] = Counter()
-    with (args.folder / "QUERIES.csv").open(newline="", encoding="utf-8") as f:
-        for q in csv.DictReader(f):
-            qp = normalise_postcode(q["postcode"])
-            linked = by_nhs.get(normalise_nhs_number(q["nhs_number"]) or "", [])
-            if len(linked) == 1:
-                m_linked[level(qp, postcodes[linked[0]])] += 1
-            if rid := truth.get(q["query_id"]):
-                m_truth[level(qp, postcodes[rid])] += 1
+    for q, linked, rid in labelled_pairs(args.folder, by_nhs, truth):
+        qp = normalise_postcode(q["postcode"])
+        if linked:
+            m_linked[level(qp, postcodes[linked])] += 1
+        if rid:
+            m_truth[level(qp, postcodes[rid])] += 1
     print(f"{len(held):,} records with a postcode: {len(set(held)):,} units, "
           f"{len({p[:-2] for p in held}):,} sectors, "
           f"{len({p.split(' ')[0] for p in held}):,} districts")
