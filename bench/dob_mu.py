@@ -13,13 +13,11 @@ log2(m/u) bits.
 
 from __future__ import annotations
 
-import random
-from collections import Counter
 from datetime import date
 
 from agency_adapters.matching.normalise import parse_dob, swapped_dob
 from agency_adapters.matching.scoring import W_DOB_NEAR, compare_dob
-from bench.mu import arg_parser, labelled_pairs, print_levels, read_records, read_truth
+from bench.mu import arg_parser, count_field_levels
 
 LEVELS = ("exact", "swapped", "slip", "swapped+slip", "year_month", "other")
 
@@ -43,24 +41,8 @@ def level(a: date | None, b: date | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Print m, u and log2(m/u) for each date-of-birth level of the folder's data."""
     args = arg_parser(__doc__).parse_args(argv)
-    dobs, by_nhs = read_records(args.folder, lambda r: parse_dob(r["date_of_birth"]))
-    rng = random.Random(args.seed)
-    held = [d for d in dobs.values() if d]
-    u = Counter(level(rng.choice(held), rng.choice(held)) for _ in range(args.pairs))
-    truth = read_truth(args.folder)
-    m_linked: Counter[str] = Counter()
-    m_truth: Counter[str] = Counter()
-    for q, linked, rid in labelled_pairs(args.folder, by_nhs, truth):
-        qd = parse_dob(q["date_of_birth"])
-        if linked:
-            m_linked[level(qd, dobs[linked])] += 1
-        if rid:
-            m_truth[level(qd, dobs[rid])] += 1
-    for title, m in (("m from pairs linked by NHS number", m_linked),
-                     ("m from TRUTH.csv (every known query)", m_truth)):
-        if m is m_linked or truth:
-            print_levels(title, m, u, LEVELS,
-                         note=f" ({m['missing']:,} with a date of birth missing left out)")
+    counts = count_field_levels(args, lambda r: parse_dob(r["date_of_birth"]), level)
+    counts.print(LEVELS, "a date of birth")
     return 0
 
 

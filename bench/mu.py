@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from agency_adapters.matching.normalise import normalise_nhs_number
 
@@ -74,3 +76,41 @@ def print_levels(title: str, m: Counter[str], u: Counter[str], levels: Sequence[
         mk, uk = m[k] / m_n if m_n else 0.0, u[k] / u_n
         w = f"{math.log2(mk / uk):+6.2f}" if mk and uk else "   n/a"
         print(f"  {k:<{width}} m {mk:.4f} ({m[k]:>5,})  u {uk:.6f}  weight {w} bits")
+
+
+@dataclass(frozen=True)
+class FieldLevels(Generic[T]):
+    """The levels of one field (a date of birth, a postcode) counted on a folder."""
+
+    held: list[T]  # the records' values, missing ones left out
+    u: Counter[str]  # on random pairs of records
+    m_linked: Counter[str]  # on query/record pairs linked by NHS number
+    m_truth: Counter[str]  # on every known query (empty without TRUTH.csv)
+    has_truth: bool
+
+    def print(self, levels: Sequence[str], what: str) -> None:
+        """m, u and the weight of each level, from linked pairs and (if known) from the truth."""
+        for title, m in (("m from pairs linked by NHS number", self.m_linked),
+                         ("m from TRUTH.csv (every known query)", self.m_truth)):
+            if m is self.m_linked or self.has_truth:
+                print_levels(title, m, self.u, levels,
+                             note=f" ({m['missing']:,} with {what} missing left out)")
+
+
+def count_field_levels(args: argparse.Namespace, value: Callable[[dict[str, str]], T | None],
+                       level: Callable[[T | None, T | None], str]) -> FieldLevels[T]:
+    """Count `level` of one field, read by `value` from a record's or a query's row."""
+    values, by_nhs = read_records(args.folder, value)
+    rng = random.Random(args.seed)
+    held = [v for v in values.values() if v is not None]
+    u = Counter(level(rng.choice(held), rng.choice(held)) for _ in range(args.pairs))
+    truth = read_truth(args.folder)
+    m_linked: Counter[str] = Counter()
+    m_truth: Counter[str] = Counter()
+    for q, linked, rid in labelled_pairs(args.folder, by_nhs, truth):
+        qv = value(q)
+        if linked:
+            m_linked[level(qv, values[linked])] += 1
+        if rid:
+            m_truth[level(qv, values[rid])] += 1
+    return FieldLevels(held, u, m_linked, m_truth, bool(truth))

@@ -12,11 +12,8 @@ level is log2(m/u) bits (`agency_adapters/matching/scoring.py`).
 
 from __future__ import annotations
 
-import random
-from collections import Counter
-
 from agency_adapters.matching.normalise import normalise_postcode
-from bench.mu import arg_parser, labelled_pairs, print_levels, read_records, read_truth
+from bench.mu import arg_parser, count_field_levels
 
 LEVELS = ("unit", "sector", "district", "other")
 
@@ -37,27 +34,12 @@ def level(a: str | None, b: str | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Print m, u and log2(m/u) for each postcode level of the folder's data."""
     args = arg_parser(__doc__).parse_args(argv)
-    postcodes, by_nhs = read_records(args.folder, lambda r: normalise_postcode(r["postcode"]))
-    rng = random.Random(args.seed)
-    held = [p for p in postcodes.values() if p]
-    u = Counter(level(rng.choice(held), rng.choice(held)) for _ in range(args.pairs))
-    truth = read_truth(args.folder)
-    m_linked: Counter[str] = Counter()
-    m_truth: Counter[str] = Counter()
-    for q, linked, rid in labelled_pairs(args.folder, by_nhs, truth):
-        qp = normalise_postcode(q["postcode"])
-        if linked:
-            m_linked[level(qp, postcodes[linked])] += 1
-        if rid:
-            m_truth[level(qp, postcodes[rid])] += 1
+    counts = count_field_levels(args, lambda r: normalise_postcode(r["postcode"]), level)
+    held = counts.held
     print(f"{len(held):,} records with a postcode: {len(set(held)):,} units, "
           f"{len({p[:-2] for p in held}):,} sectors, "
           f"{len({p.split(' ')[0] for p in held}):,} districts")
-    for title, m in (("m from pairs linked by NHS number", m_linked),
-                     ("m from TRUTH.csv (every known query)", m_truth)):
-        if m is m_linked or truth:
-            print_levels(title, m, u, LEVELS,
-                         note=f" ({m['missing']:,} with a postcode missing left out)")
+    counts.print(LEVELS, "a postcode")
     return 0
 
 
