@@ -14,7 +14,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from mash.audit.applog import emit
@@ -161,6 +161,9 @@ class AfterHoursRule:
         self.hours = hours or OfficeHours()
         self.session = session
         self._last: dict[str, datetime] = {}  # requester -> their last after-hours access
+        # The first check builds this year's bank-holiday table (~0.1 s): do it here, not on
+        # the audit writer thread in the middle of the first lookup's commits.
+        self.hours.is_after_hours(datetime.now(UTC))
 
     def check(self, entry_id: int, at: datetime, event: AuditEvent) -> Alert | None:
         """Alert on the first after-hours lookup or summary view of a requester's session."""

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from mash.audit import hours
 from mash.audit.alerts import (
     AfterHoursRule,
     Alert,
@@ -182,3 +183,11 @@ def test_a_monitor_watches_the_kinds_of_its_rules() -> None:
             return None
 
     assert AlertMonitor([BreakGlassRule(), Anything()]).kinds is None
+
+
+def test_the_after_hours_rule_builds_the_bank_holiday_table_when_made() -> None:
+    # Not at its first check: that runs on the audit writer thread, inside a lookup's commits.
+    hours._bank_holidays.cache_clear()
+    AfterHoursRule()
+    assert hours._bank_holidays.cache_info().currsize == 1
+    assert datetime.now(UTC).year in hours._bank_holidays().years
