@@ -49,3 +49,16 @@ def test_a_failed_group_leaves_nothing(tmp_path: Path, size: int) -> None:
     assert store.count() == 1
     assert list(store.pseudonym_rows()) == []
     store.close()
+
+
+def test_a_log_from_before_the_index_trigger_gets_it_when_opened_for_writing(
+        tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite"
+    store = SqliteAuditStore.create_or_open(path, "broker")
+    store.append([_entry(1, "a")], None)
+    store.conn.execute("DROP TRIGGER entries_index_subjects")  # as an older version left it
+    store.close()
+    store = SqliteAuditStore.create_or_open(path, "broker")
+    store.append([_entry(2, "b")], None)
+    assert list(store.pseudonym_rows()) == [(1, "a"), (2, "b")]
+    store.close()
