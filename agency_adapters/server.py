@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 
 from agency_adapters.backend import AgencyBackend
@@ -15,7 +14,7 @@ from agency_adapters.sqlite_store import SqliteAgencyStore
 from certs.reloading import ReloadingTrustStore
 from certs.signing import SigningKey
 from certs.tls import server_credentials
-from mash import grpc_server, logs
+from mash import aio, grpc_server, logs
 from mash.audit.log import AuditLog
 from mash.audit.pseudonyms import Pseudonymiser
 from mash.v1 import mash_pb2, mash_pb2_grpc
@@ -78,4 +77,4 @@ async def serve(config: AdapterConfig) -> None:
 def run(config: AdapterConfig) -> None:
     """Configure logging and serve (blocking)."""
     logs.configure(json=config.json_logs)
-    asyncio.run(serve(config))
+    aio.run(serve(config))

@@ -30,6 +30,7 @@ import grpc
 from agency_adapters.sqlite_store import SqliteAgencyStore
 from broker.config import AdapterEndpoint, BrokerConfig
 from certs.tls import channel_credentials
+from mash import aio
 from mash.cluster import Cluster, ClusterError, await_port, prepare_home, spawn_service
 from mash.demo import red_request
 from mash.demo_data import demo_referrals
@@ -182,7 +183,7 @@ def baseline(home: Home, requests: Sequence[pb.LookupRequest], seconds: float,
         proc, broker = _spawn_noop(home, "broker", "broker", addresses)
         procs.append(proc)
         pids = {f"adapter-{i}": p.pid for i, p in enumerate(procs[:4])} | {"broker": proc.pid}
-        return asyncio.run(_drive(home, broker, token, requests, seconds, concurrency, warmup_s,
+        return aio.run(_drive(home, broker, token, requests, seconds, concurrency, warmup_s,
                                   pids))
     finally:
         for p in procs:
@@ -198,7 +199,7 @@ def real(home: Home, requests: Sequence[pb.LookupRequest], seconds: float, concu
     with Cluster(home, agencies=PARTNER_AGENCIES,
                  broker_settings={"audit_enabled": audit}) as cluster:
         pids = {name: s.process.pid for name, s in cluster.services.items()}
-        return asyncio.run(_drive(home, cluster.broker.address, token, requests, seconds,
+        return aio.run(_drive(home, cluster.broker.address, token, requests, seconds,
                                   concurrency, warmup_s, pids))
 
 
@@ -309,7 +310,7 @@ def audit_on_off(home: Home, requests: Sequence[pb.LookupRequest], seconds: floa
             me = {"client": os.getpid()}
             on = _Arm({**adapters, "broker": cluster.broker.process.pid, **me})
             off = _Arm({**adapters, "broker": proc.pid, **me})
-            asyncio.run(_drive_interleaved(
+            aio.run(_drive_interleaved(
                 home, token, requests, {"on": (cluster.broker.address, on),
                                         "off": (twin_address, off)},
                 seconds, concurrency, warmup_s, slice_s))

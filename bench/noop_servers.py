@@ -14,7 +14,7 @@ import signal
 import grpc
 
 from certs.tls import channel_credentials, server_credentials
-from mash import grpc_server
+from mash import aio, grpc_server
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--name", required=True)
     parser.add_argument("--home", required=True)
     parser.add_argument("--adapter", action="append", default=[])
-    asyncio.run(_serve(parser.parse_args()))
+    aio.run(_serve(parser.parse_args()))
 
 
 if __name__ == "__main__":

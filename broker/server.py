@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from concurrent.futures import Future
 
@@ -15,7 +14,7 @@ from broker.timescales import due_at
 from certs.reloading import ReloadingTrustStore
 from certs.signing import SigningKey
 from certs.tls import server_credentials
-from mash import grpc_server, logs
+from mash import aio, grpc_server, logs
 from mash.audit.alerts import AlertMonitor
 from mash.audit.events import AuditEvent
 from mash.audit.log import AuditLog
@@ -108,4 +107,4 @@ async def serve(config: BrokerConfig) -> None:
 def run(config: BrokerConfig) -> None:
     """Configure logging and serve (blocking)."""
     logs.configure(json=config.json_logs)
-    asyncio.run(serve(config))
+    aio.run(serve(config))
