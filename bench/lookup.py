@@ -184,7 +184,7 @@ def baseline(home: Home, requests: Sequence[pb.LookupRequest], seconds: float,
         procs.append(proc)
         pids = {f"adapter-{i}": p.pid for i, p in enumerate(procs[:4])} | {"broker": proc.pid}
         return aio.run(_drive(home, broker, token, requests, seconds, concurrency, warmup_s,
-                                  pids))
+                              pids))
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -200,7 +200,7 @@ def real(home: Home, requests: Sequence[pb.LookupRequest], seconds: float, concu
                  broker_settings={"audit_enabled": audit}) as cluster:
         pids = {name: s.process.pid for name, s in cluster.services.items()}
         return aio.run(_drive(home, cluster.broker.address, token, requests, seconds,
-                                  concurrency, warmup_s, pids))
+                              concurrency, warmup_s, pids))
 
 
 @dataclass
