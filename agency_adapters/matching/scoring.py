@@ -62,6 +62,12 @@ W_FAMILY_EXACT = 8.0
 W_FAMILY_PART = 6.5
 W_FAMILY_FUZZY = 5.0
 W_FAMILY_DISAGREE = -3.0
+# A different surname on a man's record. People change surnames mostly at marriage, and in
+# England that is mostly women, so for a man a different surname is stronger evidence of
+# a different person. Measured at 1,000,000 people (`bench/name_edits_mu.py`, split by the
+# record's sex): surname "other" -4.6 bits for men against -3.4 to -3.8 for women, seeds
+# 7 / 13 / 19 (docs/matching.md, "Recall 6"). Women keep `W_FAMILY_DISAGREE`.
+W_FAMILY_DISAGREE_MALE = -4.5
 W_GIVEN_EXACT = 7.0
 W_GIVEN_NICKNAME = 5.5
 W_GIVEN_FUZZY = 4.5
@@ -163,10 +169,12 @@ def _given_rarity(freq: NameFrequencies | None, token: str) -> float:
 
 
 def compare_family(q: tuple[str, ...], c: tuple[str, ...],
-                   freq: NameFrequencies | None = None) -> float:
+                   freq: NameFrequencies | None = None,
+                   disagree: float = W_FAMILY_DISAGREE) -> float:
     """Weight of two surnames given as word tuples (double-barrelled names are several words).
 
-    With `freq`, agreement weights move with the rarity of the candidate's surname.
+    With `freq`, agreement weights move with the rarity of the candidate's surname;
+    `disagree` is the weight of two different surnames (see `family_disagree_weight`).
     """
     if q == c or "".join(q) == "".join(c):
         return W_FAMILY_EXACT + _family_rarity(freq, c)
@@ -177,7 +185,12 @@ def compare_family(q: tuple[str, ...], c: tuple[str, ...],
         return W_FAMILY_FUZZY + bonus + _edits_weight(qs, cs)
     if len(q) + len(c) > 2 and any(_similar(a, b) for a in q for b in c if len(a) > 3):
         return W_FAMILY_FUZZY - 1.0 + bonus  # a typo in one part of a double-barrelled name
-    return W_FAMILY_DISAGREE
+    return disagree
+
+
+def family_disagree_weight(sex: str) -> float:
+    """What two different surnames weigh for a candidate of this (normalised) sex."""
+    return W_FAMILY_DISAGREE_MALE if sex == "male" else W_FAMILY_DISAGREE
 
 
 def _nickname_typo(a: str, b: str) -> bool:
@@ -241,15 +254,16 @@ def compare_dob(q: date, c: date) -> tuple[float, bool]:
 
 def _family_weight(qf: tuple[str, ...], q_others: tuple[tuple[str, ...], ...],
                    cf: tuple[str, ...], c_others: tuple[tuple[str, ...], ...],
-                   freq: NameFrequencies | None = None) -> float:
-    w = compare_family(qf, cf, freq)
+                   freq: NameFrequencies | None = None,
+                   disagree: float = W_FAMILY_DISAGREE) -> float:
+    w = compare_family(qf, cf, freq, disagree)
     if w < W_FAMILY_EXACT + _family_rarity(freq, cf):
         # A previous surname on either side: as strong as one part of a double barrel.
         for a in (qf, *q_others):
             for b in (cf, *c_others):
                 if (a, b) != (qf, cf):
                     cap = W_FAMILY_PART + min(_family_rarity(freq, b), 0.0)
-                    w = max(w, min(cap, compare_family(a, b, freq)))
+                    w = max(w, min(cap, compare_family(a, b, freq, disagree)))
     return w
 
 
@@ -297,14 +311,16 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparis
     has_f = bool(q.family and cf)
     has_g = bool(q.given and cg)
     freq = q.frequencies
+    cs = normalise_sex(person.sex)
+    fam_disagree = family_disagree_weight(cs)
     if has_f:
-        fam_w = _family_weight(q.family, q.other_family, cf, c_others, freq)
+        fam_w = _family_weight(q.family, q.other_family, cf, c_others, freq, fam_disagree)
     if has_g:
         giv_w = _given_weight(q.given, cg, c_others, freq)
     names_w = fam_w + giv_w
     if q.family and q.given and cf and cg and (q.family != cf or q.given[0] != cg[0]):
         # Given and family names may have been entered the wrong way round.
-        sw_f = _family_weight(q.given, (), cf, c_others, freq)
+        sw_f = _family_weight(q.given, (), cf, c_others, freq, fam_disagree)
         sw_g = _given_weight(q.family, cg, c_others, freq)
         if sw_f + sw_g + W_NAME_ORDER_SWAPPED > names_w:
             fam_w, giv_w = sw_f, sw_g
@@ -314,7 +330,6 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparis
     given_agrees = has_g and giv_w > 0
     contradicted = contradicted or (has_g and giv_w <= W_GIVEN_DISAGREE)
 
-    cs = normalise_sex(person.sex)
     if "unknown" not in (q.sex, cs):
         weight += W_SEX_AGREE if q.sex == cs else W_SEX_DISAGREE
 
