@@ -11,7 +11,8 @@ frequencies and checked against the generated evaluation set (`docs/matching.md`
 - date of birth exact +12, day/month swapped +9, one keying slip +6, swapped and a slip 0
   (two errors: no evidence either way, measured), otherwise -10;
 - surname +8 exact, +6.5 one part of a double-barrelled or previous surname, +5 a typo,
-  -3 different (people change surnames; a small penalty keeps married women findable);
+  -3 different (people change surnames; a small penalty keeps married women findable),
+  -4.5 on a man's record (men rarely change theirs: measured by the record's sex);
 - given name +7 exact, +5.5 nickname, +4.5 typo, -8 different (twins differ only here);
 - a typo of two keying errors instead of one: 3.5 bits less (measured);
 - postcode +12 exact (a unit holds ~40 of a million people, so a stranger rarely shares it),
