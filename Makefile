@@ -32,7 +32,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy mash broker agency_adapters policy certs
+	$(BIN)/mypy mash broker agency_adapters policy certs bench
 
 clean:
 	rm -rf $(VENV) $(HOME_DIR) build *.egg-info mash/v1

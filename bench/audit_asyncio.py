@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -35,7 +36,7 @@ AGENCIES = ("police", "health", "education", "housing")
 
 def lookup_events(n: int) -> list[AuditEvent]:
     """The 14 entries of one lookup."""
-    base = {"actor_id": f"sw-{n % 40}", "actor_role": "mash_social_worker",
+    base: dict[str, Any] = {"actor_id": f"sw-{n % 40}", "actor_role": "mash_social_worker",
             "actor_org": "mash-demo", "referral_id": f"REF-{n}", "lookup_id": f"LK-{n}",
             "purpose": "child_protection_enquiry", "statutory_gateway": "children_act_1989_s47",
             "consent_state": "not_sought", "consent_reason": "risk_of_significant_harm",

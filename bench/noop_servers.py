@@ -41,6 +41,20 @@ class NoopBroker(pb_grpc.BrokerServicer):
         await asyncio.gather(*(s.Query(signed, timeout=5) for s in self.stubs))
         return pb.ReferralSummary(referral_id=request.referral_id)
 
+    async def ListReviews(  # noqa: N802
+        self, request: pb.ListReviewsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListReviewsResponse:
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details("the no-op broker holds no reviews")
+        return pb.ListReviewsResponse()
+
+    async def DecideReview(  # noqa: N802
+        self, request: pb.DecideReviewRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DecideReviewResponse:
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details("the no-op broker holds no reviews")
+        return pb.DecideReviewResponse()
+
 
 async def _serve(args: argparse.Namespace) -> None:
     home = Home.at(args.home)
