@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+from typing import TypeVar
 
 import grpc
 
@@ -19,12 +20,21 @@ from mash.home import Home
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
 
+_Response = TypeVar("_Response")
+
 
 class NoopAdapter(pb_grpc.AgencyAdapterServicer):
     """Answers every query with an empty disclosure."""
 
     async def Query(self, request: pb.SignedQuery, context: grpc.aio.ServicerContext) -> pb.SignedDisclosure:  # noqa: N802
         return pb.SignedDisclosure(disclosure=b"", signature=b"", key_id="noop")
+
+
+def _no_reviews(context: grpc.aio.ServicerContext, empty: _Response) -> _Response:
+    """UNIMPLEMENTED: the no-op broker holds no reviews (it only times the fan-out)."""
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details("the no-op broker holds no reviews")
+    return empty
 
 
 class NoopBroker(pb_grpc.BrokerServicer):
@@ -44,16 +54,12 @@ class NoopBroker(pb_grpc.BrokerServicer):
     async def ListReviews(  # noqa: N802
         self, request: pb.ListReviewsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListReviewsResponse:
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details("the no-op broker holds no reviews")
-        return pb.ListReviewsResponse()
+        return _no_reviews(context, pb.ListReviewsResponse())
 
     async def DecideReview(  # noqa: N802
         self, request: pb.DecideReviewRequest, context: grpc.aio.ServicerContext
     ) -> pb.DecideReviewResponse:
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details("the no-op broker holds no reviews")
-        return pb.DecideReviewResponse()
+        return _no_reviews(context, pb.DecideReviewResponse())
 
 
 async def _serve(args: argparse.Namespace) -> None:
