@@ -31,7 +31,15 @@ from agency_adapters.sqlite_store import SqliteAgencyStore
 from broker.config import AdapterEndpoint, BrokerConfig
 from certs.tls import channel_credentials
 from mash import aio
-from mash.cluster import Cluster, ClusterError, await_port, prepare_home, spawn_service
+from mash.audit.store import SqliteAuditStore
+from mash.cluster import (
+    DEFAULT_BROKER_ID,
+    Cluster,
+    ClusterError,
+    await_port,
+    prepare_home,
+    spawn_service,
+)
 from mash.demo import red_request
 from mash.demo_data import demo_referrals
 from mash.grpc_server import channel_options
@@ -320,6 +328,22 @@ def audit_on_off(home: Home, requests: Sequence[pb.LookupRequest], seconds: floa
     return on.run(), off.run()
 
 
+def audit_log_entries(home: Home) -> int:
+    """Entries already in the logging broker's audit log (0 if it has none yet).
+
+    The cost of an append grows with the log (its random-key indexes get deeper), and
+    the bench home keeps its log between runs: compare runs at similar sizes.
+    """
+    path = home.audit_log(f"broker-{DEFAULT_BROKER_ID}")
+    if not path.exists():
+        return 0
+    store = SqliteAuditStore.open_readonly(path)
+    try:
+        return store.max_id()
+    finally:
+        store.close()
+
+
 def _store_sizes(home: Home) -> dict[str, int]:
     """People in each partner agency's store, as the adapters will read them."""
     sizes = {}
@@ -363,6 +387,7 @@ def run_benchmark(*, home: Path, seconds: float, concurrency: int, people: int,
         "load_avg_1m": round(os.getloadavg()[0], 2),
     }
     if audit_off:
+        result["audit_log_entries_at_start"] = audit_log_entries(h)
         on, off = audit_on_off(h, requests, seconds, concurrency, warmup_s, token)
         result["audit_on_per_s"] = round(on.per_s, 1)
         result["audit_off_per_s"] = round(off.per_s, 1)

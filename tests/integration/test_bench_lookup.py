@@ -19,6 +19,8 @@ def test_bench_lookup_reports_its_contract_fields_and_the_interleaved_audit_arms
     # both arms ran against the same four adapters, each through its own broker process
     assert set(on["cpu_ms_per_lookup"]) == set(off["cpu_ms_per_lookup"])
     assert {"broker", "adapter-police", "client", "total"} <= set(on["cpu_ms_per_lookup"])
+    # the log size the on/off comparison started from: the real-system run's entries
+    assert result["audit_log_entries_at_start"] >= detail["system"]["lookups"] > 0
     # only the audit-on broker wrote a log
     assert (tmp_path / "h" / "audit" / "broker-mash-demo.sqlite").exists()
     assert not list((tmp_path / "h" / "bench-twin" / "audit").glob("*.sqlite"))
