@@ -38,6 +38,8 @@ OTHER_BENCHMARKS: dict[str, tuple[str, str]] = {
     "audit-append": ("bench.audit_append", "durable audit appends/s: group commit vs per-append"),
     "audit-scale": ("bench.audit_scale", "audit verify and person search at 1,000,000 entries"),
     "audit-asyncio": ("bench.audit_asyncio", "audit cost to an asyncio caller per lookup"),
+    "audit-breakdown": ("bench.audit_breakdown",
+                        "the broker log's cost on the real path: full, without SQLite, hand-off"),
     "crypto": ("bench.certs_crypto", "sign/verify, peer identity and token validation costs"),
     "adapter": ("bench.adapter_query", "an adapter's own CPU per query in process, and its parts"),
 }

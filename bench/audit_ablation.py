@@ -1,0 +1,91 @@
+"""Ablations of the broker's audit log, for `bench.audit_breakdown` ONLY.
+
+Each mode replaces one part of the writer in the process that applies it, so a
+benchmark can measure what that part costs on the real path (the real broker,
+the real adapters, mTLS, the same load). Never imported by the services
+themselves: `bench/ablation/sitecustomize.py` applies a mode in a spawned broker
+when the benchmark sets `MASH_BENCH_AUDIT_ABLATION`.
+
+* `full`     -- the log as shipped (nothing replaced);
+* `no-sql`   -- the writer encodes, hashes, chains and resolves every entry, but
+  `SqliteAuditStore.append` writes nothing (no SQLite, no fsync);
+* `hand-off` -- the writer resolves every entry as soon as it takes it off the
+  queue: only the queue, the thread and the futures remain.
+
+`record_latency(path)` (any mode) times each `submit_many` from the call until its
+future resolves, and each store append, and writes the percentiles to `path`
+as JSON when the process exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mash.audit import log as audit_log
+from mash.audit import store as audit_store
+from mash.audit.queueing import Sink
+
+MODES: tuple[str, ...] = ("full", "no-sql", "hand-off")
+ENV_MODE = "MASH_BENCH_AUDIT_ABLATION"
+ENV_LATENCY = "MASH_BENCH_AUDIT_LATENCY"
+
+
+def apply(mode: str) -> None:
+    """Replace the part of the audit writer that `mode` names (in this process only)."""
+    if mode not in MODES:
+        raise ValueError(f"unknown audit ablation {mode!r}; one of {', '.join(MODES)}")
+    if mode == "no-sql":
+        def append_nothing(self: audit_store.SqliteAuditStore, entries: Sequence[Any],
+                           checkpoint: Any) -> None:
+            return None
+        audit_store.SqliteAuditStore.append = append_nothing  # type: ignore[method-assign]
+    elif mode == "hand-off":
+        def resolve_at_once(self: audit_log.AuditLog, batch: list[tuple[Any, Sink]], *,
+                            force_checkpoint: bool) -> None:
+            for n, (_event, sink) in enumerate(batch, start=1):
+                sink.set_result(n)
+        audit_log.AuditLog._write = resolve_at_once  # type: ignore[method-assign]
+
+
+def _percentiles_ms(samples: list[float]) -> dict[str, float | int]:
+    xs = sorted(samples)
+    if not xs:
+        return {"n": 0}
+    def at(q: float) -> float:
+        return round(1000 * xs[min(len(xs) - 1, round(q * (len(xs) - 1)))], 3)
+    return {"n": len(xs), "p50_ms": at(0.5), "p90_ms": at(0.9), "p99_ms": at(0.99)}
+
+
+def record_latency(path: Path) -> None:
+    """Time every group from `submit_many` to durable, and every store append; dump at exit."""
+    durable: list[float] = []
+    appends: list[float] = []
+    submit_many = audit_log.AuditLog.submit_many
+    append = audit_store.SqliteAuditStore.append
+
+    def timed_submit_many(self: audit_log.AuditLog, events: Any) -> Any:
+        t0 = time.perf_counter()
+        future = submit_many(self, events)
+        future.add_done_callback(lambda _f: durable.append(time.perf_counter() - t0))
+        return future
+
+    def timed_append(self: audit_store.SqliteAuditStore, entries: Sequence[Any],
+                     checkpoint: Any) -> None:
+        t0 = time.perf_counter()
+        try:
+            append(self, entries, checkpoint)
+        finally:
+            appends.append(time.perf_counter() - t0)
+
+    def dump() -> None:
+        path.write_text(json.dumps({"submit_to_durable": _percentiles_ms(durable),
+                                    "store_append": _percentiles_ms(appends)}))
+
+    audit_log.AuditLog.submit_many = timed_submit_many  # type: ignore[method-assign]
+    audit_store.SqliteAuditStore.append = timed_append  # type: ignore[method-assign]
+    atexit.register(dump)
