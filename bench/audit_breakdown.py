@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.audit_ablation import ENV_LATENCY, ENV_MODE, MODES
+from bench.audit_ablation import ENV_LATENCY, ENV_MODE, MODES, PROTOTYPES
 from bench.lookup import _requests, audit_log_entries, audit_on_off
 from mash import logs
 from mash.cluster import prepare_home
@@ -61,16 +61,16 @@ def _ablated(mode: str, latency_file: Path) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def order(rounds: int) -> list[str]:
+def order(rounds: int, modes: tuple[str, ...] = MODES) -> list[str]:
     """The modes, forwards then backwards, `rounds` times (ABC CBA ABC ...)."""
     out: list[str] = []
     for r in range(rounds):
-        out += list(MODES if r % 2 == 0 else reversed(MODES))
+        out += list(modes if r % 2 == 0 else reversed(modes))
     return out
 
 
 def run(home: Path, seconds: float, concurrency: int, rounds: int,
-        people: int = 10_000) -> list[dict[str, Any]]:
+        people: int = 10_000, modes: tuple[str, ...] = MODES) -> list[dict[str, Any]]:
     """One interleaved on/off comparison per mode and round; a row of figures each."""
     h = Home.at(home)
     prepare_home(h, people=people, seed=7)
@@ -78,7 +78,7 @@ def run(home: Path, seconds: float, concurrency: int, rounds: int,
     requests = _requests(h)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, mode in enumerate(order(rounds)):
+        for i, mode in enumerate(order(rounds, modes)):
             latency_file = Path(tmp) / f"latency-{i}.json"
             started = time.strftime("%H:%M:%S")
             entries = audit_log_entries(h)
@@ -104,7 +104,7 @@ def run(home: Path, seconds: float, concurrency: int, rounds: int,
 def summary(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Means per mode of the cost and the broker CPU the log adds."""
     out = {}
-    for mode in MODES:
+    for mode in MODES + PROTOTYPES:
         mine = [r for r in rows if r["mode"] == mode and r["cost_pct"] is not None]
         if mine:
             added = [r["broker_cpu_added_ms"] for r in mine if r["broker_cpu_added_ms"] is not None]
@@ -122,12 +122,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--modes", default=",".join(MODES),
+                    help=f"comma-separated, from {', '.join(MODES + PROTOTYPES)}"
+                         f" (default: {','.join(MODES)})")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv if argv is not None else sys.argv[1:])
+    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
+    if not modes or set(modes) - set(MODES + PROTOTYPES):
+        ap.error(f"--modes: choose from {', '.join(MODES + PROTOTYPES)}")
     if args.rounds < 1 or args.seconds <= 0 or args.concurrency < 1:
         ap.error("--rounds, --seconds and --concurrency must be positive")
     logs.configure(json=False, level="warning")
-    rows = run(args.home, args.seconds, args.concurrency, args.rounds)
+    rows = run(args.home, args.seconds, args.concurrency, args.rounds, modes=modes)
     if args.json:
         print(json.dumps({"runs": rows, "means": summary(rows)}))
         return 0

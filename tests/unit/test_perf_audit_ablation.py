@@ -76,6 +76,13 @@ def test_latency_is_written_at_exit(tmp_path: Path) -> None:
     assert got["store_append"]["n"] >= 1
 
 
+def test_segment_prototype_makes_each_append_durable_in_its_segment_file(tmp_path: Path) -> None:
+    got = _run(tmp_path, "segment")
+    assert got["ids"] == [1, 2, 3]
+    lines = (tmp_path / "b.sqlite.segment").read_text().splitlines()
+    assert [row[0] for line in lines for row in json.loads(line)] == [1, 2, 3]
+
+
 def test_an_unknown_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown audit ablation"):
         apply("no-fsync")
@@ -84,6 +91,7 @@ def test_an_unknown_mode_is_refused() -> None:
 def test_rounds_alternate_the_order() -> None:
     assert order(2) == [*MODES, *reversed(MODES)]
     assert order(1) == list(MODES)
+    assert order(3, ("full", "segment")) == ["full", "segment", "segment", "full", "full", "segment"]
 
 
 def test_the_benchmarks_report_the_log_size_they_started_from(tmp_path: Path) -> None:
