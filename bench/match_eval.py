@@ -9,6 +9,13 @@ wrong-person rate among `certain`/`high`, p50/p99 match time, and recall broken 
 the corruption the query carried. Targets (issue 5): precision(certain+high) >= 0.995;
 recall(certain+high) >= 0.95; recall(+possible) >= 0.99; p99 < 20 ms at 1,000,000
 people; build < 5 minutes at 1,000,000.
+
+    .venv/bin/python -m bench.match_eval --people 1000000 --seed 7 --work /tmp/m7 --reuse
+
+`--reuse` keeps what an earlier run with the same --people, --queries and --seed left in
+--work (the CSVs and the built store; `EVALSET.json` says which) and only re-matches: for
+trying a scoring rule on a 1M store without the ~3 minutes of generating and building.
+After changing the generator, the store's schema or how it is built, run without it.
 """
 
 from __future__ import annotations
@@ -16,13 +23,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
 from agency_adapters.matching import DEFAULT, MatchThresholds
-from agency_adapters.matching.evalset import generate_evalset
+from agency_adapters.matching.evalset import EvalSet, generate_evalset
 from agency_adapters.matching.evaluate import run_eval, score_results
 from mash.vocab import MatchBand
 
@@ -35,6 +43,23 @@ def _pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(len(s) * q))] if s else 0.0
 
 
+MANIFEST = "EVALSET.json"
+
+
+def _reusable(work: Path, params: dict[str, int]) -> EvalSet | None:
+    """The evaluation set an earlier run left in `work` with these parameters, if complete."""
+    try:
+        saved = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    es = EvalSet(work / "RECORDS.csv", work / "QUERIES.csv", work / "TRUTH.csv",
+                 saved.get("n_records", 0), saved.get("n_queries", 0), saved.get("n_unknown", 0))
+    files = (es.records, es.queries, es.truth, work / "eval-store.sqlite")
+    if saved.get("params") != params or not all(f.is_file() for f in files):
+        return None
+    return es
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -42,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=5_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--work", default=None, help="folder to keep the files (default: temp)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="with --work: reuse the set and store an earlier run with the same"
+                         " --people/--queries/--seed left there (see above)")
     ap.add_argument("--high", type=float, default=DEFAULT.high)
     ap.add_argument("--certain", type=float, default=DEFAULT.certain)
     ap.add_argument("--possible", type=float, default=DEFAULT.possible)
@@ -49,16 +77,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--high-without-dob", type=float, default=DEFAULT.high_without_dob)
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
+    if args.reuse and not args.work:
+        ap.error("--reuse needs --work (the folder an earlier run kept its files in)")
     thresholds = MatchThresholds(args.certain, args.high, args.possible, args.margin,
                                  args.high_without_dob)
     with tempfile.TemporaryDirectory(prefix="match-bench-") as tmp:
         work = Path(args.work or tmp)
         work.mkdir(parents=True, exist_ok=True)
+        params = {"people": args.people, "queries": args.queries, "seed": args.seed}
         t0 = time.perf_counter()
-        es = generate_evalset(work, people=args.people, queries=args.queries, seed=args.seed)
+        reused = _reusable(work, params) if args.reuse else None
+        if args.reuse and reused is None:
+            print(f"--reuse: nothing complete for {params} in {work}; generating and building",
+                  file=sys.stderr)
+        if reused is None:
+            (work / MANIFEST).unlink(missing_ok=True)  # the files below are about to change
+        es = reused or generate_evalset(work, people=args.people, queries=args.queries,
+                                        seed=args.seed)
         gen_s = time.perf_counter() - t0
         run = run_eval(es.records, es.queries, work / "RESULTS.csv", work_dir=work,
-                       thresholds=thresholds)
+                       thresholds=thresholds, reuse_store=reused is not None)
+        if reused is None:  # written last: only a complete set and store are ever reused
+            (work / MANIFEST).write_text(json.dumps({
+                "params": params, "n_records": es.n_records, "n_queries": es.n_queries,
+                "n_unknown": es.n_unknown}), encoding="utf-8")
         m = score_results(run.results, es.truth)
         by_corruption: dict[str, Counter[str]] = defaultdict(Counter)
         by_count: dict[int, Counter[str]] = defaultdict(Counter)
@@ -80,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     out = {
         "people": args.people, "records": run.store_rows, "queries": len(run.results),
         "known": m.known, "unknown": m.unknown,
-        "store_build_s": round(run.build_seconds, 2), "evalset_gen_s": round(gen_s, 2),
+        "store_build_s": None if run.store_reused else round(run.build_seconds, 2),
+        "evalset_gen_s": None if run.store_reused else round(gen_s, 2),
+        "reused": run.store_reused,
         "p50_ms": round(_pct(run.latencies_ms, 0.5), 3),
         "p99_ms": round(_pct(run.latencies_ms, 0.99), 3),
         "p50_cpu_ms": round(_pct(run.cpu_ms, 0.5), 3),
@@ -101,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"population {args.people:,}: {run.store_rows:,} records held, {len(run.results):,} "
           f"queries ({m.known:,} known, {m.unknown:,} not held)")
-    print(f"store build {run.build_seconds:.1f}s; match time p50 {out['p50_ms']} ms, "
+    built = ("store reused (--reuse)" if run.store_reused
+             else f"store build {run.build_seconds:.1f}s")
+    print(f"{built}; match time p50 {out['p50_ms']} ms, "
           f"p99 {out['p99_ms']} ms (CPU time p50 {out['p50_cpu_ms']} ms, "
           f"p99 {out['p99_cpu_ms']} ms)")
     print(f"{'band':<10}{'answers':>9}{'precision':>11}")
