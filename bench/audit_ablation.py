@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.lookup import _percentile
 from mash.audit import log as audit_log
 from mash.audit import store as audit_store
 from mash.audit.queueing import Sink
@@ -118,12 +119,10 @@ def _segment_store() -> None:
 
 
 def _percentiles_ms(samples: list[float]) -> dict[str, float | int]:
-    xs = sorted(samples)
-    if not xs:
+    ms = sorted(1000 * x for x in samples)
+    if not ms:
         return {"n": 0}
-    def at(q: float) -> float:
-        return round(1000 * xs[min(len(xs) - 1, round(q * (len(xs) - 1)))], 3)
-    return {"n": len(xs), "p50_ms": at(0.5), "p90_ms": at(0.9), "p99_ms": at(0.99)}
+    return {"n": len(ms), **{f"p{q}_ms": round(_percentile(ms, q / 100), 3) for q in (50, 90, 99)}}
 
 
 def record_latency(path: Path) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.audit_ablation import ENV_LATENCY, ENV_MODE, MODES, PROTOTYPES
-from bench.lookup import _requests, audit_log_entries, audit_on_off
+from bench.lookup import _requests, audit_cost, audit_log_entries, audit_on_off
 from mash import logs
 from mash.cluster import prepare_home
 from mash.home import Home
@@ -86,15 +86,15 @@ def run(home: Path, seconds: float, concurrency: int, rounds: int,
                 on, off = audit_on_off(h, requests, seconds, concurrency, 2.0, token)
             on_cpu, off_cpu = on.cpu_ms_per_lookup or {}, off.cpu_ms_per_lookup or {}
             latency = json.loads(latency_file.read_text()) if latency_file.exists() else {}
+            cost = audit_cost(on, off)
             rows.append({
                 "mode": mode, "started": started, "audit_log_entries_at_start": entries,
                 "on_per_s": round(on.per_s, 1), "off_per_s": round(off.per_s, 1),
-                "cost_pct": round(100 * (1 - on.per_s / off.per_s), 1) if off.per_s else None,
+                "cost_pct": cost["audit_cost_pct"],
                 "broker_cpu_ms": [on_cpu.get("broker"), off_cpu.get("broker")],
                 "broker_cpu_added_ms": round(on_cpu["broker"] - off_cpu["broker"], 3)
                 if "broker" in on_cpu and "broker" in off_cpu else None,
-                "total_cpu_added_pct": round(100 * (1 - off_cpu["total"] / on_cpu["total"]), 1)
-                if "total" in on_cpu and "total" in off_cpu else None,
+                "total_cpu_added_pct": cost.get("audit_cpu_cost_pct"),
                 "p50_ms": [on.p50_ms, off.p50_ms],
                 "latency": latency,
             })

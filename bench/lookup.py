@@ -328,6 +328,21 @@ def audit_on_off(home: Home, requests: Sequence[pb.LookupRequest], seconds: floa
     return on.run(), off.run()
 
 
+def audit_cost(on: Run, off: Run) -> dict[str, float | None]:
+    """What the log costs, from the interleaved arms: throughput lost and CPU added (%)."""
+    cost: dict[str, float | None] = {
+        "audit_cost_pct": round(100 * (1 - on.per_s / off.per_s), 1) if off.per_s else None}
+    on_cpu, off_cpu = on.cpu_ms_per_lookup or {}, off.cpu_ms_per_lookup or {}
+    if on_cpu.get("broker") and off_cpu.get("broker"):
+        # The broker's CPU per lookup with the log on vs off: steadier than throughput.
+        cost["audit_broker_cpu_cost_pct"] = round(100 * (on_cpu["broker"] / off_cpu["broker"] - 1), 1)
+    if on_cpu.get("total") and off_cpu.get("total"):
+        # What the log adds to the CPU of a whole lookup (all processes): on a CPU-bound
+        # machine, throughput falls by this share.
+        cost["audit_cpu_cost_pct"] = round(100 * (1 - off_cpu["total"] / on_cpu["total"]), 1)
+    return cost
+
+
 def audit_log_entries(home: Home) -> int:
     """Entries already in the logging broker's audit log (0 if it has none yet).
 
@@ -392,18 +407,7 @@ def run_benchmark(*, home: Path, seconds: float, concurrency: int, people: int,
         result["audit_on_per_s"] = round(on.per_s, 1)
         result["audit_off_per_s"] = round(off.per_s, 1)
         result["audit_off_p99_ms"] = off.p99_ms
-        result["audit_cost_pct"] = round(100 * (1 - on.per_s / off.per_s), 1) if off.per_s else None
-        off_cpu = (off.cpu_ms_per_lookup or {}).get("broker")
-        on_cpu = (on.cpu_ms_per_lookup or {}).get("broker")
-        if off_cpu and on_cpu:
-            # The broker's CPU per lookup with the log on vs off: steadier than throughput.
-            result["audit_broker_cpu_cost_pct"] = round(100 * (on_cpu / off_cpu - 1), 1)
-        on_total = (on.cpu_ms_per_lookup or {}).get("total")
-        off_total = (off.cpu_ms_per_lookup or {}).get("total")
-        if on_total and off_total:
-            # What the log adds to the CPU of a whole lookup (all processes): on a CPU-bound
-            # machine, throughput falls by this share.
-            result["audit_cpu_cost_pct"] = round(100 * (1 - off_total / on_total), 1)
+        result.update(audit_cost(on, off))
         result["detail"] = {"audit_on": asdict(on), "audit_off": asdict(off)}
     detail = result.get("detail")
     result["detail"] = {**(detail if isinstance(detail, dict) else {}),
