@@ -16,8 +16,8 @@ PRIVATE_MODE = 0o600
 PUBLIC_MODE = 0o644
 
 
-def write_file(path: Path, data: bytes, *, mode: int) -> None:
-    """Atomically write `data` to `path`, created with permission bits `mode`."""
+def _written_temp(path: Path, data: bytes, mode: int) -> Path:
+    """`data` in a new, fsync'd temporary file beside `path` (mode `mode`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     # O_EXCL: never follow or reuse a file someone else planted at the temp name.
@@ -27,11 +27,39 @@ def write_file(path: Path, data: bytes, *, mode: int) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    return tmp
+
+
+def write_file(path: Path, data: bytes, *, mode: int) -> None:
+    """Atomically write `data` to `path`, created with permission bits `mode`."""
+    tmp = _written_temp(path, data, mode)
+    try:
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def create_file(path: Path, data: bytes, *, mode: int) -> bool:
+    """Create `path` holding `data`, unless it exists; True if this call created it.
+
+    The file appears whole or not at all (a hard link of a complete temporary file):
+    a process racing to create the same key, or one reading it, never sees it half
+    written, and a crash mid-write leaves no file behind.
+    """
+    tmp = _written_temp(path, data, mode)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink()
+    return True
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import unicodedata
@@ -22,6 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from certs.files import PRIVATE_MODE, create_file
 from mash.home import Home
 
 KEY_BYTES = 32
@@ -89,16 +89,8 @@ class Pseudonymiser:
         """Load the key at `path`, or generate it (0600) if there is none yet."""
         path = Path(path)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # another process created it first: load theirs
-            else:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(secrets.token_bytes(KEY_BYTES))
-                    fh.flush()
-                    os.fsync(fh.fileno())
+            # whole or not at all: if another process created it first, load theirs
+            create_file(path, secrets.token_bytes(KEY_BYTES), mode=PRIVATE_MODE)
         return cls.load(path)
 
     @classmethod

@@ -1,6 +1,8 @@
 import os
 import re
+import threading
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -22,6 +24,37 @@ def test_key_is_created_private_and_reused(tmp_path: Path) -> None:
     assert os.stat(path).st_mode & 0o777 == 0o600
     b = Pseudonymiser.load_or_create(path)
     assert a.nhs_number("9434765919") == b.nhs_number("9434765919")
+
+
+def test_a_crash_while_writing_the_key_leaves_no_half_key(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: the key file was created empty, then filled; dying in between left an empty
+    # key that every later start refused ("must be 32 bytes"), and a process racing the
+    # creator read it empty too.
+    path = tmp_path / "pseudonym.key"
+
+    def power_cut(fd: int) -> None:
+        raise OSError("power cut")
+
+    monkeypatch.setattr(os, "fsync", power_cut)
+    with pytest.raises(OSError, match="power cut"):
+        Pseudonymiser.load_or_create(path)
+    monkeypatch.undo()
+    assert not path.exists() and list(tmp_path.iterdir()) == []
+    assert Pseudonymiser.load_or_create(path).nhs_number("9434765919")
+
+
+def test_processes_racing_to_create_the_key_all_get_the_one_key(tmp_path: Path) -> None:
+    path = tmp_path / "pseudonym.key"
+    start = threading.Barrier(12)
+
+    def create() -> str | None:
+        start.wait()
+        return Pseudonymiser.load_or_create(path).nhs_number("9434765919")
+
+    with ThreadPoolExecutor(12) as pool:
+        got = list(pool.map(lambda _: create(), range(12)))
+    assert len(set(got)) == 1 and got[0]
 
 
 def test_key_readable_by_others_is_refused(tmp_path: Path) -> None:

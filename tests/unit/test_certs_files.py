@@ -1,0 +1,27 @@
+"""Key files appear whole or not at all (`certs.files`)."""
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from certs.files import PRIVATE_MODE, create_file
+from mash.audit.checkpoints import create_private_key, load_private_key
+
+
+def test_create_file_creates_once_and_never_overwrites(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "k"
+    assert create_file(path, b"first", mode=PRIVATE_MODE) is True
+    assert create_file(path, b"second", mode=PRIVATE_MODE) is False
+    assert path.read_bytes() == b"first"
+    assert stat.S_IMODE(path.stat().st_mode) == PRIVATE_MODE
+    assert [p.name for p in path.parent.iterdir()] == ["k"]  # no temporary file left
+
+
+def test_a_checkpoint_key_is_never_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "audit.key"
+    key = create_private_key(path)
+    with pytest.raises(FileExistsError):
+        create_private_key(path)
+    assert load_private_key(path).public_key().public_bytes_raw() == \
+        key.public_key().public_bytes_raw()
