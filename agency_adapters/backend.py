@@ -1,11 +1,22 @@
 """The small interface between an adapter and its agency's system of record.
 
-An adapter never reads an agency database directly: it asks an `AgencyBackend`
-for the candidate people that a query's identifiers could refer to (found
-through indexes -- blocking -- never a full scan) and, once matching has chosen
-one person, for that person's records in the permitted categories. The demo
-backend is `agency_adapters.sqlite_store.SqliteAgencyStore`; a FHIR or
-PostgreSQL backend is a new class with the same three methods.
+An adapter never reads an agency database directly: it asks a backend for the
+candidate people that a query's identifiers could refer to (found through
+indexes -- blocking -- never a full scan) and, once matching has chosen one
+person, for that person's records in the permitted categories.
+
+Two shapes of backend, one contract:
+
+- `AsyncAgencyBackend` is what the adapter's event loop calls. Every call is a
+  coroutine, so one slow system of record never stalls other queries or the
+  health check. `view()` gives one consistent view of the data for one query
+  (an extract swapped in mid-query does not mix two extracts).
+- `AgencyBackend` is the plain synchronous form (the SQLite demo store, a SQL
+  database through a blocking driver). The adapter runs it in a bounded thread
+  pool (`agency_adapters.backend_threads.ThreadedBackend`).
+
+Errors are `BackendError` subclasses by cause; the adapter turns them into a
+per-agency status with a short reason and never shows their text to the broker.
 """
 
 from __future__ import annotations
@@ -13,17 +24,53 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from mash.vocab import Category
 
+if TYPE_CHECKING:
+    from agency_adapters.matching.frequencies import NameFrequencies
+
 
 class BackendError(Exception):
-    """Base class of every error raised by an agency backend."""
+    """Base class of every error raised by an agency backend.
+
+    The message names what is wrong (a table, a column, a file and line) and never
+    a person's data: it goes to the operator's log and health report.
+    """
+
+    #: machine-readable reason code used in the answer and the log
+    code = "backend_error"
+
+
+class BackendTimeout(BackendError):
+    """The system of record did not answer within the call's time limit."""
+
+    code = "backend_timeout"
+
+
+class BackendUnavailable(BackendError):
+    """The system of record cannot be reached or refused the connection."""
+
+    code = "backend_unavailable"
+
+
+class BackendMisconfigured(BackendError):
+    """The backend's configuration or mapping does not fit the system it points at."""
+
+    code = "backend_misconfigured"
+
+
+class BackendWritable(BackendMisconfigured):
+    """The backend's database account can write: an adapter reads with a read-only account."""
+
+    code = "backend_writable"
 
 
 class StoreNotFound(BackendError):
     """The agency store does not exist (not seeded, or the path is wrong)."""
+
+    code = "backend_unavailable"
 
 
 class StoreUnreadable(BackendError):
@@ -157,5 +204,57 @@ class AgencyBackend(Protocol):
         ...
 
     def close(self) -> None:
+        """Release the backend's resources."""
+        ...
+
+
+@dataclass(frozen=True)
+class BackendState:
+    """What a backend's health probe found.
+
+    `serving`: queries can be answered (perhaps from older data); `fault`: something an
+    operator must fix, empty when all is well (a backend can serve with a fault, e.g.
+    an extract that was refused while the previous one stays in use).
+    """
+
+    serving: bool
+    fault: str = ""
+    #: when the data served was taken (RFC 3339), for backends that serve a copy
+    data_as_of: str | None = None
+
+
+@runtime_checkable
+class AgencyView(Protocol):
+    """One consistent view of an agency's data, used for the whole of one query."""
+
+    #: when the data in this view was taken (RFC 3339), or None for a live system of record
+    data_as_of: str | None
+
+    async def candidates(self, query: QueryIdentifiers) -> list[Person]:
+        """As `AgencyBackend.candidates`, without blocking the event loop."""
+        ...
+
+    async def records_for(self, person_id: str, categories: Collection[Category]) -> list[Record]:
+        """As `AgencyBackend.records_for`, without blocking the event loop."""
+        ...
+
+    def name_frequencies(self) -> NameFrequencies | None:
+        """How often each name occurs in this data (None: matching uses flat weights)."""
+        ...
+
+
+@runtime_checkable
+class AsyncAgencyBackend(Protocol):
+    """What the adapter's event loop calls; see the module docstring."""
+
+    def view(self) -> AgencyView:
+        """The view one query reads through (cheap; a live backend returns itself)."""
+        ...
+
+    async def probe(self) -> BackendState:
+        """A cheap health check of the system of record (raise `BackendError` if unusable)."""
+        ...
+
+    async def aclose(self) -> None:
         """Release the backend's resources."""
         ...

@@ -30,7 +30,14 @@ from mash.vocab import Agency, UnknownVocabulary, parse
 
 _KEYS = {"agency", "home", "listen", "store", "backend", "backend_options", "policy_dir",
          "trusted_brokers", "max_message_bytes", "max_clock_skew_s", "max_concurrent_queries",
-         "json_logs", "matching", "testing"}
+         "json_logs", "matching", "testing", "backend_timeout_ms", "backend_threads",
+         "health_interval_s"}
+
+#: Backends that ship with mash-hub, by the name a config gives (module:factory, imported
+#: only when used so an adapter loads no database driver it does not need).
+BUILTIN_BACKENDS: dict[str, str] = {
+    "sqlite": "agency_adapters.sqlite_store:open_backend",
+}
 
 
 @dataclass(frozen=True)
@@ -50,10 +57,17 @@ class AdapterConfig:
     json_logs: bool = True
     matching: Mapping[str, float] = field(default_factory=dict)
     delay_ms: int = 0
-    #: "sqlite" (the reference store at `store`) or "package.module:factory", called with
-    #: (config, backend_options) and returning an AgencyBackend for your own system of record.
+    #: a name from BUILTIN_BACKENDS ("sqlite": the reference store at `store`) or
+    #: "package.module:factory", called with (config, backend_options) and returning an
+    #: AgencyBackend or AsyncAgencyBackend for your own system of record.
     backend: str = "sqlite"
     backend_options: Mapping[str, Any] = field(default_factory=dict)
+    #: the longest one backend call may take (cut to what is left of the query's deadline)
+    backend_timeout_ms: int = 2000
+    #: threads a synchronous backend runs in (a stuck system of record holds at most these)
+    backend_threads: int = 4
+    #: how often the backend is probed for the health check
+    health_interval_s: float = 10.0
 
     @property
     def name(self) -> str:
@@ -78,8 +92,9 @@ class AdapterConfig:
         testing.unknown({"delay_ms"})
         policy_dir = f.get("policy_dir", str, "")
         backend = f.get("backend", str, "sqlite")
-        if backend != "sqlite" and ":" not in backend:
-            raise ConfigError(path, "backend", 'must be "sqlite" or "package.module:factory"')
+        if backend not in BUILTIN_BACKENDS and ":" not in backend:
+            names = ", ".join(f'"{b}"' for b in BUILTIN_BACKENDS)
+            raise ConfigError(path, "backend", f'must be one of {names} or "package.module:factory"')
         return cls(
             agency=agency,
             home=home,
@@ -96,6 +111,11 @@ class AdapterConfig:
             delay_ms=testing.get("delay_ms", int, 0),
             backend=backend,
             backend_options=dict(f.sub("backend_options").table),
+            backend_timeout_ms=_positive(path, "backend_timeout_ms",
+                                         f.get("backend_timeout_ms", int, 2000)),
+            backend_threads=_positive(path, "backend_threads", f.get("backend_threads", int, 4)),
+            health_interval_s=_positive_float(path, "health_interval_s",
+                                              f.get("health_interval_s", float, 10.0)),
         )
 
     def to_toml(self) -> dict[str, Any]:
@@ -117,6 +137,9 @@ class AdapterConfig:
             data["backend"] = self.backend
         if self.backend_options:
             data["backend_options"] = dict(self.backend_options)
+        data["backend_timeout_ms"] = self.backend_timeout_ms
+        data["backend_threads"] = self.backend_threads
+        data["health_interval_s"] = self.health_interval_s
         if self.matching:
             data["matching"] = dict(self.matching)
         data["testing"] = {"delay_ms": self.delay_ms}
@@ -131,3 +154,9 @@ def _positive(path: Path, field_name: str, value: int) -> int:
     if value < 1:
         raise ConfigError(path, field_name, "must be at least 1")
     return value
+
+
+def _positive_float(path: Path, field_name: str, value: float) -> float:
+    if value <= 0:
+        raise ConfigError(path, field_name, "must be more than 0")
+    return float(value)

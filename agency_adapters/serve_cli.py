@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,6 @@ def _check(args: argparse.Namespace) -> int:
         print(f"{config.name}: not ready: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     parts.audit.close()
-    parts.backend.close()
+    asyncio.run(parts.backend.aclose())
     print(f"ok: {config.name} config, store, keys, trust store, policy and audit log all open")
     return 0

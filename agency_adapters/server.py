@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
+from typing import Any
 
-from agency_adapters.backend import AgencyBackend
-from agency_adapters.config import AdapterConfig
+from grpc_health.v1 import health as grpc_health
+
+from agency_adapters.adapter_health import BACKEND, AdapterHealth, probe_backend, watch_backend
+from agency_adapters.backend import AsyncAgencyBackend, BackendMisconfigured
+from agency_adapters.backend_threads import ThreadedBackend
+from agency_adapters.config import BUILTIN_BACKENDS, AdapterConfig
 from agency_adapters.matching import MatchThresholds
 from agency_adapters.replay import ReplayGuard
 from agency_adapters.scheduling import DueOrderedGate
 from agency_adapters.service import AdapterParts, AdapterService
-from agency_adapters.sqlite_store import SqliteAgencyStore
 from certs.reloading import ReloadingTrustStore
 from certs.signing import SigningKey
 from certs.tls import server_credentials
@@ -23,14 +29,26 @@ from policy import load_engine
 SERVICE_NAME = mash_pb2.DESCRIPTOR.services_by_name["AgencyAdapter"].full_name
 
 
-def open_backend(config: AdapterConfig) -> AgencyBackend:
-    """The agency's system of record: the SQLite reference store, or a plug-in factory."""
-    if config.backend == "sqlite":
-        return SqliteAgencyStore(config.store)
-    module_name, _, attr = config.backend.partition(":")
-    factory = getattr(importlib.import_module(module_name), attr)
-    backend: AgencyBackend = factory(config, dict(config.backend_options))
-    return backend
+def backend_factory(spec: str) -> Any:
+    """The factory named by a config's `backend` (a built-in name or "package.module:factory")."""
+    target = BUILTIN_BACKENDS.get(spec, spec)
+    module_name, _, attr = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise BackendMisconfigured(f"backend {spec!r} cannot be loaded: {exc}") from None
+
+
+def open_backend(config: AdapterConfig) -> AsyncAgencyBackend:
+    """The agency's system of record, ready for the event loop.
+
+    A synchronous backend (the SQLite reference store, a plug-in written the plain way)
+    is run in a pool of `backend_threads` threads; an asynchronous one is used as it is.
+    """
+    made = backend_factory(config.backend)(config, dict(config.backend_options))
+    if isinstance(made, AsyncAgencyBackend):
+        return made
+    return ThreadedBackend(made, config.backend_threads)
 
 
 def build_parts(config: AdapterConfig) -> AdapterParts:
@@ -55,6 +73,8 @@ def build_parts(config: AdapterConfig) -> AdapterParts:
         replay=ReplayGuard(config.max_clock_skew_s),
         delay_ms=config.delay_ms,
         gate=DueOrderedGate(config.max_concurrent_queries),
+        backend_timeout_s=config.backend_timeout_ms / 1000,
+        health=AdapterHealth(name, home.run_dir / f"{name}.health.json"),
     )
 
 
@@ -62,16 +82,33 @@ async def serve(config: AdapterConfig) -> None:
     """Serve until SIGTERM/SIGINT, then drain and close the audit log."""
     log = logs.get_logger("adapter")
     parts = build_parts(config)
+    timeout_s = config.backend_timeout_ms / 1000
+    # The first probe decides the health the server starts with.
+    await parts.health.probed(BACKEND, await probe_backend(parts.backend, timeout_s))
+    start = getattr(parts.backend, "start", None)
+    if callable(start):
+        await start()  # a backend's own background work (e.g. watching for a new extract)
     server = grpc_server.build_server(config.max_message_bytes)
     mash_pb2_grpc.add_AgencyAdapterServicer_to_server(AdapterService(parts), server)
+    servicer = grpc_health.aio.HealthServicer()
+    watcher: asyncio.Task[None] | None = None
     async for port in grpc_server.serve_until_signalled(
             server, service_name=SERVICE_NAME, listen=config.listen,
             credentials=server_credentials(config.home, config.name),
-            port_file=config.home.run_dir / f"{config.name}.port"):
-        log.info("adapter_started", agency=str(config.agency), port=port)
+            port_file=config.home.run_dir / f"{config.name}.port", health_servicer=servicer):
+        await parts.health.attach(servicer)
+        watcher = asyncio.create_task(watch_backend(
+            parts.backend, parts.health, interval_s=config.health_interval_s,
+            timeout_s=timeout_s))
+        log.info("adapter_started", agency=str(config.agency), port=port,
+                 backend=config.backend, serving=parts.health.serving)
+    if watcher is not None:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
     log.info("adapter_stopped", agency=str(config.agency))
     parts.audit.close()
-    parts.backend.close()
+    await parts.backend.aclose()
 
 
 def run(config: AdapterConfig) -> None:

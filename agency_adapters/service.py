@@ -18,8 +18,17 @@ from datetime import UTC, date, datetime
 
 import grpc
 
-from agency_adapters.backend import AgencyBackend, QueryIdentifiers
-from agency_adapters.matching import MatchThresholds, match_subjects
+from agency_adapters.adapter_health import BACKEND, AdapterHealth
+from agency_adapters.backend import (
+    AgencyView,
+    AsyncAgencyBackend,
+    BackendError,
+    Person,
+    QueryIdentifiers,
+    Record,
+)
+from agency_adapters.backend_threads import CallBudget
+from agency_adapters.matching import MatchThresholds, match_subjects_async
 from agency_adapters.matching.roles import birth_range_for
 from agency_adapters.replay import ReplayError, ReplayGuard
 from agency_adapters.scheduling import DueOrderedGate, due_key
@@ -68,7 +77,7 @@ class AdapterParts:
     agency: Agency
     name: str
     trusted_brokers: frozenset[str]
-    backend: AgencyBackend
+    backend: AsyncAgencyBackend
     engine: PolicyEngine
     trust: TrustSource
     signing_key: SigningKey
@@ -80,6 +89,19 @@ class AdapterParts:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     #: admits queries earliest-due first when the adapter is busy
     gate: DueOrderedGate = field(default_factory=lambda: DueOrderedGate(8))
+    #: the longest one backend call may take (cut to what is left of the query's deadline)
+    backend_timeout_s: float = 2.0
+    #: time kept back from the query's deadline to sign, log and send the answer
+    answer_reserve_s: float = 0.2
+    health: AdapterHealth = field(default_factory=lambda: AdapterHealth("adapter", None))
+
+
+#: What the broker is told when the system of record fails (the cause stays in the adapter's log).
+BACKEND_FAILURE_TEXT = {
+    "backend_timeout": "the agency's system of record did not answer in time",
+    "backend_unavailable": "the agency's system of record could not be reached",
+}
+DEFAULT_BACKEND_FAILURE_TEXT = "the agency's system of record returned an error"
 
 
 def _reason(code: str, text: str) -> pb.Reason:
@@ -126,15 +148,20 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         async with p.gate.slot(due_key(query.due_at)):
             if p.delay_ms:
                 await asyncio.sleep(p.delay_ms / 1000)  # simulated slow legacy system (tests only)
-            disclosure = self._answer(query, verified.sha256)
+            remaining = getattr(context, "time_remaining", lambda: None)()
+            budget = CallBudget.within(p.backend_timeout_s, remaining, p.answer_reserve_s)
+            disclosure = await self._answer(query, verified.sha256, budget)
             signed = sign_disclosure(disclosure, p.signing_key)
             await self._log_disclosure(query, verified.sha256, signed, disclosure)
         return signed
 
     # ------------------------------------------------------------------ answer
 
-    def _answer(self, query: pb.Query, query_sha256: bytes) -> pb.Disclosure:
+    async def _answer(self, query: pb.Query, query_sha256: bytes,
+                      budget: CallBudget | None = None) -> pb.Disclosure:
+        """The (unsigned) disclosure answering `query`; backend calls bounded by `budget`."""
         p = self.p
+        budget = budget or CallBudget.within(p.backend_timeout_s, None, p.answer_reserve_s)
         now = p.clock()
         d = pb.Disclosure(
             disclosure_id=secrets.token_hex(16),
@@ -168,7 +195,7 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             if decision.agreement_version and not d.agreement_version:
                 d.agreement_id = decision.agreement_id or ""
                 d.agreement_version = decision.agreement_version
-        self._match_and_disclose(query, d, permitted_by_subject)
+        failure = await self._read_backend(query, d, permitted_by_subject, budget)
         if query.agreement_version and d.agreement_version != query.agreement_version:
             # Both sides must apply the same agreement; never guess which one is right.
             for s in d.subjects:
@@ -179,7 +206,10 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
                                      "the adapter holds a different version of the agreement"))
             return d
         d.decision = _overall(decisions)
-        d.status = _status(d.subjects, d.decision)
+        d.status = AgencyStatus.UNAVAILABLE if failure else _status(d.subjects, d.decision)
+        if failure:
+            d.reasons.append(_reason(failure, BACKEND_FAILURE_TEXT.get(
+                failure, DEFAULT_BACKEND_FAILURE_TEXT)))
         seen = set()
         for dec in decisions:
             for r in dec.reasons:
@@ -239,8 +269,38 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         result.withheld_categories.extend(c for c in requested if c not in permitted)
         return result, decision, permitted
 
-    def _match_and_disclose(self, query: pb.Query, d: pb.Disclosure,
-                            permitted: dict[str, list[Category]]) -> None:
+    async def _read_backend(self, query: pb.Query, d: pb.Disclosure,
+                            permitted: dict[str, list[Category]], budget: CallBudget) -> str:
+        """Match and add records through one view of the backend; "" or the failure's code.
+
+        A failing backend empties every subject's result (nothing half-read is sent):
+        the broker is told which kind of failure, the log and health are told what.
+        """
+        p = self.p
+        if not any(permitted.values()):
+            return ""  # nothing may be shared: the system of record is not even asked
+        view = p.backend.view()
+        if view.data_as_of:
+            d.data_as_of = view.data_as_of
+        try:
+            await self._match_and_disclose(view, query, d, permitted, budget)
+        except BackendError as exc:
+            code, cause = exc.code, f"{exc.code}: {exc}"
+        except Exception as exc:  # a plug-in's own bug: an error status, never a traceback
+            code, cause = BackendError.code, f"{BackendError.code}: {type(exc).__name__}"
+        else:
+            await p.health.call_succeeded(BACKEND)
+            return ""
+        log.warning("backend_failed", query_id=query.query_id, code=code, cause=cause)
+        await p.health.call_failed(BACKEND, cause)
+        for result in d.subjects:
+            del result.facts[:]
+            result.match_band, result.match_score, result.confirm_hint = MatchBand.NONE, 0.0, ""
+        return code
+
+    async def _match_and_disclose(self, view: AgencyView, query: pb.Query, d: pb.Disclosure,
+                                  permitted: dict[str, list[Category]],
+                                  budget: CallBudget) -> None:
         """Match the subjects we may share about, together, and add their permitted records.
 
         Subjects about whom nothing may be shared are not even looked up. Matching
@@ -251,7 +311,13 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         today = p.clock().date()
         wanted = [(s.subject_id, _identifiers(s, today))
                   for s in query.subjects if permitted[s.subject_id]]
-        matches = match_subjects(p.backend, wanted, p.thresholds)
+
+        async def candidates_of(q: QueryIdentifiers) -> list[Person]:
+            return await budget.run("candidates", view.candidates(q))
+
+        matches = await match_subjects_async(candidates_of, wanted, p.thresholds,
+                                             view.name_frequencies())
+        sure: list[tuple[pb.SubjectResult, str]] = []
         for result in d.subjects:
             m = matches.get(result.subject_id)
             if m is None:
@@ -262,12 +328,16 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             if m.band == MatchBand.POSSIBLE:
                 result.confirm_hint = m.confirm_hint  # no record content for a possible match
             elif m.band in DISCLOSING_BANDS and m.person_id is not None:
-                for rec in p.backend.records_for(m.person_id, permitted[result.subject_id]):
-                    result.facts.append(pb.Fact(
-                        record_id=rec.record_id, category=rec.category,
-                        occurred_on=rec.occurred_on, summary=rec.summary,
-                        attributes=dict(rec.attributes),
-                    ))
+                sure.append((result, m.person_id))
+        found = await asyncio.gather(*(
+            budget.run("records", view.records_for(pid, permitted[result.subject_id]))
+            for result, pid in sure), return_exceptions=True)
+        for outcome in found:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        for (result, _), records in zip(sure, found, strict=True):
+            assert not isinstance(records, BaseException)
+            result.facts.extend(_fact(rec) for rec in records)
 
     # ------------------------------------------------------------------ audit
 
@@ -304,7 +374,8 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             outcome=disclosure.status,
             subject_pseudonyms=for_subjects(p.pseudonyms, query.subjects),
             detail={"broker_id": query.broker_id, "fact_count": str(
-                sum(len(s.facts) for s in disclosure.subjects))},
+                sum(len(s.facts) for s in disclosure.subjects)),
+                **({"data_as_of": disclosure.data_as_of} if disclosure.data_as_of else {})},
         )
         await asyncio.wrap_future(p.audit.submit(event))
 
@@ -325,6 +396,11 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         )
         await asyncio.wrap_future(self.p.audit.submit(event))
         log.warning("query_rejected", code=code, peer=peer)
+
+
+def _fact(rec: Record) -> pb.Fact:
+    return pb.Fact(record_id=rec.record_id, category=rec.category, occurred_on=rec.occurred_on,
+                   summary=rec.summary, attributes=dict(rec.attributes))
 
 
 def _overall(decisions: Sequence[PolicyDecision]) -> Decision:

@@ -14,13 +14,15 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import sqlite_utils
 
 from agency_adapters.backend import (
+    BackendState,
     Person,
     QueryIdentifiers,
     Record,
@@ -274,6 +276,16 @@ class SqliteAgencyStore:
         for row in self._conn().execute(sql):
             yield _row_person(row)
 
+    def probe(self) -> BackendState:
+        """Health: the store can still be read (a removed or corrupt file cannot)."""
+        try:
+            self._conn().execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnreadable(f"agency store {self.path} cannot be read: {exc}") from None
+        if not self.path.is_file():
+            raise StoreNotFound(f"agency store {self.path} has been removed")
+        return BackendState(serving=True)
+
     def count_people(self) -> int:
         """How many people the store holds."""
         return int(self._conn().execute("SELECT count(*) FROM people").fetchone()[0])
@@ -291,3 +303,10 @@ class SqliteAgencyStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def open_backend(config: Any, options: Mapping[str, Any]) -> SqliteAgencyStore:
+    """The `sqlite` backend: the reference store at the config's `store` path."""
+    if options:
+        raise StoreUnreadable(f"the sqlite backend takes no backend_options, got {sorted(options)}")
+    return SqliteAgencyStore(config.store)

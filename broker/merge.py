@@ -69,6 +69,7 @@ def result_for(plan: AgencyPlan, outcome: CallOutcome | None, trust: TrustSource
         del s.facts[:]
         s.facts.extend(kept)
     r.status = d.status
+    r.data_as_of = d.data_as_of
     r.subjects.extend(d.subjects)
     seen = {(x.code, x.text) for x in r.reasons}
     r.reasons.extend(x for x in d.reasons if (x.code, x.text) not in seen)

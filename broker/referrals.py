@@ -536,7 +536,7 @@ def _stub(result: mash_pb2.AgencyResult) -> mash_pb2.AgencyResult:
         agency=result.agency, status=result.status, signer_key_id=result.signer_key_id,
         agreement_id=result.agreement_id, agreement_version=result.agreement_version,
         latency_ms=result.latency_ms, disclosure_sha256=result.disclosure_sha256,
-        decision=result.decision)
+        decision=result.decision, data_as_of=result.data_as_of)
     stub.reasons.add(code=RETENTION_DELETED,
                      text=f"deleted under the retention of agreement {result.agreement_id}")
     return stub

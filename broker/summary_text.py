@@ -61,6 +61,8 @@ def format_summary(summary: pb.ReferralSummary, as_of: date | None = None) -> st
         if a.latency_ms:
             head += f"  [{a.latency_ms:.1f} ms]"
         out.append(head)
+        if a.data_as_of:
+            out.append(f"   data as of {a.data_as_of}")
         if a.agreement_id:
             out.append(f"   agreement {a.agreement_id} v{a.agreement_version[:12]}"
                        + (f"  signed by key {a.signer_key_id}" if a.signer_key_id else ""))

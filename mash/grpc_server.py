@@ -90,9 +90,13 @@ def build_server(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> grpc.aio
     )
 
 
-def add_health_and_reflection(server: grpc.aio.Server, service_names: Iterable[str]) -> Any:
-    """Standard gRPC health checking and server reflection; returns the health servicer."""
-    servicer = health.aio.HealthServicer()
+def add_health_and_reflection(server: grpc.aio.Server, service_names: Iterable[str],
+                              servicer: Any = None) -> Any:
+    """Standard gRPC health checking and server reflection; returns the health servicer.
+
+    Pass `servicer` to publish statuses of your own through it (e.g. a backend's health).
+    """
+    servicer = servicer or health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     names = list(service_names)
     reflection.enable_server_reflection(
@@ -138,7 +142,7 @@ def write_port_file(path: Path, port: int) -> None:
 
 async def serve_until_signalled(
     server: grpc.aio.Server, *, service_name: str, listen: str,
-    credentials: grpc.ServerCredentials, port_file: Path,
+    credentials: grpc.ServerCredentials, port_file: Path, health_servicer: Any = None,
 ) -> AsyncIterator[int]:
     """Bind, start, mark SERVING and publish the port; yield it; on SIGTERM/SIGINT drain and stop.
 
@@ -146,7 +150,7 @@ async def serve_until_signalled(
     after the server is up (log that it started); the generator returns after the
     server has stopped, so the caller then closes what the service holds.
     """
-    health = add_health_and_reflection(server, [service_name])
+    health = add_health_and_reflection(server, [service_name], health_servicer)
     port = server.add_secure_port(listen, credentials)
     tune_gc_for_serving()
     await server.start()

@@ -3,7 +3,7 @@
 Public API: `match(backend, query, thresholds=DEFAULT) -> MatchResult`.
 """
 
-from agency_adapters.matching.household import match_subjects
+from agency_adapters.matching.household import match_subjects, match_subjects_async
 from agency_adapters.matching.matcher import (
     DEFAULT,
     InvalidThresholds,
@@ -26,5 +26,6 @@ __all__ = [
     "invalid_identifiers",
     "match",
     "match_subjects",
+    "match_subjects_async",
     "score_candidates",
 ]

@@ -5,28 +5,67 @@ across subjects: if two subjects of the same referral resolve to the same agency
 person (a referrer listing a child twice, or a parent whose identifiers match the
 child's record), neither is sure -- both become `possible`, so one person's records
 are never disclosed as another subject's.
+
+`match_subjects` reads a synchronous backend; `match_subjects_async` asks for every
+subject's candidates at once through a coroutine (the adapter's event loop) and
+scores them when they have all arrived.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
-from agency_adapters.backend import AgencyBackend, QueryIdentifiers
-from agency_adapters.matching.matcher import DEFAULT, MatchResult, MatchThresholds, match
+from agency_adapters.backend import AgencyBackend, Person, QueryIdentifiers
+from agency_adapters.matching.frequencies import NameFrequencies
+from agency_adapters.matching.matcher import (
+    DEFAULT,
+    MatchResult,
+    MatchThresholds,
+    decide,
+    match,
+    score_candidates,
+)
 from mash.vocab import MatchBand
 
 SAME_PERSON_HINT = "two subjects of this referral match the same record: check both"
 
 
-def match_subjects(backend: AgencyBackend, subjects: Sequence[tuple[str, QueryIdentifiers]],
-                   thresholds: MatchThresholds = DEFAULT) -> dict[str, MatchResult]:
-    """Match each `(subject_id, identifiers)`; results by subject id, in the given order."""
-    results = {sid: match(backend, q, thresholds) for sid, q in subjects}
+def _one_person_one_subject(results: dict[str, MatchResult]) -> dict[str, MatchResult]:
     claimed = Counter(r.person_id for r in results.values() if r.person_id is not None)
     for sid, r in results.items():
         if r.person_id is not None and claimed[r.person_id] > 1:
             results[sid] = replace(r, band=MatchBand.POSSIBLE, person_id=None,
                                    confirm_hint=SAME_PERSON_HINT)
     return results
+
+
+def match_subjects(backend: AgencyBackend, subjects: Sequence[tuple[str, QueryIdentifiers]],
+                   thresholds: MatchThresholds = DEFAULT) -> dict[str, MatchResult]:
+    """Match each `(subject_id, identifiers)`; results by subject id, in the given order."""
+    return _one_person_one_subject({sid: match(backend, q, thresholds) for sid, q in subjects})
+
+
+async def match_subjects_async(
+    candidates_of: Callable[[QueryIdentifiers], Awaitable[list[Person]]],
+    subjects: Sequence[tuple[str, QueryIdentifiers]],
+    thresholds: MatchThresholds = DEFAULT,
+    frequencies: NameFrequencies | None = None,
+) -> dict[str, MatchResult]:
+    """As `match_subjects`, the candidates of all subjects read concurrently.
+
+    The first failure of `candidates_of` is raised once every read has finished
+    (each read is bounded by its caller's time limit).
+    """
+    found = await asyncio.gather(*(candidates_of(q) for _, q in subjects),
+                                 return_exceptions=True)
+    for outcome in found:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    results: dict[str, MatchResult] = {}
+    for (sid, q), people in zip(subjects, found, strict=True):
+        assert not isinstance(people, BaseException)
+        results[sid] = decide(q, score_candidates(q, people, frequencies), thresholds)
+    return _one_person_one_subject(results)

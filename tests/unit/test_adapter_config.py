@@ -38,4 +38,4 @@ def test_plug_in_backend_factory_gets_its_options(tmp_path: Path) -> None:
         f'agency = "housing"\nhome = "{tmp_path}"\n'
         'backend = "tests.unit.fake_backend:make"\n[backend_options]\ndsn = "legacy://x"\n')))
     backend = open_backend(cfg)
-    assert backend.options == {"dsn": "legacy://x"}  # type: ignore[attr-defined]
+    assert backend.backend.options == {"dsn": "legacy://x"}  # type: ignore[attr-defined]

@@ -1,0 +1,174 @@
+"""An adapter's health, as an operator sees it: gRPC health statuses, a status file, log lines.
+
+Health checking (`grpc.health.v1.Health/Check`) answers for these service names:
+
+- `""`: the process is up (liveness; always SERVING while it serves).
+- `mash.v1.AgencyAdapter`: queries can be answered. NOT_SERVING when the backend's
+  probe fails (queries are then answered `unavailable` with the reason).
+- `mash.v1.AgencyAdapter/backend`: the backend has no fault. NOT_SERVING while a
+  fault stands that the operator must see even though queries are still answered
+  (a refused extract while the previous one stays in use, a query that timed out).
+
+gRPC health carries no text, so the reasons are in `HOME/run/<adapter>.health.json`
+(written atomically on every change) and in the log (`health_changed`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agency_adapters.backend import AsyncAgencyBackend, BackendError, BackendState
+from mash.logs import get_logger
+
+log = get_logger("adapter")
+
+SERVICE = "mash.v1.AgencyAdapter"
+BACKEND = "backend"
+
+
+def component_service(component: str) -> str:
+    """The health-checking service name of one component."""
+    return f"{SERVICE}/{component}"
+
+
+@dataclass(frozen=True)
+class ComponentHealth:
+    """One component's health: can it serve, and what (if anything) is wrong."""
+
+    serving: bool = True
+    #: a fault found by the last probe
+    probe_fault: str = ""
+    #: a fault seen by the last query that used the component (cleared by one that succeeds)
+    call_fault: str = ""
+    data_as_of: str | None = None
+    since: str = ""
+
+    @property
+    def fault(self) -> str:
+        """Everything wrong with the component, or "" when nothing is."""
+        return "; ".join(f for f in (self.probe_fault, self.call_fault) if f)
+
+
+class AdapterHealth:
+    """Collects component health and publishes it (health servicer, status file, log)."""
+
+    def __init__(self, name: str, status_file: Path | None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.name = name
+        self.status_file = status_file
+        self._clock = clock
+        self._servicer: Any = None
+        self.components: dict[str, ComponentHealth] = {BACKEND: ComponentHealth()}
+
+    @property
+    def serving(self) -> bool:
+        """Can the adapter answer queries (every component serving)?"""
+        return all(c.serving for c in self.components.values())
+
+    async def attach(self, servicer: Any) -> None:
+        """Publish to this gRPC health servicer from now on (and publish the current state)."""
+        self._servicer = servicer
+        await self._publish()
+
+    async def probed(self, component: str, state: BackendState) -> None:
+        """Record what a probe of `component` found."""
+        old = self.components.get(component, ComponentHealth())
+        await self._set(component, ComponentHealth(
+            serving=state.serving, probe_fault=state.fault, call_fault=old.call_fault,
+            data_as_of=state.data_as_of, since=old.since))
+
+    async def call_failed(self, component: str, fault: str) -> None:
+        """A query's call to `component` failed with `fault`."""
+        old = self.components.get(component, ComponentHealth())
+        if old.call_fault != fault:
+            await self._set(component, ComponentHealth(
+                serving=old.serving, probe_fault=old.probe_fault, call_fault=fault,
+                data_as_of=old.data_as_of, since=old.since))
+
+    async def call_succeeded(self, component: str) -> None:
+        """A query's calls to `component` all succeeded (clears the last call fault)."""
+        old = self.components.get(component, ComponentHealth())
+        if old.call_fault:
+            await self._set(component, ComponentHealth(
+                serving=old.serving, probe_fault=old.probe_fault, call_fault="",
+                data_as_of=old.data_as_of, since=old.since))
+
+    async def _set(self, component: str, new: ComponentHealth) -> None:
+        old = self.components.get(component, ComponentHealth())
+        if (old.serving, old.fault, old.data_as_of) == (new.serving, new.fault, new.data_as_of):
+            return
+        if (old.serving, old.fault) != (new.serving, new.fault):
+            new = ComponentHealth(new.serving, new.probe_fault, new.call_fault, new.data_as_of,
+                                  since=self._clock().isoformat())
+            event = log.warning if new.fault or not new.serving else log.info
+            event("health_changed", adapter=self.name, component=component,
+                  serving=new.serving, fault=new.fault)
+        self.components[component] = new
+        await self._publish()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The state written to the status file."""
+        return {
+            "adapter": self.name,
+            "serving": self.serving,
+            "updated_at": self._clock().isoformat(),
+            "components": {k: {**asdict(v), "fault": v.fault}
+                           for k, v in sorted(self.components.items())},
+        }
+
+    async def _publish(self) -> None:
+        if self._servicer is not None:
+            from grpc_health.v1 import health_pb2
+
+            up, down = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+            await self._servicer.set(SERVICE, up if self.serving else down)
+            for name, c in self.components.items():
+                await self._servicer.set(component_service(name),
+                                         up if c.serving and not c.fault else down)
+        if self.status_file is not None:
+            _write_atomically(self.status_file, json.dumps(self.snapshot(), indent=2) + "\n")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def read_status(path: Path) -> dict[str, Any] | None:
+    """A status file written by a running adapter (None when there is none)."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data
+
+
+async def probe_backend(backend: AsyncAgencyBackend, timeout_s: float) -> BackendState:
+    """Probe `backend` once within `timeout_s`; every failure becomes a state naming it."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await backend.probe()
+    except TimeoutError:
+        return BackendState(False, f"backend_timeout: the health probe took longer than "
+                                   f"{timeout_s * 1000:.0f} ms")
+    except BackendError as exc:
+        return BackendState(False, f"{exc.code}: {exc}")
+    except Exception as exc:  # a plug-in's own bug: name its type, keep serving the probe loop
+        return BackendState(False, f"backend_error: probe failed with {type(exc).__name__}")
+
+
+async def watch_backend(backend: AsyncAgencyBackend, health: AdapterHealth, *,
+                        interval_s: float, timeout_s: float) -> None:
+    """Probe `backend` every `interval_s` and publish what it finds, until cancelled."""
+    while True:
+        await health.probed(BACKEND, await probe_backend(backend, timeout_s))
+        await asyncio.sleep(interval_s)
