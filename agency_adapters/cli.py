@@ -34,9 +34,52 @@ def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed_warehouse(args: argparse.Namespace) -> int:
+    from sqlalchemy import create_engine
+    from sqlalchemy import exc as sa_exc
+
+    from agency_adapters.seed.warehouse import create_warehouse
+    from agency_adapters.sql.factory import database_url
+    from mash.config import ConfigError
+
+    if args.people < 50 or args.people > 5_000_000:
+        raise UsageError(f"--people must be between 50 and 5,000,000, got {args.people}")
+    options = {"url_file": args.url_file} if args.url_file else {"url": args.url}
+    if not args.url_file and not args.url:
+        raise UsageError("give --url or --url-file")
+    try:
+        engine = create_engine(database_url(options, "--url"))
+        report = create_warehouse(engine, seed=args.seed, people=args.people,
+                                  schema=args.schema, reader_role=args.reader_role)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    except sa_exc.SQLAlchemyError as exc:
+        from agency_adapters.sql.errors import from_database
+
+        raise UsageError(str(from_database(exc, "creating the warehouse"))) from None
+    print(f"warehouse {args.schema}: {report.people:,} people, {report.cases:,} cases, "
+          f"{report.cp_plans:,} child-protection plans, {report.lac_episodes:,} looked-after "
+          f"episodes (seed {args.seed}, population {args.people:,}) in {report.seconds:.1f}s")
+    return 0
+
+
 def register_seed(sub: Any) -> None:
-    """`mash seed [--home DIR] [--seed N] [--people N] [--agency A ...]`."""
+    """`mash seed [--home DIR] [--seed N] [--people N] [--agency A ...]` and `mash seed warehouse`."""
     p = sub.add_parser("seed", help="generate synthetic agency stores (SQLite) under --home")
+    ssub = p.add_subparsers(dest="seed_command", metavar="[warehouse]")
+    w = ssub.add_parser("warehouse", help="create a synthetic social care reporting warehouse "
+                                          "in a SQL database (for the SQL backend)")
+    w.add_argument("--url", help="database URL, e.g. postgresql+psycopg://admin@host/reporting")
+    w.add_argument("--url-file", help="file holding the database URL (keeps the password out "
+                                      "of the command line)")
+    w.add_argument("--schema", default="social_care")
+    w.add_argument("--reader-role", default=None,
+                   help="PostgreSQL role granted SELECT on the warehouse (the adapter's account)")
+    w.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    w.add_argument("--people", type=int, default=10_000,
+                   help="population size (default 10000; children's social care holds a few "
+                        "per cent of it)")
+    w.set_defaults(handler=_seed_warehouse)
     p.add_argument("--home", default=None, help="home folder (default ./.mash)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--people", type=int, default=10_000, help="population size (default 10000)")

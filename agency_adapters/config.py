@@ -37,6 +37,7 @@ _KEYS = {"agency", "home", "listen", "store", "backend", "backend_options", "pol
 #: only when used so an adapter loads no database driver it does not need).
 BUILTIN_BACKENDS: dict[str, str] = {
     "sqlite": "agency_adapters.sqlite_store:open_backend",
+    "sql": "agency_adapters.sql.factory:open_backend",
 }
 
 

@@ -13,6 +13,7 @@ from mash.cluster import Cluster, prepare_home
 from mash.home import Home
 from mash.identity.tokens import issue_token
 from mash.vocab import Role
+from tests.postgres import PostgresServer, Warehouse, make_warehouse, postgres_server
 
 PEOPLE = 400
 
@@ -50,3 +51,16 @@ def client(home: Home, cluster: Cluster, social_worker_token: str) -> Iterator[B
     """A staff client of the running broker."""
     with BrokerClient(home, cluster.broker.address, social_worker_token) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for this test worker (skipped only where it is not installed)."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def warehouse(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    """The synthetic social care warehouse of the `home` population (same seed and size)."""
+    return make_warehouse(postgres, tmp_path_factory.mktemp("warehouse"), people=PEOPLE, seed=7)

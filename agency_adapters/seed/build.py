@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from types import ModuleType
+from typing import Protocol
 
 from agency_adapters import childrens_social_care, education, health, housing, police
 from agency_adapters.backend import Person, Record
@@ -31,6 +32,18 @@ AGENCY_MODULES: dict[Agency, ModuleType] = {
     Agency.CHILDRENS_SOCIAL_CARE: childrens_social_care,
 }
 _BATCH = 20_000
+
+
+class RecordSink(Protocol):
+    """Where a projection writes (a SQLite store, or a synthetic reporting warehouse)."""
+
+    def add_people(self, people: Iterable[Person]) -> None:
+        """Write people."""
+        ...
+
+    def add_records(self, records: Iterable[Record]) -> None:
+        """Write records."""
+        ...
 
 
 class SeedError(Exception):
@@ -102,7 +115,7 @@ def _demo_ok(agency: Agency, c: Citizen, recs: list[Record]) -> bool:
     return bool(recs) or agency is Agency.CHILDRENS_SOCIAL_CARE
 
 
-def project_agency(pop: Population, agency: Agency, writer: StoreWriter, *, seed: int,
+def project_agency(pop: Population, agency: Agency, writer: RecordSink, *, seed: int,
                    demo_citizens: frozenset[int],
                    keep_single: frozenset[int] = frozenset()) -> Projection:
     """Write every citizen known to `agency` (with their records) through `writer`."""
