@@ -80,6 +80,10 @@ class ThreadedBackend:
 
     async def aclose(self) -> None:
         """Stop taking calls and close the wrapped backend (a stuck call is not waited for)."""
+        self.close()
+
+    def close(self) -> None:
+        """As `aclose`, for callers outside the event loop."""
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.backend.close()
 

@@ -7,6 +7,7 @@ added beside them without touching the others.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from mash.cli import UsageError
@@ -63,6 +64,27 @@ def _seed_warehouse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed_extract(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from agency_adapters.backend import BackendError
+    from agency_adapters.extract.template import write_extract
+    from agency_adapters.sqlite_store import SqliteAgencyStore
+
+    agency = parse(Agency, args.agency)
+    home = Home.at(args.home)
+    as_of = args.as_of or datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        store = SqliteAgencyStore(home.agency_store(agency))
+    except BackendError as exc:
+        raise UsageError(f"{exc} (run `mash seed --home {home.root}` first)") from exc
+    with store:
+        people, records = write_extract(store, Path(args.out), agency, as_of)
+    print(f"wrote the {agency} extract: {people:,} people, {records:,} records, data as of "
+          f"{as_of}, into {args.out} (people.csv, records.csv, then extract.ready)")
+    return 0
+
+
 def register_seed(sub: Any) -> None:
     """`mash seed [--home DIR] [--seed N] [--people N] [--agency A ...]` and `mash seed warehouse`."""
     p = sub.add_parser("seed", help="generate synthetic agency stores (SQLite) under --home")
@@ -80,6 +102,14 @@ def register_seed(sub: Any) -> None:
                    help="population size (default 10000; children's social care holds a few "
                         "per cent of it)")
     w.set_defaults(handler=_seed_warehouse)
+    x = ssub.add_parser("extract", help="write an agency's synthetic store as a nightly CSV "
+                                        "extract (what the agency's export job would write)")
+    x.add_argument("--home", default=None, help="home folder holding the seeded stores")
+    x.add_argument("--agency", required=True, help="agency whose store to export")
+    x.add_argument("--out", required=True, help="the extract's incoming folder")
+    x.add_argument("--as-of", default=None,
+                   help="the extract time written to the ready file (default now)")
+    x.set_defaults(handler=_seed_extract)
     p.add_argument("--home", default=None, help="home folder (default ./.mash)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--people", type=int, default=10_000, help="population size (default 10000)")

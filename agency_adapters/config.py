@@ -38,6 +38,7 @@ _KEYS = {"agency", "home", "listen", "store", "backend", "backend_options", "pol
 BUILTIN_BACKENDS: dict[str, str] = {
     "sqlite": "agency_adapters.sqlite_store:open_backend",
     "sql": "agency_adapters.sql.factory:open_backend",
+    "extract": "agency_adapters.extract.factory:open_backend",
 }
 
 

@@ -180,6 +180,8 @@ class SqliteAgencyStore:
             raise StoreUnreadable(f"unsupported store schema {meta.get('schema_version')!r}")
         self.agency: str = meta.get("agency", "")
         self.meta: dict[str, str] = meta
+        #: when the data was taken, for a store built from an agency's extract (else None)
+        self.data_as_of: str | None = meta.get("data_as_of")
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
