@@ -22,12 +22,12 @@ from certs.authority import (
     new_tls_key,
     private_key_pem,
 )
-from certs.clock import Clock, utc_now
 from certs.errors import PkiError
 from certs.files import write_private, write_public
 from certs.names import KeyPurpose, PeerKind, Principal, check_name, owner_purpose
 from certs.signing import SigningKey
 from certs.truststore import PinnedKey, RevokedCert, TrustStore, key_id_of
+from mash.clock import Clock, utc_now
 from mash.home import Home
 from mash.vocab import Agency, parse
 

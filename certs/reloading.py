@@ -18,9 +18,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from certs.clock import Clock, utc_now
 from certs.errors import TrustStoreError
 from certs.truststore import PinnedKey, TrustStore, VerifiedKey
+from mash.clock import Clock, utc_now
 
 
 class ReloadingTrustStore:

@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from certs.authority import new_tls_key, principal_of, private_key_pem
-from certs.clock import Clock, utc_now
 from certs.errors import PkiError
 from certs.files import write_private, write_public
 from certs.names import KeyPurpose, Principal
@@ -39,6 +38,7 @@ from certs.pki import (
 from certs.signing import SigningKey
 from certs.tomlfmt import toml_string as _s
 from certs.truststore import TrustStore, key_id_of
+from mash.clock import Clock, utc_now
 from mash.home import Home
 
 FORMAT_VERSION = 1

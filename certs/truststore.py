@@ -22,7 +22,6 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from certs.clock import Clock, utc_now
 from certs.errors import (
     InvalidSignature,
     KeyNotValid,
@@ -34,6 +33,7 @@ from certs.files import write_public
 from certs.names import KeyPurpose
 from certs.tomlfmt import toml_datetime as _t
 from certs.tomlfmt import toml_string as _s
+from mash.clock import Clock, utc_now
 
 FORMAT_VERSION = 1
 ALGORITHM_ED25519 = "ed25519"

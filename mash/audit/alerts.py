@@ -14,12 +14,13 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from mash.audit.applog import emit
 from mash.audit.events import AuditEvent, EventKind
 from mash.audit.hours import OfficeHours, parse_ts
+from mash.clock import Clock, utc_now
 
 
 @dataclass(frozen=True)
@@ -157,13 +158,13 @@ class AfterHoursRule:
     kinds = frozenset({EventKind.LOOKUP_REQUESTED, EventKind.SUMMARY_VIEWED})
 
     def __init__(self, hours: OfficeHours | None = None,
-                 session: timedelta = timedelta(hours=1)) -> None:
+                 session: timedelta = timedelta(hours=1), clock: Clock = utc_now) -> None:
         self.hours = hours or OfficeHours()
         self.session = session
         self._last: dict[str, datetime] = {}  # requester -> their last after-hours access
         # The first check builds this year's bank-holiday table (~0.1 s): do it here, not on
         # the audit writer thread in the middle of the first lookup's commits.
-        self.hours.is_after_hours(datetime.now(UTC))
+        self.hours.prepare(clock())
 
     def check(self, entry_id: int, at: datetime, event: AuditEvent) -> Alert | None:
         """Alert on the first after-hours lookup or summary view of a requester's session."""

@@ -26,8 +26,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from certs.clock import Clock, utc_now
 from certs.files import write_private, write_public
+from mash.clock import Clock, utc_now
 from mash.home import Home
 from mash.identity.errors import (
     BadSignature,

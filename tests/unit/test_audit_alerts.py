@@ -23,6 +23,8 @@ from mash.home import Home
 from tests.unit.audit_helpers import FakeClock
 from tests.unit.audit_scenario import MONDAY_10, SATURDAY_23, build
 
+pytestmark = pytest.mark.clock_sensitive
+
 
 class Collect:
     def __init__(self) -> None:
