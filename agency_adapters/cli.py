@@ -7,6 +7,7 @@ added beside them without touching the others.
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,12 @@ def _seed(args: argparse.Namespace) -> int:
     home = Home.at(args.home).ensure()
     try:
         report = seed_agencies(home.data_dir, seed=args.seed, people=args.people,
-                               agencies=agencies, store_path=lambda a: home.agency_store(a.value))
+                               agencies=agencies, as_of=args.as_of,
+                               store_path=lambda a: home.agency_store(a.value))
     except SeedError as exc:
         raise UsageError(str(exc)) from exc
     print(f"seeded {report.population:,} synthetic people in {report.households:,} households "
-          f"(seed {report.seed}) in {report.seconds:.1f}s")
+          f"(seed {report.seed}, as of {report.as_of.isoformat()}) in {report.seconds:.1f}s")
     for a in report.agencies:
         print(f"  {a.agency.value:<22} {a.people:>9,} people {a.records:>10,} records  {a.path}")
     print(f"  demo referrals: {report.demo_subjects}")
@@ -86,7 +88,8 @@ def _seed_extract(args: argparse.Namespace) -> int:
 
 
 def register_seed(sub: Any) -> None:
-    """`mash seed [--home DIR] [--seed N] [--people N] [--agency A ...]` and `mash seed warehouse`."""
+    """`mash seed [--home DIR] [--seed N] [--people N] [--agency A ...] [--as-of DATE]` and
+    `mash seed warehouse`."""
     p = sub.add_parser("seed", help="generate synthetic agency stores (SQLite) under --home")
     ssub = p.add_subparsers(dest="seed_command", metavar="[warehouse]")
     w = ssub.add_parser("warehouse", help="create a synthetic social care reporting warehouse "
@@ -115,7 +118,17 @@ def register_seed(sub: Any) -> None:
     p.add_argument("--people", type=int, default=10_000, help="population size (default 10000)")
     p.add_argument("--agency", action="append", default=[], metavar="AGENCY",
                    help=f"agency to seed (repeatable; default all: {', '.join(Agency)})")
+    p.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD",
+                   help="the day the data describes; every date in it is relative to this "
+                        "(default: today)")
     p.set_defaults(handler=_seed)
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _match_eval(args: argparse.Namespace) -> int:

@@ -57,8 +57,9 @@ def records(ctx: RecordContext, c: Citizen, h: Household, person_id: str) -> lis
     age = ctx.age(c)
     out: list[Record] = []
     practice = _PRACTICES[h.hid % len(_PRACTICES)]
-    since = max(c.date_of_birth + timedelta(days=rng.randint(7, 42)),
-                ctx.as_of - timedelta(days=rng.randint(200, 20 * 365)))
+    # A baby born in the last weeks may not be registered yet as of the data's day: never later.
+    since = min(ctx.as_of, max(c.date_of_birth + timedelta(days=rng.randint(7, 42)),
+                               ctx.as_of - timedelta(days=rng.randint(200, 20 * 365))))
     out.append(ctx.record(person_id, Category.GP_REGISTRATION, since,
                           f"Registered with {practice}", {"practice": practice}, code="/GP"))
     concern = bool({"domestic_abuse", "neglect", "substance_misuse"} & h.flags)

@@ -6,6 +6,7 @@ exercise exactly the deployment path: real processes, real mTLS, real SQLite.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from agency_adapters.config import AdapterConfig
 from broker.config import AdapterEndpoint, BrokerConfig
 from certs.tls import channel_credentials
+from mash.clock import Clock, london_today, utc_now
 from mash.grpc_server import channel_options
 from mash.home import Home
 from mash.vocab import PARTNER_AGENCIES, Agency
@@ -38,20 +41,36 @@ class ClusterError(RuntimeError):
 
 def prepare_home(home: Home, *, people: int = 2000, seed: int = 7,
                  broker_id: str = DEFAULT_BROKER_ID,
-                 agencies: Sequence[Agency] = tuple(Agency)) -> None:
-    """Dev PKI, identity provider, synthetic agency data and approved agreements (idempotent)."""
+                 agencies: Sequence[Agency] = tuple(Agency), clock: Clock = utc_now) -> None:
+    """Dev PKI, identity provider, synthetic agency data and approved agreements (idempotent).
+
+    The synthetic data is dated relative to today (by `clock`); a home seeded on an earlier
+    day is seeded again, so the demo tells the same story whenever it runs.
+    """
     from agency_adapters.seed import seed_agencies
     from certs.pki import init_pki
     from mash.identity.tokens import init_dev_issuer
     from policy import SHIPPED_POLICY_DIR, dev_approve_all
+    from policy.demo_agreements import install_demo_agreements
 
     home.ensure()
     init_pki(home, brokers=(broker_id,), agencies=[str(a) for a in agencies])
     init_dev_issuer(home)
+    today = london_today(clock)
     missing = [a for a in agencies if not home.agency_store(a).exists()]
-    if missing or not (home.data_dir / "demo_subjects.json").exists():
-        seed_agencies(home.data_dir, seed=seed, people=people, agencies=tuple(agencies))
-    dev_approve_all(home, SHIPPED_POLICY_DIR)
+    if missing or _seeded_on(home) != today:
+        seed_agencies(home.data_dir, seed=seed, people=people, agencies=tuple(agencies),
+                      as_of=today)
+    dev_approve_all(home, install_demo_agreements(home, SHIPPED_POLICY_DIR, today))
+
+
+def _seeded_on(home: Home) -> date | None:
+    """The `as_of` day of the home's demo data, or None where there is none or it is unreadable."""
+    try:
+        doc = json.loads((home.data_dir / "demo_subjects.json").read_text(encoding="utf-8"))
+        return date.fromisoformat(doc["as_of"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 @dataclass

@@ -20,10 +20,14 @@ from datetime import date
 from pathlib import Path
 
 from agency_adapters.seed import errors
-from agency_adapters.seed.build import DEFAULT_AS_OF
 from agency_adapters.seed.names import build_pools
 from agency_adapters.seed.population import Citizen, Household, generate_population
 from agency_adapters.seed.project import QualityProfile, project
+
+#: The day an evaluation population describes. Fixed, unlike the demo data's: an evaluation set
+#: must be the same for a seed on any day, so figures from different days compare; matching
+#: compares dates of birth with each other, never with today, so the day itself does not matter.
+EVAL_AS_OF = date(2026, 11, 2)
 
 RECORD_COLUMNS = ("record_id", "given_name", "family_name", "date_of_birth", "postcode",
                   "address_line", "sex", "nhs_number")
@@ -137,7 +141,7 @@ def _write(path: Path, columns: tuple[str, ...], rows: Iterator[dict[str, str]])
 
 def generate_evalset(out_dir: Path, *, people: int = 10_000, queries: int = 2_000,
                      seed: int = 7, unknown_share: float = 0.15, coverage: float = 0.8,
-                     as_of: date = DEFAULT_AS_OF) -> EvalSet:
+                     as_of: date = EVAL_AS_OF) -> EvalSet:
     """Write RECORDS.csv, QUERIES.csv and TRUTH.csv for a population of `people` into `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(f"{seed}:evalset")

@@ -21,8 +21,6 @@ from agency_adapters.seed.stories import DEMO_FLAG
 from agency_adapters.sqlite_store import StoreWriter
 from mash.vocab import Agency, Category
 
-#: The date the synthetic data is "as of": fixed, so a seed gives identical stores on any day.
-DEFAULT_AS_OF = date(2026, 11, 2)
 #: The record generator of each agency.
 AGENCY_MODULES: dict[Agency, ModuleType] = {
     Agency.POLICE: police,
@@ -71,6 +69,7 @@ class SeedReport:
     agencies: tuple[AgencySeed, ...]
     demo_subjects: Path
     seconds: float
+    as_of: date
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from agency_adapters.backend import QueryIdentifiers
 from agency_adapters.matching import decide, score_candidates
-from agency_adapters.matching.evalset import CORRUPTIONS, corrupt_query
+from agency_adapters.matching.evalset import CORRUPTIONS, EVAL_AS_OF, corrupt_query
 from agency_adapters.matching.normalise import (
     fold,
     name_tokens,
@@ -21,7 +21,6 @@ from agency_adapters.matching.normalise import (
     normalise_postcode,
     normalise_upn,
 )
-from agency_adapters.seed.build import DEFAULT_AS_OF
 from agency_adapters.seed.names import build_pools
 from agency_adapters.seed.population import Population, generate_population
 from agency_adapters.seed.project import QualityProfile, project
@@ -78,7 +77,7 @@ EXACT = QualityProfile(nhs_held=1.0, nhs_spaced=0.0, nickname=0.0, typo_given=0.
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    pop = generate_population(random.Random("prop"), 3000, build_pools(3), DEFAULT_AS_OF)
+    pop = generate_population(random.Random("prop"), 3000, build_pools(3), EVAL_AS_OF)
     path: Path = tmp_path_factory.mktemp("prop") / "s.sqlite"
     rng = random.Random(0)
     with StoreWriter(path, "health") as w:

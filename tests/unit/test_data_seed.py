@@ -15,6 +15,8 @@ from agency_adapters.sqlite_store import SqliteAgencyStore
 from mash.cli import main
 from mash.vocab import AGENCY_CATEGORIES, Agency, Category
 
+pytestmark = pytest.mark.clock_sensitive
+
 
 def _dump(path: Path) -> str:
     conn = sqlite3.connect(path)
@@ -152,3 +154,35 @@ def test_duplicate_registrations_split_records(seeded: Path, tmp_path: Path,
     # Roughly one extra row for everyone with several records (the RNG stream shifts, so
     # the populations differ slightly; the demo family is never duplicated).
     assert people >= normal.count_people() + 0.7 * several
+
+
+def test_cli_seed_dates_the_data_as_of_the_day_given(tmp_path: Path) -> None:
+    assert main(["seed", "--home", str(tmp_path), "--people", "300", "--agency", "health",
+                 "--as-of", "2031-02-28"]) == 0
+    store = SqliteAgencyStore(tmp_path / "data" / "health.sqlite")
+    try:
+        assert store.meta["as_of"] == "2031-02-28"
+        latest = store._conn().execute("SELECT max(occurred_on) FROM records").fetchone()[0]
+        assert "2030-01-01" < latest <= "2031-02-28"
+    finally:
+        store.close()
+    with pytest.raises(SystemExit) as refused:
+        main(["seed", "--home", str(tmp_path), "--as-of", "28/02/2031"])
+    assert refused.value.code == 2
+
+
+def test_a_home_seeded_on_an_earlier_day_is_seeded_again(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from mash.cluster import prepare_home
+    from mash.home import Home
+
+    home = Home.at(tmp_path)
+    prepare_home(home, people=60, seed=3, agencies=[Agency.HEALTH],
+                 clock=lambda: datetime(2030, 5, 1, 9, tzinfo=UTC))
+    subjects = json.loads((home.data_dir / "demo_subjects.json").read_text())
+    assert subjects["as_of"] == "2030-05-01"
+    prepare_home(home, people=60, seed=3, agencies=[Agency.HEALTH],
+                 clock=lambda: datetime(2030, 6, 2, 9, tzinfo=UTC))
+    subjects = json.loads((home.data_dir / "demo_subjects.json").read_text())
+    assert subjects["as_of"] == "2030-06-02"
