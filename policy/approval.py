@@ -58,6 +58,11 @@ def approvers_file(home: Home) -> Path:
     return approvers_dir(home) / "approvers.toml"
 
 
+def agreements_dir(home: Home) -> Path:
+    """The agreement files a home's broker and adapters apply, where it keeps its own."""
+    return policy_home(home) / "agreements"
+
+
 def approvals_dir(home: Home) -> Path:
     """Signed approval records, one folder per agreement id."""
     return policy_home(home) / "approvals"

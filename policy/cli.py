@@ -116,7 +116,7 @@ def _explain(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"request is not valid JSON: {exc}") from None
     request = _guard(lambda: PolicyRequest.from_json(data))
-    policy_dir = _dir(args.policy_dir)
+    policy_dir = _dir(args.policy_dir, Home.at(args.home))
     engine = _guard(lambda: PolicyEngine.load_assuming_approval(policy_dir)
                     if args.assume_approved else load_engine(Home.at(args.home), policy_dir))
     decision = engine.evaluate(request)
@@ -168,7 +168,7 @@ def _status(args: argparse.Namespace) -> int:
     from policy.engine import load_engine
     from policy.status import agreement_statuses
 
-    engine = _guard(lambda: load_engine(Home.at(args.home), _dir(args.policy_dir)))
+    engine = _guard(lambda: load_engine(Home.at(args.home), _dir(args.policy_dir, Home.at(args.home))))
     statuses = agreement_statuses(engine, now=args.at or _now())
     if args.format == "json":
         print(json.dumps([s.to_json() for s in statuses], indent=2))
@@ -213,7 +213,7 @@ def _add_approver(args: argparse.Namespace) -> int:
 def _dev_approve(args: argparse.Namespace) -> int:
     from policy.approval import dev_approve_all
 
-    out = _guard(lambda: dev_approve_all(Home.at(args.home), _dir(args.policy_dir)))
+    out = _guard(lambda: dev_approve_all(Home.at(args.home), _dir(args.policy_dir, Home.at(args.home))))
     print(f"every agreement approved by the development approvers; records in {out}")
     return 0
 
@@ -253,10 +253,12 @@ def _home(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", default=None, help="home folder (default ./.mash)")
 
 
-def _dir(path: Path | None) -> Path:
-    from policy.engine import SHIPPED_POLICY_DIR
+def _dir(path: Path | None, home: Home | None = None) -> Path:
+    from policy.engine import SHIPPED_POLICY_DIR, default_policy_dir
 
-    return path if path is not None else SHIPPED_POLICY_DIR
+    if path is not None:
+        return path
+    return default_policy_dir(home) if home is not None else SHIPPED_POLICY_DIR
 
 
 def _now() -> datetime:

@@ -38,6 +38,7 @@ from policy.agreement import Agreement, ConsentRule
 from policy.approval import (
     ApprovalState,
     ApprovalStatus,
+    agreements_dir,
     approval_status,
     approvals_dir,
     approvers_file,
@@ -231,12 +232,19 @@ class PolicyEngine:
                               a.id, a.sha256, glass_used, glass_until, events)
 
 
+def default_policy_dir(home: Home) -> Path:
+    """The home's own agreements folder where it holds agreement files, else the shipped one."""
+    own = agreements_dir(home)
+    return own if own.is_dir() and any(own.glob("*.toml")) else SHIPPED_POLICY_DIR
+
+
 def load_engine(home: Home, policy_dir: Path | None = None) -> PolicyEngine:
     """The engine for a home folder: approvals and pinned approver keys come from the home.
 
-    `policy_dir` defaults to the agreements shipped with mash-hub.
+    `policy_dir` defaults to the home's own agreements (`<home>/policy/agreements`) where it
+    has them, else the agreements shipped with mash-hub.
     """
-    return PolicyEngine.load(policy_dir or SHIPPED_POLICY_DIR, approvals_dir=approvals_dir(home),
+    return PolicyEngine.load(policy_dir or default_policy_dir(home), approvals_dir=approvals_dir(home),
                              trusted_approvers=load_trusted_approvers(approvers_file(home)))
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mash.clock import london_today
 from mash.home import Home
 from mash.vocab import (
     Agency,
@@ -58,3 +59,11 @@ def approved_engine(tmp: Path, policy_dir: Path | None = None) -> PolicyEngine:
     directory = policy_dir or SHIPPED_POLICY_DIR
     dev_approve_all(home, directory, at=NOW)
     return load_engine(home, directory)
+
+
+def approve_demo_agreements(home: Home) -> Path:
+    """The demo borough's agreements, dated for today, installed in `home` and approved."""
+    from policy.demo_agreements import install_demo_agreements
+
+    return dev_approve_all(home, install_demo_agreements(home, SHIPPED_POLICY_DIR,
+                                                         london_today()))

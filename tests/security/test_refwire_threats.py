@@ -20,7 +20,7 @@ from broker.rerating import Refetch
 from mash.cli import main
 from mash.home import Home
 from mash.vocab import Agency, Category
-from policy import SHIPPED_POLICY_DIR, dev_approve_all
+from tests.policy_helpers import approve_demo_agreements
 
 CHILD = "role=child,given_name=Poppy,family_name=Testerby,date_of_birth=2025-06-01"
 TERMS = referral_flow.LookupTerms.of("child_protection_enquiry", "not_sought",
@@ -31,7 +31,7 @@ TERMS = referral_flow.LookupTerms.of("child_protection_enquiry", "not_sought",
 def approved_home(tmp_path: Path) -> Home:
     home = Home.at(tmp_path)
     home.ensure()
-    dev_approve_all(home, SHIPPED_POLICY_DIR)
+    approve_demo_agreements(home)
     return home
 
 

@@ -8,7 +8,9 @@ import pytest
 
 from mash.cli import main
 from mash.home import Home
-from policy import SHIPPED_POLICY_DIR, dev_approve_all
+from tests.policy_helpers import approve_demo_agreements
+
+pytestmark = pytest.mark.clock_sensitive
 
 CHILD = "role=child,given_name=Poppy,family_name=Testerby,date_of_birth=2025-06-01"
 
@@ -51,7 +53,7 @@ def test_raising_with_new_terms_but_no_broker_exits_1_after_recording(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     home = Home.at(tmp_path)
     home.ensure()
-    dev_approve_all(home, SHIPPED_POLICY_DIR)  # policy would otherwise permit nothing at all
+    approve_demo_agreements(home)  # policy would otherwise permit nothing at all
     _create(tmp_path, "REF-F3", rag="amber")
     capsys.readouterr()
     code = main(["referral", "rerate", "REF-F3", "--rag", "red", "--reason", "escalated",
@@ -83,7 +85,7 @@ def test_consent_alone_takes_the_purpose_of_a_summary_filed_by_hand(
 
     home = Home.at(tmp_path)
     home.ensure()
-    dev_approve_all(home, SHIPPED_POLICY_DIR)
+    approve_demo_agreements(home)
     _create(tmp_path, "REF-F5", rag="amber")
     summary = tmp_path / "lookup.pb"
     summary.write_bytes(full_summary(referral_id="REF-F5").SerializeToString())
