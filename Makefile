@@ -5,7 +5,10 @@ BIN    := $(VENV)/bin
 HOME_DIR ?= .mash
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test install stubs bench lint typecheck clean
+#: the instants the time-sensitive tests run under again (tests/clocks.py)
+CLOCKS := weekday saturday bank_holiday christmas_eve_evening clock_change_night
+
+.PHONY: demo test test-clocks install stubs bench lint typecheck clean
 
 $(STAMP): pyproject.toml setup.py $(wildcard proto/mash/v1/*.proto)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +25,15 @@ stubs: install
 demo: install  ## PKI, synthetic data, broker + 4 adapters over mTLS, two lookups, audit trail
 	$(BIN)/mash demo --home $(HOME_DIR)
 
-test: install  ## the whole test suite
+test: install  ## the whole test suite, then the time-sensitive tests under every named clock
 	$(BIN)/python -m pytest -n 2 -q
+	$(MAKE) --no-print-directory test-clocks
+
+test-clocks: install  ## the tests marked clock_sensitive, with every process moved to each clock
+	@for clock in $(CLOCKS); do \
+	  echo "== tests marked clock_sensitive at the clock '$$clock'"; \
+	  $(BIN)/python -m pytest -n 2 -q -m clock_sensitive --clock $$clock || exit 1; \
+	done
 
 bench: install  ## lookup benchmark against a plain gRPC fan-out baseline
 	$(BIN)/mash bench lookup --seconds 10

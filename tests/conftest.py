@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from broker.client import BrokerClient
+from mash.clock import london_today
 from mash.cluster import Cluster, prepare_home
 from mash.home import Home
 from mash.identity.tokens import issue_token
 from mash.vocab import Role
+from tests.clockhook import mash_test_clock
+from tests.clockhook.mash_test_clock import OFFSET_ENV
+from tests.clocks import CLOCKS
 from tests.postgres import PostgresServer, Warehouse, make_warehouse, postgres_server
 
 PEOPLE = 400
@@ -23,6 +29,34 @@ settings.register_profile("mash", deadline=None, suppress_health_check=[HealthCh
 settings.register_profile("mash-ci", parent=settings.get_profile("mash"), derandomize=True,
                           print_blob=True)
 settings.load_profile("mash-ci" if os.environ.get("CI") else "mash")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--clock NAME`: run with every process moved to one of the instants in tests/clocks.py."""
+    parser.addoption("--clock", default=None, choices=sorted(CLOCKS),
+                     help="move this run (and every process it starts) to a named instant")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the fixed-clock run's time travel before any test code reads the clock."""
+    config.addinivalue_line("markers", "clock_sensitive: depends on the date or time; "
+                                       "`make test` also runs it under every clock in tests/clocks.py")
+    name = config.getoption("--clock")
+    if not name:
+        return
+    if OFFSET_ENV not in os.environ:  # the first process of the run fixes the offset for all
+        real = datetime.now(UTC)
+        target = CLOCKS[name](london_today(lambda: real))
+        os.environ[OFFSET_ENV] = str((target - real).total_seconds())
+        hook = str(Path(__file__).parent / "clockhook")
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [hook, os.environ.get("PYTHONPATH")]))
+    mash_test_clock.start(float(os.environ[OFFSET_ENV]))
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Say which instant a fixed-clock run is at."""
+    name = config.getoption("--clock")
+    return f"clock: {name} ({datetime.now(UTC).isoformat()})" if name else None
 
 
 @pytest.fixture(scope="session")

@@ -35,8 +35,9 @@ from sqlalchemy import (
 from sqlalchemy.schema import CreateSchema
 
 from agency_adapters.backend import Person, Record
-from agency_adapters.seed.build import DEFAULT_AS_OF, build_population, project_agency
+from agency_adapters.seed.build import build_population, project_agency
 from agency_adapters.seed.demo import demo_citizens
+from mash.clock import london_today
 from mash.vocab import Agency
 
 SCHEMA = "social_care"
@@ -118,10 +119,12 @@ class WarehouseWriter:
     Has the two methods `seed.build.project_agency` calls on a store writer.
     """
 
-    def __init__(self, conn: Connection, tables: dict[str, Table], seed: int) -> None:
+    def __init__(self, conn: Connection, tables: dict[str, Table], seed: int,
+                 as_of: date) -> None:
         self.conn = conn
         self.t = tables
         self.seed = seed
+        self.as_of = as_of
         self.counts = {name: 0 for name in tables}
         self._address_id = 0
 
@@ -144,7 +147,7 @@ class WarehouseWriter:
                 "gender": _SEX_CODES.get(p.sex, "U"), "nhs_number": p.nhs_number or None,
                 "upn": p.upn or None})
             rng = random.Random(f"{self.seed}:address:{p.person_id}")
-            moved_in = DEFAULT_AS_OF - timedelta(days=rng.randint(30, 3000))
+            moved_in = self.as_of - timedelta(days=rng.randint(30, 3000))
             if rng.random() < 0.3:
                 addresses.append(self._address(p.person_id, f"{rng.randint(1, 99)} Old Mill Lane",
                                                "S10 9ZZ", moved_in - timedelta(days=700), moved_in))
@@ -191,11 +194,14 @@ class WarehouseWriter:
 
 def create_warehouse(engine: Engine, *, seed: int = 7, people: int = 10_000,
                      schema: str | None = SCHEMA, reader_role: str | None = None,
-                     as_of: date = DEFAULT_AS_OF) -> WarehouseReport:
-    """Create the warehouse schema (dropping an older copy) and fill it for `seed`."""
+                     as_of: date | None = None) -> WarehouseReport:
+    """Create the warehouse schema (dropping an older copy) and fill it for `seed`.
+
+    Dated relative to `as_of` (default: today in England), as `mash seed` is.
+    """
     t0 = time.perf_counter()
     md, tables = warehouse_tables(schema)
-    pop, red = build_population(seed, people, as_of)
+    pop, red = build_population(seed, people, as_of or london_today())
     # The same choices as `seed_agencies`, so the warehouse holds the demo store's people.
     chosen = demo_citizens(pop, red)
     forced = frozenset(chosen["red"])
@@ -205,7 +211,7 @@ def create_warehouse(engine: Engine, *, seed: int = 7, people: int = 10_000,
             conn.execute(CreateSchema(schema))
         md.drop_all(conn, checkfirst=True)
         md.create_all(conn)
-        writer = WarehouseWriter(conn, tables, seed)
+        writer = WarehouseWriter(conn, tables, seed, pop.as_of)
         project_agency(pop, Agency.CHILDRENS_SOCIAL_CARE, writer, seed=seed,
                        demo_citizens=forced, keep_single=protected)
         if reader_role and conn.dialect.name == "postgresql":

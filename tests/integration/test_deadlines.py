@@ -15,7 +15,7 @@ from mash.identity.tokens import issue_token
 from mash.vocab import Agency, AgencyStatus, Rag, Role
 from tests.integration.helpers import demo_subjects, red_request, statuses
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock_sensitive]
 
 
 def _free_port() -> int:

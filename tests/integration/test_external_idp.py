@@ -19,7 +19,7 @@ from mash.identity.tokens import issue_token
 from mash.vocab import PARTNER_AGENCIES, Role
 from tests.integration.helpers import demo_subjects, red_request
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock_sensitive]
 
 ISSUER = "https://login.council.example/tenant-42"
 AUDIENCE = "mash-broker-prod"

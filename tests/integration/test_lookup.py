@@ -18,7 +18,7 @@ from tests.integration.helpers import (
     statuses,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock_sensitive]
 
 
 def test_red_lookup_returns_verified_disclosures_from_all_four(

@@ -24,7 +24,7 @@ from mash.vocab import Agency, Rag, Role, Sensitivity, SubjectRole
 from policy.engine import load_engine
 from tests.integration.helpers import audit_rows, demo_subjects
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock_sensitive]
 
 MASH = [sys.executable, "-c", "import sys; from mash.cli import main; sys.exit(main())"]
 CP_NOT_SOUGHT = ["--purpose", "child_protection_enquiry", "--consent", "not_sought",

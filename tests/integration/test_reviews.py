@@ -13,7 +13,7 @@ from mash.v1 import mash_pb2 as pb
 from mash.vocab import AgencyStatus, Role
 from tests.integration.helpers import audit_rows, demo_subjects, red_request, statuses
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock_sensitive]
 
 
 def _cin_without_consent(referral: str, home: Home) -> pb.LookupRequest:

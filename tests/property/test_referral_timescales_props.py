@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broker.timescales import DEFAULT_CALENDAR, due_at
 from mash.vocab import Rag
+
+pytestmark = pytest.mark.clock_sensitive
 
 moments = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31),
                        timezones=st.just(UTC))

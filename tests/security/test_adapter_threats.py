@@ -19,7 +19,7 @@ from mash.v1 import mash_pb2_grpc as pb_grpc
 from mash.vocab import AGENCY_CATEGORIES, Agency, AgencyStatus
 from tests.integration.helpers import demo_subjects, red_request
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock_sensitive]
 
 
 def _query(home: Home, **over: object) -> pb.Query:

@@ -30,6 +30,8 @@ from certs.names import PeerKind
 from certs.signing import DISCLOSURE_DOMAIN, QUERY_DOMAIN, SigningKey, TrustStore
 from mash.home import Home
 
+pytestmark = pytest.mark.clock_sensitive
+
 T0 = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
 
 

@@ -34,6 +34,8 @@ from mash.identity.tokens import (
 )
 from mash.vocab import Role
 
+pytestmark = pytest.mark.clock_sensitive
+
 T0 = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
 
 

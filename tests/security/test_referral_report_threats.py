@@ -17,6 +17,8 @@ from mash.cli import main
 from mash.home import Home
 from tests.referral_factories import RECEIVED, agency, fact, full_summary, new_referral, subject
 
+pytestmark = pytest.mark.clock_sensitive
+
 NOW = datetime(2026, 11, 24, 13, 30, tzinfo=UTC)
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 

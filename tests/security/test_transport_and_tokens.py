@@ -22,7 +22,7 @@ from mash.v1 import mash_pb2_grpc as pb_grpc
 from mash.vocab import Role
 from tests.integration.helpers import demo_subjects, red_request
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clock_sensitive]
 
 
 @pytest.fixture(scope="module")

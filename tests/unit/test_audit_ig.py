@@ -22,6 +22,8 @@ from mash.cli import main
 from mash.home import Home
 from tests.unit.audit_scenario import BROKER, MONDAY_10, Scenario, build
 
+pytestmark = pytest.mark.clock_sensitive
+
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Scenario:

@@ -10,6 +10,8 @@ from certs.signing import TrustStore
 from mash.cli import main
 from mash.home import Home
 
+pytestmark = pytest.mark.clock_sensitive
+
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))

@@ -16,6 +16,8 @@ from certs.signing import DISCLOSURE_DOMAIN, SigningKey, TrustStore
 from mash.home import Home
 from mash.vocab import Agency, UnknownVocabulary
 
+pytestmark = pytest.mark.clock_sensitive
+
 T0 = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
 
 

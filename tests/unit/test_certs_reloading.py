@@ -12,6 +12,8 @@ from certs.errors import TrustStoreError
 from certs.reloading import ReloadingTrustStore
 from mash.home import Home
 
+pytestmark = pytest.mark.clock_sensitive
+
 
 def test_reloads_on_change_and_fails_closed_on_a_bad_file(tmp_path: Path) -> None:
     home = Home.at(tmp_path)

@@ -22,6 +22,8 @@ from mash.vocab import (
 from policy import BreakGlass, PolicyEngine, PolicyReason, load_engine
 from tests.policy_helpers import NOW, approved_engine, copy_shipped, request
 
+pytestmark = pytest.mark.clock_sensitive
+
 S17 = StatutoryGateway.CHILDREN_ACT_1989_S17
 S42 = StatutoryGateway.CARE_ACT_2014_S42
 S10 = StatutoryGateway.CHILDREN_ACT_2004_S10

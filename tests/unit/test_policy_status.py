@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from mash.home import Home
 from policy import ApprovalState, load_engine
 from policy.status import agreement_statuses
 from tests.policy_helpers import NOW, approved_engine, copy_shipped
+
+pytestmark = pytest.mark.clock_sensitive
 
 
 def test_fresh_home_shows_everything_awaiting_approval(tmp_path: Path) -> None:

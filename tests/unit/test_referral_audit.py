@@ -17,6 +17,8 @@ from mash.cli import main
 from mash.home import Home
 from tests.referral_factories import full_summary, new_referral
 
+pytestmark = pytest.mark.clock_sensitive
+
 
 def filed_home(tmp_path: Path) -> Home:
     home = Home.at(tmp_path)

@@ -17,6 +17,8 @@ from broker.indicators import (
 from mash.v1 import mash_pb2
 from tests.referral_factories import agency, fact, full_summary, sparse_summary, subject
 
+pytestmark = pytest.mark.clock_sensitive
+
 AS_OF = date(2026, 11, 24)
 CONTEXT = IndicatorContext(as_of=AS_OF, dates_of_birth={"child-1": date(2025, 6, 1)})
 

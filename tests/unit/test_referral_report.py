@@ -20,6 +20,8 @@ from mash.v1 import mash_pb2
 from mash.vocab import LevelOfNeed, Outcome, ReferralStatus
 from tests.referral_factories import RECEIVED, full_summary, new_referral, sparse_summary
 
+pytestmark = pytest.mark.clock_sensitive
+
 NOW = datetime(2026, 11, 24, 13, 30, tzinfo=UTC)
 
 

@@ -32,6 +32,8 @@ from mash.home import Home
 from mash.vocab import LevelOfNeed, Outcome, Rag, ReferralSource, ReferralStatus, SubjectRole
 from tests.referral_factories import RECEIVED, full_summary, new_referral, sparse_summary
 
+pytestmark = pytest.mark.clock_sensitive
+
 
 class FakeClock:
     """A clock the test moves by hand."""

@@ -26,6 +26,8 @@ from broker.timescales import (
 from mash.cli import main
 from mash.vocab import Rag, UnknownVocabulary
 
+pytestmark = pytest.mark.clock_sensitive
+
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)

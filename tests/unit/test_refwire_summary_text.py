@@ -10,6 +10,8 @@ from broker.summary_text import csc_banner, format_summary
 from mash.v1 import mash_pb2
 from tests.referral_factories import agency, fact, subject
 
+pytestmark = pytest.mark.clock_sensitive
+
 BANNER = "KNOWN TO CHILDREN'S SOCIAL CARE - route to allocated worker: "
 
 
