@@ -42,7 +42,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy mash broker agency_adapters policy certs bench
+	$(BIN)/mypy mash audit identity broker agency_adapters policy certs bench
 
 clean:
 	rm -rf $(VENV) $(HOME_DIR) build *.egg-info mash/v1

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from mash.cli import UsageError
+from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Agency, parse
 

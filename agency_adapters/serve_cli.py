@@ -32,7 +32,7 @@ def _serve(args: argparse.Namespace) -> int:
     from agency_adapters.backend import BackendError
     from agency_adapters.config import AdapterConfig
     from agency_adapters.server import run
-    from mash.cli import load_config
+    from mash.command import load_config
     from mash.config import ConfigError
 
     config = load_config(AdapterConfig.load, args.config)
@@ -52,8 +52,9 @@ def _build_keys(args: argparse.Namespace) -> int:
     from agency_adapters.sql.factory import database_url, make_engine, open_mapping
     from agency_adapters.sql.match_keys import build_match_keys
     from agency_adapters.sql.people import PeopleReader
-    from mash.cli import UsageError, load_config
+    from mash.command import load_config
     from mash.config import ConfigError
+    from mash.errors import UsageError
 
     config = load_config(AdapterConfig.load, args.config)
     if config.backend != "sql":
@@ -88,7 +89,7 @@ def _build_keys(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from agency_adapters.config import AdapterConfig
     from agency_adapters.server import build_parts
-    from mash.cli import load_config
+    from mash.command import load_config
 
     config = load_config(AdapterConfig.load, args.config)
     try:

@@ -17,12 +17,12 @@ from agency_adapters.matching import MatchThresholds
 from agency_adapters.replay import ReplayGuard
 from agency_adapters.scheduling import DueOrderedGate
 from agency_adapters.service import AdapterParts, AdapterService
+from audit.log import AuditLog
+from audit.pseudonyms import Pseudonymiser
 from certs.reloading import ReloadingTrustStore
 from certs.signing import SigningKey
 from certs.tls import server_credentials
 from mash import aio, grpc_server, logs
-from mash.audit.log import AuditLog
-from mash.audit.pseudonyms import Pseudonymiser
 from mash.v1 import mash_pb2, mash_pb2_grpc
 from policy import load_engine
 

@@ -32,14 +32,14 @@ from agency_adapters.matching import MatchThresholds, match_subjects_async
 from agency_adapters.matching.roles import birth_range_for
 from agency_adapters.replay import ReplayError, ReplayGuard
 from agency_adapters.scheduling import DueOrderedGate, due_key
+from audit.events import AuditEvent, EventKind
+from audit.log import AuditLog
+from audit.pseudonyms import Pseudonymiser, for_subjects
 from certs.envelopes import open_query, sign_disclosure
 from certs.errors import PeerError, SignatureError
 from certs.reloading import TrustSource
 from certs.signing import SigningKey
 from certs.tls import peer_identity
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.log import AuditLog
-from mash.audit.pseudonyms import Pseudonymiser, for_subjects
 from mash.errors import InvalidRequest, NotAuthenticated, NotPermitted
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb

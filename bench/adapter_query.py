@@ -39,11 +39,11 @@ from agency_adapters.config import AdapterConfig
 from agency_adapters.matching import match_subjects
 from agency_adapters.server import build_parts
 from agency_adapters.service import AdapterParts, AdapterService, _identifiers
+from audit.log import AuditLog
 from certs.envelopes import VerifiedQuery, open_query, sign_disclosure, sign_query
 from certs.signing import SigningKey
 from certs.tls import PEER_CERT_KEY
-from mash.audit.log import AuditLog
-from mash.cluster import DEFAULT_BROKER_ID, prepare_home
+from mash.app.cluster import DEFAULT_BROKER_ID, prepare_home
 from mash.grpc_server import tune_gc_for_serving
 from mash.home import Home
 from mash.ids import new_id

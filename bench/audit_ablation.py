@@ -31,10 +31,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from audit import log as audit_log
+from audit import store as audit_store
+from audit.queueing import Sink
 from bench.lookup import _percentile
-from mash.audit import log as audit_log
-from mash.audit import store as audit_store
-from mash.audit.queueing import Sink
 
 MODES: tuple[str, ...] = ("full", "no-sql", "hand-off")
 #: Modes that prototype another design (run with `--modes`; not part of the breakdown).

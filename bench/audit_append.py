@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
-from mash.audit.events import AuditEvent, EventKind  # noqa: E402
-from mash.audit.log import AuditLog, verify_log  # noqa: E402
+from audit.events import AuditEvent, EventKind  # noqa: E402
+from audit.log import AuditLog, verify_log  # noqa: E402
 from mash.logs import configure  # noqa: E402
 
 

@@ -27,8 +27,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mash.audit.events import AuditEvent, EventKind  # noqa: E402
-from mash.audit.log import AuditLog  # noqa: E402
+from audit.events import AuditEvent, EventKind  # noqa: E402
+from audit.log import AuditLog  # noqa: E402
 from mash.logs import configure  # noqa: E402
 
 AGENCIES = ("police", "health", "education", "housing")

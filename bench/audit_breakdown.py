@@ -34,10 +34,10 @@ from typing import Any
 
 from bench.audit_ablation import ENV_LATENCY, ENV_MODE, MODES, PROTOTYPES
 from bench.lookup import _requests, audit_cost, audit_log_entries, audit_on_off
+from identity.tokens import issue_token
 from mash import logs
-from mash.cluster import prepare_home
+from mash.app.cluster import prepare_home
 from mash.home import Home
-from mash.identity.tokens import issue_token
 from mash.vocab import Role
 
 SITE = Path(__file__).resolve().parent / "ablation"

@@ -22,12 +22,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mash.audit.checkpoints import create_private_key, load_private_key  # noqa: E402
-from mash.audit.events import AuditEvent, EventKind  # noqa: E402
-from mash.audit.log import AuditLog, verify_log  # noqa: E402
-from mash.audit.pseudonyms import Pseudonymiser  # noqa: E402
-from mash.audit.query import SearchFilter, search_paths  # noqa: E402
-from mash.audit.store import SqliteAuditStore  # noqa: E402
+from audit.checkpoints import create_private_key, load_private_key  # noqa: E402
+from audit.events import AuditEvent, EventKind  # noqa: E402
+from audit.log import AuditLog, verify_log  # noqa: E402
+from audit.pseudonyms import Pseudonymiser  # noqa: E402
+from audit.query import SearchFilter, search_paths  # noqa: E402
+from audit.store import SqliteAuditStore  # noqa: E402
 from mash.logs import configure  # noqa: E402
 
 KINDS = (EventKind.LOOKUP_REQUESTED, EventKind.POLICY_DECISION, EventKind.QUERY_SENT,

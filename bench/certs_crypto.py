@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from certs import pki, tls
 from certs.signing import DISCLOSURE_DOMAIN, SigningKey, TrustStore
+from identity.tokens import TokenValidator, init_dev_issuer, issue_token
 from mash.home import Home
-from mash.identity.tokens import TokenValidator, init_dev_issuer, issue_token
 
 
 def rate(fn: Callable[[], object], seconds: float) -> float:

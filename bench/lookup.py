@@ -28,11 +28,12 @@ from typing import Any
 import grpc
 
 from agency_adapters.sqlite_store import SqliteAgencyStore
+from audit.store import SqliteAuditStore
 from broker.config import AdapterEndpoint, BrokerConfig
 from certs.tls import channel_credentials
+from identity.tokens import issue_token
 from mash import aio
-from mash.audit.store import SqliteAuditStore
-from mash.cluster import (
+from mash.app.cluster import (
     DEFAULT_BROKER_ID,
     Cluster,
     ClusterError,
@@ -40,11 +41,10 @@ from mash.cluster import (
     prepare_home,
     spawn_service,
 )
-from mash.demo import red_request
+from mash.app.demo import red_request
 from mash.demo_data import demo_referrals
 from mash.grpc_server import channel_options
 from mash.home import Home
-from mash.identity.tokens import issue_token
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
 from mash.vocab import PARTNER_AGENCIES, Role

@@ -7,9 +7,9 @@ import grpc
 from certs.errors import PeerError
 from certs.reloading import TrustSource
 from certs.tls import peer_identity
+from identity.errors import TokenError
+from identity.tokens import StaffIdentity, TokenValidator
 from mash.errors import NotAuthenticated
-from mash.identity.errors import TokenError
-from mash.identity.tokens import StaffIdentity, TokenValidator
 
 
 class Authenticator:

@@ -144,7 +144,7 @@ def _file_release(args: argparse.Namespace, response: Any) -> str | None:
 def _serve(args: argparse.Namespace) -> int:
     from broker.config import BrokerConfig
     from broker.server import run
-    from mash.cli import load_config
+    from mash.command import load_config
 
     run(load_config(BrokerConfig.load, args.config))
     return 0
@@ -155,8 +155,8 @@ def _lookup(args: argparse.Namespace) -> int:
     from google.protobuf import json_format
 
     from broker.summary_text import format_summary
-    from mash.cli import UsageError
     from mash.demo_data import demo_referrals
+    from mash.errors import UsageError
     from mash.home import Home
     from mash.v1 import mash_pb2 as pb
 

@@ -53,7 +53,7 @@ def broker_address(args: argparse.Namespace) -> str:
 def connect(args: argparse.Namespace) -> BrokerClient:
     """A BrokerClient for the connection arguments; raises `NoRunningBroker`."""
     from broker.client import BrokerClient
-    from mash.identity.tokens import issue_token
+    from identity.tokens import issue_token
 
     home = Home.at(args.home)
     address = broker_address(args)
@@ -63,7 +63,7 @@ def connect(args: argparse.Namespace) -> BrokerClient:
 
 def connect_from_args(args: argparse.Namespace) -> BrokerClient:
     """Like `connect`, but a missing broker is a usage error (exit 2) for the CLI."""
-    from mash.cli import UsageError  # imported late: mash.cli imports the CLI parts
+    from mash.errors import UsageError
 
     try:
         return connect(args)

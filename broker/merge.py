@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+from audit.events import AuditEvent, EventKind
 from broker.fanout import CallOutcome
 from broker.planning import AgencyPlan
 from certs.envelopes import open_disclosure
 from certs.errors import SignatureError
 from certs.reloading import TrustSource
-from mash.audit.events import AuditEvent, EventKind
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
 from mash.vocab import AgencyStatus, Decision

@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from audit import AuditEvent, AuditLog, EventKind
+from audit.errors import AuditLogBusy
+from audit.keys import load_checkpoint_key
 from broker.referral_record import SummaryDeletion
-from mash.audit import AuditEvent, AuditLog, EventKind
-from mash.audit.errors import AuditLogBusy
-from mash.audit.keys import load_checkpoint_key
 from mash.home import Home
 
 #: The log (file stem and owner) of the referral workflow.

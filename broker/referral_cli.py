@@ -23,6 +23,7 @@ import structlog
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
+from audit import AuditError
 from broker import referral_audit
 from broker.connection import add_connection_args
 from broker.referral_record import Referral, ReferralError, rag_direction
@@ -44,7 +45,6 @@ from broker.timescales import (
     timescale_state,
 )
 from mash import logs
-from mash.audit import AuditError
 from mash.home import Home
 from mash.v1 import mash_pb2
 from mash.vocab import (
@@ -84,7 +84,7 @@ class _StderrProxy:
 
 
 def _usage(message: str) -> Exception:
-    from mash.cli import UsageError  # imported late: mash.cli imports this module
+    from mash.errors import UsageError
 
     return UsageError(message)
 

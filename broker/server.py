@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 from concurrent.futures import Future
 
+from audit.alerts import AlertMonitor
+from audit.events import AuditEvent
+from audit.log import AuditLog
+from audit.loop_sink import LoopBatchingSink
+from audit.pseudonyms import Pseudonymiser
 from broker.auth import Authenticator
 from broker.config import BrokerConfig
 from broker.fanout import AdapterClients
@@ -14,13 +19,8 @@ from broker.timescales import due_at
 from certs.reloading import ReloadingTrustStore
 from certs.signing import SigningKey
 from certs.tls import server_credentials
+from identity.tokens import TokenValidator
 from mash import aio, grpc_server, logs
-from mash.audit.alerts import AlertMonitor
-from mash.audit.events import AuditEvent
-from mash.audit.log import AuditLog
-from mash.audit.loop_sink import LoopBatchingSink
-from mash.audit.pseudonyms import Pseudonymiser
-from mash.identity.tokens import TokenValidator
 from mash.v1 import mash_pb2, mash_pb2_grpc
 from policy import load_engine
 

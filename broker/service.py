@@ -25,6 +25,9 @@ from typing import Protocol
 
 import grpc
 
+from audit.events import AuditEvent, EventKind
+from audit.log import AuditWriteError
+from audit.pseudonyms import Pseudonymiser, for_subjects
 from broker.auth import Authenticator
 from broker.config import BrokerConfig
 from broker.fanout import AdapterClients
@@ -35,9 +38,6 @@ from broker.reviews import ReviewAlreadyDecided, ReviewStore, new_review_id
 from certs.envelopes import sign_query
 from certs.reloading import TrustSource
 from certs.signing import SigningKey
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.log import AuditWriteError
-from mash.audit.pseudonyms import Pseudonymiser, for_subjects
 from mash.errors import AuditUnavailable, InvalidRequest, NotPermitted
 from mash.ids import new_id
 from mash.logs import get_logger

@@ -13,7 +13,7 @@ from certs import pki, requests
 from certs.errors import InvalidName, PkiError
 from certs.names import PeerKind, Principal
 from certs.truststore import TrustStore
-from mash.cli import UsageError
+from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Agency
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 import grpc
 
 
+class UsageError(Exception):
+    """Bad input from the command line: exit code 2 with a one-line message."""
+
+
 class MashError(Exception):
     """Base of every error mash-hub raises on purpose."""
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.keys import load_checkpoint_key
-from mash.audit.log import AuditLog
+from audit.events import AuditEvent, EventKind
+from audit.keys import load_checkpoint_key
+from audit.log import AuditLog
 from mash.home import Home
 from policy.approval import ApprovalRecord
 

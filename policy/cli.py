@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from mash.cli import UsageError
+from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Agency, parse
 from policy.errors import PolicyError

@@ -11,7 +11,7 @@ Replay works over any iterable of recorded request dicts, in one of three shapes
 
 The baseline is the recorded decision when there is one, else the current
 agreements' decision. `read_broker_audit` reads `policy_decision` events from a
-broker's audit log through `mash.audit.reading`; `read_jsonl` reads an export;
+broker's audit log through `audit.reading`; `read_jsonl` reads an export;
 `read_sqlite_events` scans any SQLite file (a fallback for other log layouts).
 """
 
@@ -143,12 +143,12 @@ def broker_logs(audit_dir: Path) -> list[Path]:
 
 
 def read_broker_audit(log: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """Policy-decision events from one broker audit log, through `mash.audit.reading`.
+    """Policy-decision events from one broker audit log, through `audit.reading`.
 
     The MASH id comes from the log's name (`broker-<mash_id>`), since every
     decision in a broker's log was made for that broker's MASH.
     """
-    from mash.audit.reading import records_where
+    from audit.reading import records_where
 
     mash_id = log.stem.removeprefix("broker-") or DEFAULT_MASH_ID
     for record in records_where(log, "json_extract(core, '$.kind') = ?", ["policy_decision"]):

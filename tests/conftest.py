@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from broker.client import BrokerClient
+from identity.tokens import issue_token
+from mash.app.cluster import Cluster, prepare_home
 from mash.clock import london_today
-from mash.cluster import Cluster, prepare_home
 from mash.home import Home
-from mash.identity.tokens import issue_token
 from mash.vocab import Role
 from tests.clockhook import mash_test_clock
 from tests.clockhook.mash_test_clock import OFFSET_ENV

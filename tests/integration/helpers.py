@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from mash.demo import green_request, red_request
+from mash.app.demo import green_request, red_request
 from mash.demo_data import demo_referrals
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb

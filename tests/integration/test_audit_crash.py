@@ -12,17 +12,17 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mash.audit.checkpoints import create_private_key
-from mash.audit.log import AuditLog, verify_log
-from mash.audit.store import SqliteAuditStore
+from audit.checkpoints import create_private_key
+from audit.log import AuditLog, verify_log
+from audit.store import SqliteAuditStore
 
 WRITER = textwrap.dedent("""
     import sys, threading
     from pathlib import Path
     from mash.logs import configure
-    from mash.audit.checkpoints import load_private_key
-    from mash.audit.events import AuditEvent, EventKind
-    from mash.audit.log import AuditLog
+    from audit.checkpoints import load_private_key
+    from audit.events import AuditEvent, EventKind
+    from audit.log import AuditLog
 
     configure(stream=sys.stderr)
     log = AuditLog.open(Path(sys.argv[1]), owner="broker",

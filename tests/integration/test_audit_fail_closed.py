@@ -8,7 +8,7 @@ import grpc
 import pytest
 
 from broker.client import BrokerClient
-from mash.cluster import Cluster
+from mash.app.cluster import Cluster
 from mash.home import Home
 from tests.integration.helpers import audit_rows, demo_subjects, red_request
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 def _verify(home: Home) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mash", "audit", "verify", "--home",
+    return subprocess.run([sys.executable, "-m", "mash.app", "audit", "verify", "--home",
                            str(home.root)], capture_output=True, text=True, timeout=120)
 
 

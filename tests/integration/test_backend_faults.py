@@ -18,10 +18,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from broker.client import BrokerClient
 from certs.tls import channel_credentials
-from mash.cluster import Cluster, Service
+from identity.tokens import issue_token
+from mash.app.cluster import Cluster, Service
 from mash.grpc_server import channel_options
 from mash.home import Home
-from mash.identity.tokens import issue_token
 from mash.v1 import mash_pb2 as pb
 from mash.vocab import Agency, AgencyStatus, Role
 from tests.integration.helpers import demo_subjects, red_request, statuses

@@ -14,9 +14,9 @@ import grpc
 import pytest
 
 from broker.client import BrokerClient
-from mash.cluster import Cluster
+from identity.tokens import issue_token
+from mash.app.cluster import Cluster
 from mash.home import Home
-from mash.identity.tokens import issue_token
 from mash.vocab import PARTNER_AGENCIES, Role
 from tests.integration.helpers import demo_subjects, red_request
 
@@ -93,7 +93,7 @@ def test_sigkill_during_load_loses_nothing(home: Home) -> None:
         cluster.respawn(broker.name)
 
     log = home.audit_log("broker-mash-demo")
-    verify = subprocess.run([sys.executable, "-m", "mash", "audit", "verify", "--home",
+    verify = subprocess.run([sys.executable, "-m", "mash.app", "audit", "verify", "--home",
                              str(home.root)], capture_output=True, text=True, timeout=120)
     assert verify.returncode == 0, verify.stdout + verify.stderr
 

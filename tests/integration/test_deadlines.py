@@ -9,9 +9,9 @@ import pytest
 
 from broker.client import BrokerClient
 from broker.config import AdapterEndpoint
-from mash.cluster import Cluster
+from identity.tokens import issue_token
+from mash.app.cluster import Cluster
 from mash.home import Home
-from mash.identity.tokens import issue_token
 from mash.vocab import Agency, AgencyStatus, Rag, Role
 from tests.integration.helpers import demo_subjects, red_request, statuses
 

@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from broker.client import BrokerClient
 from broker.config import IdentityProvider
-from mash.cluster import Cluster
+from identity.tokens import issue_token
+from mash.app.cluster import Cluster
 from mash.home import Home
-from mash.identity.tokens import issue_token
 from mash.vocab import PARTNER_AGENCIES, Role
 from tests.integration.helpers import demo_subjects, red_request
 

@@ -19,9 +19,9 @@ from agency_adapters.extract.template import schema_text, write_extract
 from agency_adapters.sqlite_store import SqliteAgencyStore
 from broker.client import BrokerClient
 from broker.summary_text import format_summary
-from mash.cluster import Cluster
+from identity.tokens import issue_token
+from mash.app.cluster import Cluster
 from mash.home import Home
-from mash.identity.tokens import issue_token
 from mash.v1 import mash_pb2 as pb
 from mash.vocab import Agency, AgencyStatus, Role
 from tests.integration.helpers import demo_subjects, red_request, statuses

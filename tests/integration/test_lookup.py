@@ -7,7 +7,7 @@ import pytest
 
 from broker.client import BrokerClient
 from certs.signing import TrustStore
-from mash.cluster import Cluster
+from mash.app.cluster import Cluster
 from mash.home import Home
 from mash.vocab import AgencyStatus, MatchBand
 from tests.integration.helpers import (

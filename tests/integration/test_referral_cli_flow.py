@@ -9,8 +9,7 @@ from pathlib import Path
 
 from tests.referral_factories import full_summary
 
-# Not `python -m mash.cli`: that runs the module as __main__, a second copy of mash.cli.
-MASH = [sys.executable, "-c", "import sys; from mash.cli import main; sys.exit(main())"]
+MASH = [sys.executable, "-m", "mash.app"]
 
 
 def mash(home: Path, *argv: str, ok: bool = True) -> subprocess.CompletedProcess[str]:

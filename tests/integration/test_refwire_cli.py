@@ -18,7 +18,7 @@ import pytest
 
 from broker.planning import Requester
 from broker.referral_flow import LookupTerms, policy_permitted
-from mash.cluster import Cluster
+from mash.app.cluster import Cluster
 from mash.home import Home
 from mash.vocab import Agency, Rag, Role, Sensitivity, SubjectRole
 from policy.engine import load_engine
@@ -26,7 +26,7 @@ from tests.integration.helpers import audit_rows, demo_subjects
 
 pytestmark = [pytest.mark.integration, pytest.mark.clock_sensitive]
 
-MASH = [sys.executable, "-c", "import sys; from mash.cli import main; sys.exit(main())"]
+MASH = [sys.executable, "-m", "mash.app"]
 CP_NOT_SOUGHT = ["--purpose", "child_protection_enquiry", "--consent", "not_sought",
                  "--consent-reason", "risk_of_significant_harm"]
 

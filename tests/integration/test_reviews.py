@@ -6,9 +6,9 @@ import grpc
 import pytest
 
 from broker.client import BrokerClient
-from mash.cluster import Cluster
+from identity.tokens import issue_token
+from mash.app.cluster import Cluster
 from mash.home import Home
-from mash.identity.tokens import issue_token
 from mash.v1 import mash_pb2 as pb
 from mash.vocab import AgencyStatus, Role
 from tests.integration.helpers import audit_rows, demo_subjects, red_request, statuses

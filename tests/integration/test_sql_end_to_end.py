@@ -15,9 +15,9 @@ from sqlalchemy import text
 from broker.client import BrokerClient
 from broker.summary_text import format_summary
 from certs.signing import TrustStore
-from mash.cluster import Cluster, ClusterError
+from identity.tokens import issue_token
+from mash.app.cluster import Cluster, ClusterError
 from mash.home import Home
-from mash.identity.tokens import issue_token
 from mash.v1 import mash_pb2 as pb
 from mash.vocab import Agency, AgencyStatus, MatchBand, Role
 from tests.integration.helpers import demo_subjects, red_request, statuses

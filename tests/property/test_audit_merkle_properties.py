@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mash.audit.merkle import inclusion_path, leaf_hash, root_of, verify_inclusion
+from audit.merkle import inclusion_path, leaf_hash, root_of, verify_inclusion
 
 leaf_lists = st.lists(st.binary(max_size=8), min_size=1, max_size=40)
 

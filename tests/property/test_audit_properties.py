@@ -4,8 +4,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mash.audit.events import AuditEvent, EventKind, canonical_parts
-from mash.audit.pseudonyms import Pseudonymiser
+from audit.events import AuditEvent, EventKind, canonical_parts
+from audit.pseudonyms import Pseudonymiser
 
 KEY = Pseudonymiser(b"k" * 32)
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
@@ -49,6 +49,6 @@ def test_events_round_trip_through_their_canonical_form(
 def test_key_must_be_32_bytes(tmp_path: Path) -> None:
     import pytest
 
-    from mash.audit.pseudonyms import PseudonymKeyError
+    from audit.pseudonyms import PseudonymKeyError
     with pytest.raises(PseudonymKeyError):
         Pseudonymiser(b"short")

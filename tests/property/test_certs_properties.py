@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from certs.errors import InvalidName, InvalidSignature
 from certs.names import KeyPurpose, PeerKind, Principal
 from certs.signing import QUERY_DOMAIN, PinnedKey, RevokedCert, SigningKey, TrustStore
+from identity.errors import TokenError
+from identity.tokens import TokenValidator, init_dev_issuer
 from mash.home import Home
-from mash.identity.errors import TokenError
-from mash.identity.tokens import TokenValidator, init_dev_issuer
 
 KEY = SigningKey.generate("broker-mash-demo")
 STORE = TrustStore((PinnedKey(KEY.key_id, KEY.owner, "query-signing", KEY.public_bytes,

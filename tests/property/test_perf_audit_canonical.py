@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mash.audit.events import PERSONAL_PART_FIELDS, AuditEvent, EventKind, canonical_parts
+from audit.events import PERSONAL_PART_FIELDS, AuditEvent, EventKind, canonical_parts
 from mash.vocab import Agency, Rag
 
 

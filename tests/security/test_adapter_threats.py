@@ -11,7 +11,7 @@ import pytest
 from certs.envelopes import sign_query
 from certs.signing import SigningKey
 from certs.tls import channel_credentials
-from mash.cluster import Cluster
+from mash.app.cluster import Cluster
 from mash.grpc_server import channel_options
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from faker import Faker
 
-from mash.audit.events import AuditEvent, EventKind, PersonalDataInEvent
-from mash.audit.log import AuditLog
-from mash.audit.proofs import prove
-from mash.audit.pseudonyms import Pseudonymiser, PseudonymKeyError
-from mash.audit.sar import render_html
+from audit.events import AuditEvent, EventKind, PersonalDataInEvent
+from audit.log import AuditLog
+from audit.proofs import prove
+from audit.pseudonyms import Pseudonymiser, PseudonymKeyError
+from audit.sar import render_html
 from mash.home import Home
 from tests.unit.audit_scenario import build
 
@@ -61,7 +61,7 @@ def test_an_inclusion_proof_reveals_no_pseudonym(tmp_path: Path) -> None:
 
 def test_sar_html_cannot_be_used_for_script_injection() -> None:
     """Threat: a crafted referral id or reason runs script in the IG lead's browser."""
-    from mash.audit.sar import AgencyAnswer, SarReport, SarRequest
+    from audit.sar import AgencyAnswer, SarReport, SarRequest
     evil = '"><img src=x onerror=alert(1)>'
     report = SarReport("now", (evil,), (SarRequest(
         when=evil, referral_id=evil, lookup_id=None, organisation=evil, role=evil,

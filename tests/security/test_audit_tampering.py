@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mash.audit.chain import GENESIS, chain_hash, entry_leaf
-from mash.audit.checkpoints import sign_checkpoint
-from mash.audit.merkle import Frontier
-from mash.audit.store import SqliteAuditStore
-from mash.audit.verify import verify_log
+from audit.chain import GENESIS, chain_hash, entry_leaf
+from audit.checkpoints import sign_checkpoint
+from audit.merkle import Frontier
+from audit.store import SqliteAuditStore
+from audit.verify import verify_log
 from tests.unit.audit_helpers import write_log
 
 N = 30

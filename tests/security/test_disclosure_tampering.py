@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 
 from broker.client import BrokerClient
-from mash.cluster import Cluster
+from identity.tokens import issue_token
+from mash.app.cluster import Cluster
 from mash.home import Home
-from mash.identity.tokens import issue_token
 from mash.vocab import Agency, AgencyStatus, Role
 from tests.integration.helpers import audit_rows, demo_subjects, red_request
 from tests.integration.hostile import HostileProxy

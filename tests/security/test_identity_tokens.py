@@ -11,8 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mash.home import Home
-from mash.identity.errors import (
+from identity.errors import (
     BadSignature,
     DisallowedAlgorithm,
     ExpiredToken,
@@ -24,7 +23,7 @@ from mash.identity.errors import (
     WrongAudience,
     WrongIssuer,
 )
-from mash.identity.tokens import (
+from identity.tokens import (
     AUDIENCE,
     DEV_ISSUER,
     DevIssuer,
@@ -32,6 +31,7 @@ from mash.identity.tokens import (
     init_dev_issuer,
     jwks_path,
 )
+from mash.home import Home
 from mash.vocab import Role
 
 pytestmark = pytest.mark.clock_sensitive

@@ -13,7 +13,7 @@ import pytest
 from broker.referrals import RetentionByAgreement, SqliteReferralStore, referral_db_path
 from broker.report import build_report, render_html, render_json, render_text
 from broker.report.model import Report
-from mash.cli import main
+from mash.app.cli import main
 from mash.home import Home
 from tests.referral_factories import RECEIVED, agency, fact, full_summary, new_referral, subject
 

@@ -17,7 +17,7 @@ import pytest
 from broker import referral_flow
 from broker.referrals import SqliteReferralStore
 from broker.rerating import Refetch
-from mash.cli import main
+from mash.app.cli import main
 from mash.home import Home
 from mash.vocab import Agency, Category
 from tests.policy_helpers import approve_demo_agreements
@@ -110,7 +110,7 @@ def test_raising_does_contact_the_broker(
         capsys: pytest.CaptureFixture[str]) -> None:
     # The control for the two tests above: the same set-up, raised, does try the broker.
     from certs.pki import init_pki
-    from mash.identity.tokens import init_dev_issuer
+    from identity.tokens import init_dev_issuer
 
     init_pki(approved_home, brokers=("mash-demo",), agencies=[])
     init_dev_issuer(approved_home)

@@ -11,9 +11,9 @@ import pytest
 from broker.client import BrokerClient
 from certs.names import PeerKind, Principal
 from certs.pki import issue, revoke
-from mash.cluster import Cluster
+from identity.tokens import issue_token
+from mash.app.cluster import Cluster
 from mash.home import Home
-from mash.identity.tokens import issue_token
 from mash.vocab import Role
 from tests.integration.helpers import demo_subjects, red_request
 

@@ -13,10 +13,10 @@ import pytest
 from broker.client import BrokerClient
 from certs.pki import init_pki
 from certs.tls import channel_credentials
-from mash.cluster import Cluster
+from identity.tokens import issue_token
+from mash.app.cluster import Cluster
 from mash.grpc_server import channel_options
 from mash.home import Home
-from mash.identity.tokens import issue_token
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
 from mash.vocab import Role

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.log import AuditLog
+from audit.events import AuditEvent, EventKind
+from audit.log import AuditLog
 
 
 class FakeClock:

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 from faker import Faker
 
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.log import AuditLog
-from mash.audit.pseudonyms import Pseudonymiser
+from audit.events import AuditEvent, EventKind
+from audit.log import AuditLog
+from audit.pseudonyms import Pseudonymiser
 from mash.home import Home
 from tests.unit.audit_helpers import FakeClock
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from mash.audit import hours
-from mash.audit.alerts import (
+from audit import hours
+from audit.alerts import (
     AfterHoursRule,
     Alert,
     AlertMonitor,
@@ -14,11 +14,11 @@ from mash.audit.alerts import (
     RepeatedDenialsRule,
     VolumeSpikeRule,
 )
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.hours import parse_ts
-from mash.audit.log import AuditLog, verify_log
-from mash.audit.query import SearchFilter, search_paths
-from mash.cli import main
+from audit.events import AuditEvent, EventKind
+from audit.hours import parse_ts
+from audit.log import AuditLog, verify_log
+from audit.query import SearchFilter, search_paths
+from mash.app.cli import main
 from mash.home import Home
 from tests.unit.audit_helpers import FakeClock
 from tests.unit.audit_scenario import MONDAY_10, SATURDAY_23, build

@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.keys import load_checkpoint_key
-from mash.audit.log import AuditLog
-from mash.cli import main
+from audit.events import AuditEvent, EventKind
+from audit.keys import load_checkpoint_key
+from audit.log import AuditLog
+from mash.app.cli import main
 from mash.home import Home
 from tests.unit.audit_helpers import lookup_events
 

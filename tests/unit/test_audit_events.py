@@ -1,6 +1,6 @@
 import pytest
 
-from mash.audit.events import AuditEvent, EventKind, PersonalDataInEvent, canonical_parts
+from audit.events import AuditEvent, EventKind, PersonalDataInEvent, canonical_parts
 from mash.vocab import Decision, Purpose, UnknownVocabulary
 
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from mash.audit.events import EventKind
-from mash.audit.log import verify_log
-from mash.audit.pseudonyms import Pseudonymiser
-from mash.audit.query import SearchFilter, search
-from mash.audit.reconcile import Severity, reconcile
-from mash.audit.review import ReviewError, ReviewFinding, review_queue, sign_off
-from mash.audit.sar import build_sar, last_accesses, render_html
-from mash.cli import main
+from audit.events import EventKind
+from audit.log import verify_log
+from audit.pseudonyms import Pseudonymiser
+from audit.query import SearchFilter, search
+from audit.reconcile import Severity, reconcile
+from audit.review import ReviewError, ReviewFinding, review_queue, sign_off
+from audit.sar import build_sar, last_accesses, render_html
+from mash.app.cli import main
 from mash.home import Home
 from tests.unit.audit_scenario import BROKER, MONDAY_10, Scenario, build
 
@@ -132,7 +132,7 @@ def test_sar_cli_writes_json_and_escaped_html(shared: Scenario, tmp_path: Path) 
 
 
 def test_html_escapes_values() -> None:
-    from mash.audit.sar import SarReport, SarRequest
+    from audit.sar import SarReport, SarRequest
     report = SarReport("now", ("NHS number",), (SarRequest(
         when="t", referral_id="<script>x</script>", lookup_id=None, organisation=None,
         role=None, staff_id=None, purpose=None, statutory_gateway=None, consent_state=None,
@@ -207,8 +207,8 @@ def test_reconcile_finds_a_disclosure_the_broker_lost(scenario: Scenario) -> Non
 
 
 def test_reconcile_other_brokers_are_listed_not_dropped(tmp_path: Path) -> None:
-    from mash.audit.events import AuditEvent
-    from mash.audit.log import AuditLog
+    from audit.events import AuditEvent
+    from audit.log import AuditLog
     s = build(Home.at(tmp_path / "h").ensure())
     with AuditLog.open(s.home.audit_log("adapter-police"), owner="adapter-police") as log:
         log.append(AuditEvent(kind=EventKind.DISCLOSURE_SENT, query_id="Q-SOUTH",

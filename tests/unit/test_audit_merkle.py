@@ -2,8 +2,8 @@ import hashlib
 
 import pytest
 
-from mash.audit.errors import InvalidInclusionProof
-from mash.audit.merkle import (
+from audit.errors import InvalidInclusionProof
+from audit.merkle import (
     EMPTY_ROOT,
     Frontier,
     inclusion_path,

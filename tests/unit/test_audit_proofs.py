@@ -5,10 +5,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mash.audit.errors import EntryNotFound, InvalidCheckpointSignature, InvalidInclusionProof
-from mash.audit.keys import checkpoint_key_path, load_checkpoint_key
-from mash.audit.proofs import InclusionProof, check_proof, prove
-from mash.cli import main
+from audit.errors import EntryNotFound, InvalidCheckpointSignature, InvalidInclusionProof
+from audit.keys import checkpoint_key_path, load_checkpoint_key
+from audit.proofs import InclusionProof, check_proof, prove
+from mash.app.cli import main
 from mash.home import Home
 from tests.unit.audit_helpers import write_log
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mash.audit.pseudonyms import (
+from audit.pseudonyms import (
     Pseudonymiser,
     PseudonymKeyError,
     normalise_name,

@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.log import AuditLog, verify_log
-from mash.audit.store import SqliteAuditStore
+from audit.events import AuditEvent, EventKind
+from audit.log import AuditLog, verify_log
+from audit.store import SqliteAuditStore
 from tests.unit.audit_helpers import FakeClock
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mash.audit.chain import GENESIS
-from mash.audit.store import SqliteAuditStore, StoredEntry
+from audit.chain import GENESIS
+from audit.store import SqliteAuditStore, StoredEntry
 
 
 def _entry(i: int, *pseudonyms: str) -> StoredEntry:

@@ -16,8 +16,8 @@ from broker.requests import parse_lookup
 from broker.server import build_parts
 from broker.service import BrokerService
 from certs.signing import SigningKey
-from mash.cluster import DEFAULT_BROKER_ID, prepare_home
-from mash.demo import red_request
+from mash.app.cluster import DEFAULT_BROKER_ID, prepare_home
+from mash.app.demo import red_request
 from mash.demo_data import demo_referrals
 from mash.home import Home
 from mash.vocab import Agency, Role

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from certs.signing import TrustStore
-from mash.cli import main
+from mash.app.cli import main
 from mash.home import Home
 
 pytestmark = pytest.mark.clock_sensitive

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from audit.checkpoints import create_private_key, load_private_key
 from certs.files import PRIVATE_MODE, create_file
-from mash.audit.checkpoints import create_private_key, load_private_key
 
 
 def test_create_file_creates_once_and_never_overwrites(tmp_path: Path) -> None:

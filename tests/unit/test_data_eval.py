@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agency_adapters.matching.evaluate import run_eval, score_results
-from mash.cli import main
+from mash.app.cli import main
 from mash.vocab import MatchBand
 
 

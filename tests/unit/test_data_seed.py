@@ -12,7 +12,7 @@ import pytest
 from agency_adapters.matching.normalise import normalise_nhs_number, normalise_upn
 from agency_adapters.seed import seed_agencies
 from agency_adapters.sqlite_store import SqliteAgencyStore
-from mash.cli import main
+from mash.app.cli import main
 from mash.vocab import AGENCY_CATEGORIES, Agency, Category
 
 pytestmark = pytest.mark.clock_sensitive
@@ -174,7 +174,7 @@ def test_cli_seed_dates_the_data_as_of_the_day_given(tmp_path: Path) -> None:
 def test_a_home_seeded_on_an_earlier_day_is_seeded_again(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from mash.cluster import prepare_home
+    from mash.app.cluster import prepare_home
     from mash.home import Home
 
     home = Home.at(tmp_path)

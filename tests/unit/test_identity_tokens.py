@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from mash.cli import main
-from mash.home import Home
-from mash.identity.errors import ExpiredToken
-from mash.identity.tokens import (
+from identity.errors import ExpiredToken
+from identity.tokens import (
     TokenValidator,
     init_dev_issuer,
     issue_token,
     issuer_key_path,
     jwks_path,
 )
+from mash.app.cli import main
+from mash.home import Home
 from mash.vocab import Role
 
 T0 = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)

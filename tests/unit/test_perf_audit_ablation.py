@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 _SCRIPT = """
 import json, sqlite3, sys
 from pathlib import Path
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.log import AuditLog
+from audit.events import AuditEvent, EventKind
+from audit.log import AuditLog
 path = Path(sys.argv[-1])
 with AuditLog.open(path, owner="broker") as log:
     ids = log.submit_many([AuditEvent(kind=EventKind.QUERY_SENT, referral_id=f"R{i}")

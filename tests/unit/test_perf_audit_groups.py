@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mash.audit.errors import AuditLogClosed, AuditWriteError
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.log import AuditLog, verify_log
-from mash.audit.loop_sink import LoopBatchingSink
+from audit.errors import AuditLogClosed, AuditWriteError
+from audit.events import AuditEvent, EventKind
+from audit.log import AuditLog, verify_log
+from audit.loop_sink import LoopBatchingSink
 
 
 def _events(n: int, lookup: str = "L1") -> list[AuditEvent]:

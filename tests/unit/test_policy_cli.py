@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mash.audit.reading import records_where
-from mash.cli import main
+from audit.reading import records_where
+from mash.app.cli import main
 from mash.home import Home
 from tests.policy_helpers import BASE, copy_shipped
 

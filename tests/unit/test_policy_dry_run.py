@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.log import AuditLog
+from audit.events import AuditEvent, EventKind
+from audit.log import AuditLog
 from policy import SHIPPED_POLICY_DIR, InvalidRequest, PolicyEngine
 from policy.dry_run import (
     broker_logs,

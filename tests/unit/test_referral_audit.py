@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from audit import EventKind
+from audit.errors import AuditLogBusy
+from audit.reading import records_for_referral
 from broker.referral_audit import REFERRAL_LOG, deletion_event, open_referral_log, record
 from broker.referral_record import SummaryDeletion
 from broker.referrals import RetentionByAgreement, SqliteReferralStore, referral_db_path
-from mash.audit import EventKind
-from mash.audit.errors import AuditLogBusy
-from mash.audit.reading import records_for_referral
-from mash.cli import main
+from mash.app.cli import main
 from mash.home import Home
 from tests.referral_factories import full_summary, new_referral
 

@@ -356,7 +356,7 @@ def test_retention_from_agreements_takes_the_shorter_version() -> None:
 
 def test_cli_takes_retention_from_the_shipped_agreements(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from mash.cli import main
+    from mash.app.cli import main
 
     home = Home.at(tmp_path)
     s = open_store(home)

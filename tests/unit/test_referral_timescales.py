@@ -23,7 +23,7 @@ from broker.timescales import (
     load_calendar,
     timescale_state,
 )
-from mash.cli import main
+from mash.app.cli import main
 from mash.vocab import Rag, UnknownVocabulary
 
 pytestmark = pytest.mark.clock_sensitive

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mash.cli import main
+from mash.app.cli import main
 from mash.home import Home
 from tests.policy_helpers import approve_demo_agreements
 

@@ -28,13 +28,13 @@ from typing import IO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mash.audit.applog import emit
-from mash.audit.chain import GENESIS, chain_hash, entry_leaf, personal_digest
-from mash.audit.checkpoints import Checkpoint, sign_checkpoint
-from mash.audit.errors import AuditFormatError, AuditLogBusy, AuditLogClosed, AuditWriteError
-from mash.audit.events import INTENT_CLOSERS, AuditEvent, EventKind, canonical_parts
-from mash.audit.merkle import Frontier
-from mash.audit.queueing import (
+from audit.applog import emit
+from audit.chain import GENESIS, chain_hash, entry_leaf, personal_digest
+from audit.checkpoints import Checkpoint, sign_checkpoint
+from audit.errors import AuditFormatError, AuditLogBusy, AuditLogClosed, AuditWriteError
+from audit.events import INTENT_CLOSERS, AuditEvent, EventKind, canonical_parts
+from audit.merkle import Frontier
+from audit.queueing import (
     CheckpointRequest,
     Group,
     Item,
@@ -43,8 +43,8 @@ from mash.audit.queueing import (
     Stop,
     fail_item,
 )
-from mash.audit.store import AuditStore, SqliteAuditStore, StoredCheckpoint, StoredEntry
-from mash.audit.verify import VerifyReport, verify_log
+from audit.store import AuditStore, SqliteAuditStore, StoredCheckpoint, StoredEntry
+from audit.verify import VerifyReport, verify_log
 
 __all__ = ["AuditLog", "AuditWriteError", "Clock", "CommitHook", "VerifyReport", "format_ts",
            "utc_now", "verify_log"]

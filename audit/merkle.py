@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mash.audit.errors import InvalidInclusionProof
+from audit.errors import InvalidInclusionProof
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 

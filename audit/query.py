@@ -13,10 +13,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.hours import OfficeHours, parse_ts
-from mash.audit.log import format_ts
-from mash.audit.reading import AuditRecord, logs_in, records_where
+from audit.events import AuditEvent, EventKind
+from audit.hours import OfficeHours, parse_ts
+from audit.log import format_ts
+from audit.reading import AuditRecord, logs_in, records_where
 from mash.home import Home
 
 #: Consent states under which sharing goes ahead only by overriding or not seeking consent.

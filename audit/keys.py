@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from mash.audit.checkpoints import create_private_key, load_private_key
+from audit.checkpoints import create_private_key, load_private_key
 from mash.home import Home
 
 CHECKPOINT_PURPOSE = "audit-checkpoint"

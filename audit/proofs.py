@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mash.audit.chain import entry_leaf
-from mash.audit.checkpoints import Checkpoint, PublicKeyLike, verify_checkpoint
-from mash.audit.errors import EntryNotFound, InvalidInclusionProof
-from mash.audit.merkle import inclusion_path, verify_inclusion
-from mash.audit.store import SqliteAuditStore
+from audit.chain import entry_leaf
+from audit.checkpoints import Checkpoint, PublicKeyLike, verify_checkpoint
+from audit.errors import EntryNotFound, InvalidInclusionProof
+from audit.merkle import inclusion_path, verify_inclusion
+from audit.store import SqliteAuditStore
 
 PROOF_FORMAT = "mash-audit-inclusion-proof-v1"
 

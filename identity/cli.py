@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from mash.cli import UsageError
+from identity.tokens import init_dev_issuer, issue_token, issuer_key_path
+from mash.errors import UsageError
 from mash.home import Home
-from mash.identity.tokens import init_dev_issuer, issue_token, issuer_key_path
 from mash.vocab import Role, parse
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from mash.audit.applog import emit
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.hours import OfficeHours, parse_ts
+from audit.applog import emit
+from audit.events import AuditEvent, EventKind
+from audit.hours import OfficeHours, parse_ts
 from mash.clock import Clock, utc_now
 
 

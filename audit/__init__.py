@@ -15,15 +15,15 @@ How a service uses it::
     ...
     log.close()                                       # flush + final signed checkpoint
 
-Import from the modules (`mash.audit.log`, `mash.audit.events`, ...); the
+Import from the modules (`audit.log`, `audit.events`, ...); the
 names below are re-exported for convenience.
 """
 
-from mash.audit.errors import AuditError, AuditLogClosed, AuditWriteError
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.log import AuditLog
-from mash.audit.pseudonyms import Pseudonymiser
-from mash.audit.verify import VerifyReport, verify_log
+from audit.errors import AuditError, AuditLogClosed, AuditWriteError
+from audit.events import AuditEvent, EventKind
+from audit.log import AuditLog
+from audit.pseudonyms import Pseudonymiser
+from audit.verify import VerifyReport, verify_log
 
 __all__ = ["AuditError", "AuditEvent", "AuditLog", "AuditLogClosed", "AuditWriteError",
            "EventKind", "Pseudonymiser", "VerifyReport", "verify_log"]

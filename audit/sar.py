@@ -1,6 +1,6 @@
 """Subject access: every request that named a person, and "who has looked at this child".
 
-The person is found by keyed pseudonym (`mash.audit.pseudonyms`); the report
+The person is found by keyed pseudonym (`audit.pseudonyms`); the report
 lists, per request, when, which organisation and role, why (purpose, gateway,
 consent), which agencies were asked, what each decided and what came back --
 never another person's data and never the contents of agency records. Staff
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from mash.audit.events import EventKind
-from mash.audit.query import SearchFilter, search
-from mash.audit.reading import AuditRecord
+from audit.events import EventKind
+from audit.query import SearchFilter, search
+from audit.reading import AuditRecord
 from mash.home import Home
 
 StaffDisplay = Literal["roles", "ids"]

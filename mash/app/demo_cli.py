@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     from mash import logs
-    from mash.demo import run_demo
+    from mash.app.demo import run_demo
     from mash.home import Home
 
     logs.configure(json=False, level="warning")

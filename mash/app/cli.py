@@ -11,49 +11,25 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Protocol, TypeVar
+from collections.abc import Sequence
 
+from mash.command import Handler
+from mash.errors import UsageError
 from mash.vocab import UnknownVocabulary
 
 #: Modules with a `register(subparsers)` function, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
-    "mash.demo_cli",        # mash demo
-    "certs.cli",            # mash pki ...
-    "mash.identity.cli",    # mash token ...
-    "agency_adapters.cli",  # mash seed, mash match ...
+    "mash.app.demo_cli",          # mash demo
+    "certs.cli",                  # mash pki ...
+    "identity.cli",               # mash token ...
+    "agency_adapters.cli",        # mash seed, mash match ...
     "agency_adapters.serve_cli",  # mash adapter serve
-    "broker.cli",           # mash broker serve, mash lookup, mash review ...
-    "policy.cli",           # mash policy ...
-    "mash.audit.cli",       # mash audit ...
-    "broker.referral_cli",  # mash timescale, mash referral ..., mash summary ...
-    "bench.cli",            # mash bench ...
+    "broker.cli",                 # mash broker serve, mash lookup, mash review ...
+    "policy.cli",                 # mash policy ...
+    "audit.cli",                  # mash audit ...
+    "broker.referral_cli",        # mash timescale, mash referral ..., mash summary ...
+    "bench.cli",                  # mash bench ...
 )
-
-
-class UsageError(Exception):
-    """Bad input from the command line: exit code 2 with a one-line message."""
-
-
-class Subparsers(Protocol):
-    """The object argparse's add_subparsers returns."""
-
-    def add_parser(self, name: str, **kwargs: object) -> argparse.ArgumentParser: ...
-
-
-Handler = Callable[[argparse.Namespace], int]
-C = TypeVar("C")
-
-
-def load_config(loader: Callable[[Path], C], path: Path) -> C:
-    """Load a process config; a bad one is a usage error (exit 2) naming the file and field."""
-    from mash.config import ConfigError
-
-    try:
-        return loader(path)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,9 +69,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141
 
-
-if __name__ == "__main__":
-    # Run through the package so `mash.cli` is imported once (its UsageError is the one parts raise).
-    from mash.cli import main as _main
-
-    sys.exit(_main())

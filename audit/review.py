@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mash.audit.errors import AuditError
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.keys import load_checkpoint_key
-from mash.audit.log import AuditLog
-from mash.audit.query import SearchFilter, search
-from mash.audit.reading import AuditRecord
+from audit.errors import AuditError
+from audit.events import AuditEvent, EventKind
+from audit.keys import load_checkpoint_key
+from audit.log import AuditLog
+from audit.query import SearchFilter, search
+from audit.reading import AuditRecord
 from mash.home import Home
 
 IG_LOG = "ig"

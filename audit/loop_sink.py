@@ -18,7 +18,7 @@ import asyncio
 from concurrent.futures import Future
 from typing import Any, Protocol, cast
 
-from mash.audit.events import AuditEvent
+from audit.events import AuditEvent
 
 
 class _GroupWriter(Protocol):

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.store import SqliteAuditStore, StoredEntry
+from audit.events import AuditEvent, EventKind
+from audit.store import SqliteAuditStore, StoredEntry
 from mash.home import Home
 
 

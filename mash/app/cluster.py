@@ -49,7 +49,7 @@ def prepare_home(home: Home, *, people: int = 2000, seed: int = 7,
     """
     from agency_adapters.seed import seed_agencies
     from certs.pki import init_pki
-    from mash.identity.tokens import init_dev_issuer
+    from identity.tokens import init_dev_issuer
     from policy import SHIPPED_POLICY_DIR, dev_approve_all
     from policy.demo_agreements import install_demo_agreements
 
@@ -216,7 +216,7 @@ def spawn_service(home: Home, name: str, args: list[str], config: Path) -> Servi
     log_path = home.log_dir / f"{name}.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mash", *args],
+            [sys.executable, "-m", "mash.app", *args],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )

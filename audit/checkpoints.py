@@ -17,9 +17,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from audit.errors import CheckpointKeyError, InvalidCheckpointSignature
+from audit.events import canonical_json
 from certs.files import PRIVATE_MODE, create_file
-from mash.audit.errors import CheckpointKeyError, InvalidCheckpointSignature
-from mash.audit.events import canonical_json
 
 #: Signature domain, as `certs` uses it: the signature covers DOMAIN || NUL || canonical JSON.
 _DOMAIN = b"mash.v1.Checkpoint"

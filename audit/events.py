@@ -6,10 +6,10 @@ An event is split in two parts when it is stored (see `canonical_parts`):
   outcome. It never carries a person's identifiers, so it is kept for ever.
 * the *personal* part -- the keyed pseudonyms of the persons named and the
   free-text `detail`. Retention may redact it; its hash stays in the chain so
-  verification still passes (see `mash.audit.log.AuditLog.redact`).
+  verification still passes (see `audit.log.AuditLog.redact`).
 
 Neither part may carry names, dates of birth or identifiers in clear: persons
-appear only as keyed pseudonyms (`mash.audit.pseudonyms`).
+appear only as keyed pseudonyms (`audit.pseudonyms`).
 """
 
 from __future__ import annotations

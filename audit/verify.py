@@ -24,17 +24,17 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from mash.audit.chain import GENESIS, LEAF_PREFIX, NO_PERSONAL
-from mash.audit.checkpoints import (
+from audit.chain import GENESIS, LEAF_PREFIX, NO_PERSONAL
+from audit.checkpoints import (
     Checkpoint,
     PublicKeyLike,
     key_id,
     public_key_of,
     verify_checkpoint,
 )
-from mash.audit.errors import AuditFormatError, InvalidCheckpointSignature
-from mash.audit.merkle import Frontier
-from mash.audit.store import SqliteAuditStore
+from audit.errors import AuditFormatError, InvalidCheckpointSignature
+from audit.merkle import Frontier
+from audit.store import SqliteAuditStore
 
 _REDACTION_MARK = '"kind":"entry_redacted"'
 _PSEUDONYM_MARK = '"subject_pseudonyms"'

@@ -1,6 +1,6 @@
 """Where audit entries live: a small storage interface and its SQLite implementation.
 
-The writer (`mash.audit.log`) and the readers (verify, search, SAR) only use
+The writer (`audit.log`) and the readers (verify, search, SAR) only use
 `AuditStore`; a PostgreSQL store for scale-out is a new class, not a rewrite.
 
 SQLite layout (one file per log owner, WAL mode, synchronous=FULL):
@@ -31,9 +31,9 @@ from typing import Any, NamedTuple, Protocol
 
 import sqlite_utils
 
-from mash.audit.checkpoints import Checkpoint
-from mash.audit.errors import AuditFormatError
-from mash.audit.events import INTENT_CLOSERS
+from audit.checkpoints import Checkpoint
+from audit.errors import AuditFormatError
+from audit.events import INTENT_CLOSERS
 
 FORMAT = "mash-audit-v1"
 
@@ -178,7 +178,7 @@ class AuditStore(Protocol):
         ...
 
     def entries_where(self, where: str, params: Sequence[Any]) -> Iterator[StoredEntry]:
-        """Entries matching a condition built by `mash.audit.query`, in id order."""
+        """Entries matching a condition built by `audit.query`, in id order."""
         ...
 
     def unclosed(self, intent: str, key: str, closers: Sequence[str]) -> list[tuple[Any, ...]]:

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Protocol
 
-from mash.audit.errors import AuditWriteError
-from mash.audit.events import AuditEvent
+from audit.errors import AuditWriteError
+from audit.events import AuditEvent
 
 
 class Stop:

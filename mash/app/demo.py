@@ -20,10 +20,10 @@ from google.protobuf import json_format
 
 from broker.client import BrokerClient
 from broker.summary_text import csc_banner, format_status_table, format_summary
-from mash.cluster import Cluster, prepare_home
+from identity.tokens import issue_token
+from mash.app.cluster import Cluster, prepare_home
 from mash.demo_data import demo_referrals
 from mash.home import Home
-from mash.identity.tokens import issue_token
 from mash.v1 import mash_pb2 as pb
 from mash.vocab import ConsentState, Purpose, Rag, ReasonCode, Role, StatutoryGateway
 
@@ -110,7 +110,7 @@ def file_and_report(home: Home, summary: pb.ReferralSummary, demo: dict[str, Any
 
 def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: TextIO) -> int:
     """Run the demo; returns the exit code."""
-    from mash.cli import main as mash_main
+    from mash.app.cli import main as mash_main
 
     def say(text: str = "") -> None:
         print(text, file=out, flush=True)

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from mash.audit.events import EventKind
-from mash.audit.query import SearchFilter, search_paths
-from mash.audit.reading import AuditRecord, logs_in
+from audit.events import EventKind
+from audit.query import SearchFilter, search_paths
+from audit.reading import AuditRecord, logs_in
 from mash.home import Home
 
 

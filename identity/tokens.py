@@ -27,9 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from certs.files import write_private, write_public
-from mash.clock import Clock, utc_now
-from mash.home import Home
-from mash.identity.errors import (
+from identity.errors import (
     BadSignature,
     DisallowedAlgorithm,
     ExpiredToken,
@@ -42,6 +40,8 @@ from mash.identity.errors import (
     WrongAudience,
     WrongIssuer,
 )
+from mash.clock import Clock, utc_now
+from mash.home import Home
 from mash.vocab import Role, UnknownVocabulary, parse
 
 DEV_ISSUER = "https://idp.mash-demo.invalid"

@@ -10,20 +10,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mash.audit.checkpoints import Checkpoint
-from mash.audit.errors import (
+from audit.checkpoints import Checkpoint
+from audit.errors import (
     AuditFormatError,
     EntryNotFound,
     InvalidCheckpointSignature,
     InvalidInclusionProof,
 )
-from mash.audit.ig_cli import register_ig
-from mash.audit.keys import published_checkpoint_keys
-from mash.audit.proofs import InclusionProof, check_proof, prove
-from mash.audit.reading import logs_in, records_for_referral, render_referral_trail
-from mash.audit.store import SqliteAuditStore
-from mash.audit.verify import verify_log
-from mash.cli import UsageError
+from audit.ig_cli import register_ig
+from audit.keys import published_checkpoint_keys
+from audit.proofs import InclusionProof, check_proof, prove
+from audit.reading import logs_in, records_for_referral, render_referral_trail
+from audit.store import SqliteAuditStore
+from audit.verify import verify_log
+from mash.errors import UsageError
 from mash.home import Home
 
 

@@ -12,19 +12,19 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mash.audit.alerts import scan
-from mash.audit.errors import AuditError, AuditLogBusy
-from mash.audit.events import AuditEvent, EventKind
-from mash.audit.keys import load_checkpoint_key
-from mash.audit.log import AuditLog
-from mash.audit.pseudonyms import Pseudonymiser, PseudonymKeyError, default_key_path
-from mash.audit.query import SearchFilter, search
-from mash.audit.reading import AuditRecord, describe, logs_in, records_where
-from mash.audit.reconcile import reconcile
-from mash.audit.review import ReviewError, ReviewFinding, open_ig_log, review_queue, sign_off
-from mash.audit.sar import build_sar, last_accesses, render_html
-from mash.audit.store import SqliteAuditStore
-from mash.cli import UsageError
+from audit.alerts import scan
+from audit.errors import AuditError, AuditLogBusy
+from audit.events import AuditEvent, EventKind
+from audit.keys import load_checkpoint_key
+from audit.log import AuditLog
+from audit.pseudonyms import Pseudonymiser, PseudonymKeyError, default_key_path
+from audit.query import SearchFilter, search
+from audit.reading import AuditRecord, describe, logs_in, records_where
+from audit.reconcile import reconcile
+from audit.review import ReviewError, ReviewFinding, open_ig_log, review_queue, sign_off
+from audit.sar import build_sar, last_accesses, render_html
+from audit.store import SqliteAuditStore
+from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Decision, Purpose, Role, parse
 
