@@ -39,6 +39,7 @@ BUILTIN_BACKENDS: dict[str, str] = {
     "sqlite": "agency_adapters.sqlite_store:open_backend",
     "sql": "agency_adapters.sql.factory:open_backend",
     "extract": "agency_adapters.extract.factory:open_backend",
+    "fhir": "agency_adapters.fhir.factory:open_backend",
 }
 
 
