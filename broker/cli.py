@@ -92,7 +92,8 @@ def _review_decide(args: argparse.Namespace) -> int:
     except grpc.RpcError as exc:
         print(f"mash: refused: {exc.code().name}: {exc.details()}", file=sys.stderr)
         return 1
-    filed = _file_release(args, response) if response.HasField("result") else None
+    # The broker files what an approval released with the referral itself.
+    filed = response.filed_lookup_id
     if args.format == "json":
         print(json_format.MessageToJson(response, preserving_proto_field_name=True))
         return 0
@@ -102,43 +103,6 @@ def _review_decide(args: argparse.Namespace) -> int:
     if filed:
         print(f"filed with referral {response.review.referral_id} as lookup {filed}")
     return 0
-
-
-def _file_release(args: argparse.Namespace, response: Any) -> str | None:
-    """File what an approval released with its referral, if the referral is recorded here."""
-    from datetime import UTC, datetime
-
-    from broker import referral_flow
-    from broker.referral_record import ReferralError
-    from broker.referrals import RetentionByAgreement, open_store
-    from mash.home import Home
-    from policy.engine import load_engine
-
-    home = Home.at(args.home)
-    review = response.review
-    summary = referral_flow.review_release_summary(review, response.result, args.broker_id)
-    store = open_store(home)
-    try:
-        try:
-            store.get(review.referral_id)
-        except ReferralError:
-            return None  # a lookup made without a referral record: nothing to file it with
-        retention = RetentionByAgreement.from_agreements(load_engine(home).agreements)
-        try:
-            stored = store.save_summary(summary, retention)
-        except ReferralError as exc:  # e.g. no retention known: kept nowhere, and said so
-            print(f"mash: the released part was not filed with the referral: {exc}",
-                  file=sys.stderr)
-            return None
-        referral_flow.remember_terms(store, review.referral_id, stored.lookup_id,
-                                     referral_flow.LookupTerms.of(
-                                         review.purpose, review.consent_state,
-                                         review.consent_reason or None,
-                                         review.statutory_gateway),
-                                     datetime.now(UTC))
-        return stored.lookup_id
-    finally:
-        store.close()
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
+from google.protobuf.message import Message
 
 from certs.tls import channel_credentials
 from mash.grpc_server import channel_options
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
+from mash.v1 import referrals_pb2_grpc as rpb_grpc
 
 
 class BrokerClient:
@@ -19,6 +23,7 @@ class BrokerClient:
         self._channel = grpc.secure_channel(
             address, channel_credentials(home, client_name), options=channel_options())
         self._stub = pb_grpc.BrokerStub(self._channel)
+        self._referrals = rpb_grpc.ReferralsStub(self._channel)
         self._metadata = (("authorization", f"Bearer {token}"),)
         self.timeout_s = timeout_s
 
@@ -42,6 +47,11 @@ class BrokerClient:
             pb.DecideReviewRequest(review_id=review_id, approve=approve, reason=reason),
             metadata=self._metadata, timeout=self.timeout_s)
         return response
+
+    def referrals(self, method: str, request: Message) -> Any:
+        """Call `Referrals.<method>` with `request` (raises grpc.RpcError on refusal)."""
+        return getattr(self._referrals, method)(request, metadata=self._metadata,
+                                                timeout=self.timeout_s)
 
     def close(self) -> None:
         """Close the channel."""

@@ -21,7 +21,7 @@ from typing import Protocol
 from broker.planning import Requester, plan_agency
 from broker.referral_lookup import file_summary, lookup_request
 from broker.referral_record import Referral, StoredSummary
-from broker.referrals import HasRetention, SqliteReferralStore
+from broker.referrals import HasRetention, RetentionByAgreement, SqliteReferralStore
 from broker.requests import LookupInput
 from broker.rerating import Permitted, Refetch, already_permitted, plan_refetch
 from mash.v1 import mash_pb2
@@ -192,6 +192,23 @@ def review_release_summary(review: mash_pb2.Review, result: mash_pb2.AgencyResul
         generated_at=review.decided_at, agencies=[result], broker_id=broker_id)
 
 
-__all__ = ["Asker", "LookupTerms", "ask_and_file", "latest_purpose",
+def file_release(store: SqliteReferralStore, review: mash_pb2.Review,
+                 result: mash_pb2.AgencyResult, broker_id: str,
+                 agreements: Iterable[HasRetention], at: datetime) -> str:
+    """File what an approval released with the review's referral; "" if none is recorded.
+
+    The terms it was asked under are remembered, so a later re-rating re-asks under them.
+    """
+    if not store.exists(review.referral_id):
+        return ""
+    summary = review_release_summary(review, result, broker_id)
+    stored = store.save_summary(summary, RetentionByAgreement.from_agreements(agreements))
+    remember_terms(store, review.referral_id, stored.lookup_id,
+                   LookupTerms.of(review.purpose, review.consent_state,
+                                  review.consent_reason or None, review.statutory_gateway), at)
+    return stored.lookup_id
+
+
+__all__ = ["Asker", "file_release", "LookupTerms", "ask_and_file", "latest_purpose",
            "latest_terms", "plan_after_rerate", "policy_permitted", "referral_lookup",
            "refetch", "refetch_request", "remember_terms", "review_release_summary"]

@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
+import grpc
+
 from broker.timescales import DEFAULT_CALENDAR, WorkingCalendar, due_at
+from mash.errors import MashError
 from mash.v1 import mash_pb2
 from mash.vocab import (
     OUTCOMES_FOR_LEVEL,
@@ -36,8 +39,11 @@ IDENTIFIER_FIELDS: tuple[str, ...] = (
 )
 
 
-class ReferralError(Exception):
-    """Base of the referral workflow's errors."""
+class ReferralError(MashError):
+    """Base of the referral workflow's errors (each maps to its gRPC status)."""
+
+    grpc_code = grpc.StatusCode.INVALID_ARGUMENT
+    code = "invalid_referral"
 
 
 class InvalidReferral(ReferralError):
@@ -46,6 +52,9 @@ class InvalidReferral(ReferralError):
 
 class InvalidTransition(ReferralError):
     """A status change the workflow does not allow (e.g. deciding a closed referral)."""
+
+    grpc_code = grpc.StatusCode.FAILED_PRECONDITION
+    code = "invalid_transition"
 
 
 def _frozen(mapping: Mapping[str, str]) -> Mapping[str, str]:
@@ -107,6 +116,16 @@ class StatusChange:
 
 
 @dataclass(frozen=True)
+class ReferralEdit:
+    """A change to the referral's details or household; `change` names it by id only."""
+
+    at: datetime
+    by: str
+    change: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class ManagerDecision:
     """The team manager's decision: level of need, outcome, and why."""
 
@@ -150,6 +169,7 @@ class Referral:
     rag_history: tuple[RagChange, ...]
     status_history: tuple[StatusChange, ...]
     decisions: tuple[ManagerDecision, ...] = ()
+    edits: tuple[ReferralEdit, ...] = ()
 
     @property
     def rag(self) -> Rag:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+import grpc
 import sqlite_utils
 
 from broker.referral_record import (
@@ -30,6 +31,7 @@ from broker.referral_record import (
     ManagerDecision,
     RagChange,
     Referral,
+    ReferralEdit,
     ReferralError,
     ReferralSubject,
     StatusChange,
@@ -54,17 +56,29 @@ Clock = Callable[[], datetime]
 class ReferralNotFound(ReferralError):
     """No referral with that id in the store."""
 
+    grpc_code = grpc.StatusCode.NOT_FOUND
+    code = "referral_not_found"
+
 
 class DuplicateReferral(ReferralError):
     """A referral with that id already exists."""
+
+    grpc_code = grpc.StatusCode.ALREADY_EXISTS
+    code = "duplicate_referral"
 
 
 class DuplicateSummary(ReferralError):
     """A summary for that lookup is already filed (summaries are never overwritten)."""
 
+    grpc_code = grpc.StatusCode.ALREADY_EXISTS
+    code = "duplicate_summary"
+
 
 class UnknownRetention(ReferralError):
     """A summary part carries agency data under an agreement whose retention is not known."""
+
+    grpc_code = grpc.StatusCode.FAILED_PRECONDITION
+    code = "unknown_retention"
 
 
 def referral_db_path(home: Home) -> Path:
@@ -284,6 +298,7 @@ class SqliteReferralStore:
                                 "note": str}),
             ("decisions", {"referral_id": str, "level_of_need": str, "outcome": str,
                            "rationale": str, "by": str, "at": str}),
+            ("edits", {"referral_id": str, "at": str, "by": str, "change": str, "note": str}),
         ):
             db.table(name).create({"seq": int, **columns}, pk="seq", if_not_exists=True,
                             foreign_keys=[("referral_id", "referrals", "referral_id")])
@@ -385,6 +400,60 @@ class SqliteReferralStore:
                 "by": decision.by, "at": decision.at.isoformat()})
         return self.get(referral_id)
 
+    def edit(self, referral_id: str, *, by: str, reason: str | None = None,
+             source: ReferralSource | None = None, put: Sequence[ReferralSubject] = (),
+             remove: Sequence[str] = (), note: str = "") -> Referral:
+        """Correct the details, add or correct subjects (by id) and remove subjects.
+
+        A closed referral is not edited; a referral keeps at least one subject.
+        Each change is kept in the history by id only (no names).
+        """
+        if not by:
+            raise InvalidReferral("by: name who edited the referral")
+        with self.db.atomic():
+            current = self.get(referral_id)
+            if current.status == ReferralStatus.CLOSED:
+                raise InvalidTransition(f"referral {referral_id} is closed")
+            by_id = {s.subject_id: s for s in current.subjects}
+            unknown = [sid for sid in remove if sid not in by_id]
+            if unknown:
+                raise InvalidReferral(f"remove_subject_ids: no subject {unknown[0]} in "
+                                      f"{referral_id}")
+            changes: list[str] = []
+            updated = dict(by_id)
+            for sid in remove:
+                del updated[sid]
+                changes.append(f"removed subject {sid}")
+            for subject in put:
+                if subject.subject_id in remove:
+                    raise InvalidReferral(f"put_subjects: {subject.subject_id} is also removed")
+                verb = "corrected" if subject.subject_id in updated else "added"
+                updated[subject.subject_id] = subject
+                changes.append(f"{verb} subject {subject.subject_id}")
+            if not updated:
+                raise InvalidReferral("remove_subject_ids: a referral keeps at least one subject")
+            fields: dict[str, str] = {}
+            if reason is not None and reason != current.reason:
+                if not reason.strip():
+                    raise InvalidReferral("reason: must not be empty")
+                fields["reason"] = reason
+                changes.append("corrected reason")
+            if source is not None and source != current.source:
+                fields["source"] = source.value
+                changes.append(f"source {current.source.value} -> {source.value}")
+            if not changes:
+                raise InvalidReferral("nothing to change")
+            fields["subjects"] = json.dumps(
+                [{"subject_id": s.subject_id, "role": s.role.value,
+                  "identifiers": dict(s.identifiers)} for s in updated.values()],
+                sort_keys=True)
+            self.db.table("referrals").update(referral_id, fields)
+            at = self.clock().isoformat()
+            self.db.table("edits").insert_all([
+                {"referral_id": referral_id, "at": at, "by": by, "change": change,
+                 "note": note} for change in changes])
+        return self.get(referral_id)
+
     def _move(self, current: Referral, status: ReferralStatus, by: str, note: str) -> None:
         if status not in TRANSITIONS[current.status]:
             raise InvalidTransition(
@@ -395,6 +464,10 @@ class SqliteReferralStore:
                                           "at": self.clock().isoformat(), "by": by,
                                           "note": note})
 
+    def exists(self, referral_id: str) -> bool:
+        """Whether the store holds a referral with this id."""
+        return self._exists(referral_id)
+
     def _exists(self, referral_id: str) -> bool:
         return bool(list(self.db.query("select 1 from referrals where referral_id = ?",
                                        [referral_id])))
@@ -404,6 +477,7 @@ class SqliteReferralStore:
         history = self._rows("rag_changes", rid)
         statuses = self._rows("status_changes", rid)
         decisions = self._rows("decisions", rid)
+        edits = self._rows("edits", rid)
         return Referral(
             referral_id=rid,
             received_at=_dt(row["received_at"]),
@@ -419,6 +493,8 @@ class SqliteReferralStore:
             decisions=tuple(ManagerDecision(LevelOfNeed(d["level_of_need"]),
                                             Outcome(d["outcome"]), d["rationale"], d["by"],
                                             _dt(d["at"])) for d in decisions),
+            edits=tuple(ReferralEdit(_dt(e["at"]), e["by"], e["change"], e["note"])
+                        for e in edits),
         )
 
     def _rows(self, table: str, referral_id: str) -> list[dict[str, Any]]:

@@ -13,18 +13,30 @@ from audit.pseudonyms import Pseudonymiser
 from broker.auth import Authenticator
 from broker.config import BrokerConfig
 from broker.fanout import AdapterClients
+from broker.referral_service import ReferralsService
+from broker.referrals import SqliteReferralStore
 from broker.reviews import ReviewStore
 from broker.service import BrokerParts, BrokerService
-from broker.timescales import due_at
+from broker.timescales import DEFAULT_CALENDAR, WorkingCalendar, due_at, load_calendar
 from certs.reloading import ReloadingTrustStore
 from certs.signing import SigningKey
 from certs.tls import server_credentials
 from identity.tokens import TokenValidator
 from mash import aio, grpc_server, logs
-from mash.v1 import mash_pb2, mash_pb2_grpc
+from mash.home import Home
+from mash.v1 import mash_pb2, mash_pb2_grpc, referrals_pb2_grpc
 from policy import load_engine
 
 SERVICE_NAME = mash_pb2.DESCRIPTOR.services_by_name["Broker"].full_name
+
+#: The local authority's working calendar, in the broker's home (optional).
+CALENDAR_FILE = "timescales.toml"
+
+
+def working_calendar(home: Home) -> WorkingCalendar:
+    """The home's calendar (`config/timescales.toml`) if there is one, else the default."""
+    path = home.config_dir / CALENDAR_FILE
+    return load_calendar(path) if path.is_file() else DEFAULT_CALENDAR
 
 
 class NullAudit:
@@ -81,6 +93,8 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
         clients=AdapterClients(home, name, config.adapters, config.max_message_bytes),
         reviews=ReviewStore(home.root / "broker" / "reviews.sqlite"),
         due_at=due_at,
+        # The broker alone opens the referral store; staff reach it through `Referrals`.
+        referrals=SqliteReferralStore.in_home(home),
     )
     return parts, audit
 
@@ -90,7 +104,11 @@ async def serve(config: BrokerConfig) -> None:
     log = logs.get_logger("broker")
     parts, audit = build_parts(config)
     server = grpc_server.build_server(config.max_message_bytes)
-    mash_pb2_grpc.add_BrokerServicer_to_server(BrokerService(parts), server)
+    broker = BrokerService(parts)
+    mash_pb2_grpc.add_BrokerServicer_to_server(broker, server)
+    assert parts.referrals is not None
+    referrals_pb2_grpc.add_ReferralsServicer_to_server(
+        ReferralsService(parts, broker, parts.referrals, working_calendar(config.home)), server)
     async for port in grpc_server.serve_until_signalled(
             server, service_name=SERVICE_NAME, listen=config.listen,
             credentials=server_credentials(config.home, config.name),
@@ -100,6 +118,8 @@ async def serve(config: BrokerConfig) -> None:
     log.info("broker_stopped")
     await parts.clients.close()
     parts.reviews.close()
+    if parts.referrals is not None:
+        parts.referrals.close()
     if audit is not None:
         audit.close()
 

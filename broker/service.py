@@ -33,6 +33,9 @@ from broker.config import BrokerConfig
 from broker.fanout import AdapterClients
 from broker.merge import result_for
 from broker.planning import Actor, AgencyPlan, Requester, plan_agency
+from broker.referral_flow import file_release
+from broker.referral_record import ReferralError
+from broker.referrals import SqliteReferralStore
 from broker.requests import LookupInput, parse_lookup
 from broker.reviews import ReviewAlreadyDecided, ReviewStore, new_review_id
 from certs.envelopes import sign_query
@@ -80,6 +83,8 @@ class BrokerParts:
     #: the RAG timescale: when research on a lookup made at `at` with this rating is due
     due_at: Callable[[datetime, Rag], datetime | None] = lambda _at, _rag: None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    #: the referral store: what an approval releases is filed with its referral here
+    referrals: SqliteReferralStore | None = None
 
 
 async def _durable(pending: Future[list[int]]) -> None:
@@ -185,22 +190,53 @@ class BrokerService(pb_grpc.BrokerServicer):
         self, request: pb.DecideReviewRequest, context: grpc.aio.ServicerContext
     ) -> pb.DecideReviewResponse:
         """Approve (and release the query) or reject a held request, with a reason."""
-        p = self.p
-        staff = p.auth.authenticate(context)
-        reason = request.reason.strip()
+        staff = self.p.auth.authenticate(context)
+        response = await self.decide_review(staff, request.review_id, approve=request.approve,
+                                            reason=request.reason)
+        if response.HasField("result"):
+            response.filed_lookup_id = self.file_release(response.review, response.result)
+        return response
+
+    def check_decision(self, staff: Actor, review: pb.Review, reason: str) -> str:
+        """The trimmed reason, once `staff` may decide `review` (raises otherwise)."""
+        reason = reason.strip()
         if not reason:
-            raise InvalidRequest("a review decision needs a reason")
+            raise InvalidRequest("reason: a review decision needs a reason")
         if len(reason) > 2000:
-            raise InvalidRequest("the reason is limited to 2000 characters")
-        held = p.reviews.get(request.review_id)
-        review = held.review
+            raise InvalidRequest("reason: at most 2000 characters")
         if review.status != "pending":  # before logging: never record a decision that cannot be
             raise ReviewAlreadyDecided(f"review already {review.status}")
         agency = parse(Agency, review.agency)
-        if not p.engine.may_approve_review(p.config.broker_id, agency, staff.role, staff.sub,
-                                           review.requester_id):
+        if not self.p.engine.may_approve_review(self.p.config.broker_id, agency, staff.role,
+                                                staff.sub, review.requester_id):
             raise NotPermitted("only a team manager who did not make the request may decide it",
                                detail=f"role {staff.role}")
+        return reason
+
+    def file_release(self, review: pb.Review, result: pb.AgencyResult) -> str:
+        """File what an approval released with its referral; its lookup id, or "" if not filed.
+
+        A lookup made without a referral record (`mash lookup`) has nothing to file it with.
+        """
+        store = self.p.referrals
+        if store is None:
+            return ""
+        try:
+            return file_release(store, review, result, self.p.config.broker_id,
+                                self.p.engine.agreements, self.p.clock())
+        except ReferralError as exc:
+            log.warning("release_not_filed", review_id=review.review_id, cause=str(exc))
+            return ""
+
+    async def decide_review(self, staff: Actor, review_id: str, *, approve: bool,
+                            reason: str) -> pb.DecideReviewResponse:
+        """Decide one held request as `staff` (authenticated by the caller)."""
+        p = self.p
+        held = p.reviews.get(review_id)
+        review = held.review
+        reason = self.check_decision(staff, review, reason)
+        agency = parse(Agency, review.agency)
+        request = pb.DecideReviewRequest(review_id=review_id, approve=approve, reason=reason)
         now = p.clock()
         lookup = parse_lookup(held.request)
         requester = Requester(review.requester_id, parse(Role, review.requester_role),

@@ -57,7 +57,7 @@ def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def render_html(report: Report) -> str:
+def render_html(report: Report, *, include_earlier: bool = False) -> str:
     """The report as a standalone HTML document."""
     r = report.referral
     ts = report.timescale
@@ -122,6 +122,12 @@ def render_html(report: Report) -> str:
 
     body.append("<h2>Agencies</h2>")
     body += [_agency_html(a) for a in report.agencies]
+    if report.earlier:
+        # One click away, and open in the printout when they were asked for.
+        body.append(f"<details{' open' if include_earlier else ''}><summary>Earlier answers "
+                    f"({len(report.earlier)})</summary>")
+        body += [_agency_html(a) for a in report.earlier]
+        body.append("</details>")
 
     body.append("<h2>Decision</h2>")
     d = r.decision
@@ -155,6 +161,13 @@ def _agency_html(a: AgencySection) -> str:
              f"<h3>{_e(a.agency.replace('_', ' '))} &mdash; <span class=\"status "
              f"status-{_e(a.status)}\">{_e(status)}</span> <span class=\"muted\">lookup "
              f"{_e(a.lookup_id)} ({_e(a.lookup_rag)})</span></h3>"]
+    if a.latest_attempt is not None:
+        later = a.latest_attempt
+        parts.append(f"<p>Later lookup {_e(later.lookup_id)}: "
+                     f"{_e(STATUS_WORDS.get(later.status, later.status))}"
+                     + "".join(f"; reason <span class=\"mono\">{_e(c)}</span>"
+                               + (f": {_e(t)}" if t else "") for c, t in later.reasons)
+                     + "</p>")
     for m in a.matches:
         hint = f"; to confirm: {_e(m.confirm_hint)}" if m.confirm_hint else ""
         parts.append(f"<p>Match {_e(m.subject_id)}: {_e(m.match_band)} "

@@ -57,12 +57,17 @@ def _agency(section: AgencySection) -> dict[str, Any]:
         "agreement_version": section.agreement_version,
         "latency_ms": round(section.latency_ms, 2),
         "deleted_under_retention": section.deleted_under_retention,
+        "from_lookups": list(section.from_lookups) or [section.lookup_id],
+        "latest_attempt": None if section.latest_attempt is None else {
+            "lookup_id": section.latest_attempt.lookup_id,
+            "status": section.latest_attempt.status,
+            "reasons": [{"code": c, "text": t} for c, t in section.latest_attempt.reasons]},
     }
 
 
-def report_to_dict(report: Report) -> dict[str, Any]:
-    """The whole report as JSON-ready data."""
-    return {
+def report_to_dict(report: Report, *, include_earlier: bool = False) -> dict[str, Any]:
+    """The whole report as JSON-ready data (earlier answers listed only when asked)."""
+    data = {
         "report_version": REPORT_VERSION,
         "generated_at": report.generated_at.isoformat(),
         "referral": referral_to_dict(report.referral),
@@ -91,9 +96,14 @@ def report_to_dict(report: Report) -> dict[str, Any]:
                        "agreement_version": d.agreement_version,
                        "retain_until": d.retain_until.isoformat(),
                        "deleted_at": d.deleted_at.isoformat()} for d in report.deletions],
+        "earlier_answers": len(report.earlier),
     }
+    if include_earlier:
+        data["earlier_agencies"] = [_agency(a) for a in report.earlier]
+    return data
 
 
-def render_json(report: Report, *, indent: int | None = 2) -> str:
+def render_json(report: Report, *, indent: int | None = 2, include_earlier: bool = False) -> str:
     """The report as a JSON document."""
-    return json.dumps(report_to_dict(report), indent=indent, ensure_ascii=False)
+    return json.dumps(report_to_dict(report, include_earlier=include_earlier), indent=indent,
+                      ensure_ascii=False)

@@ -8,7 +8,7 @@ the chronology -- is made here once, so the three formats never disagree.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from broker.indicators import (
@@ -29,7 +29,12 @@ from mash.v1 import mash_pb2
 from mash.vocab import AGENCY_CATEGORIES, Agency, AgencyStatus, ReferralStatus
 
 #: Report format version (bump when a JSON field changes meaning).
-REPORT_VERSION = 1
+#: 2: `agencies` holds each agency's latest answer; earlier ones are `earlier_agencies`.
+REPORT_VERSION = 2
+
+#: Statuses that are an agency's answer (anything else says why there is none).
+ANSWERED = frozenset({AgencyStatus.DISCLOSED.value, AgencyStatus.NOT_KNOWN.value,
+                      AgencyStatus.POSSIBLE_MATCH.value})
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class FactView:
     occurred_on: str
     summary: str
     attributes: Mapping[str, str]
+    lookup_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,12 @@ class AgencySection:
     agreement_version: str
     latency_ms: float
     deleted_under_retention: bool
+    #: the lookups this block's matches and facts come from (newest first): more than one
+    #: when a later lookup asked for some categories only (a re-ask after re-rating)
+    from_lookups: tuple[str, ...] = ()
+    #: a newer lookup's part that is not an answer (timed out, withheld, pending review ...),
+    #: shown with the latest answer so it is never hidden
+    latest_attempt: AgencySection | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,8 @@ class Report:
     indicators: tuple[Indicator, ...]
     chronology: tuple[ChronologyEntry, ...]
     deletions: tuple[SummaryDeletion, ...]
+    #: answers superseded by a later answer of the same agency, newest first
+    earlier: tuple[AgencySection, ...] = ()
 
 
 def build_report(referral: Referral, summaries: Sequence[mash_pb2.ReferralSummary], *,
@@ -119,11 +133,18 @@ def build_report(referral: Referral, summaries: Sequence[mash_pb2.ReferralSummar
                  csc_window_days: int = CSC_RECENT_CLOSURE_DAYS) -> Report:
     """The report for `referral` from its lookups' `summaries` (oldest first), at `now`.
 
-    Indicators are judged as of `now`'s date; the known-to-CSC rule likewise.
+    Each agency appears once, with its latest answer (`latest_sections`); its
+    earlier answers are kept in `earlier`. Indicators are judged as of `now`'s
+    date; the known-to-CSC rule likewise.
     Summaries for another referral are ignored (never mixed into this one).
     """
     mine = [s for s in summaries if s.referral_id == referral.referral_id]
-    facts = disclosed_facts(mine)
+    latest, earlier = latest_sections(mine)
+    # Indicators and the chronology come from the answers shown, never superseded ones.
+    shown = {(a.agency, f.lookup_id, f.record_id, f.category)
+             for a in latest for _, items in a.facts_by_category for f in items}
+    facts = [f for f in disclosed_facts(mine)
+             if (f.agency, f.lookup_id, f.record_id, f.category) in shown]
     today = now.astimezone(calendar.tz).date()
     dobs = {s.subject_id: d for s in referral.subjects
             if (d := parse_day(s.identifiers.get("date_of_birth", ""))) is not None}
@@ -136,8 +157,8 @@ def build_report(referral: Referral, summaries: Sequence[mash_pb2.ReferralSummar
         known_to_csc=tuple(known_to_csc(csc_facts, today, csc_window_days)),
         lookups=tuple(LookupView(s.lookup_id, s.rag, s.purpose, s.statutory_gateway,
                                  s.generated_at, s.due_at, s.broker_id) for s in mine),
-        agencies=tuple(_section(s, a) for s in reversed(mine)
-                       for a in sorted(s.agencies, key=_agency_order)),
+        agencies=latest,
+        earlier=earlier,
         indicators=tuple(indicators),
         chronology=tuple(merged_chronology(facts, indicators)),
         deletions=tuple(d for d in deletions if d.referral_id == referral.referral_id),
@@ -182,7 +203,7 @@ def _section(summary: mash_pb2.ReferralSummary, result: mash_pb2.AgencyResult) -
         for fact in subject.facts:
             by_category.setdefault(fact.category, []).append(FactView(
                 subject.subject_id, fact.record_id, fact.category, fact.occurred_on,
-                fact.summary, dict(sorted(fact.attributes.items()))))
+                fact.summary, dict(sorted(fact.attributes.items())), summary.lookup_id))
     order = _category_order(result.agency)
     categories = sorted(by_category, key=lambda c: (order.get(c, len(order)), c))
     return AgencySection(
@@ -199,3 +220,76 @@ def _section(summary: mash_pb2.ReferralSummary, result: mash_pb2.AgencyResult) -
         agreement_version=result.agreement_version, latency_ms=result.latency_ms,
         deleted_under_retention=any(r.code == RETENTION_DELETED for r in result.reasons),
     )
+
+
+def latest_sections(summaries: Sequence[mash_pb2.ReferralSummary]
+                    ) -> tuple[tuple[AgencySection, ...], tuple[AgencySection, ...]]:
+    """(each agency's latest answer, every other part), in agency order.
+
+    The latest block is the agency's newest answer (disclosed, not known,
+    possible match), or its newest part when it never answered; a newer part
+    that is not an answer is kept as its `latest_attempt`. Where that lookup
+    was not asked about every category or subject -- a re-ask after re-rating
+    asks only for what became newly permitted -- each subject's match and each
+    category's facts come from the newest answer that covered them, and
+    `from_lookups` names those lookups.
+    """
+    per_agency: dict[str, list[tuple[mash_pb2.ReferralSummary, mash_pb2.AgencyResult]]] = {}
+    for summary in reversed(summaries):  # newest first
+        for result in summary.agencies:
+            per_agency.setdefault(result.agency, []).append((summary, result))
+    latest: list[AgencySection] = []
+    earlier: list[AgencySection] = []
+    for agency in sorted(per_agency, key=lambda a: _agency_order(
+            mash_pb2.AgencyResult(agency=a))):
+        parts = per_agency[agency]
+        sections = [_section(s, r) for s, r in parts]
+        results = [r for _, r in parts]
+        answered = [i for i, r in enumerate(results) if r.status in ANSWERED]
+        # The block is the newest answer; a newer part that is not one is shown beside it.
+        first = answered[0] if answered else 0
+        block = _merged(sections[first:], results[first:])
+        if first:
+            block = replace(block, latest_attempt=sections[0])
+        latest.append(block)
+        earlier += [sec for i, sec in enumerate(sections) if i != first]
+    return tuple(latest), tuple(earlier)
+
+
+def _covered(result: mash_pb2.AgencyResult) -> set[str]:
+    """The categories `result` answered for (empty unless it is an answer)."""
+    if result.status not in ANSWERED:
+        return set()
+    named = {c for s in result.subjects for c in s.permitted_categories} | {
+        f.category for s in result.subjects for f in s.facts}
+    # An answer that names no categories answered for all of them.
+    return named or set(_category_order(result.agency))
+
+
+def _merged(sections: Sequence[AgencySection],
+            results: Sequence[mash_pb2.AgencyResult]) -> AgencySection:
+    newest = sections[0]
+    matches = {m.subject_id: m for m in newest.matches}
+    facts = dict(newest.facts_by_category)
+    covered = _covered(results[0])
+    used = [newest.lookup_id]
+    for section, result in zip(sections[1:], results[1:], strict=True):
+        if result.status not in ANSWERED:
+            continue
+        took = False
+        for m in section.matches:
+            if m.subject_id not in matches:
+                matches[m.subject_id] = m
+                took = True
+        for category, items in section.facts_by_category:
+            if category not in covered and category not in facts:
+                facts[category] = items
+                took = True
+        covered |= _covered(result)
+        if took and section.lookup_id not in used:
+            used.append(section.lookup_id)
+    order = _category_order(newest.agency)
+    return replace(newest, matches=tuple(matches.values()),
+                   facts_by_category=tuple(sorted(
+                       facts.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))),
+                   from_lookups=tuple(used))

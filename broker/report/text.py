@@ -41,7 +41,7 @@ def when(moment: datetime, tz: ZoneInfo = LONDON) -> str:
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
-def render_text(report: Report) -> str:
+def render_text(report: Report, *, include_earlier: bool = False) -> str:
     """The report as text lines for a terminal (no colour codes, so it pipes cleanly)."""
     r = report.referral
     out: list[str] = [
@@ -81,6 +81,13 @@ def render_text(report: Report) -> str:
     out += ["", THIN, "Agencies", THIN]
     for section in report.agencies:
         out += _agency_lines(section)
+    if report.earlier and include_earlier:
+        out += ["", f"Earlier answers, newest first ({len(report.earlier)})"]
+        for section in report.earlier:
+            out += _agency_lines(section)
+    elif report.earlier:
+        out.append(f"  ({len(report.earlier)} earlier answer(s) superseded by these: "
+                   f"mash summary show {r.referral_id} --earlier)")
 
     out += ["", THIN, f"Chronology, newest first ({len(report.chronology)} events)", THIN]
     for e in report.chronology:
@@ -110,6 +117,12 @@ def _agency_lines(section: AgencySection) -> list[str]:
     status = STATUS_WORDS.get(section.status, section.status)
     lines = [f"  {section.agency:<22} {status:<18} lookup {section.lookup_id} "
              f"({section.lookup_rag})"]
+    attempt = section.latest_attempt
+    if attempt is not None:
+        lines.append(f"      later lookup {attempt.lookup_id}: "
+                     f"{STATUS_WORDS.get(attempt.status, attempt.status)}"
+                     + "".join(f"; reason {c}" + (f": {t}" if t else "")
+                               for c, t in attempt.reasons))
     for m in section.matches:
         hint = f"; to confirm: {m.confirm_hint}" if m.confirm_hint else ""
         lines.append(f"      match {m.subject_id}: {m.match_band} ({m.match_score:.2f}){hint}")

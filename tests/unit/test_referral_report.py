@@ -57,7 +57,7 @@ def test_json_contract(store: SqliteReferralStore) -> None:
     data = json.loads(render_json(report_for(store)))
     assert set(data) == {"report_version", "generated_at", "referral", "timescale",
                          "known_to_csc", "lookups", "agencies", "indicators", "chronology",
-                         "decision", "deletions"}
+                         "decision", "deletions", "earlier_answers"}
     assert data["referral"]["referral_id"] == "REF-0001"
     assert data["timescale"] == {"rag": "amber", "due_at": "2026-11-25T10:00:00+00:00",
                                  "state": "on_track"}
@@ -108,15 +108,27 @@ def test_report_chronology_across_agencies(store: SqliteReferralStore) -> None:
     assert flagged == {"PN-1001", "PN-1010", "ED-55", "ED-ATT-3", "HS-9"}
 
 
-def test_newest_lookup_first_and_all_statuses_shown(store: SqliteReferralStore,
-                                                    clock: Clock) -> None:
+def test_latest_answer_per_agency_and_every_later_status_shown(
+        store: SqliteReferralStore, clock: Clock) -> None:
     store.save_summary(full_summary(), RetentionByAgreement(default_days=30))
     clock.now += timedelta(hours=1)
     store.save_summary(sparse_summary(), RetentionByAgreement(default_days=30))
     report = report_for(store)
-    assert [(a.lookup_id, a.agency, a.status) for a in report.agencies[:3]] == [
-        ("LK-2", "health", "withheld"), ("LK-2", "education", "not_known"),
-        ("LK-2", "housing", "timed_out")]
+    blocks = {a.agency: a for a in report.agencies}
+    assert len(report.agencies) == len(blocks) == 5  # one block per agency
+    # A later answer replaces an earlier one; a later non-answer is shown beside it.
+    assert (blocks["education"].lookup_id, blocks["education"].status) == ("LK-2", "not_known")
+    assert blocks["education"].latest_attempt is None
+    health = blocks["health"]
+    assert (health.lookup_id, health.status) == ("LK-1", "disclosed")
+    assert health.latest_attempt is not None
+    assert (health.latest_attempt.lookup_id, health.latest_attempt.status) == ("LK-2",
+                                                                                 "withheld")
+    assert blocks["housing"].latest_attempt is not None
+    assert blocks["housing"].latest_attempt.status == "timed_out"
+    # Every part not shown as a block is kept as an earlier answer.
+    assert {(a.lookup_id, a.agency) for a in report.earlier} == {
+        ("LK-1", "education"), ("LK-2", "health"), ("LK-2", "housing")}
     text = render_text(report)
     for words in ("WITHHELD", "not known", "TIMED OUT", "category_not_permitted"):
         assert words in text
