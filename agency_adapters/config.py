@@ -40,6 +40,7 @@ BUILTIN_BACKENDS: dict[str, str] = {
     "sql": "agency_adapters.sql.factory:open_backend",
     "extract": "agency_adapters.extract.factory:open_backend",
     "fhir": "agency_adapters.fhir.factory:open_backend",
+    "rest": "agency_adapters.rest.factory:open_backend",
 }
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from agency_adapters.backend import BackendState, Person, QueryIdentifiers, Record
 from agency_adapters.fhir.client import FhirClient, TooManyMatches
-from agency_adapters.fhir.mapping import FhirMapping, RecordSearch, pick
+from agency_adapters.fhir.mapping import FhirMapping, RecordSearch
+from agency_adapters.http_source import pick
 from agency_adapters.matching.frequencies import NameFrequencies
 from mash.logs import get_logger
 from mash.vocab import Category

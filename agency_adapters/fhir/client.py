@@ -1,33 +1,26 @@
-"""A small FHIR R4 search client over httpx: TLS, timeouts, retries, paging, checked answers.
+"""A FHIR R4 search client: paging, TOO_MANY_MATCHES, and every resource validated.
 
-Every answer is checked before it is used: HTTP status, content type, JSON, resource type,
-and each resource validated as FHIR (`fhir.resources`, R4B models, which R4 servers' JSON
-fits for the resources read here). Anything else is a `BackendError` by cause whose message
-names what was wrong and never carries the server's text (it could echo a person's data).
+HTTP itself (TLS, timeouts, retries, status and content checks) is `JsonHttp`'s. Each
+resource is validated as FHIR (`fhir.resources`, R4B models, which R4 servers' JSON fits for
+the resources read here) before it is used; anything else is a `BackendError` by cause whose
+message never carries the server's text.
 """
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urljoin
 
 import httpx
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from agency_adapters.backend import (
-    BackendError,
-    BackendMisconfigured,
-    BackendTimeout,
-    BackendUnavailable,
-)
+from agency_adapters.backend import BackendError, BackendMisconfigured
+from agency_adapters.http_source import JsonHttp
 
 #: Search result pages followed at the most for one search (a page holds `_count` entries).
 MAX_PAGES = 5
 PAGE_SIZE = 100
-_RETRY_STATUS = frozenset({502, 503, 504})
 
 
 class TooManyMatches(Exception):
@@ -40,24 +33,15 @@ class FhirClient:
     def __init__(self, base_url: str, *, ca_file: str | None = None, token: str | None = None,
                  timeout_s: float = 5.0, retries: int = 2,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
-        if not base_url.startswith(("https://", "http://")):
-            raise BackendMisconfigured(f"FHIR base URL must be http(s): {base_url!r}")
-        self.base_url = base_url.rstrip("/") + "/"
-        verify: ssl.SSLContext | bool = (ssl.create_default_context(cafile=ca_file) if ca_file
-                                         else True)
         headers = {"Accept": "application/fhir+json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self.retries = retries
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url, headers=headers, timeout=httpx.Timeout(timeout_s),
-            # connection failures are retried by the transport; 502-504 answers below
-            transport=transport or httpx.AsyncHTTPTransport(verify=verify, retries=retries),
-            follow_redirects=False)
+        self.http = JsonHttp(base_url, system="the FHIR server", ca_file=ca_file, headers=headers,
+                             timeout_s=timeout_s, retries=retries, transport=transport)
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._http.aclose()
+        await self.http.aclose()
 
     async def read(self, resource: str, rid: str) -> dict[str, Any]:
         """One resource by id (`GET /<resource>/<id>`)."""
@@ -110,55 +94,20 @@ class FhirClient:
     def _next_page(self, bundle: Mapping[str, Any]) -> str | None:
         for link in bundle.get("link") or []:
             if isinstance(link, Mapping) and link.get("relation") == "next":
-                url = str(link.get("url", ""))
-                absolute = urljoin(self.base_url, url)
-                # Never follow a link off the configured server (an answer cannot send us on).
-                if not absolute.startswith(self.base_url):
-                    raise BackendError("a search's next page points off the FHIR server")
-                return absolute
+                return self.http.within(str(link.get("url", "")))
         return None
 
     async def _get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
-        attempt = 0
-        while True:
-            try:
-                response = await self._http.get(path, params=dict(params))
-            except httpx.TimeoutException:
-                raise BackendTimeout("the FHIR server did not answer in time") from None
-            except httpx.HTTPError as exc:
-                raise BackendUnavailable(f"the FHIR server cannot be reached "
-                                         f"({type(exc).__name__})") from None
-            if response.status_code in _RETRY_STATUS and attempt < self.retries:
-                attempt += 1  # a gateway's passing fault: the same GET again
-                continue
-            return _body(response, path)
-
-
-def _body(response: httpx.Response, path: str) -> dict[str, Any]:
-    what = f"GET {path.split('/')[0].split('?')[0]}"
-    status = response.status_code
-    if status in (401, 403):
-        raise BackendMisconfigured(f"the FHIR server refused our credentials ({what}: HTTP {status})")
-    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    if status >= 500:
-        raise BackendUnavailable(f"the FHIR server failed ({what}: HTTP {status})")
-    if kind not in ("application/fhir+json", "application/json"):
-        raise BackendError(f"the FHIR server answered {kind or 'no content type'}, not FHIR JSON "
-                           f"({what}: HTTP {status})")
-    try:
-        body = response.json()
-    except ValueError:
-        raise BackendError(f"the FHIR server's answer is not valid JSON ({what})") from None
-    if not isinstance(body, dict):
-        raise BackendError(f"the FHIR server's answer is not a FHIR resource ({what})")
-    if status == 404:
-        raise BackendMisconfigured(f"the FHIR server has no such endpoint or resource ({what})")
-    if status >= 400 and body.get("resourceType") != "OperationOutcome":
-        raise BackendError(f"the FHIR server refused the search ({what}: HTTP {status})")
-    if status >= 400 and not _too_many(body):
-        raise BackendMisconfigured(f"the FHIR server refused the search ({what}: HTTP {status}, "
-                                   f"{_issue_codes(body)})")
-    return body
+        status, body = await self.http.get(path, params)
+        what = f"GET {path.split('/')[0].split('?')[0]}"
+        if not isinstance(body, dict):
+            raise BackendError(f"the FHIR server's answer is not a FHIR resource ({what})")
+        if status == 404:
+            raise BackendMisconfigured(f"the FHIR server has no such endpoint or resource ({what})")
+        if status >= 400 and not _too_many(body):
+            raise BackendMisconfigured(f"the FHIR server refused the search ({what}: HTTP {status}, "
+                                       f"{_issue_codes(body)})")
+        return body
 
 
 def _validate(resource: dict[str, Any]) -> None:
@@ -189,4 +138,5 @@ def _issue_codes(outcome: Mapping[str, Any]) -> str:
 
 
 def _too_many(outcome: Mapping[str, Any]) -> bool:
-    return outcome.get("resourceType") == "OperationOutcome" and "TOO_MANY_MATCHES" in _issue_codes(outcome)
+    return (outcome.get("resourceType") == "OperationOutcome"
+            and "TOO_MANY_MATCHES" in _issue_codes(outcome))

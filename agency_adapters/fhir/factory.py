@@ -15,7 +15,6 @@ Adapter config::
 
 from __future__ import annotations
 
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from agency_adapters.config import AdapterConfig
 from agency_adapters.fhir.backend import FhirBackend
 from agency_adapters.fhir.client import FhirClient
 from agency_adapters.fhir.mapping import FhirMapping
+from agency_adapters.http_source import read_secret
 from mash.config import ConfigError, Fields
 
 _OPTIONS = {"mapping", "base_url", "ca_file", "token_file", "timeout_s", "retries"}
@@ -39,7 +39,7 @@ def open_backend(config: AdapterConfig, options: Mapping[str, Any]) -> FhirBacke
         raise ConfigError("backend_options", "backend_options.ca_file", f"no such file: {ca_file}")
     token = None
     if "token_file" in options:
-        token = _secret(Path(f.get("token_file", str)))
+        token = read_secret(Path(f.get("token_file", str)), "backend_options.token_file")
     timeout = f.get("timeout_s", float, 5.0)
     retries = f.get("retries", int, 2)
     if timeout <= 0 or not 0 <= retries <= 5:
@@ -48,18 +48,3 @@ def open_backend(config: AdapterConfig, options: Mapping[str, Any]) -> FhirBacke
     client = FhirClient(f.get("base_url", str), ca_file=ca_file, token=token, timeout_s=timeout,
                         retries=retries)
     return FhirBackend(client, mapping)
-
-
-def _secret(path: Path) -> str:
-    try:
-        mode = path.stat().st_mode
-        text = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError("backend_options", "backend_options.token_file",
-                          f"cannot read {path}: {exc.strerror}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError("backend_options", "backend_options.token_file",
-                          f"{path} is readable by others (chmod 600 it)")
-    if not text:
-        raise ConfigError("backend_options", "backend_options.token_file", f"{path} is empty")
-    return text

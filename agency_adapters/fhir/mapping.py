@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agency_adapters.http_source import pick
 from mash.config import ConfigError, Fields, read_toml
 from mash.vocab import AGENCY_CATEGORIES, Agency, Category
 
@@ -141,20 +142,3 @@ def _strings(source: str, name: str, value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
         raise ConfigError(source, name, "must be a table of strings")
     return {str(k): v for k, v in value.items()}
-
-
-def pick(resource: Mapping[str, Any], path: str) -> str:
-    """The value at dotted `path` in a FHIR resource as text ('' where absent)."""
-    node: Any = resource
-    for part in path.split("."):
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                return ""
-            node = node[int(part)]
-        elif isinstance(node, Mapping):
-            node = node.get(part)
-        else:
-            return ""
-        if node is None:
-            return ""
-    return node if isinstance(node, str) else str(node) if isinstance(node, int | float) else ""
