@@ -24,6 +24,7 @@ from audit.reconcile import reconcile
 from audit.review import ReviewError, ReviewFinding, open_ig_log, review_queue, sign_off
 from audit.sar import build_sar, last_accesses, render_html
 from audit.store import SqliteAuditStore
+from certs.files import write_private
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Decision, Purpose, Role, parse
@@ -253,9 +254,10 @@ def cmd_sar(args: argparse.Namespace) -> int:
     if args.out is None:
         print(data)
         return 0
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "sar.json").write_text(data + "\n", encoding="utf-8")
-    (args.out / "sar.html").write_text(render_html(report), encoding="utf-8")
+    # The report names a person and what was shared about them: private to the user.
+    args.out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_private(args.out / "sar.json", (data + "\n").encode("utf-8"))
+    write_private(args.out / "sar.html", render_html(report).encode("utf-8"))
     print(f"{len(report.requests)} request(s) named this person; wrote "
           f"{args.out / 'sar.json'} and {args.out / 'sar.html'}")
     return 0

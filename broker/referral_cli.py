@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,6 +43,7 @@ from broker.timescales import (
     load_calendar,
     timescale_state,
 )
+from certs.files import write_private
 from mash import logs
 from mash.home import Home
 from mash.v1 import mash_pb2
@@ -645,9 +645,7 @@ def _summary_show(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return 0
-    # The report holds personal data: create it private to the user.
-    fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    # The report holds personal data: private to the user (0600 even where a file was there).
+    write_private(Path(args.out), text.encode("utf-8"))
     print(f"wrote {args.out}")
     return 0

@@ -7,10 +7,26 @@ under one home folder and never in git. Every part finds its files through
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_HOME = Path(".mash")
+
+#: The file-creation mask of every process that works in a home: what it creates (databases
+#: and their WAL/SHM files, logs, reports, folders) is the owner's only -- files 0600, folders
+#: 0700 -- whichever part creates it and however (sqlite, open, mkdir).
+OWNER_ONLY_UMASK = 0o077
+
+
+def owner_only_files() -> None:
+    """Make every file and folder this process creates from now on private to its owner.
+
+    Set once per process, at the entry point (`mash.app.cli.main`) and when a home is
+    prepared (`Home.ensure`), so no part needs a chmod of its own: SQLite gives a
+    database's WAL and SHM files the database's own mode, so they follow.
+    """
+    os.umask(OWNER_ONLY_UMASK)
 
 
 @dataclass(frozen=True)
@@ -97,10 +113,30 @@ class Home:
         """Pid files and bound ports of running services."""
         return self.root / "run"
 
+    @property
+    def broker_dir(self) -> Path:
+        """The broker's own stores (referrals, reviews)."""
+        return self.root / "broker"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Reports written to disk (they hold personal data: 0600)."""
+        return self.root / "reports"
+
+    @property
+    def witness_dir(self) -> Path:
+        """Checkpoints of other parties' audit logs this party has countersigned."""
+        return self.audit_dir / "witnessed"
+
     def ensure(self) -> Home:
-        """Create the folder skeleton (private to the owner)."""
+        """Create the folder skeleton, private to the owner, and make new files private too.
+
+        Folders a home made by an earlier version left open (0755) are closed again.
+        """
+        owner_only_files()
         for d in (self.root, self.pki_dir, self.data_dir, self.audit_dir, self.config_dir,
-                  self.log_dir, self.run_dir, self.idp_dir):
+                  self.log_dir, self.run_dir, self.idp_dir, self.broker_dir, self.reports_dir,
+                  self.witness_dir):
             d.mkdir(parents=True, exist_ok=True)
             d.chmod(0o700)
         return self

@@ -10,7 +10,6 @@ A real MASH writes its own agreements and never uses this.
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -46,5 +45,12 @@ def install_demo_agreements(home: Home, source: Path, today: date) -> Path:
             out.write_text(text, encoding="utf-8")
     scenarios = source / "scenarios"
     if scenarios.is_dir():
-        shutil.copytree(scenarios, target / "scenarios", dirs_exist_ok=True)
+        # Contents only (not the checkout's modes): the home's folders stay the owner's.
+        for path in sorted(scenarios.rglob("*")):
+            out = target / "scenarios" / path.relative_to(scenarios)
+            if path.is_dir():
+                out.mkdir(parents=True, exist_ok=True)
+            else:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(path.read_bytes())
     return target

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from mash.command import Handler
 from mash.errors import UsageError
+from mash.home import owner_only_files
 from mash.vocab import UnknownVocabulary
 
 #: Modules with a `register(subparsers)` function, in help order.
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `mash` console script."""
+    owner_only_files()  # before anything is written: every file of every command is private
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:

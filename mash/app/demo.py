@@ -20,6 +20,7 @@ from google.protobuf import json_format
 
 from broker.client import BrokerClient
 from broker.summary_text import csc_banner, format_status_table, format_summary
+from certs.files import write_private
 from identity.tokens import issue_token
 from mash.app.cluster import Cluster, prepare_home
 from mash.demo_data import demo_referrals
@@ -60,7 +61,6 @@ def file_and_report(home: Home, summary: pb.ReferralSummary, demo: dict[str, Any
     Returns the text report (and where the HTML went). The report's reading is
     recorded in the referral audit log first, as `mash summary show` does.
     """
-    import os
     from datetime import UTC, datetime
 
     from broker import referral_audit, referral_flow
@@ -98,13 +98,9 @@ def file_and_report(home: Home, summary: pb.ReferralSummary, demo: dict[str, Any
     referral_audit.record(home, referral_audit.viewed_event(
         referral.referral_id, "sw-104", str(Role.MASH_SOCIAL_WORKER), "text+html",
         tuple(s.lookup_id for s in summaries)))
-    reports = home.root / "reports"
-    reports.mkdir(parents=True, exist_ok=True)
-    html_path = reports / f"{referral.referral_id}.html"
+    html_path = home.ensure().reports_dir / f"{referral.referral_id}.html"
     # The report holds (synthetic) personal data: private to the user, like `summary show --out`.
-    fd = os.open(html_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(RENDERERS["html"](report))
+    write_private(html_path, RENDERERS["html"](report).encode("utf-8"))
     return RENDERERS["text"](report).rstrip("\n") + f"\n   HTML report: {html_path}"
 
 
