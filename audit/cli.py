@@ -18,11 +18,11 @@ from audit.errors import (
     InvalidInclusionProof,
 )
 from audit.ig_cli import register_ig
-from audit.keys import published_checkpoint_keys
+from audit.keys import TrustStoreUnusable, pinned_checkpoint_keys
 from audit.proofs import InclusionProof, check_proof, prove
-from audit.reading import logs_in, records_for_referral, render_referral_trail
+from audit.reading import logs_in, printable, records_for_referral, render_referral_trail
 from audit.store import SqliteAuditStore
-from audit.verify import verify_log
+from audit.verify import VerifyReport, verify_log
 from mash.errors import UsageError
 from mash.home import Home
 
@@ -77,31 +77,48 @@ def _home_arg(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """`mash audit verify`: one line per log; exit 1 if any log fails."""
+    """`mash audit verify`: one line per log; exit 1 if any log fails or cannot be checked.
+
+    Fails closed: no home, no logs, or no usable trust store is a failure with a reason,
+    and a log is checked only against the checkpoint keys pinned in the trust store.
+    """
     home = Home.at(args.home)
+    if not home.root.is_dir():
+        return _verify_failed(f"no mash home at {home.root}")
+    try:
+        pinned = pinned_checkpoint_keys(home.trust_store)
+    except TrustStoreUnusable as exc:
+        return _verify_failed(f"{exc}: the checkpoint keys cannot be checked")
     paths = logs_in(home)
     if not paths:
-        print(f"no audit logs under {home.audit_dir}")
-        return 0
+        return _verify_failed(f"no audit logs under {home.audit_dir}")
     published = _read_checkpoints(args.checkpoint)
     first_bad: str | None = None
     for path in paths:
         owner = _owner_of(path)
-        keys = published_checkpoint_keys(home, owner) if owner else None
-        report = verify_log(path, checkpoint_public_key=keys.keys if keys and keys.keys else None,
-                            trusted_checkpoint=[c for c in published if c.log == owner])
-        line = report.line(path.name)
-        if report.ok and keys is not None and keys.keys and keys.source != "trust store":
-            line += f" [key from {keys.source}]"
-        print(line)
+        keys = pinned.get(owner or "", ())
+        if owner is None:
+            report = VerifyReport(ok=False, entries=0, problem="not a readable audit log")
+        elif not keys:
+            report = VerifyReport(ok=False, entries=0, owner=owner, problem=(
+                f"no checkpoint key for audit-{owner} pinned in the trust store"))
+        else:
+            report = verify_log(path, checkpoint_public_key=keys,
+                                trusted_checkpoint=[c for c in published if c.log == owner])
+        print(printable(report.line(path.name)))
         if not report.ok and first_bad is None:
             where = f" entry {report.first_bad_entry}" if report.first_bad_entry else ""
             first_bad = f"{path.name}{where}: {report.problem}"
     if first_bad is not None:
-        print(f"audit verify FAILED: first bad entry: {first_bad}")
+        print(printable(f"audit verify FAILED: first bad entry: {first_bad}"))
         return 1
     print(f"audit verify: all {len(paths)} logs intact")
     return 0
+
+
+def _verify_failed(why: str) -> int:
+    print(printable(f"audit verify FAILED: {why}"))
+    return 1
 
 
 def cmd_checkpoints(args: argparse.Namespace) -> int:
@@ -180,12 +197,12 @@ def cmd_check_proof(args: argparse.Namespace) -> int:
     try:
         check_proof(proof, key)
     except (InvalidInclusionProof, InvalidCheckpointSignature) as exc:
-        print(f"INVALID: {exc}")
+        print(printable(f"INVALID: {exc}"))
         return 1
     cp = proof.checkpoint
-    print(f"VALID: entry {proof.entry_id} is in log {cp.log!r} as signed at {cp.timestamp} "
-          f"(tree size {cp.tree_size}, key {cp.key_id})")
-    print(f"entry: {proof.core}")
+    print(printable(f"VALID: entry {proof.entry_id} is in log {cp.log!r} as signed at "
+                    f"{cp.timestamp} (tree size {cp.tree_size}, key {cp.key_id})"))
+    print(printable(f"entry: {proof.core}"))
     return 0
 
 

@@ -19,7 +19,7 @@ from audit.keys import load_checkpoint_key
 from audit.log import AuditLog
 from audit.pseudonyms import Pseudonymiser, PseudonymKeyError, default_key_path
 from audit.query import SearchFilter, search
-from audit.reading import AuditRecord, describe, logs_in, records_where
+from audit.reading import AuditRecord, describe, logs_in, printable, records_where
 from audit.reconcile import reconcile
 from audit.review import ReviewError, ReviewFinding, open_ig_log, review_queue, sign_off
 from audit.sar import build_sar, last_accesses, render_html
@@ -201,7 +201,7 @@ def _pseudonyms(args: argparse.Namespace, home: Home) -> tuple[tuple[str, ...], 
 # ---------------------------------------------------------------- output
 def _row(r: AuditRecord) -> dict[str, Any]:
     d = r.to_json_dict()
-    return {c: d.get(c, "") for c in TABLE_COLUMNS}
+    return {c: printable(str(d.get(c, ""))) for c in TABLE_COLUMNS}
 
 
 def _print_records(records: list[AuditRecord], fmt: str) -> None:
@@ -281,7 +281,7 @@ def cmd_review_queue(args: argparse.Namespace) -> int:
                           for i in items], indent=2))
         return 0
     for i in items:
-        print(f"{i.ref:<16} {i.why:<40} {describe(i.record)}")
+        print(printable(f"{i.ref:<16} {i.why:<40}") + f" {describe(i.record)}")
     print(f"({len(items)} awaiting review; sign off with "
           "`mash audit sign-off LOG:ENTRY --reviewer ID --finding ... --note ...`)")
     return 0
@@ -314,7 +314,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         print(f"{report.queries_matched} queries and {report.disclosures_matched} disclosures "
               f"matched; {len(report.differences)} differences")
         for d in report.differences:
-            print(d.line())
+            print(printable(d.line()))
     return 1 if report.serious else 0
 
 
@@ -331,8 +331,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     rows.sort(key=lambda t: (t[2], t[0], t[1]))
     alerts = scan(rows)
     for a in alerts:
-        print(f"{a.rule:<18} {a.log}:{a.entry_id:<8} actor={a.actor_id} "
-              f"referral={a.referral_id}: {a.message}")
+        print(printable(f"{a.rule:<18} {a.log}:{a.entry_id:<8} actor={a.actor_id} "
+                        f"referral={a.referral_id}: {a.message}"))
     print(f"({len(alerts)} alerts)")
     return 0
 

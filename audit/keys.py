@@ -3,8 +3,9 @@
 `mash pki init` creates one Ed25519 checkpoint key per log owner at
 `home.signing_key("audit-<owner>")` and pins its public key in the trust store
 (`[[key]]` with `owner = "audit-<owner>"`, `purpose = "audit-checkpoint"`).
-Verification prefers the pinned keys; in a home without a trust store entry it
-falls back to the public half of the owner's key file (and says so).
+Verification uses the pinned keys only: a key file found next to the log proves
+nothing (whoever can rewrite the log can replace it), so a missing or unreadable
+trust store, or a log owner with no pinned key, fails verification.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from __future__ import annotations
 import base64
 import binascii
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from audit.checkpoints import create_private_key, load_private_key
+from audit.errors import AuditError
 from mash.home import Home
 
 CHECKPOINT_PURPOSE = "audit-checkpoint"
@@ -42,39 +43,34 @@ def load_checkpoint_key(home: Home, log_owner: str, *, create: bool = False
     return create_private_key(path) if create else None
 
 
-@dataclass(frozen=True)
-class PublishedKeys:
-    """The public checkpoint keys of one log owner, and where they came from."""
-
-    keys: tuple[Ed25519PublicKey, ...]
-    source: str  # "trust store", "key file in home" or "none"
+class TrustStoreUnusable(AuditError):
+    """The trust store is missing or cannot be read: nothing can be verified against it."""
 
 
-def published_checkpoint_keys(home: Home, log_owner: str) -> PublishedKeys:
-    """The checkpoint public keys to verify `log_owner`'s log with."""
-    pinned = _pinned(home.trust_store, key_owner(log_owner))
-    if pinned:
-        return PublishedKeys(pinned, "trust store")
-    path = checkpoint_key_path(home, log_owner)
-    if path.exists():
-        return PublishedKeys((load_private_key(path).public_key(),), "key file in home")
-    return PublishedKeys((), "none")
+def pinned_checkpoint_keys(trust_store: Path) -> dict[str, tuple[Ed25519PublicKey, ...]]:
+    """Every log owner's pinned checkpoint public keys (`broker-mash-demo` -> keys).
 
-
-def _pinned(trust_store: Path, owner: str) -> tuple[Ed25519PublicKey, ...]:
+    Raises `TrustStoreUnusable` when the file is missing or unreadable. A malformed
+    pin is left out (it verifies nothing), so its log then fails for want of a key.
+    """
     try:
         data = tomllib.loads(trust_store.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return ()
-    out = []
-    for entry in data.get("key", []):
-        if not isinstance(entry, dict) or entry.get("owner") != owner:
+    except FileNotFoundError:
+        raise TrustStoreUnusable(f"no trust store at {trust_store}") from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TrustStoreUnusable(f"trust store {trust_store} cannot be read: "
+                                 f"{type(exc).__name__}: {exc}") from None
+    out: dict[str, list[Ed25519PublicKey]] = {}
+    entries = data.get("key", [])
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not str(entry.get("owner", "")).startswith("audit-"):
             continue
         if entry.get("purpose", CHECKPOINT_PURPOSE) != CHECKPOINT_PURPOSE:
             continue
         try:
             raw = base64.b64decode(str(entry.get("public_key", "")), validate=True)
-            out.append(Ed25519PublicKey.from_public_bytes(raw))
+            key = Ed25519PublicKey.from_public_bytes(raw)
         except (binascii.Error, ValueError):
-            continue  # a malformed pin verifies nothing; verification then fails closed
-    return tuple(out)
+            continue
+        out.setdefault(str(entry["owner"])[len("audit-"):], []).append(key)
+    return {owner: tuple(keys) for owner, keys in out.items()}

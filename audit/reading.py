@@ -6,6 +6,7 @@ the pseudonym key or any agency data: the log holds ids, codes and pseudonyms.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,29 @@ class AuditRecord:
         if self.redacted:
             out["redacted"] = True
         return out
+
+
+#: What a terminal would act on rather than show: C0 and C1 controls (newline, carriage return,
+#: escape sequences, backspace), DEL, the Unicode line and paragraph separators and the
+#: bidirectional overrides -- and the backslash, so an escape in the output is never ambiguous.
+_UNPRINTABLE = re.compile(r"[\\\x00-\x1f\x7f-\x9f"
+                          r"\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(m: re.Match[str]) -> str:
+    ch = m.group()
+    return _NAMED.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+
+def printable(text: str) -> str:
+    """`text` safe to print as (part of) one line: control characters shown escaped.
+
+    Whatever a log holds -- a caller's text, an edited file -- cannot then start a
+    new line, move the cursor, recolour or erase what is on screen, or reorder it:
+    content can neither imitate an entry nor hide one in an IG lead's terminal.
+    """
+    return _UNPRINTABLE.sub(_escape, text)
 
 
 def logs_in(home: Home) -> list[Path]:
@@ -123,17 +147,18 @@ def describe(record: AuditRecord, context: AuditEvent | None = None) -> str:
     if record.redacted:
         parts.append("(personal part redacted)")
     ts = record.ts.replace("T", " ").rstrip("Z")[:23]
-    return f"{ts}  {record.log:<18} #{record.entry_id:<6} {e.kind.value:<20} {' · '.join(parts)}"
+    return printable(
+        f"{ts}  {record.log:<18} #{record.entry_id:<6} {e.kind.value:<20} {' · '.join(parts)}")
 
 
 def render_referral_trail(home: Home, referral_id: str) -> str:
     """The readable audit trail of one referral across all logs (the demo prints this)."""
     records = records_for_referral(home, referral_id)
     if not records:
-        return f"No audit entries for referral {referral_id}."
+        return printable(f"No audit entries for referral {referral_id}.")
     logs = sorted({r.log for r in records})
-    lines = [f"Audit trail for referral {referral_id} ({len(records)} entries in "
-             f"{len(logs)} logs: {', '.join(logs)})",
+    lines = [printable(f"Audit trail for referral {referral_id} ({len(records)} entries in "
+                       f"{len(logs)} logs: {', '.join(logs)})"),
              f"{'time (UTC)':<23}  {'log':<18} {'entry':<7} {'event':<20} details"]
     intents = {r.event.lookup_id: r.event for r in records
                if r.event.kind is EventKind.LOOKUP_REQUESTED and r.event.lookup_id}

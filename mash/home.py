@@ -125,8 +125,8 @@ class Home:
 
     @property
     def witness_dir(self) -> Path:
-        """Checkpoints of other parties' audit logs this party has countersigned."""
-        return self.audit_dir / "witnessed"
+        """Checkpoints of other parties' audit logs that this party has countersigned."""
+        return self.root / "witness"
 
     def ensure(self) -> Home:
         """Create the folder skeleton, private to the owner, and make new files private too.
@@ -135,8 +135,7 @@ class Home:
         """
         owner_only_files()
         for d in (self.root, self.pki_dir, self.data_dir, self.audit_dir, self.config_dir,
-                  self.log_dir, self.run_dir, self.idp_dir, self.broker_dir, self.reports_dir,
-                  self.witness_dir):
+                  self.log_dir, self.run_dir, self.idp_dir, self.broker_dir, self.reports_dir):
             d.mkdir(parents=True, exist_ok=True)
             d.chmod(0o700)
         return self

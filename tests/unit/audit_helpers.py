@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from audit.events import AuditEvent, EventKind
+from audit.keys import load_checkpoint_key
 from audit.log import AuditLog
+from certs.truststore import PinnedKey, TrustStore, key_id_of
+from mash.home import Home
 
 
 class FakeClock:
@@ -50,3 +55,18 @@ def write_log(path: Path, n: int, *, key: Ed25519PrivateKey | None = None,
             log.append(AuditEvent(kind=EventKind.QUERY_SENT, referral_id=f"R{i % 3}",
                                   lookup_id=f"L{i}", agency="police",
                                   subject_pseudonyms=(f"p{i % 5}",)))
+
+
+def pin_checkpoint_keys(home: Home, owners: Sequence[str]) -> None:
+    """Create each log owner's checkpoint key and pin its public half in the home's trust store,
+    as `mash pki init` does (verification trusts pinned keys only)."""
+    store = TrustStore.load(home.trust_store) if home.trust_store.exists() else TrustStore()
+    now = datetime.now(UTC)
+    for owner in owners:
+        key = load_checkpoint_key(home, owner, create=True)
+        assert key is not None
+        raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        store = store.with_key(PinnedKey(
+            key_id=key_id_of(raw), owner=f"audit-{owner}", purpose="audit-checkpoint",
+            public_key=raw, not_before=now - timedelta(days=1), not_after=now + timedelta(days=365)))
+    store.save(home.trust_store)

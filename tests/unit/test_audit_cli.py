@@ -8,12 +8,13 @@ from audit.keys import load_checkpoint_key
 from audit.log import AuditLog
 from mash.app.cli import main
 from mash.home import Home
-from tests.unit.audit_helpers import lookup_events
+from tests.unit.audit_helpers import lookup_events, pin_checkpoint_keys
 
 
 @pytest.fixture
 def home(tmp_path: Path) -> Home:
     home = Home.at(tmp_path / "home").ensure()
+    pin_checkpoint_keys(home, ("broker", "adapter-police"))
     for owner in ("broker", "adapter-police"):
         key = load_checkpoint_key(home, owner, create=True)
         with AuditLog.open(home.audit_log(owner), owner=owner, checkpoint_key=key) as log:
@@ -94,9 +95,11 @@ def test_retention_skips_a_log_in_use(home: Home, capsys: pytest.CaptureFixture[
     assert "broker.sqlite: in use" in capsys.readouterr().out
 
 
-def test_no_logs_is_not_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["audit", "verify", "--home", str(tmp_path)]) == 0
-    assert "no audit logs" in capsys.readouterr().out
+def test_no_logs_fails_closed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = Home.at(tmp_path).ensure()
+    pin_checkpoint_keys(home, ("broker",))
+    assert main(["audit", "verify", "--home", str(tmp_path)]) == 1
+    assert "FAILED: no audit logs" in capsys.readouterr().out
 
 
 def test_published_checkpoints_catch_a_truncation_that_removed_checkpoints_too(

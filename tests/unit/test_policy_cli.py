@@ -11,6 +11,7 @@ from audit.reading import records_where
 from mash.app.cli import main
 from mash.home import Home
 from tests.policy_helpers import BASE, copy_shipped
+from tests.unit.audit_helpers import pin_checkpoint_keys
 
 
 def _request_file(tmp_path: Path, **changes: object) -> Path:
@@ -74,6 +75,7 @@ def test_approve_and_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         assert main(["policy", "add-approver", name, "--home", home]) == 0
         assert main(["policy", "approve", police, "--as", name, "--home", home]) == 0
     capsys.readouterr()
+    pin_checkpoint_keys(Home.at(home), ("policy",))  # verify trusts pinned keys only
     assert main(["audit", "verify", "--home", home]) == 0
     assert "policy.sqlite" in capsys.readouterr().out
     approvals = list(records_where(Home.at(home).audit_log("policy"), "1 = 1", []))
