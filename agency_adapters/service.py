@@ -30,11 +30,13 @@ from agency_adapters.backend import (
 from agency_adapters.backend_threads import CallBudget
 from agency_adapters.matching import MatchThresholds, match_subjects_async
 from agency_adapters.matching.roles import birth_range_for
+from agency_adapters.refusals import RefusalLimiter, Sent, bounded_id, refusal_events
 from agency_adapters.replay import ReplayError, ReplayGuard
 from agency_adapters.scheduling import DueOrderedGate, due_key
 from audit.events import AuditEvent, EventKind
 from audit.log import AuditLog
 from audit.pseudonyms import Pseudonymiser, for_subjects
+from audit.witness import Witness, checkpoint_from_proto, checkpoint_to_proto
 from certs.envelopes import open_query, sign_disclosure
 from certs.errors import PeerError, SignatureError
 from certs.reloading import TrustSource
@@ -68,6 +70,9 @@ log = get_logger("adapter")
 #: Bands confident enough to disclose record content.
 DISCLOSING_BANDS = frozenset({MatchBand.CERTAIN, MatchBand.HIGH})
 MAX_SUBJECTS = 20
+SUBJECT_ROLES = frozenset(str(r) for r in SubjectRole)
+#: How a refusal names a caller whose certificate could not be read.
+UNKNOWN_PEER = "unknown"
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,10 @@ class AdapterParts:
     #: time kept back from the query's deadline to sign, log and send the answer
     answer_reserve_s: float = 0.2
     health: AdapterHealth = field(default_factory=lambda: AdapterHealth("adapter", None))
+    #: per-peer budget of logged refusals (beyond it, refusals are counted, not logged)
+    refusals: RefusalLimiter = field(default_factory=RefusalLimiter)
+    #: countersigns the brokers' checkpoints that arrive on their queries
+    witness: Witness | None = None
 
 
 #: What the broker is told when the system of record fails (the cause stays in the adapter's log).
@@ -122,28 +131,38 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         try:
             peer = peer_identity(context, p.trust)  # a revoked certificate is refused here
         except PeerError as exc:
-            await self._refuse(exc.code, "unknown", request)
+            await self._refuse(exc.code, UNKNOWN_PEER, request)
             raise NotAuthenticated("client certificate not accepted", detail=str(exc)) from None
+        who = bounded_id(f"{peer.kind}-{peer.name}") or UNKNOWN_PEER
         if peer.kind != "broker" or peer.name not in p.trusted_brokers:
-            await self._refuse("untrusted_peer", peer.name, request)
+            await self._refuse("untrusted_peer", who, request)
             raise NotPermitted("caller is not a trusted MASH broker",
                                detail=f"peer {peer.kind}/{peer.name}")
         try:
             verified = open_query(request, p.trust, broker_id=peer.name, at=p.clock())
         except SignatureError as exc:
-            await self._refuse(exc.code, peer.name, request)
+            await self._refuse(exc.code, who, request)
             raise NotAuthenticated("query signature did not verify", detail=str(exc)) from None
         query = verified.query
         try:
             p.replay.check(peer.name, query.nonce, query.issued_at)
         except ReplayError as exc:
-            await self._refuse(exc.code, peer.name, request, query=query)
+            await self._refuse(exc.code, who, request, query=query)
             raise NotPermitted("query refused: " + exc.code.replace("_", " ")) from None
         if query.agency != p.agency:
-            await self._refuse("wrong_agency", peer.name, request, query=query)
+            await self._refuse("wrong_agency", who, request, query=query)
             raise InvalidRequest("query is addressed to another agency")
         if not 0 < len(query.subjects) <= MAX_SUBJECTS:
+            await self._refuse("subject_count", who, request, query=query,
+                               extra={"subject_count": str(len(query.subjects))})
             raise InvalidRequest(f"a query names 1 to {MAX_SUBJECTS} subjects")
+        if any(s.role not in SUBJECT_ROLES for s in query.subjects):
+            await self._refuse("unknown_subject_role", who, request, query=query)
+            raise InvalidRequest("a subject's role is not a known subject role")
+        if p.witness is not None and request.HasField("checkpoint"):
+            # Only from a broker whose query verified: its log's checkpoint, countersigned.
+            p.witness.observe(checkpoint_from_proto(request.checkpoint),
+                              expected_log=f"broker-{peer.name}")
 
         async with p.gate.slot(due_key(query.due_at)):
             if p.delay_ms:
@@ -153,6 +172,9 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             disclosure = await self._answer(query, verified.sha256, budget)
             signed = sign_disclosure(disclosure, p.signing_key)
             await self._log_disclosure(query, verified.sha256, signed, disclosure)
+        own = p.audit.latest_checkpoint
+        if own is not None:
+            signed.checkpoint.CopyFrom(checkpoint_to_proto(own))  # for the broker to witness
         return signed
 
     # ------------------------------------------------------------------ answer
@@ -380,22 +402,39 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         await asyncio.wrap_future(p.audit.submit(event))
 
     async def _refuse(
-        self, code: str, peer: str, request: pb.SignedQuery, query: pb.Query | None = None
+        self, code: str, peer: str, request: pb.SignedQuery, query: pb.Query | None = None,
+        extra: dict[str, str] | None = None,
     ) -> None:
-        """Log a refused query (bad signature, replay, untrusted peer...) before refusing it."""
-        event = AuditEvent(
-            kind=EventKind.QUERY_REJECTED,
-            actor_org=peer,
-            agency=str(self.p.agency),
-            referral_id=query.referral_id if query else None,
-            query_id=query.query_id if query else None,
-            query_hash=hashlib.sha256(request.query).hexdigest(),
-            signer_key_id=request.key_id,
-            outcome="rejected",
-            reasons=(code,),
-        )
-        await asyncio.wrap_future(self.p.audit.submit(event))
-        log.warning("query_rejected", code=code, peer=peer)
+        """Log a refused query (bad signature, replay, untrusted peer...) before refusing it.
+
+        Only bounded fields: sizes and hashes of what was sent, ids that are ids.
+        """
+        await self.refuse(code, peer, Sent.of(request.query, request.key_id),
+                          query_id=query.query_id if query else "",
+                          referral_id=query.referral_id if query else "", extra=extra)
+
+    async def refuse(self, code: str, peer: str, sent: Sent, *, query_id: str = "",
+                     referral_id: str = "", extra: dict[str, str] | None = None) -> None:
+        """Log one refusal, within the peer's budget of logged refusals."""
+        p = self.p
+        admission = p.refusals.admit(peer)
+        events = refusal_events(admission, code=code, peer=peer, agency=str(p.agency),
+                                sent=sent, query_id=query_id, referral_id=referral_id,
+                                extra=extra, limiter=p.refusals)
+        if events:
+            await asyncio.wrap_future(p.audit.submit_many(events))
+        log.warning("query_rejected", code=code, peer=peer, logged=admission.log)
+
+    async def refuse_malformed(self, method: str, raw: bytes,
+                               context: grpc.aio.ServicerContext) -> None:
+        """Log a request whose bytes do not parse (the interceptor refuses it)."""
+        try:
+            peer = peer_identity(context, self.p.trust)
+            who = bounded_id(f"{peer.kind}-{peer.name}") or UNKNOWN_PEER
+        except PeerError:
+            who = UNKNOWN_PEER
+        await self.refuse("malformed_request", who, Sent.of(raw),
+                          extra={"method": method.rsplit("/", 1)[-1][:64]})
 
 
 def _fact(rec: Record) -> pb.Fact:

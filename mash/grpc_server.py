@@ -1,8 +1,10 @@
 """What every mash-hub gRPC server shares: mTLS, limits, health, reflection, error mapping.
 
 Errors are mapped to status codes in one interceptor (`ErrorMappingInterceptor`):
-a `MashError` becomes its `grpc_code` with its short public message; anything
-else becomes INTERNAL with no detail, and the cause is logged.
+a `MashError` becomes its `grpc_code` with its short public message; a value
+outside a controlled vocabulary and a request whose bytes do not parse are
+INVALID_ARGUMENT (with no parser text); anything else becomes INTERNAL with no
+detail, and the cause is logged.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from grpc_reflection.v1alpha import reflection
 
 from mash.errors import MashError
 from mash.logs import get_logger
+from mash.vocab import UnknownVocabulary
 
 log = get_logger("grpc")
 
@@ -48,8 +51,19 @@ def channel_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[
     ]
 
 
+#: Told of a request whose bytes did not parse: (method, the bytes, the call's context).
+MalformedHook = Callable[[str, bytes, grpc.aio.ServicerContext], Awaitable[None]]
+
+
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Maps exceptions from unary handlers to gRPC status codes, in one place."""
+    """Maps exceptions from unary handlers to gRPC status codes, in one place.
+
+    It also parses each request itself, so a message that does not parse is a clear
+    INVALID_ARGUMENT (and `on_malformed` may record it) rather than gRPC's own error.
+    """
+
+    def __init__(self, on_malformed: MalformedHook | None = None) -> None:
+        self._on_malformed = on_malformed
 
     async def intercept_service(
         self,
@@ -61,10 +75,31 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             return handler
         inner = handler.unary_unary
         method = handler_call_details.method
+        parse = handler.request_deserializer
+        on_malformed = self._on_malformed
 
-        async def mapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def mapped(raw: Any, context: grpc.aio.ServicerContext) -> Any:
+            request = raw
+            if parse is not None:
+                try:
+                    request = parse(raw)
+                except Exception as exc:
+                    log.warning("request_malformed", method=method, bytes=len(raw),
+                                error=type(exc).__name__)
+                    if on_malformed is not None:
+                        try:
+                            await on_malformed(method, bytes(raw), context)
+                        except Exception:
+                            log.exception("request_malformed_not_logged", method=method)
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                        "malformed request: the message does not parse")
             try:
                 return await inner(request, context)
+            except UnknownVocabulary as exc:
+                log.warning("request_failed", method=method, code="unknown_vocabulary",
+                            vocabulary=exc.vocabulary)
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                    f"a value is not a known {exc.vocabulary}")
             except MashError as exc:
                 log.warning("request_failed", method=method, code=exc.code, cause=exc.detail or str(exc))
                 await context.abort(exc.grpc_code, exc.public_message)
@@ -76,15 +111,16 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
         return grpc.unary_unary_rpc_method_handler(
             mapped,
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=None,  # raw bytes: parsed in `mapped`, refused clearly
             response_serializer=handler.response_serializer,
         )
 
 
-def build_server(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> grpc.aio.Server:
+def build_server(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, *,
+                 on_malformed: MalformedHook | None = None) -> grpc.aio.Server:
     """A grpc.aio server with our interceptor and limits (add services, then `bind`)."""
     return grpc.aio.server(
-        interceptors=[ErrorMappingInterceptor()],
+        interceptors=[ErrorMappingInterceptor(on_malformed)],
         options=server_options(max_message_bytes),
         maximum_concurrent_rpcs=1024,
     )
