@@ -19,6 +19,7 @@ from agency_adapters.scheduling import DueOrderedGate
 from agency_adapters.service import AdapterParts, AdapterService
 from audit.log import AuditLog
 from audit.pseudonyms import Pseudonymiser
+from audit.witness import Witness, pinned_from
 from certs.reloading import ReloadingTrustStore
 from certs.signing import SigningKey
 from certs.tls import server_credentials
@@ -55,19 +56,18 @@ def build_parts(config: AdapterConfig) -> AdapterParts:
     """Open the store, policy, keys and audit log an adapter needs (fails fast, naming the cause)."""
     home = config.home
     name = config.name
+    checkpoint_key = SigningKey.load(home.signing_key(f"audit-{name}")).private_key
+    # follows the file: revocations and new pins apply without a restart
+    trust = ReloadingTrustStore(home.trust_store)
     return AdapterParts(
         agency=config.agency,
         name=name,
         trusted_brokers=frozenset(config.trusted_brokers),
         backend=open_backend(config),
         engine=load_engine(home, config.policy_dir),
-        # follows the file: revocations and new pins apply without a restart
-        trust=ReloadingTrustStore(home.trust_store),
+        trust=trust,
         signing_key=SigningKey.load(home.signing_key(name)),
-        audit=AuditLog.open(
-            home.audit_log(name), owner=name,
-            checkpoint_key=SigningKey.load(home.signing_key(f"audit-{name}")).private_key,
-        ),
+        audit=AuditLog.open(home.audit_log(name), owner=name, checkpoint_key=checkpoint_key),
         pseudonyms=Pseudonymiser.for_home(home),
         thresholds=MatchThresholds(**config.matching) if config.matching else MatchThresholds(),
         replay=ReplayGuard(config.max_clock_skew_s),
@@ -75,6 +75,8 @@ def build_parts(config: AdapterConfig) -> AdapterParts:
         gate=DueOrderedGate(config.max_concurrent_queries),
         backend_timeout_s=config.backend_timeout_ms / 1000,
         health=AdapterHealth(name, home.run_dir / f"{name}.health.json"),
+        witness=Witness.open(home.witness_dir / f"{name}.sqlite", owner=name,
+                             key=checkpoint_key, pinned_keys=pinned_from(trust)),
     )
 
 
@@ -88,8 +90,11 @@ async def serve(config: AdapterConfig) -> None:
     start = getattr(parts.backend, "start", None)
     if callable(start):
         await start()  # a backend's own background work (e.g. watching for a new extract)
-    server = grpc_server.build_server(config.max_message_bytes)
-    mash_pb2_grpc.add_AgencyAdapterServicer_to_server(AdapterService(parts), server)
+    service = AdapterService(parts)
+    # A request whose bytes do not parse is refused by the interceptor, and logged here.
+    server = grpc_server.build_server(config.max_message_bytes,
+                                      on_malformed=service.refuse_malformed)
+    mash_pb2_grpc.add_AgencyAdapterServicer_to_server(service, server)
     servicer = grpc_health.aio.HealthServicer()
     watcher: asyncio.Task[None] | None = None
     async for port in grpc_server.serve_until_signalled(
@@ -108,6 +113,8 @@ async def serve(config: AdapterConfig) -> None:
             await watcher
     log.info("adapter_stopped", agency=str(config.agency))
     parts.audit.close()
+    if parts.witness is not None:
+        parts.witness.close()
     await parts.backend.aclose()
 
 

@@ -23,6 +23,7 @@ from audit.proofs import InclusionProof, check_proof, prove
 from audit.reading import logs_in, printable, records_for_referral, render_referral_trail
 from audit.store import SqliteAuditStore
 from audit.verify import VerifyReport, verify_log
+from audit.witness import read_witnessed
 from mash.errors import UsageError
 from mash.home import Home
 
@@ -39,6 +40,10 @@ def register(sub: Any) -> None:
                         help="published checkpoints to hold the logs to (JSON from `mash audit "
                              "checkpoints` or a proof); catches truncation of the newest "
                              "entries together with their checkpoints")
+    verify.add_argument("--witnesses", action="append", default=[], type=Path, metavar="FILE",
+                        help="a witness store copied from another party (HOME/witness/<name>"
+                             ".sqlite there): hold this home's logs to the checkpoints it "
+                             "countersigned; the home's own HOME/witness/ is always read")
     verify.set_defaults(handler=cmd_verify)
 
     cps = commands.add_parser(
@@ -93,9 +98,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not paths:
         return _verify_failed(f"no audit logs under {home.audit_dir}")
     published = _read_checkpoints(args.checkpoint)
+    stores = sorted(home.witness_dir.glob("*.sqlite")) if home.witness_dir.is_dir() else []
+    witnessed, problems = read_witnessed([*stores, *args.witnesses],
+                                         lambda witness: pinned.get(witness, ()))
     first_bad: str | None = None
+    for problem in problems:
+        print(printable(f"FAIL witness store {problem}"))
+        first_bad = first_bad or f"witness store {problem}"
+    owners: set[str] = set()
     for path in paths:
         owner = _owner_of(path)
+        owners.add(owner or "")
         keys = pinned.get(owner or "", ())
         if owner is None:
             report = VerifyReport(ok=False, entries=0, problem="not a readable audit log")
@@ -104,11 +117,23 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 f"no checkpoint key for audit-{owner} pinned in the trust store"))
         else:
             report = verify_log(path, checkpoint_public_key=keys,
-                                trusted_checkpoint=[c for c in published if c.log == owner])
+                                trusted_checkpoint=[c for c in published if c.log == owner],
+                                witnessed=witnessed.get(owner, ()))
         print(printable(report.line(path.name)))
         if not report.ok and first_bad is None:
             where = f" entry {report.first_bad_entry}" if report.first_bad_entry else ""
             first_bad = f"{path.name}{where}: {report.problem}"
+    for log in sorted(set(witnessed) - owners):
+        count = len(witnessed[log])
+        if (home.config_dir / f"{log}.toml").is_file():
+            # The service runs from this home, so its log belongs here: it was removed.
+            print(printable(f"MISSING {log}.sqlite: {count} of its checkpoints were "
+                            "witnessed, but the log is not in this home"))
+            first_bad = first_bad or f"{log}.sqlite: missing"
+        else:
+            print(printable(f"note {log}: {count} checkpoints witnessed here; verify that log "
+                            "where it is kept, with --witnesses pointing at this home's "
+                            "witness store"))
     if first_bad is not None:
         print(printable(f"audit verify FAILED: first bad entry: {first_bad}"))
         return 1

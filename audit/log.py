@@ -92,6 +92,7 @@ class AuditLog:
         self._frontier, self._prev = _resume(store)
         cps = store.checkpoints()
         self._anchored = cps[-1].checkpoint.tree_size if cps else 0
+        self._latest: Checkpoint | None = cps[-1].checkpoint if cps else None
         self._last_checkpoint_at = clock()
         self._thread = threading.Thread(target=self._run, name=f"audit-writer-{owner}",
                                         daemon=True)
@@ -212,6 +213,11 @@ class AuditLog:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+    @property
+    def latest_checkpoint(self) -> Checkpoint | None:
+        """The newest durable checkpoint (what the other party is given to witness)."""
+        return self._latest
 
     @property
     def size(self) -> int:
@@ -383,6 +389,7 @@ class AuditLog:
         if checkpoint is not None:
             self._anchored = frontier.size
             self._last_checkpoint_at = now
+            self._latest = checkpoint.checkpoint
         for fut, entry_id, _ in done:
             fut.set_result(entry_id)
         for _, entry_id, event in done if self._on_commit else ():
@@ -396,7 +403,9 @@ class AuditLog:
     def _apply_redaction(self, req: Redact) -> None:
         record: Future[int] = Future()
         record.set_running_or_notify_cancel()
-        self._write([(req.event, record)], force_checkpoint=False)
+        # Signed at once: a redaction record no signed checkpoint covers fails verification,
+        # since anyone able to write the file could have appended it.
+        self._write([(req.event, record)], force_checkpoint=True)
         try:
             record_id = record.result(timeout=0)
             self._store.redact(req.entry_ids)

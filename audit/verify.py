@@ -8,10 +8,16 @@ Detects, and names the first bad entry for:
   matches a signed checkpoint);
 * truncation (a checkpoint covers more entries than the file holds);
 * a forged or re-signed checkpoint (signature check against the published key);
-* a personal part removed without a redaction record, or a tampered person index.
+* a personal part removed without a redaction record, or a tampered person index;
+* a forged redaction record: one that names a later entry, or one no signed
+  checkpoint covers (anyone who can write the file could append it);
+* with `witnessed` checkpoints (countersigned and kept by another party, see
+  `audit.witness`): a log rewritten and re-signed by its own key holder, or cut
+  short together with its checkpoints, and any witnessed checkpoint the log no
+  longer holds.
 
 Truncation that also removes every later checkpoint is only visible against a
-checkpoint held elsewhere: pass it as `trusted_checkpoint` (the published one).
+checkpoint held elsewhere: a witnessed one, or one passed as `trusted_checkpoint`.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ class VerifyReport:
     signatures_checked: bool = False
     unanchored: int = 0
     key_given: bool = False
+    witnessed: int = 0
 
     def line(self, name: str) -> str:
         """One human-readable line for `name` (the CLI prints these)."""
@@ -69,7 +76,9 @@ class VerifyReport:
         if self.unanchored:
             tail = (f"; {self.unanchored} newest not yet under a checkpoint (the service adds "
                     "one within its interval and when it stops)")
-        return f"OK   {name}: {self.entries} entries, {self.checkpoints} checkpoints{sig}{tail}"
+        held = f", {self.witnessed} witnessed" if self.witnessed else ""
+        return (f"OK   {name}: {self.entries} entries, {self.checkpoints} checkpoints{held}"
+                f"{sig}{tail}")
 
 
 def _fail(entries: int, first: int | None, problem: str, owner: str = "") -> VerifyReport:
@@ -81,8 +90,8 @@ KeysLike = PublicKeyLike | Sequence[PublicKeyLike]
 
 
 def verify_log(path: Path, *, checkpoint_public_key: KeysLike | None = None,
-               trusted_checkpoint: Checkpoint | Sequence[Checkpoint] | None = None
-               ) -> VerifyReport:
+               trusted_checkpoint: Checkpoint | Sequence[Checkpoint] | None = None,
+               witnessed: Sequence[Checkpoint] = ()) -> VerifyReport:
     """Verify the log at `path`; see the module docstring for what is detected.
 
     Without `checkpoint_public_key`, checkpoints are checked against the
@@ -90,6 +99,8 @@ def verify_log(path: Path, *, checkpoint_public_key: KeysLike | None = None,
     rewrote the checkpoints is NOT detected; the report says so. Several keys
     (after a rotation) may be given; each checkpoint names the key id it used.
     `trusted_checkpoint`: checkpoint(s) of this log kept outside it (published).
+    `witnessed`: checkpoints of this log another party countersigned; each must also
+    still be among the log's own checkpoints.
     """
     try:
         store = SqliteAuditStore.open_readonly(Path(path))
@@ -98,7 +109,7 @@ def verify_log(path: Path, *, checkpoint_public_key: KeysLike | None = None,
     try:
         # One read transaction: a live log is verified as of one consistent snapshot.
         store.conn.execute("BEGIN")
-        return _verify(store, checkpoint_public_key, trusted_checkpoint)
+        return _verify(store, checkpoint_public_key, trusted_checkpoint, tuple(witnessed))
     finally:
         store.close()
 
@@ -115,16 +126,16 @@ def _keys(given: KeysLike | None) -> dict[str, PublicKeyLike] | None:
 
 
 def _verify(store: SqliteAuditStore, public_key: KeysLike | None,
-            trusted: Checkpoint | Sequence[Checkpoint] | None) -> VerifyReport:
+            trusted: Checkpoint | Sequence[Checkpoint] | None,
+            witnessed: tuple[Checkpoint, ...]) -> VerifyReport:
     owner = store.owner()
     try:
         keys = _keys(public_key)
     except Exception as exc:
         return _fail(0, None, f"unusable checkpoint key: {exc}", owner)
-    checkpoints = [sc.checkpoint for sc in store.checkpoints()]
-    if trusted is not None:
-        extra = [trusted] if isinstance(trusted, Checkpoint) else list(trusted)
-        checkpoints = sorted([*checkpoints, *extra], key=lambda c: c.tree_size)
+    own = [sc.checkpoint for sc in store.checkpoints()]
+    extra = [trusted] if isinstance(trusted, Checkpoint) else list(trusted or ())
+    checkpoints = sorted([*own, *extra, *witnessed], key=lambda c: c.tree_size)
     for cp in checkpoints:
         if cp.log != owner:
             return _fail(0, None, f"checkpoint names log {cp.log!r}, not {owner!r}", owner)
@@ -149,6 +160,7 @@ def _verify(store: SqliteAuditStore, public_key: KeysLike | None,
     last_good_anchor = 0
     redacted: list[int] = []
     redaction_refs: set[int] = set()
+    redaction_records: list[int] = []
     expected = 1
     rows = store.conn.execute("SELECT id, core, personal, personal_hash, prev_hash, entry_hash"
                               " FROM entries ORDER BY id")
@@ -189,7 +201,12 @@ def _verify(store: SqliteAuditStore, public_key: KeysLike | None,
             return _fail(expected - 1, entry_id, "content does not match its hash (edited)",
                          owner)
         if _REDACTION_MARK in core:
-            redaction_refs.update(int(i) for i in json.loads(core).get("refers_to", ()))
+            refs = [int(i) for i in json.loads(core).get("refers_to", ())]
+            if any(i >= entry_id for i in refs):
+                return _fail(expected - 1, entry_id,
+                             "redaction record names a later entry (forged)", owner)
+            redaction_refs.update(refs)
+            redaction_records.append(entry_id)
         prev = entry_hash
         nodes.append(leaf)
         size = n = expected  # entries so far (ids are contiguous from 1)
@@ -216,9 +233,21 @@ def _verify(store: SqliteAuditStore, public_key: KeysLike | None,
     if unrecorded:
         return _fail(count, unrecorded[0],
                      "personal part removed without a redaction record", owner)
-    return VerifyReport(ok=True, entries=count, owner=owner, checkpoints=len(checkpoints),
+    unsigned = [i for i in redaction_records if i > last_good_anchor]
+    if keys is not None and unsigned:
+        # A redaction is followed at once by a signed checkpoint (AuditLog.redact): one
+        # that no signed checkpoint covers was appended by someone without the key.
+        return _fail(count, unsigned[0], "redaction record not covered by a signed "
+                     "checkpoint (forged)", owner)
+    own_roots = {(c.tree_size, c.root_hash) for c in own}
+    gone = [c for c in witnessed if (c.tree_size, c.root_hash) not in own_roots]
+    if gone:
+        return _fail(count, None, f"the checkpoint at size {gone[0].tree_size} witnessed by "
+                     "another party is missing from the log", owner)
+    return VerifyReport(ok=True, entries=count, owner=owner, checkpoints=len(own) + len(extra),
                         signatures_checked=keys is not None and bool(checkpoints),
-                        unanchored=count - last_good_anchor, key_given=keys is not None)
+                        unanchored=count - last_good_anchor, key_given=keys is not None,
+                        witnessed=len({(c.tree_size, c.root_hash) for c in witnessed}))
 
 
 def _grouped(rows: Iterator[tuple[int, str]]) -> Iterator[tuple[int, tuple[str, ...]]]:

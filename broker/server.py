@@ -10,6 +10,7 @@ from audit.events import AuditEvent
 from audit.log import AuditLog
 from audit.loop_sink import LoopBatchingSink
 from audit.pseudonyms import Pseudonymiser
+from audit.witness import Witness, pinned_from
 from broker.auth import Authenticator
 from broker.config import BrokerConfig
 from broker.fanout import AdapterClients
@@ -69,9 +70,9 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
     home = config.home
     name = config.name
     monitor = AlertMonitor(log_name=name)  # break-glass, repeated denials, spikes, after hours
+    checkpoint_key = SigningKey.load(home.signing_key(f"audit-{name}")).private_key
     audit = (
-        AuditLog.open(home.audit_log(name), owner=name,
-                      checkpoint_key=SigningKey.load(home.signing_key(f"audit-{name}")).private_key,
+        AuditLog.open(home.audit_log(name), owner=name, checkpoint_key=checkpoint_key,
                       on_commit=[monitor])
         if config.audit_enabled else None
     )
@@ -91,10 +92,14 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
         audit=LoopBatchingSink(audit) if audit is not None else NullAudit(),
         pseudonyms=Pseudonymiser.for_home(home),
         clients=AdapterClients(home, name, config.adapters, config.max_message_bytes),
-        reviews=ReviewStore(home.root / "broker" / "reviews.sqlite"),
+        reviews=ReviewStore(home.broker_dir / "reviews.sqlite"),
         due_at=due_at,
         # The broker alone opens the referral store; staff reach it through `Referrals`.
         referrals=SqliteReferralStore.in_home(home),
+        # the adapters countersign this log's checkpoints, and the broker theirs
+        own_checkpoint=(lambda: audit.latest_checkpoint) if audit is not None else lambda: None,
+        witness=Witness.open(home.witness_dir / f"{name}.sqlite", owner=name,
+                             key=checkpoint_key, pinned_keys=pinned_from(trust)),
     )
     return parts, audit
 
@@ -120,6 +125,8 @@ async def serve(config: BrokerConfig) -> None:
     parts.reviews.close()
     if parts.referrals is not None:
         parts.referrals.close()
+    if parts.witness is not None:
+        parts.witness.close()
     if audit is not None:
         audit.close()
 

@@ -25,9 +25,11 @@ from typing import Protocol
 
 import grpc
 
+from audit.checkpoints import Checkpoint
 from audit.events import AuditEvent, EventKind
 from audit.log import AuditWriteError
 from audit.pseudonyms import Pseudonymiser, for_subjects
+from audit.witness import Witness, checkpoint_from_proto, checkpoint_to_proto
 from broker.auth import Authenticator
 from broker.config import BrokerConfig
 from broker.fanout import AdapterClients
@@ -85,6 +87,10 @@ class BrokerParts:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     #: the referral store: what an approval releases is filed with its referral here
     referrals: SqliteReferralStore | None = None
+    #: this broker's newest audit checkpoint, sent with each query for the adapter to witness
+    own_checkpoint: Callable[[], Checkpoint | None] = lambda: None
+    #: countersigns the adapters' checkpoints that arrive on their disclosures
+    witness: Witness | None = None
 
 
 async def _durable(pending: Future[list[int]]) -> None:
@@ -148,10 +154,21 @@ class BrokerService(pb_grpc.BrokerServicer):
         for review, held in to_hold:  # held only once the request for review is on record
             p.reviews.hold(review, held)
 
+        own = p.own_checkpoint()
+        if own is not None:
+            carried = checkpoint_to_proto(own)
+            for plan in plans:
+                if plan.signed is not None:
+                    plan.signed.checkpoint.CopyFrom(carried)
         outcomes = await p.clients.fan_out(
             [(plan.agency, plan.signed) for plan in plans if plan.signed is not None],
             timeout_s=deadline_ms / 1000,
         )
+        if p.witness is not None:
+            for agency, outcome in outcomes.items():
+                if outcome.response is not None and outcome.response.HasField("checkpoint"):
+                    p.witness.observe(checkpoint_from_proto(outcome.response.checkpoint),
+                                      expected_log=f"adapter-{agency}")
         results, events = [], []
         for plan in plans:
             result, event = result_for(plan, outcomes.get(plan.agency), p.trust, p.clock, base)

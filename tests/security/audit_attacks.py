@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.chain import GENESIS, chain_hash, entry_leaf
 from audit.checkpoints import Checkpoint, sign_checkpoint
+from audit.events import canonical_json
 from audit.merkle import Frontier
 
 
@@ -56,4 +57,26 @@ def cut_tail(path: Path, keep: int) -> None:
     conn.execute("DELETE FROM entries WHERE id > ?", (keep,))
     conn.execute("DELETE FROM subjects WHERE entry_id > ?", (keep,))
     conn.execute("DELETE FROM checkpoints WHERE tree_size > ?", (keep,))
+    conn.close()
+
+
+def append_unsigned(path: Path, core: dict[str, object]) -> int:
+    """Append an entry with a correct chain hash but no checkpoint (no key needed)."""
+    conn = raw(path)
+    last_id, last_hash = conn.execute(
+        "SELECT id, entry_hash FROM entries ORDER BY id DESC LIMIT 1").fetchone()
+    entry_id = int(last_id) + 1
+    text = canonical_json(core)
+    h = chain_hash(bytes(last_hash), entry_leaf(entry_id, text, None))
+    conn.execute("INSERT INTO entries VALUES (?, ?, NULL, NULL, ?, ?)",
+                 (entry_id, text, bytes(last_hash), h))
+    conn.close()
+    return entry_id
+
+
+def strip_personal(path: Path, entry_id: int) -> None:
+    """Remove an entry's personal part (and its person index rows), keeping its hash."""
+    conn = raw(path)
+    conn.execute("UPDATE entries SET personal = NULL WHERE id = ?", (entry_id,))
+    conn.execute("DELETE FROM subjects WHERE entry_id = ?", (entry_id,))
     conn.close()
