@@ -26,6 +26,7 @@ from certs.tls import server_credentials
 from mash import aio, grpc_server, logs
 from mash.v1 import mash_pb2, mash_pb2_grpc
 from policy import load_engine
+from policy.reloading import start_reloading
 
 SERVICE_NAME = mash_pb2.DESCRIPTOR.services_by_name["AgencyAdapter"].full_name
 
@@ -97,6 +98,7 @@ async def serve(config: AdapterConfig) -> None:
     mash_pb2_grpc.add_AgencyAdapterServicer_to_server(service, server)
     servicer = grpc_health.aio.HealthServicer()
     watcher: asyncio.Task[None] | None = None
+    reloading: asyncio.Task[None] | None = None
     async for port in grpc_server.serve_until_signalled(
             server, service_name=SERVICE_NAME, listen=config.listen,
             credentials=server_credentials(config.home, config.name),
@@ -105,12 +107,15 @@ async def serve(config: AdapterConfig) -> None:
         watcher = asyncio.create_task(watch_backend(
             parts.backend, parts.health, interval_s=config.health_interval_s,
             timeout_s=timeout_s))
+        reloading = start_reloading(parts.engine, config.home, config.policy_dir, config.name)
         log.info("adapter_started", agency=str(config.agency), port=port,
-                 backend=config.backend, serving=parts.health.serving)
-    if watcher is not None:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+                 backend=config.backend, serving=parts.health.serving,
+                 policy_version=parts.engine.version)
+    for task in (watcher, reloading):
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     log.info("adapter_stopped", agency=str(config.agency))
     parts.audit.close()
     if parts.witness is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from concurrent.futures import Future
 
@@ -27,6 +29,7 @@ from mash import aio, grpc_server, logs
 from mash.home import Home
 from mash.v1 import mash_pb2, mash_pb2_grpc, referrals_pb2_grpc
 from policy import load_engine
+from policy.reloading import start_reloading
 
 SERVICE_NAME = mash_pb2.DESCRIPTOR.services_by_name["Broker"].full_name
 
@@ -114,12 +117,18 @@ async def serve(config: BrokerConfig) -> None:
     assert parts.referrals is not None
     referrals_pb2_grpc.add_ReferralsServicer_to_server(
         ReferralsService(parts, broker, parts.referrals, working_calendar(config.home)), server)
+    reloading: asyncio.Task[None] | None = None
     async for port in grpc_server.serve_until_signalled(
             server, service_name=SERVICE_NAME, listen=config.listen,
             credentials=server_credentials(config.home, config.name),
             port_file=config.home.run_dir / f"{config.name}.port"):
+        reloading = start_reloading(parts.engine, config.home, config.policy_dir, config.name)
         log.info("broker_started", broker_id=config.broker_id, port=port,
-                 adapters=len(config.adapters))
+                 adapters=len(config.adapters), policy_version=parts.engine.version)
+    if reloading is not None:
+        reloading.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reloading
     log.info("broker_stopped")
     await parts.clients.close()
     parts.reviews.close()

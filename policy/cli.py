@@ -57,8 +57,31 @@ def register(sub: Any) -> None:
     status.add_argument("--policy-dir", type=Path, help="policy folder (default: shipped)")
     status.add_argument("--at", type=_time, help="moment to report at (default: now)")
     status.add_argument("--format", choices=("text", "json"), default="text")
+    status.add_argument("--live", action="store_true",
+                        help="the policy version each running broker and adapter of this home "
+                             "applies now (exit 1 if they differ or one refused a reload)")
     _home(status)
     status.set_defaults(handler=_status)
+
+    bundle = cmds.add_parser("bundle", help="publish agreements and approvals to every party")
+    bundle_cmds = bundle.add_subparsers(dest="bundle_command", required=True, metavar="ACTION")
+    export = bundle_cmds.add_parser("export", help="write a bundle signed by you (IG lead)")
+    export.add_argument("--out", type=Path, required=True, help="the bundle file to write")
+    export.add_argument("--as", dest="signer", required=True, help="your approver name")
+    export.add_argument("--policy-dir", type=Path, help="policy folder (default: the home's)")
+    _home(export)
+    export.set_defaults(handler=_bundle_export)
+    install = bundle_cmds.add_parser("install", help="verify a bundle and apply it (agency IT)")
+    install.add_argument("bundle", type=Path)
+    install.add_argument("--pin-approvers", action="store_true",
+                         help="FIRST INSTALL ONLY: pin the bundle's approver keys (check their "
+                              "fingerprints with the IG lead first: see `bundle show`)")
+    _home(install)
+    install.set_defaults(handler=_bundle_install)
+    show = bundle_cmds.add_parser("show", help="what a bundle holds, and its approvers' "
+                                  "key fingerprints")
+    show.add_argument("bundle", type=Path)
+    show.set_defaults(handler=_bundle_show)
 
     approve = cmds.add_parser("approve", help="sign your approval of agreement files")
     approve.add_argument("files", nargs="+", type=Path)
@@ -168,6 +191,8 @@ def _status(args: argparse.Namespace) -> int:
     from policy.engine import load_engine
     from policy.status import agreement_statuses
 
+    if args.live:
+        return _status_live(Home.at(args.home), args.format)
     engine = _guard(lambda: load_engine(Home.at(args.home), _dir(args.policy_dir, Home.at(args.home))))
     statuses = agreement_statuses(engine, now=args.at or _now())
     if args.format == "json":
@@ -177,6 +202,67 @@ def _status(args: argparse.Namespace) -> int:
         print(f"{s.agreement_id:32} {s.mash_id}/{s.agency:22} {'; '.join(s.flags())}")
     applied = sum(s.applied for s in statuses)
     print(f"{applied} of {len(statuses)} agreement(s) in force and approved")
+    return 0
+
+
+def _status_live(home: Home, fmt: str) -> int:
+    from policy.reloading import read_live, stale
+
+    parties = read_live(home.run_dir)
+    if not parties:
+        raise UsageError(f"no running broker or adapter has reported its policy in {home.run_dir}")
+    odd = stale(parties)
+    faulty = [str(p.get("party")) for p in parties if p.get("fault")]
+    if fmt == "json":
+        print(json.dumps({"parties": parties, "differ": odd, "refused_reload": faulty}, indent=2))
+    else:
+        for p in parties:
+            flag = " (DIFFERS)" if p.get("party") in odd else ""
+            fault = f"  reload refused: {p['fault']}" if p.get("fault") else ""
+            print(f"{p.get('party', '?'):34} version {p.get('version', '?')}{flag}  "
+                  f"loaded {p.get('loaded_at', '?')}{fault}")
+    return 1 if odd or faulty else 0
+
+
+def _bundle_export(args: argparse.Namespace) -> int:
+    from policy.approval import load_approver_key
+    from policy.bundle import export_bundle
+
+    home = Home.at(args.home)
+    try:
+        key = load_approver_key(home, args.signer)
+    except FileNotFoundError:
+        raise UsageError(f"no signing key for approver {args.signer!r} in {home.root}") from None
+    doc = _guard(lambda: export_bundle(home, _dir(args.policy_dir, home), signer=args.signer,
+                                       key=key, at=_now()))
+    args.out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"bundle of {len(doc['agreements'])} agreement(s) and {len(doc['approvals'])} "
+          f"approval(s), signed by {args.signer}, written to {args.out}")
+    return 0
+
+
+def _bundle_install(args: argparse.Namespace) -> int:
+    from policy.bundle import install_bundle
+
+    done = _guard(lambda: install_bundle(Home.at(args.home), args.bundle,
+                                         pin_approvers=args.pin_approvers))
+    print(f"installed bundle sha256 {done.sha256[:16]} signed by {done.signer} at "
+          f"{done.created_at}: {len(done.agreements)} agreement(s) "
+          f"({', '.join(done.agreements)}), {done.approvals} approval(s); running parties "
+          "reload it within seconds (or send them SIGHUP)")
+    return 0
+
+
+def _bundle_show(args: argparse.Namespace) -> int:
+    from policy.bundle import bundle_approvers, fingerprint, read_bundle
+
+    doc = _guard(lambda: read_bundle(args.bundle))
+    print(f"policy bundle signed by {doc['signer']} at {doc['created_at']}")
+    for name in sorted(doc["agreements"]):
+        print(f"  agreement file {name}")
+    print(f"  {len(doc['approvals'])} approval record(s)")
+    for name, key in sorted(_guard(lambda: bundle_approvers(doc)).items()):
+        print(f"  approver {name:28} key fingerprint {fingerprint(key)}")
     return 0
 
 

@@ -10,6 +10,7 @@ decision is a handful of dictionary look-ups.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,6 +82,25 @@ class PolicyEngine:
         for entries in self._by_pair.values():
             entries.sort(key=lambda c: c.agreement.in_force_from)
         self._conflicts = frozenset(conflicts)
+
+    def adopt(self, other: PolicyEngine) -> None:
+        """Take on `other`'s agreements and approvals, in place.
+
+        Every holder of this engine (the servicer, the planner) applies the new policy from
+        its next decision on. Call it on the thread that evaluates (the event loop), so no
+        decision sees half of each.
+        """
+        self._by_pair, self._conflicts = other._by_pair, other._conflicts
+
+    @property
+    def version(self) -> str:
+        """A short hash naming exactly the agreements and approval states this engine applies."""
+        digest = hashlib.sha256()
+        for a in sorted(self.agreements, key=lambda a: a.id):
+            approval = self.approval_of(a.id)
+            state = approval.state if approval else "none"
+            digest.update(f"{a.id}\0{a.sha256}\0{state}\n".encode())
+        return digest.hexdigest()[:16]
 
     @classmethod
     def load(cls, policy_dir: Path, *, approvals_dir: Path | None,

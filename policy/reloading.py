@@ -1,0 +1,190 @@
+"""Agreements and approvals reloaded by a running broker or adapter, without a restart.
+
+`PolicyReloader` watches the files a process's policy comes from (the agreements folder,
+the approvals folder, the pinned approvers) and, when they have changed and then held still
+for one poll (a bundle install swaps two folders), or on SIGHUP, loads them afresh and has
+the running engine adopt the result. A policy that fails to load (a broken agreement file, a
+damaged pin file) is refused: the running policy stays, and the fault is logged and written
+to the status file. Every load logs the version now in force and writes
+`<run dir>/<name>.policy.json`, which `mash policy status --live` reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from mash.clock import Clock, utc_now
+from mash.home import Home
+from mash.logs import get_logger
+from policy.engine import PolicyEngine
+from policy.errors import PolicyError
+
+log = get_logger("policy")
+
+Fingerprint = tuple[tuple[str, int, int], ...]
+#: What a policy that fails to load raises (a broken file, a damaged pin file, unreadable).
+_LOAD_ERRORS = (PolicyError, OSError, ValueError)
+
+
+def fingerprint(paths: Iterable[Path]) -> Fingerprint:
+    """Name, size and modification time of every file under `paths` (files or folders)."""
+    seen: list[tuple[str, int, int]] = []
+    for root in paths:
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()) \
+            if root.is_dir() else []
+        for f in files:
+            try:
+                st = f.stat()
+            except OSError:
+                continue  # removed while we looked: the next poll sees the new state
+            seen.append((str(f), st.st_size, st.st_mtime_ns))
+    return tuple(seen)
+
+
+class PolicyReloader:
+    """Keeps one running `PolicyEngine` in step with its files."""
+
+    def __init__(self, engine: PolicyEngine, load: Callable[[], PolicyEngine],
+                 watched: Iterable[Path], *, name: str, status_file: Path | None,
+                 interval_s: float = 2.0, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self._load = load
+        self.watched = tuple(watched)
+        self.name = name
+        self.status_file = status_file
+        self.interval_s = interval_s
+        self.clock = clock
+        self.fault = ""
+        self.loaded_at = clock()
+        self._seen = fingerprint(self.watched)
+        self._wake = asyncio.Event()
+
+    def trigger(self) -> None:
+        """Reload at once (SIGHUP)."""
+        self._wake.set()
+
+    def reload(self) -> bool:
+        """Load the files now; adopt them if they load. Returns whether the policy changed."""
+        try:
+            fresh = self._load()
+        except _LOAD_ERRORS as exc:
+            self._refuse(exc)
+            return False
+        return self._adopt(fresh)
+
+    def _adopt(self, fresh: PolicyEngine) -> bool:
+        before = self.engine.version
+        self.engine.adopt(fresh)
+        self.fault = ""
+        self.loaded_at = self.clock()
+        log.info("policy_loaded", party=self.name, version=fresh.version, previous=before,
+                 changed=fresh.version != before)
+        self.publish()
+        return fresh.version != before
+
+    def _refuse(self, exc: Exception) -> None:
+        self.fault = f"{type(exc).__name__}: {exc}"[:500]
+        log.warning("policy_reload_refused", party=self.name, version=self.engine.version,
+                    reason=self.fault)
+        self.publish()
+
+    def status(self) -> dict[str, Any]:
+        """What `mash policy status --live` shows for this party."""
+        return {"party": self.name, "version": self.engine.version,
+                "loaded_at": self.loaded_at.isoformat(), "fault": self.fault, "pid": os.getpid(),
+                "agreements": [{"id": a.id, "sha256": a.sha256,
+                                "approval": str(s.state) if (s := self.engine.approval_of(a.id))
+                                else "unapproved"}
+                               for a in sorted(self.engine.agreements, key=lambda a: a.id)]}
+
+    def publish(self) -> None:
+        """Write the status file atomically (a reader never sees half of it)."""
+        if self.status_file is None:
+            return
+        self.status_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.status_file.with_name(f".{self.status_file.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.status(), indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, self.status_file)
+
+    async def watch(self) -> None:
+        """Poll the files; reload once a change has held still for one poll, or when triggered."""
+        pending: Fingerprint | None = None
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+                triggered = True
+            except TimeoutError:
+                triggered = False
+            self._wake.clear()
+            now = await asyncio.to_thread(fingerprint, self.watched)
+            if triggered:
+                pending = None
+                self._seen = now
+                await self._reload_on_loop()
+            elif now != self._seen:
+                if pending == now:  # changed, then still for a whole poll: take it
+                    self._seen, pending = now, None
+                    await self._reload_on_loop()
+                else:
+                    pending = now
+
+    async def _reload_on_loop(self) -> None:
+        # Parse and verify in a worker thread; adopt on the loop, between two decisions.
+        try:
+            fresh = await asyncio.to_thread(self._load)
+        except _LOAD_ERRORS as exc:
+            self._refuse(exc)
+            return
+        self._adopt(fresh)
+
+
+def read_live(run_dir: Path) -> list[dict[str, Any]]:
+    """Every `<name>.policy.json` in `run_dir`: what each party on this host applies."""
+    out = []
+    for path in sorted(run_dir.glob("*.policy.json")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            doc = {"party": path.name.removesuffix(".policy.json"), "fault": "unreadable status"}
+        out.append(doc)
+    return out
+
+
+def stale(parties: Iterable[dict[str, Any]]) -> list[str]:
+    """Parties whose version differs from the most common one (the odd ones out)."""
+    versions = [p.get("version") for p in parties]
+    if not versions:
+        return []
+    common = max(set(versions), key=versions.count)
+    return [str(p.get("party")) for p in parties if p.get("version") != common]
+
+
+
+
+def start_reloading(engine: PolicyEngine, home: Home, policy_dir: Path | None, name: str, *,
+                    interval_s: float = 2.0) -> asyncio.Task[None]:
+    """Keep a running process's `engine` in step with its home's policy files (and SIGHUP).
+
+    Call from the running event loop; cancel the returned task at shutdown.
+    """
+    from policy.approval import approvals_dir, approvers_file
+    from policy.engine import default_policy_dir, load_engine
+
+    folder = policy_dir or default_policy_dir(home)
+    reloader = PolicyReloader(
+        engine, lambda: load_engine(home, policy_dir),
+        (folder, approvals_dir(home), approvers_file(home)), name=name,
+        status_file=home.run_dir / f"{name}.policy.json", interval_s=interval_s)
+    reloader.publish()
+    log.info("policy_in_force", party=name, version=engine.version)
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, AttributeError):  # no SIGHUP on Windows
+        loop.add_signal_handler(signal.SIGHUP, reloader.trigger)
+    return asyncio.create_task(reloader.watch(), name=f"policy-reloader-{name}")
