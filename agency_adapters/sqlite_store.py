@@ -122,7 +122,7 @@ class StoreWriter:
         self._conn.executemany("INSERT OR IGNORE INTO blocking VALUES (?, ?)",
                                ((k, p.person_id) for p in batch for k in person_keys(p)))
         for p in batch:
-            self._names.add(p.given_name, p.family_name)
+            self._names.add(p.given_name, p.family_name, p.postcode)
         self.people += len(batch)
 
     def add_records(self, records: Iterable[Record]) -> None:

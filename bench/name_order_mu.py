@@ -18,7 +18,7 @@ import math
 from collections import Counter
 
 from agency_adapters.matching.normalise import name_tokens
-from agency_adapters.matching.scoring import _family_weight, _given_weight
+from agency_adapters.matching.scoring import _PRIOR_SCORER, _family_weight, _given_weight
 from bench.mu import arg_parser, labelled_pairs, read_records, read_truth
 
 Names = tuple[tuple[str, ...], tuple[str, ...]]  # (given words, family words)
@@ -27,8 +27,10 @@ Names = tuple[tuple[str, ...], tuple[str, ...]]  # (given words, family words)
 def reading(q: Names, r: Names) -> str:
     """`swapped` if the names agree only the other way round, `direct` otherwise."""
     (qg, qf), (rg, rf) = q, r
-    direct = _family_weight(qf, (), rf, ()) + _given_weight(qg, rg, ())
-    sw_f, sw_g = _family_weight(qg, (), rf, ()), _given_weight(qf, rg, ())
+    s = _PRIOR_SCORER
+    direct = _family_weight(qf, (), rf, (), s, "different")[1] + _given_weight(qg, rg, (), s)[1]
+    sw_f = _family_weight(qg, (), rf, (), s, "different")[1]
+    sw_g = _given_weight(qf, rg, (), s)[1]
     return "swapped" if sw_f > 0 and sw_g > 0 and sw_f + sw_g > direct else "direct"
 
 

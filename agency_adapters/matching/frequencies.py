@@ -9,7 +9,8 @@ agreement is log2(1/p) (m, close to 1, is left out).
 Frequencies are counted from the store itself at build time (`NameCounter`) and
 shrunk towards the fixed weights of `scoring` by a pseudo-count, so a small store
 (a test, a demo of a few hundred people) scores as it always did, and the weights
-stay within documented bounds at any size.
+stay within documented bounds at any size. Postcodes are counted too (how many people
+share a unit): a trained model adjusts a postcode agreement by them (`model.TF_FIELDS`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from agency_adapters.matching.normalise import name_tokens
+from agency_adapters.matching.normalise import name_tokens, normalise_postcode
 
 #: Pseudo-count of the prior (fixed-weight) frequency: a store needs many thousand people
 #: before its own counts dominate.
@@ -47,10 +48,13 @@ class NameCounter:
     total: int = 0
     given: Counter[str] = field(default_factory=Counter)
     family: Counter[str] = field(default_factory=Counter)
+    postcode: Counter[str] = field(default_factory=Counter)
 
-    def add(self, given_name: str, family_name: str) -> None:
-        """Count one person's given name and surname (every word of a double barrel too)."""
+    def add(self, given_name: str, family_name: str, postcode: str = "") -> None:
+        """Count one person's given name, surname (every word of a double barrel too), postcode."""
         self.total += 1
+        if pc := normalise_postcode(postcode):
+            self.postcode[pc] += 1
         if g := given_key(given_name):
             self.given[g] += 1
         if f := family_key(family_name):
@@ -67,6 +71,9 @@ class NameCounter:
         yield ("total", "", self.total)
         yield from (("given", k, v) for k, v in self.given.items())
         yield from (("family", k, v) for k, v in self.family.items())
+        # Marks a store whose postcodes were counted (older stores have no postcode rows).
+        yield ("postcodes_counted", "", 1)
+        yield from (("postcode", k, v) for k, v in self.postcode.items())
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,8 @@ class NameFrequencies:
     total: int
     given: Mapping[str, int]
     family: Mapping[str, int]
+    #: people per postcode unit; None when the store did not count them
+    postcode: Mapping[str, int] | None = None
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[str, str, int]]) -> NameFrequencies:
@@ -83,6 +92,7 @@ class NameFrequencies:
         total = 0
         given: dict[str, int] = {}
         family: dict[str, int] = {}
+        postcode: dict[str, int] | None = None
         for kind, name, count in rows:
             if kind == "total":
                 total = int(count)
@@ -90,7 +100,12 @@ class NameFrequencies:
                 given[name] = int(count)
             elif kind == "family":
                 family[name] = int(count)
-        return cls(total, given, family)
+            elif kind == "postcodes_counted":
+                postcode = {} if postcode is None else postcode
+            elif kind == "postcode":
+                postcode = {} if postcode is None else postcode
+                postcode[name] = int(count)
+        return cls(total, given, family, postcode)
 
     def _weight(self, count: int, prior_bits: float, bounds: tuple[float, float]) -> float:
         p0 = 2.0 ** -prior_bits

@@ -28,6 +28,7 @@ from agency_adapters.matching.matcher import (
     match,
     score_candidates,
 )
+from agency_adapters.matching.model import MatchModel
 from mash.vocab import MatchBand
 
 SAME_PERSON_HINT = "two subjects of this referral match the same record: check both"
@@ -43,9 +44,11 @@ def _one_person_one_subject(results: dict[str, MatchResult]) -> dict[str, MatchR
 
 
 def match_subjects(backend: AgencyBackend, subjects: Sequence[tuple[str, QueryIdentifiers]],
-                   thresholds: MatchThresholds = DEFAULT) -> dict[str, MatchResult]:
+                   thresholds: MatchThresholds = DEFAULT,
+                   model: MatchModel | None = None) -> dict[str, MatchResult]:
     """Match each `(subject_id, identifiers)`; results by subject id, in the given order."""
-    return _one_person_one_subject({sid: match(backend, q, thresholds) for sid, q in subjects})
+    return _one_person_one_subject({sid: match(backend, q, thresholds, model)
+                                    for sid, q in subjects})
 
 
 async def match_subjects_async(
@@ -53,6 +56,7 @@ async def match_subjects_async(
     subjects: Sequence[tuple[str, QueryIdentifiers]],
     thresholds: MatchThresholds = DEFAULT,
     frequencies: NameFrequencies | None = None,
+    model: MatchModel | None = None,
 ) -> dict[str, MatchResult]:
     """As `match_subjects`, the candidates of all subjects read concurrently.
 
@@ -67,5 +71,5 @@ async def match_subjects_async(
     results: dict[str, MatchResult] = {}
     for (sid, q), people in zip(subjects, found, strict=True):
         assert not isinstance(people, BaseException)
-        results[sid] = decide(q, score_candidates(q, people, frequencies), thresholds)
+        results[sid] = decide(q, score_candidates(q, people, frequencies, model), thresholds)
     return _one_person_one_subject(results)

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from agency_adapters.backend import AgencyBackend, Person, QueryIdentifiers
 from agency_adapters.matching.frequencies import NameFrequencies
+from agency_adapters.matching.model import MatchModel
 from agency_adapters.matching.normalise import (
     normalise_nhs_number,
     normalise_postcode,
@@ -122,10 +123,13 @@ def _confirm_hint(query: QueryIdentifiers, person: Person, several: bool,
 
 
 def score_candidates(query: QueryIdentifiers, people: list[Person],
-                     frequencies: NameFrequencies | None = None
-                     ) -> list[tuple[Comparison, Person]]:
-    """Every candidate compared with `query`, best first (ties broken by person_id)."""
-    prepared = prepare(query, frequencies)
+                     frequencies: NameFrequencies | None = None,
+                     model: MatchModel | None = None) -> list[tuple[Comparison, Person]]:
+    """Every candidate compared with `query`, best first (ties broken by person_id).
+
+    `model`: the agency's trained match model (None: the shipped weights).
+    """
+    prepared = prepare(query, frequencies, model)
     scored = [(compare(prepared, p), p) for p in people]
     scored.sort(key=lambda cp: (-cp[0].weight, cp[1].person_id))
     return scored
@@ -172,8 +176,8 @@ def _plausible_age(query: QueryIdentifiers, person: Person) -> bool:
 
 
 def match(backend: AgencyBackend, query: QueryIdentifiers,
-          thresholds: MatchThresholds = DEFAULT) -> MatchResult:
+          thresholds: MatchThresholds = DEFAULT, model: MatchModel | None = None) -> MatchResult:
     """Find `query` in `backend`: the band, the best score and (if sure) the person's id."""
     people = backend.candidates(query)
-    return decide(query, score_candidates(query, people, backend_frequencies(backend)),
+    return decide(query, score_candidates(query, people, backend_frequencies(backend), model),
                   thresholds)

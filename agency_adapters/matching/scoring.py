@@ -1,13 +1,16 @@
-"""Fellegi–Sunter style comparison of a query with one candidate.
+"""Fellegi–Sunter comparison of a query with one candidate, level by level.
 
-Each field comparison yields a weight in bits, log2(m/u): m is how often the
-outcome happens when both sides are the same person, u how often for two
-different people in the same block. Agreement on a rare value is strong
-evidence; disagreement counts against; a field missing on either side counts
-for nothing. The total is the match score. Weights are set from UK population
-frequencies and checked against the generated evaluation set (`docs/matching.md`):
+Each field of the pair falls into one level of its comparison (`model.FIELDS`), and the
+level weighs log2(m/u) bits from the match model: m is how often the level occurs when
+both sides are the same person, u how often for two different people. Agreement on a
+rare value is strong evidence; disagreement counts against; a field missing on either
+side counts for nothing. The total is the match score.
 
-- a valid NHS number or UPN agreeing: +23 (a verified identifier outweighs any name);
+The shipped model (`model.PRIOR`) holds weights set from UK population frequencies and
+checked against the generated evaluation set (`docs/matching.md`):
+
+- a valid NHS number or UPN agreeing: +23 (a verified identifier outweighs any name); a
+  query's NHS number that fails its check digit but is one digit from the record's: +8;
 - date of birth exact +12, day/month swapped +9, one keying slip +6, swapped and a slip 0
   (two errors: no evidence either way, measured), otherwise -10;
 - surname +8 exact, +6.5 one part of a double-barrelled or previous surname, +5 a typo,
@@ -17,13 +20,16 @@ frequencies and checked against the generated evaluation set (`docs/matching.md`
 - a typo of two keying errors instead of one: 3.5 bits less (measured);
 - postcode +12 exact (a unit holds ~40 of a million people, so a stranger rarely shares it),
   -3 otherwise (addresses go stale), whether or not the sector or district agrees: measured
-  m/u gives a shared sector or district no more weight than a different one (see below).
+  m/u gives a shared sector or district no more weight than a different one.
 
-When the store's name frequencies are known (`frequencies.NameFrequencies`, passed to
-`prepare`), name agreements are shifted by the name's rarity: an exact surname is worth
-log2(1/p) bits (5.6 for Smith, up to 12 for a rare one) instead of a flat 8, and the
-partial levels move with it (typos and nicknames by at most +2, so a rare-looking typo
-cannot buy certainty). Disagreement weights do not change.
+A trained model (`training`) replaces these with m and u estimated from the agency's own
+records; the levels and the rules below stay the same.
+
+Term frequencies (`frequencies.NameFrequencies`, passed to `prepare`): name agreements
+are shifted by the name's rarity: an exact surname is worth about log2(1/p) bits (5.6
+for Smith, up to 12 for a rare one) instead of a flat 8, and the partial levels move
+with it (typos and nicknames by at most +2, so a rare-looking typo cannot buy
+certainty). Disagreement weights do not change. A trained model adjusts postcodes too.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from rapidfuzz.distance import OSA, JaroWinkler
 
 from agency_adapters.backend import Person, QueryIdentifiers
 from agency_adapters.matching.frequencies import NameFrequencies
+from agency_adapters.matching.model import PRIOR, MatchModel, TermFrequency
 from agency_adapters.matching.nicknames import equivalent, short_forms
 from agency_adapters.matching.normalise import (
     fold,
@@ -47,61 +54,48 @@ from agency_adapters.matching.normalise import (
     swapped_dob,
 )
 
-W_ID_AGREE = 23.0
-W_ID_DISAGREE = -12.0
-W_DOB_EXACT = 12.0
-W_DOB_SWAPPED = 9.0
-W_DOB_NEAR = 6.0
-# Day and month swapped *and* one keying slip (two errors: a swap in the referral and a
-# slip in the record, or the other way round). Measured at 1,000,000 people
-# (`bench/dob_mu.py`, seeds 7/11/13/17): m ~0.0006 (9 of 15,592 true pairs; 1 of 1,850
-# linked by NHS number), u ~0.00043 on random pairs: +0.3-0.4 bits, i.e. no evidence
-# either way -- like a date missing, not the -10 of two different dates.
-W_DOB_SWAPPED_SLIP = 0.0
-W_DOB_DISAGREE = -10.0
-W_FAMILY_EXACT = 8.0
-W_FAMILY_PART = 6.5
-W_FAMILY_FUZZY = 5.0
-W_FAMILY_DISAGREE = -3.0
-# A different surname on a man's record. People change surnames mostly at marriage, and in
-# England that is mostly women, so for a man a different surname is stronger evidence of
-# a different person. Measured at 1,000,000 people (`bench/name_edits_mu.py`, split by the
-# record's sex): surname "other" -4.6 bits for men against -3.4 to -3.8 for women, seeds
-# 7 / 13 / 19 (docs/matching.md, "Recall 6"). Women keep `W_FAMILY_DISAGREE`.
-W_FAMILY_DISAGREE_MALE = -4.5
-W_GIVEN_EXACT = 7.0
-W_GIVEN_NICKNAME = 5.5
-W_GIVEN_FUZZY = 4.5
-W_GIVEN_MIDDLE = 3.0     # the query's given name is the record's middle name (or vice versa)
-W_GIVEN_INITIAL = 1.0
-W_GIVEN_DISAGREE = -8.0
-# Given and family names entered the wrong way round. Set by hand; the measured cost of the
-# reading is larger (`bench/name_order_mu.py`: log2(swapped / direct) among true pairs,
-# -4.5 to -5.1 bits at 1,000,000 people), but at -4.5 the evaluation found nobody more and
-# lost 5-8 sure answers a seed (docs/matching.md, "Recall 5"), so it was left as it is.
-W_NAME_ORDER_SWAPPED = -1.0
-W_SEX_AGREE = 0.5
-W_SEX_DISAGREE = -6.0
-W_POSTCODE_EXACT = 12.0   # m ~ 0.55 (agency addresses go stale), u ~ 1/21,000 units: ~13 bits
-W_POSTCODE_DISAGREE = -3.0   # m ~ 0.05-0.1 (moved, stale record), u ~ 0.99
-# No partial level for a shared sector or district. Estimated on 1,000,000 people (seed 7,
-# `bench/postcode_mu.py`): of query/record pairs linked by an agreeing NHS number, 0.2% share
-# the sector only (u 0.6%: -1.5 bits) and 0.7% the district only (u 5.0%: -2.9 bits), no more
-# than a different district (5.0% vs u 94%: -4.2 bits). A stale address is rarely in the same
-# sector as the current one, so the +2.5 / +1 it used to add only lifted same-named strangers
-# who live near the referral address (measured: fewer wrong sure answers, no recall lost).
-# An agency whose people mostly move locally can re-measure with the same tool.
-W_ADDRESS_EXACT = 2.0
+_W = PRIOR.weights()
+# The shipped weights by their old names (tests and benchmarks refer to them).
+W_ID_AGREE = _W["nhs"]["exact"]
+W_ID_DISAGREE = _W["nhs"]["different"]
+W_NHS_ONE_DIGIT = _W["nhs"]["one_digit"]
+W_DOB_EXACT = _W["dob"]["exact"]
+W_DOB_SWAPPED = _W["dob"]["swapped"]
+W_DOB_NEAR = _W["dob"]["slip"]
+# Day and month swapped *and* one keying slip (two errors). Measured at 1,000,000 people
+# (`bench/dob_mu.py`, seeds 7/11/13/17): m ~0.0006, u ~0.00043 on random pairs: +0.3-0.4
+# bits, i.e. no evidence either way -- like a date missing, not the -10 of two dates.
+W_DOB_SWAPPED_SLIP = _W["dob"]["swapped_slip"]
+W_DOB_DISAGREE = _W["dob"]["different"]
+W_FAMILY_EXACT = _W["family"]["exact"]
+W_FAMILY_PART = _W["family"]["part"]
+W_FAMILY_FUZZY = _W["family"]["typo"]
+W_FAMILY_DISAGREE = _W["family"]["different"]
+# A different surname on a man's record: measured -4.6 bits for men against -3.4 to -3.8
+# for women, seeds 7 / 13 / 19 (docs/matching.md, "Recall 6").
+W_FAMILY_DISAGREE_MALE = _W["family"]["different_male"]
+W_GIVEN_EXACT = _W["given"]["exact"]
+W_GIVEN_NICKNAME = _W["given"]["nickname"]
+W_GIVEN_FUZZY = _W["given"]["typo"]
+W_GIVEN_MIDDLE = _W["given"]["middle"]
+W_GIVEN_INITIAL = _W["given"]["initial"]
+W_GIVEN_DISAGREE = _W["given"]["different"]
+W_NAME_ORDER_SWAPPED = _W["name_order"]["reversed"]
+W_SEX_AGREE = _W["sex"]["agree"]
+W_SEX_DISAGREE = _W["sex"]["different"]
+W_POSTCODE_EXACT = _W["postcode"]["exact"]
+W_POSTCODE_DISAGREE = _W["postcode"]["different"]
+W_ADDRESS_EXACT = _W["address"]["exact"]
+# A name two keying errors away (Loouise / Louis) is weaker evidence than one (Loouise /
+# Louise): measured ~3.5 bits less at 1,000,000 people (seeds 7 and 11).
+W_SECOND_EDIT = _W["given"]["typo2"] - _W["given"]["typo"]
 
 FUZZY_JARO_WINKLER = 0.9
-# A name two keying errors away (Jaro-Winkler close, two edits: Loouise / Louis) is weaker
-# evidence than one (Loouise / Louise). Measured at 1,000,000 people (seeds 7 and 11, m on
-# the known queries and on NHS-linked pairs, u on random record pairs): a given name one
-# edit off weighs ~7.0 bits, two edits off ~3.5 (20 and 21 pairs); surnames fewer pairs,
-# a larger gap. The typo levels above are for one error; the second costs this.
-W_SECOND_EDIT = -3.5
 #: Most a typo or nickname agreement gains from the rarity of the name (bits).
 MAX_PARTIAL_RARITY_BONUS = 2.0
+
+#: A field's level and its weight (bits, term-frequency adjustment included).
+Scored = tuple[str, float]
 
 
 @dataclass(frozen=True)
@@ -117,6 +111,46 @@ class Comparison:
     contradicted: bool = False   # given name or date of birth present on both sides and different
     postcode_agrees: bool = False  # the full postcode agrees
     dob_compared: bool = False     # both sides have a date of birth
+    #: (comparison, level, weight) for each field compared; filled only when asked (`explain`)
+    levels: tuple[tuple[str, str, float], ...] = ()
+
+
+class _Scorer:
+    """Weights of one model with one store's frequencies: level -> bits, TF adjustments."""
+
+    __slots__ = ("freq", "model", "pc_tf", "w")
+
+    def __init__(self, model: MatchModel, freq: NameFrequencies | None) -> None:
+        self.model = model
+        self.w = model.weights()
+        self.freq = freq
+        pc = model.tf.get("postcode")
+        self.pc_tf = pc if pc is not None and freq is not None and freq.postcode is not None \
+            else None
+
+    def family_rarity(self, tokens: tuple[str, ...]) -> float:
+        """Bits by which agreeing on this surname beats the level's weight (negative if common)."""
+        tf = self.model.tf.get("family")
+        if self.freq is None or tf is None:
+            return 0.0
+        return tf.adjustment(self.freq.family.get(" ".join(tokens), 0), self.freq.total)
+
+    def given_rarity(self, token: str) -> float:
+        """Bits by which agreeing on this given name beats the level's weight."""
+        tf = self.model.tf.get("given")
+        if self.freq is None or tf is None:
+            return 0.0
+        return tf.adjustment(self.freq.given.get(token, 0), self.freq.total)
+
+    def postcode_rarity(self, postcode: str) -> float:
+        """Bits by which agreeing on this postcode beats the level's weight (few share it)."""
+        tf: TermFrequency | None = self.pc_tf
+        if tf is None or self.freq is None or self.freq.postcode is None:
+            return 0.0
+        return tf.adjustment(self.freq.postcode.get(postcode, 0), self.freq.total)
+
+
+_PRIOR_SCORER = _Scorer(PRIOR, None)
 
 
 @dataclass(frozen=True)
@@ -133,23 +167,28 @@ class PreparedQuery:
     nhs: str | None
     upn: str | None
     frequencies: NameFrequencies | None = None
+    #: the query's NHS number as ten digits even when its check digit fails (a typo)
+    nhs_digits: str | None = None
+    scorer: _Scorer = _PRIOR_SCORER
 
 
-def prepare(query: QueryIdentifiers,
-            frequencies: NameFrequencies | None = None) -> PreparedQuery:
-    """Normalise `query` for scoring (with the store's name frequencies, if known)."""
+def _ten_digits(text: str) -> str | None:
+    digits = "".join(c for c in text if c not in " -")
+    return digits if len(digits) == 10 and digits.isdigit() else None
+
+
+def prepare(query: QueryIdentifiers, frequencies: NameFrequencies | None = None,
+            model: MatchModel | None = None) -> PreparedQuery:
+    """Normalise `query` for scoring (with the store's frequencies and a model, if given)."""
+    scorer = (_PRIOR_SCORER if model is None and frequencies is None
+              else _Scorer(model or PRIOR, frequencies))
     return PreparedQuery(
         given=name_tokens(query.given_name), family=name_tokens(query.family_name),
         other_family=tuple(t for o in query.other_names if (t := name_tokens(o))),
         dob=parse_dob(query.date_of_birth), sex=normalise_sex(query.sex),
         postcode=normalise_postcode(query.postcode), address=fold(query.address),
         nhs=normalise_nhs_number(query.nhs_number), upn=normalise_upn(query.upn),
-        frequencies=frequencies)
-
-
-def _edits_weight(a: str, b: str) -> float:
-    """0 for one keying error between two similar names, `W_SECOND_EDIT` for two."""
-    return W_SECOND_EDIT if OSA.distance(a, b) > 1 else 0.0
+        frequencies=frequencies, nhs_digits=_ten_digits(query.nhs_number), scorer=scorer)
 
 
 def _similar(a: str, b: str) -> bool:
@@ -160,38 +199,39 @@ def _similar(a: str, b: str) -> bool:
             and OSA.distance(a, b) <= 2)
 
 
-def _family_rarity(freq: NameFrequencies | None, tokens: tuple[str, ...]) -> float:
-    """Bits by which agreeing on this surname beats the flat weight (negative if common)."""
-    return freq.family_weight(tokens, W_FAMILY_EXACT) - W_FAMILY_EXACT if freq else 0.0
-
-
-def _given_rarity(freq: NameFrequencies | None, token: str) -> float:
-    return freq.given_weight(token, W_GIVEN_EXACT) - W_GIVEN_EXACT if freq else 0.0
+def _family_level(q: tuple[str, ...], c: tuple[str, ...], s: _Scorer,
+                  disagree: str = "different") -> Scored:
+    """Level and weight of two surnames given as word tuples (a double barrel is several words)."""
+    w = s.w["family"]
+    if q == c or "".join(q) == "".join(c):
+        return "exact", w["exact"] + s.family_rarity(c)
+    if shared := set(q) & set(c):
+        return "part", w["part"] + min(s.family_rarity((t,)) for t in shared)
+    bonus = min(s.family_rarity(c), MAX_PARTIAL_RARITY_BONUS)
+    if _similar(qs := " ".join(q), cs := " ".join(c)):
+        level = "typo2" if OSA.distance(qs, cs) > 1 else "typo"
+        return level, w[level] + bonus
+    if len(q) + len(c) > 2 and any(_similar(a, b) for a in q for b in c if len(a) > 3):
+        return "part_typo", w["part_typo"] + bonus  # a typo in one part of a double barrel
+    return disagree, w[disagree]
 
 
 def compare_family(q: tuple[str, ...], c: tuple[str, ...],
                    freq: NameFrequencies | None = None,
                    disagree: float = W_FAMILY_DISAGREE) -> float:
-    """Weight of two surnames given as word tuples (double-barrelled names are several words).
+    """Weight of two surnames under the shipped model (`disagree`: two different surnames)."""
+    s = _PRIOR_SCORER if freq is None else _Scorer(PRIOR, freq)
+    level, weight = _family_level(q, c, s)
+    return disagree if level == "different" else weight
 
-    With `freq`, agreement weights move with the rarity of the candidate's surname;
-    `disagree` is the weight of two different surnames (see `family_disagree_weight`).
-    """
-    if q == c or "".join(q) == "".join(c):
-        return W_FAMILY_EXACT + _family_rarity(freq, c)
-    if shared := set(q) & set(c):
-        return W_FAMILY_PART + min(_family_rarity(freq, (t,)) for t in shared)
-    bonus = min(_family_rarity(freq, c), MAX_PARTIAL_RARITY_BONUS)
-    if _similar(qs := " ".join(q), cs := " ".join(c)):
-        return W_FAMILY_FUZZY + bonus + _edits_weight(qs, cs)
-    if len(q) + len(c) > 2 and any(_similar(a, b) for a in q for b in c if len(a) > 3):
-        return W_FAMILY_FUZZY - 1.0 + bonus  # a typo in one part of a double-barrelled name
-    return disagree
+
+def _disagree_level(sex: str) -> str:
+    return "different_male" if sex == "male" else "different"
 
 
 def family_disagree_weight(sex: str) -> float:
     """What two different surnames weigh for a candidate of this (normalised) sex."""
-    return W_FAMILY_DISAGREE_MALE if sex == "male" else W_FAMILY_DISAGREE
+    return _W["family"][_disagree_level(sex)]
 
 
 def _nickname_typo(a: str, b: str) -> bool:
@@ -203,28 +243,32 @@ def _nickname_typo(a: str, b: str) -> bool:
     return len(b) >= 5 and any(len(n) >= 5 and OSA.distance(n, b) <= 1 for n in short_forms(a))
 
 
-def compare_given(q: tuple[str, ...], c: tuple[str, ...],
-                  freq: NameFrequencies | None = None) -> float:
-    """Weight of two given names (first word decides; nicknames and typos tolerated).
-
-    With `freq`, agreement weights move with the rarity of the candidate's given name.
-    """
+def _given_level(q: tuple[str, ...], c: tuple[str, ...], s: _Scorer) -> Scored:
+    """Level and weight of two given names (first word decides; nicknames, typos tolerated)."""
+    w = s.w["given"]
     a, b = q[0], c[0]
     if a == b:
-        return W_GIVEN_EXACT + _given_rarity(freq, b)
-    bonus = min(_given_rarity(freq, b), MAX_PARTIAL_RARITY_BONUS)
+        return "exact", w["exact"] + s.given_rarity(b)
+    bonus = min(s.given_rarity(b), MAX_PARTIAL_RARITY_BONUS)
     if equivalent(a, b):
-        return W_GIVEN_NICKNAME + bonus
+        return "nickname", w["nickname"] + bonus
     if _similar(a, b):
-        return W_GIVEN_FUZZY + bonus + _edits_weight(a, b)
+        level = "typo2" if OSA.distance(a, b) > 1 else "typo"
+        return level, w[level] + bonus
     # A nickname on one side and a typo on the other ("Florrie" / "Florencee").
     if _nickname_typo(a, b) or _nickname_typo(b, a):
-        return W_GIVEN_FUZZY - 1.0 + bonus
+        return "nickname_typo", w["nickname_typo"] + bonus
     if a in c[1:] or b in q[1:]:
-        return W_GIVEN_MIDDLE  # known by a middle name
+        return "middle", w["middle"]  # known by a middle name
     if (len(a) == 1 or len(b) == 1) and a[0] == b[0]:
-        return W_GIVEN_INITIAL
-    return W_GIVEN_DISAGREE
+        return "initial", w["initial"]
+    return "different", w["different"]
+
+
+def compare_given(q: tuple[str, ...], c: tuple[str, ...],
+                  freq: NameFrequencies | None = None) -> float:
+    """Weight of two given names under the shipped model (with `freq`: by rarity)."""
+    return _given_level(q, c, _PRIOR_SCORER if freq is None else _Scorer(PRIOR, freq))[1]
 
 
 def _one_slip(q: date, c: date) -> bool:
@@ -236,117 +280,187 @@ def _one_slip(q: date, c: date) -> bool:
     return sum(x != y for x, y in zip(q.isoformat(), c.isoformat(), strict=True)) == 1
 
 
-def compare_dob(q: date, c: date) -> tuple[float, bool]:
-    """Weight of two dates of birth, and whether they agree (exactly or by a keying error).
-
-    Day and month swapped *and* one slip is two keying errors: a weak level of its own
-    (`W_DOB_SWAPPED_SLIP`), not an agreement, so it never makes a match sure.
-    """
+def dob_level(q: date, c: date) -> str:
+    """The level of two dates of birth."""
     if q == c:
-        return W_DOB_EXACT, True
+        return "exact"
     if q.year == c.year and q.day == c.month and q.month == c.day:
-        return W_DOB_SWAPPED, True
+        return "swapped"
     if _one_slip(q, c):
-        return W_DOB_NEAR, True
+        return "slip"
     if (sw := swapped_dob(q)) is not None and _one_slip(sw, c):
-        return W_DOB_SWAPPED_SLIP, False
-    return W_DOB_DISAGREE, False
+        return "swapped_slip"
+    return "different"
+
+
+#: DOB levels that count as agreeing (exactly or by one supported keying error). Day and
+#: month swapped *and* a slip is two errors: its own weak level, never a sure agreement.
+DOB_AGREES = frozenset({"exact", "swapped", "slip"})
+
+
+def compare_dob(q: date, c: date) -> tuple[float, bool]:
+    """Weight (shipped model) of two dates of birth, and whether they agree."""
+    level = dob_level(q, c)
+    return _W["dob"][level], level in DOB_AGREES
 
 
 def _family_weight(qf: tuple[str, ...], q_others: tuple[tuple[str, ...], ...],
                    cf: tuple[str, ...], c_others: tuple[tuple[str, ...], ...],
-                   freq: NameFrequencies | None = None,
-                   disagree: float = W_FAMILY_DISAGREE) -> float:
-    w = compare_family(qf, cf, freq, disagree)
-    if w < W_FAMILY_EXACT + _family_rarity(freq, cf):
+                   s: _Scorer, disagree: str) -> Scored:
+    level, w = _family_level(qf, cf, s, disagree)
+    if level != "exact":
         # A previous surname on either side: as strong as one part of a double barrel.
         for a in (qf, *q_others):
             for b in (cf, *c_others):
                 if (a, b) != (qf, cf):
-                    cap = W_FAMILY_PART + min(_family_rarity(freq, b), 0.0)
-                    w = max(w, min(cap, compare_family(a, b, freq, disagree)))
-    return w
+                    cap = s.w["family"]["previous"] + min(s.family_rarity(b), 0.0)
+                    alt_level, alt = _family_level(a, b, s, disagree)
+                    if min(cap, alt) > w:
+                        level, w = ("previous", cap) if alt >= cap else (alt_level, alt)
+    return level, w
 
 
 def _given_weight(qg: tuple[str, ...], cg: tuple[str, ...],
-                  c_others: tuple[tuple[str, ...], ...],
-                  freq: NameFrequencies | None = None) -> float:
-    w = compare_given(qg, cg, freq)
+                  c_others: tuple[tuple[str, ...], ...], s: _Scorer) -> Scored:
+    level, w = _given_level(qg, cg, s)
     if w < 0:
-        for alias in c_others:
-            w = max(w, min(W_GIVEN_NICKNAME, compare_given(qg, alias, freq)))
-    return w
+        cap = s.w["given"]["nickname"]
+        for alias in c_others:  # another name the person is known by
+            alt_level, alt = _given_level(qg, alias, s)
+            if min(cap, alt) > w:
+                level, w = ("nickname", cap) if alt >= cap else (alt_level, alt)
+    return level, w
 
 
-def compare(query: PreparedQuery | QueryIdentifiers, person: Person) -> Comparison:
-    """Compare a query with one candidate: total weight and which fields agree."""
+def one_digit_apart(a: str, b: str) -> bool:
+    """Two ten-digit numbers whose first nine digits differ in one place or by one swap."""
+    diff = [i for i in range(9) if a[i] != b[i]]
+    if len(diff) == 1:
+        return True
+    return (len(diff) == 2 and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+
+
+def _nhs_level(q: PreparedQuery, record_nhs: str) -> str | None:
+    """The NHS-number level, or None when not comparable (missing, or the record's invalid)."""
+    cn = normalise_nhs_number(record_nhs)
+    if cn is None:
+        return None
+    if q.nhs is not None:
+        if q.nhs == cn:
+            return "exact"
+        return "near" if one_digit_apart(q.nhs, cn) else "different"
+    # The query's number fails its check: reported invalid and never trusted, but a
+    # number one digit from the record's is the record's, mistyped.
+    if q.nhs_digits is not None and one_digit_apart(q.nhs_digits, cn):
+        return "one_digit"
+    return None
+
+
+def compare(query: PreparedQuery | QueryIdentifiers, person: Person,
+            explain: bool = False) -> Comparison:
+    """Compare a query with one candidate: total weight and which fields agree.
+
+    With `explain`, the result lists each field's level and weight (`Comparison.levels`).
+    """
     q = query if isinstance(query, PreparedQuery) else prepare(query)
+    s = q.scorer
+    W = s.w
+    levels: list[tuple[str, str, float]] | None = [] if explain else None
     weight = 0.0
     id_agree = id_conflict = False
-    for qn, cv, norm in ((q.nhs, person.nhs_number, normalise_nhs_number),
-                         (q.upn, person.upn, normalise_upn)):
-        if qn is None or not cv:
-            continue
-        cn = norm(cv)
-        if cn is None:
-            continue
-        if qn == cn:
-            weight += W_ID_AGREE
-            id_agree = True
-        else:
-            weight += W_ID_DISAGREE
-            id_conflict = True
+    if person.nhs_number and (q.nhs is not None or q.nhs_digits is not None):
+        nl = _nhs_level(q, person.nhs_number)
+        if nl is not None:
+            weight += (w := W["nhs"][nl])
+            id_agree = nl == "exact"
+            id_conflict = nl == "different"
+            if levels is not None:
+                levels.append(("nhs", nl, w))
+    if q.upn is not None and person.upn and (cu := normalise_upn(person.upn)) is not None:
+        ul = "exact" if q.upn == cu else "different"
+        weight += (w := W["upn"][ul])
+        id_agree = id_agree or ul == "exact"
+        id_conflict = id_conflict or ul == "different"
+        if levels is not None:
+            levels.append(("upn", ul, w))
 
     dob_agrees = contradicted = False
     cd = parse_dob(person.date_of_birth)
     dob_compared = q.dob is not None and cd is not None
     if q.dob is not None and cd is not None:
-        w, dob_agrees = compare_dob(q.dob, cd)
-        weight += w
+        dl = dob_level(q.dob, cd)
+        weight += (w := W["dob"][dl])
+        dob_agrees = dl in DOB_AGREES
         contradicted = not dob_agrees
+        if levels is not None:
+            levels.append(("dob", dl, w))
 
     cf = name_tokens(person.family_name)
     cg = name_tokens(person.given_name)
     c_others = tuple(t for o in person.other_names if (t := name_tokens(o)))
+    fam_l = giv_l = ""
     fam_w = giv_w = 0.0
     has_f = bool(q.family and cf)
     has_g = bool(q.given and cg)
-    freq = q.frequencies
     cs = normalise_sex(person.sex)
-    fam_disagree = family_disagree_weight(cs)
+    disagree = _disagree_level(cs)
     if has_f:
-        fam_w = _family_weight(q.family, q.other_family, cf, c_others, freq, fam_disagree)
+        fam_l, fam_w = _family_weight(q.family, q.other_family, cf, c_others, s, disagree)
     if has_g:
-        giv_w = _given_weight(q.given, cg, c_others, freq)
+        giv_l, giv_w = _given_weight(q.given, cg, c_others, s)
     names_w = fam_w + giv_w
-    if q.family and q.given and cf and cg and (q.family != cf or q.given[0] != cg[0]):
-        # Given and family names may have been entered the wrong way round.
-        sw_f = _family_weight(q.given, (), cf, c_others, freq, fam_disagree)
-        sw_g = _given_weight(q.family, cg, c_others, freq)
-        if sw_f + sw_g + W_NAME_ORDER_SWAPPED > names_w:
-            fam_w, giv_w = sw_f, sw_g
-            names_w = sw_f + sw_g + W_NAME_ORDER_SWAPPED
+    order = ""
+    if q.family and q.given and cf and cg:
+        order = "as_given"
+        if q.family != cf or q.given[0] != cg[0]:
+            # Given and family names may have been entered the wrong way round.
+            sw_fl, sw_f = _family_weight(q.given, (), cf, c_others, s, disagree)
+            sw_gl, sw_g = _given_weight(q.family, cg, c_others, s)
+            if sw_f + sw_g + W["name_order"]["reversed"] > names_w + W["name_order"]["as_given"]:
+                fam_l, fam_w, giv_l, giv_w = sw_fl, sw_f, sw_gl, sw_g
+                order = "reversed"
+        names_w = fam_w + giv_w + W["name_order"][order]
     weight += names_w
     family_agrees = has_f and fam_w > 0
     given_agrees = has_g and giv_w > 0
-    contradicted = contradicted or (has_g and giv_w <= W_GIVEN_DISAGREE)
+    contradicted = contradicted or giv_l == "different"
+    if levels is not None:
+        if has_f:
+            levels.append(("family", fam_l, fam_w))
+        if has_g:
+            levels.append(("given", giv_l, giv_w))
+        if order:
+            levels.append(("name_order", order, W["name_order"][order]))
 
     if "unknown" not in (q.sex, cs):
-        weight += W_SEX_AGREE if q.sex == cs else W_SEX_DISAGREE
+        sl = "agree" if q.sex == cs else "different"
+        weight += (w := W["sex"][sl])
+        if levels is not None:
+            levels.append(("sex", sl, w))
 
     postcode_agrees = False
     if q.postcode is not None and person.postcode:
         cp = normalise_postcode(person.postcode)
         if cp is not None:
             postcode_agrees = q.postcode == cp
-            # Addresses go stale, so a different postcode costs little (-3), but it costs:
-            # most true matches agree, and a same-name-same-DOB stranger usually does not.
-            if q.postcode == cp:
-                weight += W_POSTCODE_EXACT
-                if q.address and q.address == fold(person.address):
-                    weight += W_ADDRESS_EXACT
+            if postcode_agrees:
+                pl, w = "exact", W["postcode"]["exact"] + s.postcode_rarity(cp)
+            elif q.postcode[:-2] == cp[:-2]:
+                pl, w = "sector", W["postcode"]["sector"]
+            elif q.postcode.split(" ")[0] == cp.split(" ")[0]:
+                pl, w = "district", W["postcode"]["district"]
             else:
-                weight += W_POSTCODE_DISAGREE
+                pl, w = "different", W["postcode"]["different"]
+            weight += w
+            if levels is not None:
+                levels.append(("postcode", pl, w))
+            if postcode_agrees and q.address and person.address:
+                al = "exact" if q.address == fold(person.address) else "different"
+                weight += (w := W["address"][al])
+                if levels is not None:
+                    levels.append(("address", al, w))
 
     return Comparison(weight, id_agree, id_conflict, dob_agrees, family_agrees, given_agrees,
-                      contradicted, postcode_agrees, dob_compared)
+                      contradicted, postcode_agrees, dob_compared,
+                      tuple(levels) if levels is not None else ())

@@ -1,0 +1,300 @@
+"""The match model: Fellegi–Sunter m- and u-probabilities for every comparison level.
+
+Each field of a query/record pair falls into one *level* of its comparison (the surname
+agrees exactly, is one part of a double barrel, a typo, different...). A level carries
+
+- m: how often the level occurs when both sides are the same person,
+- u: how often it occurs for two different people,
+
+and weighs log2(m/u) bits. A field missing on either side has no level and weighs
+nothing. The shipped model (`PRIOR`) holds hand-set weights checked against the
+generated evaluation set (`docs/matching.md`); `training` re-estimates u from random
+pairs of an agency's own records and m by expectation-maximisation over its blocked
+pairs, with the prior as the starting point and as pseudo-counts. A trained model is a
+JSON file (`save` / `load`) named by the adapter config (`[matching] model`).
+
+Term frequencies: for the fields in `TF_FIELDS` an exact agreement is also adjusted by
+how common the agreed value is in the store (Splink's term-frequency adjustment):
+log2(tf_u / p), with p the value's share of the store shrunk towards tf_u, bounded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+FORMAT = "mash-match-model"
+FORMAT_VERSION = 1
+
+#: The comparisons and their levels, most to least agreeing (the order of `explain`).
+FIELDS: dict[str, tuple[str, ...]] = {
+    "nhs": ("exact", "one_digit", "near", "different"),
+    "upn": ("exact", "different"),
+    "dob": ("exact", "swapped", "slip", "swapped_slip", "different"),
+    "family": ("exact", "part", "previous", "typo", "typo2", "part_typo", "different",
+               "different_male"),
+    "given": ("exact", "nickname", "typo", "typo2", "nickname_typo", "middle", "initial",
+              "different"),
+    "name_order": ("as_given", "reversed"),
+    "postcode": ("exact", "sector", "district", "different"),
+    "address": ("exact", "different"),
+    "sex": ("agree", "different"),
+}
+
+#: What each level means, for `mash match explain` and the docs.
+LEVEL_TEXT: dict[tuple[str, str], str] = {
+    ("nhs", "exact"): "valid NHS numbers agree",
+    ("nhs", "one_digit"): "the query's number fails its check and is one digit from the record's",
+    ("nhs", "near"): "two valid numbers one digit apart (a twin's, or a typo re-checked)",
+    ("nhs", "different"): "two valid NHS numbers differ",
+    ("upn", "exact"): "valid UPNs agree",
+    ("upn", "different"): "two valid UPNs differ",
+    ("dob", "exact"): "dates of birth agree",
+    ("dob", "swapped"): "day and month swapped",
+    ("dob", "slip"): "one keying slip (a digit, or the day or year off by one)",
+    ("dob", "swapped_slip"): "day and month swapped and one slip",
+    ("dob", "different"): "different dates of birth",
+    ("family", "exact"): "surnames agree (adjusted by how common the surname is)",
+    ("family", "part"): "one part of a double-barrelled surname agrees",
+    ("family", "previous"): "a previous surname agrees",
+    ("family", "typo"): "surnames one keying error apart",
+    ("family", "typo2"): "surnames two keying errors apart",
+    ("family", "part_typo"): "a typo in one part of a double-barrelled surname",
+    ("family", "different"): "different surnames (a woman's or unknown sex)",
+    ("family", "different_male"): "different surnames on a man's record",
+    ("given", "exact"): "given names agree (adjusted by how common the name is)",
+    ("given", "nickname"): "a nickname or other known form",
+    ("given", "typo"): "given names one keying error apart",
+    ("given", "typo2"): "given names two keying errors apart",
+    ("given", "nickname_typo"): "a mistyped nickname",
+    ("given", "middle"): "known by a middle name",
+    ("given", "initial"): "an initial agrees",
+    ("given", "different"): "different given names",
+    ("name_order", "as_given"): "names in the usual order",
+    ("name_order", "reversed"): "given and family names the other way round",
+    ("postcode", "exact"): "postcodes agree (adjusted by how many people share it)",
+    ("postcode", "sector"): "same postcode sector, different unit",
+    ("postcode", "district"): "same postcode district, different sector",
+    ("postcode", "different"): "different postcode districts",
+    ("address", "exact"): "first line of address agrees at an agreeing postcode",
+    ("address", "different"): "first line of address differs at an agreeing postcode",
+    ("sex", "agree"): "recorded sex agrees",
+    ("sex", "different"): "recorded sex differs",
+}
+
+
+class ModelError(Exception):
+    """A match-model file cannot be used (missing, unreadable, wrong format, bad values)."""
+
+
+@dataclass(frozen=True)
+class Level:
+    """One comparison level: m, u and the weight in bits (log2(m/u))."""
+
+    m: float
+    u: float
+    weight: float
+
+    @classmethod
+    def of(cls, m: float, u: float) -> Level:
+        """A level whose weight follows from m and u."""
+        return cls(m, u, math.log2(m / u))
+
+    @classmethod
+    def set_weight(cls, m: float, weight: float) -> Level:
+        """A hand-set level: its u is whatever makes log2(m/u) the given weight."""
+        return cls(m, m / 2.0 ** weight, weight)
+
+
+@dataclass(frozen=True)
+class TermFrequency:
+    """How an exact agreement on a field moves with the agreed value's frequency.
+
+    `tf_u` is the chance that two random records share a value (the u of an exact match,
+    Σp²): a value with share p adjusts the exact weight by log2(tf_u / p), bounded to
+    [-below, +above]. `pseudo_count` people at share tf_u are added to every count, so a
+    small store moves little. A typo or nickname agreement gains at most `partial_cap`.
+    """
+
+    tf_u: float
+    below: float
+    above: float
+    pseudo_count: float = 2000.0
+    partial_cap: float = 2.0
+
+    def adjustment(self, count: int, total: int) -> float:
+        """Bits to add to an exact agreement on a value held `count` times among `total`."""
+        p = (count + self.pseudo_count * self.tf_u) / (total + self.pseudo_count)
+        return min(self.above, max(-self.below, math.log2(self.tf_u / p)))
+
+
+#: Fields whose exact level is adjusted by term frequency.
+TF_FIELDS = ("family", "given", "postcode")
+
+
+@dataclass(frozen=True)
+class MatchModel:
+    """m/u per level of every comparison, term-frequency settings, and where it came from."""
+
+    levels: Mapping[str, Mapping[str, Level]]
+    tf: Mapping[str, TermFrequency]
+    #: the share of blocked record pairs that are the same person, as EM last estimated it
+    lambda_: float = 0.0
+    source: str = "prior"        # "prior" | "trained"
+    trained: Mapping[str, Any] = field(default_factory=dict)  # what training saw and did
+
+    def weight(self, name: str, level: str) -> float:
+        """The weight in bits of `level` of comparison `name`."""
+        return self.levels[name][level].weight
+
+    def weights(self) -> dict[str, dict[str, float]]:
+        """Every level's weight, by comparison (the hot path reads these plain dicts)."""
+        return {f: {lv: v.weight for lv, v in levels.items()} for f, levels in self.levels.items()}
+
+    def model_id(self) -> str:
+        """A short content hash: which model answered, in logs and `explain`."""
+        body = json.dumps(_model_body(self), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+    def with_levels(self, levels: Mapping[str, Mapping[str, Level]], **changes: Any) -> MatchModel:
+        """A copy with some comparisons' levels replaced."""
+        merged = {f: dict(v) for f, v in self.levels.items()}
+        for f, v in levels.items():
+            merged[f].update(v)
+        return replace(self, levels=merged, **changes)
+
+
+def _prior() -> MatchModel:
+    s = Level.set_weight
+    levels: dict[str, dict[str, Level]] = {
+        "nhs": {"exact": s(0.97, 23.0), "one_digit": s(0.01, 8.0), "near": s(0.0005, 0.0),
+                "different": s(0.0195, -12.0)},
+        "upn": {"exact": s(0.98, 23.0), "different": s(0.02, -12.0)},
+        # Day/month swapped and a slip: two errors, no evidence either way (measured ~0.3 bits).
+        "dob": {"exact": s(0.93, 12.0), "swapped": s(0.02, 9.0), "slip": s(0.03, 6.0),
+                "swapped_slip": s(0.001, 0.0), "different": s(0.019, -10.0)},
+        # People change surnames (mostly women, at marriage): a small penalty for a woman's
+        # record, a larger one for a man's (measured by the record's sex, docs/matching.md).
+        "family": {"exact": s(0.80, 8.0), "part": s(0.04, 6.5), "previous": s(0.04, 6.5),
+                   "typo": s(0.03, 5.0), "typo2": s(0.005, 1.5), "part_typo": s(0.005, 4.0),
+                   "different": s(0.05, -3.0), "different_male": s(0.03, -4.5)},
+        # A different given name is what tells twins apart: -8.
+        "given": {"exact": s(0.84, 7.0), "nickname": s(0.06, 5.5), "typo": s(0.03, 4.5),
+                  "typo2": s(0.005, 1.0), "nickname_typo": s(0.005, 3.5),
+                  "middle": s(0.02, 3.0), "initial": s(0.01, 1.0), "different": s(0.03, -8.0)},
+        # The reading's measured cost is larger; at -4.5 the evaluation lost sure answers.
+        "name_order": {"as_given": s(0.98, 0.0), "reversed": s(0.02, -1.0)},
+        # A shared sector or district is no more evidence than a different one (measured).
+        "postcode": {"exact": s(0.55, 12.0), "sector": s(0.01, -3.0), "district": s(0.04, -3.0),
+                     "different": s(0.40, -3.0)},
+        "address": {"exact": s(0.5, 2.0), "different": s(0.5, 0.0)},
+        "sex": {"agree": s(0.97, 0.5), "different": s(0.03, -6.0)},
+    }
+    tf = {"family": TermFrequency(2.0 ** -8.0, below=3.0, above=4.0),
+          "given": TermFrequency(2.0 ** -7.0, below=2.0, above=4.0)}
+    return MatchModel(levels, tf)
+
+
+#: The shipped model: hand-set weights, no postcode frequencies. Training starts here.
+PRIOR = _prior()
+
+
+def _model_body(model: MatchModel) -> dict[str, Any]:
+    return {
+        "levels": {f: {lv: {"m": v.m, "u": v.u, "weight": v.weight} for lv, v in levels.items()}
+                   for f, levels in model.levels.items()},
+        "tf": {f: {"tf_u": t.tf_u, "below": t.below, "above": t.above,
+                   "pseudo_count": t.pseudo_count, "partial_cap": t.partial_cap}
+               for f, t in model.tf.items()},
+        "lambda": model.lambda_,
+        "source": model.source,
+    }
+
+
+def to_json(model: MatchModel) -> dict[str, Any]:
+    """The model as the JSON object `save` writes."""
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "model_id": model.model_id(),
+            **_model_body(model), "trained": dict(model.trained)}
+
+
+def save(model: MatchModel, path: Path) -> None:
+    """Write `model` to `path` (whole or not at all: written beside it, then renamed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(to_json(model), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _number(obj: Mapping[str, Any], key: str, where: str, *, positive: bool = True) -> float:
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ModelError(f"{where}: {key!r} must be a number")
+    if positive and value <= 0:
+        raise ModelError(f"{where}: {key!r} must be > 0")
+    return float(value)
+
+
+def from_json(data: Any, source: str = "<model>") -> MatchModel:
+    """Parse and check a model object; any problem is a `ModelError` naming where."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ModelError(f"{source}: not a {FORMAT} file")
+    if data.get("format_version") != FORMAT_VERSION:
+        raise ModelError(f"{source}: format_version {data.get('format_version')!r} is not "
+                         f"{FORMAT_VERSION}: re-train with this version (mash match train)")
+    raw_levels = data.get("levels")
+    if not isinstance(raw_levels, dict):
+        raise ModelError(f"{source}: 'levels' missing")
+    levels: dict[str, dict[str, Level]] = {}
+    for name, wanted in FIELDS.items():
+        got = raw_levels.get(name)
+        if not isinstance(got, dict) or set(got) != set(wanted):
+            raise ModelError(f"{source}: comparison {name!r} must have levels {', '.join(wanted)}")
+        levels[name] = {}
+        for lv in wanted:
+            where = f"{source}: {name}.{lv}"
+            obj = got[lv]
+            if not isinstance(obj, dict):
+                raise ModelError(f"{where}: must be an object")
+            m, u = _number(obj, "m", where), _number(obj, "u", where)
+            w = _number(obj, "weight", where, positive=False)
+            if m > 1 or abs(w) > 64:
+                raise ModelError(f"{where}: m must be <= 1 and |weight| <= 64")
+            levels[name][lv] = Level(m, u, w)
+    tf: dict[str, TermFrequency] = {}
+    raw_tf = data.get("tf", {})
+    if not isinstance(raw_tf, dict) or not set(raw_tf) <= set(TF_FIELDS):
+        raise ModelError(f"{source}: 'tf' may only name {', '.join(TF_FIELDS)}")
+    for name, obj in raw_tf.items():
+        where = f"{source}: tf.{name}"
+        if not isinstance(obj, dict):
+            raise ModelError(f"{where}: must be an object")
+        tf[name] = TermFrequency(
+            _number(obj, "tf_u", where), _number(obj, "below", where, positive=False),
+            _number(obj, "above", where, positive=False),
+            _number(obj, "pseudo_count", where), _number(obj, "partial_cap", where, positive=False))
+    trained = data.get("trained", {})
+    model = MatchModel(levels, tf, _number(data, "lambda", source, positive=False),
+                       str(data.get("source", "trained")),
+                       trained if isinstance(trained, dict) else {})
+    if data.get("model_id") not in (None, model.model_id()):
+        raise ModelError(f"{source}: model_id does not match the content (edited by hand?)")
+    return model
+
+
+def load(path: Path) -> MatchModel:
+    """Read a model file written by `save` (`ModelError` if it cannot be used)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read match model ({exc.strerror})") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ModelError(f"{path}: not JSON ({exc})") from None
+    return from_json(data, str(path))
