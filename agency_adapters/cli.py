@@ -189,8 +189,8 @@ def _match_evalset(args: argparse.Namespace) -> int:
 
 
 def register_match(sub: Any) -> None:
-    """`mash match eval ...` and `mash match evalset ...`."""
-    p = sub.add_parser("match", help="identity matching: evaluation tools")
+    """`mash match eval|evalset|train|explain ...`."""
+    p = sub.add_parser("match", help="identity matching: train, explain, evaluate")
     msub = p.add_subparsers(dest="match_command", required=True, metavar="SUBCOMMAND")
     ev = msub.add_parser("eval", help="run the matcher on RECORDS.csv x QUERIES.csv")
     ev.add_argument("--records", required=True, help="RECORDS.csv (record_id, given_name, ...)")
@@ -211,6 +211,9 @@ def register_match(sub: Any) -> None:
     gen.add_argument("--queries", type=int, default=2_000, help="number of queries")
     gen.add_argument("--seed", type=int, default=7, help="random seed")
     gen.set_defaults(handler=_match_evalset)
+    from agency_adapters import match_cli
+
+    match_cli.register(msub)
 
 
 def register(sub: Any) -> None:

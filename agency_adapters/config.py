@@ -11,6 +11,8 @@ Example (what `mash demo` writes for the police adapter)::
     max_clock_skew_s = 300
 
     [matching]                          # optional: band thresholds (see docs/matching.md)
+    model = "/srv/mash/police-match-model.json"   # optional: trained by `mash match train`;
+                                                  # absent = the shipped weights
 
     [testing]
     delay_ms = 0                        # simulate a slow legacy system (tests only)
@@ -60,6 +62,8 @@ class AdapterConfig:
     max_concurrent_queries: int = 8
     json_logs: bool = True
     matching: Mapping[str, float] = field(default_factory=dict)
+    #: the trained match model (`mash match train`); None = the shipped weights
+    match_model: Path | None = None
     delay_ms: int = 0
     #: a name from BUILTIN_BACKENDS ("sqlite": the reference store at `store`) or
     #: "package.module:factory", called with (config, backend_options) and returning an
@@ -92,6 +96,7 @@ class AdapterConfig:
         if not brokers or not all(isinstance(b, str) and b for b in brokers):
             raise ConfigError(path, "trusted_brokers", "must be a non-empty list of broker ids")
         matching = f.sub("matching")
+        model_path = matching.get("model", str, "")
         testing = f.sub("testing")
         testing.unknown({"delay_ms"})
         policy_dir = f.get("policy_dir", str, "")
@@ -111,7 +116,8 @@ class AdapterConfig:
             max_concurrent_queries=_positive(path, "max_concurrent_queries",
                                              f.get("max_concurrent_queries", int, 8)),
             json_logs=f.get("json_logs", bool, True),
-            matching={k: matching.get(k, float) for k in matching.table},
+            matching={k: matching.get(k, float) for k in matching.table if k != "model"},
+            match_model=Path(model_path) if model_path else None,
             delay_ms=testing.get("delay_ms", int, 0),
             backend=backend,
             backend_options=dict(f.sub("backend_options").table),
@@ -144,8 +150,9 @@ class AdapterConfig:
         data["backend_timeout_ms"] = self.backend_timeout_ms
         data["backend_threads"] = self.backend_threads
         data["health_interval_s"] = self.health_interval_s
-        if self.matching:
-            data["matching"] = dict(self.matching)
+        if self.matching or self.match_model:
+            data["matching"] = {**self.matching,
+                                **({"model": str(self.match_model)} if self.match_model else {})}
         data["testing"] = {"delay_ms": self.delay_ms}
         return data
 

@@ -14,6 +14,8 @@ from agency_adapters.backend import AsyncAgencyBackend, BackendMisconfigured
 from agency_adapters.backend_threads import ThreadedBackend
 from agency_adapters.config import BUILTIN_BACKENDS, AdapterConfig
 from agency_adapters.matching import MatchThresholds
+from agency_adapters.matching.model import MatchModel, ModelError
+from agency_adapters.matching.model import load as load_model
 from agency_adapters.replay import ReplayGuard
 from agency_adapters.scheduling import DueOrderedGate
 from agency_adapters.service import AdapterParts, AdapterService
@@ -24,6 +26,7 @@ from certs.reloading import ReloadingTrustStore
 from certs.signing import SigningKey
 from certs.tls import server_credentials
 from mash import aio, grpc_server, logs
+from mash.config import ConfigError
 from mash.v1 import mash_pb2, mash_pb2_grpc
 from policy import load_engine
 from policy.reloading import start_reloading
@@ -53,6 +56,20 @@ def open_backend(config: AdapterConfig) -> AsyncAgencyBackend:
     return ThreadedBackend(made, config.backend_threads)
 
 
+def open_match_model(config: AdapterConfig) -> MatchModel | None:
+    """The trained match model the config names, or None for the shipped weights.
+
+    A named model that cannot be read stops start-up (ConfigError naming the field): an
+    adapter must not silently answer with other weights than its IT team chose.
+    """
+    if config.match_model is None:
+        return None
+    try:
+        return load_model(config.match_model)
+    except ModelError as exc:
+        raise ConfigError(config.match_model, "matching.model", str(exc)) from None
+
+
 def build_parts(config: AdapterConfig) -> AdapterParts:
     """Open the store, policy, keys and audit log an adapter needs (fails fast, naming the cause)."""
     home = config.home
@@ -71,6 +88,7 @@ def build_parts(config: AdapterConfig) -> AdapterParts:
         audit=AuditLog.open(home.audit_log(name), owner=name, checkpoint_key=checkpoint_key),
         pseudonyms=Pseudonymiser.for_home(home),
         thresholds=MatchThresholds(**config.matching) if config.matching else MatchThresholds(),
+        match_model=open_match_model(config),
         replay=ReplayGuard(config.max_clock_skew_s),
         delay_ms=config.delay_ms,
         gate=DueOrderedGate(config.max_concurrent_queries),
@@ -110,7 +128,8 @@ async def serve(config: AdapterConfig) -> None:
         reloading = start_reloading(parts.engine, config.home, config.policy_dir, config.name)
         log.info("adapter_started", agency=str(config.agency), port=port,
                  backend=config.backend, serving=parts.health.serving,
-                 policy_version=parts.engine.version)
+                 policy_version=parts.engine.version,
+                 match_model=parts.match_model.model_id() if parts.match_model else "shipped")
     for task in (watcher, reloading):
         if task is not None:
             task.cancel()

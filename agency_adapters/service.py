@@ -29,6 +29,7 @@ from agency_adapters.backend import (
 )
 from agency_adapters.backend_threads import CallBudget
 from agency_adapters.matching import MatchThresholds, match_subjects_async
+from agency_adapters.matching.model import MatchModel
 from agency_adapters.matching.roles import birth_range_for
 from agency_adapters.refusals import RefusalLimiter, Sent, bounded_id, refusal_events
 from agency_adapters.replay import ReplayError, ReplayGuard
@@ -90,6 +91,8 @@ class AdapterParts:
     pseudonyms: Pseudonymiser
     thresholds: MatchThresholds
     replay: ReplayGuard
+    #: the agency's trained match model; None = the shipped weights
+    match_model: MatchModel | None = None
     delay_ms: int = 0
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     #: admits queries earliest-due first when the adapter is busy
@@ -338,7 +341,7 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             return await budget.run("candidates", view.candidates(q))
 
         matches = await match_subjects_async(candidates_of, wanted, p.thresholds,
-                                             view.name_frequencies())
+                                             view.name_frequencies(), p.match_model)
         sure: list[tuple[pb.SubjectResult, str]] = []
         for result in d.subjects:
             m = matches.get(result.subject_id)

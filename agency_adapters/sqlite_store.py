@@ -288,6 +288,25 @@ class SqliteAgencyStore:
             raise StoreNotFound(f"agency store {self.path} has been removed")
         return BackendState(serving=True)
 
+    def person_ids(self) -> list[str]:
+        """Every person's id (a scan: for training and evaluation, never for serving a query)."""
+        return [r[0] for r in self._conn().execute("SELECT person_id FROM people")]
+
+    def key_groups(self, prefix: str) -> Iterator[list[str]]:
+        """The ids sharing each blocking key that starts with `prefix`, for keys held by two or
+        more people (a range scan of the clustered index: for training, never for serving)."""
+        sql = "SELECT key, person_id FROM blocking WHERE key >= ? AND key < ? ORDER BY key"
+        current: str | None = None
+        ids: list[str] = []
+        for key, pid in self._conn().execute(sql, (prefix, prefix + "\uffff")):
+            if key != current:
+                if len(ids) > 1:
+                    yield ids
+                current, ids = key, []
+            ids.append(pid)
+        if len(ids) > 1:
+            yield ids
+
     def count_people(self) -> int:
         """How many people the store holds."""
         return int(self._conn().execute("SELECT count(*) FROM people").fetchone()[0])

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from agency_adapters.backend import Person, QueryIdentifiers
 from agency_adapters.matching.matcher import DEFAULT, MatchThresholds, decide, score_candidates
+from agency_adapters.matching.model import MatchModel
 from agency_adapters.sqlite_store import SqliteAgencyStore, StoreWriter
 from mash.vocab import MatchBand
 
@@ -78,14 +79,19 @@ class EvalRun:
     store_rows: int
     build_seconds: float           # 0.0 when an already built store was reused
     store_reused: bool = False
+    train_seconds: float | None = None   # None when the shipped model was used
+    model: MatchModel | None = None      # the trained model (None: shipped weights)
 
 
 def run_eval(records_csv: Path, queries_csv: Path, out_csv: Path, *, work_dir: Path,
-             thresholds: MatchThresholds = DEFAULT, reuse_store: bool = False) -> EvalRun:
+             thresholds: MatchThresholds = DEFAULT, reuse_store: bool = False,
+             train: bool = False, model: MatchModel | None = None) -> EvalRun:
     """Build a store from RECORDS.csv, match every query, write RESULTS.csv.
 
     `reuse_store`: match against `work_dir`'s store as it is, if one is there (the caller
-    vouches that it was built from this RECORDS.csv by the current code).
+    vouches that it was built from this RECORDS.csv by the current code). `train`: learn a
+    match model from the store's own records first (timed) and match with it; `model`:
+    match with this model instead (None and no `train`: the shipped weights).
     """
     store_path = work_dir / "eval-store.sqlite"
     reused = reuse_store and store_path.is_file()
@@ -96,6 +102,12 @@ def run_eval(records_csv: Path, queries_csv: Path, out_csv: Path, *, work_dir: P
     store = SqliteAgencyStore(store_path)
     if reused:
         rows = store.count_people()
+    train_s: float | None = None
+    if train:
+        from agency_adapters.matching.training import train as train_model
+
+        report = train_model(store)
+        model, train_s = report.model, report.seconds
     results: dict[str, tuple[str, float, MatchBand]] = {}
     latencies: list[float] = []
     cpu: list[float] = []
@@ -106,7 +118,7 @@ def run_eval(records_csv: Path, queries_csv: Path, out_csv: Path, *, work_dir: P
             for row in _rows(queries_csv, ("query_id",)):
                 q = _query(row)
                 t0, c0 = time.perf_counter(), time.thread_time()
-                scored = score_candidates(q, store.candidates(q), store.name_frequencies())
+                scored = score_candidates(q, store.candidates(q), store.name_frequencies(), model)
                 result = decide(q, scored, thresholds)
                 latencies.append((time.perf_counter() - t0) * 1000)
                 cpu.append((time.thread_time() - c0) * 1000)
@@ -117,7 +129,7 @@ def run_eval(records_csv: Path, queries_csv: Path, out_csv: Path, *, work_dir: P
                 w.writerow((row["query_id"], rid, f"{result.score:.2f}", result.band.value))
     finally:
         store.close()
-    return EvalRun(results, latencies, cpu, rows, build_s, reused)
+    return EvalRun(results, latencies, cpu, rows, build_s, reused, train_s, model)
 
 
 @dataclass

@@ -169,31 +169,51 @@ class MatchModel:
         return replace(self, levels=merged, **changes)
 
 
+def _field(levels: Mapping[str, tuple[float, float]]) -> dict[str, Level]:
+    """One comparison of the prior: level -> (reference u, hand-set weight).
+
+    u is measured on random pairs of the reference population (the generated evaluation
+    set: 100,000 people, postcodes at 1,000,000), except an exact name: its u is the centre
+    of the name's term-frequency adjustment, so the exact weight plus the adjustment is
+    log2(1/p), p the name's share of the store. The weights were set by hand and are not
+    all log2(m/u): m is the m they imply (u * 2**weight), scaled to sum to 1, and serves
+    only as EM's starting point and pseudo-counts. Training moves a level whose m it
+    cannot learn by log2(u_reference / u_store) (see `training`).
+    """
+    implied = {lv: u * 2.0 ** w for lv, (u, w) in levels.items()}
+    z = sum(implied.values())
+    return {lv: Level(implied[lv] / z, u, w) for lv, (u, w) in levels.items()}
+
+
 def _prior() -> MatchModel:
-    s = Level.set_weight
     levels: dict[str, dict[str, Level]] = {
-        "nhs": {"exact": s(0.97, 23.0), "one_digit": s(0.01, 8.0), "near": s(0.0005, 0.0),
-                "different": s(0.0195, -12.0)},
-        "upn": {"exact": s(0.98, 23.0), "different": s(0.02, -12.0)},
+        "nhs": _field({"exact": (1e-6, 23.0), "one_digit": (0.005 / 256, 8.0),
+                       "near": (0.0005, 0.0), "different": (1.0, -12.0)}),
+        "upn": _field({"exact": (1e-6, 23.0), "different": (1.0, -12.0)}),
         # Day/month swapped and a slip: two errors, no evidence either way (measured ~0.3 bits).
-        "dob": {"exact": s(0.93, 12.0), "swapped": s(0.02, 9.0), "slip": s(0.03, 6.0),
-                "swapped_slip": s(0.001, 0.0), "different": s(0.019, -10.0)},
+        "dob": _field({"exact": (5.2e-5, 12.0), "swapped": (2.0e-5, 9.0), "slip": (0.00122, 6.0),
+                       "swapped_slip": (0.00044, 0.0), "different": (0.998, -10.0)}),
         # People change surnames (mostly women, at marriage): a small penalty for a woman's
         # record, a larger one for a man's (measured by the record's sex, docs/matching.md).
-        "family": {"exact": s(0.80, 8.0), "part": s(0.04, 6.5), "previous": s(0.04, 6.5),
-                   "typo": s(0.03, 5.0), "typo2": s(0.005, 1.5), "part_typo": s(0.005, 4.0),
-                   "different": s(0.05, -3.0), "different_male": s(0.03, -4.5)},
+        "family": _field({"exact": (2.0 ** -8, 8.0), "part": (0.0003, 6.5),
+                          "previous": (0.0003, 6.5), "typo": (0.00106, 5.0),
+                          "typo2": (0.00053, 1.5), "part_typo": (0.00026, 4.0),
+                          "different": (0.541, -3.0), "different_male": (0.452, -4.5)}),
         # A different given name is what tells twins apart: -8.
-        "given": {"exact": s(0.84, 7.0), "nickname": s(0.06, 5.5), "typo": s(0.03, 4.5),
-                  "typo2": s(0.005, 1.0), "nickname_typo": s(0.005, 3.5),
-                  "middle": s(0.02, 3.0), "initial": s(0.01, 1.0), "different": s(0.03, -8.0)},
+        "given": _field({"exact": (2.0 ** -7, 7.0), "nickname": (0.00082, 5.5),
+                         "typo": (0.00132, 4.5), "typo2": (0.00069, 1.0),
+                         "nickname_typo": (0.00044, 3.5), "middle": (0.00073, 3.0),
+                         "initial": (0.0005, 1.0), "different": (0.9937, -8.0)}),
         # The reading's measured cost is larger; at -4.5 the evaluation lost sure answers.
-        "name_order": {"as_given": s(0.98, 0.0), "reversed": s(0.02, -1.0)},
+        # A reading, not a value: its weight is log2(m_reversed / m_as_given), u = m.
+        "name_order": {"as_given": Level(0.98, 0.98, 0.0), "reversed": Level(0.02, 0.04, -1.0)},
         # A shared sector or district is no more evidence than a different one (measured).
-        "postcode": {"exact": s(0.55, 12.0), "sector": s(0.01, -3.0), "district": s(0.04, -3.0),
-                     "different": s(0.40, -3.0)},
-        "address": {"exact": s(0.5, 2.0), "different": s(0.5, 0.0)},
-        "sex": {"agree": s(0.97, 0.5), "different": s(0.03, -6.0)},
+        # A unit holds ~40 people: one in ~21,000 random pairs shares it at 1,000,000 people.
+        "postcode": _field({"exact": (4.8e-5, 12.0), "sector": (0.0062, -3.0),
+                            "district": (0.0497, -3.0), "different": (0.9436, -3.0)}),
+        # At an agreeing postcode the same address line adds a little (mostly the household).
+        "address": _field({"exact": (0.9, 2.0), "different": (0.1, 0.0)}),
+        "sex": _field({"agree": (0.5, 0.5), "different": (0.5, -6.0)}),
     }
     tf = {"family": TermFrequency(2.0 ** -8.0, below=3.0, above=4.0),
           "given": TermFrequency(2.0 ** -7.0, below=2.0, above=4.0)}

@@ -118,29 +118,34 @@ class Comparison:
 class _Scorer:
     """Weights of one model with one store's frequencies: level -> bits, TF adjustments."""
 
-    __slots__ = ("freq", "model", "pc_tf", "w")
+    __slots__ = ("family_offset", "freq", "given_offset", "model", "pc_tf", "w")
 
     def __init__(self, model: MatchModel, freq: NameFrequencies | None) -> None:
         self.model = model
         self.w = model.weights()
         self.freq = freq
+        # A name's rarity is measured against the shipped exact weight: the partial levels
+        # (typo, nickname, one part of a barrel) were set with the shipped rarity bonus.
+        self.family_offset = self.w["family"]["exact"] - _W["family"]["exact"]
+        self.given_offset = self.w["given"]["exact"] - _W["given"]["exact"]
         pc = model.tf.get("postcode")
         self.pc_tf = pc if pc is not None and freq is not None and freq.postcode is not None \
             else None
 
     def family_rarity(self, tokens: tuple[str, ...]) -> float:
-        """Bits by which agreeing on this surname beats the level's weight (negative if common)."""
+        """Bits by which agreeing on this surname beats the shipped flat weight (- if common)."""
         tf = self.model.tf.get("family")
         if self.freq is None or tf is None:
-            return 0.0
-        return tf.adjustment(self.freq.family.get(" ".join(tokens), 0), self.freq.total)
+            return self.family_offset
+        return self.family_offset + tf.adjustment(self.freq.family.get(" ".join(tokens), 0),
+                                                  self.freq.total)
 
     def given_rarity(self, token: str) -> float:
-        """Bits by which agreeing on this given name beats the level's weight."""
+        """Bits by which agreeing on this given name beats the shipped flat weight."""
         tf = self.model.tf.get("given")
         if self.freq is None or tf is None:
-            return 0.0
-        return tf.adjustment(self.freq.given.get(token, 0), self.freq.total)
+            return self.given_offset
+        return self.given_offset + tf.adjustment(self.freq.given.get(token, 0), self.freq.total)
 
     def postcode_rarity(self, postcode: str) -> float:
         """Bits by which agreeing on this postcode beats the level's weight (few share it)."""
@@ -204,7 +209,7 @@ def _family_level(q: tuple[str, ...], c: tuple[str, ...], s: _Scorer,
     """Level and weight of two surnames given as word tuples (a double barrel is several words)."""
     w = s.w["family"]
     if q == c or "".join(q) == "".join(c):
-        return "exact", w["exact"] + s.family_rarity(c)
+        return "exact", W_FAMILY_EXACT + s.family_rarity(c)
     if shared := set(q) & set(c):
         return "part", w["part"] + min(s.family_rarity((t,)) for t in shared)
     bonus = min(s.family_rarity(c), MAX_PARTIAL_RARITY_BONUS)
@@ -248,7 +253,7 @@ def _given_level(q: tuple[str, ...], c: tuple[str, ...], s: _Scorer) -> Scored:
     w = s.w["given"]
     a, b = q[0], c[0]
     if a == b:
-        return "exact", w["exact"] + s.given_rarity(b)
+        return "exact", W_GIVEN_EXACT + s.given_rarity(b)
     bonus = min(s.given_rarity(b), MAX_PARTIAL_RARITY_BONUS)
     if equivalent(a, b):
         return "nickname", w["nickname"] + bonus
