@@ -71,9 +71,11 @@ class NameCounter:
         yield ("total", "", self.total)
         yield from (("given", k, v) for k, v in self.given.items())
         yield from (("family", k, v) for k, v in self.family.items())
-        # Marks a store whose postcodes were counted (older stores have no postcode rows).
-        yield ("postcodes_counted", "", 1)
-        yield from (("postcode", k, v) for k, v in self.postcode.items())
+        if self.postcode:
+            # Marks a store whose postcodes were counted (older stores have no postcode rows,
+            # and a caller that passes no postcodes counts none).
+            yield ("pc_counted", "", 1)
+            yield from (("postcode", k, v) for k, v in self.postcode.items())
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ class NameFrequencies:
                 given[name] = int(count)
             elif kind == "family":
                 family[name] = int(count)
-            elif kind == "postcodes_counted":
+            elif kind == "pc_counted":
                 postcode = {} if postcode is None else postcode
             elif kind == "postcode":
                 postcode = {} if postcode is None else postcode
