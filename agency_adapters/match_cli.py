@@ -13,12 +13,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from mash.cli import UsageError
+from mash.errors import UsageError
 
 
 def _config(path: Path) -> Any:
     from agency_adapters.config import AdapterConfig
-    from mash.cli import load_config
+    from mash.command import load_config
 
     return load_config(AdapterConfig.load, path)
 

@@ -9,7 +9,7 @@ import pytest
 from agency_adapters.config import AdapterConfig
 from agency_adapters.matching import model as model_file
 from agency_adapters.server import open_match_model
-from mash.cli import main
+from mash.app.cli import main
 from mash.config import ConfigError
 from tests.unit.match_stores import store_with_duplicates
 
