@@ -31,12 +31,12 @@ from agency_adapters.backend_threads import CallBudget
 from agency_adapters.matching import MatchThresholds, match_subjects_async
 from agency_adapters.matching.model import MatchModel
 from agency_adapters.matching.roles import birth_range_for
-from agency_adapters.refusals import RefusalLimiter, Sent, bounded_id, refusal_events
 from agency_adapters.replay import ReplayError, ReplayGuard
 from agency_adapters.scheduling import DueOrderedGate, due_key
 from audit.events import AuditEvent, EventKind
 from audit.log import AuditLog
 from audit.pseudonyms import Pseudonymiser, for_subjects
+from audit.refusals import RefusalLimiter, Sent, bounded_id, refusal_events
 from audit.witness import Witness, checkpoint_from_proto, checkpoint_to_proto
 from certs.envelopes import open_query, sign_disclosure
 from certs.errors import PeerError, SignatureError

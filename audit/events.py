@@ -54,6 +54,8 @@ class EventKind(StrEnum):
     # summaries
     SUMMARY_VIEWED = "summary_viewed"
     SUMMARY_DELETED = "summary_deleted"
+    # a call a service refused (at an adapter, a refused query is `query_rejected`)
+    REQUEST_REFUSED = "request_refused"
     # the log's own housekeeping
     OUTCOME_UNKNOWN = "outcome_unknown"
     ALERT = "alert"

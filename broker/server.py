@@ -18,6 +18,7 @@ from broker.config import BrokerConfig
 from broker.fanout import AdapterClients
 from broker.referral_service import ReferralsService
 from broker.referrals import SqliteReferralStore
+from broker.refusal_log import RefusalLog
 from broker.reviews import ReviewStore
 from broker.service import BrokerParts, BrokerService
 from broker.timescales import DEFAULT_CALENDAR, WorkingCalendar, due_at, load_calendar
@@ -111,7 +112,10 @@ async def serve(config: BrokerConfig) -> None:
     """Serve until SIGTERM/SIGINT, then drain, close channels and the audit log."""
     log = logs.get_logger("broker")
     parts, audit = build_parts(config)
-    server = grpc_server.build_server(config.max_message_bytes)
+    # Every refused call is in the audit log (bounded fields, per-caller budget).
+    refusals = RefusalLog(parts.audit, parts.trust)
+    server = grpc_server.build_server(config.max_message_bytes, on_malformed=refusals.malformed,
+                                      on_refused=refusals.refused)
     broker = BrokerService(parts)
     mash_pb2_grpc.add_BrokerServicer_to_server(broker, server)
     assert parts.referrals is not None

@@ -20,7 +20,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from mash.errors import MashError
+from mash.errors import InvalidRequest, MashError
 from mash.logs import get_logger
 from mash.vocab import UnknownVocabulary
 
@@ -53,6 +53,11 @@ def channel_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[
 
 #: Told of a request whose bytes did not parse: (method, the bytes, the call's context).
 MalformedHook = Callable[[str, bytes, grpc.aio.ServicerContext], Awaitable[None]]
+#: Told of a request refused with a `MashError`: (method, the error, its bytes, the context).
+RefusedHook = Callable[[str, MashError, bytes, grpc.aio.ServicerContext], Awaitable[None]]
+#: Statuses that are the service's own trouble, not a refusal of the caller.
+_NOT_REFUSALS = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.INTERNAL,
+                           grpc.StatusCode.DEADLINE_EXCEEDED})
 
 
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
@@ -62,8 +67,10 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     INVALID_ARGUMENT (and `on_malformed` may record it) rather than gRPC's own error.
     """
 
-    def __init__(self, on_malformed: MalformedHook | None = None) -> None:
+    def __init__(self, on_malformed: MalformedHook | None = None,
+                 on_refused: RefusedHook | None = None) -> None:
         self._on_malformed = on_malformed
+        self._on_refused = on_refused
 
     async def intercept_service(
         self,
@@ -77,6 +84,16 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         method = handler_call_details.method
         parse = handler.request_deserializer
         on_malformed = self._on_malformed
+        on_refused = self._on_refused
+
+        async def tell(error: MashError, raw: Any, context: grpc.aio.ServicerContext) -> None:
+            if on_refused is None or error.grpc_code in _NOT_REFUSALS:
+                return
+            try:
+                await on_refused(method, error, bytes(raw) if parse is not None else b"",
+                                 context)
+            except Exception:
+                log.exception("request_refusal_not_logged", method=method)
 
         async def mapped(raw: Any, context: grpc.aio.ServicerContext) -> Any:
             request = raw
@@ -98,10 +115,12 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             except UnknownVocabulary as exc:
                 log.warning("request_failed", method=method, code="unknown_vocabulary",
                             vocabulary=exc.vocabulary)
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                    f"a value is not a known {exc.vocabulary}")
+                public = f"a value is not a known {exc.vocabulary}"
+                await tell(InvalidRequest(public), raw, context)
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, public)
             except MashError as exc:
                 log.warning("request_failed", method=method, code=exc.code, cause=exc.detail or str(exc))
+                await tell(exc, raw, context)
                 await context.abort(exc.grpc_code, exc.public_message)
             except grpc.aio.AbortError:
                 raise
@@ -117,10 +136,15 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
 
 def build_server(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, *,
-                 on_malformed: MalformedHook | None = None) -> grpc.aio.Server:
-    """A grpc.aio server with our interceptor and limits (add services, then `bind`)."""
+                 on_malformed: MalformedHook | None = None,
+                 on_refused: RefusedHook | None = None) -> grpc.aio.Server:
+    """A grpc.aio server with our interceptor and limits (add services, then `bind`).
+
+    `on_malformed` and `on_refused` are told of every request refused as unparsable or
+    with a `MashError` (the broker logs them; an adapter logs its refusals itself).
+    """
     return grpc.aio.server(
-        interceptors=[ErrorMappingInterceptor(on_malformed)],
+        interceptors=[ErrorMappingInterceptor(on_malformed, on_refused)],
         options=server_options(max_message_bytes),
         maximum_concurrent_rpcs=1024,
     )

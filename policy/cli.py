@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from audit.reading import printable
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Agency, parse
@@ -324,10 +325,11 @@ def _dry_run(args: argparse.Namespace) -> int:
     draft = _guard(lambda: PolicyEngine.load_assuming_approval(args.policy_dir))
     current = _guard(lambda: PolicyEngine.load_assuming_approval(_dir(args.current_dir)))
     report = _guard(lambda: dry_run(records, draft, current=current, since=since))
+    # Replayed from an audit log: its content is escaped, as every audit command does.
     for change in report.changes:
-        print(change.describe())
+        print(printable(change.describe()))
     for skipped in report.skipped:
-        print(f"skipped {skipped}", file=sys.stderr)
+        print(printable(f"skipped {skipped}"), file=sys.stderr)
     print(f"{len(report.changes)} of {report.replayed} replayed decision(s) would change"
           + (f"; {len(report.skipped)} record(s) skipped" if report.skipped else ""))
     return 1 if args.fail_on_change and report.changes else 0

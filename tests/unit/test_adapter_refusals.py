@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agency_adapters.refusals import RefusalLimiter, Sent, bounded_id, refusal_events
+from audit.refusals import RefusalLimiter, Sent, bounded_id, refusal_events
 
 
 class Clock:

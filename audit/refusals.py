@@ -1,4 +1,4 @@
-"""How an adapter records the calls it refuses, without letting a caller write its log.
+"""How a service records the calls it refuses, without letting a caller write its log.
 
 A refused call is logged -- every one, whatever the cause -- but the entry holds
 only bounded, validated fields: the peer's certificate identity, a reason code,
@@ -108,12 +108,16 @@ class RefusalLimiter:
         return Admission(log=False, tripped=state[2] == 1)
 
 
-def refusal_events(admission: Admission, *, code: str, peer: str, agency: str, sent: Sent,
-                   query_id: str = "", referral_id: str = "",
+def refusal_events(admission: Admission, *, code: str, peer: str, sent: Sent,
+                   agency: str | None = None, query_id: str = "", referral_id: str = "",
                    extra: Mapping[str, str] | None = None,
-                   limiter: RefusalLimiter | None = None) -> list[AuditEvent]:
-    """The audit entries for one refusal under `admission` (none when it is only counted)."""
-    base = AuditEvent(kind=EventKind.QUERY_REJECTED, actor_org=peer, agency=agency,
+                   limiter: RefusalLimiter | None = None,
+                   kind: EventKind = EventKind.QUERY_REJECTED) -> list[AuditEvent]:
+    """The audit entries for one refusal under `admission` (none when it is only counted).
+
+    `kind`: `query_rejected` at an adapter, `request_refused` at the broker.
+    """
+    base = AuditEvent(kind=kind, actor_org=peer, agency=agency,
                       reasons=("refusal_log_rate_limited",))
     events: list[AuditEvent] = []
     if admission.not_logged_before:
