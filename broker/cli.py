@@ -52,6 +52,14 @@ def register(sub: Any) -> None:
         r.add_argument("--format", choices=["text", "json"], default="text")
         add_connection_args(r, default_role=Role.MASH_TEAM_MANAGER.value, default_sub="tm-310")
         r.set_defaults(handler=_review_decide, approve=action == "approve")
+    for action in ("approve-all", "reject-all"):
+        r = rsub.add_parser(action, help=f"{action.split('-')[0]} every pending request of one "
+                                         "referral in one decision, with a recorded reason")
+        r.add_argument("referral_id")
+        r.add_argument("--reason", required=True, help="why (recorded with every review)")
+        r.add_argument("--format", choices=["text", "json"], default="text")
+        add_connection_args(r, default_role=Role.MASH_TEAM_MANAGER.value, default_sub="tm-310")
+        r.set_defaults(handler=_review_decide_all, approve=action == "approve-all")
 
 
 def _review_list(args: argparse.Namespace) -> int:
@@ -102,6 +110,34 @@ def _review_decide(args: argparse.Namespace) -> int:
         print(f"{response.result.agency}: {response.result.status}")
     if filed:
         print(f"filed with referral {response.review.referral_id} as lookup {filed}")
+    return 0
+
+
+def _review_decide_all(args: argparse.Namespace) -> int:
+    import grpc
+    from google.protobuf import json_format
+
+    from mash.v1 import referrals_pb2 as rpb
+
+    try:
+        with connect_from_args(args) as client:
+            response = client.referrals("DecideReviews", rpb.DecideReviewsRequest(
+                referral_id=args.referral_id, approve=args.approve, reason=args.reason))
+    except grpc.RpcError as exc:
+        print(f"mash: refused: {exc.code().name}: {exc.details()}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(json_format.MessageToJson(response, preserving_proto_field_name=True))
+        return 0
+    for decided in response.decisions:
+        line = f"review {decided.review.review_id} ({decided.review.agency}): " \
+               f"{decided.review.status}"
+        if decided.HasField("result"):
+            line += f"; {decided.result.agency}: {decided.result.status}"
+        if decided.filed_lookup_id:
+            line += f"; filed with referral {args.referral_id} as lookup " \
+                    f"{decided.filed_lookup_id}"
+        print(line)
     return 0
 
 

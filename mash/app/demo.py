@@ -55,53 +55,48 @@ def green_request(referral_id: str, subjects: list[dict[str, Any]]) -> pb.Lookup
     return req
 
 
-def file_and_report(home: Home, summary: pb.ReferralSummary, demo: dict[str, Any]) -> str:
-    """Record the demo referral, file `summary` with it, write the HTML report.
+def record_and_ask(client: BrokerClient, referral_id: str,
+                   demo: dict[str, Any]) -> pb.ReferralSummary:
+    """Record the demo referral through the broker's API and run its Red lookup there.
 
-    Returns the text report (and where the HTML went). The report's reading is
-    recorded in the referral audit log first, as `mash summary show` does.
+    The broker files the summary with the referral itself; a re-run in the same
+    home asks again for the referral already recorded.
     """
-    from datetime import UTC, datetime
+    import grpc
 
-    from broker import referral_audit, referral_flow
-    from broker.referral_lookup import file_summary
-    from broker.referrals import DuplicateReferral, NewReferral, open_store, subjects_from_specs
-    from broker.report import RENDERERS, build_report
-    from mash.vocab import ReferralSource
-    from policy.engine import load_engine
+    from mash.v1 import referrals_pb2 as rpb
 
-    specs = [{"subject_id": s["subject_id"], "role": s["role"],
-              **{k: v for k, v in s["identifiers"].items() if isinstance(v, str) and v}}
-             for s in demo["subjects"]]
-    now = datetime.now(UTC)
-    store = open_store(home)
+    request = red_request(referral_id, demo["subjects"])
     try:
-        try:
-            referral = store.create(NewReferral(
-                referral_id=summary.referral_id, received_at=now, source=ReferralSource.POLICE,
-                reason=demo.get("description", "") or "demo referral",
-                subjects=subjects_from_specs(specs), rag=Rag(summary.rag), by="sw-104"))
-        except DuplicateReferral:  # a re-run in the same home: file with the existing record
-            referral = store.get(summary.referral_id)
-        file_summary(store, summary, load_engine(home).agreements, "sw-104")
-        referral_flow.remember_terms(store, summary.referral_id, summary.lookup_id,
-                                     referral_flow.LookupTerms.of(
-                                         summary.purpose, ConsentState.NOT_SOUGHT,
-                                         ReasonCode.RISK_OF_SIGNIFICANT_HARM,
-                                         summary.statutory_gateway), now)
-        referral = store.get(summary.referral_id)
-        summaries = [st.summary for st in store.summaries(summary.referral_id)]
-        deletions = store.deletions(summary.referral_id)
-    finally:
-        store.close()
-    report = build_report(referral, summaries, now=now, deletions=deletions)
-    referral_audit.record(home, referral_audit.viewed_event(
-        referral.referral_id, "sw-104", str(Role.MASH_SOCIAL_WORKER), "text+html",
-        tuple(s.lookup_id for s in summaries)))
-    html_path = home.ensure().reports_dir / f"{referral.referral_id}.html"
+        client.referrals("CreateReferral", rpb.CreateReferralRequest(
+            referral_id=referral_id, source="police", rag=Rag.RED.value,
+            reason=demo.get("description", "") or "demo referral",
+            subjects=request.subjects))
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.ALREADY_EXISTS:
+            raise
+    response: rpb.ReferralLookupResponse = client.referrals("Lookup", rpb.ReferralLookupRequest(
+        referral_id=referral_id, purpose=request.purpose,
+        statutory_gateway=request.statutory_gateway, consent=request.consent))
+    return response.summary
+
+
+def file_and_report(home: Home, client: BrokerClient, referral_id: str) -> str:
+    """The referral's summary report from the broker: text, and HTML in HOME/reports/.
+
+    Each reading is recorded in the broker's audit log before the report is returned.
+    """
+
+    from mash.v1 import referrals_pb2 as rpb
+
+    html: rpb.SummaryResponse = client.referrals("GetSummary", rpb.SummaryRequest(
+        referral_id=referral_id, format="html"))
+    text: rpb.SummaryResponse = client.referrals("GetSummary", rpb.SummaryRequest(
+        referral_id=referral_id, format="text"))
+    html_path = home.ensure().reports_dir / f"{referral_id}.html"
     # The report holds (synthetic) personal data: private to the user, like `summary show --out`.
-    write_private(html_path, RENDERERS["html"](report).encode("utf-8"))
-    return RENDERERS["text"](report).rstrip("\n") + f"\n   HTML report: {html_path}"
+    write_private(html_path, html.document.encode("utf-8"))
+    return text.document.rstrip("\n") + f"\n   HTML report: {html_path}"
 
 
 def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: TextIO) -> int:
@@ -131,7 +126,7 @@ def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: Tex
             say("\n== Lookup 1: Red child-protection enquiry (s47), consent not sought "
                 "(risk of significant harm)")
             say(f"   {referrals[0].get('description', '')}")
-            red = client.lookup(red_request("REF-2026-0001", subjects))
+            red = record_and_ask(client, "REF-2026-0001", referrals[0])
             banner = csc_banner(red)
             if banner:
                 say(f"   {banner}")
@@ -140,8 +135,8 @@ def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: Tex
             say("\n== Lookup 2: Green early help (s10), consent refused - policy denies sharing")
             green = client.lookup(green_request("REF-2026-0002", subjects))
             say(format_summary(green))
-        say("\n== The Red lookup filed with its referral record: the summary report")
-        say(file_and_report(home, red, referrals[0]))
+            say("\n== The Red lookup filed with its referral record: the summary report")
+            say(file_and_report(home, client, "REF-2026-0001"))
         say("\n== Audit trail for REF-2026-0001 (broker and every adapter)")
         mash_main(["audit", "show", "--referral", "REF-2026-0001", "--home", str(home.root)])
         say("\n== Audit trail for REF-2026-0002")

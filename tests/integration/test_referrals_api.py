@@ -9,7 +9,10 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 
+from audit import EventKind
+from audit.reading import records_for_referral
 from broker.client import BrokerClient
+from broker.referrals import RetentionByAgreement, SqliteReferralStore, referral_db_path
 from identity.tokens import issue_token
 from mash.app.cluster import Cluster
 from mash.home import Home
@@ -17,6 +20,7 @@ from mash.v1 import mash_pb2 as pb
 from mash.v1 import referrals_pb2 as rpb
 from mash.vocab import Role
 from tests.integration.helpers import audit_rows, demo_subjects
+from tests.referral_factories import full_summary, new_referral
 
 pytestmark = [pytest.mark.integration, pytest.mark.clock_sensitive]
 
@@ -287,3 +291,36 @@ def test_timescale(sw: BrokerClient) -> None:
     assert response.due == "2026-11-30T16:15:00+00:00"  # one working day, over the weekend
     assert response.working_hours == 8.5 or response.working_hours > 0
     assert response.state in ("on_track", "at_risk")
+
+
+def test_purge_deletes_expired_parts_and_records_each_deletion(
+        home: Home, cluster: Cluster, sw: BrokerClient) -> None:
+    # Test set-up only: a summary filed 40 days ago, written as the broker would have.
+    filed = SqliteReferralStore(referral_db_path(home),
+                                clock=lambda: datetime.now(UTC) - timedelta(days=40))
+    try:
+        filed.create(new_referral("REF-API-PURGE"))
+        filed.save_summary(full_summary(referral_id="REF-API-PURGE", lookup_id="LK-PURGE"),
+                           RetentionByAgreement(default_days=30,
+                                                days={"health-mash-dsa": 365}))
+    finally:
+        filed.close()
+    exc = error_of(sw, "PurgeExpired", rpb.PurgeExpiredRequest())
+    assert exc.code() == grpc.StatusCode.PERMISSION_DENIED
+    with BrokerClient(home, cluster.broker.address,
+                      issue_token(home, sub="ig-1", role=Role.IG_LEAD)) as ig:
+        purged: rpb.PurgeExpiredResponse = ig.referrals("PurgeExpired", rpb.PurgeExpiredRequest())
+    mine = [d for d in purged.deleted if d.referral_id == "REF-API-PURGE"]
+    assert sorted(d.agency for d in mine) == ["childrens_social_care", "education", "housing",
+                                              "police"]
+    events = [r.event for r in records_for_referral(home, "REF-API-PURGE")]
+    deleted = [e for e in events if e.kind == EventKind.SUMMARY_DELETED]
+    assert sorted(str(e.agency) for e in deleted) == sorted(d.agency for d in mine)
+    assert all(e.lookup_id == "LK-PURGE" and e.agreement_id for e in deleted)
+    report = json.loads(sw.referrals("GetSummary", rpb.SummaryRequest(
+        referral_id="REF-API-PURGE")).document)
+    assert {d["agency"] for d in report["deletions"]} == set(sorted(d.agency for d in mine))
+    viewed = [e for e in (r.event for r in records_for_referral(home, "REF-API-PURGE"))
+              if e.kind == EventKind.SUMMARY_VIEWED]
+    assert [(v.actor_id, v.actor_role, v.outcome) for v in viewed] == [
+        ("sw-104", "mash_social_worker", "json")]

@@ -159,7 +159,7 @@ def test_raising_with_nothing_newly_permitted_asks_nothing(
     assert len(report["lookups"]) == 1
 
 
-def test_raising_without_a_running_broker_records_the_rating_and_exits_1(
+def test_raising_without_a_running_broker_records_nothing_and_exits_1(
         home: Home, cluster: Cluster, tmp_path: Path) -> None:
     create_referral(home, tmp_path, "REF-RW-NOBROKER", "amber")
     mash(home, "referral", "lookup", "REF-RW-NOBROKER", *CP_NOT_SOUGHT, "--format", "json")
@@ -169,9 +169,9 @@ def test_raising_without_a_running_broker_records_the_rating_and_exits_1(
     result = mash(home, "referral", "rerate", "REF-RW-NOBROKER", "--rag", "red", "--reason",
                   "escalated", "--by", "sw-104", "--address", closed, ok=False)
     assert result.returncode == 1
-    assert "rating recorded" in result.stderr and "no broker is running" in result.stderr
+    assert "no broker is running" in result.stderr and "nothing was recorded" in result.stderr
     shown = json.loads(mash(home, "referral", "show", "REF-RW-NOBROKER", "--json").stdout)
-    assert shown["rag"] == "red"
+    assert shown["rag"] == "amber"
 
 
 def test_referral_from_receipt_to_decision_against_the_running_broker(

@@ -1,135 +1,98 @@
-"""Threats to the referral workflow's use of the broker: one test per threat.
+"""Threats to the referral workflow's re-rating: one test per threat.
 
-A listening socket stands in for the broker (its port written where the CLI
-looks for the running broker), so a test sees whether anything was asked at
-all -- without a broker process.
+Re-rating runs in the broker (`Referrals.Rerate`): lowering the rating, or
+raising it with `--no-refetch`, must never make a lookup; raising it makes one
+that asks each agency only for its own newly permitted categories. Whether a
+lookup was made is read from the broker's own audit log.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from broker import referral_flow
-from broker.referrals import SqliteReferralStore
+from broker.referrals import SqliteReferralStore, referral_db_path
 from broker.rerating import Refetch
-from mash.app.cli import main
+from mash.app.cluster import Cluster
 from mash.home import Home
-from mash.vocab import Agency, Category
-from tests.policy_helpers import approve_demo_agreements
+from mash.vocab import Agency, Category, Rag
+from tests.integration.helpers import audit_rows, demo_subjects
+from tests.referral_factories import new_referral
 
-CHILD = "role=child,given_name=Poppy,family_name=Testerby,date_of_birth=2025-06-01"
+pytestmark = [pytest.mark.integration, pytest.mark.clock_sensitive]
+
+MASH = [sys.executable, "-m", "mash.app"]
 TERMS = referral_flow.LookupTerms.of("child_protection_enquiry", "not_sought",
                                      "risk_of_significant_harm")
+CP_NOT_SOUGHT = ["--purpose", "child_protection_enquiry", "--consent", "not_sought",
+                 "--consent-reason", "risk_of_significant_harm"]
 
 
-@pytest.fixture()
-def approved_home(tmp_path: Path) -> Home:
-    home = Home.at(tmp_path)
-    home.ensure()
-    approve_demo_agreements(home)
-    return home
+def mash(home: Home, *argv: str) -> subprocess.CompletedProcess[str]:
+    """Run one `mash` command (a client of the running broker) as its own process."""
+    result = subprocess.run([*MASH, *argv, "--home", str(home.root)], capture_output=True,
+                            text=True, timeout=90, check=False)
+    assert result.returncode == 0, result.stderr
+    return result
 
 
-class StandInBroker:
-    """Accepts and at once closes every connection, counting them."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.1)
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def port(self) -> int:
-        return int(self.sock.getsockname()[1])
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            self.connections += 1
-            conn.close()  # refused at once: the client sees UNAVAILABLE without waiting
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
+def lookups_made(home: Home, referral_id: str) -> int:
+    """How many lookups the broker's audit log records for the referral."""
+    rows = [json.loads(r) for r in audit_rows(home.audit_log("broker-mash-demo"), referral_id)]
+    return len({r["lookup_id"] for r in rows if r.get("kind") == "lookup_requested"
+                and r.get("referral_id") == referral_id})
 
 
-@pytest.fixture()
-def listening_broker(approved_home: Home) -> Iterator[StandInBroker]:
-    """A stand-in where the CLI will look for the running broker."""
-    broker = StandInBroker()
-    approved_home.run_dir.mkdir(parents=True, exist_ok=True)
-    (approved_home.run_dir / "broker-mash-demo.port").write_text(str(broker.port))
-    yield broker
-    broker.close()
+def referral_with_terms(home: Home, tmp_path: Path, referral_id: str, rag: str) -> None:
+    """A referral with one earlier lookup (so a re-rating knows the terms to re-ask under)."""
+    subjects = [{"role": s["role"], "subject_id": s["subject_id"],
+                 **{k: v for k, v in s["identifiers"].items() if isinstance(v, str) and v}}
+                for s in demo_subjects(home, 0)]
+    path = tmp_path / f"{referral_id}.json"
+    path.write_text(json.dumps(subjects), encoding="utf-8")
+    mash(home, "referral", "create", "--id", referral_id, "--source", "police", "--reason",
+         "synthetic", "--rag", rag, "--subjects-file", str(path))
+    mash(home, "referral", "lookup", referral_id, *CP_NOT_SOUGHT, "--format", "json")
+    assert lookups_made(home, referral_id) == 1
 
 
-def _referral_with_terms(home: Home, referral_id: str, rag: str) -> None:
-    assert main(["referral", "create", "--id", referral_id, "--source", "police", "--reason",
-                 "synthetic", "--rag", rag, "--subject", CHILD, "--by", "sw-1",
-                 "--home", str(home.root)]) == 0
-    store = SqliteReferralStore.in_home(home)
-    try:
-        referral_flow.remember_terms(store, referral_id, "LK-EARLIER", TERMS,
-                                     store.clock())
-    finally:
-        store.close()
+def test_lowering_the_rating_never_makes_a_lookup(home: Home, cluster: Cluster,
+                                                  tmp_path: Path) -> None:
+    referral_with_terms(home, tmp_path, "REF-S1", "red")
+    mash(home, "referral", "rerate", "REF-S1", "--rag", "green", "--reason", "clarified")
+    assert lookups_made(home, "REF-S1") == 1
 
 
-def test_lowering_the_rating_never_contacts_the_broker(
-        approved_home: Home, listening_broker: StandInBroker) -> None:
-    _referral_with_terms(approved_home, "REF-S1", "red")
-    assert main(["referral", "rerate", "REF-S1", "--rag", "green", "--reason", "clarified",
-                 "--by", "sw-1", "--home", str(approved_home.root)]) == 0
-    assert listening_broker.connections == 0
+def test_no_refetch_records_the_raise_without_asking(home: Home, cluster: Cluster,
+                                                     tmp_path: Path) -> None:
+    referral_with_terms(home, tmp_path, "REF-S2", "amber")
+    shown = json.loads(mash(home, "referral", "rerate", "REF-S2", "--rag", "red", "--reason",
+                            "escalated", "--no-refetch", "--json").stdout)
+    assert shown["rag"] == "red" and "refetch" not in shown
+    assert lookups_made(home, "REF-S2") == 1
 
 
-def test_no_refetch_records_the_raise_without_asking(
-        approved_home: Home, listening_broker: StandInBroker) -> None:
-    _referral_with_terms(approved_home, "REF-S2", "amber")
-    assert main(["referral", "rerate", "REF-S2", "--rag", "red", "--reason", "escalated",
-                 "--by", "sw-1", "--no-refetch", "--home", str(approved_home.root)]) == 0
-    assert listening_broker.connections == 0
-
-
-def test_raising_does_contact_the_broker(
-        approved_home: Home, listening_broker: StandInBroker,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    # The control for the two tests above: the same set-up, raised, does try the broker.
-    from certs.pki import init_pki
-    from identity.tokens import init_dev_issuer
-
-    init_pki(approved_home, brokers=("mash-demo",), agencies=[])
-    init_dev_issuer(approved_home)
-    _referral_with_terms(approved_home, "REF-S3", "amber")
-    code = main(["referral", "rerate", "REF-S3", "--rag", "red", "--reason", "escalated",
-                 "--by", "sw-1", "--home", str(approved_home.root)])
-    assert code == 1  # the stand-in never completes a TLS handshake
-    assert listening_broker.connections > 0
-    assert "rating recorded" in capsys.readouterr().err
+def test_raising_does_make_a_lookup(home: Home, cluster: Cluster, tmp_path: Path) -> None:
+    # The control for the two tests above: the same set-up, raised, does ask.
+    referral_with_terms(home, tmp_path, "REF-S3", "amber")
+    shown = json.loads(mash(home, "referral", "rerate", "REF-S3", "--rag", "red", "--reason",
+                            "escalated", "--json").stdout)
+    assert shown["refetch"]["outcome"] == "asked"
+    assert lookups_made(home, "REF-S3") == 2
 
 
 def test_a_refetch_never_asks_an_agency_for_another_agency_s_categories(
-        approved_home: Home) -> None:
+        tmp_path: Path) -> None:
     # One request carries every planned category; each category belongs to one agency, so
     # the broker's per-agency narrowing cannot hand one agency another's category.
-    _referral_with_terms(approved_home, "REF-S4", "red")
-    store = SqliteReferralStore.in_home(approved_home)
+    store = SqliteReferralStore(referral_db_path(Home.at(tmp_path)))
     try:
-        referral = store.get("REF-S4")
+        referral = store.create(new_referral("REF-S4", rag=Rag.RED))
     finally:
         store.close()
     plan = (Refetch(Agency.POLICE, (Category.POLICE_INTELLIGENCE,)),)

@@ -7,16 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from audit import EventKind
 from audit.errors import AuditLogBusy
-from audit.reading import records_for_referral
 from broker.referral_audit import REFERRAL_LOG, deletion_event, open_referral_log, record
 from broker.referral_record import SummaryDeletion
 from broker.referrals import RetentionByAgreement, SqliteReferralStore, referral_db_path
-from mash.app.cli import main
 from mash.home import Home
 from tests.referral_factories import full_summary, new_referral
-from tests.unit.audit_helpers import pin_checkpoint_keys
 
 pytestmark = pytest.mark.clock_sensitive
 
@@ -31,29 +27,6 @@ def filed_home(tmp_path: Path) -> Home:
                                                             days={"health-mash-dsa": 365}))
     store.close()
     return home
-
-
-def test_purge_records_each_deletion(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    home = filed_home(tmp_path)
-    assert main(["referral", "purge", "--home", str(tmp_path)]) == 0
-    events = [r.event for r in records_for_referral(home, "REF-0001")]
-    deleted = [e for e in events if e.kind == EventKind.SUMMARY_DELETED]
-    assert sorted(str(e.agency) for e in deleted) == ["childrens_social_care", "education",
-                                                      "housing", "police"]
-    assert all(e.lookup_id == "LK-1" and e.agreement_id for e in deleted)
-    pin_checkpoint_keys(home, ("referrals",))  # verify trusts pinned keys only
-    assert main(["audit", "verify", "--home", str(tmp_path)]) == 0
-
-
-def test_viewing_a_summary_is_recorded(tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
-    home = filed_home(tmp_path)
-    assert main(["summary", "show", "REF-0001", "--format", "json", "--by", "tm-007",
-                 "--role", "mash_team_manager", "--home", str(tmp_path)]) == 0
-    [viewed] = [r.event for r in records_for_referral(home, "REF-0001")
-                if r.event.kind == EventKind.SUMMARY_VIEWED]
-    assert viewed.actor_id == "tm-007" and viewed.actor_role == "mash_team_manager"
-    assert viewed.outcome == "json"
 
 
 def test_deletion_event_carries_no_record_content() -> None:

@@ -354,9 +354,10 @@ def test_retention_from_agreements_takes_the_shorter_version() -> None:
     assert overridden.days == {"dsa-x": 30, "dsa-y": 7} and overridden.default_days == 14
 
 
-def test_cli_takes_retention_from_the_shipped_agreements(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from mash.app.cli import main
+def test_the_broker_files_under_the_retention_of_the_shipped_agreements(
+        tmp_path: Path) -> None:
+    from broker.referral_lookup import file_summary
+    from policy.engine import load_engine
 
     home = Home.at(tmp_path)
     s = open_store(home)
@@ -364,9 +365,8 @@ def test_cli_takes_retention_from_the_shipped_agreements(
     summary = full_summary()
     for result in summary.agencies:
         result.agreement_id = f"dsa-mash-demo-{result.agency.replace('_', '-')}"
-    path = tmp_path / "s.pb"
-    path.write_bytes(summary.SerializeToString())
-    assert main(["referral", "attach-summary", "REF-0001", str(path),
-                 "--home", str(tmp_path)]) == 0
+    file_summary(s, summary, load_engine(Home.at(Path("/nonexistent-mash-home"))).agreements,
+                 "sw-1")
     assert len(s.summaries("REF-0001")) == 1
+    assert s.get("REF-0001").status == ReferralStatus.RESEARCHING
     s.close()
