@@ -280,3 +280,42 @@ def test_same_day_records_share_one_marker_with_a_count(store: SqliteReferralSto
     assert tags.count("circle") == 7  # police's three same-day records share one marker
     assert 'class="count">3</text>' in html
     assert tags.count("li") == 9  # the chronology still lists every record
+
+
+def _summary(lookup_id: str, *parts: mash_pb2.AgencyResult) -> mash_pb2.ReferralSummary:
+    return mash_pb2.ReferralSummary(referral_id="REF-0001", lookup_id=lookup_id, rag="red",
+                                    purpose="child_protection_enquiry", agencies=list(parts))
+
+
+def test_a_narrowed_reask_keeps_the_categories_it_did_not_ask_about() -> None:
+    from broker.report.model import latest_sections
+    from tests.referral_factories import agency, fact, subject
+
+    first = subject("child-1", fact("PN-1", "domestic_abuse_incidents", "2026-01-02", "DA"))
+    first.permitted_categories.extend(["domestic_abuse_incidents", "missing_episodes"])
+    # A re-ask after re-rating asked only for police intelligence.
+    reask = subject("child-1", fact("PI-9", "police_intelligence", "2026-02-03", "intel"))
+    reask.permitted_categories.append("police_intelligence")
+    latest, earlier = latest_sections([
+        _summary("LK-1", agency("police", "disclosed", first)),
+        _summary("LK-2", agency("police", "disclosed", reask)),
+    ])
+    [police] = latest
+    assert police.lookup_id == "LK-2" and police.from_lookups == ("LK-2", "LK-1")
+    assert {c for c, _ in police.facts_by_category} == {"domestic_abuse_incidents",
+                                                        "police_intelligence"}
+    assert [(s.lookup_id, s.agency) for s in earlier] == [("LK-1", "police")]
+
+
+def test_a_later_full_answer_replaces_the_earlier_facts() -> None:
+    from broker.report.model import latest_sections
+    from tests.referral_factories import agency, fact, subject
+
+    old = subject("child-1", fact("PN-1", "domestic_abuse_incidents", "2026-01-02", "DA"))
+    latest, earlier = latest_sections([
+        _summary("LK-1", agency("police", "disclosed", old)),
+        _summary("LK-2", agency("police", "not_known", subject("child-1", band="none"))),
+    ])
+    assert [(b.lookup_id, b.status, b.facts_by_category) for b in latest] == [
+        ("LK-2", "not_known", ())]
+    assert len(earlier) == 1
