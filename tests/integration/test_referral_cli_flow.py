@@ -110,7 +110,7 @@ def test_referral_from_receipt_to_decision(home: Home, cluster: Cluster) -> None
     mash(home, "summary", "show", "REF-CLI-0042", "--format", "html", "--out", str(html_path))
     html = html_path.read_text(encoding="utf-8")
     assert "<h2>Agencies</h2>" in html and "REF-CLI-0042" in html
-    assert html_path.stat().st_mode & 0o077 == 0
+    assert html_path.stat().st_mode & 0o777 == 0o600  # the report holds personal data
 
     # 5. Open work is listed by urgency and can be searched.
     listed = json.loads(mash(home, "referral", "list", "--json").stdout)

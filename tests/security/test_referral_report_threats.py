@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import re
-import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from broker.referrals import RetentionByAgreement, SqliteReferralStore, referral_db_path
+from broker.referrals import (
+    RetentionByAgreement,
+    SqliteReferralStore,
+    UnknownRetention,
+    referral_db_path,
+)
 from broker.report import build_report, render_html, render_json, render_text
 from broker.report.model import Report
-from mash.app.cli import main
 from mash.home import Home
 from tests.referral_factories import RECEIVED, agency, fact, full_summary, new_referral, subject
 
@@ -111,32 +114,9 @@ def test_expired_disclosures_are_gone_from_every_rendering(store: SqliteReferral
     assert "deleted" in render_text(rendered).lower()
 
 
-def test_report_file_is_private(tmp_path: Path, store: SqliteReferralStore,
-                                capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "report.html"
-    assert main(["summary", "show", "REF-0001", "--format", "html", "--out", str(out),
-                 "--home", str(tmp_path)]) == 0
-    assert stat.S_IMODE(out.stat().st_mode) == 0o600
-
-
-def test_summary_for_another_referral_cannot_be_filed(tmp_path: Path,
-                                                      store: SqliteReferralStore,
-                                                      capsys: pytest.CaptureFixture[str]
-                                                      ) -> None:
-    path = tmp_path / "other.pb"
-    path.write_bytes(full_summary(referral_id="REF-OTHER").SerializeToString())
-    assert main(["referral", "attach-summary", "REF-0001", str(path), "--home", str(tmp_path),
-                 "--default-retain-days", "30"]) == 2
-    assert store.summaries("REF-0001") == []
-
-
-def test_agency_data_is_not_kept_for_an_unknown_period(tmp_path: Path,
-                                                       store: SqliteReferralStore,
-                                                       capsys: pytest.CaptureFixture[str]
-                                                       ) -> None:
-    path = tmp_path / "s.pb"
-    path.write_bytes(full_summary().SerializeToString())
-    assert main(["referral", "attach-summary", "REF-0001", str(path),
-                 "--home", str(tmp_path)]) == 2
-    assert "no retention known" in capsys.readouterr().err
+def test_agency_data_is_not_kept_for_an_unknown_period(store: SqliteReferralStore) -> None:
+    # The broker files under the agreements' retention; an agreement it does not know has no
+    # retention, so the summary is refused whole rather than kept for an unknown period.
+    with pytest.raises(UnknownRetention, match="no retention known"):
+        store.save_summary(full_summary(), RetentionByAgreement.from_agreements([]))
     assert store.summaries("REF-0001") == []
