@@ -131,11 +131,21 @@ class Home:
     def ensure(self) -> Home:
         """Create the folder skeleton, private to the owner, and make new files private too.
 
-        Folders a home made by an earlier version left open (0755) are closed again.
+        What a home made by an earlier version left open to others (folders 0755, files
+        0644) is closed again here, once, so an upgraded home is as private as a new one.
         """
         owner_only_files()
         for d in (self.root, self.pki_dir, self.data_dir, self.audit_dir, self.config_dir,
                   self.log_dir, self.run_dir, self.idp_dir, self.broker_dir, self.reports_dir):
             d.mkdir(parents=True, exist_ok=True)
             d.chmod(0o700)
+        for path in self.root.rglob("*"):
+            if path.is_symlink():
+                continue  # never follow a link out of the home
+            try:
+                mode = path.stat().st_mode & 0o777
+                if mode & 0o077:
+                    path.chmod(mode & 0o700)
+            except FileNotFoundError:
+                continue  # removed meanwhile by a running service (a temporary file)
         return self

@@ -55,3 +55,14 @@ def test_a_sar_report_written_to_disk_is_private(home: Home, tmp_path: Path,
         os.umask(previous)
     assert _open_to_others(out) == []
     assert {p.name for p in out.iterdir()} == {"sar.json", "sar.html"}
+
+
+def test_a_home_left_open_by_an_earlier_version_is_closed_when_prepared(tmp_path: Path) -> None:
+    root = tmp_path / "old-home"
+    (root / "broker").mkdir(parents=True, mode=0o755)
+    (root / "broker").chmod(0o755)
+    db = root / "broker" / "referrals.sqlite"
+    db.write_bytes(b"")
+    db.chmod(0o644)
+    Home.at(root).ensure()
+    assert _open_to_others(root) == []
