@@ -28,6 +28,7 @@ def register(sub: Any) -> None:
     issue.add_argument("--ttl", type=int, default=900, help="lifetime in seconds (default 900)")
     issue.add_argument("--home", default=None, help="home folder (default .mash)")
     issue.set_defaults(handler=_issue)
+    register_idp(sub)
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -47,4 +48,23 @@ def _issue(args: argparse.Namespace) -> int:
     if not issuer_key_path(home).exists():
         init_dev_issuer(home)  # dev issuer only: create on first use
     print(issue_token(home, sub=args.sub, role=role, org=args.org, ttl_s=args.ttl))
+    return 0
+
+
+def register_idp(sub: Any) -> None:
+    """Add `mash idp serve` (the development OpenID Connect issuer)."""
+    parser = sub.add_parser("idp", help="development OpenID Connect issuer (demo and tests only)")
+    commands = parser.add_subparsers(dest="idp_command", required=True, metavar="IDP_COMMAND")
+    serve = commands.add_parser("serve", help="serve discovery, JWKS, demo sign-in and tokens")
+    serve.add_argument("--config", required=True, help="idp TOML config file")
+    serve.set_defaults(handler=_serve_idp)
+
+
+def _serve_idp(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from identity.oidc_server import IdpConfig, serve_idp
+    from mash.command import load_config
+
+    serve_idp(load_config(IdpConfig.load, Path(args.config)))
     return 0

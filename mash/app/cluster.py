@@ -54,7 +54,8 @@ def prepare_home(home: Home, *, people: int = 2000, seed: int = 7,
     from policy.demo_agreements import install_demo_agreements
 
     home.ensure()
-    init_pki(home, brokers=(broker_id,), agencies=[str(a) for a in agencies])
+    init_pki(home, brokers=(broker_id,), agencies=[str(a) for a in agencies],
+             clients=("staff", "console"))
     init_dev_issuer(home)
     today = london_today(clock)
     missing = [a for a in agencies if not home.agency_store(a).exists()]

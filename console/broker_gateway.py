@@ -1,0 +1,77 @@
+"""The console's only way to the broker: gRPC over mTLS with the console's client certificate,
+each call carrying the signed-in user's own (certificate-bound) token."""
+
+from __future__ import annotations
+
+import grpc
+
+from certs.tls import channel_credentials
+from mash.grpc_server import channel_options
+from mash.home import Home
+from mash.v1 import mash_pb2 as pb
+from mash.v1 import mash_pb2_grpc as pb_grpc
+
+
+class BrokerRefused(Exception):
+    """The broker refused or failed a call; `message` is short and safe to show."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class BrokerGateway:
+    """One channel to the broker, shared by every signed-in user; tokens travel per call."""
+
+    def __init__(self, home: Home, address: str, certificate_name: str,
+                 timeout_s: float = 60.0) -> None:
+        self._channel = grpc.secure_channel(
+            address, channel_credentials(home, certificate_name), options=channel_options())
+        self._stub = pb_grpc.BrokerStub(self._channel)
+        self.timeout_s = timeout_s
+
+    @staticmethod
+    def _metadata(token: str) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {token}"),)
+
+    def lookup(self, token: str, request: pb.LookupRequest) -> pb.ReferralSummary:
+        """Run one lookup as the user whose token this is."""
+        try:
+            reply: pb.ReferralSummary = self._stub.Lookup(
+                request, metadata=self._metadata(token), timeout=self.timeout_s)
+        except grpc.RpcError as exc:
+            raise _refused(exc) from None
+        return reply
+
+    def list_reviews(self, token: str, status: str = "pending",
+                     referral_id: str = "") -> list[pb.Review]:
+        """Requests held for a team manager's review."""
+        try:
+            reply: pb.ListReviewsResponse = self._stub.ListReviews(
+                pb.ListReviewsRequest(status=status, referral_id=referral_id),
+                metadata=self._metadata(token), timeout=self.timeout_s)
+        except grpc.RpcError as exc:
+            raise _refused(exc) from None
+        return list(reply.reviews)
+
+    def decide_review(self, token: str, review_id: str, *, approve: bool,
+                      reason: str) -> pb.DecideReviewResponse:
+        """Approve (releasing the held query) or reject one held request."""
+        try:
+            reply: pb.DecideReviewResponse = self._stub.DecideReview(
+                pb.DecideReviewRequest(review_id=review_id, approve=approve, reason=reason),
+                metadata=self._metadata(token), timeout=self.timeout_s)
+        except grpc.RpcError as exc:
+            raise _refused(exc) from None
+        return reply
+
+    def close(self) -> None:
+        """Close the channel."""
+        self._channel.close()
+
+
+def _refused(exc: grpc.RpcError) -> BrokerRefused:
+    code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
+    details = exc.details() if hasattr(exc, "details") else ""
+    return BrokerRefused(code, str(details or code.name)[:300])

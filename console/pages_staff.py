@@ -1,0 +1,101 @@
+"""Team manager, agency researcher and IG lead pages."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from console.broker_gateway import BrokerRefused
+from console.sessions import StaffSession
+from console.web import Console, checked_form, form_text, page
+from mash.v1 import mash_pb2 as pb
+from mash.vocab import Role
+
+log = structlog.get_logger("console.pages")
+MAX_REASON = 2000
+
+
+def group_by_referral(reviews: list[pb.Review]) -> OrderedDict[str, list[pb.Review]]:
+    """Held requests by referral, oldest request first."""
+    grouped: OrderedDict[str, list[pb.Review]] = OrderedDict()
+    for review in sorted(reviews, key=lambda r: r.requested_at):
+        grouped.setdefault(review.referral_id, []).append(review)
+    return grouped
+
+
+def routes(console: Console) -> list[Route]:
+    """The routes of the other roles."""
+
+    async def review_page(request: Request, session: StaffSession, status: int = 200,
+                          errors: dict[str, str] | None = None, done: str = "") -> Response:
+        try:
+            reviews = console.broker.list_reviews(session.access_token, "pending")
+            problem = ""
+        except BrokerRefused as exc:
+            reviews, problem = [], exc.message
+        return console.render(request, "reviews.html", status, session=session,
+                              grouped=group_by_referral(reviews), problem=problem,
+                              errors=errors or {}, done=done)
+
+    @page(console, (Role.MASH_TEAM_MANAGER,))
+    async def reviews(request: Request, session: StaffSession) -> Response:
+        return await review_page(request, session, done=request.query_params.get("done", "")[:64])
+
+    @page(console, (Role.MASH_TEAM_MANAGER,))
+    async def decide(request: Request, session: StaffSession) -> Response:
+        form = form_text(await checked_form(console, request, session))
+        referral_id = form.get("referral_id", "")[:64]
+        decision = form.get("decision", "")
+        reason = form.get(f"reason-{referral_id}", "").strip()[:MAX_REASON]
+        errors: dict[str, str] = {}
+        field = f"reason-{referral_id}"
+        if decision not in {"approve", "reject"}:
+            errors[f"decision-{referral_id}"] = "Select approve or reject"
+        if not reason:
+            errors[field] = "Enter the reason for your decision"
+        if errors:
+            return await review_page(request, session, 400, errors)
+        pending = [r for r in console.broker.list_reviews(session.access_token, "pending",
+                                                          referral_id)]
+        if not pending:
+            return await review_page(request, session, 400,
+                                     {field: "Nothing is waiting for a decision on this referral"})
+        failures = []
+        for review in pending:  # every held request of the referral, in one decision
+            try:
+                console.broker.decide_review(session.access_token, review.review_id,
+                                             approve=decision == "approve", reason=reason)
+            except BrokerRefused as exc:
+                failures.append(f"{review.agency}: {exc.message}")
+        if failures:
+            return await review_page(request, session, 400, {field: "; ".join(failures)})
+        log.info("reviews_decided", referral=referral_id, count=len(pending), decision=decision)
+        return RedirectResponse(f"/reviews?done={referral_id}", status_code=303)
+
+    @page(console, (Role.AGENCY_RESEARCHER,))
+    async def research(request: Request, session: StaffSession) -> Response:
+        return console.render(request, "research.html", session=session)
+
+    @page(console, (Role.IG_LEAD,))
+    async def ig_home(request: Request, session: StaffSession) -> Response:
+        return console.render(request, "ig.html", session=session)
+
+    @page(console, (Role.IG_LEAD,))
+    async def agreements(request: Request, session: StaffSession) -> Response:
+        from policy.engine import load_engine
+        from policy.status import agreement_statuses
+
+        engine = load_engine(console.config.home)
+        statuses = {s.agreement_id: s for s in agreement_statuses(engine, now=console.clock())}
+        items = sorted(engine.agreements, key=lambda a: (str(a.agency), a.id))
+        return console.render(request, "agreements.html", session=session, agreements=items,
+                              statuses=statuses)
+
+    return [
+        Route("/reviews", reviews), Route("/reviews/decide", decide, methods=["POST"]),
+        Route("/research", research), Route("/ig", ig_home), Route("/ig/agreements", agreements),
+    ]
