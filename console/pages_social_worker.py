@@ -23,6 +23,7 @@ from console.forms import (
     validate_referral,
 )
 from console.sessions import StaffSession
+from console.summary_view import words
 from console.web import Console, checked_form, form_text, page
 from mash.clock import london_today
 from mash.v1 import mash_pb2 as pb
@@ -203,10 +204,12 @@ def routes(console: Console) -> list[Route]:
         dobs = {f"{s.role}-{i + 1}": date.fromisoformat(s.date_of_birth)
                 for i, s in enumerate(referral.subjects) if s.date_of_birth}
         view = summary_view.build(latest, dobs)
+        people = {f"{s.role}-{i + 1}": f"{s.given_name} {s.family_name} ({words(s.role).lower()})"
+                  for i, s in enumerate(referral.subjects)}
         template = "print.html" if request.url.path.endswith("/print") else "summary.html"
         return console.render(request, template, session=session, referral=referral,
                               status_words=summary_view.agency_status, today=today(),
-                              age_on=age_on, **view)
+                              age_on=age_on, people=people, **view)
 
     return [
         Route("/referrals", queue),

@@ -47,7 +47,15 @@ AGENCY_NAMES: dict[str, str] = {
 def words(value: str) -> str:
     """A vocabulary value as words (`child_protection_enquiry` -> `Child protection enquiry`)."""
     text = value.replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
+    text = text[:1].upper() + text[1:]
+    for plain, proper in _PROPER.items():
+        text = text.replace(plain, proper)
+    return text
+
+
+#: Names that keep their capitals when a vocabulary value is shown as words.
+_PROPER = {"Mash ": "MASH ", " act ": " Act ", "Children act": "Children Act", "Care act": "Care Act",
+           "Crime and disorder act": "Crime and Disorder Act", "Uk gdpr": "UK GDPR", "Ig lead": "IG lead"}
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from broker.summary_text import csc_banner, format_status_table, format_summary
 from certs.files import write_private
 from identity.tokens import issue_token
 from mash.app.cluster import Cluster, prepare_home
+from mash.app.console_stack import ConsoleStack
 from mash.demo_data import demo_referrals
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb
@@ -116,9 +117,13 @@ def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: Tex
         f"({', '.join(str(a) for a in cluster.agencies)}) and the broker as separate processes "
         "over mTLS")
     cluster.start()
+    web: ConsoleStack | None = None
     try:
         for name, s in cluster.services.items():
             say(f"   {name:<22} pid {s.process.pid:<7} {s.address}")
+        web = ConsoleStack(home, cluster.broker.address).start()
+        say(f"   {'idp (development)':<22} pid {web.services['idp'].process.pid:<7} {web.idp_url}")
+        say(f"   {'console':<22} pid {web.services['console'].process.pid:<7} {web.console_url}")
         referrals = demo_referrals(home)
         subjects = referrals[0]["subjects"]
         token = issue_token(home, sub="sw-104", role=Role.MASH_SOCIAL_WORKER)
@@ -144,6 +149,7 @@ def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: Tex
         if keep_running:
             say("\n== Verifying every audit log under the home")
             mash_main(["audit", "verify", "--home", str(home.root)])
+            say(console_banner(web.console_url, running=True))
             say("\n== Services are running. In another terminal, for example:")
             say(f"   .venv/bin/mash lookup --home {home.root} --referral REF-2026-0003 --rag amber "
                 "--purpose child_in_need_assessment --gateway children_act_1989_s17 "
@@ -153,7 +159,30 @@ def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: Tex
                 signal.pause()
     finally:
         say("\n== Stopping services (each audit log closes with a signed checkpoint)")
+        if web is not None:
+            web.stop()
         cluster.stop()
         say("   stopped")
     say("\n== Verifying every audit log under the home: hash chains, Merkle checkpoints, signatures")
-    return mash_main(["audit", "verify", "--home", str(home.root)])
+    verified = mash_main(["audit", "verify", "--home", str(home.root)])
+    if web is not None:
+        say(console_banner(web.console_url, running=False))
+    return verified
+
+
+def console_banner(url: str, *, running: bool) -> str:
+    """Where the console is and whom to sign in as, one demo user per role."""
+    from console.summary_view import words
+    from identity.oidc import DEMO_USERS
+
+    head = (f"\n== The MASH console: {url}" if running else
+            f"\n== The MASH console ran at {url}; `mash demo --keep-running` "
+            "(or `.venv/bin/mash demo --keep-running`) leaves it up")
+    lines = [head, "   Sign in with 'Sign in' and choose one of these demo staff on the demo sign-in page:"]
+    seen: set[str] = set()
+    for user in DEMO_USERS:
+        if user.role.value in seen:
+            continue
+        seen.add(user.role.value)
+        lines.append(f"   {words(user.role.value):<22} {user.name} ({user.sub})")
+    return "\n".join(lines)
