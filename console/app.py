@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from console import pages_auth, pages_social_worker, pages_staff
+from console import pages_auth, pages_ig, pages_social_worker, pages_staff
 from console.broker_gateway import BrokerGateway
 from console.casebook import Casebook
 from console.config import ConsoleConfig
@@ -61,7 +61,7 @@ def build_app(console: Console) -> SecurityHeaders:
 
     routes = [
         *pages_auth.routes(console), *pages_social_worker.routes(console),
-        *pages_staff.routes(console),
+        *pages_staff.routes(console), *pages_ig.routes(console),
         Mount("/assets", StaticFiles(directory=govuk), name="assets"),
         Mount("/static", StaticFiles(directory=STATIC, follow_symlink=False), name="static"),
     ]

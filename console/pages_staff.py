@@ -81,10 +81,6 @@ def routes(console: Console) -> list[Route]:
         return console.render(request, "research.html", session=session)
 
     @page(console, (Role.IG_LEAD,))
-    async def ig_home(request: Request, session: StaffSession) -> Response:
-        return console.render(request, "ig.html", session=session)
-
-    @page(console, (Role.IG_LEAD,))
     async def agreements(request: Request, session: StaffSession) -> Response:
         from policy.engine import load_engine
         from policy.status import agreement_statuses
@@ -97,5 +93,5 @@ def routes(console: Console) -> list[Route]:
 
     return [
         Route("/reviews", reviews), Route("/reviews/decide", decide, methods=["POST"]),
-        Route("/research", research), Route("/ig", ig_home), Route("/ig/agreements", agreements),
+        Route("/research", research), Route("/ig/agreements", agreements),
     ]

@@ -7,6 +7,7 @@ every page on the way; screenshots of the main pages are written for people to l
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,32 @@ def test_social_worker_records_a_referral_and_reads_the_red_summary(
     expect(page.locator("#queue")).to_contain_text(referral_id)
     check_accessible(page)
     shot(page, screenshots, "07-work-queue")
+
+    # The IG lead finds that access in the log and downloads the subject access report.
+    child = demo_referrals(home)[0]["subjects"][0]["identifiers"]
+    page.context.clear_cookies()
+    sign_in(page, stack, "ig-401")
+    expect(page.locator("h1")).to_have_text("Information governance")
+    expect(page.locator("#verification")).to_contain_text("Intact")
+    expect(page.locator("#verification")).not_to_contain_text("Failed")
+    check_accessible(page)
+    page.click("#access-log-link")
+    page.fill("#given_name", child["given_name"])
+    page.fill("#family_name", child["family_name"])
+    page.click("#search-log")
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter the date of birth")
+    check_accessible(page)
+    page.fill("#dob", child["date_of_birth"])
+    page.click("#search-log")
+    expect(page.locator("#results")).to_contain_text(referral_id)
+    expect(page.locator("#history")).to_contain_text("sw-104")
+    check_accessible(page)
+    shot(page, screenshots, "09-access-log")
+    with page.expect_download() as download:
+        page.click("#sar-json")
+    sar = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert referral_id in {r["referral_id"] for r in sar["requests"]}
+    assert sar["identifiers_used"] == ["name and date of birth"]
 
 
 def test_team_manager_approves_a_held_request(
