@@ -33,9 +33,11 @@ def check_accessible(page: Page) -> None:
 
 
 def shot(page: Page, folder: Path, name: str) -> Path:
-    """A full-page screenshot of the current page."""
+    """A full-page screenshot of the current page, and one of what the window shows (`-top`,
+    small enough for docs/img/console/)."""
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(folder / f"{name}-top.png"))
     return path
 
 
