@@ -14,9 +14,9 @@ from starlette.staticfiles import StaticFiles
 
 from console import pages_auth, pages_ig, pages_social_worker, pages_staff
 from console.broker_gateway import BrokerGateway
-from console.casebook import Casebook
 from console.config import ConsoleConfig
 from console.oidc_client import OidcClient
+from console.referrals_gateway import ReferralsGateway
 from console.sessions import SessionStore
 from console.web import Console, SecurityHeaders, SignInRequired
 from mash.clock import Clock, utc_now
@@ -30,14 +30,13 @@ class AssetsMissing(RuntimeError):
     """GOV.UK Frontend was not vendored (run `make install`)."""
 
 
-def build_console(config: ConsoleConfig, public_url: str, *, clock: Clock = utc_now,
-                  broker: object | None = None) -> Console:
+def build_console(config: ConsoleConfig, public_url: str, *, clock: Clock = utc_now) -> Console:
     """The console's shared state for `config`, reachable at `public_url`."""
     oidc = OidcClient(config.home, config.client_certificate, config.oidc.discovery_url,
                       config.oidc.client_id, config.org, clock=clock)
-    gateway = broker or BrokerGateway(config.home, config.broker_address, config.client_certificate)
+    gateway = BrokerGateway(config.home, config.broker_address, config.client_certificate)
     return Console(config, SessionStore(config.session_idle_s, config.session_max_s, clock), oidc,
-                   gateway, Casebook(clock), clock, public_url.rstrip("/"))
+                   gateway, ReferralsGateway(gateway.channel), clock, public_url.rstrip("/"))
 
 
 def build_app(console: Console) -> SecurityHeaders:
@@ -80,4 +79,5 @@ def serve_console(config: ConsoleConfig) -> None:
     try:
         serve_http(build_app(console), sock, config.home.run_dir / "console.port")
     finally:
-        console.casebook.close()
+        console.referrals.close()
+        console.broker.close()

@@ -31,6 +31,11 @@ class BrokerGateway:
         self._stub = pb_grpc.BrokerStub(self._channel)
         self.timeout_s = timeout_s
 
+    @property
+    def channel(self) -> grpc.Channel:
+        """The mTLS channel (shared with the Referrals client)."""
+        return self._channel
+
     @staticmethod
     def _metadata(token: str) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {token}"),)

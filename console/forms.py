@@ -68,6 +68,8 @@ class SubjectInput:
     address: str = ""
     nhs_number: str = ""
     upn: str = ""
+    #: the broker's id for a person already in the referral; empty for a new one
+    subject_id: str = ""
 
     @property
     def date_of_birth(self) -> str:

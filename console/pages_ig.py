@@ -19,14 +19,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from audit.events import AuditEvent, EventKind
-from audit.keys import published_checkpoint_keys
 from audit.pseudonyms import Pseudonymiser, PseudonymKeyError, default_key_path
 from audit.query import SearchFilter, search
-from audit.reading import describe, logs_in
+from audit.reading import describe
 from audit.review import open_ig_log, review_queue
 from audit.sar import build_sar, last_accesses, render_html
-from audit.store import SqliteAuditStore
-from audit.verify import verify_log
 from console.forms import FormErrors, nhs_number_ok
 from console.sessions import StaffSession
 from console.web import Console, page
@@ -125,22 +122,22 @@ def record_use(home: Home, session: StaffSession, kind: EventKind, pseudonyms: t
         ig_log.close()
 
 
-def verification(home: Home) -> list[dict[str, Any]]:
-    """Each log's verification line, as `mash audit verify` prints it."""
-    out = []
-    for path in logs_in(home):
-        try:
-            store = SqliteAuditStore.open_readonly(path)
-            try:
-                owner = store.owner()
-            finally:
-                store.close()
-        except Exception:  # an unreadable log is shown as failing, never skipped
-            owner = None
-        keys = published_checkpoint_keys(home, owner) if owner else None
-        report = verify_log(path, checkpoint_public_key=keys.keys if keys and keys.keys else None)
-        out.append({"name": path.stem, "ok": report.ok, "line": report.line(path.name)})
-    return out
+def verification(home: Home) -> tuple[bool, list[dict[str, Any]]]:
+    """Whether every log verifies, and one line per log, exactly as `mash audit verify` judges
+    them (fail closed: no trust store, an unpinned owner or a missing log is a failure)."""
+    import argparse
+    import contextlib
+    import io
+
+    from audit.cli import cmd_verify
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cmd_verify(argparse.Namespace(home=str(home.root), checkpoint=[], witnesses=[]))
+    # One line per log (OK / FAIL / MISSING ...); the closing "audit verify: ..." sums them up.
+    lines = [line for line in out.getvalue().splitlines()
+             if line.strip() and not line.startswith("audit verify")]
+    return code == 0, [{"ok": line.startswith("OK"), "line": line} for line in lines]
 
 
 def routes(console: Console) -> list[Route]:
@@ -149,7 +146,8 @@ def routes(console: Console) -> list[Route]:
 
     @page(console, IG)
     async def ig_home(request: Request, session: StaffSession) -> Response:
-        return console.render(request, "ig.html", session=session, logs=verification(home))
+        intact, lines = verification(home)
+        return console.render(request, "ig.html", session=session, intact=intact, logs=lines)
 
     @page(console, IG)
     async def access_log(request: Request, session: StaffSession) -> Response:

@@ -1,17 +1,22 @@
-"""A social worker's pages: work queue, search, new referral with household, lookup, summary."""
+"""A social worker's pages: work queue, search, new referral with household, lookup, summary.
+
+Referrals live in the broker (its `Referrals` service); every call carries the user's token.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
+import grpc
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from console import summary_view
-from console.casebook import NotYours, Referral, age_on
+from console.broker_gateway import BrokerRefused
 from console.forms import (
     MAX_SUBJECTS,
     LookupInput,
@@ -22,11 +27,13 @@ from console.forms import (
     validate_lookup,
     validate_referral,
 )
+from console.referrals_gateway import NotYours, ReferralView, age_on
 from console.sessions import StaffSession
 from console.summary_view import words
 from console.web import Console, checked_form, form_text, page
 from mash.clock import london_today
 from mash.v1 import mash_pb2 as pb
+from mash.v1 import referrals_pb2 as rpb
 from mash.vocab import (
     GATEWAY_FOR_PURPOSE,
     Agency,
@@ -40,7 +47,7 @@ from mash.vocab import (
 )
 
 SOCIAL_WORKERS = (Role.MASH_SOCIAL_WORKER,)
-#: Team managers may open any referral (to decide it); social workers only their own.
+#: Team managers may open any referral (to decide it); social workers the ones they recorded.
 READERS = (Role.MASH_SOCIAL_WORKER, Role.MASH_TEAM_MANAGER)
 
 
@@ -51,42 +58,73 @@ def _vocab() -> dict[str, Any]:
             "max_subjects": MAX_SUBJECTS}
 
 
-def lookup_request(referral: Referral, data: LookupInput) -> pb.LookupRequest:
-    """The broker request for a lookup of `referral` on the terms in `data`."""
+def lookup_request(referral_id: str, data: LookupInput) -> rpb.ReferralLookupRequest:
+    """The broker request for a lookup of the referral on the terms in `data`."""
     purpose = Purpose(data.purpose)
-    request = pb.LookupRequest(
-        referral_id=referral.referral_id, rag=referral.rag.value, purpose=purpose.value,
+    return rpb.ReferralLookupRequest(
+        referral_id=referral_id, purpose=purpose.value,
         statutory_gateway=GATEWAY_FOR_PURPOSE[purpose].value,
         consent=pb.Consent(state=data.consent,
                            reason=data.consent_reason if data.consent != ConsentState.GIVEN else "",
                            note=data.consent_note))
-    for i, subject in enumerate(referral.subjects):
-        request.subjects.add(subject_id=f"{subject.role}-{i + 1}", role=subject.role,
-                             identifiers=pb.Identifiers(**subject.identifiers()))
-    return request
+
+
+def api_errors(exc: BrokerRefused, field: str) -> dict[str, str]:
+    """The broker's field-named refusal as an error summary (each item on `field`)."""
+    if exc.code is not grpc.StatusCode.INVALID_ARGUMENT:
+        return {field: f"The broker refused: {exc.message}"}
+    return {f"{field}" if i == 0 else f"{field}-{i}": item.strip()
+            for i, item in enumerate(exc.message.split("; "))}
 
 
 def routes(console: Console) -> list[Route]:
     """The social worker's routes."""
-    book = console.casebook
+    api = console.referrals
 
     def today() -> date:
         return london_today(console.clock)
 
-    def mine(session: StaffSession, referral_id: str) -> Referral:
+    async def mine(session: StaffSession, referral_id: str) -> ReferralView:
         try:
-            return book.get(referral_id, session.sub,
-                            any_owner=session.role is Role.MASH_TEAM_MANAGER)
+            return await run_in_threadpool(
+                api.get, session.access_token, referral_id, session.sub,
+                any_owner=session.role is Role.MASH_TEAM_MANAGER)
         except NotYours:
             # One answer for "no such referral" and "not yours": ids reveal nothing.
             raise HTTPException(404, "no such referral, or not one of yours") from None
 
+    def show_referral(request: Request, session: StaffSession, referral: ReferralView,
+                      status: int = 200, lookup: LookupInput | None = None,
+                      errors: dict[str, str] | None = None, notice: str = "") -> Response:
+        return console.render(request, "referral.html", status, session=session,
+                              referral=referral, today=today(), age_on=age_on,
+                              lookup=lookup or LookupInput(
+                                  purpose=Purpose.CHILD_PROTECTION_ENQUIRY.value),
+                              errors=errors or {}, notice=notice,
+                              runs=api.runs_of(referral.referral_id, session.sub), **_vocab())
+
     @page(console, SOCIAL_WORKERS)
     async def queue(request: Request, session: StaffSession) -> Response:
         q = request.query_params.get("q", "").strip()[:100]
-        rows = book.search(session.sub, q) if q else book.queue(session.sub)
+        try:
+            rows = await run_in_threadpool(api.queue, session.access_token, session.sub, query=q)
+            problem = ""
+        except BrokerRefused as exc:
+            rows, problem = [], exc.message
         return console.render(request, "queue.html", session=session, rows=rows, q=q,
-                              today=today(), age_on=age_on, searched=bool(q))
+                              today=today(), age_on=age_on, searched=bool(q), problem=problem)
+
+    def household_action(data: ReferralInput, action: str, new_role: str) -> bool:
+        """Apply an add/remove button; True when the form should simply be shown again."""
+        if action == "add" and len(data.subjects) < MAX_SUBJECTS:
+            data.subjects.append(SubjectInput(role=new_role))
+            return True
+        if action.startswith("remove-") and action[7:].isdigit():
+            index = int(action[7:])
+            if 0 < index < len(data.subjects):
+                del data.subjects[index]
+            return True
+        return False
 
     @page(console, SOCIAL_WORKERS)
     async def new_referral(request: Request, session: StaffSession) -> Response:
@@ -95,121 +133,127 @@ def routes(console: Console) -> list[Route]:
                                   data=ReferralInput(), errors={}, **_vocab())
         form = form_text(await checked_form(console, request, session))
         data = parse_referral_form(form)
-        action = form.get("action", "save")
-        if action == "add" and len(data.subjects) < MAX_SUBJECTS:
-            data.subjects.append(SubjectInput(role=SubjectRole.PARENT_CARER.value))
-            return console.render(request, "referral_form.html", session=session, data=data,
-                                  errors={}, focus=f"s{len(data.subjects) - 1}-role", **_vocab())
-        if action.startswith("remove-"):
-            index = int(action.removeprefix("remove-")) if action[7:].isdigit() else -1
-            if 0 < index < len(data.subjects):
-                del data.subjects[index]
+        if household_action(data, form.get("action", "save"), SubjectRole.PARENT_CARER.value):
             return console.render(request, "referral_form.html", session=session, data=data,
                                   errors={}, **_vocab())
-        errors = validate_referral(data, today())
-        if errors:
-            return console.render(request, "referral_form.html", 400, session=session, data=data,
-                                  errors=errors.items, **_vocab())
-        referral = book.create(session.sub, source=data.source, reason=data.reason,
-                               rag=Rag(data.rag), subjects=data.subjects)
-        return RedirectResponse(f"/referrals/{referral.referral_id}", status_code=303)
+        errors = validate_referral(data, today()).items
+        if not errors:
+            try:
+                referral = await run_in_threadpool(
+                    api.create, session.access_token, source=data.source, reason=data.reason,
+                    rag=data.rag, subjects=data.subjects)
+            except BrokerRefused as exc:
+                errors = api_errors(exc, "source")
+            else:
+                return RedirectResponse(f"/referrals/{referral.referral_id}", status_code=303)
+        return console.render(request, "referral_form.html", 400, session=session, data=data,
+                              errors=errors, **_vocab())
 
     @page(console, READERS)
     async def show(request: Request, session: StaffSession) -> Response:
-        referral = mine(session, request.path_params["referral_id"])
-        return console.render(request, "referral.html", session=session, referral=referral,
-                              today=today(), age_on=age_on, lookup=LookupInput(
-                                  purpose=Purpose.CHILD_PROTECTION_ENQUIRY.value), errors={},
-                              **_vocab())
+        referral = await mine(session, request.path_params["referral_id"])
+        await run_in_threadpool(api.record_view, session.access_token, referral.referral_id, "page")
+        return show_referral(request, session, referral,
+                             notice=request.query_params.get("notice", "")[:300])
 
     @page(console, SOCIAL_WORKERS)
     async def household(request: Request, session: StaffSession) -> Response:
-        referral = mine(session, request.path_params["referral_id"])
+        referral = await mine(session, request.path_params["referral_id"])
         if request.method == "GET":
-            data = ReferralInput(referral.source, referral.reason, referral.rag.value,
-                                 list(referral.subjects))
+            data = ReferralInput(referral.source, referral.reason, referral.rag,
+                                 referral.subjects)
             return console.render(request, "household_form.html", session=session,
                                   referral=referral, data=data, errors={}, **_vocab())
         form = form_text(await checked_form(console, request, session))
-        form.update(source=referral.source, reason=referral.reason, rag=referral.rag.value)
+        form.update(source=referral.source, reason=referral.reason, rag=referral.rag)
         data = parse_referral_form(form)
-        action = form.get("action", "save")
-        if action == "add" and len(data.subjects) < MAX_SUBJECTS:
-            data.subjects.append(SubjectInput(role=SubjectRole.HOUSEHOLD_MEMBER.value))
+        if household_action(data, form.get("action", "save"), SubjectRole.HOUSEHOLD_MEMBER.value):
             return console.render(request, "household_form.html", session=session,
                                   referral=referral, data=data, errors={}, **_vocab())
-        if action.startswith("remove-") and action[7:].isdigit():
-            index = int(action[7:])
-            if 0 < index < len(data.subjects):
-                del data.subjects[index]
-            return console.render(request, "household_form.html", session=session,
-                                  referral=referral, data=data, errors={}, **_vocab())
-        errors = validate_referral(data, today())
-        if errors:
-            return console.render(request, "household_form.html", 400, session=session,
-                                  referral=referral, data=data, errors=errors.items, **_vocab())
-        book.set_household(referral, data.subjects)
-        return RedirectResponse(f"/referrals/{referral.referral_id}", status_code=303)
+        errors = validate_referral(data, today()).items
+        if not errors:
+            try:
+                await run_in_threadpool(api.edit_household, session.access_token, referral,
+                                        data.subjects)
+            except BrokerRefused as exc:
+                errors = api_errors(exc, "s0-given_name")
+            else:
+                return RedirectResponse(f"/referrals/{referral.referral_id}", status_code=303)
+        return console.render(request, "household_form.html", 400, session=session,
+                              referral=referral, data=data, errors=errors, **_vocab())
 
     @page(console, SOCIAL_WORKERS)
     async def rerate(request: Request, session: StaffSession) -> Response:
-        referral = mine(session, request.path_params["referral_id"])
+        referral = await mine(session, request.path_params["referral_id"])
         form = form_text(await checked_form(console, request, session))
-        if form.get("rag") not in {r.value for r in Rag}:
-            return console.render(request, "referral.html", 400, session=session,
-                                  referral=referral, today=today(), age_on=age_on,
-                                  lookup=LookupInput(), errors={"rag": "Select a RAG rating"},
-                                  **_vocab())
-        book.set_rag(referral, Rag(form["rag"]))
-        return RedirectResponse(f"/referrals/{referral.referral_id}", status_code=303)
+        rag, reason = form.get("rag", ""), form.get("rag_reason", "").strip()[:2000]
+        errors = {}
+        if rag not in {r.value for r in Rag}:
+            errors["rag"] = "Select a RAG rating"
+        if not reason:
+            errors["rag_reason"] = "Enter why the rating changes"
+        if not errors:
+            try:
+                reply = await run_in_threadpool(api.rerate, session.access_token,
+                                                referral.referral_id, rag, reason)
+            except BrokerRefused as exc:
+                errors = api_errors(exc, "rag")
+            else:
+                from urllib.parse import quote
+                return RedirectResponse(f"/referrals/{referral.referral_id}?notice="
+                                        f"{quote(reply.refetch.message)}", status_code=303)
+        return show_referral(request, session, referral, 400, errors=errors)
 
     @page(console, SOCIAL_WORKERS)
     async def run_lookup(request: Request, session: StaffSession) -> Response:
-        referral = mine(session, request.path_params["referral_id"])
+        referral = await mine(session, request.path_params["referral_id"])
         data = parse_lookup_form(form_text(await checked_form(console, request, session)))
         errors = validate_lookup(data)
         if errors:
-            return console.render(request, "referral.html", 400, session=session,
-                                  referral=referral, today=today(), age_on=age_on, lookup=data,
-                                  errors=errors.items, **_vocab())
-        req = lookup_request(referral, data)
-        token = session.access_token
-        run = book.start_lookup(referral, data.purpose, tuple(a.value for a in Agency),
-                                lambda: console.broker.lookup(token, req))
+            return show_referral(request, session, referral, 400, lookup=data, errors=errors.items)
+        run = api.start_lookup(session.access_token, referral.referral_id, session.sub,
+                               console.clock(), lookup_request(referral.referral_id, data),
+                               tuple(a.value for a in Agency))
         return RedirectResponse(f"/referrals/{referral.referral_id}/lookups/{run.run_id}",
                                 status_code=303)
 
     @page(console, READERS)
     async def lookup_status(request: Request, session: StaffSession) -> Response:
-        referral = mine(session, request.path_params["referral_id"])
+        referral_id = request.path_params["referral_id"]
         try:
-            run = book.find_run(referral, request.path_params["run_id"])
+            run = api.run(request.path_params["run_id"], referral_id, session.sub)
         except NotYours:
             raise HTTPException(404, "no such lookup") from None
         results = {r.agency: r for r in run.summary.agencies} if run.summary else {}
         if request.url.path.endswith(".json"):
             return JSONResponse({
                 "done": run.done, "error": run.error,
-                "agencies": {a: summary_view.agency_status(results[a])[0] if a in results
+                "agencies": {a: summary_view.status_words(results[a].status)[0] if a in results
                              else "Waiting for an answer" for a in run.agencies_asked}})
-        return console.render(request, "lookup_status.html", session=session, referral=referral,
-                              run=run, results=results, status_words=summary_view.agency_status)
+        return console.render(request, "lookup_status.html", session=session,
+                              referral_id=referral_id, run=run, results=results,
+                              status_words=summary_view.status_words)
 
     @page(console, READERS)
     async def summary(request: Request, session: StaffSession) -> Response:
-        referral = mine(session, request.path_params["referral_id"])
-        latest = referral.latest_summary()
-        if latest is None:
-            raise HTTPException(404, "no lookup has come back for this referral yet")
-        dobs = {f"{s.role}-{i + 1}": date.fromisoformat(s.date_of_birth)
-                for i, s in enumerate(referral.subjects) if s.date_of_birth}
-        view = summary_view.build(latest, dobs)
-        people = {f"{s.role}-{i + 1}": f"{s.given_name} {s.family_name} ({words(s.role).lower()})"
-                  for i, s in enumerate(referral.subjects)}
-        template = "print.html" if request.url.path.endswith("/print") else "summary.html"
-        return console.render(request, template, session=session, referral=referral,
-                              status_words=summary_view.agency_status, today=today(),
-                              age_on=age_on, people=people, **view)
+        referral = await mine(session, request.path_params["referral_id"])
+        earlier = request.query_params.get("earlier") == "1"
+        try:
+            document = await run_in_threadpool(api.summary, session.access_token,
+                                               referral.referral_id, earlier)
+        except BrokerRefused as exc:
+            raise HTTPException(404 if exc.code is grpc.StatusCode.NOT_FOUND else 502,
+                                exc.message) from None
+        printing = request.url.path.endswith("/print")
+        if printing:
+            await run_in_threadpool(api.record_view, session.access_token, referral.referral_id,
+                                    "print")
+        people = {s.subject_id: f"{s.given_name} {s.family_name} ({words(s.role).lower()})"
+                  for s in referral.subjects}
+        return console.render(request, "print.html" if printing else "summary.html",
+                              session=session, referral=referral, doc=document, people=people,
+                              earlier=earlier, status_words=summary_view.status_words,
+                              banner=summary_view.csc_banner_text(document))
 
     return [
         Route("/referrals", queue),

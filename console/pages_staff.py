@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import structlog
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -33,7 +34,8 @@ def routes(console: Console) -> list[Route]:
     async def review_page(request: Request, session: StaffSession, status: int = 200,
                           errors: dict[str, str] | None = None, done: str = "") -> Response:
         try:
-            reviews = console.broker.list_reviews(session.access_token, "pending")
+            reviews = await run_in_threadpool(console.broker.list_reviews, session.access_token,
+                                              "pending")
             problem = ""
         except BrokerRefused as exc:
             reviews, problem = [], exc.message
@@ -59,21 +61,16 @@ def routes(console: Console) -> list[Route]:
             errors[field] = "Enter the reason for your decision"
         if errors:
             return await review_page(request, session, 400, errors)
-        pending = [r for r in console.broker.list_reviews(session.access_token, "pending",
-                                                          referral_id)]
-        if not pending:
+        try:
+            decided = await run_in_threadpool(console.referrals.decide_reviews,
+                                              session.access_token, referral_id,
+                                              approve=decision == "approve", reason=reason)
+        except BrokerRefused as exc:
+            return await review_page(request, session, 400, {field: exc.message})
+        if not decided:
             return await review_page(request, session, 400,
                                      {field: "Nothing is waiting for a decision on this referral"})
-        failures = []
-        for review in pending:  # every held request of the referral, in one decision
-            try:
-                console.broker.decide_review(session.access_token, review.review_id,
-                                             approve=decision == "approve", reason=reason)
-            except BrokerRefused as exc:
-                failures.append(f"{review.agency}: {exc.message}")
-        if failures:
-            return await review_page(request, session, 400, {field: "; ".join(failures)})
-        log.info("reviews_decided", referral=referral_id, count=len(pending), decision=decision)
+        log.info("reviews_decided", referral=referral_id, count=decided, decision=decision)
         return RedirectResponse(f"/reviews?done={referral_id}", status_code=303)
 
     @page(console, (Role.AGENCY_RESEARCHER,))

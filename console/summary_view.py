@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
-
-from broker.indicators import IndicatorContext, disclosed_facts, find_indicators
-from broker.summary_text import csc_banner
-from mash.v1 import mash_pb2 as pb
 
 #: What each agency status means, in words a social worker would use.
 STATUS_WORDS: dict[str, tuple[str, str, str]] = {
@@ -58,30 +52,26 @@ _PROPER = {"Mash ": "MASH ", " act ": " Act ", "Children act": "Children Act", "
            "Crime and disorder act": "Crime and Disorder Act", "Uk gdpr": "UK GDPR", "Ig lead": "IG lead"}
 
 
-@dataclass(frozen=True)
-class ChronologyEntry:
-    """One dated event for the timeline."""
-
-    occurred_on: str
-    agency: str
-    subject_id: str
-    category: str
-    summary: str
-
-
-def agency_status(result: pb.AgencyResult) -> tuple[str, str, str]:
+def status_words(status: str) -> tuple[str, str, str]:
     """Tag text, colour and explanation of an agency's status."""
-    return STATUS_WORDS.get(result.status, (words(result.status), "grey", ""))
+    return STATUS_WORDS.get(status, (words(status), "grey", ""))
 
 
-def build(summary: pb.ReferralSummary, dates_of_birth: dict[str, date]) -> dict[str, Any]:
-    """Everything the summary page shows."""
-    generated = date.fromisoformat(summary.generated_at[:10]) if summary.generated_at else date.today()
-    facts = disclosed_facts([summary])
-    indicators = find_indicators(facts, IndicatorContext(generated, dates_of_birth))
-    chronology = sorted(
-        (ChronologyEntry(f.occurred_on.isoformat() if f.occurred_on else "", f.agency,
-                         f.subject_id, f.category, f.summary) for f in facts),
-        key=lambda e: e.occurred_on, reverse=True)
-    return {"summary": summary, "banner": csc_banner(summary), "indicators": indicators,
-            "chronology": chronology}
+def csc_banner_text(document: dict[str, Any]) -> str | None:
+    """The known-to-CSC line of a summary document, naming only the allocated team(s)."""
+    known = document.get("known_to_csc") or []
+    if not known:
+        return None
+    teams = ", ".join(dict.fromkeys(str(k.get("team", "")) for k in known if k.get("team")))
+    return f"KNOWN TO CHILDREN'S SOCIAL CARE - route to allocated worker: {teams or 'see record'}"
+
+
+def subject_facts(agency: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """An agency block's facts by subject id, each with its category, newest first."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for category, facts in (agency.get("facts_by_category") or {}).items():
+        for fact in facts:
+            out.setdefault(fact.get("subject_id", ""), []).append({**fact, "category": category})
+    for facts in out.values():
+        facts.sort(key=lambda f: f.get("occurred_on") or "", reverse=True)
+    return out

@@ -15,11 +15,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from console.casebook import Casebook
 from console.config import ConsoleConfig
 from console.oidc_client import OidcClient
 from console.sessions import SessionStore, StaffSession
-from console.summary_view import AGENCY_NAMES, BAND_WORDS, words
+from console.summary_view import AGENCY_NAMES, BAND_WORDS, subject_facts, words
 from mash.clock import Clock
 from mash.vocab import Role
 
@@ -78,13 +77,13 @@ class SecurityHeaders:
 
 @dataclass
 class Console:
-    """What the pages share: config, sessions, the IdP client, the broker and the casebook."""
+    """What the pages share: config, sessions, the IdP client and the broker's services."""
 
     config: ConsoleConfig
     sessions: SessionStore
     oidc: OidcClient
-    broker: Any  # BrokerGateway (Any so tests may give a gateway to a real broker elsewhere)
-    casebook: Casebook
+    broker: Any  # BrokerGateway: lookups' reviews over gRPC
+    referrals: Any  # ReferralsGateway: the broker's Referrals service over the same channel
     clock: Clock
     public_url: str
 
@@ -92,7 +91,7 @@ class Console:
         self.env = Environment(loader=FileSystemLoader(TEMPLATES),
                                autoescape=select_autoescape(default=True, default_for_string=True))
         self.env.globals.update(agency_name=lambda a: AGENCY_NAMES.get(a, words(a)), words=words,
-                                band_words=BAND_WORDS)
+                                band_words=BAND_WORDS, subject_facts=subject_facts)
 
     def render(self, request: Request, template: str, status: int = 200,
                session: StaffSession | None = None, **context: Any) -> HTMLResponse:

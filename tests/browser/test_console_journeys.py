@@ -143,8 +143,8 @@ def test_social_worker_records_a_referral_and_reads_the_red_summary(
     page.context.clear_cookies()
     sign_in(page, stack, "ig-401")
     expect(page.locator("h1")).to_have_text("Information governance")
-    expect(page.locator("#verification")).to_contain_text("Intact")
-    expect(page.locator("#verification")).not_to_contain_text("Failed")
+    expect(page.locator("#verify-result")).to_have_text("Every log intact")
+    expect(page.locator("#verification")).not_to_contain_text("Problem")
     check_accessible(page)
     page.click("#access-log-link")
     page.fill("#given_name", child["given_name"])
@@ -189,6 +189,11 @@ def test_team_manager_approves_a_held_request(
     card.locator("button[type=submit]").click()
     expect(page.locator("#decided")).to_contain_text(referral_id)
     expect(page.locator(f"#review-{referral_id}")).to_have_count(0)
+    check_accessible(page)
+
+    # The released requests were answered and filed with the referral by the broker.
+    page.goto(f"{stack.console_url}/referrals/{referral_id}/summary")
+    expect(page.locator("#agency-police")).to_contain_text("Information shared")
     check_accessible(page)
 
 
