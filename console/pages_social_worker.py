@@ -36,8 +36,11 @@ from mash.v1 import mash_pb2 as pb
 from mash.v1 import referrals_pb2 as rpb
 from mash.vocab import (
     GATEWAY_FOR_PURPOSE,
+    OUTCOMES_FOR_LEVEL,
     Agency,
     ConsentState,
+    LevelOfNeed,
+    Outcome,
     Purpose,
     Rag,
     ReasonCode,
@@ -55,7 +58,8 @@ def _vocab() -> dict[str, Any]:
     return {"sources": [s.value for s in ReferralSource], "rags": [r.value for r in Rag],
             "subject_roles": [r.value for r in SubjectRole], "purposes": [p.value for p in Purpose],
             "consents": [c.value for c in ConsentState], "reasons": [r.value for r in ReasonCode],
-            "max_subjects": MAX_SUBJECTS}
+            "max_subjects": MAX_SUBJECTS, "levels": [lv.value for lv in LevelOfNeed],
+            "outcomes": [o.value for o in Outcome]}
 
 
 def lookup_request(referral_id: str, data: LookupInput) -> rpb.ReferralLookupRequest:
@@ -204,6 +208,35 @@ def routes(console: Console) -> list[Route]:
                                         f"{quote(reply.refetch.message)}", status_code=303)
         return show_referral(request, session, referral, 400, errors=errors)
 
+    @page(console, (Role.MASH_TEAM_MANAGER,))
+    async def decide(request: Request, session: StaffSession) -> Response:
+        referral = await mine(session, request.path_params["referral_id"])
+        form = form_text(await checked_form(console, request, session))
+        level, outcome = form.get("level_of_need", ""), form.get("outcome", "")
+        rationale = form.get("rationale", "").strip()[:4000]
+        errors: dict[str, str] = {}
+        if level not in {lv.value for lv in LevelOfNeed}:
+            errors["level_of_need"] = "Select the level of need"
+        if outcome not in {o.value for o in Outcome}:
+            errors["outcome"] = "Select what happens next"
+        elif level in {lv.value for lv in LevelOfNeed} and \
+                Outcome(outcome) not in OUTCOMES_FOR_LEVEL[LevelOfNeed(level)]:
+            allowed = ", ".join(sorted(words(o.value).lower()
+                                       for o in OUTCOMES_FOR_LEVEL[LevelOfNeed(level)]))
+            errors["outcome"] = f"For {words(level).lower()} the outcome must be: {allowed}"
+        if not rationale:
+            errors["rationale"] = "Enter the rationale for the decision"
+        if not errors:
+            try:
+                await run_in_threadpool(api.decide, session.access_token, referral.referral_id,
+                                        level_of_need=level, outcome=outcome, rationale=rationale)
+            except BrokerRefused as exc:
+                errors = api_errors(exc, "level_of_need")
+            else:
+                return RedirectResponse(f"/referrals/{referral.referral_id}?notice=Decision+recorded",
+                                        status_code=303)
+        return show_referral(request, session, referral, 400, errors=errors)
+
     @page(console, SOCIAL_WORKERS)
     async def run_lookup(request: Request, session: StaffSession) -> Response:
         referral = await mine(session, request.path_params["referral_id"])
@@ -261,6 +294,7 @@ def routes(console: Console) -> list[Route]:
         Route("/referrals/{referral_id}", show),
         Route("/referrals/{referral_id}/household", household, methods=["GET", "POST"]),
         Route("/referrals/{referral_id}/rag", rerate, methods=["POST"]),
+        Route("/referrals/{referral_id}/decision", decide, methods=["POST"]),
         Route("/referrals/{referral_id}/lookups", run_lookup, methods=["POST"]),
         Route("/referrals/{referral_id}/lookups/{run_id}.json", lookup_status),
         Route("/referrals/{referral_id}/lookups/{run_id}", lookup_status),

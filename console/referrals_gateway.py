@@ -165,6 +165,13 @@ class ReferralsGateway:
         """Record that a page of the referral was shown."""
         self._call("RecordView", token, rpb.RecordViewRequest(referral_id=referral_id, view=view))
 
+    def decide(self, token: str, referral_id: str, *, level_of_need: str, outcome: str,
+               rationale: str) -> ReferralView:
+        """Record the team manager's decision on the referral."""
+        return ReferralView(self._call("Decide", token, rpb.DecideRequest(
+            referral_id=referral_id, level_of_need=level_of_need, outcome=outcome,
+            rationale=rationale)))
+
     def decide_reviews(self, token: str, referral_id: str, *, approve: bool, reason: str) -> int:
         """Approve or reject all of one referral's held requests; how many were decided."""
         reply = self._call("DecideReviews", token, rpb.DecideReviewsRequest(

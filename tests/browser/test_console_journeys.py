@@ -196,6 +196,23 @@ def test_team_manager_approves_a_held_request(
     expect(page.locator("#agency-police")).to_contain_text("Information shared")
     check_accessible(page)
 
+    # The decision page: a mismatched outcome is refused with an error summary, then recorded.
+    page.goto(f"{stack.console_url}/referrals/{referral_id}")
+    page.select_option("#level_of_need", "child_protection")
+    page.select_option("#outcome", "early_help")
+    page.click("#record-decision")
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter the rationale")
+    expect(page.locator(".govuk-error-summary")).to_contain_text("the outcome must be")
+    check_accessible(page)
+    page.select_option("#level_of_need", "child_protection")
+    page.select_option("#outcome", "strategy_discussion")
+    page.fill("#rationale", "Domestic abuse with a child present: strategy discussion today.")
+    page.click("#record-decision")
+    expect(page.locator("#notice")).to_have_text("Decision recorded")
+    expect(page.locator("#decision")).to_contain_text("Child protection: strategy discussion")
+    expect(page.locator("#decision")).to_contain_text("tm-201")
+    check_accessible(page)
+
 
 def test_refusals_a_browser_can_provoke(page: Page, stack: ConsoleStack, home: Home) -> None:
     """Another worker's referral, a forged CSRF token, a made-up session and a wrong role."""
