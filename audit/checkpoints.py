@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from audit.errors import CheckpointKeyError, InvalidCheckpointSignature
 from audit.events import canonical_json
-from certs.files import PRIVATE_MODE, create_file
+from mash.files import PRIVATE_MODE, create_file
 
 #: Signature domain, as `certs` uses it: the signature covers DOMAIN || NUL || canonical JSON.
 _DOMAIN = b"mash.v1.Checkpoint"

@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from certs.files import PRIVATE_MODE, create_file
+from mash.files import PRIVATE_MODE, create_file
 from mash.home import Home
 
 KEY_BYTES = 32

@@ -21,6 +21,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from mash.errors import InvalidRequest, MashError
+from mash.files import write_text
 from mash.logs import get_logger
 from mash.vocab import UnknownVocabulary
 
@@ -194,10 +195,7 @@ def tune_gc_for_serving() -> None:
 
 def write_port_file(path: Path, port: int) -> None:
     """Publish the bound port atomically (demo, tests and operators read it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(f"{port}\n")
-    tmp.replace(path)
+    write_text(path, f"{port}\n")
 
 
 async def serve_until_signalled(

@@ -1,4 +1,4 @@
-"""Key files appear whole or not at all (`certs.files`)."""
+"""Files appear whole or not at all (`mash.files`)."""
 
 import stat
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from audit.checkpoints import create_private_key, load_private_key
-from certs.files import PRIVATE_MODE, create_file
+from mash.files import PRIVATE_MODE, create_file
 
 
 def test_create_file_creates_once_and_never_overwrites(tmp_path: Path) -> None:
