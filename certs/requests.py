@@ -36,8 +36,8 @@ from certs.pki import (
     superseded,
 )
 from certs.signing import SigningKey
-from certs.tomlfmt import toml_string as _s
 from certs.truststore import TrustStore, key_id_of
+from mash import tomlwrite
 from mash.clock import Clock, utc_now
 from mash.home import Home
 
@@ -64,19 +64,17 @@ class CertificateRequest:
     def to_toml(self) -> str:
         """The request file text (public material only)."""
         csr_pem = self.csr.public_bytes(serialization.Encoding.PEM).decode()
-        lines = [
-            "# mash-hub certificate request: send this file to the MASH PKI operator.",
-            "# It holds public material only; the private keys stay on this machine.",
-            f"version = {FORMAT_VERSION}",
-            f"kind = {_s(self.principal.kind.value)}",
-            f"name = {_s(self.principal.name)}",
-            f"csr = {_s(csr_pem)}",
-        ]
-        for key in self.keys:
-            lines += ["", "[[key]]", f"owner = {_s(key.owner)}",
-                      f"purpose = {_s(key.purpose)}",
-                      f"public_key = {_s(base64.b64encode(key.public_key).decode())}"]
-        return "\n".join(lines) + "\n"
+        data: dict[str, object] = {
+            "version": FORMAT_VERSION,
+            "kind": self.principal.kind.value,
+            "name": self.principal.name,
+            "csr": csr_pem,
+            "key": [{"owner": key.owner, "purpose": key.purpose,
+                     "public_key": base64.b64encode(key.public_key).decode()} for key in self.keys],
+        }
+        return tomlwrite.dumps(data, header=(
+            "mash-hub certificate request: send this file to the MASH PKI operator.",
+            "It holds public material only; the private keys stay on this machine."))
 
     @classmethod
     def load(cls, path: Path) -> CertificateRequest:

@@ -31,8 +31,7 @@ from certs.errors import (
 )
 from certs.files import write_public
 from certs.names import KeyPurpose
-from certs.tomlfmt import toml_datetime as _t
-from certs.tomlfmt import toml_string as _s
+from mash import tomlwrite
 from mash.clock import Clock, utc_now
 
 FORMAT_VERSION = 1
@@ -222,33 +221,20 @@ class TrustStore:
 
     def to_toml(self) -> str:
         """The human-readable TOML text of this store."""
-        lines = [
-            "# mash-hub trust store: pinned message-signing public keys and revoked TLS",
-            "# certificates. Written by `mash pki`; review changes like code.",
-            f"version = {FORMAT_VERSION}",
-        ]
-        for key in sorted(self.keys, key=lambda k: (k.owner, k.not_before, k.key_id)):
-            lines += [
-                "",
-                "[[key]]",
-                f"key_id = {_s(key.key_id)}",
-                f"owner = {_s(key.owner)}",
-                f"purpose = {_s(key.purpose)}",
-                f"algorithm = {_s(key.algorithm)}",
-                f"public_key = {_s(base64.b64encode(key.public_key).decode())}",
-                f"not_before = {_t(key.not_before)}",
-                f"not_after = {_t(key.not_after)}",
-            ]
-        for cert in self.revoked:
-            lines += [
-                "",
-                "[[revoked]]",
-                f"serial = {_s(format(cert.serial, 'x'))}",
-                f"name = {_s(cert.name)}",
-                f"revoked_at = {_t(cert.revoked_at)}",
-                f"reason = {_s(cert.reason)}",
-            ]
-        return "\n".join(lines) + "\n"
+        keys = sorted(self.keys, key=lambda k: (k.owner, k.not_before, k.key_id))
+        data: dict[str, object] = {
+            "version": FORMAT_VERSION,
+            "key": [{"key_id": key.key_id, "owner": key.owner, "purpose": key.purpose,
+                     "algorithm": key.algorithm,
+                     "public_key": base64.b64encode(key.public_key).decode(),
+                     "not_before": key.not_before, "not_after": key.not_after} for key in keys],
+            "revoked": [{"serial": format(cert.serial, "x"), "name": cert.name,
+                         "revoked_at": cert.revoked_at, "reason": cert.reason}
+                        for cert in self.revoked],
+        }
+        return tomlwrite.dumps(data, header=(
+            "mash-hub trust store: pinned message-signing public keys and revoked TLS",
+            "certificates. Written by `mash pki`; review changes like code."))
 
     def save(self, path: Path) -> None:
         """Atomically write this store to `path`."""

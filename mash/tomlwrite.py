@@ -1,48 +1,41 @@
-"""Write the small, flat TOML configs that `mash demo` and `mash adapter init` generate."""
+"""Every TOML file mash-hub writes: `tomli-w` makes the text, `mash.files` writes it atomically.
+
+`tomllib` reads what this writes, for any string (emoji, quotes, control characters)
+and for UTC date-times.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import tomli_w
 
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str | Path):
-        return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+from mash.files import PUBLIC_MODE, write_text
+
+
+def _plain(value: object) -> Any:
+    """`value` with paths as strings and date-times in UTC to the second (what TOML holds)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(microsecond=0)
+    return value
 
 
-def dumps(data: Mapping[str, Any]) -> str:
-    """TOML text for a mapping of scalars, lists, tables and arrays of tables (one level deep)."""
-    lines: list[str] = []
-    tables: list[tuple[str, Mapping[str, Any]]] = []
-    arrays: list[tuple[str, list[Mapping[str, Any]]]] = []
-    for key, value in data.items():
-        if isinstance(value, Mapping):
-            tables.append((key, value))
-        elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
-            arrays.append((key, value))
-        else:
-            lines.append(f"{key} = {_value(value)}")
-    for key, table in tables:
-        lines += ["", f"[{key}]", *(f"{k} = {_value(v)}" for k, v in table.items())]
-    for key, items in arrays:
-        for item in items:
-            lines += ["", f"[[{key}]]", *(f"{k} = {_value(v)}" for k, v in item.items())]
-    return "\n".join(lines) + "\n"
+def dumps(data: Mapping[str, object], *, header: Iterable[str] = ()) -> str:
+    """TOML text for `data`, after `header` lines written as `# ` comments."""
+    comments = "".join(f"# {line}\n" for line in header)
+    return comments + tomli_w.dumps(_plain(data))
 
 
-def write(path: Path, data: Mapping[str, Any]) -> None:
+def write(path: Path, data: Mapping[str, object], *, header: Iterable[str] = (),
+          mode: int = PUBLIC_MODE) -> None:
     """Write `data` as TOML to `path` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(dumps(data))
-    tmp.replace(path)
+    write_text(path, dumps(data, header=header), mode=mode)
