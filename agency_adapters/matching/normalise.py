@@ -13,6 +13,7 @@ import unicodedata
 from datetime import date
 from functools import lru_cache
 
+from stdnum.gb import nhs as _nhs
 from stdnum.gb import upn as _upn
 
 # Apostrophes join (O'Brien -> obrien); every other non-letter separates words
@@ -74,25 +75,13 @@ def postcode_sector(postcode: str) -> str | None:
     return pc[:-2] if pc else None
 
 
-def nhs_check_digit(first_nine: str) -> int | None:
-    """The modulus-11 check digit of nine NHS-number digits, or None when the remainder gives 10."""
-    total = sum(int(d) * w for d, w in zip(first_nine, range(10, 1, -1), strict=True))
-    check = 11 - total % 11
-    if check == 11:
-        return 0
-    if check == 10:
-        return None  # no valid NHS number starts with these nine digits
-    return check
-
-
 def normalise_nhs_number(text: str) -> str | None:
-    """Ten NHS-number digits if `text` is a valid NHS number (spaces/dashes allowed), else None."""
+    """Ten NHS-number digits if `text` is a valid NHS number (spaces/dashes allowed), else None.
+
+    The modulus-11 check is python-stdnum's (`stdnum.gb.nhs`), the one implementation here.
+    """
     digits = re.sub(r"[\s-]", "", text)
-    if len(digits) != 10 or not digits.isdigit():
-        return None
-    if nhs_check_digit(digits[:9]) != int(digits[9]):
-        return None
-    return digits
+    return digits if digits.isascii() and _nhs.is_valid(digits) else None
 
 
 def format_nhs_number(digits: str) -> str:

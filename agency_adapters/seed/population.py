@@ -18,9 +18,9 @@ import random
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from stdnum.gb import nhs as _nhs_number
 from stdnum.gb import upn as _upn
 
-from agency_adapters.matching.normalise import nhs_check_digit
 from agency_adapters.seed.names import NamePools
 from agency_adapters.seed.places import LA_NUMBER, School, Street, make_schools, make_streets
 
@@ -104,9 +104,10 @@ class _Numbers:
     def nhs(self) -> str:
         while True:
             nine = f"9{next(self._nhs):08d}"
-            check = nhs_check_digit(nine)
-            if check is not None:
-                return f"{nine}{check}"
+            # At most one final digit passes the modulus-11 check (none when it would be 10).
+            for check in "0123456789":
+                if _nhs_number.is_valid(nine + check):
+                    return nine + check
 
     def upn(self, school: School, year: int) -> str:
         serial = next(self._upn_serial.setdefault((school.establishment, year), itertools.count(1)))

@@ -52,6 +52,8 @@ def test_nhs_number_check_digit() -> None:
     assert normalise_nhs_number("9434765918") is None  # wrong check digit
     assert normalise_nhs_number("4349765919") is None  # transposed digits
     assert normalise_nhs_number("94347659") is None
+    full_width = "".join(chr(0xFF10 + int(d)) for d in "9434765919")
+    assert normalise_nhs_number(full_width) is None  # digits, but not ASCII ones
 
 
 def test_upn_check_letter() -> None:
