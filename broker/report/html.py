@@ -3,14 +3,18 @@
 No external assets, scripts or fonts: the page carries its own CSS and an
 inline SVG timeline, and a Content-Security-Policy that forbids loading
 anything, so an opened report cannot leak a referral to a third party. Every
-value is escaped: agency summaries are data, never markup.
+value is escaped (a Jinja2 template, autoescaped): agency summaries are data,
+never markup.
 """
 
 from __future__ import annotations
 
-from html import escape
+from collections.abc import Mapping
 
-from broker.report.model import AgencySection, Report
+import jinja2
+from markupsafe import Markup
+
+from broker.report.model import Report
 from broker.report.text import STATE_WORDS, STATUS_WORDS, when
 from broker.report.timeline import INDICATOR_COLOUR, colour, timeline_svg
 
@@ -53,143 +57,32 @@ ol.timeline li.flagged::before { border-color: __INDICATOR__; }
 """.replace("__INDICATOR__", INDICATOR_COLOUR)
 
 
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("broker.report", "templates"),
+    # Every value is escaped unless marked safe here (the CSS, the CSP and the SVG this
+    # module builds itself): agency summaries are data, never markup.
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+def _words(code: str) -> str:
+    return code.replace("_", " ")
+
+
+def _attributes(attributes: Mapping[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in attributes.items())
 
 
 def render_html(report: Report, *, include_earlier: bool = False) -> str:
-    """The report as a standalone HTML document."""
-    r = report.referral
-    ts = report.timescale
-    body: list[str] = [
-        f"<h1>MASH referral summary <span class=\"mono\">{_e(r.referral_id)}</span></h1>",
-        f"<p class=\"muted\">Generated {_e(when(report.generated_at))}. OFFICIAL-SENSITIVE: "
-        "contains personal data shared for safeguarding; do not forward.</p>",
-    ]
-    for k in report.known_to_csc:
-        body.append(f"<p class=\"banner\">Known to children's social care &mdash; route to "
-                    f"allocated worker: {_e(k.team)} <span class=\"muted\">({_e(k.subject_id)}: "
-                    f"{_e(k.detail)}; record {_e(k.record_id)})</span></p>")
-    body.append("<table>")
-    for label, value in (
-        ("Received", f"{_e(when(r.received_at))} from {_e(r.source.value.replace('_', ' '))}"),
-        ("Reason", _e(r.reason)),
-        ("Status", _e(r.status.value)),
-        ("RAG", f"<span class=\"rag rag-{_e(ts.rag)}\">{_e(ts.rag.upper())}</span> due "
-                f"{_e(when(ts.due_at))} &mdash; <span class=\"state-{_e(ts.state)}\">"
-                f"{_e(STATE_WORDS.get(ts.state, ts.state))}</span>"),
-    ):
-        body.append(f"<tr><th scope=\"row\">{label}</th><td>{value}</td></tr>")
-    body.append("</table>")
-
-    body.append("<h2>Subjects</h2><table><tr><th>Id</th><th>Role</th><th>Name</th>"
-                "<th>Date of birth</th><th>Postcode</th></tr>")
-    for s in r.subjects:
-        body.append(f"<tr><td class=\"mono\">{_e(s.subject_id)}</td><td>{_e(s.role.value)}</td>"
-                    f"<td>{_e(s.display_name)}</td>"
-                    f"<td>{_e(s.identifiers.get('date_of_birth', ''))}</td>"
-                    f"<td>{_e(s.identifiers.get('postcode', ''))}</td></tr>")
-    body.append("</table>")
-
-    body.append("<h3>RAG history</h3><table><tr><th>When</th><th>RAG</th><th>By</th>"
-                "<th>Why</th></tr>")
-    for h in r.rag_history:
-        body.append(f"<tr><td>{_e(when(h.at))}</td><td><span class=\"rag rag-{_e(h.rag.value)}\">"
-                    f"{_e(h.rag.value.upper())}</span></td><td>{_e(h.by)}</td>"
-                    f"<td>{_e(h.reason)}</td></tr>")
-    body.append("</table>")
-
-    body.append(f"<h2>Risk indicators ({len(report.indicators)})</h2>")
-    if not report.indicators:
-        body.append("<p class=\"muted\">None drawn from the disclosed records.</p>")
-    for i in report.indicators:
-        body.append(f"<div class=\"indicator\"><strong>{_e(i.title)}</strong><br>{_e(i.detail)}; "
-                    f"{_e(i.subject_id)} &mdash; source: {_e(i.agency)} record "
-                    f"<span class=\"mono\">{_e(i.record_id)}</span>"
-                    + (f" ({_e(i.occurred_on)})" if i.occurred_on else "") + "</div>")
-
-    body.append("<h2>Timeline</h2>")
-    body.append(timeline_svg(report.chronology))
-    body.append(f"<h2>Chronology, newest first ({len(report.chronology)} events)</h2>"
-                "<ol class=\"timeline\">")
-    for e in report.chronology:
-        cls = " class=\"flagged\"" if e.indicator_codes else ""
-        body.append(f"<li{cls} style=\"--dot: {colour(e.agency)}\"><strong>{_e(e.date_text)}"
-                    f"</strong> &middot; {_e(e.agency.replace('_', ' '))} &middot; "
-                    f"{_e(e.subject_id)}<br>{_e(e.summary)} <span class=\"muted mono\">"
-                    f"[{_e(e.record_id)}, {_e(e.category)}]</span></li>")
-    body.append("</ol>")
-
-    body.append("<h2>Agencies</h2>")
-    body += [_agency_html(a) for a in report.agencies]
-    if report.earlier:
-        # One click away, and open in the printout when they were asked for.
-        body.append(f"<details{' open' if include_earlier else ''}><summary>Earlier answers "
-                    f"({len(report.earlier)})</summary>")
-        body += [_agency_html(a) for a in report.earlier]
-        body.append("</details>")
-
-    body.append("<h2>Decision</h2>")
-    d = r.decision
-    if d is None:
-        body.append("<p class=\"decision\">Not yet decided.</p>")
-    else:
-        body.append(
-            f"<div class=\"decision\"><p><strong>Level of need:</strong> "
-            f"{_e(d.level_of_need.value.replace('_', ' '))}<br><strong>Outcome:</strong> "
-            f"{_e(d.outcome.value.replace('_', ' '))}</p><p><strong>Rationale:</strong> "
-            f"{_e(d.rationale)}</p><p class=\"muted\">Decided by {_e(d.by)} at "
-            f"{_e(when(d.at))}</p></div>")
-    if report.deletions:
-        body.append("<h3>Deleted under retention</h3><ul>")
-        for x in report.deletions:
-            body.append(f"<li>{_e(x.agency)} part of lookup {_e(x.lookup_id)} deleted "
-                        f"{_e(when(x.deleted_at))} (agreement {_e(x.agreement_id)})</li>")
-        body.append("</ul>")
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\">"
-        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
-        "<meta name=\"robots\" content=\"noindex\">"
-        f"<title>MASH referral {_e(r.referral_id)}</title><style>{CSS}</style></head>"
-        "<body>\n" + "\n".join(body) + "\n</body></html>\n"
+    """The report as a standalone HTML document (earlier answers folded unless asked for)."""
+    return _TEMPLATES.get_template("report.html").render(
+        report=report, include_earlier=include_earlier, r=report.referral, ts=report.timescale,
+        csp=Markup(CSP), css=Markup(CSS),  # noqa: S704 -- our own constants, not data
+        timeline=Markup(timeline_svg(report.chronology)),  # noqa: S704 -- escapes its own text
+        when=when, colour=colour, words=_words, attributes=_attributes,
+        state_words=STATE_WORDS, status_words=STATUS_WORDS,
     )
-
-
-def _agency_html(a: AgencySection) -> str:
-    status = STATUS_WORDS.get(a.status, a.status)
-    parts = [f"<div class=\"agency\" style=\"border-left-color: {colour(a.agency)}\">"
-             f"<h3>{_e(a.agency.replace('_', ' '))} &mdash; <span class=\"status "
-             f"status-{_e(a.status)}\">{_e(status)}</span> <span class=\"muted\">lookup "
-             f"{_e(a.lookup_id)} ({_e(a.lookup_rag)})</span></h3>"]
-    if a.latest_attempt is not None:
-        later = a.latest_attempt
-        parts.append(f"<p>Later lookup {_e(later.lookup_id)}: "
-                     f"{_e(STATUS_WORDS.get(later.status, later.status))}"
-                     + "".join(f"; reason <span class=\"mono\">{_e(c)}</span>"
-                               + (f": {_e(t)}" if t else "") for c, t in later.reasons)
-                     + "</p>")
-    for m in a.matches:
-        hint = f"; to confirm: {_e(m.confirm_hint)}" if m.confirm_hint else ""
-        parts.append(f"<p>Match {_e(m.subject_id)}: {_e(m.match_band)} "
-                     f"({m.match_score:.2f}){hint}</p>")
-        if m.withheld_categories:
-            parts.append(f"<p>Withheld categories: {_e(', '.join(m.withheld_categories))}</p>")
-    for code, text in a.reasons:
-        parts.append(f"<p>Reason <span class=\"mono\">{_e(code)}</span>"
-                     + (f": {_e(text)}" if text else "") + "</p>")
-    for category, facts in a.facts_by_category:
-        parts.append(f"<p><strong>{_e(category.replace('_', ' '))}</strong></p><table>"
-                     "<tr><th>Date</th><th>Summary</th><th>Subject</th><th>Record</th>"
-                     "<th>Details</th></tr>")
-        for f in facts:
-            attrs = ", ".join(f"{k}={v}" for k, v in f.attributes.items())
-            parts.append(f"<tr><td>{_e(f.occurred_on or 'undated')}</td><td>{_e(f.summary)}</td>"
-                         f"<td>{_e(f.subject_id)}</td><td class=\"mono\">{_e(f.record_id)}</td>"
-                         f"<td>{_e(attrs)}</td></tr>")
-        parts.append("</table>")
-    if a.signer_key_id or a.agreement_id:
-        parts.append(f"<p class=\"muted\">Signed by {_e(a.signer_key_id or '-')}; agreement "
-                     f"{_e(a.agreement_id or '-')} version "
-                     f"<span class=\"mono\">{_e(a.agreement_version or '-')}</span></p>")
-    parts.append("</div>")
-    return "".join(parts)

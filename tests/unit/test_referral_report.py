@@ -319,3 +319,14 @@ def test_a_later_full_answer_replaces_the_earlier_facts() -> None:
     assert [(b.lookup_id, b.status, b.facts_by_category) for b in latest] == [
         ("LK-2", "not_known", ())]
     assert len(earlier) == 1
+
+
+def test_html_escapes_every_value_from_an_agency(store: SqliteReferralStore) -> None:
+    summary = full_summary()
+    summary.agencies[0].subjects[0].facts[0].summary = "<script>alert('x')</script> & co"
+    summary.agencies[0].subjects[0].facts[0].attributes["note"] = '"><img src=x>'
+    store.save_summary(summary, RetentionByAgreement(default_days=30))
+    html = render_html(report_for(store))
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html and "&amp; co" in html
+    assert parse_html(html).errors == []
