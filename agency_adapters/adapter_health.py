@@ -18,13 +18,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from agency_adapters.backend import AsyncAgencyBackend, BackendError, BackendState
+from mash.clock import Clock, utc_now
 from mash.logs import get_logger
 
 log = get_logger("adapter")
@@ -60,7 +59,7 @@ class AdapterHealth:
     """Collects component health and publishes it (health servicer, status file, log)."""
 
     def __init__(self, name: str, status_file: Path | None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Clock = utc_now) -> None:
         self.name = name
         self.status_file = status_file
         self._clock = clock

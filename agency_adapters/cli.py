@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from mash.clock import utc_now
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Agency, parse
@@ -67,7 +68,6 @@ def _seed_warehouse(args: argparse.Namespace) -> int:
 
 
 def _seed_extract(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
 
     from agency_adapters.backend import BackendError
     from agency_adapters.extract.template import write_extract
@@ -75,7 +75,7 @@ def _seed_extract(args: argparse.Namespace) -> int:
 
     agency = parse(Agency, args.agency)
     home = Home.at(args.home)
-    as_of = args.as_of or datetime.now(UTC).isoformat(timespec="seconds")
+    as_of = args.as_of or utc_now().isoformat(timespec="seconds")
     try:
         store = SqliteAgencyStore(home.agency_store(agency))
     except BackendError as exc:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
-from collections.abc import Callable
 from datetime import UTC, datetime
+
+from mash.clock import Clock, utc_now
 
 
 class ReplayError(Exception):
@@ -19,7 +19,7 @@ class ReplayError(Exception):
 class ReplayGuard:
     """Accepts each (broker, nonce) once, within `max_skew_s` of the adapter's clock."""
 
-    def __init__(self, max_skew_s: int = 300, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, max_skew_s: int = 300, clock: Clock = utc_now) -> None:
         self.max_skew_s = max_skew_s
         self.clock = clock
         self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
@@ -34,7 +34,7 @@ class ReplayGuard:
             raise ReplayError("bad_timestamp", "query issued_at is not RFC 3339") from None
         if issued.tzinfo is None:
             issued = issued.replace(tzinfo=UTC)
-        now = self.clock()
+        now = self.clock().timestamp()
         if abs(now - issued.timestamp()) > self.max_skew_s:
             raise ReplayError("stale_query", "query issued_at is outside the allowed clock skew")
         self._expire(now)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import grpc
 
@@ -43,6 +43,7 @@ from certs.errors import PeerError, SignatureError
 from certs.reloading import TrustSource
 from certs.signing import SigningKey
 from certs.tls import peer_identity
+from mash.clock import Clock, utc_now
 from mash.errors import InvalidRequest, NotAuthenticated, NotPermitted
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
@@ -94,7 +95,7 @@ class AdapterParts:
     #: the agency's trained match model; None = the shipped weights
     match_model: MatchModel | None = None
     delay_ms: int = 0
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    clock: Clock = utc_now
     #: admits queries earliest-due first when the adapter is busy
     gate: DueOrderedGate = field(default_factory=lambda: DueOrderedGate(8))
     #: the longest one backend call may take (cut to what is left of the query's deadline)

@@ -25,6 +25,7 @@ from audit.review import ReviewError, ReviewFinding, open_ig_log, review_queue, 
 from audit.sar import build_sar, last_accesses, render_html
 from audit.store import SqliteAuditStore
 from certs.files import write_private
+from mash.clock import utc_now
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Decision, Purpose, Role, parse
@@ -246,7 +247,7 @@ def cmd_sar(args: argparse.Namespace) -> int:
     """`mash audit sar`: JSON (stdout or DIR/sar.json) and HTML (DIR/sar.html)."""
     home = Home.at(args.home)
     pseudonyms, used = _pseudonyms(args, home)
-    report = build_sar(home, pseudonyms, identifiers_used=used, now=datetime.now(UTC),
+    report = build_sar(home, pseudonyms, identifiers_used=used, now=utc_now(),
                        staff=args.staff)
     _record_use(home, args, EventKind.SAR_PRODUCED, pseudonyms,
                 f"{len(report.requests)} requests")
@@ -340,7 +341,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 def cmd_retention(args: argparse.Namespace) -> int:
     """`mash audit retention --older-than-days N`: redact, keeping hashes."""
     home = Home.at(args.home)
-    cutoff = datetime.now(UTC) - timedelta(days=args.older_than_days)
+    cutoff = utc_now() - timedelta(days=args.older_than_days)
     paths = [p for p in logs_in(home) if not args.log or p.stem in args.log]
     for path in paths:
         owner = path.stem

@@ -45,17 +45,11 @@ from audit.queueing import (
 )
 from audit.store import AuditStore, SqliteAuditStore, StoredCheckpoint, StoredEntry
 from audit.verify import VerifyReport, verify_log
+from mash.clock import Clock, utc_now
 
-__all__ = ["AuditLog", "AuditWriteError", "Clock", "CommitHook", "VerifyReport", "format_ts",
-           "utc_now", "verify_log"]
+__all__ = ["AuditLog", "AuditWriteError", "CommitHook", "VerifyReport", "format_ts", "verify_log"]
 
-Clock = Callable[[], datetime]
 CommitHook = Callable[[int, str, AuditEvent], object]
-
-
-def utc_now() -> datetime:
-    """The real clock (UTC)."""
-    return datetime.now(UTC)
 
 
 def format_ts(moment: datetime) -> str:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 
 from audit.events import AuditEvent, EventKind
 from broker.fanout import CallOutcome
@@ -13,6 +11,7 @@ from broker.planning import AgencyPlan
 from certs.envelopes import open_disclosure
 from certs.errors import SignatureError
 from certs.reloading import TrustSource
+from mash.clock import Clock
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
 from mash.vocab import AgencyStatus, Decision
@@ -21,7 +20,7 @@ log = get_logger("broker")
 
 
 def result_for(plan: AgencyPlan, outcome: CallOutcome | None, trust: TrustSource,
-               clock: Callable[[], datetime], base: AuditEvent,
+               clock: Clock, base: AuditEvent,
                ) -> tuple[pb.AgencyResult, AuditEvent | None]:
     """The agency's result for the summary and the audit event recording what came back."""
     r = pb.AgencyResult(

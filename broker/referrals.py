@@ -38,6 +38,7 @@ from broker.referral_record import (
     StoredSummary,
     SummaryDeletion,
 )
+from mash.clock import Clock, utc_now
 from mash.home import Home
 from mash.v1 import mash_pb2
 from mash.vocab import (
@@ -49,8 +50,6 @@ from mash.vocab import (
     SubjectRole,
     parse,
 )
-
-Clock = Callable[[], datetime]
 
 
 class ReferralNotFound(ReferralError):
@@ -237,10 +236,6 @@ class ReferralStore(Protocol):
         ...
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _new_referral_id() -> str:
     return f"REF-{secrets.token_hex(4).upper()}"
 
@@ -257,7 +252,7 @@ def _dt(text: str) -> datetime:
 class SqliteReferralStore:
     """`ReferralStore` on one SQLite file (sqlite-utils)."""
 
-    def __init__(self, path: Path, *, clock: Clock = _utc_now,
+    def __init__(self, path: Path, *, clock: Clock = utc_now,
                  new_id: Callable[[], str] = _new_referral_id,
                  on_delete: Callable[[SummaryDeletion], None] | None = None) -> None:
         """Open (creating if needed) the store at `path`.

@@ -19,8 +19,8 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Protocol
 
 import grpc
@@ -43,6 +43,7 @@ from broker.reviews import ReviewAlreadyDecided, ReviewStore, new_review_id
 from certs.envelopes import sign_query
 from certs.reloading import TrustSource
 from certs.signing import SigningKey
+from mash.clock import Clock, utc_now
 from mash.errors import AuditUnavailable, InvalidRequest, NotPermitted
 from mash.ids import new_id
 from mash.logs import get_logger
@@ -84,7 +85,7 @@ class BrokerParts:
     reviews: ReviewStore
     #: the RAG timescale: when research on a lookup made at `at` with this rating is due
     due_at: Callable[[datetime, Rag], datetime | None] = lambda _at, _rag: None
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    clock: Clock = utc_now
     #: the referral store: what an approval releases is filed with its referral here
     referrals: SqliteReferralStore | None = None
     #: this broker's newest audit checkpoint, sent with each query for the adapter to witness

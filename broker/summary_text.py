@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from broker.indicators import CSC_RECENT_CLOSURE_DAYS, disclosed_facts, known_to_csc
+from mash.clock import london_today
 from mash.v1 import mash_pb2 as pb
 from mash.vocab import Agency
 
@@ -42,7 +43,7 @@ def _generated_on(summary: pb.ReferralSummary) -> date:
     try:
         return datetime.fromisoformat(summary.generated_at).date()
     except ValueError:
-        return date.today()  # a summary without a time: judge it today
+        return london_today()  # a summary without a time: judge it today
 
 
 def format_summary(summary: pb.ReferralSummary, as_of: date | None = None) -> str:

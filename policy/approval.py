@@ -25,6 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from mash.clock import utc_now
 from mash.home import Home
 from policy.agreement import Agreement
 from policy.errors import (
@@ -310,7 +311,7 @@ def dev_approve_all(home: Home, policy_dir: Path,
     Returns the approvals folder. For the demo and tests only -- in production
     each approver runs `mash policy approve` with their own key.
     """
-    when = at or datetime.now().astimezone()
+    when = at or utc_now()
     out = approvals_dir(home)
     trusted = load_trusted_approvers(approvers_file(home))
     for name in approvers:

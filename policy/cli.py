@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.reading import printable
+from mash.clock import utc_now
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Agency, parse
@@ -350,7 +351,7 @@ def _dir(path: Path | None, home: Home | None = None) -> Path:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return utc_now()
 
 
 def _time(text: str) -> datetime:

@@ -20,9 +20,8 @@ import contextlib
 import os
 import secrets
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from agency_adapters.backend import (
@@ -38,6 +37,7 @@ from agency_adapters.extract.schema import ExtractSchema
 from agency_adapters.extract.validate import ExtractRefused, Outcome, build_snapshot, read_ready
 from agency_adapters.matching.frequencies import NameFrequencies
 from agency_adapters.sqlite_store import SqliteAgencyStore
+from mash.clock import Clock, utc_now
 from mash.logs import get_logger
 
 log = get_logger("adapter")
@@ -80,7 +80,7 @@ class ExtractBackend:
     def __init__(self, agency: str, schema: ExtractSchema, incoming: Path, work: Path, *,
                  threads: int = 4, poll_interval_s: float = 60.0, max_age_h: float = 36.0,
                  retire_after_s: float = 30.0, keep_done: int = 7,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Clock = utc_now) -> None:
         self.agency = agency
         self.schema = schema
         self.incoming = incoming

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from pathlib import Path
 from agency_adapters.backend import Person, Record
 from agency_adapters.extract.schema import ExtractSchema, FileSchema, PeopleFile, RecordsFile
 from agency_adapters.sqlite_store import StoreWriter
+from mash.clock import Clock
 from mash.vocab import Category
 
 _BATCH = 20_000
@@ -281,7 +282,7 @@ def _check_totals(schema: ExtractSchema, outcome: Outcome, people: int,
             "(a truncated export?)")
 
 
-def read_ready(path: Path, clock: Callable[[], datetime]) -> str:
+def read_ready(path: Path, clock: Clock) -> str:
     """The extract time the ready file gives (RFC 3339), or its modification time."""
     text = path.read_text(encoding="utf-8", errors="replace").strip()
     if not text:

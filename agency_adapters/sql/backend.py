@@ -9,7 +9,7 @@ records query written in the mapping gets the person's id as the parameter :pers
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -42,6 +42,7 @@ from agency_adapters.sql.errors import from_database
 from agency_adapters.sql.mapping import RecordsMapping, SqlMapping
 from agency_adapters.sql.people import PeopleReader, lightweight
 from agency_adapters.sql.templates import as_text
+from mash.clock import Clock, utc_now
 from mash.vocab import Category
 
 T = TypeVar("T")
@@ -52,7 +53,7 @@ class SqlBackend:
 
     def __init__(self, engine: Engine, mapping: SqlMapping, *,
                  frequencies: NameFrequencies | None = None, max_key_age_h: float = 36.0,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Clock = utc_now) -> None:
         self.engine = engine
         self.mapping = mapping
         self.reader = PeopleReader(mapping)

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -42,6 +41,7 @@ from sqlalchemy.schema import CreateSchema
 from agency_adapters.matching.blocking import person_keys
 from agency_adapters.matching.frequencies import NameCounter, NameFrequencies
 from agency_adapters.sql.people import PeopleReader
+from mash.clock import Clock, utc_now
 
 #: At most this many people are read for one blocking key (a crowded key cannot cause a scan).
 PER_KEY_LIMIT = 200
@@ -119,10 +119,10 @@ def _tables(schema: str, suffix: str) -> tuple[MetaData, Table, Table, Table]:
 
 def build_match_keys(reader_engine: Engine, writer_engine: Engine, people: PeopleReader,
                      schema: str, grant_to: str | None = None,
-                     clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> BuildReport:
+                     clock: Clock = utc_now) -> BuildReport:
     """Build the key tables from every mapped person and swap them in (see module docstring)."""
     t0 = time.perf_counter()
-    stamp = str(int(time.time() * 1000))
+    stamp = str(int(clock().timestamp() * 1000))
     md, keys_t, names_t, info_t = _tables(schema, "_new")
     counter = NameCounter()
     n_people = n_keys = 0
