@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from audit.errors import CheckpointKeyError, InvalidCheckpointSignature
-from audit.events import canonical_json
+from mash.canonical import canonical_bytes
 from mash.files import PRIVATE_MODE, create_file
 
 #: Signature domain, as `certs` uses it: the signature covers DOMAIN || NUL || canonical JSON.
@@ -40,9 +40,9 @@ class Checkpoint:
 
     def signed_bytes(self) -> bytes:
         """The exact bytes the signature covers."""
-        body = {"log": self.log, "root_hash": self.root_hash.hex(), "timestamp": self.timestamp,
-                "tree_size": self.tree_size}
-        return _DOMAIN + b"\0" + canonical_json(body).encode("utf-8")
+        body: dict[str, str | int] = {"log": self.log, "root_hash": self.root_hash.hex(),
+                                      "timestamp": self.timestamp, "tree_size": self.tree_size}
+        return _DOMAIN + b"\0" + canonical_bytes(body)
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-ready form (hex root, base64 signature) for proofs and publication."""

@@ -14,8 +14,6 @@ appear only as keyed pseudonyms (`audit.pseudonyms`).
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
@@ -23,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from mash.canonical import canonical_json
 from mash.logs import PERSONAL_FIELDS
 from mash.vocab import parse
 
@@ -182,29 +181,31 @@ class AuditEvent:
         return cls(**kwargs)
 
 
-#: One encoder for all: `json.dumps` with options builds a new encoder per call (hot path).
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                            allow_nan=False)
+#: The largest integer RFC 8785 (and so the reference `canonical_json`) writes exactly.
+_JCS_INT_MAX = 2**53 - 1
 
-def canonical_json(value: Mapping[str, Any]) -> str:
-    """The canonical JSON text of `value`: sorted keys, no spaces, UTF-8 kept as is.
 
-    The bytes of this text are what the hashes cover, so it must never change
-    for a stored entry; `json.dumps` with these options is stable across runs.
+def _orjson_safe(event: AuditEvent) -> bool:
+    """True when orjson writes this event's parts exactly as RFC 8785 does.
+
+    For these values both write the same bytes: keys sorted (ASCII keys sort alike
+    in orjson's order and RFC 8785's UTF-16 order), strings with the same minimal
+    escapes, integers within +-(2**53 - 1), and non-integral floats of moderate size
+    as their shortest round-trip digits. They differ on integral floats (orjson
+    `12.0`, RFC 8785 `12`: `canonical_parts` passes those as ints), on the notation
+    of very small or large floats, on NaN (orjson writes `null`; the reference
+    refuses it) and on non-ASCII keys; those go through `canonical_json`.
     """
-    return _ENCODER.encode(value)
-
-
-def _orjson_safe(latency: float | None) -> bool:
-    """True when orjson writes this event's only float exactly as `json` does.
-
-    Both write a float as its shortest round-trip digits; they differ only in the
-    notation of numbers below 1e-4 (`0.00001` against `1e-05`), and orjson writes
-    NaN and infinities as `null` where the reference refuses them.
-    """
-    if latency is None or type(latency) is int:
-        return True
-    return latency == 0.0 or 1e-4 <= abs(latency) < math.inf
+    latency = event.latency_ms
+    if latency is not None:
+        if type(latency) is int:
+            if abs(latency) > _JCS_INT_MAX:
+                return False
+        elif not (latency == 0.0 or 1e-4 <= abs(latency) < 1e16):
+            return False
+    if event.refers_to and max(map(abs, event.refers_to)) > _JCS_INT_MAX:
+        return False
+    return not event.detail or all(str(k).isascii() for k in event.detail)
 
 
 def _orjson_text(value: Mapping[str, Any]) -> str:
@@ -214,16 +215,22 @@ def _orjson_text(value: Mapping[str, Any]) -> str:
 def canonical_parts(event: AuditEvent, ts: str) -> tuple[str, str | None]:
     """The stored (core, personal) canonical JSON texts of `event` recorded at time `ts`.
 
+    The texts are RFC 8785 canonical JSON (`mash.canonical`). Entries written before
+    that (format `ENTRY_JSON_LEGACY`) hold Python's sorted, compact `json` text; the
+    hashes cover the stored bytes, so both verify alike (see `audit.store`).
+
     On the audit writer's hot path (every entry of every log), so the texts are
-    written by orjson, ~9x faster than `json`; its output for an event is byte for
-    byte `canonical_json`'s (a property test holds the two together), and anything
-    orjson would write differently (a tiny float) or refuses (an integer beyond 64
-    bits, a lone surrogate) goes through `canonical_json` itself.
+    written by orjson, ~9x faster than a pure-Python encoder, whenever its output is
+    byte for byte RFC 8785's (`_orjson_safe`; a property test holds the two together);
+    anything else goes through `canonical_json` itself.
     """
     core = event.core_dict()
     core["ts"] = ts
+    latency = event.latency_ms
+    if type(latency) is float and latency.is_integer() and abs(latency) <= _JCS_INT_MAX:
+        core["latency_ms"] = int(latency)  # RFC 8785 writes 12.0 as 12; so must orjson
     personal = event.personal_dict()
-    if _orjson_safe(event.latency_ms):
+    if _orjson_safe(event):
         try:
             return _orjson_text(core), (_orjson_text(personal) if personal is not None else None)
         except orjson.JSONEncodeError:

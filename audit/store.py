@@ -36,6 +36,11 @@ from audit.errors import AuditFormatError
 from audit.events import INTENT_CLOSERS
 
 FORMAT = "mash-audit-v1"
+#: The `meta` key naming the first entry whose parts are RFC 8785 canonical JSON
+#: (`mash.canonical`). Entries before it hold Python's sorted, compact `json` text (the
+#: earlier entry encoding: `12.0` where RFC 8785 writes `12`). Hashes cover the stored
+#: bytes, so entries of both encodings verify alike; this says which is which.
+ENTRY_JSON_RFC8785_FROM = "entry_json_rfc8785_from"
 
 #: Core fields with an expression index: the ones IG searches start from (a referral, a
 #: requester, a date range). Every index is one more B-tree entry written and fsync'd for
@@ -266,6 +271,9 @@ class SqliteAuditStore:
                 if stored is None or stored[0] != owner:
                     raise AuditFormatError(f"{path.name} belongs to {stored and stored[0]!r}, "
                                            f"not {owner!r}")
+            (last,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()
+            conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)",
+                         (ENTRY_JSON_RFC8785_FROM, str(last + 1)))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -40,6 +40,7 @@ from identity.errors import (
     WrongAudience,
     WrongIssuer,
 )
+from mash.canonical import canonical_bytes
 from mash.clock import Clock, utc_now
 from mash.home import Home
 from mash.vocab import Role, UnknownVocabulary, parse
@@ -75,8 +76,9 @@ def _public_jwk(public_key: ec.EllipticCurvePublicKey) -> dict[str, str]:
         "x": _b64url(numbers.x.to_bytes(32, "big")),
         "y": _b64url(numbers.y.to_bytes(32, "big")),
     }
-    # RFC 7638 thumbprint: SHA-256 of the required members, sorted, no whitespace.
-    thumbprint = hashlib.sha256(json.dumps(jwk, sort_keys=True, separators=(",", ":")).encode())
+    # RFC 7638 thumbprint: SHA-256 of the required members, sorted, no whitespace (for
+    # these ASCII members, exactly their RFC 8785 form).
+    thumbprint = hashlib.sha256(canonical_bytes(jwk))
     return {**jwk, "kid": _b64url(thumbprint.digest()), "use": "sig", "alg": ALGORITHM}
 
 

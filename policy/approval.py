@@ -25,6 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from mash.canonical import canonical_bytes
 from mash.clock import utc_now
 from mash.home import Home
 from policy.agreement import Agreement
@@ -325,4 +326,7 @@ def dev_approve_all(home: Home, policy_dir: Path,
 
 
 def _canonical(data: Mapping[str, str]) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    # RFC 8785. Approvals signed before it used ASCII-escaped sorted JSON: the same bytes
+    # for every valid record, whose fields are ASCII (names and ids match _NAME, the
+    # digest is hex, the time ISO 8601), so they still verify.
+    return canonical_bytes(data)

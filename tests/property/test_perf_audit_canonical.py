@@ -1,13 +1,14 @@
-"""The faster canonical encoding of audit events is byte-for-byte the original one.
+"""The fast (orjson) encoding of audit events is byte for byte RFC 8785's.
 
-Stored hashes cover these bytes, so any difference would break verification of
-existing logs: the reference below is the original implementation, verbatim.
+Stored hashes cover these bytes: the reference below is the event's fields put through
+the `rfc8785` package directly.
 """
 
-import json
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
+import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,8 +34,7 @@ def _reference_core(event: AuditEvent) -> dict[str, Any]:
 
 
 def _reference_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return rfc8785.dumps(value).decode("utf-8")
 
 
 def _reference_parts(event: AuditEvent, ts: str) -> tuple[str, str | None]:
@@ -62,19 +62,35 @@ events = st.builds(
 
 @settings(max_examples=200, deadline=None)
 @given(events, text)
-def test_canonical_parts_are_unchanged(event: AuditEvent, ts: str) -> None:
-    assert canonical_parts(event, ts) == _reference_parts(event, ts)
+def test_canonical_parts_are_rfc8785(event: AuditEvent, ts: str) -> None:
+    assert _outcome(canonical_parts, event, ts) == _outcome(_reference_parts, event, ts)
+
+
+def _outcome(encode: Callable[[AuditEvent, str], tuple[str, str | None]], event: AuditEvent,
+             ts: str) -> tuple[str, str | None] | str:
+    try:
+        return encode(event, ts)
+    except ValueError:  # what RFC 8785 cannot represent exactly is refused by both
+        return "refused"
 
 
 def test_values_orjson_would_write_differently_go_through_the_reference() -> None:
-    # tiny floats (orjson: 0.00001, json: 1e-05) and integers beyond 64 bits (orjson refuses)
-    for latency in (1e-05, 2.5e-7, -3e-5, 2**70, 0.0, 12.5, 1e16):
+    # integral floats (orjson 12.0, RFC 8785 12), tiny and huge floats, integers beyond 2**53
+    for latency in (1e-05, 2.5e-7, -3e-5, 2**70, 2**53, 0.0, 12.0, -7.0, 12.5, 1e16, 1e21):
         event = AuditEvent(kind=EventKind.LOOKUP_COMPLETED, latency_ms=latency)
-        assert canonical_parts(event, "t") == _reference_parts(event, "t")
+        assert _outcome(canonical_parts, event, "t") == _outcome(_reference_parts, event, "t")
+    assert '"latency_ms":12,' in canonical_parts(
+        AuditEvent(kind=EventKind.LOOKUP_COMPLETED, latency_ms=12.0), "t")[0]
 
 
-def test_nan_is_refused_as_before() -> None:
-    # orjson would write NaN as null; the reference (allow_nan=False) refuses it
+def test_non_ascii_detail_keys_sort_as_rfc8785_says() -> None:
+    event = AuditEvent(kind=EventKind.LOOKUP_COMPLETED, subject_pseudonyms=("p",),
+                       detail={"\U0001f600": "a", "\ufb01": "b", "z": "c"})
+    assert canonical_parts(event, "t") == _reference_parts(event, "t")
+
+
+def test_nan_is_refused() -> None:
+    # orjson would write NaN as null; RFC 8785 has no NaN
     import pytest
 
     with pytest.raises(ValueError):
