@@ -358,11 +358,9 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         found = await asyncio.gather(*(
             budget.run("records", view.records_for(pid, permitted[result.subject_id]))
             for result, pid in sure), return_exceptions=True)
-        for outcome in found:
-            if isinstance(outcome, BaseException):
-                raise outcome
         for (result, _), records in zip(sure, found, strict=True):
-            assert not isinstance(records, BaseException)
+            if isinstance(records, BaseException):
+                raise records
             result.facts.extend(_fact(rec) for rec in records)
 
     # ------------------------------------------------------------------ audit

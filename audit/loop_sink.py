@@ -19,6 +19,7 @@ from concurrent.futures import Future
 from typing import Any, Protocol, cast
 
 from audit.events import AuditEvent
+from mash.errors import present
 
 
 class _GroupWriter(Protocol):
@@ -82,8 +83,7 @@ class LoopBatchingSink:
         pending, self._pending = self._pending, []
         if not pending:
             return
-        loop = self._loop
-        assert loop is not None
+        loop = present(self._loop, "the audit sink's event loop")
         group = self._log.submit_many([e for events, _, _ in pending for e in events])
         callers = [(fut, len(events), single) for events, fut, single in pending]
 

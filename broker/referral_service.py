@@ -41,7 +41,7 @@ from broker.requests import parse_lookup
 from broker.service import BrokerParts, BrokerService, _durable
 from broker.timescales import WorkingCalendar, due_at, timescale_state
 from identity.tokens import StaffIdentity
-from mash.errors import InvalidRequest, NotAuthenticated, NotPermitted
+from mash.errors import InvalidRequest, NotAuthenticated, NotPermitted, present
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import referrals_pb2 as rpb
@@ -108,8 +108,7 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
         errors = check.FieldErrors()
         moment = check.aware_time(errors, "as_of", value, now, not_future=False)
         errors.raise_any()
-        assert moment is not None
-        return moment
+        return present(moment, "as_of")
 
     # ------------------------------------------------------------------ records
 
@@ -159,7 +158,8 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
         subjects = check.subjects(errors, "subjects", request.subjects,
                                   check.today_in_england(now))
         errors.raise_any()
-        assert source is not None and rag is not None and received is not None
+        source, rag, received = (present(source, "source"), present(rag, "rag"),
+                                 present(received, "received_at"))
         referral = self.store.create(NewReferral(
             referral_id=rid or None, received_at=received, source=source, reason=reason,
             subjects=tuple(subjects), rag=rag, by=staff.sub))
@@ -226,7 +226,7 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
         status = errors.vocab("status", ReferralStatus, request.status)
         note = errors.text("note", request.note, required=False)
         errors.raise_any()
-        assert status is not None
+        status = present(status, "status")
         referral = self.store.set_status(check.require_id(request.referral_id), status,
                                          staff.sub, note)
         return self._pb(referral, self.p.clock())
@@ -241,7 +241,7 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
         outcome = errors.vocab("outcome", Outcome, request.outcome)
         rationale = errors.text("rationale", request.rationale, required=True)
         errors.raise_any()
-        assert level is not None and outcome is not None
+        level, outcome = present(level, "level_of_need"), present(outcome, "outcome")
         referral = self.store.decide(check.require_id(request.referral_id), level, outcome,
                                      rationale, staff.sub)
         return self._pb(referral, self.p.clock())
@@ -255,8 +255,7 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
         c = errors.vocab("consent.state", ConsentState, consent.state)
         r = errors.vocab("consent.reason", ReasonCode, consent.reason, allow_empty=True)
         errors.raise_any()
-        assert p is not None and c is not None
-        return LookupTerms.of(p, c, r, g)
+        return LookupTerms.of(present(p, "purpose"), present(c, "consent.state"), r, g)
 
     @staticmethod
     def _agencies(names: Sequence[str], field: str) -> list[Agency]:
@@ -326,7 +325,7 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
         rag = errors.vocab("rag", Rag, request.rag)
         reason = errors.text("reason", request.reason, required=True)
         errors.raise_any()
-        assert rag is not None
+        rag = present(rag, "rag")
         before = self.store.get(rid)
         direction = rag_direction(before.rag, rag)
         raised = direction == "raised" and not request.no_refetch
@@ -366,8 +365,7 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
         asked = [rpb.AgencyCategories(agency=r.agency.value,
                                       categories=[c.value for c in r.categories]) for r in plan]
         ask = refetch_request(after, plan, terms)
-        assert ask is not None
-        summary = await self._ask(staff, ask, terms)
+        summary = await self._ask(staff, present(ask, "the refetch request"), terms)
         return answer("asked", f"asked {len(plan)} agenc{'y' if len(plan) == 1 else 'ies'} "
                                f"for the newly permitted categories only",
                       summary=summary, asked=asked)
@@ -427,7 +425,7 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
         received = check.aware_time(errors, "received_at", request.received_at, now,
                                     not_future=False)
         errors.raise_any()
-        assert rag is not None and received is not None
+        rag, received = present(rag, "rag"), present(received, "received_at")
         due = due_at(received, rag, self.calendar)
         out = rpb.TimescaleResponse(
             due=due.isoformat(), due_utc=due.astimezone(UTC).isoformat(), rag=rag.value,

@@ -27,6 +27,7 @@ from certs.signing import SigningKey
 from certs.tls import server_credentials
 from identity.tokens import TokenValidator
 from mash import aio, grpc_server, logs
+from mash.errors import present
 from mash.home import Home
 from mash.v1 import mash_pb2, mash_pb2_grpc, referrals_pb2_grpc
 from policy import load_engine
@@ -118,9 +119,9 @@ async def serve(config: BrokerConfig) -> None:
                                       on_refused=refusals.refused)
     broker = BrokerService(parts)
     mash_pb2_grpc.add_BrokerServicer_to_server(broker, server)
-    assert parts.referrals is not None
+    referrals = present(parts.referrals, "the referral store")
     referrals_pb2_grpc.add_ReferralsServicer_to_server(
-        ReferralsService(parts, broker, parts.referrals, working_calendar(config.home)), server)
+        ReferralsService(parts, broker, referrals, working_calendar(config.home)), server)
     reloading: asyncio.Task[None] | None = None
     async for port in grpc_server.serve_until_signalled(
             server, service_name=SERVICE_NAME, listen=config.listen,

@@ -44,7 +44,7 @@ from certs.envelopes import sign_query
 from certs.reloading import TrustSource
 from certs.signing import SigningKey
 from mash.clock import Clock, utc_now
-from mash.errors import AuditUnavailable, InvalidRequest, NotPermitted
+from mash.errors import AuditUnavailable, InvalidRequest, NotPermitted, present
 from mash.ids import new_id
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
@@ -288,8 +288,8 @@ class BrokerService(pb_grpc.BrokerServicer):
                        review_id=review.review_id, approver_id=staff.sub,
                        approver_role=str(staff.role), reason=reason, approved_at=now.isoformat()))
         await _durable(p.audit.submit_many([self._query_event(plan, base)]))
-        assert plan.signed is not None
-        outcome = await p.clients.call(agency, plan.signed, deadline_ms / 1000)
+        outcome = await p.clients.call(agency, present(plan.signed, "the signed query"),
+                                       deadline_ms / 1000)
         result, event = result_for(plan, outcome, p.trust, p.clock, base)
         if event is not None:
             await _durable(p.audit.submit_many([event]))
@@ -346,12 +346,12 @@ class BrokerService(pb_grpc.BrokerServicer):
         return events
 
     def _query_event(self, plan: AgencyPlan, base: AuditEvent) -> AuditEvent:
-        assert plan.query is not None
-        detail = ({"review_id": plan.query.review_approval.review_id}
-                  if plan.query.review_approval.review_id else {})
+        query = present(plan.query, "the planned query")
+        detail = ({"review_id": query.review_approval.review_id}
+                  if query.review_approval.review_id else {})
         return replace(
             base, kind=EventKind.QUERY_SENT, agency=str(plan.agency),
-            query_id=plan.query.query_id, query_hash=plan.sha256.hex(),
+            query_id=query.query_id, query_hash=plan.sha256.hex(),
             categories=plan.categories, agreement_id=plan.decision.agreement_id,
             agreement_version=plan.decision.agreement_version, detail=detail)
 

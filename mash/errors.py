@@ -7,7 +7,11 @@ the full cause goes to the application log.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import grpc
+
+_T = TypeVar("_T")
 
 
 class UsageError(Exception):
@@ -54,3 +58,20 @@ class AuditUnavailable(MashError):
 
     grpc_code = grpc.StatusCode.UNAVAILABLE
     code = "audit_unavailable"
+
+
+class InvariantError(MashError):
+    """A condition the code relies on does not hold: a bug, not bad input.
+
+    Raised rather than asserted, so the check holds under `python -O` too; a client
+    sees only an internal error.
+    """
+
+    code = "internal_error"
+
+
+def present(value: _T | None, what: str) -> _T:
+    """`value`, which the code relies on being set here; `InvariantError` naming `what` if not."""
+    if value is None:
+        raise InvariantError("internal error", detail=f"{what} is missing")
+    return value

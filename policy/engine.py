@@ -20,6 +20,7 @@ from types import MappingProxyType
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from mash.errors import present
 from mash.home import Home
 from mash.vocab import (
     AGENCY_CATEGORIES,
@@ -391,14 +392,14 @@ def _release_text(a: Agreement) -> str:
 
 def _break_glass_refusal(a: Agreement, request: PolicyRequest) -> str | None:
     glass = a.break_glass
-    assert request.break_glass is not None
+    asked = present(request.break_glass, "the break-glass request")
     if not glass.allowed:
         return f"{a.id} does not allow break-glass."
     if request.rag not in glass.rag:
         return f"Break-glass is allowed only at RAG {' or '.join(sorted(glass.rag))}."
-    if request.break_glass.reason not in glass.reasons:
-        return f"Break-glass reason {request.break_glass.reason} is not one {a.id} accepts."
-    if len(request.break_glass.justification.strip()) < glass.min_justification_chars:
+    if asked.reason not in glass.reasons:
+        return f"Break-glass reason {asked.reason} is not one {a.id} accepts."
+    if len(asked.justification.strip()) < glass.min_justification_chars:
         return (f"Break-glass needs a written justification of at least "
                 f"{glass.min_justification_chars} characters.")
     return None

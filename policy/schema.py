@@ -223,9 +223,9 @@ def _build(r: _Reader, doc: Mapping[str, Any], path: Path, digest: str) -> Agree
     glass = _break_glass(r, doc)
     purposes = _purposes(r, doc, agency, gateways, sensitivity)
 
-    if None in (ident, title, version_label, mash_id, agency, owner, start, until, review, art6):
+    if (None in (ident, title, version_label, mash_id, owner, review)
+            or agency is None or start is None or until is None or art6 is None):
         return None
-    assert agency is not None and start is not None and until is not None and art6 is not None
     return Agreement(
         id=ident, title=title, version_label=version_label, mash_id=mash_id, agency=agency,
         owner=owner, parties=tuple(parties or ()), in_force_from=start, in_force_until=until,

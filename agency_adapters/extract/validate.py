@@ -23,6 +23,7 @@ from agency_adapters.backend import Person, Record
 from agency_adapters.extract.schema import ExtractSchema, FileSchema, PeopleFile, RecordsFile
 from agency_adapters.sqlite_store import StoreWriter
 from mash.clock import Clock
+from mash.errors import present
 from mash.vocab import Category
 
 _BATCH = 20_000
@@ -227,7 +228,7 @@ def _records(folder: Path, spec: RecordsFile, outcome: Outcome, writer: StoreWri
                 rows.bad(line, spec.category_column, "not one of the declared codes "
                                                      f"({', '.join(spec.category_values)})")
                 continue
-        assert category is not None
+        category = present(category, "category")
         seen.add(rid)
         attributes = {name: v[col] for name, col in spec.attributes.items() if v[col]}
         batch.append(Record(rid, pid, category, occurred, spec.summary.render(v), attributes))

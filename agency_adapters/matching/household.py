@@ -65,11 +65,9 @@ async def match_subjects_async(
     """
     found = await asyncio.gather(*(candidates_of(q) for _, q in subjects),
                                  return_exceptions=True)
-    for outcome in found:
-        if isinstance(outcome, BaseException):
-            raise outcome
     results: dict[str, MatchResult] = {}
     for (sid, q), people in zip(subjects, found, strict=True):
-        assert not isinstance(people, BaseException)
+        if isinstance(people, BaseException):
+            raise people
         results[sid] = decide(q, score_candidates(q, people, frequencies, model), thresholds)
     return _one_person_one_subject(results)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from faker import Faker
 
+from mash.errors import present
+
 
 def _words(text: str) -> tuple[str, ...]:
     """The words of a space-separated list."""
@@ -62,8 +64,7 @@ def build_pools(seed: int) -> NamePools:
     """Deterministic name pools for `seed` (Faker en_GB, seeded)."""
     fake = Faker("en_GB")
     fake.seed_instance(seed)
-    person = fake.provider("faker.providers.person")
-    assert person is not None
+    person = present(fake.provider("faker.providers.person"), "Faker's person provider")
     women = tuple(person.first_names_female) + tuple(EXTRA_ADULT_WOMEN)
     men = tuple(person.first_names_male) + tuple(EXTRA_ADULT_MEN)
     extra = tuple(s for s in EXTRA_SURNAMES if s not in FEMALE_ONLY_SURNAMES)

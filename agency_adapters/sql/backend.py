@@ -43,6 +43,7 @@ from agency_adapters.sql.mapping import RecordsMapping, SqlMapping
 from agency_adapters.sql.people import PeopleReader, lightweight
 from agency_adapters.sql.templates import as_text
 from mash.clock import Clock, utc_now
+from mash.errors import present
 from mash.vocab import Category
 
 T = TypeVar("T")
@@ -137,8 +138,7 @@ class SqlBackend:
             if not values:
                 continue
             if name == "postcode" and "postcode" not in people.columns:
-                a = self.mapping.addresses
-                assert a is not None
+                a = present(self.mapping.addresses, "the addresses mapping")
                 t, id_col, col = lightweight(a.table, [a.person_id, a.postcode]), a.person_id, \
                     a.postcode
             else:
@@ -187,10 +187,10 @@ def _records_statement(src: RecordsMapping) -> Select[Any] | TextClause:
         query = text(src.sql).columns(*(column(c) for c in outputs)).subquery("src")
         return (select(*(query.c[c] for c in outputs))
                 .order_by(query.c[src.occurred_on].desc()).limit(src.max_records))
-    assert src.table is not None and src.person_id is not None
-    t = lightweight(src.table, [src.person_id, *outputs])
+    table, person_id = present(src.table, "records table"), present(src.person_id, "person_id")
+    t = lightweight(table, [person_id, *outputs])
     return (select(*(t.c[c] for c in outputs))
-            .where(t.c[src.person_id] == bindparam("person_id"))
+            .where(t.c[person_id] == bindparam("person_id"))
             .order_by(t.c[src.occurred_on].desc()).limit(src.max_records))
 
 

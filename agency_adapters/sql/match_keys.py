@@ -42,6 +42,7 @@ from agency_adapters.matching.blocking import person_keys
 from agency_adapters.matching.frequencies import NameCounter, NameFrequencies
 from agency_adapters.sql.people import PeopleReader
 from mash.clock import Clock, utc_now
+from mash.errors import present
 
 #: At most this many people are read for one blocking key (a crowded key cannot cause a scan).
 PER_KEY_LIMIT = 200
@@ -155,8 +156,7 @@ def _bulk_insert(conn: Connection, target: Table, rows: list[tuple[Any, ...]]) -
     if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
         name = conn.dialect.identifier_preparer.format_table(target)
         cols = ", ".join(conn.dialect.identifier_preparer.quote(c.name) for c in target.columns)
-        raw = conn.connection.driver_connection
-        assert raw is not None
+        raw = present(conn.connection.driver_connection, "the psycopg connection")
         with raw.cursor() as cur, cur.copy(f"COPY {name} ({cols}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)

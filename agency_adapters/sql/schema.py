@@ -15,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 from agency_adapters.backend import BackendMisconfigured
 from agency_adapters.sql.errors import from_database
 from agency_adapters.sql.mapping import SqlMapping, TableName
+from mash.errors import present
 
 #: The kit's own tables in the blocking schema (built by `mash adapter build-keys`).
 KIT_TABLES = ("match_keys", "name_freq", "build_info")
@@ -87,8 +88,7 @@ def _problems(engine: Engine, mapping: SqlMapping) -> Iterable[str]:
     for i, r in enumerate(mapping.records):
         field = f"records[{i}] ({r.name})"
         if r.table is not None:
-            assert r.person_id is not None
-            yield from table_columns(field, r.table, [("person_id", r.person_id)] + [
+            yield from table_columns(field, r.table, [("person_id", present(r.person_id, field))] + [
                 ("columns", c) for c in r.output_columns()])
         else:
             yield from _query_problems(engine, field, r.sql or "", r.output_columns())

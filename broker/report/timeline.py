@@ -65,8 +65,8 @@ def timeline_svg(entries: Sequence[ChronologyEntry]) -> str:
         # Several records on one day (one incident seen per person) share one marker.
         by_day: dict[date, list[ChronologyEntry]] = {}
         for e in lane:
-            assert e.occurred_on is not None  # only dated entries are drawn
-            by_day.setdefault(e.occurred_on, []).append(e)
+            if e.occurred_on is not None:  # only dated entries are drawn
+                by_day.setdefault(e.occurred_on, []).append(e)
         for day, group in by_day.items():
             flagged = any(e.indicator_codes for e in group)
             title = "\n".join(f"{e.date_text} {e.agency} {e.record_id}: {e.summary}"
