@@ -245,7 +245,7 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         return d
 
     def _review_approved(self, query: pb.Query) -> bool:
-        """Does the query carry a review approval that our own agreement accepts (rule 7)?"""
+        """Does the query carry a review approval that our own agreement accepts (principle 7)?"""
         a = query.review_approval
         if not a.review_id:
             return False
@@ -289,7 +289,7 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         )
         permitted = [c for c in decision.permitted_categories if c in requested]
         if review_approved:
-            # a team manager approved what policy held for review (rule 7, checked above)
+            # a team manager approved what policy held for review (principle 7, checked above)
             permitted += [c for c in decision.review_categories if c in requested]
         result.permitted_categories.extend(permitted)
         result.withheld_categories.extend(c for c in requested if c not in permitted)

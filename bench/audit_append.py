@@ -12,7 +12,7 @@ synchronous=FULL) before it counts:
   commits whatever is queued in one transaction;
 * pipelined -- one caller `submit`ting without waiting (upper bound).
 
-Target (issue 6): >= 5,000 durable appends/s with group commit. Prints one JSON line.
+Target: >= 5,000 durable appends/s with group commit. Prints one JSON line.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@
 Builds the log once (pipelined, group-committed appends with signed checkpoints
 every 1,000 entries; the file is kept for re-runs under bench/results/), then times
 `verify_log` (chain, content hashes, Merkle roots, checkpoint signatures, person
-index) and `search` for one person (pseudonym index) over all logs. Targets
-(issue 6): verify < 10 s, search < 100 ms. Prints one JSON line at the end.
+index) and `search` for one person (pseudonym index) over all logs. Targets:
+verify < 10 s, search < 100 ms. Prints one JSON line at the end.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Generates a labelled evaluation set (synthetic; see agency_adapters/matching/eva
 builds an agency store from RECORDS.csv (timed), runs the real matcher on every query
 (timed one by one), and prints precision, recall and F1 per band and cumulatively, the
 wrong-person rate among `certain`/`high`, p50/p99 match time, and recall broken down by
-the corruption the query carried. Targets (issue 5): precision(certain+high) >= 0.995;
+the corruption the query carried. Targets: precision(certain+high) >= 0.995;
 recall(certain+high) >= 0.95; recall(+possible) >= 0.99; p99 < 20 ms at 1,000,000
 people; build < 5 minutes at 1,000,000.
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.policy_decision [--iterations N] [--json]
 
-Target (issue 4): under 50 us per agency request. Decisions are evaluated
+Target: under 50 us per agency request. Decisions are evaluated
 against the shipped agreements, loaded as the broker loads them (with signed
 approvals in a temporary home), for a mix of request shapes per agency:
 PERMIT with every category, REVIEW, DENY by consent, DENY by role, and a

@@ -4,9 +4,9 @@ Every lookup wakes the broker and four adapters several times (a gRPC call in, c
 out, the audit writer's hand-backs), and in each wake-up the stdlib loop's own Python
 (`Handle._run`, the selector) was a tenth of the process's samples. uvloop runs the same
 asyncio API on libuv, in Cython: in four alternating pairs of `mash bench lookup` runs
-the whole system's CPU per lookup fell by 4-11% (6.9% on average; `docs/performance.md`,
-round 5). It is not built for Windows; there the stdlib loop
-does the same work, a little slower.
+the whole system's CPU per lookup fell by 4-11% (6.9% on average; see
+`docs/performance.md`). It is not built for Windows; there the stdlib loop does the same
+work, a little slower.
 """
 
 from __future__ import annotations

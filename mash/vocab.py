@@ -270,7 +270,7 @@ def agency_of(category: Category) -> Agency:
     raise UnknownVocabulary("Category", category)  # pragma: no cover - every member is listed
 
 
-# --- the referral workflow (issue 7)
+# --- the referral workflow
 
 class ReferralStatus(StrEnum):
     """Where a referral is in the MASH workflow."""

@@ -125,7 +125,7 @@ class Agreement:
         return self.sensitivity.get(category, Sensitivity.SEALED)
 
     def may_approve_review(self, role: Role, approver_id: str, requester_id: str) -> bool:
-        """Rule 7: may this person approve a REVIEW raised by `requester_id`?"""
+        """Principle 7: may this person approve a REVIEW raised by `requester_id`?"""
         if role not in self.review_approver_roles or not approver_id:
             return False
         return not (self.review_approver_must_not_be_requester and approver_id == requester_id)

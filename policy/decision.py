@@ -56,7 +56,7 @@ class PolicyDecision:
         return tuple(r.code for r in self.reasons)
 
     def to_json(self) -> dict[str, Any]:
-        """The decision JSON of issue 4: decision, categories, reasons, agreement {id, version}."""
+        """The decision JSON: decision, categories, reasons, agreement {id, version}."""
         return {
             "decision": str(self.decision),
             "categories": {str(c): str(d) for c, d in self.categories.items()},

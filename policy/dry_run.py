@@ -2,7 +2,7 @@
 
 Replay works over any iterable of recorded request dicts, in one of three shapes:
 
-* a request JSON (issue 4), optionally with `recorded` = {"decision", "permitted"};
+* a policy request JSON, optionally with `recorded` = {"decision", "permitted"};
 * `{"request": <request JSON>, "decision": ..., "permitted": [...]}`;
 * a broker audit event of kind `policy_decision` with flat fields (agency, purpose,
   statutory_gateway, rag, consent_state, consent_reason, actor_role, actor_id,

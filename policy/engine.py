@@ -170,7 +170,7 @@ class PolicyEngine:
 
     def may_approve_review(self, mash_id: str, agency: Agency, role: Role, approver_id: str,
                            requester_id: str, at: datetime | None = None) -> bool:
-        """Rule 7: may `approver_id` (with `role`) approve a REVIEW raised by `requester_id`?"""
+        """Principle 7: may `approver_id` (with `role`) approve a REVIEW raised by `requester_id`?"""
         agreement = self.agreement_for(mash_id, agency, at)
         return agreement is not None and agreement.may_approve_review(
             role, approver_id, requester_id)

@@ -1,6 +1,6 @@
 """A policy request: one agency, one subject role, one purpose, at one time.
 
-`PolicyRequest.from_json` parses the request JSON of issue 4 strictly: every
+`PolicyRequest.from_json` parses the policy request JSON strictly: every
 vocabulary value goes through `vocab.parse` (an unknown value raises
 `UnknownVocabulary`), unknown keys and naive timestamps raise `InvalidRequest`.
 """
@@ -85,7 +85,7 @@ class PolicyRequest:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PolicyRequest:
-        """Parse the request JSON of issue 4 (see the module docstring for the rules)."""
+        """Parse the policy request JSON (see the module docstring for the rules)."""
         if not isinstance(data, Mapping):
             raise InvalidRequest("a policy request must be a JSON object")
         _only_keys(data, _TOP_LEVEL_KEYS, "request")

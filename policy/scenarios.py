@@ -1,9 +1,9 @@
 """`mash policy test`: scenario files (request -> expected decision and reasons), run like tests.
 
 Scenario files live beside the agreements in `scenarios/*.toml`. Each
-`[[scenario]]` gives a request (the request JSON of issue 4, merged over the
+`[[scenario]]` gives a request (the policy request JSON, merged over the
 file's `[defaults]`) and what must come out; each `[[review_approval]]` checks
-who may approve a REVIEW (rule 7). Scenarios run against the agreements as if
+who may approve a REVIEW (principle 7). Scenarios run against the agreements as if
 approved (a draft has no approvals yet), unless a scenario sets
 `approval = "unapproved"` or `"altered"`.
 """
@@ -24,7 +24,7 @@ from policy.errors import PolicyError
 from policy.request import PolicyRequest
 from policy.toml_lines import FieldLines
 
-#: The ten principles of issue 4; the shipped suite must cover every one.
+#: The ten principles (docs/policy-guide.md); the shipped suite must cover every one.
 PRINCIPLES = tuple(range(1, 11))
 
 

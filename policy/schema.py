@@ -48,7 +48,7 @@ UK = ZoneInfo("Europe/London")
 #: An agreement id names a folder of approvals, so it is a safe file name.
 AGREEMENT_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
-#: Events a break-glass use may raise (rule 10).
+#: Events a break-glass use may raise (principle 10).
 BREAK_GLASS_EVENTS = ("alert", "retrospective_review")
 
 #: No agreement takes effect on fewer than two approvers, whatever the file says.

@@ -1,4 +1,4 @@
-"""The lookup benchmark runs end to end and prints the fields scripts read (issue 3, 6)."""
+"""The lookup benchmark runs end to end and prints the fields scripts read."""
 
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""The engine applies the shipped agreements: one test (at least) per principle of issue 4."""
+"""The engine applies the shipped agreements: one test (at least) per principle of docs/policy-guide.md."""
 
 from __future__ import annotations
 
@@ -256,16 +256,16 @@ def test_p10_break_glass_leaves_denied_categories_denied(engine: PolicyEngine) -
     d = engine.evaluate(request(**_cin(break_glass=GLASS, categories=cats)))
     assert d.break_glass_used
     assert d.categories == {Category.DOMESTIC_ABUSE_INCIDENTS: Decision.PERMIT,
-                            Category.COVERT_SOURCES: Decision.DENY,  # sealed (rule 8)
-                            Category.ARRESTS_AND_CHARGES: Decision.DENY}  # not agreed (rule 9)
+                            Category.COVERT_SOURCES: Decision.DENY,  # sealed (principle 8)
+                            Category.ARRESTS_AND_CHARGES: Decision.DENY}  # not agreed (principle 9)
 
 
 @pytest.mark.parametrize("changes", [
-    {"requester_role": Role.AUDITOR},                       # rule 7
-    {"statutory_gateway": StatutoryGateway.CHILDREN_ACT_2004_S11},  # rule 2
-    {"mash_id": "mash-unknown"},                            # rule 1
-    {"categories": (Category.COVERT_SOURCES,)},             # rule 8 sealed
-    {"rag": Rag.AMBER, "categories": (Category.POLICE_INTELLIGENCE,)},  # rule 8 sensitive
+    {"requester_role": Role.AUDITOR},                       # principle 7
+    {"statutory_gateway": StatutoryGateway.CHILDREN_ACT_2004_S11},  # principle 2
+    {"mash_id": "mash-unknown"},                            # principle 1
+    {"categories": (Category.COVERT_SOURCES,)},             # principle 8 sealed
+    {"rag": Rag.AMBER, "categories": (Category.POLICE_INTELLIGENCE,)},  # principle 8 sensitive
 ])
 def test_p10_break_glass_never_overrides_deny(engine: PolicyEngine,
                                               changes: dict[str, object]) -> None:

@@ -1,4 +1,4 @@
-"""Parsing the request JSON of issue 4: strict, never a guess."""
+"""Parsing the policy request JSON: strict, never a guess."""
 
 from __future__ import annotations
 

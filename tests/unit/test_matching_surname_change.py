@@ -1,4 +1,4 @@
-"""Issue 5, recall at 1,000,000 people: a man's different surname is stronger evidence."""
+"""Recall at 1,000,000 people: a man's different surname is stronger evidence."""
 
 from __future__ import annotations
 

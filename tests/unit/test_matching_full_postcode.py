@@ -1,4 +1,4 @@
-"""Issue 5, last recall gap: the full postcode as a blocking key and as strong evidence."""
+"""Recall: the full postcode as a blocking key and as strong evidence."""
 
 from __future__ import annotations
 

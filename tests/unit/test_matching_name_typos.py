@@ -1,4 +1,4 @@
-"""Issue 5, recall at 1,000,000 people: names alone with a typo that changes a Soundex code."""
+"""Recall at 1,000,000 people: names alone with a typo that changes a Soundex code."""
 
 from __future__ import annotations
 

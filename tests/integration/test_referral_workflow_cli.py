@@ -1,4 +1,4 @@
-"""The referral workflow through the running broker, driven by the `mash` CLI (issue 7).
+"""The referral workflow through the running broker, driven by the `mash` CLI .
 
 Real processes: the broker and five adapters (`cluster`), and each `mash`
 command as its own process, as MASH staff would run them.

@@ -1,4 +1,4 @@
-"""Issue 5, recall at 1,000,000 people: a day/month swap with a slip, and the m/u tools."""
+"""Recall at 1,000,000 people: a day/month swap with a slip, and the m/u tools."""
 
 from __future__ import annotations
 

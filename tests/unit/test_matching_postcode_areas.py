@@ -1,4 +1,4 @@
-"""Issue 5, recall at 1,000,000 people: a shared postcode sector or district is not evidence."""
+"""Recall at 1,000,000 people: a shared postcode sector or district is not evidence."""
 
 from __future__ import annotations
 
