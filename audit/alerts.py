@@ -21,6 +21,7 @@ from audit.applog import emit
 from audit.events import AuditEvent, EventKind
 from audit.hours import OfficeHours, parse_ts
 from mash.clock import Clock, utc_now
+from mash.working_calendar import DEFAULT_CALENDAR, WorkingCalendar
 
 
 @dataclass(frozen=True)
@@ -183,9 +184,10 @@ class AfterHoursRule:
                      event.actor_id, event.referral_id)
 
 
-def default_rules() -> list[Rule]:
-    """The standard rule set."""
-    return [BreakGlassRule(), RepeatedDenialsRule(), VolumeSpikeRule(), AfterHoursRule()]
+def default_rules(calendar: WorkingCalendar = DEFAULT_CALENDAR) -> list[Rule]:
+    """The standard rule set; "after hours" is outside `calendar` (the home's, `home_calendar`)."""
+    return [BreakGlassRule(), RepeatedDenialsRule(), VolumeSpikeRule(),
+            AfterHoursRule(OfficeHours(calendar))]
 
 
 class _Submitter(Protocol):

@@ -1,46 +1,29 @@
-"""Office hours in England: what counts as "after hours" for search filters and alerts.
+"""What counts as "after hours" for audit searches and alerts: outside the MASH's working calendar.
 
-Weekdays 08:00-18:00 UK local time, except England and Wales bank holidays
-(`holidays`, subdivision England). Entry times are UTC; they are converted to
-Europe/London so British Summer Time is handled.
+The calendar is `mash.working_calendar` -- the same one RAG timescales count on, configured
+once per home (`home_calendar`): working days (England and Wales bank holidays and the
+local authority's closures excluded) between its opening and closing times, in UK local
+time. Entry times are UTC; they are converted to the calendar's zone, so British Summer
+Time is handled.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, tzinfo
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-import holidays
-
-
-@lru_cache(maxsize=1)
-def _london() -> tzinfo:
-    try:
-        return ZoneInfo("Europe/London")
-    except ZoneInfoNotFoundError:  # pragma: no cover - a system without a tz database
-        return UTC
-
-
-@lru_cache(maxsize=1)
-def _bank_holidays() -> holidays.HolidayBase:
-    return holidays.country_holidays("GB", subdiv="ENG")
+from mash.working_calendar import DEFAULT_CALENDAR, WorkingCalendar
 
 
 @dataclass(frozen=True)
 class OfficeHours:
-    """Working hours (local time) on working days; everything else is after hours."""
+    """Working hours on working days, by the MASH's calendar; everything else is after hours."""
 
-    start: time = time(8, 0)
-    end: time = time(18, 0)
+    calendar: WorkingCalendar = field(default=DEFAULT_CALENDAR)
 
     def is_after_hours(self, moment: datetime) -> bool:
-        """True if `moment` (aware, any zone) falls outside working hours in England."""
-        local = moment.astimezone(_london())
-        if not is_working_day(local.date()):
-            return True
-        return not self.start <= local.time() < self.end
+        """True if `moment` (aware, any zone) falls outside working hours."""
+        return not self.calendar.is_working_time(moment)
 
     def prepare(self, moment: datetime) -> None:
         """Build the bank-holiday table for `moment`'s year now rather than at a first check.
@@ -48,14 +31,7 @@ class OfficeHours:
         The first check of a year builds its table (~0.1 s); callers on a hot path (the
         audit writer thread) call this when they are made, whatever the day of the week.
         """
-        is_working_day(moment.astimezone(_london()).date())
-
-
-def is_working_day(day: date) -> bool:
-    """True on a weekday that is not an England and Wales bank holiday."""
-    # The holiday table is consulted first, on every day, so a year's table is built on the
-    # first query of that year even when it falls on a weekend.
-    return day not in _bank_holidays() and day.weekday() < 5
+        self.calendar.is_working_day(self.calendar.local(moment).date())
 
 
 def parse_ts(ts: str) -> datetime:

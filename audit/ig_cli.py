@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from audit.alerts import scan
+from audit.alerts import default_rules, scan
 from audit.errors import AuditError, AuditLogBusy
 from audit.events import AuditEvent, EventKind
 from audit.keys import load_checkpoint_key
@@ -29,6 +29,7 @@ from mash.clock import utc_now
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Decision, Purpose, Role, parse
+from mash.working_calendar import home_calendar
 
 TABLE_COLUMNS = ("ts", "log", "entry_id", "kind", "actor_role", "actor_org", "actor_id",
                  "referral_id", "agency", "purpose", "decision", "consent_state", "rag",
@@ -330,7 +331,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     for path in logs_in(home):
         rows += [(r.log, r.entry_id, r.ts, r.event) for r in records_where(path, "1", [])]
     rows.sort(key=lambda t: (t[2], t[0], t[1]))
-    alerts = scan(rows)
+    alerts = scan(rows, default_rules(home_calendar(home)))
     for a in alerts:
         print(printable(f"{a.rule:<18} {a.log}:{a.entry_id:<8} actor={a.actor_id} "
                         f"referral={a.referral_id}: {a.message}"))

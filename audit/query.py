@@ -18,6 +18,7 @@ from audit.hours import OfficeHours, parse_ts
 from audit.log import format_ts
 from audit.reading import AuditRecord, logs_in, records_where
 from mash.home import Home
+from mash.working_calendar import home_calendar
 
 #: Consent states under which sharing goes ahead only by overriding or not seeking consent.
 OVERRIDE_CONSENT_STATES: tuple[str, ...] = ("refused", "withdrawn", "not_sought")
@@ -99,9 +100,13 @@ class SearchFilter:
 
 
 def search(home: Home, flt: SearchFilter, *, limit: int | None = None,
-           office_hours: OfficeHours = OFFICE_HOURS) -> list[AuditRecord]:
-    """Entries across the home's logs matching `flt`, oldest first (at most `limit`)."""
-    return search_paths(_paths(home, flt.logs), flt, limit=limit, office_hours=office_hours)
+           office_hours: OfficeHours | None = None) -> list[AuditRecord]:
+    """Entries across the home's logs matching `flt`, oldest first (at most `limit`).
+
+    "After hours" is outside the home's working calendar unless `office_hours` says otherwise.
+    """
+    hours = office_hours or OfficeHours(home_calendar(home))
+    return search_paths(_paths(home, flt.logs), flt, limit=limit, office_hours=hours)
 
 
 def search_paths(paths: Sequence[Path], flt: SearchFilter, *, limit: int | None = None,

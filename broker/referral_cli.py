@@ -24,10 +24,10 @@ import structlog
 
 from broker.connection import add_connection_args
 from broker.timescales import (
-    DEFAULT_CALENDAR,
     TimescaleError,
     WorkingCalendar,
     due_at,
+    home_calendar,
     load_calendar,
     timescale_state,
 )
@@ -53,7 +53,6 @@ from mash.vocab import (
 _FLAGS = {"breached": "BREACHED", "at_risk": "AT RISK"}
 
 #: The per-local-authority calendar file inside a home folder (optional).
-CALENDAR_FILE = "timescales.toml"
 
 #: Report formats of `mash summary show`.
 FORMATS = ("html", "json", "text")
@@ -307,13 +306,7 @@ def _lookup_terms_args(p: argparse.ArgumentParser, *, required: bool) -> None:
 
 def calendar_for(config: Path | None, home: str | None) -> WorkingCalendar:
     """The calendar named by `--config`, else the home's, else the default."""
-    path = config
-    if path is None:
-        candidate = Home.at(home).config_dir / CALENDAR_FILE
-        path = candidate if candidate.is_file() else None
-    if path is None:
-        return DEFAULT_CALENDAR
-    return load_calendar(path)
+    return load_calendar(config) if config is not None else home_calendar(Home.at(home))
 
 
 def parse_aware(name: str, value: str) -> datetime:

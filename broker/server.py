@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 from concurrent.futures import Future
 
-from audit.alerts import AlertMonitor
+from audit.alerts import AlertMonitor, default_rules
 from audit.events import AuditEvent
 from audit.log import AuditLog
 from audit.loop_sink import LoopBatchingSink
@@ -21,29 +22,19 @@ from broker.referrals import SqliteReferralStore
 from broker.refusal_log import RefusalLog
 from broker.reviews import ReviewStore
 from broker.service import BrokerParts, BrokerService
-from broker.timescales import DEFAULT_CALENDAR, WorkingCalendar, due_at, load_calendar
+from broker.timescales import due_at
 from certs.reloading import ReloadingTrustStore
 from certs.signing import SigningKey
 from certs.tls import server_credentials
 from identity.tokens import TokenValidator
 from mash import aio, grpc_server, logs
 from mash.errors import present
-from mash.home import Home
 from mash.v1 import mash_pb2, mash_pb2_grpc, referrals_pb2_grpc
+from mash.working_calendar import home_calendar
 from policy import load_engine
 from policy.reloading import start_reloading
 
 SERVICE_NAME = mash_pb2.DESCRIPTOR.services_by_name["Broker"].full_name
-
-#: The local authority's working calendar, in the broker's home (optional).
-CALENDAR_FILE = "timescales.toml"
-
-
-def working_calendar(home: Home) -> WorkingCalendar:
-    """The home's calendar (`config/timescales.toml`) if there is one, else the default."""
-    path = home.config_dir / CALENDAR_FILE
-    return load_calendar(path) if path.is_file() else DEFAULT_CALENDAR
-
 
 class NullAudit:
     """No audit log at all: ONLY for the benchmark's log-on/log-off comparison."""
@@ -74,7 +65,9 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
     """Open keys, policy, audit log and adapter channels (fails fast, naming the cause)."""
     home = config.home
     name = config.name
-    monitor = AlertMonitor(log_name=name)  # break-glass, repeated denials, spikes, after hours
+    calendar = home_calendar(home)  # one calendar: timescales and "after hours" alike
+    # break-glass, repeated denials, spikes, after hours
+    monitor = AlertMonitor(default_rules(calendar), log_name=name)
     checkpoint_key = SigningKey.load(home.signing_key(f"audit-{name}")).private_key
     audit = (
         AuditLog.open(home.audit_log(name), owner=name, checkpoint_key=checkpoint_key,
@@ -98,7 +91,7 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
         pseudonyms=Pseudonymiser.for_home(home),
         clients=AdapterClients(home, name, config.adapters, config.max_message_bytes),
         reviews=ReviewStore(home.broker_dir / "reviews.sqlite"),
-        due_at=due_at,
+        due_at=functools.partial(due_at, calendar=calendar),
         # The broker alone opens the referral store; staff reach it through `Referrals`.
         referrals=SqliteReferralStore.in_home(home),
         # the adapters countersign this log's checkpoints, and the broker theirs
@@ -121,7 +114,7 @@ async def serve(config: BrokerConfig) -> None:
     mash_pb2_grpc.add_BrokerServicer_to_server(broker, server)
     referrals = present(parts.referrals, "the referral store")
     referrals_pb2_grpc.add_ReferralsServicer_to_server(
-        ReferralsService(parts, broker, referrals, working_calendar(config.home)), server)
+        ReferralsService(parts, broker, referrals, home_calendar(config.home)), server)
     reloading: asyncio.Task[None] | None = None
     async for port in grpc_server.serve_until_signalled(
             server, service_name=SERVICE_NAME, listen=config.listen,

@@ -1,186 +1,38 @@
-"""RAG timescales in working hours, on an England and Wales working calendar.
+"""RAG timescales in working hours, counted on the MASH's working calendar.
 
-A MASH rates each referral Red, Amber or Green, and each rating gives the
-agencies a timescale to research it in: by default Red 4 working hours, Amber
-1 working day, Green 3 working days. Working time is counted in *local wall
-time* (Europe/London) between the opening and closing times of working days,
-so a clock change (BST <-> GMT, always in the small hours of a Sunday) never
-adds or removes an hour of working time. Adding hours in UTC would be wrong
-across such a change; that is why all arithmetic here is on local wall times.
-
-England and Wales bank holidays come from the `holidays` library (country
-GB, subdivision ENG), including substitute days; a local authority can add
-closures of its own (e.g. the afternoon of Christmas Eve is not modelled, but
-a whole extra closure day is).
+A MASH rates each referral Red, Amber or Green, and each rating gives the agencies a
+timescale to research it in: by default Red 4 working hours, Amber 1 working day,
+Green 3 working days. The calendar, its configuration and the working-time arithmetic
+are `mash.working_calendar` (one calendar for the whole system); this module answers
+when a referral is due and whether it is at risk or breached.
 """
 
 from __future__ import annotations
 
-import functools
-import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-import holidays
-
+from mash.clock import LONDON
 from mash.vocab import Rag, parse
+from mash.working_calendar import (
+    CALENDAR_FILE,
+    DEFAULT_CALENDAR,
+    MAX_CLOSED_DAYS,
+    CalendarConfigError,
+    NaiveDatetime,
+    NoWorkingTime,
+    TimescaleError,
+    Timescales,
+    WorkingCalendar,
+    calendar_from_mapping,
+    home_calendar,
+    load_calendar,
+    require_aware,
+)
 
-LONDON = ZoneInfo("Europe/London")
-
-#: How far ahead we look for the next working day before deciding the calendar is broken.
-MAX_CLOSED_DAYS = 366
-
-
-class TimescaleError(Exception):
-    """Base of the errors raised by timescale arithmetic."""
-
-
-class NaiveDatetime(TimescaleError):
-    """A datetime without a UTC offset was given; we never guess the zone."""
-
-
-class CalendarConfigError(TimescaleError):
-    """A working calendar or timescale configuration is invalid (names the field)."""
-
-
-class NoWorkingTime(TimescaleError):
-    """The calendar has no working day within `MAX_CLOSED_DAYS` of the given time."""
-
-
-@dataclass(frozen=True)
-class Timescales:
-    """Working time allowed per RAG rating (per local authority).
-
-    Amber and Green are whole working days by default; one working day is the
-    length of the calendar's working day (8 hours for 09:00-17:00).
-    """
-
-    red: timedelta = timedelta(hours=4)
-    amber: timedelta = timedelta(hours=8)
-    green: timedelta = timedelta(hours=24)
-
-    def __post_init__(self) -> None:
-        for name in ("red", "amber", "green"):
-            if getattr(self, name) <= timedelta(0):
-                raise CalendarConfigError(f"timescales.{name}: must be positive working time")
-
-    def for_rag(self, rag: Rag) -> timedelta:
-        """The working time allowed for `rag`."""
-        return {Rag.RED: self.red, Rag.AMBER: self.amber, Rag.GREEN: self.green}[parse(Rag, rag)]
-
-
-@functools.lru_cache(maxsize=64)
-def _bank_holidays(country: str, subdiv: str, year: int) -> frozenset[date]:
-    """Bank holidays of one year (cached: the library builds them rule by rule)."""
-    return frozenset(holidays.country_holidays(country, subdiv=subdiv, years=year).keys())
-
-
-@dataclass(frozen=True)
-class WorkingCalendar:
-    """When a MASH is working: days, hours, zone, bank holidays, closures, timescales."""
-
-    opens: time = time(9, 0)
-    closes: time = time(17, 0)
-    #: Monday is 0 (as `date.weekday()`).
-    working_weekdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})
-    tz: ZoneInfo = LONDON
-    holiday_country: str = "GB"
-    holiday_subdiv: str = "ENG"
-    #: Local-authority closure days on top of the bank holidays.
-    extra_closures: frozenset[date] = frozenset()
-    timescales: Timescales = field(default_factory=Timescales)
-    #: Remaining working time at or under which a referral is "at risk" of breaching.
-    at_risk_margin: timedelta = timedelta(hours=1)
-
-    def __post_init__(self) -> None:
-        if self.opens.tzinfo is not None or self.closes.tzinfo is not None:
-            raise CalendarConfigError("calendar.opens/closes: give local wall times without zone")
-        if self.opens >= self.closes:
-            raise CalendarConfigError("calendar.closes: must be after calendar.opens")
-        if not self.working_weekdays or not self.working_weekdays <= set(range(7)):
-            raise CalendarConfigError("calendar.working_weekdays: weekday numbers 0 (Mon)-6 (Sun)")
-        if self.at_risk_margin < timedelta(0):
-            raise CalendarConfigError("calendar.at_risk_margin: must not be negative")
-
-    @property
-    def working_day(self) -> timedelta:
-        """The length of one working day."""
-        return _wall(date.min, self.closes) - _wall(date.min, self.opens)
-
-    def is_working_day(self, day: date) -> bool:
-        """Whether `day` is a working day (weekday, not a bank holiday, not a closure)."""
-        return (
-            day.weekday() in self.working_weekdays
-            and day not in self.extra_closures
-            and day not in _bank_holidays(self.holiday_country, self.holiday_subdiv, day.year)
-        )
-
-    def next_working_day(self, day: date) -> date:
-        """The first working day on or after `day`."""
-        for offset in range(MAX_CLOSED_DAYS + 1):
-            candidate = day + timedelta(days=offset)
-            if self.is_working_day(candidate):
-                return candidate
-        raise NoWorkingTime(f"no working day within {MAX_CLOSED_DAYS} days of {day.isoformat()}")
-
-    def local(self, moment: datetime) -> datetime:
-        """`moment` (aware) as a naive local wall time in this calendar's zone."""
-        _require_aware(moment)
-        return moment.astimezone(self.tz).replace(tzinfo=None)
-
-    def aware(self, wall: datetime) -> datetime:
-        """A naive local wall time as an aware datetime with its local offset."""
-        return wall.replace(tzinfo=self.tz)
-
-    def clock_in(self, wall: datetime) -> datetime:
-        """The first working moment at or after local wall time `wall` (naive)."""
-        day = wall.date()
-        if self.is_working_day(day):
-            if wall.time() < self.opens:
-                return _wall(day, self.opens)
-            if wall.time() < self.closes:
-                return wall
-        day = self.next_working_day(day + timedelta(days=1))
-        return _wall(day, self.opens)
-
-    def add_working_time(self, start: datetime, amount: timedelta) -> datetime:
-        """The moment `amount` of working time after `start` (aware in, aware local out).
-
-        A start outside working hours counts from the next opening. A result
-        that lands exactly on closing time stays there (the work is due by
-        close of play), rather than moving to the next opening.
-        """
-        if amount < timedelta(0):
-            raise TimescaleError("working time to add must not be negative")
-        wall = self.clock_in(self.local(start))
-        remaining = amount
-        while True:
-            available = _wall(wall.date(), self.closes) - wall
-            if remaining <= available:
-                return self.aware(wall + remaining)
-            remaining -= available
-            wall = _wall(self.next_working_day(wall.date() + timedelta(days=1)), self.opens)
-
-    def working_time_between(self, start: datetime, end: datetime) -> timedelta:
-        """Working time from `start` to `end` (negative if `end` is earlier)."""
-        if end < start:
-            return -self.working_time_between(end, start)
-        a, b = self.local(start), self.local(end)
-        total = timedelta(0)
-        cursor = self.clock_in(a)
-        while cursor < b:
-            close = _wall(cursor.date(), self.closes)
-            total += min(close, b) - cursor
-            cursor = _wall(self.next_working_day(cursor.date() + timedelta(days=1)), self.opens)
-        return total
-
-
-#: The default calendar: Mon-Fri 09:00-17:00 Europe/London, England and Wales bank holidays.
-DEFAULT_CALENDAR = WorkingCalendar()
+__all__ = ["CALENDAR_FILE", "DEFAULT_CALENDAR", "LONDON", "MAX_CLOSED_DAYS", "CalendarConfigError",
+           "NaiveDatetime", "NoWorkingTime", "TimescaleError", "Timescales", "WorkingCalendar",
+           "at_risk", "breached", "calendar_from_mapping", "due_at", "home_calendar",
+           "load_calendar", "timescale_state"]
 
 
 def due_at(received: datetime, rag: Rag | str,
@@ -195,8 +47,8 @@ def due_at(received: datetime, rag: Rag | str,
 
 def breached(due: datetime, now: datetime) -> bool:
     """Whether the timescale ending at `due` has passed at `now`."""
-    _require_aware(due)
-    _require_aware(now)
+    require_aware(due)
+    require_aware(now)
     return now > due
 
 
@@ -218,111 +70,3 @@ def timescale_state(due: datetime, now: datetime,
     if at_risk(due, now, calendar):
         return "at_risk"
     return "on_track"
-
-
-def load_calendar(path: Path) -> WorkingCalendar:
-    """Read a local authority's calendar and timescales from a TOML file.
-
-    ```toml
-    [calendar]
-    opens = "09:00"
-    closes = "17:00"
-    working_weekdays = [0, 1, 2, 3, 4]
-    extra_closures = ["2026-12-24"]
-    at_risk_hours = 1
-
-    [timescales]       # working hours per RAG
-    red_hours = 4
-    amber_hours = 8
-    green_hours = 24
-    ```
-    Unknown keys are refused, so a typo never silently keeps a default.
-    """
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise CalendarConfigError(f"{path}: {exc}") from None
-    return calendar_from_mapping(data)
-
-
-def calendar_from_mapping(data: Mapping[str, Any]) -> WorkingCalendar:
-    """Build a `WorkingCalendar` from parsed TOML (see `load_calendar`)."""
-    _only_keys("", data, {"calendar", "timescales"})
-    cal: Mapping[str, Any] = data.get("calendar", {})
-    ts: Mapping[str, Any] = data.get("timescales", {})
-    _only_keys("calendar.", cal, {"opens", "closes", "working_weekdays", "extra_closures",
-                                  "at_risk_hours", "timezone"})
-    _only_keys("timescales.", ts, {"red_hours", "amber_hours", "green_hours"})
-    default = DEFAULT_CALENDAR
-    timescales = Timescales(
-        red=_hours("timescales.red_hours", ts.get("red_hours", 4)),
-        amber=_hours("timescales.amber_hours", ts.get("amber_hours", 8)),
-        green=_hours("timescales.green_hours", ts.get("green_hours", 24)),
-    )
-    return WorkingCalendar(
-        opens=_parse_time("calendar.opens", cal.get("opens"), default.opens),
-        closes=_parse_time("calendar.closes", cal.get("closes"), default.closes),
-        working_weekdays=frozenset(_int_list("calendar.working_weekdays",
-                                             cal.get("working_weekdays", [0, 1, 2, 3, 4]))),
-        tz=_parse_zone(cal.get("timezone")),
-        extra_closures=frozenset(_parse_date("calendar.extra_closures", d)
-                                 for d in cal.get("extra_closures", [])),
-        timescales=timescales,
-        at_risk_margin=_hours("calendar.at_risk_hours", cal.get("at_risk_hours", 1)),
-    )
-
-
-# ------------------------------------------------------------------ helpers
-
-def _wall(day: date, at: time) -> datetime:
-    return datetime.combine(day, at)
-
-
-def _require_aware(moment: datetime) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise NaiveDatetime(f"datetime without UTC offset: {moment.isoformat()}")
-
-
-def _only_keys(prefix: str, data: Mapping[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise CalendarConfigError(f"{prefix}{unknown[0]}: unknown setting")
-
-
-def _hours(name: str, value: object) -> timedelta:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise CalendarConfigError(f"{name}: expected a number of hours, got {value!r}")
-    return timedelta(hours=value)
-
-
-def _parse_time(name: str, value: object, default: time) -> time:
-    if value is None:
-        return default
-    try:
-        return time.fromisoformat(str(value))
-    except ValueError:
-        raise CalendarConfigError(f"{name}: expected HH:MM, got {value!r}") from None
-
-
-def _parse_date(name: str, value: object) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise CalendarConfigError(f"{name}: expected YYYY-MM-DD, got {value!r}") from None
-
-
-def _int_list(name: str, value: object) -> list[int]:
-    if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
-        raise CalendarConfigError(f"{name}: expected a list of weekday numbers")
-    return list(value)
-
-
-def _parse_zone(value: object) -> ZoneInfo:
-    if value is None:
-        return LONDON
-    try:
-        return ZoneInfo(str(value))
-    except (KeyError, ValueError):
-        raise CalendarConfigError(f"calendar.timezone: unknown zone {value!r}") from None

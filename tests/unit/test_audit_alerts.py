@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from audit import hours
 from audit.alerts import (
     AfterHoursRule,
     Alert,
@@ -18,6 +17,7 @@ from audit.events import AuditEvent, EventKind
 from audit.hours import parse_ts
 from audit.log import AuditLog, verify_log
 from audit.query import SearchFilter, search_paths
+from mash import working_calendar
 from mash.app.cli import main
 from mash.home import Home
 from tests.unit.audit_helpers import FakeClock
@@ -93,8 +93,9 @@ def test_volume_spike() -> None:
     (SATURDAY_23, True),
     (MONDAY_10.replace(hour=19), True),
     (MONDAY_10.replace(month=12, day=25), True),            # Christmas Day, a Friday
-    (MONDAY_10.replace(month=7, day=6, hour=16, minute=30), False),  # 17:30 BST
-    (MONDAY_10.replace(month=7, day=6, hour=17, minute=30), True),   # 18:30 BST
+    (MONDAY_10.replace(month=7, day=6, hour=15, minute=30), False),  # 16:30 BST
+    (MONDAY_10.replace(month=7, day=6, hour=16, minute=30), True),   # 17:30 BST
+    (MONDAY_10.replace(hour=8, minute=30), True),           # before the calendar opens
 ])
 def test_after_hours_uses_london_time_and_bank_holidays(moment, after) -> None:  # type: ignore[no-untyped-def]
     e = AuditEvent(kind=EventKind.LOOKUP_REQUESTED, actor_id="sw-5")
@@ -189,7 +190,6 @@ def test_a_monitor_watches_the_kinds_of_its_rules() -> None:
 
 def test_the_after_hours_rule_builds_the_bank_holiday_table_when_made() -> None:
     # Not at its first check: that runs on the audit writer thread, inside a lookup's commits.
-    hours._bank_holidays.cache_clear()
+    working_calendar._bank_holidays.cache_clear()
     AfterHoursRule()
-    assert hours._bank_holidays.cache_info().currsize == 1
-    assert datetime.now(UTC).year in hours._bank_holidays().years
+    assert working_calendar._bank_holidays.cache_info().currsize == 1
