@@ -39,8 +39,6 @@ from mash.vocab import (
 )
 from policy import PolicyEngine
 
-_CONTEXT_TABLE = "lookup_context"
-
 
 class Asker(Protocol):
     """What the workflow needs of the broker: one lookup."""
@@ -75,26 +73,19 @@ class LookupTerms:
 def remember_terms(store: SqliteReferralStore, referral_id: str, lookup_id: str,
                    terms: LookupTerms, at: datetime) -> None:
     """Keep the terms `lookup_id` was asked under, for a later re-rating."""
-    store.db.table(_CONTEXT_TABLE).insert(
-        {"lookup_id": lookup_id, "referral_id": referral_id, "at": at.isoformat(),
-                  "purpose": terms.purpose.value, "gateway": terms.gateway.value,
-                  "consent_state": terms.consent_state.value,
-                  "consent_reason": terms.consent_reason.value if terms.consent_reason else ""},
-                 pk="lookup_id", replace=True)
+    store.save_lookup_terms(lookup_id, referral_id, at, {
+        "purpose": terms.purpose.value, "gateway": terms.gateway.value,
+        "consent_state": terms.consent_state.value,
+        "consent_reason": terms.consent_reason.value if terms.consent_reason else ""})
 
 
 def latest_terms(store: SqliteReferralStore, referral_id: str) -> LookupTerms | None:
     """The terms of the referral's latest remembered lookup, if any."""
-    if _CONTEXT_TABLE not in store.db.table_names():
+    row = store.latest_lookup_terms(referral_id)
+    if row is None:
         return None
-    rows = list(store.db.query(
-        "select * from lookup_context where referral_id = ? order by at desc, rowid desc "
-        "limit 1", [referral_id]))
-    if not rows:
-        return None
-    r = rows[0]
-    return LookupTerms.of(r["purpose"], r["consent_state"], r["consent_reason"] or None,
-                          r["gateway"])
+    return LookupTerms.of(row["purpose"], row["consent_state"], row["consent_reason"] or None,
+                          row["gateway"])
 
 
 def latest_purpose(summaries: Sequence[StoredSummary]) -> Purpose | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -40,6 +41,7 @@ from broker.referral_record import (
 )
 from mash.clock import Clock, utc_now
 from mash.home import Home
+from mash.migrations import Migration, migrate
 from mash.v1 import mash_pb2
 from mash.vocab import (
     LevelOfNeed,
@@ -249,6 +251,62 @@ def _dt(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def _received_at_in_utc(conn: sqlite3.Connection) -> None:
+    rows = conn.execute("SELECT referral_id, received_at FROM referrals").fetchall()
+    conn.executemany("UPDATE referrals SET received_at = ? WHERE referral_id = ?",
+                     [(datetime.fromisoformat(at).astimezone(UTC).isoformat(), rid)
+                      for rid, at in rows])
+
+
+#: The referral store's schema, oldest first (see `mash.migrations`).
+MIGRATIONS = (
+    Migration(1, "referrals, their history, summaries and retention deletions", """
+        CREATE TABLE IF NOT EXISTS "referrals" ("referral_id" TEXT PRIMARY KEY,
+           "received_at" TEXT, "source" TEXT, "reason" TEXT, "subjects" TEXT);
+        CREATE TABLE IF NOT EXISTS "rag_changes" ("seq" INTEGER PRIMARY KEY,
+           "referral_id" TEXT REFERENCES "referrals"("referral_id"), "rag" TEXT, "at" TEXT,
+           "by" TEXT, "reason" TEXT);
+        CREATE INDEX IF NOT EXISTS "idx_rag_changes_referral_id" ON "rag_changes" ("referral_id");
+        CREATE TABLE IF NOT EXISTS "status_changes" ("seq" INTEGER PRIMARY KEY,
+           "referral_id" TEXT REFERENCES "referrals"("referral_id"), "status" TEXT, "at" TEXT,
+           "by" TEXT, "note" TEXT);
+        CREATE INDEX IF NOT EXISTS "idx_status_changes_referral_id"
+            ON "status_changes" ("referral_id");
+        CREATE TABLE IF NOT EXISTS "decisions" ("seq" INTEGER PRIMARY KEY,
+           "referral_id" TEXT REFERENCES "referrals"("referral_id"), "level_of_need" TEXT,
+           "outcome" TEXT, "rationale" TEXT, "by" TEXT, "at" TEXT);
+        CREATE INDEX IF NOT EXISTS "idx_decisions_referral_id" ON "decisions" ("referral_id");
+        CREATE TABLE IF NOT EXISTS "edits" ("seq" INTEGER PRIMARY KEY,
+           "referral_id" TEXT REFERENCES "referrals"("referral_id"), "at" TEXT, "by" TEXT,
+           "change" TEXT, "note" TEXT);
+        CREATE INDEX IF NOT EXISTS "idx_edits_referral_id" ON "edits" ("referral_id");
+        CREATE TABLE IF NOT EXISTS "summaries" ("lookup_id" TEXT PRIMARY KEY,
+           "referral_id" TEXT REFERENCES "referrals"("referral_id"), "stored_at" TEXT,
+           "header" BLOB);
+        CREATE INDEX IF NOT EXISTS "idx_summaries_referral_id" ON "summaries" ("referral_id");
+        CREATE TABLE IF NOT EXISTS "summary_parts" (
+           "lookup_id" TEXT REFERENCES "summaries"("lookup_id"), "position" INTEGER,
+           "agency" TEXT, "agreement_id" TEXT, "agreement_version" TEXT, "retain_until" TEXT,
+           "deleted_at" TEXT, "result" BLOB NOT NULL, PRIMARY KEY ("lookup_id", "position"));
+        CREATE INDEX IF NOT EXISTS "idx_summary_parts_retain_until"
+            ON "summary_parts" ("retain_until");
+        CREATE TABLE IF NOT EXISTS "deletions" ("seq" INTEGER PRIMARY KEY, "referral_id" TEXT,
+           "lookup_id" TEXT, "agency" TEXT, "agreement_id" TEXT, "agreement_version" TEXT,
+           "retain_until" TEXT, "deleted_at" TEXT);
+        CREATE INDEX IF NOT EXISTS "idx_deletions_referral_id" ON "deletions" ("referral_id");
+    """),
+    # (Files from before this version may already hold the table, made by the referral flow.)
+    Migration(2, "the terms each lookup was made under, kept for a later re-rating", """
+        CREATE TABLE IF NOT EXISTS "lookup_context" ("lookup_id" TEXT PRIMARY KEY,
+           "referral_id" TEXT, "at" TEXT, "purpose" TEXT, "gateway" TEXT,
+           "consent_state" TEXT, "consent_reason" TEXT);
+        CREATE INDEX IF NOT EXISTS "idx_lookup_context_referral_id"
+            ON "lookup_context" ("referral_id", "at");
+    """),
+    Migration(3, "received_at in UTC, so it sorts as text", _received_at_in_utc),
+)
+
+
 class SqliteReferralStore:
     """`ReferralStore` on one SQLite file (sqlite-utils)."""
 
@@ -282,39 +340,26 @@ class SqliteReferralStore:
     # ---------------------------------------------------------------- schema
 
     def _create_tables(self) -> None:
-        db = self.db
-        db.table("referrals").create({"referral_id": str, "received_at": str, "source": str,
-                                "reason": str, "subjects": str}, pk="referral_id",
-                               if_not_exists=True)
-        for name, columns in (
-            ("rag_changes", {"referral_id": str, "rag": str, "at": str, "by": str,
-                             "reason": str}),
-            ("status_changes", {"referral_id": str, "status": str, "at": str, "by": str,
-                                "note": str}),
-            ("decisions", {"referral_id": str, "level_of_need": str, "outcome": str,
-                           "rationale": str, "by": str, "at": str}),
-            ("edits", {"referral_id": str, "at": str, "by": str, "change": str, "note": str}),
-        ):
-            db.table(name).create({"seq": int, **columns}, pk="seq", if_not_exists=True,
-                            foreign_keys=[("referral_id", "referrals", "referral_id")])
-            db.table(name).create_index(["referral_id"], if_not_exists=True)
-        db.table("summaries").create({"lookup_id": str, "referral_id": str, "stored_at": str,
-                                "header": bytes}, pk="lookup_id", if_not_exists=True,
-                               foreign_keys=[("referral_id", "referrals", "referral_id")])
-        db.table("summaries").create_index(["referral_id"], if_not_exists=True)
-        db.table("summary_parts").create({"lookup_id": str, "position": int, "agency": str,
-                                    "agreement_id": str, "agreement_version": str,
-                                    "retain_until": str, "deleted_at": str, "result": bytes},
-                                   pk=("lookup_id", "position"), not_null={"result"},
-                                   if_not_exists=True,
-                                   foreign_keys=[("lookup_id", "summaries", "lookup_id")])
-        db.table("summary_parts").create_index(["retain_until"], if_not_exists=True)
-        db.table("deletions").create(
-            {"seq": int, "referral_id": str, "lookup_id": str, "agency": str,
-             "agreement_id": str, "agreement_version": str, "retain_until": str,
-             "deleted_at": str},
-            pk="seq", if_not_exists=True)
-        db.table("deletions").create_index(["referral_id"], if_not_exists=True)
+        migrate(self.db.conn, MIGRATIONS, store="referral store")
+
+    # ---------------------------------------------------------------- lookup terms
+
+    def save_lookup_terms(self, lookup_id: str, referral_id: str, at: datetime,
+                          terms: Mapping[str, str]) -> None:
+        """Keep the terms (purpose, gateway, consent_state, consent_reason) a lookup was made under."""
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT OR REPLACE INTO lookup_context (lookup_id, referral_id, at, purpose, "
+                "gateway, consent_state, consent_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [lookup_id, referral_id, at.astimezone(UTC).isoformat(), terms["purpose"],
+                 terms["gateway"], terms["consent_state"], terms.get("consent_reason", "")])
+
+    def latest_lookup_terms(self, referral_id: str) -> dict[str, str] | None:
+        """The terms of the referral's latest lookup whose terms were kept, if any."""
+        rows = list(self.db.query(
+            "SELECT purpose, gateway, consent_state, consent_reason FROM lookup_context "
+            "WHERE referral_id = ? ORDER BY at DESC, rowid DESC LIMIT 1", [referral_id]))
+        return {k: str(v or "") for k, v in rows[0].items()} if rows else None
 
     # ---------------------------------------------------------------- referrals
 
@@ -328,7 +373,9 @@ class SqliteReferralStore:
             if self._exists(referral_id):
                 raise DuplicateReferral(f"referral {referral_id} already exists")
             self.db.table("referrals").insert({
-                "referral_id": referral_id, "received_at": new.received_at.isoformat(),
+                # UTC, so that times given with different offsets sort as text correctly
+                "referral_id": referral_id,
+                "received_at": new.received_at.astimezone(UTC).isoformat(),
                 "source": new.source.value, "reason": new.reason,
                 "subjects": json.dumps(subjects, sort_keys=True)})
             self.db.table("rag_changes").insert({"referral_id": referral_id, "rag": new.rag.value,

@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 
 import grpc
-import sqlite_utils
 
 from mash.errors import InvalidRequest, MashError
+from mash.migrations import Migration, migrate
 from mash.v1 import mash_pb2 as pb
 
 STATUSES = ("pending", "approved", "rejected")
@@ -51,6 +51,19 @@ def new_review_id() -> str:
     return f"rv-{uuid.uuid4().hex[:12]}"
 
 
+#: The review store's schema, oldest first (see `mash.migrations`).
+MIGRATIONS = (
+    Migration(1, "held requests, by status and time and by referral", """
+        CREATE TABLE IF NOT EXISTS "reviews" (
+           "review_id" TEXT PRIMARY KEY, "status" TEXT, "referral_id" TEXT,
+           "requested_at" TEXT, "review" BLOB, "request" BLOB);
+        CREATE INDEX IF NOT EXISTS "idx_reviews_status_requested_at"
+            ON "reviews" ("status", "requested_at");
+        CREATE INDEX IF NOT EXISTS "idx_reviews_referral_id" ON "reviews" ("referral_id");
+    """),
+)
+
+
 class ReviewStore:
     """SQLite store of held requests (one file under the broker's home)."""
 
@@ -60,14 +73,7 @@ class ReviewStore:
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
-        db = sqlite_utils.Database(self._conn)
-        if "reviews" not in db.table_names():
-            db["reviews"].create({  # type: ignore[union-attr]
-                "review_id": str, "status": str, "referral_id": str, "requested_at": str,
-                "review": bytes, "request": bytes,
-            }, pk="review_id")
-            db["reviews"].create_index(["status", "requested_at"])  # type: ignore[union-attr]
-            db["reviews"].create_index(["referral_id"])  # type: ignore[union-attr]
+        migrate(self._conn, MIGRATIONS, store=f"review store {path}")
 
     def hold(self, review: pb.Review, request: pb.LookupRequest) -> pb.Review:
         """Store a new pending review (assigning its id) and return it."""
