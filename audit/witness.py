@@ -23,7 +23,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from audit.applog import emit
 from audit.checkpoints import Checkpoint, key_id, verify_checkpoint
 from audit.errors import AuditError, InvalidCheckpointSignature
-from audit.events import canonical_json
 from certs.reloading import TrustSource
+from mash.canonical import JsonValue, canonical_bytes
+from mash.clock import Clock, utc_now
 from mash.v1 import mash_pb2 as pb
 
 #: The trust-store purpose of a checkpoint key (as `mash pki` pins it).
@@ -65,7 +66,6 @@ CREATE TRIGGER IF NOT EXISTS witnessed_no_edit BEFORE UPDATE ON witnessed
 BEGIN SELECT RAISE(ABORT, 'witness store is append-only'); END;
 """
 
-Clock = Callable[[], datetime]
 #: The pinned checkpoint public keys of a log owner (`broker-mash-demo` -> keys).
 PinnedKeys = Callable[[str], Sequence[Ed25519PublicKey]]
 
@@ -111,8 +111,9 @@ class Witnessed:
 
 def signed_bytes(cp: Checkpoint, witness: str, witnessed_at: str) -> bytes:
     """What a witness signs for checkpoint `cp`."""
-    body = {"checkpoint": cp.to_json_dict(), "witness": witness, "witnessed_at": witnessed_at}
-    return _DOMAIN + b"\0" + canonical_json(body).encode("utf-8")
+    body: dict[str, JsonValue] = {"checkpoint": cp.to_json_dict(), "witness": witness,
+                                  "witnessed_at": witnessed_at}
+    return _DOMAIN + b"\0" + canonical_bytes(body)
 
 
 class WitnessStore:
@@ -189,7 +190,7 @@ class Witness:
     """
 
     def __init__(self, store: WitnessStore, *, owner: str, key: Ed25519PrivateKey,
-                 pinned_keys: PinnedKeys, clock: Clock = lambda: datetime.now(UTC)) -> None:
+                 pinned_keys: PinnedKeys, clock: Clock = utc_now) -> None:
         self._store = store
         self.owner = owner
         self._key = key
@@ -201,7 +202,7 @@ class Witness:
 
     @classmethod
     def open(cls, path: Path, *, owner: str, key: Ed25519PrivateKey, pinned_keys: PinnedKeys,
-             clock: Clock = lambda: datetime.now(UTC)) -> Witness:
+             clock: Clock = utc_now) -> Witness:
         """The witness of `owner`, keeping its store at `path`."""
         return cls(WitnessStore.create_or_open(path, owner), owner=owner, key=key,
                    pinned_keys=pinned_keys, clock=clock)
@@ -293,10 +294,10 @@ def read_witnessed(paths: Sequence[Path], witness_keys: PinnedKeys
     return by_log, problems
 
 
-def pinned_from(trust: TrustSource) -> PinnedKeys:
+def pinned_from(trust: TrustSource, clock: Clock = utc_now) -> PinnedKeys:
     """The pinned checkpoint keys of a log owner, from a trust store (followed as it changes)."""
     def keys(log: str) -> list[Ed25519PublicKey]:
-        now = datetime.now(UTC)
+        now = clock()
         return [Ed25519PublicKey.from_public_bytes(k.public_key)
                 for k in trust.keys_for(f"audit-{log}", CHECKPOINT_PURPOSE) if k.valid_at(now)]
     return keys

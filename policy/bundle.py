@@ -28,6 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from mash.canonical import canonical_bytes
 from mash.home import Home
 from policy.approval import (
     ApprovalRecord,
@@ -72,7 +73,7 @@ def fingerprint(key: Ed25519PublicKey) -> str:
 
 
 def _canonical(body: Mapping[str, Any]) -> bytes:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return canonical_bytes(body)  # RFC 8785, as everything signed
 
 
 def export_bundle(home: Home, policy_dir: Path, *, signer: str, key: Ed25519PrivateKey,
