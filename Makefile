@@ -56,7 +56,7 @@ test-clocks: install  ## the tests marked clock_sensitive, with every process mo
 	done
 
 bench: install  ## lookup benchmark against a plain gRPC fan-out baseline
-	$(BIN)/mash bench lookup --seconds 10
+	$(BIN)/python -m mash.app bench lookup --seconds 10  # bench/ is in the checkout, not the wheel
 
 lint: install
 	$(BIN)/ruff check .

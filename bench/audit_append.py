@@ -92,13 +92,13 @@ def pipelined(folder: Path, n: int) -> float:
         return n / (time.perf_counter() - start)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run the benchmark."""
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(prog="mash bench audit-append", description=__doc__)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--writers", type=int, default=64)
     ap.add_argument("--dir", type=Path, default=None, help="where to put the logs (a real disk)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     configure(stream=sys.stderr, level="warning")
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         folder = Path(tmp)

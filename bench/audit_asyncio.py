@@ -75,12 +75,12 @@ async def run(lookups: int, concurrency: int,
     return lookups / wall, cpu / lookups * 1e6
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run the benchmark."""
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(prog="mash bench audit-asyncio", description=__doc__)
     ap.add_argument("--lookups", type=int, default=3000)
     ap.add_argument("--concurrency", type=int, default=8)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     configure(stream=sys.stderr, level="warning")
     results: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory(dir=Path(__file__).resolve().parent) as tmp:

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"comma-separated, from {', '.join(MODES + PROTOTYPES)}"
                          f" (default: {','.join(MODES)})")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
-    args = ap.parse_args(argv if argv is not None else sys.argv[1:])
+    args = ap.parse_args(argv)
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     if not modes or set(modes) - set(MODES + PROTOTYPES):
         ap.error(f"--modes: choose from {', '.join(MODES + PROTOTYPES)}")

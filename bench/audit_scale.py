@@ -61,12 +61,12 @@ def build(path: Path, key: Ed25519PrivateKey, entries: int, pz: Pseudonymiser) -
     return time.perf_counter() - start
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run the benchmark."""
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(prog="mash bench audit-scale", description=__doc__)
     ap.add_argument("--entries", type=int, default=1_000_000)
     ap.add_argument("--file", type=Path, default=None)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     configure(stream=sys.stderr, level="warning")
     results = Path(__file__).resolve().parent / "results"
     path = args.file or results / f"audit-{args.entries}.sqlite"

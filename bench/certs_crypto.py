@@ -42,11 +42,11 @@ class _Ctx:
         return self._auth
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Measure and print."""
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(prog="mash bench crypto")
     parser.add_argument("--seconds", type=float, default=1.0)
-    s = parser.parse_args().seconds
+    s = parser.parse_args(argv).seconds
     home = Home.at(tempfile.mkdtemp(prefix="mash-bench-"))
     pki.init_pki(home, agencies=["police"])
     init_dev_issuer(home)

@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
         other = bsub.add_parser(name, help=text, add_help=False)
         other.add_argument("args", nargs=argparse.REMAINDER,
                            help=f"passed to python -m {module} (try --help)")
-        other.set_defaults(handler=_other, module=module, prog=f"mash bench {name}")
+        other.set_defaults(handler=_other, module=module)
 
 
 #: Benchmarks of one part each, run with their own flags (`mash bench NAME --help`).
@@ -47,11 +47,9 @@ OTHER_BENCHMARKS: dict[str, tuple[str, str]] = {
 
 def _other(args: argparse.Namespace) -> int:
     import importlib
-    import sys
 
     module = importlib.import_module(args.module)
-    sys.argv = [args.prog, *args.args]
-    code = module.main()
+    code = module.main(list(args.args))
     return int(code or 0)
 
 

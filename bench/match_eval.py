@@ -63,7 +63,7 @@ def _reusable(work: Path, params: dict[str, int]) -> EvalSet | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="mash bench match", description=__doc__.splitlines()[0])
     ap.add_argument("--people", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=5_000)
     ap.add_argument("--seed", type=int, default=7)

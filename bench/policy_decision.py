@@ -126,12 +126,12 @@ def run(iterations: int, repeats: int = 5) -> dict[str, float]:
             "load_ms": round(load_ms, 1), "decisions": calls, "target_us": 50.0}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mash bench policy", description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     figures = run(args.iterations)
     if args.json:
         print(json.dumps(figures))

@@ -35,3 +35,5 @@ def test_wheel_from_a_clean_tree_ships_stubs_and_agreements(tmp_path: Path) -> N
     assert "mash/v1/mash_pb2_grpc.py" in names
     assert "policy/agreements/police.toml" in names
     assert any(n.endswith("entry_points.txt") for n in names)
+    assert "broker/report/templates/report.html" in names
+    assert not [n for n in names if n.startswith("bench/")]  # benchmarks stay in the checkout
