@@ -30,7 +30,6 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Protocol
 
 from agency_adapters.backend import Person, QueryIdentifiers
@@ -44,6 +43,7 @@ from agency_adapters.matching.model import (
     TermFrequency,
 )
 from agency_adapters.matching.scoring import compare, prepare
+from mash.clock import Clock, utc_now
 
 #: A pair's agreement pattern: one level (or None: not compared) per comparison in FIELDS.
 Pattern = tuple[str | None, ...]
@@ -343,7 +343,7 @@ def trained_levels(prior: MatchModel, u: Mapping[str, Mapping[str, float]],
 
 def train(source: TrainingSource, prior: MatchModel = PRIOR,
           settings: TrainingSettings = TrainingSettings(),
-          clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+          clock: Clock = utc_now,
           progress: Callable[[str], None] = lambda _msg: None) -> TrainingReport:
     """Estimate u, m and term frequencies from `source`'s records; the prior fills the gaps."""
     t0 = time.perf_counter()
