@@ -46,7 +46,8 @@ def build_app(console: Console) -> SecurityHeaders:
         raise AssetsMissing(f"GOV.UK Frontend assets are missing from {govuk}: run `make install`")
 
     async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
+        if not isinstance(exc, HTTPException):  # registered for HTTPException only
+            raise exc
         try:
             from console.web import current_session
             session = current_session(console, request)
