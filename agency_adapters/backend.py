@@ -91,6 +91,10 @@ class Person:
     address: str = ""  # first line of address
     nhs_number: str = ""
     upn: str = ""
+    #: another record of the same person: set by the agency's own system (a merged or linked
+    #: record), and by a store for records that share a valid NHS number. Records linked
+    #: this way are one candidate: the margin to the runner-up is between different people.
+    linked_to: str = ""
 
 
 def _frozen_mapping(value: Mapping[str, str] | None = None) -> Mapping[str, str]:

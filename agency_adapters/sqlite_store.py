@@ -31,18 +31,23 @@ from agency_adapters.backend import (
 )
 from agency_adapters.matching.blocking import person_keys, query_keys
 from agency_adapters.matching.frequencies import NameCounter, NameFrequencies
+from agency_adapters.matching.scoring import compare
 from mash.vocab import Category
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+#: Older schemas this version still reads (1: no `people.linked_to`; nobody is linked).
+READABLE_SCHEMAS = ("1", "2")
 #: At most this many people are read for one blocking key (a degenerate key cannot cause a scan).
 PER_KEY_LIMIT = 200
 #: At most this many candidates are scored for one query.
 MAX_CANDIDATES = 600
 
 _PEOPLE_COLUMNS = ("person_id", "given_name", "family_name", "other_names", "date_of_birth",
-                   "sex", "postcode", "address", "nhs_number", "upn")
+                   "sex", "postcode", "address", "nhs_number", "upn", "linked_to")
 # SQL built only from the constant column list and placeholder counts; values are always bound.
 _SELECT_PEOPLE = f"SELECT {', '.join(_PEOPLE_COLUMNS)} FROM people"  # noqa: S608
+# A schema-1 store has no `linked_to`: every record is its own person.
+_SELECT_PEOPLE_V1 = f"SELECT {', '.join(_PEOPLE_COLUMNS[:-1])}, '' FROM people"  # noqa: S608
 _INSERT_PERSON = f"INSERT INTO people VALUES ({','.join('?' * len(_PEOPLE_COLUMNS))})"  # noqa: S608
 
 
@@ -57,19 +62,20 @@ def _blocking_sql(n: int) -> str:
     return " UNION ALL ".join([one] * n)
 
 
-@functools.lru_cache(maxsize=_KEYS_PER_STATEMENT)
-def _candidate_people_sql(n: int) -> str:
+@functools.lru_cache(maxsize=2 * _KEYS_PER_STATEMENT)
+def _candidate_people_sql(n: int, select: str = _SELECT_PEOPLE) -> str:
     """The people found by `n` per-key reads, at most MAX_CANDIDATES + 1 of them (one statement).
 
     The extra row tells the caller that the cap was reached, when which people are kept
     depends on key order and the exact (two-step) read must decide.
     """
-    return f"{_SELECT_PEOPLE} WHERE person_id IN ({_blocking_sql(n)}) LIMIT {MAX_CANDIDATES + 1}"
+    return f"{select} WHERE person_id IN ({_blocking_sql(n)}) LIMIT {MAX_CANDIDATES + 1}"
 
 
 def _person_row(p: Person) -> tuple[str, ...]:
     return (p.person_id, p.given_name, p.family_name, json.dumps(list(p.other_names)),
-            p.date_of_birth or "", p.sex, p.postcode, p.address, p.nhs_number, p.upn)
+            p.date_of_birth or "", p.sex, p.postcode, p.address, p.nhs_number, p.upn,
+            p.linked_to)
 
 
 def _row_person(row: tuple[str, ...]) -> Person:
@@ -78,7 +84,7 @@ def _row_person(row: tuple[str, ...]) -> Person:
                   # most people have no other names: skip the JSON parser for them
                   other_names=tuple(json.loads(other)) if other and other != "[]" else (),
                   date_of_birth=row[4] or None, sex=row[5], postcode=row[6], address=row[7],
-                  nhs_number=row[8], upn=row[9])
+                  nhs_number=row[8], upn=row[9], linked_to=row[10])
 
 
 class StoreWriter:
@@ -113,6 +119,8 @@ class StoreWriter:
         self.people = 0
         self.records = 0
         self._names = NameCounter()
+        self._links: list[tuple[str, str]] = []  # (record, another record of the same person)
+        self.linked = 0  # records found to be another record of someone held
 
     def add_people(self, people: Iterable[Person]) -> None:
         """Insert people and their blocking keys."""
@@ -123,6 +131,8 @@ class StoreWriter:
                                ((k, p.person_id) for p in batch for k in person_keys(p)))
         for p in batch:
             self._names.add(p.given_name, p.family_name, p.postcode)
+            if p.linked_to:
+                self._links.append((p.person_id, p.linked_to))
         self.people += len(batch)
 
     def add_records(self, records: Iterable[Record]) -> None:
@@ -132,14 +142,61 @@ class StoreWriter:
         self._conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", batch)
         self.records += len(batch)
 
+    def _link_same_people(self) -> None:
+        """Records of one person become one candidate: `people.linked_to` names the person.
+
+        Linked: records the agency's own system links (`Person.linked_to`), and records
+        that share a valid NHS number unless their given names or dates of birth
+        contradict each other (a sibling's number copied onto a record is not a link).
+        """
+        parent: dict[str, str] = {}
+        seen: set[str] = set()
+
+        def find(x: str) -> str:
+            root = x
+            while parent.get(root, root) != root:
+                root = parent[root]
+            while parent.get(x, x) != root:  # path compression
+                parent[x], x = root, parent[x]
+            return root
+
+        def union(a: str, b: str) -> None:
+            seen.update((a, b))
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+
+        for a, b in self._links:
+            union(a, b)
+        groups: dict[str, list[str]] = {}
+        for key, pid in self._conn.execute(
+                "SELECT key, person_id FROM blocking WHERE key >= 'n:' AND key < 'n;'"):
+            groups.setdefault(key, []).append(pid)
+        for ids in groups.values():
+            if len(ids) < 2:
+                continue
+            marks = ",".join("?" * len(ids))
+            people = [_row_person(r) for r in self._conn.execute(
+                f"{_SELECT_PEOPLE} WHERE person_id IN ({marks})", ids)]  # noqa: S608
+            for i, first in enumerate(people):
+                for other in people[i + 1:]:
+                    if not compare(QueryIdentifiers.of_person(first), other).contradicted:
+                        union(first.person_id, other.person_id)
+        members = [(find(x), x) for x in sorted(seen)]
+        self._conn.executemany("UPDATE people SET linked_to = ? WHERE person_id = ?", members)
+        self.linked = sum(1 for root, x in members if root != x)
+
     def finish(self) -> None:
-        """Write the name frequencies, commit, build the secondary indexes, and close."""
+        """Link records of one person, write the name frequencies, commit, index, and close."""
+        self._link_same_people()
         # How often each name occurs: rare names weigh more in matching (`frequencies`).
         self._conn.execute("CREATE TABLE name_freq (kind TEXT NOT NULL, name TEXT NOT NULL, "
                            "n INTEGER NOT NULL, PRIMARY KEY (kind, name)) WITHOUT ROWID")
         self._conn.executemany("INSERT INTO name_freq VALUES (?, ?, ?)", self._names.rows())
         self._conn.execute("COMMIT")
         self._conn.execute("CREATE INDEX records_by_person ON records (person_id, category)")
+        self._conn.execute("CREATE INDEX people_by_link ON people (linked_to) "
+                           "WHERE linked_to != ''")
         self._conn.execute("ANALYZE")
         self._conn.close()
         os.replace(self._building, self.path)
@@ -176,9 +233,11 @@ class SqliteAgencyStore:
             meta = dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
             raise StoreUnreadable(f"not an agency store: {self.path}") from exc
-        if meta.get("schema_version") != SCHEMA_VERSION:
+        if meta.get("schema_version") not in READABLE_SCHEMAS:
             raise StoreUnreadable(f"unsupported store schema {meta.get('schema_version')!r}")
         self.agency: str = meta.get("agency", "")
+        self._v1 = meta.get("schema_version") == "1"
+        self._select = _SELECT_PEOPLE_V1 if self._v1 else _SELECT_PEOPLE
         self.meta: dict[str, str] = meta
         #: when the data was taken, for a store built from an agency's extract (else None)
         self.data_as_of: str | None = meta.get("data_as_of")
@@ -221,7 +280,8 @@ class SqliteAgencyStore:
             params: list[str | int] = []
             for key in keys:
                 params += (key, PER_KEY_LIMIT)
-            found = [_row_person(r) for r in conn.execute(_candidate_people_sql(len(keys)),
+            found = [_row_person(r) for r in conn.execute(_candidate_people_sql(len(keys),
+                                                                                self._select),
                                                           params)]
             if len(found) <= MAX_CANDIDATES:
                 return found
@@ -252,7 +312,7 @@ class SqliteAgencyStore:
         out: list[Person] = []
         for i in range(0, len(person_ids), 500):
             chunk = person_ids[i:i + 500]
-            sql = f"{_SELECT_PEOPLE} WHERE person_id IN ({','.join('?' * len(chunk))})"
+            sql = f"{self._select} WHERE person_id IN ({','.join('?' * len(chunk))})"
             out.extend(_row_person(r) for r in conn.execute(sql, chunk))
         return out
 
@@ -262,19 +322,24 @@ class SqliteAgencyStore:
         return found[0] if found else None
 
     def records_for(self, person_id: str, categories: Collection[Category]) -> list[Record]:
-        """The person's records in `categories`, newest first."""
+        """The person's records in `categories`, newest first (of every linked record too)."""
         cats = sorted({str(c) for c in categories})
         if not cats:
             return []
+        marks = ",".join("?" * len(cats))
+        who = "person_id = ?" if self._v1 else (
+            "person_id IN (SELECT ? UNION SELECT person_id FROM people WHERE linked_to != '' AND "
+            "linked_to = (SELECT linked_to FROM people WHERE person_id = ?))")
         sql = ("SELECT record_id, person_id, category, occurred_on, summary, attributes "  # noqa: S608
-               f"FROM records WHERE person_id = ? AND category IN ({','.join('?' * len(cats))}) "
+               f"FROM records WHERE {who} AND category IN ({marks}) "
                "ORDER BY occurred_on DESC, record_id")
+        ids = (person_id,) if self._v1 else (person_id, person_id)
         return [Record(r[0], r[1], Category(r[2]), r[3], r[4], json.loads(r[5]))
-                for r in self._conn().execute(sql, (person_id, *cats))]
+                for r in self._conn().execute(sql, (*ids, *cats))]
 
     def iter_people(self) -> Iterator[Person]:
         """Every person (a scan: for evaluation and demo set-up, never for serving a query)."""
-        sql = f"{_SELECT_PEOPLE} ORDER BY person_id"
+        sql = f"{self._select} ORDER BY person_id"
         for row in self._conn().execute(sql):
             yield _row_person(row)
 

@@ -35,10 +35,11 @@ SAME_PERSON_HINT = "two subjects of this referral match the same record: check b
 
 
 def _one_person_one_subject(results: dict[str, MatchResult]) -> dict[str, MatchResult]:
-    claimed = Counter(r.person_id for r in results.values() if r.person_id is not None)
+    claimed = Counter(r.same_as or r.person_id for r in results.values()
+                      if r.person_id is not None)
     for sid, r in results.items():
-        if r.person_id is not None and claimed[r.person_id] > 1:
-            results[sid] = replace(r, band=MatchBand.POSSIBLE, person_id=None,
+        if r.person_id is not None and claimed[r.same_as or r.person_id] > 1:
+            results[sid] = replace(r, band=MatchBand.POSSIBLE, person_id=None, same_as=None,
                                    confirm_hint=SAME_PERSON_HINT)
     return results
 

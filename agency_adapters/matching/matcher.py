@@ -87,6 +87,8 @@ class MatchResult:
     confirm_hint: str = ""               # for POSSIBLE: what would confirm, never record content
     invalid_identifiers: tuple[str, ...] = ()
     candidates_considered: int = 0
+    #: for CERTAIN and HIGH: the person (all records linked to `person_id` share it)
+    same_as: str | None = None
 
 
 def invalid_identifiers(query: QueryIdentifiers) -> tuple[str, ...]:
@@ -135,16 +137,26 @@ def score_candidates(query: QueryIdentifiers, people: list[Person],
     return scored
 
 
+def person_key(person: Person) -> str:
+    """Which person a record is: records linked to one another share the key."""
+    return person.linked_to or person.person_id
+
+
 def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
            thresholds: MatchThresholds = DEFAULT) -> MatchResult:
-    """The band for already-scored candidates (best first)."""
+    """The band for already-scored candidates (best first).
+
+    Records of one person (`Person.linked_to`) are one candidate: the runner-up is the
+    best record of somebody else.
+    """
     invalid = invalid_identifiers(query)
     n = len(scored)
     if not scored or scored[0][0].weight < thresholds.possible:
         best_w = scored[0][0].weight if scored else 0.0
         return MatchResult(MatchBand.NONE, max(best_w, 0.0), None, "", invalid, n)
     best, person = scored[0]
-    runner_up = scored[1][0].weight if n > 1 else float("-inf")
+    key = person_key(person)
+    runner_up = next((c.weight for c, p in scored[1:] if person_key(p) != key), float("-inf"))
     clear_lead = best.weight - runner_up >= thresholds.margin
     several = runner_up >= thresholds.possible and not clear_lead
     # Sure bands need the name or the date of birth to corroborate, whatever the total.
@@ -153,16 +165,17 @@ def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
     # number (a sibling's, a twin's): never sure.
     if clear_lead and not best.identifier_conflicts and not best.contradicted and corroborated:
         if best.identifier_agrees and best.weight >= thresholds.certain:
-            return MatchResult(MatchBand.CERTAIN, best.weight, person.person_id, "", invalid, n)
+            return MatchResult(MatchBand.CERTAIN, best.weight, person.person_id, "", invalid, n,
+                               key)
         names_agree = best.family_agrees or best.given_agrees
         if best.weight >= thresholds.high and best.dob_agrees and names_agree:
-            return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n)
+            return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n, key)
         # No date of birth to compare: both names and the full address must agree, and
         # the names must be rare enough to clear a higher bar.
         if (not best.dob_compared and best.family_agrees and best.given_agrees
                 and best.postcode_agrees and _plausible_age(query, person)
                 and best.weight >= max(thresholds.high, thresholds.high_without_dob)):
-            return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n)
+            return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n, key)
     return MatchResult(MatchBand.POSSIBLE, best.weight, None,
                        _confirm_hint(query, person, several, best.contradicted), invalid, n)
 

@@ -1,0 +1,91 @@
+"""Records of one person in a store are one candidate: shared NHS number, or the agency's link."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+from agency_adapters.backend import Person, QueryIdentifiers, Record
+from agency_adapters.matching import match, match_subjects
+from agency_adapters.sqlite_store import SqliteAgencyStore, StoreWriter
+from mash.vocab import Category, MatchBand
+
+# 943 476 5919 is the NHS's own published example of a valid number.
+AMY = Person("A1", "Amy", "Walker", (), "2013-06-09", "female", "S6 2AB", "4 Mill Lane",
+             "9434765919", "")
+AMY_AGAIN = replace(AMY, person_id="A2", postcode="S7 1AA", address="9 Oak Road")  # moved
+# A copied sibling's number: same NHS number, another given name and date of birth.
+BROTHER = Person("B1", "Tom", "Walker", (), "2010-01-22", "male", "S6 2AB", "4 Mill Lane",
+                 "9434765919", "")
+ZOE = Person("Z1", "Zoe", "Hart", (), "2016-03-03", "female", "S1 4QQ", "2 Elm Road", "", "")
+ZOE_LINKED = replace(ZOE, person_id="Z2", postcode="S1 4QR", linked_to="Z1")
+OTHER = Person("O1", "Ben", "Ellis", (), "1990-10-10", "male", "S3 8JJ", "1 Low Road", "", "")
+
+
+def _store(tmp_path: Path, people: list[Person]) -> SqliteAgencyStore:
+    with StoreWriter(tmp_path / "s.sqlite", "health") as w:
+        w.add_people(people)
+        w.add_records([Record(f"R-{p.person_id}", p.person_id, Category.GP_REGISTRATION,
+                              "2024-01-01", f"seen ({p.person_id})") for p in people])
+    return SqliteAgencyStore(tmp_path / "s.sqlite")
+
+
+AMY_QUERY = QueryIdentifiers(given_name="Amy", family_name="Walker", date_of_birth="2013-06-09")
+
+
+def test_two_records_sharing_an_nhs_number_are_one_candidate(tmp_path: Path) -> None:
+    store = _store(tmp_path, [AMY, AMY_AGAIN, OTHER])
+    result = match(store, AMY_QUERY)
+    assert result.band is MatchBand.HIGH
+    assert result.person_id in ("A1", "A2") and result.same_as == "A1"
+    # Disclosure covers both records of the one person.
+    records = store.records_for(result.person_id or "", [Category.GP_REGISTRATION])
+    assert {r.record_id for r in records} == {"R-A1", "R-A2"}
+    assert {p.linked_to for p in store.people(["A1", "A2", "O1"])} == {"A1", ""}
+
+
+def test_without_the_link_the_same_records_are_an_ambiguity(tmp_path: Path) -> None:
+    # Same two records without the shared number: two strong candidates, never guessed.
+    store = _store(tmp_path, [replace(AMY, nhs_number=""), replace(AMY_AGAIN, nhs_number=""),
+                              OTHER])
+    result = match(store, AMY_QUERY)
+    assert result.band is MatchBand.POSSIBLE
+    assert "more than one person" in result.confirm_hint
+
+
+def test_a_copied_sibling_number_links_nobody(tmp_path: Path) -> None:
+    store = _store(tmp_path, [AMY, BROTHER])
+    assert {p.linked_to for p in store.people(["A1", "B1"])} == {""}
+    assert store.records_for("A1", [Category.GP_REGISTRATION])[0].record_id == "R-A1"
+    assert len(store.records_for("A1", [Category.GP_REGISTRATION])) == 1
+
+
+def test_the_agencys_own_link_makes_one_candidate(tmp_path: Path) -> None:
+    store = _store(tmp_path, [ZOE, ZOE_LINKED, OTHER])
+    result = match(store, QueryIdentifiers(given_name="Zoe", family_name="Hart",
+                                           date_of_birth="2016-03-03"))
+    assert result.band is MatchBand.HIGH and result.same_as == "Z1"
+
+
+def test_two_subjects_on_two_records_of_one_person_are_not_sure(tmp_path: Path) -> None:
+    store = _store(tmp_path, [AMY, AMY_AGAIN, OTHER])
+    by_postcode = QueryIdentifiers(given_name="Amy", family_name="Walker",
+                                   date_of_birth="2013-06-09", postcode="S7 1AA")
+    results = match_subjects(store, [("s1", AMY_QUERY), ("s2", by_postcode)])
+    assert {r.band for r in results.values()} == {MatchBand.POSSIBLE}
+
+
+def test_a_store_of_the_first_schema_still_reads(tmp_path: Path) -> None:
+    store = _store(tmp_path, [AMY, AMY_AGAIN, OTHER])
+    store.close()
+    conn = sqlite3.connect(tmp_path / "s.sqlite")
+    conn.execute("DROP INDEX people_by_link")
+    conn.execute("ALTER TABLE people DROP COLUMN linked_to")
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    old = SqliteAgencyStore(tmp_path / "s.sqlite")
+    assert {p.linked_to for p in old.people(["A1", "A2"])} == {""}
+    assert match(old, AMY_QUERY).band is MatchBand.POSSIBLE  # nobody linked: two candidates
+    assert len(old.records_for("A1", [Category.GP_REGISTRATION])) == 1
