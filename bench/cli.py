@@ -35,6 +35,9 @@ def register(sub: Any) -> None:
 OTHER_BENCHMARKS: dict[str, tuple[str, str]] = {
     "policy": ("bench.policy_decision", "µs per policy decision vs a dict-lookup baseline"),
     "match": ("bench.match_eval", "matching precision/recall/F1 per band, match time, build time"),
+    "match-compare": ("bench.match_compare",
+                      "mash-hub's matcher and Splink side by side on the same stores"
+                      " (needs mash-hub[compare])"),
     "audit-append": ("bench.audit_append", "durable audit appends/s: group commit vs per-append"),
     "audit-scale": ("bench.audit_scale", "audit verify and person search at 1,000,000 entries"),
     "audit-asyncio": ("bench.audit_asyncio", "audit cost to an asyncio caller per lookup"),
