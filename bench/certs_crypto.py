@@ -16,6 +16,7 @@ from collections.abc import Callable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from certs import pki, tls
+from certs.authority import thumbprint_of_file
 from certs.signing import DISCLOSURE_DOMAIN, SigningKey, TrustStore
 from identity.tokens import TokenValidator, init_dev_issuer, issue_token
 from mash.home import Home
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     ctx = _Ctx(home.tls_cert("adapter-police").read_bytes())
     token = issue_token(home, sub="sw-1", role="mash_social_worker")
     validator = TokenValidator.from_home(home)
+    device = thumbprint_of_file(home.tls_cert("client-staff"))
     cases: dict[str, Callable[[], object]] = {
         "baseline: bare Ed25519 verify (1 KiB)": lambda: raw_pub.verify(raw_sig, payload),
         "SigningKey.sign (1 KiB)": lambda: key.sign(DISCLOSURE_DOMAIN, payload),
@@ -66,9 +68,9 @@ def main(argv: list[str] | None = None) -> None:
             DISCLOSURE_DOMAIN, payload, sig, key.key_id,
             expected_owner="adapter-police", purpose="disclosure-signing"),
         "peer_identity (cached cert, revocation check)": lambda: tls.peer_identity(ctx, store),
-        "TokenValidator.validate (cached)": lambda: validator.validate(token),
+        "TokenValidator.validate (cached)": lambda: validator.validate(token, device),
         "TokenValidator.validate (uncached)": lambda: TokenValidator.from_home(home)
-        .validate(token),
+        .validate(token, device),
     }
     for name, fn in cases.items():
         r = rate(fn, s)

@@ -30,7 +30,8 @@ import grpc
 from agency_adapters.sqlite_store import SqliteAgencyStore
 from audit.store import SqliteAuditStore
 from broker.config import AdapterEndpoint, BrokerConfig
-from certs.tls import channel_credentials
+from certs.names import PeerKind, Principal
+from certs.tls import channel_credentials, client_channel_options
 from identity.tokens import issue_token
 from mash import aio
 from mash.app.cluster import (
@@ -43,11 +44,12 @@ from mash.app.cluster import (
 )
 from mash.app.demo import red_request
 from mash.demo_data import demo_referrals
-from mash.grpc_server import channel_options
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
 from mash.vocab import PARTNER_AGENCIES, Role
+
+_BROKER = Principal(PeerKind.BROKER, "mash-demo")
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,8 @@ async def _drive(home: Home, address: str, token: str, requests: Sequence[pb.Loo
     creds = channel_credentials(home, "client-staff")
     latencies: list[float] = []
     errors = 0
-    async with grpc.aio.secure_channel(address, creds, options=channel_options()) as channel:
+    async with grpc.aio.secure_channel(address, creds,
+                                      options=client_channel_options(_BROKER, address)) as channel:
         start = time.perf_counter()
         measure_from = start + warmup_s
         stop_at = measure_from + seconds
@@ -239,7 +242,8 @@ async def _drive_interleaved(home: Home, token: str, requests: Sequence[pb.Looku
     creds = channel_credentials(home, "client-staff")
     counter = itertools.count()
     names = list(arms)
-    channels = {n: grpc.aio.secure_channel(arms[n][0], creds, options=channel_options())
+    channels = {n: grpc.aio.secure_channel(arms[n][0], creds,
+                                          options=client_channel_options(_BROKER, arms[n][0]))
                 for n in names}
     try:
         stubs = {n: pb_grpc.BrokerStub(c) for n, c in channels.items()}

@@ -14,7 +14,8 @@ from typing import TypeVar
 
 import grpc
 
-from certs.tls import channel_credentials, server_credentials
+from certs.names import PeerKind, Principal
+from certs.tls import channel_credentials, client_channel_options, server_credentials
 from mash import aio, grpc_server
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb
@@ -70,7 +71,8 @@ async def _serve(args: argparse.Namespace) -> None:
         name = "adapter-police"
     else:
         creds = channel_credentials(home, "broker-mash-demo")
-        channels = [grpc.aio.secure_channel(a, creds, options=grpc_server.channel_options())
+        police = Principal(PeerKind.ADAPTER, "police")
+        channels = [grpc.aio.secure_channel(a, creds, options=client_channel_options(police, a))
                     for a in args.adapter]
         pb_grpc.add_BrokerServicer_to_server(
             NoopBroker([pb_grpc.AgencyAdapterStub(c) for c in channels]), server)

@@ -1,4 +1,5 @@
-"""Who is calling the broker: a staff client certificate (mTLS) plus a valid staff JWT."""
+"""Who is calling the broker: a staff client certificate (mTLS) plus a valid staff JWT
+bound to that very certificate (RFC 8705), for this broker and the MASH it serves."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ class Authenticator:
         if not token:
             raise NotAuthenticated("missing bearer token")
         try:
-            return self.validator.validate(token)
+            return self.validator.validate(token, peer.thumbprint)
         except TokenError as exc:
             raise NotAuthenticated(
                 f"token refused: {type(exc).__name__}", detail=str(exc)

@@ -1,4 +1,9 @@
-"""A staff client of the broker: mTLS with a client certificate plus a bearer token."""
+"""A staff client of the broker: mTLS with a client certificate plus a bearer token.
+
+Before the token or the request is sent, the TLS handshake proves the server holds the
+broker's certificate (`certs.tls.target_name`): anyone else with a certificate from the
+same CA, a staff workstation or an adapter, fails the handshake and sees nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,8 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
-from certs.tls import channel_credentials
-from mash.grpc_server import channel_options
+from certs.names import PeerKind, Principal
+from certs.tls import channel_credentials, client_channel_options
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
@@ -19,9 +24,14 @@ class BrokerClient:
     """Blocking client for the Broker service (CLI, demo, tests)."""
 
     def __init__(self, home: Home, address: str, token: str, client_name: str = "client-staff",
-                 timeout_s: float = 30.0) -> None:
+                 timeout_s: float = 30.0, *, broker_id: str = "mash-demo",
+                 server_name: str | None = None) -> None:
+        """Connect to broker `broker_id` at `address`; its certificate must carry `server_name`
+        (default: the host of `address`; on loopback, the broker's per-party demo name)."""
+        expected = Principal(PeerKind.BROKER, broker_id)
         self._channel = grpc.secure_channel(
-            address, channel_credentials(home, client_name), options=channel_options())
+            address, channel_credentials(home, client_name),
+            options=client_channel_options(expected, address, server_name))
         self._stub = pb_grpc.BrokerStub(self._channel)
         self._referrals = rpb_grpc.ReferralsStub(self._channel)
         self._metadata = (("authorization", f"Bearer {token}"),)

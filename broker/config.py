@@ -14,7 +14,9 @@ Example (what `mash demo` writes)::
 
     [[adapters]]
     agency = "police"
-    address = "127.0.0.1:50051"
+    address = "police-adapter.example.org:50051"
+    # server_name = "police-adapter.example.org"   # the name its certificate must carry;
+    #                                              # default: the host of `address`
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from certs.errors import InvalidName
+from certs.names import check_dns_name, check_ip_address
 from mash import tomlwrite
 from mash.config import ConfigError, Fields, read_toml
 from mash.home import Home
@@ -39,6 +43,9 @@ class AdapterEndpoint:
 
     agency: Agency
     address: str
+    #: the DNS name (or IP) the adapter's certificate must carry; None: the host of `address`
+    #: (on loopback: the adapter's per-party demo name, see `certs.tls.target_name`)
+    server_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,8 +53,11 @@ class IdentityProvider:
     """The staff identity provider whose tokens the broker accepts."""
 
     issuer: str
+    #: this broker's own audience: a token the IdP issued for another broker is refused
     audience: str
     jwks_file: Path  # the IdP's published signing keys (JWKS JSON)
+    #: the `org` claim of staff of the MASH this broker serves; None: the broker id
+    org: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,12 +96,22 @@ class BrokerConfig:
             if not isinstance(item, dict):
                 raise ConfigError(path, f"adapters[{i}]", "must be a table")
             a = Fields(path, item, f"adapters[{i}].")
-            a.unknown({"agency", "address"})
+            a.unknown({"agency", "address", "server_name"})
             try:
                 agency = parse(Agency, a.get("agency", str))
             except UnknownVocabulary as exc:
                 raise ConfigError(path, f"adapters[{i}].agency", str(exc)) from None
-            adapters.append(AdapterEndpoint(agency, a.get("address", str)))
+            server_name = a.get("server_name", str, "")
+            if server_name:
+                try:
+                    check_dns_name(server_name)
+                except InvalidName:
+                    try:
+                        check_ip_address(server_name)
+                    except InvalidName:
+                        raise ConfigError(path, f"adapters[{i}].server_name",
+                                          "must be a DNS name or an IP address") from None
+            adapters.append(AdapterEndpoint(agency, a.get("address", str), server_name or None))
         if len({a.agency for a in adapters}) != len(adapters):
             raise ConfigError(path, "adapters", "an agency is listed twice")
         d = f.sub("deadlines_ms")
@@ -104,9 +124,10 @@ class BrokerConfig:
         identity = None
         if "identity" in f.table:
             idp = f.sub("identity")
-            idp.unknown({"issuer", "audience", "jwks_file"})
+            idp.unknown({"issuer", "audience", "jwks_file", "org"})
             identity = IdentityProvider(idp.get("issuer", str), idp.get("audience", str),
-                                        Path(idp.get("jwks_file", str)))
+                                        Path(idp.get("jwks_file", str)),
+                                        idp.get("org", str, "") or None)
         return cls(
             broker_id=broker_id,
             home=Home.at(f.get("home", str)),
@@ -134,9 +155,13 @@ class BrokerConfig:
             data["policy_dir"] = str(self.policy_dir)
         if self.identity is not None:
             data["identity"] = {"issuer": self.identity.issuer, "audience": self.identity.audience,
-                                "jwks_file": str(self.identity.jwks_file)}
+                                "jwks_file": str(self.identity.jwks_file),
+                                **({"org": self.identity.org} if self.identity.org else {})}
         data["deadlines_ms"] = {str(k): v for k, v in self.deadlines_ms.items()}
-        data["adapters"] = [{"agency": str(a.agency), "address": a.address} for a in self.adapters]
+        data["adapters"] = [
+            {"agency": str(a.agency), "address": a.address,
+             **({"server_name": a.server_name} if a.server_name else {})}
+            for a in self.adapters]
         return data
 
     def write(self, path: Path) -> None:

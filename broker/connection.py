@@ -26,10 +26,14 @@ class NoRunningBroker(Exception):
 
 def add_connection_args(p: argparse.ArgumentParser, *, default_role: str,
                         default_sub: str) -> None:
-    """Add --home/--address/--broker-id/--token/--role/--sub/--client to `p`."""
+    """Add --home/--address/--broker-id/--server-name/--token/--role/--sub/--client to `p`."""
     p.add_argument("--home", default=None, help="home folder (default ./.mash)")
     p.add_argument("--address", help="broker host:port (default: the running demo broker)")
-    p.add_argument("--broker-id", default="mash-demo")
+    p.add_argument("--broker-id", default="mash-demo",
+                   help="the broker meant: its certificate must say mash://broker/<id>")
+    p.add_argument("--server-name", default=None,
+                   help="the name the broker's certificate must carry (default: the host of "
+                        "--address; on loopback, its demo name <id>.broker.localhost)")
     p.add_argument("--token", help="bearer token (default: issue one from the dev issuer)")
     p.add_argument("--role", default=default_role, choices=[r.value for r in Role],
                    help="role for a dev token")
@@ -57,8 +61,11 @@ def connect(args: argparse.Namespace) -> BrokerClient:
 
     home = Home.at(args.home)
     address = broker_address(args)
-    token = args.token or issue_token(home, sub=args.sub, role=Role(args.role))
-    return BrokerClient(home, address, token, client_name=args.client)
+    # a dev token is bound to the certificate this client presents, for the broker meant
+    token = args.token or issue_token(home, sub=args.sub, role=Role(args.role),
+                                      broker_id=args.broker_id, client=args.client)
+    return BrokerClient(home, address, token, client_name=args.client,
+                        broker_id=args.broker_id, server_name=args.server_name)
 
 
 def connect_from_args(args: argparse.Namespace) -> BrokerClient:

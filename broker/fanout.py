@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import grpc
 
 from broker.config import AdapterEndpoint
-from certs.tls import channel_credentials
-from mash.grpc_server import channel_options
+from certs.names import PeerKind, Principal
+from certs.tls import channel_credentials, client_channel_options
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
@@ -51,7 +51,12 @@ def _timed_out(start: float) -> CallOutcome:
 
 
 class AdapterClients:
-    """One long-lived mTLS channel per configured adapter."""
+    """One long-lived mTLS channel per configured adapter, each checking who answers.
+
+    Each channel's TLS target name is the adapter it means to call (`certs.tls.target_name`):
+    a server whose certificate does not carry that name, such as another agency's adapter
+    or a staff workstation, fails the handshake, so no byte of a query ever reaches it.
+    """
 
     def __init__(self, home: Home, client_name: str, endpoints: Sequence[AdapterEndpoint],
                  max_message_bytes: int) -> None:
@@ -59,7 +64,9 @@ class AdapterClients:
         self._channels: dict[Agency, grpc.aio.Channel] = {}
         self._stubs: dict[Agency, pb_grpc.AgencyAdapterStub] = {}
         for e in endpoints:
-            channel = grpc.aio.secure_channel(e.address, creds, options=channel_options(max_message_bytes))
+            expected = Principal(PeerKind.ADAPTER, e.agency.value)
+            options = client_channel_options(expected, e.address, e.server_name, max_message_bytes)
+            channel = grpc.aio.secure_channel(e.address, creds, options=options)
             self._channels[e.agency] = channel
             self._stubs[e.agency] = pb_grpc.AgencyAdapterStub(channel)
 

@@ -53,12 +53,13 @@ class NullAudit:
 
 
 def token_validator(config: BrokerConfig) -> TokenValidator:
-    """Validates staff tokens from the configured IdP (default: the home's dev issuer)."""
+    """Validates staff tokens from the configured IdP (default: the home's dev issuer), for
+    this broker's audience and the MASH it serves (`org`, by default the broker id)."""
     idp = config.identity
     if idp is None:
-        return TokenValidator.from_home(config.home)
+        return TokenValidator.from_home(config.home, broker_id=config.broker_id)
     jwks = json.loads(idp.jwks_file.read_text(encoding="utf-8"))
-    return TokenValidator(idp.issuer, idp.audience, jwks)
+    return TokenValidator(idp.issuer, idp.audience, jwks, org=idp.org or config.broker_id)
 
 
 def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:

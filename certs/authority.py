@@ -1,17 +1,22 @@
 """The private certificate authority: create it, load it, issue TLS certificates.
 
-All keys are ECDSA P-256 (gRPC's BoringSSL handles them everywhere). Leaf
-certificates carry DNS `localhost`, IP `127.0.0.1` and the principal's
-`mash://<kind>/<name>` URI as subject alternative names, and are valid for both
-server and client authentication, because a broker is a server to staff
-clients and a client to adapters.
+All keys are ECDSA P-256 (gRPC's BoringSSL handles them everywhere). Every leaf
+certificate carries the principal's `mash://<kind>/<name>` URI. A service's
+certificate (broker, adapter) also carries its own server names, DNS names and
+IP addresses chosen by `certs.pki` and nobody else's, and is valid for server and
+client authentication (a broker is a server to staff clients and a client to
+adapters). A client's certificate carries no server name and is valid for client
+authentication only, so it can never pass a client's hostname check.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -26,6 +31,27 @@ LEAF_VALIDITY = timedelta(days=397)
 #: Back-date notBefore a little so a peer whose clock is slightly behind accepts the cert.
 CLOCK_SKEW = timedelta(minutes=5)
 ORGANISATION = "mash-hub"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class ServerNames:
+    """The names a service's certificate answers to: DNS names and IP addresses."""
+
+    dns: tuple[str, ...] = ()
+    ips: tuple[IPAddress, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.dns or self.ips)
+
+    def general_names(self) -> list[x509.GeneralName]:
+        """As subject-alternative-name entries."""
+        return [*(x509.DNSName(d) for d in self.dns), *(x509.IPAddress(i) for i in self.ips)]
+
+    def describe(self) -> str:
+        """e.g. `police.example.org, 10.0.0.5`."""
+        return ", ".join([*self.dns, *(str(i) for i in self.ips)]) or "(none)"
 
 
 @dataclass(frozen=True)
@@ -81,15 +107,22 @@ class CertificateAuthority:
 
     def issue(
         self, principal: Principal, public_key: ec.EllipticCurvePublicKey, *, now: datetime,
-        validity: timedelta = LEAF_VALIDITY,
+        names: ServerNames = ServerNames(), validity: timedelta = LEAF_VALIDITY,
     ) -> x509.Certificate:
-        """Issue a TLS certificate for `principal` binding `public_key`."""
+        """Issue a TLS certificate for `principal` binding `public_key`, answering to `names`.
+
+        A service must be given at least one server name and a client none (`PkiError`):
+        which names a party may hold is decided by `certs.pki.server_names_for`.
+        """
+        if principal.serves and not names:
+            raise PkiError(f"{principal.cert_name}: a service certificate needs a server name")
+        if not principal.serves and names:
+            raise PkiError(f"{principal.cert_name}: client certificates carry no server names")
         not_after = min(now + validity, self.certificate.not_valid_after_utc)
         san = x509.SubjectAlternativeName([
-            x509.DNSName("localhost"),
-            x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")),
-            x509.UniformResourceIdentifier(principal.uri),
-        ])
+            *names.general_names(), x509.UniformResourceIdentifier(principal.uri)])
+        usages = ([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+                  if principal.serves else [ExtendedKeyUsageOID.CLIENT_AUTH])
         return (
             x509.CertificateBuilder()
             .subject_name(x509.Name([
@@ -111,11 +144,7 @@ class CertificateAuthority:
                 ),
                 critical=True,
             )
-            .add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
-                                       ExtendedKeyUsageOID.CLIENT_AUTH]),
-                critical=False,
-            )
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
             .add_extension(san, critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(
@@ -149,6 +178,27 @@ def private_key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 def cert_pem(cert: x509.Certificate) -> bytes:
     """A certificate as PEM."""
     return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def certificate_thumbprint(cert: x509.Certificate) -> str:
+    """RFC 8705 `x5t#S256`: base64url (unpadded) SHA-256 of the certificate's DER encoding."""
+    digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def thumbprint_of_file(path: Path) -> str:
+    """`x5t#S256` of the PEM certificate at `path` (the device a token is issued for)."""
+    return certificate_thumbprint(x509.load_pem_x509_certificate(path.read_bytes()))
+
+
+def server_names_of(cert: x509.Certificate) -> ServerNames:
+    """The DNS names and IP addresses a certificate answers to (its SAN entries)."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return ServerNames()
+    return ServerNames(tuple(san.get_values_for_type(x509.DNSName)),
+                       tuple(san.get_values_for_type(x509.IPAddress)))  # type: ignore[arg-type]
 
 
 def principal_of(cert: x509.Certificate) -> Principal | None:

@@ -10,6 +10,7 @@ from typing import Any
 from cryptography import x509
 
 from certs import pki, requests
+from certs.authority import server_names_of
 from certs.errors import InvalidName, PkiError
 from certs.names import PeerKind, Principal
 from certs.truststore import TrustStore
@@ -39,6 +40,7 @@ def register(sub: Any) -> None:
     issue.add_argument("--kind", required=True, choices=[k.value for k in PeerKind])
     issue.add_argument("name", help="broker id, agency, or client name")
     issue.add_argument("--force", action="store_true", help="re-issue even if a good one exists")
+    _server_name_args(issue)
 
     rotate = _cmd(commands, "rotate", "new TLS key and certificate for NAME (e.g. adapter-police)",
                   _rotate)
@@ -74,6 +76,7 @@ def register(sub: Any) -> None:
                    "CA side: issue the certificate and pin the keys of a request file",
                    _approve)
     approve.add_argument("request", help="the .request.toml file received")
+    _server_name_args(approve)
 
     install = _cmd(commands, "install",
                    "agency side: install the approved certificate, CA and trust store", _install)
@@ -81,6 +84,14 @@ def register(sub: Any) -> None:
     install.add_argument("--cert", required=True, help="the issued certificate (PEM)")
     install.add_argument("--ca", required=True, help="the MASH CA certificate (ca.pem)")
     install.add_argument("--trust-store", required=True, help="the MASH trust.toml")
+
+
+def _server_name_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dns", action="append", default=[], metavar="NAME",
+                        help="a DNS name the service is reached by (repeatable; brokers and "
+                             "adapters only; default: its demo name, e.g. police.adapter.localhost)")
+    parser.add_argument("--ip", action="append", default=[], metavar="ADDRESS",
+                        help="an IP address the service is reached by (repeatable)")
 
 
 def _cmd(commands: Any, name: str, help_text: str, handler: Any) -> argparse.ArgumentParser:
@@ -117,11 +128,15 @@ def _init(args: argparse.Namespace) -> int:
 def _issue(args: argparse.Namespace) -> int:
     home = Home.at(args.home)
     summary = _run(lambda: pki.issue(home, Principal(PeerKind(args.kind), args.name),
-                                     force=args.force))
+                                     force=args.force, dns=args.dns, ips=args.ip))
     for item in summary.created:
         print(f"created {item}")
     for item in summary.kept:
         print(f"kept {item}")
+    principal = summary.principals[0]
+    if principal.serves:
+        names = server_names_of(pki.read_certificate(home, principal.cert_name))
+        print(f"{principal.cert_name} answers to: {names.describe()}")
     return 0
 
 
@@ -177,7 +192,8 @@ def _request(args: argparse.Namespace) -> int:
 
 def _approve(args: argparse.Namespace) -> int:
     home = Home.at(args.home)
-    issued = _run(lambda: requests.approve_request(home, Path(args.request)))
+    issued = _run(lambda: requests.approve_request(home, Path(args.request), dns=args.dns,
+                                                   ips=args.ip))
     print(f"issued {issued.name} serial {issued.serial:x}, valid until {issued.not_after:%Y-%m-%d}")
     print(f"send back: {home.tls_cert(issued.name)}, {home.ca_cert}, {home.trust_store}")
     return 0
@@ -201,6 +217,9 @@ def _show(args: argparse.Namespace) -> int:
         state = "REVOKED" if store.is_revoked(cert.serial_number) else "ok"
         print(f"  {path.stem:<36} serial {cert.serial_number:040x}  "
               f"until {cert.not_valid_after_utc:%Y-%m-%d}  {state}")
+        names = server_names_of(cert)
+        if names:
+            print(f"  {'':<36} answers to {names.describe()}")
     print(f"trust store {home.trust_store}")
     print(f"{'key_id':<17} {'owner':<36} {'purpose':<19} {'not_before':<11} not_after")
     for key in sorted(store.keys, key=lambda k: (k.owner, k.not_before)):

@@ -8,6 +8,7 @@ carries the SAN URI `mash://<kind>/<name>`, and its message-signing key owner is
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -17,6 +18,11 @@ from certs.errors import InvalidName
 #: Safe identifier: lowercase, digits, `_` and `-`; used in file names and URIs.
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 URI_SCHEME = "mash"
+#: Parent of the demo's per-party server names (`police.adapter.localhost`). RFC 6761 keeps
+#: `.localhost` off every real network, so no public name or real deployment can collide.
+DEMO_DOMAIN = "localhost"
+#: A DNS label a real service name may use (RFC 1123; no wildcards: one certificate, one party).
+_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
 class PeerKind(StrEnum):
@@ -63,6 +69,20 @@ class Principal:
         return f"{URI_SCHEME}://{self.kind.value}/{self.name}"
 
     @property
+    def serves(self) -> bool:
+        """Brokers and adapters are servers and carry server names; clients carry none."""
+        return self.kind is not PeerKind.CLIENT
+
+    @property
+    def demo_server_name(self) -> str:
+        """Its per-party server name on one machine, e.g. `police.adapter.localhost`.
+
+        Built from the principal alone, so only that principal's certificate carries it:
+        a client reaching a loopback address checks this name, never plain `localhost`.
+        """
+        return f"{self.name}.{self.kind.value}.{DEMO_DOMAIN}"
+
+    @property
     def signing_owner(self) -> str | None:
         """Owner of its message-signing key (`broker-<id>`, `adapter-<agency>`); clients: None."""
         return None if self.kind is PeerKind.CLIENT else self.cert_name
@@ -100,6 +120,32 @@ class Principal:
         if not sep or kind not in {k.value for k in PeerKind}:
             raise InvalidName(f"not a certificate name (kind-name): {cert_name!r}")
         return cls(PeerKind(kind), name)
+
+
+def check_dns_name(name: str) -> str:
+    """Return `name` (lowercased) if it is a plain DNS host name, else raise `InvalidName`.
+
+    Wildcards are refused: a certificate must name one service, never a family of them.
+    """
+    host = name.strip().lower().rstrip(".") if isinstance(name, str) else ""
+    labels = host.split(".")
+    if not host or len(host) > 253 or not all(_DNS_LABEL.fullmatch(lab) for lab in labels):
+        raise InvalidName(f"invalid DNS name {name!r}: letters, digits, '-' and dots only "
+                          "(no wildcards)")
+    return host
+
+
+def check_ip_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """Parse an IPv4 or IPv6 address, or raise `InvalidName`."""
+    try:
+        return ipaddress.ip_address(text.strip())
+    except (ValueError, AttributeError):
+        raise InvalidName(f"invalid IP address {text!r}") from None
+
+
+def is_demo_name(host: str) -> bool:
+    """True for `localhost` and every name under it (the demo's names, never a real one)."""
+    return host == DEMO_DOMAIN or host.endswith("." + DEMO_DOMAIN)
 
 
 def owner_purpose(owner: str) -> KeyPurpose:

@@ -18,13 +18,25 @@ from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from certs.authority import (
     CLOCK_SKEW,
     CertificateAuthority,
+    ServerNames,
     cert_pem,
     new_tls_key,
+    principal_of,
     private_key_pem,
+    server_names_of,
 )
 from certs.errors import PkiError
 from certs.files import write_private, write_public
-from certs.names import KeyPurpose, PeerKind, Principal, check_name, owner_purpose
+from certs.names import (
+    KeyPurpose,
+    PeerKind,
+    Principal,
+    check_dns_name,
+    check_ip_address,
+    check_name,
+    is_demo_name,
+    owner_purpose,
+)
 from certs.signing import SigningKey
 from certs.truststore import PinnedKey, RevokedCert, TrustStore, key_id_of
 from mash.clock import Clock, utc_now
@@ -117,16 +129,23 @@ def init_pki(
 
 
 def issue(home: Home, principal: Principal, *, force: bool = False,
+          dns: Sequence[str] = (), ips: Sequence[str] = (),
           clock: Clock = utc_now) -> PkiSummary:
-    """Issue the TLS certificate (and signing keys) of one principal, keeping what is good."""
+    """Issue the TLS certificate (and signing keys) of one principal, keeping what is good.
+
+    `dns` and `ips` are the service's real server names (`mash pki issue --dns --ip`); a
+    certificate that names anything else is re-issued. Without them a service keeps the
+    names it has, or gets its per-party demo name (`police.adapter.localhost`).
+    """
     principal = checked(principal)
     now = clock()
     created: list[str] = []
     kept: list[str] = []
     ca = load_ca(home)
     store = load_trust_store(home) if home.trust_store.exists() else TrustStore()
+    wanted = server_names_for(home, store, principal, dns, ips) if (dns or ips) else None
     store = _ensure_principal(home, ca, store, principal, now=now, force=force,
-                              created=created, kept=kept)
+                              created=created, kept=kept, names=wanted)
     store.save(home.trust_store)
     return PkiSummary(home, tuple(created), tuple(kept), (principal,))
 
@@ -144,7 +163,8 @@ def rotate_tls(home: Home, name: str, *, revoke_old: bool = False,
         raise PkiError(f"{name} holds its own key: its owner renews it with `mash pki request`")
     now = clock()
     old = read_certificate(home, name) if home.tls_cert(name).exists() else None
-    issued = _issue_tls(home, load_ca(home), principal, now)
+    names = names_to_keep(home, load_trust_store(home), principal, old)
+    issued = _issue_tls(home, load_ca(home), principal, now, names)
     if revoke_old and old is not None:
         revoke_serial(home, name, old.serial_number, reason="superseded", now=now)
     return issued
@@ -226,6 +246,75 @@ def check_name_or_cert(name: str) -> Principal:
     return Principal.from_cert_name(name)
 
 
+# --- server names ----------------------------------------------------------------------------
+def server_names_for(home: Home, store: TrustStore, principal: Principal,
+                     dns: Sequence[str] = (), ips: Sequence[str] = ()) -> ServerNames:
+    """The server names `principal` may hold: what was asked, checked, or its demo name.
+
+    Refused (`PkiError`): any name for a client (a client certificate that named a server
+    could pose as it); `localhost`, a name under it other than the principal's own demo
+    name, and loopback or unspecified addresses (they name every machine, not one party);
+    a name another party's current certificate already holds.
+    """
+    if not principal.serves:
+        if dns or ips:
+            raise PkiError(f"{principal.cert_name}: client certificates carry no server names")
+        return ServerNames()
+    hosts = tuple(dict.fromkeys(check_dns_name(d) for d in dns))
+    addresses = tuple(dict.fromkeys(check_ip_address(i) for i in ips))
+    for host in hosts:
+        if is_demo_name(host) and host != principal.demo_server_name:
+            raise PkiError(f"{host!r} is not a real server name: names under "
+                           f"'localhost' are the demo's, one per party")
+    for address in addresses:
+        if address.is_loopback or address.is_unspecified or address.is_multicast:
+            raise PkiError(f"{address} names no single machine; give the service's own address")
+    names = ServerNames(hosts, addresses) if hosts or addresses \
+        else ServerNames((principal.demo_server_name,))
+    _refuse_names_held_by_others(home, store, principal, names)
+    return names
+
+
+def _refuse_names_held_by_others(home: Home, store: TrustStore, principal: Principal,
+                                 names: ServerNames) -> None:
+    """One name, one party: a name in two parties' certificates would let each pose as the other."""
+    wanted = {*names.dns, *(str(i) for i in names.ips)}
+    for path in sorted(home.pki_dir.glob("*.pem")):
+        if path == home.ca_cert or path.stem == principal.cert_name:
+            continue
+        try:
+            cert = x509.load_pem_x509_certificate(path.read_bytes())
+        except ValueError:
+            continue
+        holder = principal_of(cert)
+        if holder is None or holder == principal or store.is_revoked(cert.serial_number):
+            continue
+        held = server_names_of(cert)
+        clash = wanted & {*held.dns, *(str(i) for i in held.ips)}
+        if clash:
+            raise PkiError(f"{', '.join(sorted(clash))} already names {holder.cert_name}; "
+                           f"a server name belongs to one party")
+
+
+def _acceptable(principal: Principal, names: ServerNames) -> bool:
+    """Whether a certificate's names fit the rules of `server_names_for` (old certs may not)."""
+    if not principal.serves:
+        return not names
+    if not names:
+        return False
+    demo = [d for d in names.dns if is_demo_name(d)]
+    bad_ip = any(i.is_loopback or i.is_unspecified for i in names.ips)
+    return not bad_ip and all(d == principal.demo_server_name for d in demo)
+
+
+def names_to_keep(home: Home, store: TrustStore, principal: Principal,
+                  old: x509.Certificate | None) -> ServerNames:
+    """On renewal: the old certificate's names if they are still acceptable, else the default."""
+    if old is not None and _acceptable(principal, server_names_of(old)):
+        return server_names_of(old)
+    return server_names_for(home, store, principal)
+
+
 # --- internals -------------------------------------------------------------------------------
 def _ensure_ca(home: Home, now: datetime, force: bool, created: list[str],
                kept: list[str]) -> CertificateAuthority:
@@ -244,10 +333,13 @@ def _ensure_ca(home: Home, now: datetime, force: bool, created: list[str],
 def _ensure_principal(
     home: Home, ca: CertificateAuthority, store: TrustStore, principal: Principal, *,
     now: datetime, force: bool, created: list[str], kept: list[str],
+    names: ServerNames | None = None,
 ) -> TrustStore:
     name = principal.cert_name
-    if force or not _tls_is_good(home, ca, store, name, now):
-        _issue_tls(home, ca, principal, now)
+    if force or not _tls_is_good(home, ca, store, principal, now, names):
+        old = read_certificate(home, name) if home.tls_cert(name).exists() else None
+        chosen = names if names is not None else names_to_keep(home, store, principal, old)
+        _issue_tls(home, ca, principal, now, chosen)
         created.append(f"tls:{name}")
     else:
         kept.append(f"tls:{name}")
@@ -261,8 +353,9 @@ def _ensure_principal(
     return store
 
 
-def _tls_is_good(home: Home, ca: CertificateAuthority, store: TrustStore, name: str,
-                 now: datetime) -> bool:
+def _tls_is_good(home: Home, ca: CertificateAuthority, store: TrustStore, principal: Principal,
+                 now: datetime, wanted: ServerNames | None = None) -> bool:
+    name = principal.cert_name
     if not (home.tls_cert(name).exists() and home.tls_key(name).exists()):
         return False
     cert = read_certificate(home, name)
@@ -270,13 +363,16 @@ def _tls_is_good(home: Home, ca: CertificateAuthority, store: TrustStore, name: 
         cert.verify_directly_issued_by(ca.certificate)
     except (ValueError, TypeError, _CryptoInvalidSignature):
         return False
+    names = server_names_of(cert)
+    if not _acceptable(principal, names) or (wanted is not None and names != wanted):
+        return False  # e.g. a certificate from before per-party names, carrying `localhost`
     return not store.is_revoked(cert.serial_number) and cert.not_valid_after_utc > now
 
 
 def _issue_tls(home: Home, ca: CertificateAuthority, principal: Principal,
-               now: datetime) -> IssuedCertificate:
+               now: datetime, names: ServerNames) -> IssuedCertificate:
     key = new_tls_key()
-    cert = ca.issue(principal, key.public_key(), now=now)
+    cert = ca.issue(principal, key.public_key(), now=now, names=names)
     # Key first: a cert on disk without its key would be unusable.
     write_private(home.tls_key(principal.cert_name), private_key_pem(key))
     write_public(home.tls_cert(principal.cert_name), cert_pem(cert))

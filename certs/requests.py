@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,10 @@ from certs.pki import (
     checked,
     load_ca,
     load_trust_store,
+    names_to_keep,
     pin_public_key,
+    read_certificate,
+    server_names_for,
     superseded,
 )
 from certs.signing import SigningKey
@@ -132,9 +136,13 @@ def create_request(home: Home, principal: Principal, *, out: Path | None = None,
     return target
 
 
-def approve_request(home: Home, request_path: Path, *,
-                    clock: Clock = utc_now) -> IssuedCertificate:
+def approve_request(home: Home, request_path: Path, *, dns: Sequence[str] = (),
+                    ips: Sequence[str] = (), clock: Clock = utc_now) -> IssuedCertificate:
     """CA side: check a request, issue its certificate and pin its signing keys.
+
+    The CA decides the server names (`dns`, `ips`), never the requester; without them a
+    renewal keeps the names of the certificate it replaces, and a new service gets its
+    per-party demo name.
 
     The certificate is written to `home.tls_cert(<name>)` for the operator to
     send back. Raises `PkiError` if the CSR is not self-consistent or a key is
@@ -170,7 +178,13 @@ def approve_request(home: Home, request_path: Path, *,
             raise PkiError(f"key {kid} is already pinned for {store.pinned(kid).owner}")
     now = clock()
     ca = load_ca(home)
-    cert = ca.issue(principal, public_key, now=now)
+    if dns or ips:
+        names = server_names_for(home, store, principal, dns, ips)
+    else:
+        old = read_certificate(home, principal.cert_name) \
+            if home.tls_cert(principal.cert_name).exists() else None
+        names = names_to_keep(home, store, principal, old)
+    cert = ca.issue(principal, public_key, now=now, names=names)
     write_public(home.tls_cert(principal.cert_name),
                  cert.public_bytes(serialization.Encoding.PEM))
     for key in request.keys:

@@ -5,23 +5,32 @@ certificate, so every connection is authenticated both ways. The peer's identity
 is the `mash://<kind>/<name>` URI in its certificate, read from the verified
 certificate gRPC hands us; its serial is checked against the revocation list
 on every call because gRPC Python offers no CRL hook of its own.
+
+A client checks who the server is the way gRPC offers (it has no peer-verification
+callback in Python): hostname verification against the TLS target name, during
+the handshake, before any byte of a call is sent. `target_name` gives the name of
+the party the client means to reach: its configured server name, else the host it
+dials, else (on loopback) its per-party demo name. Only that party's certificate
+carries that name (`certs.pki.server_names_for`), and client certificates carry none.
 """
 
 from __future__ import annotations
 
 import functools
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import grpc
 from cryptography import x509
 
-from certs.authority import principal_of
+from certs.authority import certificate_thumbprint, principal_of
 from certs.errors import CertificateRevoked, PeerNotAuthenticated
-from certs.names import PeerKind
+from certs.names import PeerKind, Principal
 from certs.reloading import ReloadingTrustStore
 from certs.truststore import TrustStore
+from mash.grpc_server import channel_options
 from mash.home import Home
 
 #: auth_context key under which gRPC exposes the verified peer certificate (PEM).
@@ -39,6 +48,8 @@ class PeerIdentity:
     kind: PeerKind
     name: str
     serial: int
+    #: RFC 8705 `x5t#S256` of its certificate: what a token bound to this device names
+    thumbprint: str = ""
 
     @property
     def cert_name(self) -> str:
@@ -68,8 +79,57 @@ def channel_credentials(home: Home, name: str) -> grpc.ChannelCredentials:
     )
 
 
+def address_host(address: str) -> str:
+    """The host part of a gRPC target such as `police.example.org:50051` or `[::1]:50051`."""
+    target = address
+    for scheme in ("dns:///", "dns:", "ipv4:", "ipv6:"):
+        if target.startswith(scheme):
+            target = target[len(scheme):]
+            break
+    if target.startswith("["):
+        return target[1:].partition("]")[0]
+    host, sep, port = target.rpartition(":")
+    return host if sep and port.isdigit() and ":" not in host else target
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def target_name(expected: Principal, address: str, server_name: str | None = None) -> str:
+    """The name the server at `address` must prove it holds to be `expected`.
+
+    `server_name` when configured (e.g. an adapter reached through a load balancer);
+    else the host dialled, as any TLS client does; on loopback, where the host names
+    every service on the machine, the party's own demo name (`police.adapter.localhost`).
+    """
+    if server_name:
+        return server_name
+    host = address_host(address)
+    return expected.demo_server_name if _is_loopback(host) else host
+
+
+def client_channel_options(expected: Principal, address: str, server_name: str | None = None,
+                           max_message_bytes: int | None = None) -> list[tuple[str, Any]]:
+    """gRPC channel options for calling `expected` at `address`, its identity checked.
+
+    The TLS target name is overridden only when it differs from the host dialled, and
+    then only to the name of the party meant (never to a name every service shares).
+    """
+    options = channel_options() if max_message_bytes is None else channel_options(max_message_bytes)
+    name = target_name(expected, address, server_name)
+    if name != address_host(address):
+        options.append(("grpc.ssl_target_name_override", name))
+    return options
+
+
 @functools.lru_cache(maxsize=1024)
-def _identity_from_pem(pem: bytes) -> tuple[PeerKind, str, int] | None:
+def _identity_from_pem(pem: bytes) -> tuple[PeerKind, str, int, str] | None:
     # Parsing a certificate costs tens of microseconds; peers reuse few certs.
     try:
         cert = x509.load_pem_x509_certificate(pem)
@@ -78,7 +138,7 @@ def _identity_from_pem(pem: bytes) -> tuple[PeerKind, str, int] | None:
     principal = principal_of(cert)
     if principal is None:
         return None
-    return principal.kind, principal.name, cert.serial_number
+    return principal.kind, principal.name, cert.serial_number, certificate_thumbprint(cert)
 
 
 def peer_identity(
@@ -99,7 +159,7 @@ def peer_identity(
     found = _identity_from_pem(bytes(pems[0]))
     if found is None:
         raise PeerNotAuthenticated("peer certificate has no single mash:// identity")
-    kind, name, serial = found
+    kind, name, serial, thumbprint = found
     if trust_store is not None and trust_store.is_revoked(serial):
         raise CertificateRevoked(f"certificate {serial:x} of {kind.value}-{name} is revoked")
-    return PeerIdentity(kind, name, serial)
+    return PeerIdentity(kind, name, serial, thumbprint)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
-from identity.tokens import init_dev_issuer, issue_token, issuer_key_path
+from identity.tokens import DEFAULT_BROKER_ID, init_dev_issuer, issue_token, issuer_key_path
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Role, parse
@@ -21,10 +22,18 @@ def register(sub: Any) -> None:
     init.add_argument("--force", action="store_true", help="replace the issuer key")
     init.set_defaults(handler=_init)
 
-    issue = commands.add_parser("issue", help="print a signed staff token on stdout")
+    issue = commands.add_parser(
+        "issue", help="print a signed staff token on stdout, bound to one client certificate")
     issue.add_argument("--role", required=True, help=", ".join(r.value for r in Role))
     issue.add_argument("--sub", required=True, help="staff member's subject id")
-    issue.add_argument("--org", default="mash-demo")
+    issue.add_argument("--broker-id", default=DEFAULT_BROKER_ID,
+                       help="the broker the token is for (its audience; default mash-demo)")
+    issue.add_argument("--org", default=None, help="the MASH (default: the broker id)")
+    device = issue.add_mutually_exclusive_group()
+    device.add_argument("--client", default="client-staff",
+                        help="bind to this client certificate of the home (default client-staff)")
+    device.add_argument("--cert", default=None,
+                        help="bind to the client certificate in this PEM file (the device's)")
     issue.add_argument("--ttl", type=int, default=900, help="lifetime in seconds (default 900)")
     issue.add_argument("--home", default=None, help="home folder (default .mash)")
     issue.set_defaults(handler=_issue)
@@ -45,9 +54,18 @@ def _issue(args: argparse.Namespace) -> int:
         raise UsageError("--ttl must be a positive number of seconds")
     if not args.sub:
         raise UsageError("--sub must not be empty")
+    cert = Path(args.cert) if args.cert else home.tls_cert(args.client)
+    if not cert.is_file():
+        raise UsageError(f"no client certificate {cert}: a token is bound to the device that "
+                         "presents it (give --client NAME or --cert FILE)")
     if not issuer_key_path(home).exists():
         init_dev_issuer(home)  # dev issuer only: create on first use
-    print(issue_token(home, sub=args.sub, role=role, org=args.org, ttl_s=args.ttl))
+    try:
+        token = issue_token(home, sub=args.sub, role=role, broker_id=args.broker_id,
+                            org=args.org, ttl_s=args.ttl, cert=cert)
+    except ValueError:
+        raise UsageError(f"{cert} is not a PEM certificate") from None
+    print(token)
     return 0
 
 

@@ -49,3 +49,15 @@ class MissingClaim(TokenError):
 
 class UnknownRole(TokenError):
     """The `role` claim is not a role of `mash.vocab.Role`."""
+
+
+class WrongOrganisation(TokenError):
+    """`org` is not the MASH this broker serves."""
+
+
+class UnboundToken(TokenError):
+    """The token carries no usable `cnf.x5t#S256`: it is not bound to a client certificate."""
+
+
+class WrongCertificate(TokenError):
+    """The token is bound to another client certificate than the one it was presented over."""

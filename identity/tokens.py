@@ -1,18 +1,24 @@
 """Staff tokens: a development issuer, and validation at the broker.
 
 The real identity provider is external; the broker only needs its issuer URL,
-its audience and its public keys (a JWKS). `TokenValidator` checks, in order:
-size and shape, header algorithm against an allow-list (before any decoding,
-so `alg: none` and HS256-with-the-public-key never reach a verifier), key id,
-signature, required claims, issuer, audience, then times with an injected
-clock, then the role against the vocabulary.
+its audience, the organisation (the MASH) it serves and the IdP's public keys (a
+JWKS). `TokenValidator` checks, in order: size and shape, the header (only known
+parameters, each a string; the algorithm against an allow-list before any
+decoding, so `alg: none` and HS256-with-the-public-key never reach a verifier; no
+`crit`), key id, signature, required claims, issuer, audience (each broker its
+own), times with an injected clock, the organisation, the role against the
+vocabulary, and, on every call, that the token is bound (RFC 8705 `cnf.x5t#S256`)
+to the client certificate it was presented over. Whatever a token holds, the
+answer is a `TokenError`: nothing in a token can crash the broker.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
+import math
 import secrets
 import threading
 from collections import OrderedDict
@@ -26,6 +32,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from certs.authority import thumbprint_of_file
 from certs.files import write_private, write_public
 from identity.errors import (
     BadSignature,
@@ -36,22 +43,42 @@ from identity.errors import (
     NotYetValid,
     TokenError,
     TokenTooLongLived,
+    UnboundToken,
     UnknownRole,
     WrongAudience,
+    WrongCertificate,
     WrongIssuer,
+    WrongOrganisation,
 )
 from mash.canonical import canonical_bytes
 from mash.clock import Clock, utc_now
 from mash.home import Home
+from mash.logs import get_logger
 from mash.vocab import Role, UnknownVocabulary, parse
 
 DEV_ISSUER = "https://idp.mash-demo.invalid"
-AUDIENCE = "mash-broker"
+DEFAULT_BROKER_ID = "mash-demo"
 ALGORITHM = "ES256"
-REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "nbf", "exp", "jti")
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "nbf", "exp", "jti", "cnf")
+#: RFC 8705 confirmation method: SHA-256 thumbprint of the client certificate (base64url).
+CNF_X5T_S256 = "x5t#S256"
+#: The header parameters a staff token may carry, each a string. Anything else (`crit`, `jku`,
+#: `x5u`, `jwk`, `x5c`: keys or semantics chosen by the sender, `b64`, `zip`) is refused.
+ALLOWED_HEADER = frozenset({"alg", "kid", "typ", "cty", "x5t", "x5t#S256"})
+#: Latest instant a time claim may name (year 5138): beyond it a token is not a real token.
+_MAX_TIMESTAMP = 1e11
 #: Tokens larger than this are refused unparsed (bounds the work an attacker can cause).
 MAX_TOKEN_BYTES = 8192
 DEFAULT_MAX_LIFETIME_S = 3600
+
+
+log = get_logger("identity")
+
+
+def audience_for(broker_id: str) -> str:
+    """The development issuer's audience for broker `broker_id`: each broker its own, so a
+    token issued for one MASH's broker is refused by every other."""
+    return f"mash://broker/{broker_id}"
 
 
 def issuer_key_path(home: Home) -> Path:
@@ -104,17 +131,22 @@ class DevIssuer:
         return _public_jwk(self.private_key.public_key())
 
     def issue(
-        self, *, sub: str, role: Role | str, org: str = "mash-demo", ttl_s: int = 900,
-        audience: str = AUDIENCE, clock: Clock = utc_now, jti: str | None = None,
+        self, *, sub: str, role: Role | str, cert_thumbprint: str,
+        org: str = DEFAULT_BROKER_ID, ttl_s: int = 900,
+        audience: str = audience_for(DEFAULT_BROKER_ID), clock: Clock = utc_now,
+        jti: str | None = None,
     ) -> str:
-        """A signed staff token for `sub` with `role`, valid from now for `ttl_s` seconds."""
+        """A signed staff token for `sub` with `role`, valid from now for `ttl_s` seconds,
+        bound to the client certificate whose `x5t#S256` is `cert_thumbprint`."""
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
+        if not cert_thumbprint:
+            raise ValueError("a staff token must be bound to a client certificate")
         now = int(clock().timestamp())
         claims = {
             "iss": self.issuer, "aud": audience, "sub": sub, "role": parse(Role, role).value,
             "org": org, "iat": now, "nbf": now, "exp": now + ttl_s,
-            "jti": jti or secrets.token_hex(16),
+            "jti": jti or secrets.token_hex(16), "cnf": {CNF_X5T_S256: cert_thumbprint},
         }
         return jwt.encode(claims, self.private_key, algorithm=ALGORITHM,
                           headers={"kid": self.jwk["kid"], "typ": "JWT"})
@@ -135,12 +167,20 @@ def init_dev_issuer(home: Home, *, force: bool = False) -> None:
 
 
 def issue_token(
-    home: Home, *, sub: str, role: Role | str, org: str = "mash-demo", ttl_s: int = 900,
-    audience: str = AUDIENCE, clock: Clock = utc_now,
+    home: Home, *, sub: str, role: Role | str, broker_id: str = DEFAULT_BROKER_ID,
+    org: str | None = None, ttl_s: int = 900, audience: str | None = None,
+    client: str = "client-staff", cert: Path | None = None, clock: Clock = utc_now,
 ) -> str:
-    """Issue a staff token from the development issuer of `home`."""
-    return DevIssuer.load(home).issue(sub=sub, role=role, org=org, ttl_s=ttl_s,
-                                      audience=audience, clock=clock)
+    """Issue a staff token from the development issuer of `home`, for broker `broker_id`.
+
+    The token is bound to the client certificate `cert` (a PEM file), by default the
+    home's certificate `client` (`client-staff`): presented over any other certificate, the
+    broker refuses it. `org` defaults to the broker's MASH, `audience` to the broker's own.
+    """
+    thumbprint = thumbprint_of_file(cert if cert is not None else home.tls_cert(client))
+    return DevIssuer.load(home).issue(
+        sub=sub, role=role, cert_thumbprint=thumbprint, org=org or broker_id, ttl_s=ttl_s,
+        audience=audience or audience_for(broker_id), clock=clock)
 
 
 # --- validation at the broker ----------------------------------------------------------------
@@ -153,10 +193,12 @@ class StaffIdentity:
     org: str
     jti: str
     expires_at: datetime
+    #: `x5t#S256` of the client certificate the token is bound to
+    cert_thumbprint: str = ""
 
 
 class TokenValidator:
-    """Validates staff tokens against one issuer's public keys. Thread-safe."""
+    """Validates staff tokens against one issuer's public keys, for one MASH. Thread-safe."""
 
     def __init__(
         self,
@@ -164,19 +206,24 @@ class TokenValidator:
         audience: str,
         jwks_or_keys: Mapping[str, Any],
         *,
+        org: str,
         algorithms: Sequence[str] = (ALGORITHM,),
         leeway_s: int = 30,
         max_lifetime_s: int = DEFAULT_MAX_LIFETIME_S,
         clock: Clock = utc_now,
         cache_size: int = 4096,
     ) -> None:
-        """`jwks_or_keys` is a JWKS dict (`{"keys": [...]}`) or a mapping kid -> public key."""
+        """`jwks_or_keys` is a JWKS dict (`{"keys": [...]}`) or a mapping kid -> public key;
+        `audience` is this broker's own, `org` the MASH it serves."""
         bad = [a for a in algorithms if a.lower() == "none" or a.startswith("HS")]
         if bad or not algorithms:
             # Symmetric algorithms would let anyone holding the public key mint tokens.
             raise ValueError(f"refusing algorithm allow-list {list(algorithms)!r}")
+        if not org or not audience:
+            raise ValueError("a token validator needs this broker's audience and organisation")
         self.issuer = issuer
         self.audience = audience
+        self.org = org
         self.algorithms = tuple(algorithms)
         self.leeway = leeway_s
         self.max_lifetime = max_lifetime_s
@@ -187,13 +234,22 @@ class TokenValidator:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_home(cls, home: Home, *, clock: Clock = utc_now, **kwargs: Any) -> TokenValidator:
-        """A validator for the development issuer of `home` (reads its public JWKS)."""
+    def from_home(cls, home: Home, *, broker_id: str = DEFAULT_BROKER_ID, clock: Clock = utc_now,
+                  **kwargs: Any) -> TokenValidator:
+        """A validator for the development issuer of `home`, for broker `broker_id` (its
+        audience, its MASH as the organisation); reads the issuer's public JWKS."""
         jwks = json.loads(jwks_path(home).read_text(encoding="utf-8"))
-        return cls(DEV_ISSUER, AUDIENCE, jwks, clock=clock, **kwargs)
+        return cls(DEV_ISSUER, audience_for(broker_id), jwks, org=broker_id, clock=clock,
+                   **kwargs)
 
-    def validate(self, token: str) -> StaffIdentity:
-        """Return the staff identity of a valid token; raise a `TokenError` subclass otherwise."""
+    def validate(self, token: str, presented_thumbprint: str | None) -> StaffIdentity:
+        """The staff identity of a valid token presented over the client certificate whose
+        `x5t#S256` is `presented_thumbprint`; a `TokenError` subclass otherwise.
+
+        The binding is checked on every call, cached or not: a token copied off one device
+        is refused over any other certificate, and once that device's certificate is revoked
+        (refused by the TLS layer) the token is of no use at all.
+        """
         if not isinstance(token, str) or len(token) > MAX_TOKEN_BYTES:
             raise MalformedToken("token is not a string of reasonable size")
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
@@ -201,13 +257,27 @@ class TokenValidator:
         with self._lock:
             cached = self._cache.get(digest)
         if cached is not None and now < cached.expires_at:
-            return cached
-        identity = self._validate(token, now)
-        with self._lock:
-            self._cache[digest] = identity
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            identity = cached
+        else:
+            identity = self._validate_any(token, now)
+            with self._lock:
+                self._cache[digest] = identity
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        if not presented_thumbprint or not hmac.compare_digest(
+                identity.cert_thumbprint.encode(), presented_thumbprint.encode()):
+            raise WrongCertificate("token is bound to another client certificate")
         return identity
+
+    def _validate_any(self, token: str, now: datetime) -> StaffIdentity:
+        try:
+            return self._validate(token, now)
+        except TokenError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fail closed: a token can never crash the broker
+            # Only the cause's type is logged: the token is a credential, never log it.
+            log.warning("token_validation_error", cause=type(exc).__name__)
+            raise MalformedToken(f"token refused: {type(exc).__name__}") from None
 
     def _validate(self, token: str, now: datetime) -> StaffIdentity:
         key = self._key_for(_header(token), token)
@@ -222,6 +292,8 @@ class TokenValidator:
         except jwt.InvalidSignatureError:
             raise BadSignature("token signature does not verify") from None
         except jwt.MissingRequiredClaimError as exc:
+            if exc.claim == "cnf":
+                raise UnboundToken("token is not bound to a client certificate (cnf)") from None
             raise MissingClaim(f"missing claim {exc.claim!r}") from None
         except jwt.InvalidIssuerError:
             raise WrongIssuer("token issuer is not trusted") from None
@@ -240,9 +312,14 @@ class TokenValidator:
     def _key_for(self, header: Mapping[str, Any], token: str) -> Any:
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self.algorithms:
-            raise DisallowedAlgorithm(f"token algorithm {alg!r} is not allowed")
+            raise DisallowedAlgorithm(f"token algorithm {str(alg)[:32]!r} is not allowed")
         if "crit" in header:
             raise MalformedToken("critical header extensions are not supported")
+        unknown = set(header) - ALLOWED_HEADER
+        if unknown:
+            raise MalformedToken(f"token header has parameters not accepted: {len(unknown)}")
+        if not all(isinstance(v, str) for v in header.values()):
+            raise MalformedToken("token header parameters must be strings")
         kid = header.get("kid")
         if kid is None and len(self._keys) == 1:
             kid = next(iter(self._keys))
@@ -266,21 +343,25 @@ class TokenValidator:
         for name in ("role", "org", "sub", "jti"):
             if not isinstance(claims.get(name), str) or not claims[name]:
                 raise MissingClaim(f"missing claim {name!r}")
+        if not hmac.compare_digest(claims["org"].encode(), self.org.encode()):
+            raise WrongOrganisation("token is for another organisation than this MASH")
         try:
             role = parse(Role, claims["role"])
         except UnknownVocabulary:
             raise UnknownRole("token role is not a known role") from None
         return StaffIdentity(
             sub=claims["sub"], role=role, org=claims["org"], jti=claims["jti"],
-            expires_at=datetime.fromtimestamp(exp, UTC),
+            expires_at=datetime.fromtimestamp(exp, UTC), cert_thumbprint=_bound_thumbprint(claims),
         )
 
 
 def _header(token: str) -> Mapping[str, Any]:
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.DecodeError:
+    except jwt.InvalidTokenError:  # DecodeError, and e.g. a `kid` that is not a string
         raise MalformedToken("token header cannot be decoded") from None
+    if not isinstance(header, dict):
+        raise MalformedToken("token header is not a JSON object")
     return header
 
 
@@ -288,7 +369,20 @@ def _numeric(claims: Mapping[str, Any], name: str) -> float:
     value = claims.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise MissingClaim(f"claim {name!r} must be a number")
-    return float(value)
+    number = float(value)
+    if not math.isfinite(number) or not 0 <= number <= _MAX_TIMESTAMP:
+        raise MalformedToken(f"claim {name!r} is not a time")
+    return number
+
+
+def _bound_thumbprint(claims: Mapping[str, Any]) -> str:
+    """The `cnf.x5t#S256` of a token (RFC 8705), or `UnboundToken`."""
+    cnf = claims.get("cnf")
+    thumbprint = cnf.get(CNF_X5T_S256) if isinstance(cnf, dict) else None
+    # SHA-256 in unpadded base64url is 43 characters.
+    if not isinstance(thumbprint, str) or len(thumbprint) != 43:
+        raise UnboundToken("token is not bound to a client certificate (cnf.x5t#S256)")
+    return thumbprint
 
 
 def _load_keys(jwks_or_keys: Mapping[str, Any]) -> dict[str, tuple[Any, str | None]]:
@@ -308,6 +402,6 @@ def _load_keys(jwks_or_keys: Mapping[str, Any]) -> dict[str, tuple[Any, str | No
 
 
 __all__ = [
-    "AUDIENCE", "DEV_ISSUER", "DevIssuer", "StaffIdentity", "TokenError", "TokenValidator",
-    "init_dev_issuer", "issue_token", "issuer_key_path", "jwks_path",
+    "CNF_X5T_S256", "DEV_ISSUER", "DevIssuer", "StaffIdentity", "TokenError", "TokenValidator",
+    "audience_for", "init_dev_issuer", "issue_token", "issuer_key_path", "jwks_path",
 ]

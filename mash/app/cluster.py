@@ -23,9 +23,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from agency_adapters.config import AdapterConfig
 from broker.config import AdapterEndpoint, BrokerConfig
-from certs.tls import channel_credentials
+from certs.names import Principal
+from certs.tls import channel_credentials, client_channel_options
 from mash.clock import Clock, london_today, utc_now
-from mash.grpc_server import channel_options
 from mash.home import Home
 from mash.vocab import PARTNER_AGENCIES, Agency
 
@@ -192,7 +192,8 @@ class Cluster:
 
     def _await_healthy(self, service: Service, timeout_s: float) -> None:
         creds = channel_credentials(self.home, f"broker-{self.broker_id}")
-        with grpc.secure_channel(service.address, creds, options=channel_options()) as channel:
+        options = client_channel_options(Principal.from_cert_name(service.name), service.address)
+        with grpc.secure_channel(service.address, creds, options=options) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout_s)
         if reply.status != health_pb2.HealthCheckResponse.SERVING:

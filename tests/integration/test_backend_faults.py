@@ -17,10 +17,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from broker.client import BrokerClient
-from certs.tls import channel_credentials
+from certs.names import Principal
+from certs.tls import channel_credentials, client_channel_options
 from identity.tokens import issue_token
 from mash.app.cluster import Cluster, Service
-from mash.grpc_server import channel_options
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb
 from mash.vocab import Agency, AgencyStatus, Role
@@ -64,7 +64,8 @@ def _lookup(home: Home, cluster: Cluster, referral: str) -> pb.ReferralSummary:
 
 def _health(home: Home, adapter: Service, service: str, timeout_s: float = 2.0) -> int:
     creds = channel_credentials(home, "broker-mash-demo")
-    with grpc.secure_channel(adapter.address, creds, options=channel_options()) as channel:
+    options = client_channel_options(Principal.from_cert_name(adapter.name), adapter.address)
+    with grpc.secure_channel(adapter.address, creds, options=options) as channel:
         reply = health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(service=service), timeout=timeout_s)
     return int(reply.status)

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from broker.client import BrokerClient
 from broker.config import IdentityProvider
+from certs.authority import thumbprint_of_file
 from identity.tokens import issue_token
 from mash.app.cluster import Cluster
 from mash.home import Home
@@ -34,10 +35,12 @@ def test_broker_trusts_the_configured_idp_not_the_dev_issuer(home: Home, tmp_pat
     now = int(time.time())
     good = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "sw-900", "role": "mash_social_worker",
                        "org": "council-42", "iat": now, "nbf": now, "exp": now + 600,
-                       "jti": "j-1"}, key, "ES256", headers={"kid": "idp-1"})
+                       "jti": "j-1", "cnf": {"x5t#S256": thumbprint_of_file(
+                           home.tls_cert("client-staff"))}},
+                      key, "ES256", headers={"kid": "idp-1"})
     request = red_request("REF-IT-IDP", demo_subjects(home))
     cluster = Cluster(home, agencies=PARTNER_AGENCIES[:1], broker_settings={
-        "identity": IdentityProvider(ISSUER, AUDIENCE, jwks)})
+        "identity": IdentityProvider(ISSUER, AUDIENCE, jwks, org="council-42")})
     with cluster:
         with BrokerClient(home, cluster.broker.address, good) as c:
             assert c.lookup(request).agencies

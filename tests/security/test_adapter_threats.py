@@ -9,10 +9,10 @@ import grpc
 import pytest
 
 from certs.envelopes import sign_query
+from certs.names import PeerKind, Principal
 from certs.signing import SigningKey
-from certs.tls import channel_credentials
+from certs.tls import channel_credentials, client_channel_options
 from mash.app.cluster import Cluster
-from mash.grpc_server import channel_options
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
@@ -20,6 +20,8 @@ from mash.vocab import AGENCY_CATEGORIES, Agency, AgencyStatus
 from tests.integration.helpers import demo_subjects, red_request
 
 pytestmark = [pytest.mark.integration, pytest.mark.clock_sensitive]
+
+POLICE = Principal(PeerKind.ADAPTER, "police")
 
 
 def _query(home: Home, **over: object) -> pb.Query:
@@ -39,8 +41,9 @@ def _query(home: Home, **over: object) -> pb.Query:
 
 def _send(home: Home, cluster: Cluster, signed: pb.SignedQuery) -> pb.Disclosure:
     creds = channel_credentials(home, "broker-mash-demo")
-    with grpc.secure_channel(cluster.adapter("police").address, creds,
-                             options=channel_options()) as ch:
+    address = cluster.adapter("police").address
+    with grpc.secure_channel(address, creds,
+                             options=client_channel_options(POLICE, address)) as ch:
         answer = pb_grpc.AgencyAdapterStub(ch).Query(signed, timeout=10)
     return pb.Disclosure.FromString(answer.disclosure)
 

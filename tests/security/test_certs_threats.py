@@ -26,7 +26,7 @@ from certs.errors import (
     UnknownKey,
     WrongSigner,
 )
-from certs.names import PeerKind
+from certs.names import PeerKind, Principal
 from certs.signing import DISCLOSURE_DOMAIN, QUERY_DOMAIN, SigningKey, TrustStore
 from mash.home import Home
 
@@ -167,8 +167,15 @@ def server(home: Home) -> Iterator[tuple[int, _Health]]:
     srv.stop(None)
 
 
-def _check(port: int, creds: grpc.ChannelCredentials) -> health_pb2.HealthCheckResponse:
-    with grpc.secure_channel(f"localhost:{port}", creds) as channel:
+_BROKER = Principal(PeerKind.BROKER, "mash-demo")
+
+
+def _check(port: int, creds: grpc.ChannelCredentials, expected: Principal = _BROKER,
+           ) -> health_pb2.HealthCheckResponse:
+    # the client checks the server is `expected` (its per-party name on loopback)
+    address = f"127.0.0.1:{port}"
+    with grpc.secure_channel(address, creds, options=tls.client_channel_options(
+            expected, address)) as channel:
         return health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(),
                                                          timeout=5)
 
@@ -214,7 +221,8 @@ def test_server_from_another_ca_is_refused_by_our_client(
     srv.start()
     try:
         with pytest.raises(grpc.RpcError) as err:
-            _check(port, tls.channel_credentials(home, "broker-mash-demo"))
+            _check(port, tls.channel_credentials(home, "broker-mash-demo"),
+                   Principal(PeerKind.ADAPTER, "police"))
         assert err.value.code() == grpc.StatusCode.UNAVAILABLE
     finally:
         srv.stop(None)
@@ -286,7 +294,9 @@ def test_peer_identity_works_with_grpc_aio(home: Home) -> None:
         await server.start()
         try:
             creds = tls.channel_credentials(home, "broker-mash-demo")
-            async with grpc.aio.secure_channel(f"localhost:{port}", creds) as channel:
+            address = f"127.0.0.1:{port}"
+            options = tls.client_channel_options(Principal(PeerKind.ADAPTER, "police"), address)
+            async with grpc.aio.secure_channel(address, creds, options=options) as channel:
                 await health_pb2_grpc.HealthStub(channel).Check(
                     health_pb2.HealthCheckRequest(), timeout=5)
         finally:

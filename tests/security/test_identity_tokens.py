@@ -24,10 +24,11 @@ from identity.errors import (
     WrongIssuer,
 )
 from identity.tokens import (
-    AUDIENCE,
     DEV_ISSUER,
     DevIssuer,
+    StaffIdentity,
     TokenValidator,
+    audience_for,
     init_dev_issuer,
     jwks_path,
 )
@@ -37,6 +38,20 @@ from mash.vocab import Role
 pytestmark = pytest.mark.clock_sensitive
 
 T0 = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
+AUDIENCE = audience_for("mash-demo")
+#: the `x5t#S256` of the client certificate the tokens of these tests are bound to
+DEVICE = base64.urlsafe_b64encode(b"\x01" * 32).rstrip(b"=").decode()
+OTHER_DEVICE = base64.urlsafe_b64encode(b"\x02" * 32).rstrip(b"=").decode()
+
+
+class _OnDevice:
+    """A validator whose tokens are presented over the certificate `DEVICE`."""
+
+    def __init__(self, inner: TokenValidator) -> None:
+        self.inner = inner
+
+    def validate(self, token: str) -> StaffIdentity:
+        return self.inner.validate(token, DEVICE)
 
 
 @pytest.fixture(scope="module")
@@ -51,15 +66,16 @@ def issuer(home: Home) -> DevIssuer:
     return DevIssuer.load(home)
 
 
-def validator(home: Home, at: datetime = T0) -> TokenValidator:
-    return TokenValidator.from_home(home, clock=lambda: at)
+def validator(home: Home, at: datetime = T0) -> _OnDevice:
+    return _OnDevice(TokenValidator.from_home(home, clock=lambda: at))
 
 
 def claims(issuer: DevIssuer, **overrides: object) -> dict[str, object]:
     now = int(T0.timestamp())
     base: dict[str, object] = {"iss": DEV_ISSUER, "aud": AUDIENCE, "sub": "sw-1",
                                "role": "mash_social_worker", "org": "mash-demo", "iat": now,
-                               "nbf": now, "exp": now + 900, "jti": "j1"}
+                               "nbf": now, "exp": now + 900, "jti": "j1",
+                               "cnf": {"x5t#S256": DEVICE}}
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -70,14 +86,15 @@ def sign(issuer: DevIssuer, body: dict[str, object], **headers: object) -> str:
 
 
 def test_valid_token_is_accepted(home: Home, issuer: DevIssuer) -> None:
-    ident = validator(home).validate(issuer.issue(sub="sw-1", role=Role.MASH_TEAM_MANAGER,
+    ident = validator(home).validate(issuer.issue(cert_thumbprint=DEVICE, sub="sw-1",
+                                                  role=Role.MASH_TEAM_MANAGER,
                                                   clock=lambda: T0))
     assert (ident.sub, ident.role, ident.org) == ("sw-1", Role.MASH_TEAM_MANAGER, "mash-demo")
     assert ident.expires_at == T0 + timedelta(seconds=900)
 
 
 def test_expired_token(home: Home, issuer: DevIssuer) -> None:
-    token = issuer.issue(sub="a", role="auditor", ttl_s=60, clock=lambda: T0)
+    token = issuer.issue(cert_thumbprint=DEVICE, sub="a", role="auditor", ttl_s=60, clock=lambda: T0)
     with pytest.raises(ExpiredToken):
         validator(home, T0 + timedelta(seconds=60 + 31)).validate(token)
     validator(home, T0 + timedelta(seconds=60 + 29)).validate(token)  # inside leeway
@@ -85,8 +102,8 @@ def test_expired_token(home: Home, issuer: DevIssuer) -> None:
 
 def test_cached_token_is_not_accepted_past_expiry(home: Home, issuer: DevIssuer) -> None:
     now = [T0]
-    v = TokenValidator.from_home(home, clock=lambda: now[0], leeway_s=0)
-    token = issuer.issue(sub="a", role="auditor", ttl_s=60, clock=lambda: T0)
+    v = _OnDevice(TokenValidator.from_home(home, clock=lambda: now[0], leeway_s=0))
+    token = issuer.issue(cert_thumbprint=DEVICE, sub="a", role="auditor", ttl_s=60, clock=lambda: T0)
     v.validate(token)
     now[0] = T0 + timedelta(seconds=61)
     with pytest.raises(ExpiredToken):
@@ -101,7 +118,8 @@ def test_not_yet_valid_token(home: Home, issuer: DevIssuer) -> None:
 
 
 def test_wrong_audience(home: Home, issuer: DevIssuer) -> None:
-    token = issuer.issue(sub="a", role="auditor", audience="another-service", clock=lambda: T0)
+    token = issuer.issue(cert_thumbprint=DEVICE, sub="a", role="auditor",
+                         audience="another-service", clock=lambda: T0)
     with pytest.raises(WrongAudience):
         validator(home).validate(token)
 
@@ -143,7 +161,8 @@ def test_hs256_signed_with_the_public_key_is_refused(home: Home, issuer: DevIssu
 
 def test_validator_refuses_a_symmetric_allow_list(home: Home) -> None:
     with pytest.raises(ValueError):
-        TokenValidator(DEV_ISSUER, AUDIENCE, {"keys": []}, algorithms=("ES256", "HS256"))
+        TokenValidator(DEV_ISSUER, AUDIENCE, {"keys": []}, org="mash-demo",
+                       algorithms=("ES256", "HS256"))
 
 
 def test_missing_role(home: Home, issuer: DevIssuer) -> None:
@@ -183,7 +202,7 @@ def test_token_from_another_issuer_key_is_bad_signature(home: Home, issuer: DevI
 
 
 def test_tampered_claims_are_bad_signature(home: Home, issuer: DevIssuer) -> None:
-    token = issuer.issue(sub="sw-1", role="mash_social_worker", clock=lambda: T0)
+    token = issuer.issue(cert_thumbprint=DEVICE, sub="sw-1", role="mash_social_worker", clock=lambda: T0)
     header, body, sig = token.split(".")
     data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     data["role"] = "mash_team_manager"
@@ -193,7 +212,8 @@ def test_tampered_claims_are_bad_signature(home: Home, issuer: DevIssuer) -> Non
 
 
 def test_long_lived_token_is_refused(home: Home, issuer: DevIssuer) -> None:
-    token = issuer.issue(sub="a", role="auditor", ttl_s=30 * 24 * 3600, clock=lambda: T0)
+    token = issuer.issue(cert_thumbprint=DEVICE, sub="a", role="auditor", ttl_s=30 * 24 * 3600,
+                         clock=lambda: T0)
     with pytest.raises(TokenTooLongLived):
         validator(home).validate(token)
 

@@ -11,11 +11,11 @@ import jwt
 import pytest
 
 from broker.client import BrokerClient
+from certs.names import PeerKind, Principal
 from certs.pki import init_pki
-from certs.tls import channel_credentials
+from certs.tls import channel_credentials, client_channel_options
 from identity.tokens import issue_token
 from mash.app.cluster import Cluster
-from mash.grpc_server import channel_options
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
@@ -23,6 +23,8 @@ from mash.vocab import Role
 from tests.integration.helpers import demo_subjects, red_request
 
 pytestmark = [pytest.mark.integration, pytest.mark.clock_sensitive]
+
+POLICE = Principal(PeerKind.ADAPTER, "police")
 
 
 @pytest.fixture(scope="module")
@@ -54,16 +56,18 @@ def test_broker_certificate_from_another_ca_is_refused_by_adapter(
     home: Home, rogue: Home, cluster: Cluster
 ) -> None:
     creds = channel_credentials(rogue, "broker-mash-demo")
-    with grpc.secure_channel(cluster.adapter("police").address, creds,
-                             options=channel_options()) as ch, pytest.raises(grpc.RpcError) as err:
+    address = cluster.adapter("police").address
+    with grpc.secure_channel(address, creds, options=client_channel_options(POLICE, address)) \
+            as ch, pytest.raises(grpc.RpcError) as err:
         pb_grpc.AgencyAdapterStub(ch).Query(pb.SignedQuery(), timeout=10)
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
 def test_a_staff_client_cannot_query_an_adapter_directly(home: Home, cluster: Cluster) -> None:
     creds = channel_credentials(home, "client-staff")
-    with grpc.secure_channel(cluster.adapter("police").address, creds,
-                             options=channel_options()) as ch, pytest.raises(grpc.RpcError) as err:
+    address = cluster.adapter("police").address
+    with grpc.secure_channel(address, creds, options=client_channel_options(POLICE, address)) \
+            as ch, pytest.raises(grpc.RpcError) as err:
         pb_grpc.AgencyAdapterStub(ch).Query(pb.SignedQuery(query=b"x"), timeout=10)
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
 

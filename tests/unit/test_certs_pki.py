@@ -56,11 +56,11 @@ def test_every_private_key_is_0600(home: Home) -> None:
         assert _mode(key) == 0o600, key
 
 
-def test_certificates_carry_localhost_ip_and_principal_uri(home: Home) -> None:
+def test_certificates_carry_their_own_demo_name_and_principal_uri(home: Home) -> None:
     cert = x509.load_pem_x509_certificate(home.tls_cert("adapter-police").read_bytes())
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert san.get_values_for_type(x509.DNSName) == ["localhost"]
-    assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    assert san.get_values_for_type(x509.DNSName) == ["police.adapter.localhost"]
+    assert san.get_values_for_type(x509.IPAddress) == []
     assert san.get_values_for_type(x509.UniformResourceIdentifier) == ["mash://adapter/police"]
     ca = x509.load_pem_x509_certificate(home.ca_cert.read_bytes())
     cert.verify_directly_issued_by(ca)
