@@ -24,7 +24,7 @@ def test_revoked_client_certificate_is_refused_by_the_running_broker(
     home: Home, cluster: Cluster
 ) -> None:
     issue(home, Principal(PeerKind.CLIENT, "laptop-17"))
-    token = issue_token(home, sub="sw-17", role=Role.MASH_SOCIAL_WORKER)
+    token = issue_token(home, sub="sw-17", role=Role.MASH_SOCIAL_WORKER, client="client-laptop-17")
     request = red_request("REF-SEC-REVOKE", demo_subjects(home))
     with BrokerClient(home, cluster.broker.address, token, client_name="client-laptop-17") as c:
         assert c.lookup(request).agencies  # the control: it works before revocation

@@ -11,10 +11,11 @@ import jwt
 import pytest
 
 from broker.client import BrokerClient
+from certs.authority import thumbprint_of_file
 from certs.names import PeerKind, Principal
 from certs.pki import init_pki
 from certs.tls import channel_credentials, client_channel_options
-from identity.tokens import issue_token
+from identity.tokens import audience_for, issue_token
 from mash.app.cluster import Cluster
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb
@@ -80,10 +81,15 @@ def _idp_private_key(home: Home) -> object:
     return serialization.load_pem_private_key(pem.read_bytes(), password=None)
 
 
+def _staff_device(home: Home) -> dict[str, str]:
+    """The `cnf` binding to the certificate the tests' client presents (client-staff)."""
+    return {"x5t#S256": thumbprint_of_file(home.tls_cert("client-staff"))}
+
+
 def _claims(**over: object) -> dict[str, object]:
     now = int(time.time())
     claims: dict[str, object] = {
-        "iss": "https://idp.mash-demo.invalid", "aud": "mash-broker", "sub": "sw-9",
+        "iss": "https://idp.mash-demo.invalid", "aud": audience_for("mash-demo"), "sub": "sw-9",
         "role": "mash_social_worker", "org": "mash-demo", "iat": now, "nbf": now,
         "exp": now + 600, "jti": f"t-{now}",
     }
@@ -98,19 +104,19 @@ def _alg_none(claims: dict[str, object]) -> str:
 
 
 @pytest.mark.parametrize("make", [
-    pytest.param(lambda key: jwt.encode(_claims(exp=int(time.time()) - 3600,
+    pytest.param(lambda key, cnf: jwt.encode(_claims(cnf=cnf, exp=int(time.time()) - 3600,
                                                  iat=int(time.time()) - 7200,
                                                  nbf=int(time.time()) - 7200), key, "ES256"),
                  id="expired"),
-    pytest.param(lambda key: jwt.encode(_claims(aud="someone-else"), key, "ES256"),
+    pytest.param(lambda key, cnf: jwt.encode(_claims(cnf=cnf, aud="someone-else"), key, "ES256"),
                  id="wrong-audience"),
-    pytest.param(lambda key: _alg_none(_claims()), id="alg-none"),
-    pytest.param(lambda key: jwt.encode(_claims(iss="https://evil.invalid"), key, "ES256"),
+    pytest.param(lambda key, cnf: _alg_none(_claims(cnf=cnf)), id="alg-none"),
+    pytest.param(lambda key, cnf: jwt.encode(_claims(cnf=cnf, iss="https://evil.invalid"), key, "ES256"),
                  id="wrong-issuer"),
-    pytest.param(lambda key: "not-a-token", id="garbage"),
+    pytest.param(lambda key, cnf: "not-a-token", id="garbage"),
 ])
 def test_bad_tokens_are_refused(home: Home, cluster: Cluster, make) -> None:  # type: ignore[no-untyped-def]
-    token = make(_idp_private_key(home))
+    token = make(_idp_private_key(home), _staff_device(home))
     with pytest.raises(grpc.RpcError) as err:
         _lookup(home, cluster.broker.address, token)
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -118,6 +124,6 @@ def test_bad_tokens_are_refused(home: Home, cluster: Cluster, make) -> None:  # 
 
 def test_a_valid_token_signed_correctly_is_accepted(home: Home, cluster: Cluster) -> None:
     """The control for the cases above: the same construction with good claims works."""
-    token = jwt.encode(_claims(), _idp_private_key(home), "ES256")
+    token = jwt.encode(_claims(cnf=_staff_device(home)), _idp_private_key(home), "ES256")
     summary = _lookup(home, cluster.broker.address, token)
     assert summary.agencies
