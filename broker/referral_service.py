@@ -93,7 +93,8 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
                roles: frozenset[Role] = WORKFLOW_ROLES) -> StaffIdentity:
         """The caller from its certificate and token; refused unless of this MASH and role."""
         staff = self.p.auth.authenticate(context)
-        if staff.org != self.p.config.broker_id:
+        # the validator already refused another MASH's token; kept as a second line of defence
+        if staff.org != self.p.auth.validator.org:
             raise NotAuthenticated("token is for another organisation",
                                    detail=f"org {staff.org!r}")
         if staff.role not in roles:

@@ -66,3 +66,23 @@ def test_pki_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.Capt
     capsys.readouterr()
     code, _, err = run(capsys, *argv, "--home", str(tmp_path))
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_pki_issue_with_real_server_names(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    h = str(tmp_path)
+    assert run(capsys, "pki", "init", "--home", h, "--agency", "police")[0] == 0
+    code, out, _ = run(capsys, "pki", "issue", "--kind", "adapter", "police", "--home", h,
+                       "--dns", "police-adapter.example.org", "--ip", "10.20.0.7")
+    assert code == 0 and "created tls:adapter-police" in out
+    assert "answers to: police-adapter.example.org, 10.20.0.7" in out
+    code, out, _ = run(capsys, "pki", "show", "--home", h)
+    assert "answers to police-adapter.example.org, 10.20.0.7" in out
+    assert "answers to mash-demo.broker.localhost" in out
+    # client certificates carry no server name; localhost names no single party
+    code, _, err = run(capsys, "pki", "issue", "--kind", "client", "alice", "--home", h,
+                       "--dns", "alice.example.org")
+    assert code == 2 and "carry no server names" in err
+    code, _, err = run(capsys, "pki", "issue", "--kind", "broker", "mash-demo", "--home", h,
+                       "--dns", "localhost")
+    assert code == 2 and "not a real server name" in err
