@@ -14,15 +14,17 @@ import grpc
 import pytest
 
 from certs.envelopes import sign_query
+from certs.names import PeerKind, Principal
 from certs.signing import SigningKey
-from certs.tls import channel_credentials
+from certs.tls import channel_credentials, client_channel_options
 from mash.app.cluster import Cluster
-from mash.grpc_server import channel_options
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
 from mash.vocab import AGENCY_CATEGORIES, Agency
 from tests.integration.helpers import demo_subjects, red_request
+
+POLICE = Principal(PeerKind.ADAPTER, "police")
 
 pytestmark = [pytest.mark.integration, pytest.mark.clock_sensitive]
 
@@ -50,8 +52,9 @@ def _query(home: Home, n_subjects: int | None = None) -> pb.Query:
 
 
 def _channel(home: Home, cluster: Cluster, as_name: str = "broker-mash-demo") -> grpc.Channel:
-    return grpc.secure_channel(cluster.adapter("police").address,
-                               channel_credentials(home, as_name), options=channel_options())
+    address = cluster.adapter("police").address
+    return grpc.secure_channel(address, channel_credentials(home, as_name),
+                               options=client_channel_options(POLICE, address))
 
 
 def _call(home: Home, cluster: Cluster, signed: pb.SignedQuery,
