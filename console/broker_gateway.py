@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import grpc
 
-from certs.tls import channel_credentials
-from mash.grpc_server import channel_options
+from certs.names import PeerKind, Principal
+from certs.tls import channel_credentials, client_channel_options
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
@@ -25,9 +25,14 @@ class BrokerGateway:
     """One channel to the broker, shared by every signed-in user; tokens travel per call."""
 
     def __init__(self, home: Home, address: str, certificate_name: str,
-                 timeout_s: float = 60.0) -> None:
+                 timeout_s: float = 60.0, *, broker_id: str = "mash-demo",
+                 server_name: str | None = None) -> None:
+        """The broker `broker_id` at `address`: its certificate must carry `server_name`
+        (default: the host of `address`; on loopback, its demo name) before any call is sent."""
+        expected = Principal(PeerKind.BROKER, broker_id)
         self._channel = grpc.secure_channel(
-            address, channel_credentials(home, certificate_name), options=channel_options())
+            address, channel_credentials(home, certificate_name),
+            options=client_channel_options(expected, address, server_name))
         self._stub = pb_grpc.BrokerStub(self._channel)
         self.timeout_s = timeout_s
 

@@ -83,7 +83,8 @@ class OidcClient:
             async with self._http() as http:
                 meta = (await http.get(self.discovery_url)).raise_for_status().json()
                 jwks = (await http.get(meta["jwks_uri"])).raise_for_status().json()
-            self._validator = TokenValidator(meta["issuer"], AUDIENCE, jwks, clock=self.clock)
+            self._validator = TokenValidator(meta["issuer"], AUDIENCE, jwks, org=self.org,
+                                             clock=self.clock)
             self._jwks = jwks
             self._meta = meta
         return self._meta
@@ -126,7 +127,7 @@ class OidcClient:
         if self._validator is None or self._meta is None or self._jwks is None:
             raise SignInError("identity provider metadata not loaded")
         try:
-            identity = self._validator.validate(access_token)
+            identity = self._validator.validate(access_token, self.thumbprint)
             header = jwt.get_unverified_header(id_token)
             key = jwt.PyJWKSet.from_dict(self._jwks)[str(header.get("kid"))].key
             claims = jwt.decode(id_token, key, algorithms=["ES256"], audience=self.client_id,

@@ -81,6 +81,10 @@ def audience_for(broker_id: str) -> str:
     return f"mash://broker/{broker_id}"
 
 
+#: The development issuer's audience for the demo broker (`mash-demo`).
+AUDIENCE = audience_for(DEFAULT_BROKER_ID)
+
+
 def issuer_key_path(home: Home) -> Path:
     """The development issuer's private key (0600)."""
     return home.idp_dir / "issuer.key"
@@ -402,6 +406,6 @@ def _load_keys(jwks_or_keys: Mapping[str, Any]) -> dict[str, tuple[Any, str | No
 
 
 __all__ = [
-    "CNF_X5T_S256", "DEV_ISSUER", "DevIssuer", "StaffIdentity", "TokenError", "TokenValidator",
+    "AUDIENCE", "CNF_X5T_S256", "DEV_ISSUER", "DevIssuer", "StaffIdentity", "TokenError", "TokenValidator",
     "audience_for", "init_dev_issuer", "issue_token", "issuer_key_path", "jwks_path",
 ]
