@@ -166,7 +166,7 @@ def splink_answers(es: EvalSet, seed: int) -> dict[str, tuple[str, float]]:
     q = db.register(queries, table_name="queries")
     predicted = linker.inference.predict_between(
         q, store, link_type="link_only", threshold_match_probability=0.001)
-    pairs = predicted.as_pandas_dataframe()  # type: ignore[no-untyped-call]
+    pairs = predicted.as_pandas_dataframe()  # type: ignore[no-untyped-call, unused-ignore]
     best: dict[str, tuple[str, float]] = {}
     for qid, rid, prob in zip(pairs["unique_id_l"], pairs["unique_id_r"],
                               pairs["match_probability"], strict=True):
