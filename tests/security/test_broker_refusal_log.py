@@ -12,7 +12,6 @@ import pytest
 
 from broker.client import BrokerClient
 from mash.app.cluster import Cluster
-from mash.grpc_server import channel_options
 from mash.home import Home
 from tests.integration.helpers import demo_subjects, red_request
 
@@ -49,11 +48,15 @@ def test_a_refused_token_is_logged_without_its_text(home: Home, cluster: Cluster
 
 def test_a_malformed_request_to_the_broker_is_invalid_argument_and_logged(
         home: Home, cluster: Cluster) -> None:
-    from certs.tls import channel_credentials
+    from certs.names import PeerKind, Principal
+    from certs.tls import channel_credentials, client_channel_options
+
+    address = cluster.broker.address
+    broker = Principal(PeerKind.BROKER, cluster.broker_id)
     before = len(_refusals(home))
     garbage = b"\x0a\xff\xff\xff\xff\x0f" + b"\x1b[2J" * 10
-    with grpc.secure_channel(cluster.broker.address, channel_credentials(home, "client-staff"),
-                             options=channel_options()) as ch, \
+    with grpc.secure_channel(address, channel_credentials(home, "client-staff"),
+                             options=client_channel_options(broker, address)) as ch, \
             pytest.raises(grpc.RpcError) as err:
         ch.unary_unary("/mash.v1.Broker/Lookup")(garbage, timeout=10)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
