@@ -19,6 +19,27 @@ def register(sub: Any) -> None:
     check = asub.add_parser("check-config", help="validate an adapter config and its files")
     check.add_argument("--config", required=True, type=Path)
     check.set_defaults(handler=_check)
+    full = asub.add_parser(
+        "check", help="check everything an operator can get wrong (exit code names the failure)")
+    full.add_argument("--config", required=True, type=Path, help="adapter TOML config file")
+    full.set_defaults(handler=_check_all)
+    status = asub.add_parser(
+        "status", help="the running adapter's health from its status file (exit 0: serving)")
+    status.add_argument("--config", required=True, type=Path, help="adapter TOML config file")
+    status.set_defaults(handler=_status)
+    init = asub.add_parser("init", help="write a commented adapter config and backend mapping")
+    init.add_argument("--agency", required=True, help="the agency this adapter serves")
+    init.add_argument("--backend", required=True, choices=("sql", "fhir", "rest", "extract",
+                                                           "research"))
+    init.add_argument("--home", type=Path, default=Path("/srv/mash-adapter"),
+                      help="the adapter's home folder (keys, audit log; default /srv/mash-adapter)")
+    init.add_argument("--dir", type=Path, default=None,
+                      help="where to write adapter.toml and the mapping (default: --home)")
+    init.add_argument("--listen", default="0.0.0.0:7443")
+    init.add_argument("--broker", action="append", default=[], metavar="BROKER_ID",
+                      help="a MASH broker this adapter answers (repeatable; default mash-demo)")
+    init.add_argument("--force", action="store_true", help="write over existing files")
+    init.set_defaults(handler=_init)
     keys = asub.add_parser(
         "build-keys", help="SQL backend: build the kit's blocking-key table (run nightly)")
     keys.add_argument("--config", required=True, type=Path, help="the adapter's TOML config")
@@ -101,3 +122,60 @@ def _check(args: argparse.Namespace) -> int:
     asyncio.run(parts.backend.aclose())
     print(f"ok: {config.name} config, store, keys, trust store, policy and audit log all open")
     return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from agency_adapters.operator.init import InitError, InitRequest, init_adapter
+    from mash.cli import UsageError
+    from mash.vocab import Agency, parse
+
+    home = args.home.resolve()
+    req = InitRequest(agency=parse(Agency, args.agency), backend=args.backend, home=home,
+                      folder=(args.dir or args.home).resolve(), listen=args.listen,
+                      brokers=tuple(args.broker) or ("mash-demo",), force=args.force)
+    try:
+        written = init_adapter(req)
+    except InitError as exc:
+        raise UsageError(str(exc)) from None
+    for path in written:
+        print(f"wrote {path}")
+    print(f"next: edit them, then `mash adapter check --config {written[0]}`")
+    return 0
+
+
+def _check_all(args: argparse.Namespace) -> int:
+    from agency_adapters.config import AdapterConfig
+    from agency_adapters.operator.check import exit_code, run_checks
+    from mash import logs
+    from mash.cli import load_config
+
+    logs.configure(json=False, level="error")
+    config = load_config(AdapterConfig.load, args.config)
+    results = []
+    for result in run_checks(config):
+        print(result.line(), flush=True)
+        results.append(result)
+    code = exit_code(results)
+    print(f"{config.name}: " + ("ready" if code == 0 else f"NOT ready (exit {code})"))
+    return code
+
+
+def _status(args: argparse.Namespace) -> int:
+    from agency_adapters.adapter_health import read_status
+    from agency_adapters.config import AdapterConfig
+    from mash.cli import load_config
+
+    config = load_config(AdapterConfig.load, args.config)
+    path = config.home.run_dir / f"{config.name}.health.json"
+    status = read_status(path)
+    if status is None:
+        print(f"{config.name}: no status at {path} (is it running?)", file=sys.stderr)
+        return 1
+    for name, c in status.get("components", {}).items():
+        state = "serving" if c.get("serving") else "NOT serving"
+        fault = f": {c['fault']}" if c.get("fault") else ""
+        as_of = f" (data as of {c['data_as_of']})" if c.get("data_as_of") else ""
+        print(f"{name}: {state}{as_of}{fault}")
+    print(f"{config.name}: {'serving' if status.get('serving') else 'NOT serving'} "
+          f"(updated {status.get('updated_at')})")
+    return 0 if status.get("serving") else 1

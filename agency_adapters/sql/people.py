@@ -38,6 +38,16 @@ class PeopleReader:
         found = [dict(r) for r in rows]
         return self._people(conn, found)
 
+    def sample(self, conn: Connection) -> Person | None:
+        """One person with a date of birth (for `mash adapter check`'s sample match)."""
+        cols = self.mapping.people.columns
+        stmt = self._select
+        if "date_of_birth" in cols:
+            stmt = stmt.where(self.people.c[cols["date_of_birth"][0]].is_not(None))
+        rows = conn.execute(stmt.limit(1)).mappings().all()
+        people = self._people(conn, [dict(r) for r in rows])
+        return people[0] if people else None
+
     def scan(self, conn: Connection, batch: int = 5000) -> Iterator[list[Person]]:
         """Every person, in batches (for building the key table, never for a query)."""
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(
