@@ -126,7 +126,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _init(args: argparse.Namespace) -> int:
     from agency_adapters.operator.init import InitError, InitRequest, init_adapter
-    from mash.cli import UsageError
+    from mash.errors import UsageError
     from mash.vocab import Agency, parse
 
     home = args.home.resolve()
@@ -147,7 +147,7 @@ def _check_all(args: argparse.Namespace) -> int:
     from agency_adapters.config import AdapterConfig
     from agency_adapters.operator.check import exit_code, run_checks
     from mash import logs
-    from mash.cli import load_config
+    from mash.command import load_config
 
     logs.configure(json=False, level="error")
     config = load_config(AdapterConfig.load, args.config)
@@ -163,7 +163,7 @@ def _check_all(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from agency_adapters.adapter_health import read_status
     from agency_adapters.config import AdapterConfig
-    from mash.cli import load_config
+    from mash.command import load_config
 
     config = load_config(AdapterConfig.load, args.config)
     path = config.home.run_dir / f"{config.name}.health.json"

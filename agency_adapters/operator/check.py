@@ -190,7 +190,7 @@ def check_policy(config: AdapterConfig, now: datetime) -> Result:
 def check_audit_log(config: AdapterConfig) -> Result:
     """The audit log opens (it is written before every answer)."""
     from certs.signing import SigningKey
-    from mash.audit.log import AuditLog
+    from audit.log import AuditLog
 
     name = config.name
     try:

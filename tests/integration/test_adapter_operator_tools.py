@@ -27,7 +27,7 @@ CSC = Agency.CHILDRENS_SOCIAL_CARE
 
 
 def _mash(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mash", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "mash.app", *map(str, args)], capture_output=True,
                           text=True, timeout=120, check=False)
 
 
