@@ -189,8 +189,8 @@ def check_policy(config: AdapterConfig, now: datetime) -> Result:
 
 def check_audit_log(config: AdapterConfig) -> Result:
     """The audit log opens (it is written before every answer)."""
-    from certs.signing import SigningKey
     from audit.log import AuditLog
+    from certs.signing import SigningKey
 
     name = config.name
     try:
