@@ -7,6 +7,7 @@ knows which. Personal data is never printed: the sample match reports a band and
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from agency_adapters.backend import (
     AgencyBackend,
+    AsyncAgencyBackend,
     BackendError,
     BackendMisconfigured,
     BackendUnavailable,
@@ -237,12 +239,30 @@ def _open_backend(config: AdapterConfig, scratch: Path) -> tuple[_Opened | None,
         from agency_adapters.server import backend_factory
 
         made = backend_factory(config.backend)(config, dict(config.backend_options))
+        if isinstance(made, AsyncAgencyBackend):
+            return None, asyncio.run(_probe_async(config, made))
         close = getattr(made, "close", None)
         if callable(close):
             close()
         return None, _ok("backend", f"{config.backend} opens (no sample check for a plug-in)")
     except (BackendError, ConfigError) as exc:
         return None, Result("backend", _backend_code(exc), str(exc))
+
+
+async def _probe_async(config: AdapterConfig, backend: AsyncAgencyBackend) -> Result:
+    """An asynchronous backend's own health probe, as the running adapter would make it."""
+    from agency_adapters.adapter_health import probe_backend
+
+    try:
+        state = await probe_backend(backend, config.backend_timeout_ms / 1000)
+    finally:
+        await backend.aclose()
+    if not state.serving:
+        return Result("backend", Exit.BACKEND_UNREACHABLE, state.fault or "not serving")
+    if state.fault:
+        return _ok("backend", f"{config.backend} answers its probe, with a fault: {state.fault}",
+                   warning=True)
+    return _ok("backend", f"{config.backend} answers its health probe")
 
 
 def _open_sql(config: AdapterConfig) -> tuple[_Opened | None, Result]:

@@ -109,8 +109,31 @@ keep_done = 7                           # processed extracts kept (in home/data)
     return written
 
 
-#: backend kind -> writer of its files (the kinds this installation can run).
-WRITERS: dict[str, Callable[[InitRequest], list[Path]]] = {"sql": _sql, "extract": _extract}
+def _fhir(req: InitRequest) -> list[Path]:
+    mapping = req.folder / "fhir-mapping.toml"
+    secrets = req.folder / "secrets"
+    config = _header(req) + f'''
+backend = "fhir"
+
+[backend_options]
+mapping = "{mapping}"             # which FHIR searches give which health categories
+base_url = "https://fhir.trust.example/R4"
+ca_file = "{req.folder / "fhir-ca.pem"}"   # the server's CA certificate (remove: system CAs)
+token_file = "{secrets / "fhir-token"}"    # bearer token, mode 0600 (remove if none)
+timeout_s = 5                           # per HTTP request
+retries = 2                             # on connection failures and 502-504
+'''
+    template = resources.files("agency_adapters").joinpath("templates/fhir-mapping.toml")
+    written = [_write(req.folder / "adapter.toml", config, req.force),
+               _write(mapping, template.read_text(), req.force)]
+    secrets.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return written
+
+
+#: backend kind -> writer of its files (the kinds this installation can run; a backend
+#: added later registers its own writer here).
+WRITERS: dict[str, Callable[[InitRequest], list[Path]]] = {
+    "sql": _sql, "extract": _extract, "fhir": _fhir}
 
 
 def init_adapter(req: InitRequest) -> list[Path]:

@@ -63,7 +63,11 @@ def test_init_writes_a_commented_config_that_loads(tmp_path: Path) -> None:
     assert Path(police.backend_options["incoming"]).is_dir()
     fhir = _mash("adapter", "init", "--agency", "health", "--backend", "fhir",
                  "--home", tmp_path / "health")
-    assert fhir.returncode == 2 and "not part of this installation yet" in fhir.stderr
+    assert fhir.returncode == 0, fhir.stderr
+    assert AdapterConfig.load(tmp_path / "health" / "adapter.toml").backend == "fhir"
+    research = _mash("adapter", "init", "--agency", "police", "--backend", "research",
+                     "--home", tmp_path / "research")
+    assert research.returncode == 2 and "not part of this installation yet" in research.stderr
 
 
 def test_check_passes_a_ready_adapter_and_prints_a_line_per_check(
