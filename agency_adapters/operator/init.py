@@ -130,10 +130,32 @@ retries = 2                             # on connection failures and 502-504
     return written
 
 
+def _rest(req: InitRequest) -> list[Path]:
+    mapping = req.folder / "rest-mapping.toml"
+    secrets = req.folder / "secrets"
+    config = _header(req) + f'''
+backend = "rest"
+
+[backend_options]
+mapping = "{mapping}"             # the middleware's endpoints and fields
+base_url = "https://mis-middleware.example/api/v1"
+ca_file = "{req.folder / "middleware-ca.pem"}"   # the server's CA (remove: system CAs)
+auth_header = "X-API-Key"               # the header the secret goes in
+secret_file = "{secrets / "api-key"}"   # its value, mode 0600
+timeout_s = 5
+retries = 2
+'''
+    template = resources.files("agency_adapters").joinpath("templates/rest-mapping.toml")
+    written = [_write(req.folder / "adapter.toml", config, req.force),
+               _write(mapping, template.read_text(), req.force)]
+    secrets.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return written
+
+
 #: backend kind -> writer of its files (the kinds this installation can run; a backend
 #: added later registers its own writer here).
 WRITERS: dict[str, Callable[[InitRequest], list[Path]]] = {
-    "sql": _sql, "extract": _extract, "fhir": _fhir}
+    "sql": _sql, "extract": _extract, "fhir": _fhir, "rest": _rest}
 
 
 def init_adapter(req: InitRequest) -> list[Path]:

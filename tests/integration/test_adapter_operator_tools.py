@@ -65,6 +65,10 @@ def test_init_writes_a_commented_config_that_loads(tmp_path: Path) -> None:
                  "--home", tmp_path / "health")
     assert fhir.returncode == 0, fhir.stderr
     assert AdapterConfig.load(tmp_path / "health" / "adapter.toml").backend == "fhir"
+    rest = _mash("adapter", "init", "--agency", "education", "--backend", "rest",
+                 "--home", tmp_path / "education")
+    assert rest.returncode == 0, rest.stderr
+    assert AdapterConfig.load(tmp_path / "education" / "adapter.toml").backend == "rest"
     research = _mash("adapter", "init", "--agency", "police", "--backend", "research",
                      "--home", tmp_path / "research")
     assert research.returncode == 2 and "not part of this installation yet" in research.stderr
