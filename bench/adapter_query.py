@@ -218,7 +218,17 @@ def measure(home: Home, agency: Agency, queries: int) -> AgencyFigures:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: print the figures (one JSON object with --json)."""
+    """Entry point: print the figures (one JSON object with --json).
+
+    With `--backend sql|extract`: the backend benchmark (`bench.adapter_backends`).
+    """
+    import sys
+
+    args_in = sys.argv[1:] if argv is None else argv
+    if any(a == "--backend" or a.startswith("--backend=") for a in args_in):
+        from bench.adapter_backends import main as backends_main
+
+        return backends_main(args_in)
     parser = argparse.ArgumentParser(prog="mash bench adapter", description=__doc__.split("\n")[0])
     parser.add_argument("--home", type=Path, default=Path(".mash-bench"),
                         help="home folder (prepared as the lookup benchmark prepares it)")

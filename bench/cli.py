@@ -44,7 +44,8 @@ OTHER_BENCHMARKS: dict[str, tuple[str, str]] = {
     "audit-breakdown": ("bench.audit_breakdown",
                         "the broker log's cost on the real path: full, without SQLite, hand-off"),
     "crypto": ("bench.certs_crypto", "sign/verify, peer identity and token validation costs"),
-    "adapter": ("bench.adapter_query", "an adapter's own CPU per query in process, and its parts"),
+    "adapter": ("bench.adapter_query", "an adapter's own CPU per query in process, and its parts;"
+                                       " --backend sql|extract: a backend vs the SQLite store"),
 }
 
 

@@ -194,10 +194,14 @@ class WarehouseWriter:
 
 def create_warehouse(engine: Engine, *, seed: int = 7, people: int = 10_000,
                      schema: str | None = SCHEMA, reader_role: str | None = None,
-                     as_of: date | None = None) -> WarehouseReport:
+                     as_of: date | None = None,
+                     agency: Agency = Agency.CHILDRENS_SOCIAL_CARE) -> WarehouseReport:
     """Create the warehouse schema (dropping an older copy) and fill it for `seed`.
 
-    Dated relative to `as_of` (default: today in England), as `mash seed` is.
+    Dated relative to `as_of` (default: today in England), as `mash seed` is. It holds
+    `agency`'s projection of the population: children's social care's (a few per cent of
+    it, with cases), or another's (health holds nearly everyone) to give a warehouse of
+    the same people as that agency's demo store, for benchmarks.
     """
     t0 = time.perf_counter()
     md, tables = warehouse_tables(schema)
@@ -212,7 +216,7 @@ def create_warehouse(engine: Engine, *, seed: int = 7, people: int = 10_000,
         md.drop_all(conn, checkfirst=True)
         md.create_all(conn)
         writer = WarehouseWriter(conn, tables, seed, pop.as_of)
-        project_agency(pop, Agency.CHILDRENS_SOCIAL_CARE, writer, seed=seed,
+        project_agency(pop, agency, writer, seed=seed,
                        demo_citizens=forced, keep_single=protected)
         if reader_role and conn.dialect.name == "postgresql":
             conn.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{reader_role}"'))
