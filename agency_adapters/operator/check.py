@@ -330,10 +330,13 @@ def check_sample(opened: _Opened, thresholds_config: AdapterConfig) -> Result:
         return Result("sample match", Exit.SAMPLE_MATCH, f"cannot read a sample person: {exc}")
     if person is None:
         return Result("sample match", Exit.SAMPLE_MATCH, "the backend holds nobody")
+    from agency_adapters.server import open_match_model
+
     thresholds = MatchThresholds(**thresholds_config.matching) if thresholds_config.matching \
         else MatchThresholds()
     try:
-        result = match(opened.backend, QueryIdentifiers.of_person(person), thresholds)
+        model = open_match_model(thresholds_config)  # the adapter's own weights, if trained
+        result = match(opened.backend, QueryIdentifiers.of_person(person), thresholds, model)
     except Exception as exc:  # the read path itself failed
         return Result("sample match", Exit.SAMPLE_MATCH, f"matching failed: {exc}")
     if result.person_id != person.person_id or result.band not in (MatchBand.CERTAIN,
