@@ -50,6 +50,7 @@ from agency_adapters.matching import MatchThresholds, match_subjects_async
 from agency_adapters.seed import seed_agencies
 from agency_adapters.sqlite_store import SqliteAgencyStore
 from bench.lookup import _percentile
+from mash.clock import utc_now
 from mash.home import Home
 from mash.vocab import AGENCY_CATEGORIES, Agency, Category
 
@@ -254,15 +255,13 @@ def _measure_sql(stack: ExitStack, work: Path, people: int, as_of: date,
 def _measure_extract(work: Path, store: SqliteAgencyStore, home: Home,
                      asked: Sequence[QueryIdentifiers], categories: Sequence[Category],
                      ) -> tuple[Figures, dict[str, float]]:
-    from datetime import UTC, datetime
-
     from agency_adapters.extract.backend import ExtractBackend
     from agency_adapters.extract.schema import ExtractSchema
     from agency_adapters.extract.template import schema_text, write_extract
 
     incoming = work / "incoming"
     t0 = time.perf_counter()
-    write_extract(store, incoming, AGENCY, datetime.now(UTC).isoformat(timespec="seconds"))
+    write_extract(store, incoming, AGENCY, utc_now().isoformat(timespec="seconds"))
     schema_path = work / "extract-schema.toml"
     schema_path.write_text(schema_text(AGENCY))
     t1 = time.perf_counter()

@@ -29,6 +29,7 @@ from agency_adapters.backend import (
     QueryIdentifiers,
 )
 from agency_adapters.config import AdapterConfig
+from mash.clock import utc_now
 from mash.config import ConfigError
 from mash.vocab import MatchBand
 
@@ -301,7 +302,7 @@ def _open_extract(config: AdapterConfig, scratch: Path) -> tuple[_Opened | None,
         try:
             outcome = build_snapshot(incoming, schema, scratch / "trial.sqlite",
                                      agency=str(config.agency),
-                                     data_as_of=read_ready(ready, lambda: datetime.now(UTC)),
+                                     data_as_of=read_ready(ready, utc_now),
                                      people_in_use=None)
         except ExtractRefused as exc:
             raise BackendMisconfigured(f"the waiting extract would be refused: {exc}") from None
@@ -378,7 +379,7 @@ def check_clock(config: AdapterConfig, opened: _Opened | None,
 
 
 def run_checks(config: AdapterConfig,
-               now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Iterator[Result]:
+               now: Callable[[], datetime] = utc_now) -> Iterator[Result]:
     """Every check, in order (the backend's only once its own checks passed)."""
     at = now()
     yield check_keys(config)
