@@ -29,7 +29,7 @@ from agency_adapters.backend import (
     QueryIdentifiers,
 )
 from agency_adapters.config import AdapterConfig
-from mash.clock import utc_now
+from mash.clock import Clock, utc_now
 from mash.config import ConfigError
 from mash.vocab import MatchBand
 
@@ -211,7 +211,7 @@ def check_audit_log(config: AdapterConfig) -> Result:
 class _Opened:
     backend: AgencyBackend
     sample: Callable[[], Person | None]
-    clock: Callable[[], datetime] | None = None  # the backend's own clock, if it has one
+    clock: Clock | None = None  # the backend's own clock, if it has one
 
 
 def _backend_code(exc: Exception) -> Exit:
@@ -352,7 +352,7 @@ def check_sample(opened: _Opened, thresholds_config: AdapterConfig) -> Result:
 
 
 def check_clock(config: AdapterConfig, opened: _Opened | None,
-                now: Callable[[], datetime]) -> Result:
+                now: Clock) -> Result:
     """This machine's clock against the database's, or the time service's own verdict."""
     limit = config.max_clock_skew_s / 2
     if opened is not None and opened.clock is not None:
@@ -379,7 +379,7 @@ def check_clock(config: AdapterConfig, opened: _Opened | None,
 
 
 def run_checks(config: AdapterConfig,
-               now: Callable[[], datetime] = utc_now) -> Iterator[Result]:
+               now: Clock = utc_now) -> Iterator[Result]:
     """Every check, in order (the backend's only once its own checks passed)."""
     at = now()
     yield check_keys(config)
