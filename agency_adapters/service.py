@@ -43,9 +43,10 @@ from certs.errors import PeerError, SignatureError
 from certs.reloading import TrustSource
 from certs.signing import SigningKey
 from certs.tls import peer_identity
-from mash.clock import Clock, utc_now
+from mash.clock import LONDON, Clock, utc_now
 from mash.errors import InvalidRequest, NotAuthenticated, NotPermitted
 from mash.logs import get_logger
+from mash.subject_age import RoleCorrection, supported_role
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
 from mash.vocab import (
@@ -69,12 +70,18 @@ from policy import BreakGlass, PolicyDecision, PolicyEngine, PolicyRequest
 
 log = get_logger("adapter")
 
+#: Decides again for one subject under another role: (result, decision, permitted categories).
+Redecide = Callable[[pb.Subject, SubjectRole], tuple[pb.SubjectResult, PolicyDecision,
+                                                      list[Category]]]
+
 #: Bands confident enough to disclose record content.
 DISCLOSING_BANDS = frozenset({MatchBand.CERTAIN, MatchBand.HIGH})
 MAX_SUBJECTS = 20
 SUBJECT_ROLES = frozenset(str(r) for r in SubjectRole)
 #: How a refusal names a caller whose certificate could not be read.
 UNKNOWN_PEER = "unknown"
+#: Reason code of an answer given under another role than the requester's.
+ROLE_CORRECTED = "subject_role_corrected"
 
 
 @dataclass(frozen=True)
@@ -211,17 +218,25 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         if query.review_approval.review_id and not approved:
             d.reasons.append(_reason("review_approval_invalid",
                                      "the review approval does not satisfy the agreement"))
-        decisions = []
+        decisions: dict[str, PolicyDecision] = {}
         permitted_by_subject: dict[str, list[Category]] = {}
         for subject in query.subjects:
             result, decision, permitted = self._decide_subject(subject, base, requested, approved)
             d.subjects.append(result)
-            decisions.append(decision)
+            decisions[subject.subject_id] = decision
             permitted_by_subject[subject.subject_id] = permitted
             if decision.agreement_version and not d.agreement_version:
                 d.agreement_id = decision.agreement_id or ""
                 d.agreement_version = decision.agreement_version
-        failure = await self._read_backend(query, d, permitted_by_subject, budget)
+
+        def redecide(subject: pb.Subject, role: SubjectRole
+                     ) -> tuple[pb.SubjectResult, PolicyDecision, list[Category]]:
+            result, decision, permitted = self._decide_subject(subject, base, requested,
+                                                               approved, role=role)
+            decisions[subject.subject_id] = decision
+            return result, decision, permitted
+
+        failure = await self._read_backend(query, d, permitted_by_subject, budget, redecide)
         if query.agreement_version and d.agreement_version != query.agreement_version:
             # Both sides must apply the same agreement; never guess which one is right.
             for s in d.subjects:
@@ -231,13 +246,13 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             d.reasons.append(_reason("policy_mismatch",
                                      "the adapter holds a different version of the agreement"))
             return d
-        d.decision = _overall(decisions)
+        d.decision = _overall(list(decisions.values()))
         d.status = AgencyStatus.UNAVAILABLE if failure else _status(d.subjects, d.decision)
         if failure:
             d.reasons.append(_reason(failure, BACKEND_FAILURE_TEXT.get(
                 failure, DEFAULT_BACKEND_FAILURE_TEXT)))
         seen = set()
-        for dec in decisions:
+        for dec in decisions.values():
             for r in dec.reasons:
                 if r.code not in seen:
                     seen.add(r.code)
@@ -280,10 +295,12 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         base: dict[str, object],
         requested: Sequence[Category],
         review_approved: bool,
+        role: SubjectRole | None = None,
     ) -> tuple[pb.SubjectResult, PolicyDecision, list[Category]]:
-        """Our own policy decision for one subject (by their role in the referral)."""
-        result = pb.SubjectResult(subject_id=subject.subject_id, match_band=MatchBand.NONE)
-        role = parse(SubjectRole, subject.role)
+        """Our own policy decision for one subject (by their role in the referral, or `role`)."""
+        role = role or parse(SubjectRole, subject.role)
+        result = pb.SubjectResult(subject_id=subject.subject_id, match_band=MatchBand.NONE,
+                                  answered_role=role)
         decision = self.p.engine.evaluate(
             PolicyRequest(subject_role=role, categories=tuple(requested), **base)  # type: ignore[arg-type]
         )
@@ -296,7 +313,8 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         return result, decision, permitted
 
     async def _read_backend(self, query: pb.Query, d: pb.Disclosure,
-                            permitted: dict[str, list[Category]], budget: CallBudget) -> str:
+                            permitted: dict[str, list[Category]], budget: CallBudget,
+                            redecide: Redecide) -> str:
         """Match and add records through one view of the backend; "" or the failure's code.
 
         A failing backend empties every subject's result (nothing half-read is sent):
@@ -309,7 +327,7 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         if view.data_as_of:
             d.data_as_of = view.data_as_of
         try:
-            await self._match_and_disclose(view, query, d, permitted, budget)
+            await self._match_and_disclose(view, query, d, permitted, budget, redecide)
         except BackendError as exc:
             code, cause = exc.code, f"{exc.code}: {exc}"
         except Exception as exc:  # a plug-in's own bug: an error status, never a traceback
@@ -326,28 +344,39 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
 
     async def _match_and_disclose(self, view: AgencyView, query: pb.Query, d: pb.Disclosure,
                                   permitted: dict[str, list[Category]],
-                                  budget: CallBudget) -> None:
+                                  budget: CallBudget, redecide: Redecide) -> None:
         """Match the subjects we may share about, together, and add their permitted records.
 
         Subjects about whom nothing may be shared are not even looked up. Matching
         them together means two subjects resolving to one agency person are both
-        reported as `possible` rather than guessed.
+        reported as `possible` rather than guessed. A sure match whose recorded date of
+        birth contradicts the role the requester gave is decided again under the role the
+        record supports (`mash.subject_age`) before anything is read.
         """
         p = self.p
-        today = p.clock().date()
+        today = p.clock().astimezone(LONDON).date()
         wanted = [(s.subject_id, _identifiers(s, today))
                   for s in query.subjects if permitted[s.subject_id]]
+        people: dict[str, Person] = {}
 
         async def candidates_of(q: QueryIdentifiers) -> list[Person]:
-            return await budget.run("candidates", view.candidates(q))
+            found = await budget.run("candidates", view.candidates(q))
+            people.update((c.person_id, c) for c in found)
+            return found
 
         matches = await match_subjects_async(candidates_of, wanted, p.thresholds,
                                              view.name_frequencies(), p.match_model)
         sure: list[tuple[pb.SubjectResult, str]] = []
+        subjects = {s.subject_id: s for s in query.subjects}
         for result in d.subjects:
             m = matches.get(result.subject_id)
             if m is None:
                 continue
+            if m.band in DISCLOSING_BANDS and m.person_id is not None:
+                self._check_role(subjects[result.subject_id], result, people.get(m.person_id),
+                                 today, d, permitted, redecide)
+                if not permitted[result.subject_id]:
+                    continue  # nothing may be shared under the record's role: not even "known"
             result.match_band = m.band
             result.match_score = round(m.score, 4)
             result.invalid_identifiers.extend(m.invalid_identifiers)
@@ -362,6 +391,32 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             if isinstance(records, BaseException):
                 raise records
             result.facts.extend(_fact(rec) for rec in records)
+
+    def _check_role(self, subject: pb.Subject, result: pb.SubjectResult, person: Person | None,
+                    today: date, d: pb.Disclosure, permitted: dict[str, list[Category]],
+                    redecide: Redecide) -> None:
+        """Answer under the role the matched person's recorded date of birth supports."""
+        if person is None or not person.date_of_birth:
+            return
+        try:
+            born = date.fromisoformat(person.date_of_birth)
+        except ValueError:
+            return  # an unreadable date in the agency's record supports no correction
+        claimed = parse(SubjectRole, result.answered_role or subject.role)
+        role = supported_role(claimed, born, today)
+        if role == claimed:
+            return
+        fresh, _, allowed = redecide(subject, role)
+        result.answered_role = role
+        del result.permitted_categories[:], result.withheld_categories[:]
+        result.permitted_categories.extend(fresh.permitted_categories)
+        result.withheld_categories.extend(fresh.withheld_categories)
+        permitted[subject.subject_id] = allowed
+        correction = RoleCorrection(subject.subject_id, claimed, role)
+        d.reasons.append(_reason(ROLE_CORRECTED, (
+            f"{subject.subject_id}: the date of birth the agency holds does not fit the role "
+            f"'{claimed}'; answered as '{role}'")))
+        log.warning("subject_role_corrected", correction=correction.text())
 
     # ------------------------------------------------------------------ audit
 
@@ -399,7 +454,8 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             subject_pseudonyms=for_subjects(p.pseudonyms, query.subjects),
             detail={"broker_id": query.broker_id, "fact_count": str(
                 sum(len(s.facts) for s in disclosure.subjects)),
-                **({"data_as_of": disclosure.data_as_of} if disclosure.data_as_of else {})},
+                **({"data_as_of": disclosure.data_as_of} if disclosure.data_as_of else {}),
+                **_role_corrections(disclosure)},
         )
         await asyncio.wrap_future(p.audit.submit(event))
 
@@ -470,3 +526,11 @@ def _identifiers(subject: pb.Subject, today: date) -> QueryIdentifiers:
     if ids.date_of_birth:
         return ids
     return replace(ids, born_between=birth_range_for(parse(SubjectRole, subject.role), today))
+
+
+def _role_corrections(disclosure: pb.Disclosure) -> dict[str, str]:
+    """The audit detail naming subjects answered under another role than the requester's."""
+    fixed = [f"{s.subject_id}:{s.answered_role}" for s in disclosure.subjects
+             if any(r.code == ROLE_CORRECTED and r.text.startswith(f"{s.subject_id}:")
+                    for r in disclosure.reasons)]
+    return {"subject_roles_corrected": ",".join(fixed)} if fixed else {}

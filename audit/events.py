@@ -45,6 +45,7 @@ class EventKind(StrEnum):
     REVIEW_REQUESTED = "review_requested"
     REVIEW_APPROVED = "review_approved"
     REVIEW_REJECTED = "review_rejected"
+    REVIEW_DECISION_REFUSED = "review_decision_refused"
     BREAK_GLASS = "break_glass"
     RETROSPECTIVE_REVIEW = "retrospective_review"
     # agreements

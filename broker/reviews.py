@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +21,9 @@ from mash.errors import InvalidRequest, MashError
 from mash.migrations import Migration, migrate
 from mash.v1 import mash_pb2 as pb
 
-STATUSES = ("pending", "approved", "rejected")
+#: `deciding`: one manager's decision is being recorded (the review is theirs alone until it is
+#: durable in the audit log, or handed back as pending if it cannot be).
+STATUSES = ("pending", "deciding", "approved", "rejected")
 
 
 class ReviewNotFound(MashError):
@@ -109,9 +111,38 @@ class ReviewStore:
             rows = self._conn.execute(sql + " ORDER BY requested_at", args).fetchall()
         return [pb.Review.FromString(r[0]) for r in rows]
 
+    def claim(self, review_id: str, *, by: str) -> HeldRequest:
+        """Take a pending review for one decision, atomically; ReviewAlreadyDecided otherwise.
+
+        Of two managers deciding the same review at once exactly one claim succeeds: the
+        status moves from `pending` to `deciding` in one write transaction.
+        """
+        def take(review: pb.Review) -> None:
+            if review.status != "pending":
+                raise ReviewAlreadyDecided(
+                    f"review already {'being decided' if review.status == 'deciding' else review.status}")
+            review.status, review.decided_by = "deciding", by
+        return self._update(review_id, take)
+
+    def release(self, review_id: str, *, by: str) -> None:
+        """Hand a claimed review back as pending (its decision could not be recorded)."""
+        def back(review: pb.Review) -> None:
+            if review.status == "deciding" and review.decided_by == by:
+                review.status, review.decided_by = "pending", ""
+        self._update(review_id, back)
+
     def decide(self, review_id: str, *, approve: bool, by: str, reason: str,
                at: datetime) -> HeldRequest:
-        """Record a manager's decision (once); returns the updated review and its request."""
+        """Record the decision of the manager who claimed the review; returns the updated review."""
+        def settle(review: pb.Review) -> None:
+            if review.status != "deciding" or review.decided_by != by:
+                raise ReviewAlreadyDecided(f"review already {review.status}")
+            review.status = "approved" if approve else "rejected"
+            review.decided_at, review.decision_reason = at.isoformat(), reason
+        return self._update(review_id, settle)
+
+    def _update(self, review_id: str, change: Callable[[pb.Review], None]) -> HeldRequest:
+        """Read, change and write one review in a single write transaction."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -121,11 +152,7 @@ class ReviewStore:
                 if row is None:
                     raise ReviewNotFound("no such review")
                 review = pb.Review.FromString(row[0])
-                if review.status != "pending":
-                    raise ReviewAlreadyDecided(f"review already {review.status}")
-                review.status = "approved" if approve else "rejected"
-                review.decided_by, review.decided_at = by, at.isoformat()
-                review.decision_reason = reason
+                change(review)
                 self._conn.execute(
                     "UPDATE reviews SET status = ?, review = ? WHERE review_id = ?",
                     (review.status, review.SerializeToString(), review_id))

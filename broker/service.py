@@ -43,8 +43,8 @@ from broker.reviews import ReviewAlreadyDecided, ReviewStore, new_review_id
 from certs.envelopes import sign_query
 from certs.reloading import TrustSource
 from certs.signing import SigningKey
-from mash.clock import Clock, utc_now
-from mash.errors import AuditUnavailable, InvalidRequest, NotPermitted, present
+from mash.clock import Clock, london_today, utc_now
+from mash.errors import AuditUnavailable, InvalidRequest, MashError, NotPermitted, present
 from mash.ids import new_id
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
@@ -117,7 +117,10 @@ class BrokerService(pb_grpc.BrokerServicer):
         """Run one cross-agency lookup and return the merged, verified summary."""
         started = time.perf_counter()
         staff = self.p.auth.authenticate(context)
-        lookup = parse_lookup(request)
+        lookup = parse_lookup(request, london_today(self.p.clock))
+        if lookup.role_corrections:
+            log.warning("subject_role_corrected", referral_id=request.referral_id,
+                        corrections=len(lookup.role_corrections))
         return await self.run_lookup(lookup, staff, started)
 
     async def run_lookup(
@@ -139,8 +142,7 @@ class BrokerService(pb_grpc.BrokerServicer):
         intent = [replace(
             base, kind=EventKind.LOOKUP_REQUESTED,
             subject_pseudonyms=for_subjects(p.pseudonyms, req.subjects),
-            detail={"agencies": ",".join(str(pl.agency) for pl in plans),
-                    "subject_count": str(len(req.subjects))},
+            detail=_intent_detail(lookup, plans),
         )]
         to_hold: list[tuple[pb.Review, pb.LookupRequest]] = []
         try:
@@ -252,28 +254,44 @@ class BrokerService(pb_grpc.BrokerServicer):
         p = self.p
         held = p.reviews.get(review_id)
         review = held.review
-        reason = self.check_decision(staff, review, reason)
         agency = parse(Agency, review.agency)
         request = pb.DecideReviewRequest(review_id=review_id, approve=approve, reason=reason)
         now = p.clock()
-        lookup = parse_lookup(held.request)
+        lookup = parse_lookup(held.request, london_today(p.clock))
         requester = Requester(review.requester_id, parse(Role, review.requester_role),
                               p.config.broker_id)
         base = replace(self._base_event(lookup, requester, review.lookup_id),
-                       agency=str(agency))
+                       agency=str(agency), actor_id=staff.sub, actor_role=str(staff.role),
+                       actor_org=staff.org, categories=tuple(review.categories),
+                       decision=str(Decision.REVIEW), agreement_id=review.agreement_id,
+                       agreement_version=review.agreement_version)
+        try:
+            reason = self.check_decision(staff, review, reason)
+            # Exactly one decision per review: whoever claims it first decides it (the check
+            # above read the review before the claim; two managers can both pass it).
+            p.reviews.claim(review.review_id, by=staff.sub)
+        except MashError as exc:
+            await _durable(p.audit.submit_many([replace(
+                base, kind=EventKind.REVIEW_DECISION_REFUSED, outcome="refused",
+                reasons=(exc.code,), detail={"review_id": review.review_id,
+                                             "approve": str(request.approve).lower()})]))
+            raise
         decided_event = replace(
             base, kind=EventKind.REVIEW_APPROVED if request.approve else EventKind.REVIEW_REJECTED,
-            actor_id=staff.sub, actor_role=str(staff.role), actor_org=staff.org,
-            categories=tuple(review.categories), decision=str(Decision.REVIEW),
-            agreement_id=review.agreement_id, agreement_version=review.agreement_version,
             outcome="approved" if request.approve else "rejected",
             detail={"review_id": review.review_id, "decision_reason": reason[:500]})
-        await _durable(p.audit.submit_many([decided_event]))
+        request.reason = reason
+        try:
+            await _durable(p.audit.submit_many([decided_event]))
+        except BaseException:
+            p.reviews.release(review.review_id, by=staff.sub)  # not on record: not decided
+            raise
         held = p.reviews.decide(review.review_id, approve=request.approve, by=staff.sub,
                                 reason=reason, at=now)
         if not request.approve:
             return pb.DecideReviewResponse(review=held.review)
 
+        base = replace(self._base_event(lookup, requester, review.lookup_id), agency=str(agency))
         # Release: re-decide now (the agreement may have changed), ask for what is now
         # permitted plus what the manager approved, and say so in the signed query.
         plan = plan_agency(p.engine, p.config.broker_id, agency, lookup, requester, now)
@@ -303,7 +321,7 @@ class BrokerService(pb_grpc.BrokerServicer):
                      deadline_ms: int, base: AuditEvent) -> None:
         """Sign each permitted query (or prepare its review) and add the intent's events."""
         for plan in plans:
-            intent += self._decision_events(plan, base)
+            intent += self._decision_events(plan, base, lookup.request.break_glass.justification)
             if plan.categories:
                 self._sign(plan, lookup, staff, lookup_id, now, due, deadline_ms)
                 intent.append(self._query_event(plan, base))
@@ -328,7 +346,8 @@ class BrokerService(pb_grpc.BrokerServicer):
             rag=str(lookup.rag),
         )
 
-    def _decision_events(self, plan: AgencyPlan, base: AuditEvent) -> list[AuditEvent]:
+    def _decision_events(self, plan: AgencyPlan, base: AuditEvent,
+                         justification: str) -> list[AuditEvent]:
         d = plan.decision
         decided = replace(
             base, kind=EventKind.POLICY_DECISION, agency=str(plan.agency),
@@ -338,7 +357,9 @@ class BrokerService(pb_grpc.BrokerServicer):
         if plan.break_glass_events:
             glass = replace(decided, kind=EventKind.BREAK_GLASS, detail={
                 "until": d.break_glass_until.isoformat() if d.break_glass_until else "",
-                "raises": ",".join(plan.break_glass_events)})
+                "raises": ",".join(plan.break_glass_events),
+                # what the retrospective review reads: why the requester broke the glass
+                "justification": justification})
             events.append(glass)  # the log's AlertMonitor raises the alert on commit
             if "retrospective_review" in plan.break_glass_events:
                 events.append(replace(glass, kind=EventKind.RETROSPECTIVE_REVIEW,
@@ -386,7 +407,9 @@ class BrokerService(pb_grpc.BrokerServicer):
         query = pb.Query(
             query_id=new_id(), broker_id=self.p.config.broker_id, agency=str(plan.agency),
             referral_id=req.referral_id, rag=lookup.rag, purpose=lookup.purpose,
-            statutory_gateway=lookup.gateway, consent=req.consent,
+            statutory_gateway=lookup.gateway,
+            # the consent note stays in the broker's audit log: agencies get state and reason
+            consent=pb.Consent(state=req.consent.state, reason=req.consent.reason),
             requester=pb.Requester(id=staff.sub, role=str(staff.role), organisation=staff.org),
             subjects=req.subjects, categories=plan.categories,
             agreement_id=plan.decision.agreement_id or "",
@@ -398,3 +421,22 @@ class BrokerService(pb_grpc.BrokerServicer):
         plan.query = query
         plan.signed = sign_query(query, self.p.signing_key)
         plan.sha256 = hashlib.sha256(plan.signed.query).digest()
+
+
+def _intent_detail(lookup: LookupInput, plans: Sequence[AgencyPlan]) -> dict[str, str]:
+    """The lookup intent's free-text part: the consent note and break-glass justification.
+
+    Both are kept here (the redactable personal part of the broker's audit log) and
+    nowhere else: the consent note is never sent to an agency.
+    """
+    req = lookup.request
+    detail = {"agencies": ",".join(str(pl.agency) for pl in plans),
+              "subject_count": str(len(req.subjects))}
+    if req.consent.note:
+        detail["consent_note"] = req.consent.note
+    if req.break_glass.reason:
+        detail["break_glass_reason"] = req.break_glass.reason
+        detail["break_glass_justification"] = req.break_glass.justification
+    if lookup.role_corrections:
+        detail["subject_roles_corrected"] = ",".join(c.text() for c in lookup.role_corrections)
+    return detail

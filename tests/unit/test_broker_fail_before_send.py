@@ -18,6 +18,7 @@ from broker.service import BrokerService
 from certs.signing import SigningKey
 from mash.app.cluster import DEFAULT_BROKER_ID, prepare_home
 from mash.app.demo import red_request
+from mash.clock import london_today
 from mash.demo_data import demo_referrals
 from mash.home import Home
 from mash.vocab import Agency, Role
@@ -33,7 +34,8 @@ def test_a_signing_failure_sends_nothing_and_is_on_record(tmp_path: Path,
     def broken(self: SigningKey, domain: bytes, payload: bytes) -> bytes:
         raise RuntimeError("HSM unavailable")
 
-    lookup = parse_lookup(red_request("REF-SIGN-1", demo_referrals(home)[0]["subjects"]))
+    lookup = parse_lookup(red_request("REF-SIGN-1", demo_referrals(home)[0]["subjects"]),
+                          london_today())
     staff = Requester("sw-1", Role.MASH_SOCIAL_WORKER, DEFAULT_BROKER_ID)
 
     async def run() -> None:
