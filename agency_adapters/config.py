@@ -13,9 +13,6 @@ Example (what `mash demo` writes for the police adapter)::
     [matching]                          # optional: band thresholds (see docs/matching.md)
     model = "/srv/mash/police-match-model.json"   # optional: trained by `mash match train`;
                                                   # absent = the shipped weights
-
-    [testing]
-    delay_ms = 0                        # simulate a slow legacy system (tests only)
 """
 
 from __future__ import annotations
@@ -32,7 +29,7 @@ from mash.vocab import Agency, UnknownVocabulary, parse
 
 _KEYS = {"agency", "home", "listen", "store", "backend", "backend_options", "policy_dir",
          "trusted_brokers", "max_message_bytes", "max_clock_skew_s", "max_concurrent_queries",
-         "json_logs", "matching", "testing", "backend_timeout_ms", "backend_threads",
+         "json_logs", "matching", "backend_timeout_ms", "backend_threads",
          "health_interval_s"}
 
 #: Backends that ship with mash-hub, by the name a config gives (module:factory, imported
@@ -64,7 +61,6 @@ class AdapterConfig:
     matching: Mapping[str, float] = field(default_factory=dict)
     #: the trained match model (`mash match train`); None = the shipped weights
     match_model: Path | None = None
-    delay_ms: int = 0
     #: a name from BUILTIN_BACKENDS ("sqlite": the reference store at `store`) or
     #: "package.module:factory", called with (config, backend_options) and returning an
     #: AgencyBackend or AsyncAgencyBackend for your own system of record.
@@ -97,8 +93,6 @@ class AdapterConfig:
             raise ConfigError(path, "trusted_brokers", "must be a non-empty list of broker ids")
         matching = f.sub("matching")
         model_path = matching.get("model", str, "")
-        testing = f.sub("testing")
-        testing.unknown({"delay_ms"})
         policy_dir = f.get("policy_dir", str, "")
         backend = f.get("backend", str, "sqlite")
         if backend not in BUILTIN_BACKENDS and ":" not in backend:
@@ -118,7 +112,6 @@ class AdapterConfig:
             json_logs=f.get("json_logs", bool, True),
             matching={k: matching.get(k, float) for k in matching.table if k != "model"},
             match_model=Path(model_path) if model_path else None,
-            delay_ms=testing.get("delay_ms", int, 0),
             backend=backend,
             backend_options=dict(f.sub("backend_options").table),
             backend_timeout_ms=_positive(path, "backend_timeout_ms",
@@ -153,7 +146,6 @@ class AdapterConfig:
         if self.matching or self.match_model:
             data["matching"] = {**self.matching,
                                 **({"model": str(self.match_model)} if self.match_model else {})}
-        data["testing"] = {"delay_ms": self.delay_ms}
         return data
 
     def write(self, path: Path) -> None:

@@ -70,8 +70,12 @@ def open_match_model(config: AdapterConfig) -> MatchModel | None:
         raise ConfigError(config.match_model, "matching.model", str(exc)) from None
 
 
-def build_parts(config: AdapterConfig) -> AdapterParts:
-    """Open the store, policy, keys and audit log an adapter needs (fails fast, naming the cause)."""
+def build_parts(config: AdapterConfig, *, simulated_delay_ms: int = 0) -> AdapterParts:
+    """Open the store, policy, keys and audit log an adapter needs (fails fast, naming the cause).
+
+    `simulated_delay_ms` makes every answer slow, as a slow legacy system would: it is for
+    the tests and the benchmark (`bench.serve_variant`), never a setting of the config file.
+    """
     home = config.home
     name = config.name
     checkpoint_key = SigningKey.load(home.signing_key(f"audit-{name}")).private_key
@@ -90,7 +94,7 @@ def build_parts(config: AdapterConfig) -> AdapterParts:
         thresholds=MatchThresholds(**config.matching) if config.matching else MatchThresholds(),
         match_model=open_match_model(config),
         replay=ReplayGuard(config.max_clock_skew_s),
-        delay_ms=config.delay_ms,
+        delay_ms=simulated_delay_ms,
         gate=DueOrderedGate(config.max_concurrent_queries),
         backend_timeout_s=config.backend_timeout_ms / 1000,
         health=AdapterHealth(name, home.run_dir / f"{name}.health.json"),
@@ -99,10 +103,10 @@ def build_parts(config: AdapterConfig) -> AdapterParts:
     )
 
 
-async def serve(config: AdapterConfig) -> None:
+async def serve(config: AdapterConfig, *, simulated_delay_ms: int = 0) -> None:
     """Serve until SIGTERM/SIGINT, then drain and close the audit log."""
     log = logs.get_logger("adapter")
-    parts = build_parts(config)
+    parts = build_parts(config, simulated_delay_ms=simulated_delay_ms)
     timeout_s = config.backend_timeout_ms / 1000
     # The first probe decides the health the server starts with.
     await parts.health.probed(BACKEND, await probe_backend(parts.backend, timeout_s))
@@ -142,7 +146,7 @@ async def serve(config: AdapterConfig) -> None:
     await parts.backend.aclose()
 
 
-def run(config: AdapterConfig) -> None:
+def run(config: AdapterConfig, *, simulated_delay_ms: int = 0) -> None:
     """Configure logging and serve (blocking)."""
     logs.configure(json=config.json_logs)
-    aio.run(serve(config))
+    aio.run(serve(config, simulated_delay_ms=simulated_delay_ms))

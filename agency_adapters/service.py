@@ -101,6 +101,7 @@ class AdapterParts:
     replay: ReplayGuard
     #: the agency's trained match model; None = the shipped weights
     match_model: MatchModel | None = None
+    #: tests and the benchmark only (`bench.serve_variant`): wait this long before answering
     delay_ms: int = 0
     clock: Clock = utc_now
     #: admits queries earliest-due first when the adapter is busy

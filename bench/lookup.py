@@ -21,9 +21,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import grpc
 
@@ -208,7 +207,7 @@ def real(home: Home, requests: Sequence[pb.LookupRequest], seconds: float, concu
     """The real system: broker + four adapters, signing, policy, matching, audit log."""
     # the four partner agencies, as the issue's target and the 4-server baseline
     with Cluster(home, agencies=PARTNER_AGENCIES,
-                 broker_settings={"audit_enabled": audit}) as cluster:
+                 broker_audit_log=audit) as cluster:
         pids = {name: s.process.pid for name, s in cluster.services.items()}
         return aio.run(_drive(home, cluster.broker.address, token, requests, seconds,
                               concurrency, warmup_s, pids))
@@ -282,7 +281,8 @@ async def _drive_interleaved(home: Home, token: str, requests: Sequence[pb.Looku
             await c.close()
 
 
-def _twin_broker(home: Home, cluster: Cluster, **settings: Any) -> tuple[subprocess.Popen[bytes], str]:
+def _twin_broker(home: Home, cluster: Cluster, *, audit_log: bool = True,
+                 ) -> tuple[subprocess.Popen[bytes], str]:
     """A second broker with the cluster broker's identity and adapters, in its own state folder.
 
     It shares the home's keys, certificates, policy and identity provider (symlinks)
@@ -297,11 +297,12 @@ def _twin_broker(home: Home, cluster: Cluster, **settings: Any) -> tuple[subproc
         link.symlink_to(entry)
     twin.ensure()
     endpoints = [AdapterEndpoint(a, cluster.adapter(a).address) for a in cluster.agencies]
-    cfg = replace(BrokerConfig(broker_id=cluster.broker_id, home=twin, adapters=tuple(endpoints)),
-                  **settings)
+    cfg = BrokerConfig(broker_id=cluster.broker_id, home=twin, adapters=tuple(endpoints),
+                       dev_mode=True)
     path = twin.config_dir / f"{cfg.name}.toml"
     cfg.write(path)
-    service = spawn_service(twin, cfg.name, ["broker", "serve", "--config", str(path)], path)
+    service = spawn_service(twin, cfg.name, ["broker", "serve", "--config", str(path)], path,
+                            variant=None if audit_log else ["--no-audit-log"])
     try:
         await_port(twin, service, 60)
     except ClusterError:
@@ -315,7 +316,7 @@ def audit_on_off(home: Home, requests: Sequence[pb.LookupRequest], seconds: floa
                  slice_s: float = 1.0) -> tuple[Run, Run]:
     """The broker with its audit log on and off, interleaved over the same adapters."""
     with Cluster(home, agencies=PARTNER_AGENCIES) as cluster:
-        proc, twin_address = _twin_broker(home, cluster, audit_enabled=False)
+        proc, twin_address = _twin_broker(home, cluster, audit_log=False)
         try:
             adapters = {n: s.process.pid for n, s in cluster.services.items()
                         if n.startswith("adapter-")}

@@ -143,10 +143,14 @@ def _review_decide_all(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from broker.config import BrokerConfig
-    from broker.server import run
+    from broker.server import IdentityProviderUnavailable, run
     from mash.command import load_config
+    from mash.errors import UsageError
 
-    run(load_config(BrokerConfig.load, args.config))
+    try:
+        run(load_config(BrokerConfig.load, args.config))
+    except IdentityProviderUnavailable as exc:
+        raise UsageError(str(exc)) from None
     return 0
 
 

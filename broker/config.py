@@ -6,6 +6,14 @@ Example (what `mash demo` writes)::
     home = "/srv/mash/.mash"
     listen = "127.0.0.1:0"
     max_message_bytes = 1048576
+    dev_mode = true                  # the demo only: accept tokens of the home's dev issuer
+
+A production broker has no `dev_mode` and names its staff identity provider instead::
+
+    [identity]
+    issuer = "https://login.example.gov.uk/mash"
+    audience = "mash-broker-demo-borough"
+    jwks_file = "/etc/mash/idp-jwks.json"   # or jwks_url = "https://.../jwks.json"
 
     [deadlines_ms]                   # how long a lookup waits for agencies, by RAG
     red = 3000
@@ -33,8 +41,11 @@ from mash.home import Home
 from mash.vocab import Agency, Rag, UnknownVocabulary, parse
 
 _KEYS = {"broker_id", "home", "listen", "policy_dir", "max_message_bytes", "json_logs",
-         "deadlines_ms", "adapters", "audit_enabled", "identity"}
+         "deadlines_ms", "adapters", "identity", "dev_mode"}
 DEFAULT_DEADLINES_MS = {Rag.RED: 3000, Rag.AMBER: 5000, Rag.GREEN: 8000}
+_NO_IDENTITY = ("a broker needs an [identity] section naming the staff identity provider "
+                "(issuer, audience, and jwks_file or jwks_url); only a development broker may "
+                "run without one, with dev_mode = true")
 
 
 @dataclass(frozen=True)
@@ -50,14 +61,46 @@ class AdapterEndpoint:
 
 @dataclass(frozen=True)
 class IdentityProvider:
-    """The staff identity provider whose tokens the broker accepts."""
+    """The staff identity provider whose tokens the broker accepts.
+
+    Its signing keys come from exactly one of `jwks_file` (a JWKS JSON file the operator
+    keeps current) or `jwks_url` (the IdP's published JWKS, HTTPS only, read at start-up).
+    """
 
     issuer: str
     #: this broker's own audience: a token the IdP issued for another broker is refused
     audience: str
-    jwks_file: Path  # the IdP's published signing keys (JWKS JSON)
+    jwks_file: Path | None = None
+    jwks_url: str | None = None
     #: the `org` claim of staff of the MASH this broker serves; None: the broker id
     org: str | None = None
+
+    @classmethod
+    def parse(cls, f: Fields) -> IdentityProvider:
+        """Read and validate an `[identity]` table."""
+        f.unknown({"issuer", "audience", "jwks_file", "jwks_url", "org"})
+        issuer, audience = f.get("issuer", str), f.get("audience", str)
+        for name, value in (("issuer", issuer), ("audience", audience)):
+            if not value.strip():
+                raise ConfigError(f.source, f"identity.{name}", "must not be empty")
+        jwks_file, jwks_url = f.get("jwks_file", str, ""), f.get("jwks_url", str, "")
+        if bool(jwks_file) == bool(jwks_url):
+            raise ConfigError(f.source, "identity", "name exactly one of jwks_file or jwks_url")
+        if jwks_url and not jwks_url.startswith("https://"):
+            raise ConfigError(f.source, "identity.jwks_url", "must be an https:// URL")
+        return cls(issuer, audience, Path(jwks_file) if jwks_file else None, jwks_url or None,
+                   f.get("org", str, "") or None)
+
+    def to_toml(self) -> dict[str, str]:
+        """The `[identity]` table."""
+        out = {"issuer": self.issuer, "audience": self.audience}
+        if self.jwks_file is not None:
+            out["jwks_file"] = str(self.jwks_file)
+        if self.jwks_url is not None:
+            out["jwks_url"] = self.jwks_url
+        if self.org:
+            out["org"] = self.org
+        return out
 
 
 @dataclass(frozen=True)
@@ -72,10 +115,15 @@ class BrokerConfig:
     max_message_bytes: int = 1024 * 1024
     json_logs: bool = True
     deadlines_ms: dict[Rag, int] = field(default_factory=lambda: dict(DEFAULT_DEADLINES_MS))
-    #: off only for the benchmark's "log off" comparison; never in production.
-    audit_enabled: bool = True
-    #: None: the development issuer in the home folder (`mash token issue`)
+    #: the staff identity provider; without one the broker starts only in `dev_mode`
     identity: IdentityProvider | None = None
+    #: development only (`mash demo`, tests): with no `identity`, accept tokens of the
+    #: home's development issuer (`mash token issue`), which anyone holding the home can mint
+    dev_mode: bool = False
+
+    def __post_init__(self) -> None:
+        if self.identity is None and not self.dev_mode:
+            raise ConfigError(Path(f"broker-{self.broker_id}"), "identity", _NO_IDENTITY)
 
     @property
     def name(self) -> str:
@@ -121,13 +169,10 @@ class BrokerConfig:
             if not 50 <= ms <= 600_000:
                 raise ConfigError(path, f"deadlines_ms.{r}", "must be 50..600000 ms")
         policy_dir = f.get("policy_dir", str, "")
-        identity = None
-        if "identity" in f.table:
-            idp = f.sub("identity")
-            idp.unknown({"issuer", "audience", "jwks_file", "org"})
-            identity = IdentityProvider(idp.get("issuer", str), idp.get("audience", str),
-                                        Path(idp.get("jwks_file", str)),
-                                        idp.get("org", str, "") or None)
+        identity = IdentityProvider.parse(f.sub("identity")) if "identity" in f.table else None
+        dev_mode = f.get("dev_mode", bool, False)
+        if identity is None and not dev_mode:
+            raise ConfigError(path, "identity", _NO_IDENTITY)
         return cls(
             broker_id=broker_id,
             home=Home.at(f.get("home", str)),
@@ -137,8 +182,8 @@ class BrokerConfig:
             max_message_bytes=f.get("max_message_bytes", int, 1024 * 1024),
             json_logs=f.get("json_logs", bool, True),
             deadlines_ms=deadlines,
-            audit_enabled=f.get("audit_enabled", bool, True),
             identity=identity,
+            dev_mode=dev_mode,
         )
 
     def to_toml(self) -> dict[str, Any]:
@@ -149,14 +194,13 @@ class BrokerConfig:
             "listen": self.listen,
             "max_message_bytes": self.max_message_bytes,
             "json_logs": self.json_logs,
-            "audit_enabled": self.audit_enabled,
         }
+        if self.dev_mode:
+            data["dev_mode"] = True
         if self.policy_dir:
             data["policy_dir"] = str(self.policy_dir)
         if self.identity is not None:
-            data["identity"] = {"issuer": self.identity.issuer, "audience": self.identity.audience,
-                                "jwks_file": str(self.identity.jwks_file),
-                                **({"org": self.identity.org} if self.identity.org else {})}
+            data["identity"] = self.identity.to_toml()
         data["deadlines_ms"] = {str(k): v for k, v in self.deadlines_ms.items()}
         data["adapters"] = [
             {"agency": str(a.agency), "address": a.address,

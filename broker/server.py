@@ -6,22 +6,23 @@ import asyncio
 import contextlib
 import functools
 import json
-from concurrent.futures import Future
+from typing import Any
+
+import jwt
 
 from audit.alerts import AlertMonitor, default_rules
-from audit.events import AuditEvent
 from audit.log import AuditLog
 from audit.loop_sink import LoopBatchingSink
 from audit.pseudonyms import Pseudonymiser
 from audit.witness import Witness, pinned_from
 from broker.auth import Authenticator
-from broker.config import BrokerConfig
+from broker.config import BrokerConfig, IdentityProvider
 from broker.fanout import AdapterClients
 from broker.referral_service import ReferralsService
 from broker.referrals import SqliteReferralStore
 from broker.refusal_log import RefusalLog
 from broker.reviews import ReviewStore
-from broker.service import BrokerParts, BrokerService
+from broker.service import AuditSink, BrokerParts, BrokerService
 from broker.timescales import due_at
 from certs.reloading import ReloadingTrustStore
 from certs.signing import SigningKey
@@ -36,34 +37,46 @@ from policy.reloading import start_reloading
 
 SERVICE_NAME = mash_pb2.DESCRIPTOR.services_by_name["Broker"].full_name
 
-class NullAudit:
-    """No audit log at all: ONLY for the benchmark's log-on/log-off comparison."""
+class IdentityProviderUnavailable(RuntimeError):
+    """The configured identity provider's keys could not be read at start-up."""
 
-    def submit(self, event: AuditEvent) -> Future[int]:
-        """Resolve at once without recording anything."""
-        done: Future[int] = Future()
-        done.set_result(0)
-        return done
 
-    def submit_many(self, events: list[AuditEvent]) -> Future[list[int]]:
-        """Resolve at once without recording anything."""
-        done: Future[list[int]] = Future()
-        done.set_result([0] * len(events))
-        return done
+def _jwks(idp: IdentityProvider) -> dict[str, Any]:
+    """The IdP's published signing keys, from its file or its HTTPS URL."""
+    try:
+        if idp.jwks_file is not None:
+            data = json.loads(idp.jwks_file.read_text(encoding="utf-8"))
+        else:
+            assert idp.jwks_url is not None
+            data = jwt.PyJWKClient(idp.jwks_url, cache_keys=False, timeout=10).fetch_data()
+    except (OSError, ValueError, jwt.PyJWKClientError) as exc:
+        where = idp.jwks_file or idp.jwks_url
+        raise IdentityProviderUnavailable(f"cannot read the identity provider's keys from "
+                                          f"{where}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+        raise IdentityProviderUnavailable("the identity provider's JWKS has no 'keys' list")
+    return data
 
 
 def token_validator(config: BrokerConfig) -> TokenValidator:
-    """Validates staff tokens from the configured IdP (default: the home's dev issuer), for
-    this broker's audience and the MASH it serves (`org`, by default the broker id)."""
+    """Validates staff tokens from the configured IdP (the home's dev issuer in dev mode only),
+    for this broker's audience and the MASH it serves (`org`, by default the broker id)."""
     idp = config.identity
     if idp is None:
+        if not config.dev_mode:  # BrokerConfig refuses this too; never fall back silently
+            raise IdentityProviderUnavailable("no [identity] configured and dev_mode is off")
+        logs.get_logger("broker").warning("broker_dev_mode", identity="development issuer")
         return TokenValidator.from_home(config.home, broker_id=config.broker_id)
-    jwks = json.loads(idp.jwks_file.read_text(encoding="utf-8"))
-    return TokenValidator(idp.issuer, idp.audience, jwks, org=idp.org or config.broker_id)
+    return TokenValidator(idp.issuer, idp.audience, _jwks(idp), org=idp.org or config.broker_id)
 
 
-def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
-    """Open keys, policy, audit log and adapter channels (fails fast, naming the cause)."""
+def build_parts(config: BrokerConfig, *, benchmark_audit_sink: AuditSink | None = None,
+                ) -> tuple[BrokerParts, AuditLog | None]:
+    """Open keys, policy, audit log and adapter channels (fails fast, naming the cause).
+
+    `benchmark_audit_sink` replaces the audit log: it exists for the benchmark's log-off
+    arm (`bench.serve_variant`) and is not a setting of the config file.
+    """
     home = config.home
     name = config.name
     calendar = home_calendar(home)  # one calendar: timescales and "after hours" alike
@@ -73,12 +86,18 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
     audit = (
         AuditLog.open(home.audit_log(name), owner=name, checkpoint_key=checkpoint_key,
                       on_commit=[monitor])
-        if config.audit_enabled else None
+        if benchmark_audit_sink is None else None
     )
+    sink: AuditSink
     if audit is not None:
         monitor.attach(audit)
         # a broker killed mid-lookup left intents without outcomes: say so before serving
         audit.recover_unfinished()
+        # One writer hand-off per event-loop turn instead of one per event (see loop_sink).
+        sink = LoopBatchingSink(audit)
+    else:
+        assert benchmark_audit_sink is not None
+        sink = benchmark_audit_sink
     # follows the file: revocations, rotations and new pins apply without a restart
     trust = ReloadingTrustStore(home.trust_store)
     parts = BrokerParts(
@@ -87,8 +106,7 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
         engine=load_engine(home, config.policy_dir),
         trust=trust,
         signing_key=SigningKey.load(home.signing_key(name)),
-        # One writer hand-off per event-loop turn instead of one per event (see loop_sink).
-        audit=LoopBatchingSink(audit) if audit is not None else NullAudit(),
+        audit=sink,
         pseudonyms=Pseudonymiser.for_home(home),
         clients=AdapterClients(home, name, config.adapters, config.max_message_bytes),
         reviews=ReviewStore(home.broker_dir / "reviews.sqlite"),
@@ -103,10 +121,10 @@ def build_parts(config: BrokerConfig) -> tuple[BrokerParts, AuditLog | None]:
     return parts, audit
 
 
-async def serve(config: BrokerConfig) -> None:
+async def serve(config: BrokerConfig, *, benchmark_audit_sink: AuditSink | None = None) -> None:
     """Serve until SIGTERM/SIGINT, then drain, close channels and the audit log."""
     log = logs.get_logger("broker")
-    parts, audit = build_parts(config)
+    parts, audit = build_parts(config, benchmark_audit_sink=benchmark_audit_sink)
     # Every refused call is in the audit log (bounded fields, per-caller budget).
     refusals = RefusalLog(parts.audit, parts.trust)
     server = grpc_server.build_server(config.max_message_bytes, on_malformed=refusals.malformed,
@@ -139,7 +157,7 @@ async def serve(config: BrokerConfig) -> None:
         audit.close()
 
 
-def run(config: BrokerConfig) -> None:
+def run(config: BrokerConfig, *, benchmark_audit_sink: AuditSink | None = None) -> None:
     """Configure logging and serve (blocking)."""
     logs.configure(json=config.json_logs)
-    aio.run(serve(config))
+    aio.run(serve(config, benchmark_audit_sink=benchmark_audit_sink))

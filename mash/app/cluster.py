@@ -103,8 +103,14 @@ class Cluster:
     extra_endpoints: Sequence[AdapterEndpoint] = ()
     #: send an agency's queries somewhere other than its adapter (security tests)
     endpoint_overrides: Mapping[Agency, str] = field(default_factory=dict)
+    #: tests and the benchmark only: adapters whose every answer waits this long (a slow
+    #: legacy system), run through `bench.serve_variant` -- no config file can ask for it
+    adapter_delays_ms: Mapping[Agency, int] = field(default_factory=dict)
+    #: the benchmark's log-off arm only: a broker without an audit log (`bench.serve_variant`)
+    broker_audit_log: bool = True
     json_logs: bool = True
     services: dict[str, Service] = field(default_factory=dict)
+    _variants: dict[str, list[str] | None] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -117,19 +123,25 @@ class Cluster:
                 cfg = replace(cfg, **dict(self.adapter_settings.get(agency, {})))
                 path = self.home.config_dir / f"{cfg.name}.toml"
                 cfg.write(path)
-                self._spawn(cfg.name, ["adapter", "serve", "--config", str(path)], path)
+                delay = self.adapter_delays_ms.get(agency, 0)
+                self._spawn(cfg.name, ["adapter", "serve", "--config", str(path)], path,
+                            variant=["--delay-ms", str(delay)] if delay else None)
             for agency in self.agencies:
                 self._await_port(f"adapter-{agency}", timeout_s)
             endpoints = [
                 AdapterEndpoint(a, self.endpoint_overrides.get(a, self.services[f"adapter-{a}"].address))
                 for a in self.agencies
             ]
+            # a development cluster: staff tokens come from the home's dev issuer unless the
+            # caller configures an [identity] through broker_settings
             bcfg = BrokerConfig(broker_id=self.broker_id, home=self.home,
-                                adapters=(*endpoints, *self.extra_endpoints), json_logs=self.json_logs)
+                                adapters=(*endpoints, *self.extra_endpoints),
+                                json_logs=self.json_logs, dev_mode=True)
             bcfg = replace(bcfg, **dict(self.broker_settings))
             bpath = self.home.config_dir / f"{bcfg.name}.toml"
             bcfg.write(bpath)
-            self._spawn(bcfg.name, ["broker", "serve", "--config", str(bpath)], bpath)
+            self._spawn(bcfg.name, ["broker", "serve", "--config", str(bpath)], bpath,
+                        variant=None if self.broker_audit_log else ["--no-audit-log"])
             self._await_port(bcfg.name, timeout_s)
             for service in self.services.values():
                 self._await_healthy(service, timeout_s)
@@ -162,7 +174,7 @@ class Cluster:
         old = self.services[name]
         args = ["broker" if name.startswith("broker-") else "adapter", "serve",
                 "--config", str(old.config)]
-        self._spawn(name, args, old.config)
+        self._spawn(name, args, old.config, variant=self._variants.get(name))
         self._await_port(name, timeout_s)
         self._await_healthy(self.services[name], timeout_s)
         return self.services[name]
@@ -184,8 +196,10 @@ class Cluster:
 
     # ------------------------------------------------------------------ internals
 
-    def _spawn(self, name: str, args: list[str], config: Path) -> None:
-        self.services[name] = spawn_service(self.home, name, args, config)
+    def _spawn(self, name: str, args: list[str], config: Path,
+               variant: list[str] | None = None) -> None:
+        self._variants[name] = variant
+        self.services[name] = spawn_service(self.home, name, args, config, variant=variant)
 
     def _await_port(self, name: str, timeout_s: float) -> None:
         await_port(self.home, self.services[name], timeout_s)
@@ -207,9 +221,12 @@ def _tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
-def spawn_service(home: Home, name: str, args: list[str], config: Path) -> Service:
+def spawn_service(home: Home, name: str, args: list[str], config: Path,
+                  variant: list[str] | None = None) -> Service:
     """Start `mash ARGS` as service `name` of `home` (its log under the home's log folder).
 
+    With `variant` (extra arguments), the service runs as the test/benchmark-only
+    `bench.serve_variant` instead (`args` being `[broker|adapter, serve, --config, FILE]`).
     Its port is known once it has written `<run dir>/<name>.port`: see `await_port`.
     """
     port_file = home.run_dir / f"{name}.port"
@@ -217,8 +234,10 @@ def spawn_service(home: Home, name: str, args: list[str], config: Path) -> Servi
     home.log_dir.mkdir(parents=True, exist_ok=True)
     log_path = home.log_dir / f"{name}.log"
     with log_path.open("ab") as log:
+        command = (["-m", "mash.app", *args] if variant is None
+                   else ["-m", "bench.serve_variant", args[0], *args[2:], *variant])
         process = subprocess.Popen(
-            [sys.executable, "-m", "mash.app", *args],
+            [sys.executable, *command],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )

@@ -100,8 +100,43 @@ def file_and_report(home: Home, client: BrokerClient, referral_id: str) -> str:
     return text.document.rstrip("\n") + f"\n   HTML report: {html_path}"
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM, SIGINT or SIGHUP asked the demo to stop (its services are stopped first)."""
+
+
+#: Signals that stop the demo and every service it started.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def _stop_on_signals() -> dict[int, Any]:
+    """Turn the stop signals into `Stopped`, once; returns the handlers they replace.
+
+    Without this, SIGTERM ends the demo at once and its adapters and broker run on as
+    orphans holding their audit logs' locks. After the first signal the others are
+    ignored, so a second Ctrl-C cannot interrupt the shutdown itself.
+    """
+    def stop(signum: int, _frame: object) -> None:
+        for s in STOP_SIGNALS:
+            signal.signal(s, signal.SIG_IGN)
+        raise Stopped(signal.Signals(signum).name)
+
+    return {s: signal.signal(s, stop) for s in STOP_SIGNALS}
+
+
 def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: TextIO) -> int:
     """Run the demo; returns the exit code."""
+    previous = _stop_on_signals()
+    try:
+        return _run_demo(home, people=people, seed=seed, keep_running=keep_running, out=out)
+    except Stopped as stopped:
+        print(f"   stopped by {stopped}", file=out, flush=True)
+        return 130 if str(stopped) == "SIGINT" else 143
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: TextIO) -> int:
     from mash.app.cli import main as mash_main
 
     def say(text: str = "") -> None:
@@ -113,6 +148,9 @@ def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: Tex
     prepare_home(home, people=people, seed=seed)
     say(f"   done in {time.perf_counter() - t0:.1f}s")
     cluster = Cluster(home)
+    say("   dev_mode = true: the broker accepts staff tokens from the development issuer in "
+        f"{home.root} (never in production: a production broker names its identity provider "
+        "in [identity], see docs/operator-guide.md)")
     say(f"== Starting {len(cluster.agencies)} agency adapters "
         f"({', '.join(str(a) for a in cluster.agencies)}) and the broker as separate processes "
         "over mTLS")
@@ -154,7 +192,7 @@ def run_demo(home: Home, *, people: int, seed: int, keep_running: bool, out: Tex
             say(f"   .venv/bin/mash lookup --home {home.root} --referral REF-2026-0003 --rag amber "
                 "--purpose child_in_need_assessment --gateway children_act_1989_s17 "
                 "--consent given --demo-referral 0")
-            say("   Press Ctrl-C to stop.")
+            say("   Press Ctrl-C (or send SIGTERM) to stop.")
             with contextlib.suppress(KeyboardInterrupt):
                 signal.pause()
     finally:

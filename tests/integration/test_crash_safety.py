@@ -55,7 +55,7 @@ def _durable_in_flight(log_path: object, referral_prefix: str) -> set[str]:
 
 def test_sigkill_during_load_loses_nothing(home: Home) -> None:
     cluster = Cluster(home, agencies=PARTNER_AGENCIES,
-                      adapter_settings={a: {"delay_ms": 150} for a in PARTNER_AGENCIES})
+                      adapter_delays_ms={a: 150 for a in PARTNER_AGENCIES})
     with cluster:
         broker = cluster.broker
         token = issue_token(home, sub="sw-kill", role=Role.MASH_SOCIAL_WORKER)

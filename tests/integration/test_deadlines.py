@@ -30,7 +30,7 @@ def test_slow_adapter_times_out_while_the_others_answer(home: Home) -> None:
     cluster = Cluster(
         home,
         agencies=(Agency.POLICE, Agency.HEALTH, Agency.EDUCATION),
-        adapter_settings={Agency.EDUCATION: {"delay_ms": 6000}},
+        adapter_delays_ms={Agency.EDUCATION: 6000},
         broker_settings={"deadlines_ms": {Rag.RED: deadline_ms, Rag.AMBER: 5000, Rag.GREEN: 8000}},
         extra_endpoints=(AdapterEndpoint(Agency.HOUSING, nobody_listens),),
     )

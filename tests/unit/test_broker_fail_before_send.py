@@ -29,7 +29,7 @@ def test_a_signing_failure_sends_nothing_and_is_on_record(tmp_path: Path,
     home = Home.at(tmp_path / "h")
     prepare_home(home, people=60, seed=3)
     cfg = BrokerConfig(broker_id=DEFAULT_BROKER_ID, home=home,
-                       adapters=(AdapterEndpoint(Agency.POLICE, "127.0.0.1:9"),))
+                       adapters=(AdapterEndpoint(Agency.POLICE, "127.0.0.1:9"),), dev_mode=True)
 
     def broken(self: SigningKey, domain: bytes, payload: bytes) -> bytes:
         raise RuntimeError("HSM unavailable")
