@@ -51,6 +51,8 @@ class EventKind(StrEnum):
     # agreements
     AGREEMENT_APPROVED = "agreement_approved"
     AGREEMENT_CHANGED = "agreement_changed"
+    APPROVER_PINNED = "approver_pinned"
+    APPROVER_KEY_REPLACED = "approver_key_replaced"
     # summaries
     SUMMARY_VIEWED = "summary_viewed"
     SUMMARY_DELETED = "summary_deleted"

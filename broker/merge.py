@@ -14,7 +14,7 @@ from certs.reloading import TrustSource
 from mash.clock import Clock
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
-from mash.vocab import AgencyStatus, Decision
+from mash.vocab import AgencyStatus, Decision, MatchBand
 
 log = get_logger("broker")
 
@@ -82,4 +82,30 @@ def result_for(plan: AgencyPlan, outcome: CallOutcome | None, trust: TrustSource
         categories=tuple(sorted({f.category for s in d.subjects for f in s.facts})),
         match_band=",".join(f"{s.subject_id}:{s.match_band}" for s in d.subjects),
         agreement_id=d.agreement_id, agreement_version=d.agreement_version,
-        latency_ms=r.latency_ms)
+        latency_ms=r.latency_ms, detail={SUBJECT_OUTCOMES: subject_outcomes(d)})
+
+
+#: Audit detail key: what the agency's answer meant for each subject (the SAR reads it).
+SUBJECT_OUTCOMES = "subject_outcomes"
+
+
+def _subject_outcome(status: str, s: pb.SubjectResult) -> str:
+    if status in (AgencyStatus.POLICY_MISMATCH, AgencyStatus.UNAVAILABLE):
+        return "failed"
+    if s.match_band in (MatchBand.CERTAIN, MatchBand.HIGH):
+        return "disclosed" if s.facts else "matched_nothing_shared"
+    if s.match_band == MatchBand.POSSIBLE:
+        return "possible_match"
+    return "not_known" if s.permitted_categories else "withheld"
+
+
+def subject_outcomes(d: pb.Disclosure) -> str:
+    """`subject_id=outcome=category+category;...`: per subject, what came back about them.
+
+    Categories are those of the facts shown (already cut to what the query asked for);
+    ids and codes only, never record content.
+    """
+    return ";".join(
+        f"{s.subject_id}={_subject_outcome(d.status, s)}="
+        + "+".join(sorted({f.category for f in s.facts}))
+        for s in d.subjects)

@@ -138,11 +138,15 @@ class BrokerService(pb_grpc.BrokerServicer):
         due = p.due_at(now, lookup.rag)
         deadline_ms = p.config.deadlines_ms[lookup.rag]
 
+        named = [(s.subject_id, ps) for s in req.subjects
+                 for ps in for_subjects(p.pseudonyms, [s])]
         # Intent first: the lookup, every decision and every query, durable before anything leaves.
         intent = [replace(
             base, kind=EventKind.LOOKUP_REQUESTED,
-            subject_pseudonyms=for_subjects(p.pseudonyms, req.subjects),
-            detail=_intent_detail(lookup, plans),
+            subject_pseudonyms=tuple(ps for _, ps in named),
+            detail={**_intent_detail(lookup, plans),
+                    # which subject each pseudonym names: a SAR reports on that subject only
+                    "pseudonym_subjects": ",".join(sid for sid, _ in named)},
         )]
         to_hold: list[tuple[pb.Review, pb.LookupRequest]] = []
         try:

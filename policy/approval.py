@@ -10,6 +10,7 @@ longer count and the engine DENYs everything under it (`agreement_altered`).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -31,6 +32,8 @@ from mash.home import Home
 from policy.agreement import Agreement
 from policy.errors import (
     AgreementInvalid,
+    AlreadyApproved,
+    ApproverAlreadyPinned,
     InvalidApprovalSignature,
     MalformedApproval,
     UnknownApprover,
@@ -39,6 +42,7 @@ from policy.loader import agreement_paths
 from policy.schema import MIN_APPROVERS, Severity, parse_agreement
 
 RECORD_TYPE = "mash-policy-approval/v1"
+REPLACEMENT_TYPE = "mash-policy-approver-replacement/v1"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 #: The two development approvers `dev_approve_all` creates (an IG lead and a Caldicott guardian).
@@ -222,6 +226,12 @@ def approve(agreement_path: Path, *, approver: str, key: Ed25519PrivateKey, at: 
         raise AgreementInvalid(first.path, first.line, first.field, first.message)
     if approver not in agreement.approvers:
         raise UnknownApprover(f"{approver!r} is not named in {agreement.id}'s approval.approvers")
+    if approvals_dir is not None:
+        existing = approvals_dir / agreement.id / f"{agreement.sha256[:16]}-{approver}.json"
+        if existing.is_file():
+            # One approver, one approval of a version: a second is neither counted nor logged.
+            raise AlreadyApproved(f"{approver} has already approved this version of "
+                                  f"{agreement.id} (sha256 {agreement.sha256[:16]}...)")
     unsigned = ApprovalRecord(agreement.id, agreement.sha256, approver,
                               at.isoformat().replace("+00:00", "Z"), b"")
     record = ApprovalRecord(unsigned.agreement_id, unsigned.agreement_sha256, approver,
@@ -283,8 +293,86 @@ def approver_key_path(home: Home, name: str) -> Path:
 
 
 def create_approver(home: Home, name: str) -> Ed25519PrivateKey:
-    """Generate an approver key (0600) and pin its public key; return the private key."""
+    """Generate a key for a new approver (0600) and pin its public key; return the private key.
+
+    An approver who is already pinned keeps their key: replacing it is `replace_approver`.
+    """
+    if name in load_trusted_approvers(approvers_file(home)):
+        raise ApproverAlreadyPinned(
+            f"approver {name!r} already has a pinned key; replacing it needs --replace and "
+            "the approval of another pinned approver (--approved-by)")
+    return _new_key(home, name)
+
+
+@dataclass(frozen=True)
+class ApproverReplacement:
+    """A pinned approver's key replaced, signed by another pinned approver."""
+
+    approver: str
+    old_key_sha256: str
+    new_key_sha256: str
+    approved_by: str
+    approved_at: str
+    signature: bytes
+
+    def signed_bytes(self) -> bytes:
+        """The canonical bytes the witness's signature covers."""
+        return _canonical({"type": REPLACEMENT_TYPE, "approver": self.approver,
+                           "old_key_sha256": self.old_key_sha256,
+                           "new_key_sha256": self.new_key_sha256,
+                           "approved_by": self.approved_by, "approved_at": self.approved_at})
+
+
+def replace_approver(home: Home, name: str, *, approved_by: str,
+                     at: datetime) -> ApproverReplacement:
+    """Give pinned approver `name` a new key, on the signed approval of another pinned approver.
+
+    The other approver's key must be pinned and must verify their signature over the
+    change (old and new key fingerprints); the record is kept beside the pins. Every
+    approval `name` signed with the old key stops counting.
+    """
+    pinned = load_trusted_approvers(approvers_file(home))
+    if name not in pinned:
+        raise UnknownApprover(f"approver {name!r} is not pinned: add them without --replace")
+    if approved_by == name or approved_by not in pinned:
+        raise UnknownApprover("a key replacement needs the approval of another pinned approver, "
+                              f"not {approved_by!r}")
+    witness = load_approver_key(home, approved_by)
+    if _fingerprint(witness.public_key()) != _fingerprint(pinned[approved_by]):
+        raise InvalidApprovalSignature(f"{approved_by}'s key in this home is not their pinned key")
+    old = _fingerprint(pinned[name])
+    new_key = Ed25519PrivateKey.generate()
+    unsigned = ApproverReplacement(name, old, _fingerprint(new_key.public_key()), approved_by,
+                                   at.isoformat().replace("+00:00", "Z"), b"")
+    record = ApproverReplacement(unsigned.approver, unsigned.old_key_sha256,
+                                 unsigned.new_key_sha256, approved_by, unsigned.approved_at,
+                                 witness.sign(unsigned.signed_bytes()))
+    pinned[approved_by].verify(record.signature, record.signed_bytes())
+    folder = approvers_dir(home) / "replacements"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{record.approved_at.replace(':', '')}-{name}.json").write_text(json.dumps({
+        "type": REPLACEMENT_TYPE, "approver": name, "old_key_sha256": record.old_key_sha256,
+        "new_key_sha256": record.new_key_sha256, "approved_by": approved_by,
+        "approved_at": record.approved_at,
+        "signature": base64.b64encode(record.signature).decode("ascii")},
+        indent=2, sort_keys=True) + "\n", "utf-8")
+    _write_key(home, name, new_key)
+    return record
+
+
+def _fingerprint(key: Ed25519PublicKey) -> str:
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _new_key(home: Home, name: str) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
+    _write_key(home, name, key)
+    return key
+
+
+def _write_key(home: Home, name: str, key: Ed25519PrivateKey) -> None:
+    """Store the private key (0600) and pin its public key."""
     path = approver_key_path(home, name)
     path.parent.mkdir(parents=True, exist_ok=True)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -293,7 +381,6 @@ def create_approver(home: Home, name: str) -> Ed25519PrivateKey:
     with os.fdopen(fd, "wb") as f:
         f.write(pem)
     pin_approver(approvers_file(home), name, key.public_key())
-    return key
 
 
 def load_approver_key(home: Home, name: str) -> Ed25519PrivateKey:
@@ -319,9 +406,12 @@ def dev_approve_all(home: Home, policy_dir: Path,
         if name in trusted and approver_key_path(home, name).is_file():
             key = load_approver_key(home, name)
         else:
-            key = create_approver(home, name)
+            key = _new_key(home, name)
         for path in agreement_paths(policy_dir):
-            approve(path, approver=name, key=key, at=when, approvals_dir=out)
+            try:
+                approve(path, approver=name, key=key, at=when, approvals_dir=out)
+            except AlreadyApproved:
+                continue  # set-up runs again in the same home: nothing new to approve
     return out
 
 

@@ -19,6 +19,17 @@ from policy.approval import ApprovalRecord
 POLICY_LOG_OWNER = "policy"
 
 
+def record_approver_change(home: Home, kind: EventKind, approver: str, *, by: str,
+                           detail: dict[str, str]) -> int:
+    """Append one entry for a pinned approver key added or replaced; return its id."""
+    key = load_checkpoint_key(home, POLICY_LOG_OWNER, create=True)
+    event = AuditEvent(kind=kind, actor_id=by, outcome="pinned", detail={"approver": approver,
+                                                                        **detail})
+    with AuditLog.open(home.audit_log(POLICY_LOG_OWNER), owner=POLICY_LOG_OWNER,
+                       checkpoint_key=key) as log:
+        return log.append(event)
+
+
 def record_approvals(home: Home, records: Sequence[ApprovalRecord]) -> list[int]:
     """Append one `agreement_approved` entry per record; return the entry ids."""
     if not records:

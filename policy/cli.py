@@ -93,6 +93,10 @@ def register(sub: Any) -> None:
 
     add = cmds.add_parser("add-approver", help="create an approver's signing key and pin it")
     add.add_argument("name")
+    add.add_argument("--replace", action="store_true",
+                     help="replace the pinned key of an existing approver (needs --approved-by)")
+    add.add_argument("--approved-by", metavar="APPROVER",
+                     help="another pinned approver who signs the key replacement")
     _home(add)
     add.set_defaults(handler=_add_approver)
 
@@ -278,23 +282,39 @@ def _approve(args: argparse.Namespace) -> int:
     except FileNotFoundError:
         raise UsageError(f"no signing key for approver {args.approver!r} in {home.root} "
                          "(create one with `mash policy add-approver`)") from None
-    records = []
     for path in args.files:
         record = _guard(lambda p=path: approve(p, approver=args.approver, key=key, at=_now(),
                                                approvals_dir=approvals_dir(home)))
-        records.append(record)
+        record_approvals(home, [record])  # each approval on record as soon as it exists
         print(f"approved {record.agreement_id} sha256 {record.agreement_sha256} "
               f"as {record.approver} at {record.approved_at}")
-    record_approvals(home, records)
     return 0
 
 
 def _add_approver(args: argparse.Namespace) -> int:
-    from policy.approval import approvers_file, create_approver
+    from audit.events import EventKind
+    from policy.approval import approvers_file, create_approver, replace_approver
+    from policy.approval_audit import record_approver_change
 
     home = Home.at(args.home)
-    _guard(lambda: create_approver(home, args.name))
-    print(f"approver {args.name} created; public key pinned in {approvers_file(home)}")
+    if not args.replace:
+        if args.approved_by:
+            raise UsageError("--approved-by is for --replace only")
+        _guard(lambda: create_approver(home, args.name))
+        record_approver_change(home, EventKind.APPROVER_PINNED, args.name, by=args.name,
+                               detail={})
+        print(f"approver {args.name} created; public key pinned in {approvers_file(home)}")
+        return 0
+    if not args.approved_by:
+        raise UsageError("--replace needs --approved-by: another pinned approver signs the change")
+    change = _guard(lambda: replace_approver(home, args.name, approved_by=args.approved_by,
+                                             at=_now()))
+    record_approver_change(home, EventKind.APPROVER_KEY_REPLACED, args.name,
+                           by=args.approved_by,
+                           detail={"old_key_sha256": change.old_key_sha256,
+                                   "new_key_sha256": change.new_key_sha256})
+    print(f"approver {args.name}'s key replaced (approved by {args.approved_by}); their "
+          f"approvals signed with the old key no longer count")
     return 0
 
 

@@ -49,3 +49,11 @@ class InvalidApprovalSignature(ApprovalError):
 
 class MalformedApproval(ApprovalError):
     """An approval record cannot be parsed."""
+
+
+class AlreadyApproved(ApprovalError):
+    """This approver has already approved this exact version of the agreement."""
+
+
+class ApproverAlreadyPinned(ApprovalError):
+    """Pinning a key for an approver who has one needs `--replace` and another's approval."""

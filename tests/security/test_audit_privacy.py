@@ -67,6 +67,6 @@ def test_sar_html_cannot_be_used_for_script_injection() -> None:
         when=evil, referral_id=evil, lookup_id=None, organisation=evil, role=evil,
         staff_id=evil, purpose=evil, statutory_gateway=evil, consent_state=evil,
         consent_reason=evil, rag=evil, outcome=evil,
-        agencies=(AgencyAnswer(agency=evil, decision=evil, reasons=(evil,)),)),))
+        agencies=(AgencyAnswer(agency=evil, outcome=evil, why=(evil,), categories=(evil,)),)),))
     page = render_html(report)
     assert "<img" not in page and "onerror=alert(1)>" not in page

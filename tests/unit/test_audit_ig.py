@@ -18,6 +18,7 @@ from audit.query import SearchFilter, search
 from audit.reconcile import Severity, reconcile
 from audit.review import ReviewError, ReviewFinding, review_queue, sign_off
 from audit.sar import build_sar, last_accesses, render_html
+from audit.sar_text import OUTCOMES
 from mash.app.cli import main
 from mash.home import Home
 from tests.unit.audit_scenario import BROKER, MONDAY_10, Scenario, build
@@ -108,13 +109,17 @@ def test_sar_lists_every_request_across_referrals(shared: Scenario) -> None:
                        now=MONDAY_10)
     assert [r.referral_id for r in report.requests] == list(shared.child_referrals)
     first = report.requests[0]
-    assert first.organisation == "la-northshire" and first.role == "mash_social_worker"
+    assert first.organisation == "la-northshire" and first.role == "Social worker"
     assert first.staff_id is None  # staff shown as roles by default
-    assert {(a.agency, a.decision, a.outcome) for a in first.agencies} == {
-        ("police", "PERMIT", "disclosed"), ("health", "PERMIT", "disclosed")}
+    # entries written before per-subject outcomes were recorded: never claimed as "disclosed"
+    assert {(a.agency, a.outcome) for a in first.agencies} == {
+        ("Police", OUTCOMES["answered"]), ("Health services (GP and hospital)",
+                                          OUTCOMES["answered"])}
     green = report.requests[1]
-    assert {(a.agency, a.decision, a.asked) for a in green.agencies} == {
-        ("police", "DENY", False), ("health", "DENY", False)}
+    assert {(a.agency, a.outcome) for a in green.agencies} == {
+        ("Police", OUTCOMES["withheld"]), ("Health services (GP and hospital)",
+                                           OUTCOMES["withheld"])}
+    assert all(a.why for a in green.agencies)
     kinds = {a["what"] for a in report.other_accesses}
     assert "break_glass" in kinds
     assert "REF-002" not in json.dumps(report.to_json_dict())  # another person's referral
@@ -128,7 +133,8 @@ def test_sar_cli_writes_json_and_escaped_html(shared: Scenario, tmp_path: Path) 
     data = json.loads((out / "sar.json").read_text())
     assert len(data["requests"]) == 3 and data["requests"][0]["staff_id"] == "sw-anna"
     page = (out / "sar.html").read_text()
-    assert "<table>" in page and "child_protection_enquiry" in page and c.nhs not in page
+    assert "<table>" in page and "Child protection enquiry" in page and c.nhs not in page
+    assert "child_protection_enquiry" not in page
 
 
 def test_html_escapes_values() -> None:

@@ -19,6 +19,7 @@ from policy import (
     create_approver,
     load_trusted_approvers,
 )
+from policy.approval import load_approver_key
 from policy.loader import load_agreements
 from tests.policy_helpers import NOW, copy_shipped
 
@@ -78,7 +79,7 @@ def test_signature_by_unpinned_key_does_not_count(tmp_path: Path) -> None:
     create_approver(home, "caldicott-guardian-sam")
     rogue = Ed25519PrivateKey.generate()  # claims to be sam, but is not sam's pinned key
     approve(policy_dir / "police.toml", approver="ig-lead-alex",
-            key=create_approver(home, "ig-lead-alex"), at=NOW, approvals_dir=approvals_dir(home))
+            key=load_approver_key(home, "ig-lead-alex"), at=NOW, approvals_dir=approvals_dir(home))
     approve(policy_dir / "police.toml", approver="caldicott-guardian-sam", key=rogue, at=NOW,
             approvals_dir=approvals_dir(home))
     status = approval_status(_police(policy_dir), approvals_dir(home),

@@ -80,8 +80,9 @@ def test_approve_and_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "policy.sqlite" in capsys.readouterr().out
     approvals = list(records_where(Home.at(home).audit_log("policy"), "1 = 1", []))
     assert [(r.event.kind, r.event.actor_id, r.event.agreement_id) for r in approvals] == [
-        ("agreement_approved", name, "dsa-mash-demo-police")
-        for name in ("ig-lead-alex", "caldicott-guardian-sam")]
+        (kind, name, agreement) for name in ("ig-lead-alex", "caldicott-guardian-sam")
+        for kind, agreement in (("approver_pinned", None),
+                                ("agreement_approved", "dsa-mash-demo-police"))]
     assert main(["policy", "status", "--policy-dir", str(d), "--home", home,
                  "--format", "json", "--at", "2026-11-25T10:00:00Z"]) == 0
     status = {s["agency"]: s for s in json.loads(capsys.readouterr().out)}
