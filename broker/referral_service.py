@@ -41,6 +41,7 @@ from broker.requests import parse_lookup
 from broker.service import BrokerParts, BrokerService, _durable
 from broker.timescales import WorkingCalendar, due_at, timescale_state
 from identity.tokens import StaffIdentity
+from mash.clock import london_today
 from mash.errors import InvalidRequest, NotAuthenticated, NotPermitted, present
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
@@ -270,7 +271,7 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
                    terms: LookupTerms) -> pb.ReferralSummary:
         """Run the lookup through the broker and file its summary with the referral."""
         try:
-            lookup = parse_lookup(request)
+            lookup = parse_lookup(request, london_today(self.p.clock))
         except UnknownVocabulary as exc:  # pragma: no cover - parse_lookup converts these
             raise InvalidRequest(str(exc)) from None
         summary = await self.broker.run_lookup(lookup, staff, time.perf_counter())
