@@ -132,7 +132,7 @@ def test_demo_keep_running_stops_every_service_on_a_signal(tmp_path: Path,
                 break
         assert any("dev_mode = true" in ln for ln in lines), "the demo says it runs in dev mode"
         pids = [int(m.group(1)) for ln in lines if (m := re.search(r" pid (\d+) ", ln))]
-        assert len(pids) == 6 and all(_alive(p) for p in pids)
+        assert len(pids) >= 6 and all(_alive(p) for p in pids)
         demo.send_signal(sig)
         rest, _ = demo.communicate(timeout=120)
         orphans = [p for p in pids if _alive(p)]
