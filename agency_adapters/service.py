@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from enum import StrEnum
 
 import grpc
 
@@ -171,6 +172,11 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         if any(s.role not in SUBJECT_ROLES for s in query.subjects):
             await self._refuse("unknown_subject_role", who, request, query=query)
             raise InvalidRequest("a subject's role is not a known subject role")
+        unknown = unknown_vocabulary_field(query)
+        if unknown:
+            await self._refuse("unknown_vocabulary", who, request, query=query,
+                               extra={"field": unknown})
+            raise InvalidRequest(f"{unknown} is not a known value")
         if p.witness is not None and request.HasField("checkpoint"):
             # Only from a broker whose query verified: its log's checkpoint, countersigned.
             p.witness.observe(checkpoint_from_proto(request.checkpoint),
@@ -535,3 +541,28 @@ def _role_corrections(disclosure: pb.Disclosure) -> dict[str, str]:
              if any(r.code == ROLE_CORRECTED and r.text.startswith(f"{s.subject_id}:")
                     for r in disclosure.reasons)]
     return {"subject_roles_corrected": ",".join(fixed)} if fixed else {}
+
+
+def unknown_vocabulary_field(query: pb.Query) -> str:
+    """The first field of `query` whose value is not in our vocabulary, or "" if all are known.
+
+    A signed query from a trusted broker can still carry a value this adapter does not know (a
+    newer broker, or a broker misbehaving); it is refused as a bad request, never answered.
+    """
+    fields: list[tuple[str, type[StrEnum], str, bool]] = [
+        ("purpose", Purpose, query.purpose, True),
+        ("statutory_gateway", StatutoryGateway, query.statutory_gateway, True),
+        ("rag", Rag, query.rag, True),
+        ("consent.state", ConsentState, query.consent.state, True),
+        ("consent.reason", ReasonCode, query.consent.reason, False),
+        ("requester.role", Role, query.requester.role, True),
+        ("break_glass.reason", ReasonCode, query.break_glass.reason, False),
+    ]
+    for name, enum, value, required in fields:
+        if not value and not required:
+            continue
+        try:
+            parse(enum, value)
+        except UnknownVocabulary:
+            return name
+    return ""

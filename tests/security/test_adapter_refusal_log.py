@@ -119,6 +119,31 @@ def test_an_unknown_subject_role_is_invalid_argument_and_logged(
     assert core["reasons"] == ["unknown_subject_role"] and size < 2_000
 
 
+@pytest.mark.parametrize("field", ["purpose", "rag", "consent.state", "requester.role",
+                                   "break_glass.reason"])
+def test_an_unknown_value_in_a_signed_query_is_invalid_argument_and_logged(
+        home: Home, cluster: Cluster, field: str) -> None:
+    q = _query(home)
+    hostile = "y" * 5000 + "\x1b[2J"
+    if field == "purpose":
+        q.purpose = hostile
+    elif field == "rag":
+        q.rag = hostile
+    elif field == "consent.state":
+        q.consent.state = hostile
+    elif field == "requester.role":
+        q.requester.role = hostile
+    else:
+        q.break_glass.reason = hostile
+    signed = sign_query(q, _broker_key(home))
+    err = _call(home, cluster, signed)
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in (err.details() or "") and "y" * 50 not in (err.details() or "")
+    [(core, personal, size)] = _rejections(home, hashlib.sha256(signed.query).hexdigest())
+    assert core["reasons"] == ["unknown_vocabulary"] and size < 2_000
+    assert personal["detail"]["field"] == field
+
+
 def test_malformed_protobuf_is_invalid_argument_without_parser_text_and_logged(
         home: Home, cluster: Cluster) -> None:
     garbage = b"\x0a\xff\xff\xff\xff\x0f" + secrets.token_bytes(64)

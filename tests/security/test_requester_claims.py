@@ -20,11 +20,11 @@ from audit.events import EventKind
 from audit.reading import AuditRecord, records_for_referral
 from broker.client import BrokerClient
 from certs.envelopes import sign_query
+from certs.names import PeerKind, Principal
 from certs.signing import SigningKey
-from certs.tls import channel_credentials
+from certs.tls import channel_credentials, client_channel_options
 from identity.tokens import issue_token
 from mash.app.cluster import Cluster
-from mash.grpc_server import channel_options
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
@@ -130,8 +130,9 @@ def test_adapter_answers_with_the_role_its_record_supports(
         nonce=secrets.token_hex(16), issued_at=datetime.now(UTC).isoformat())
     signed = sign_query(q, SigningKey.load(home.signing_key("broker-mash-demo")))
     creds = channel_credentials(home, "broker-mash-demo")
-    with grpc.secure_channel(claims_cluster.adapter("police").address, creds,
-                             options=channel_options()) as ch:
+    address = claims_cluster.adapter("police").address
+    with grpc.secure_channel(address, creds, options=client_channel_options(
+            Principal(PeerKind.ADAPTER, "police"), address)) as ch:
         answer = pb_grpc.AgencyAdapterStub(ch).Query(signed, timeout=10)
     d = pb.Disclosure.FromString(answer.disclosure)
     subject = d.subjects[0]

@@ -15,7 +15,7 @@ from mash.vocab import Agency
 def test_a_home_path_with_an_emoji_roundtrips(tmp_path: Path) -> None:
     path = tmp_path / "broker.toml"
     config = BrokerConfig(broker_id="b1", home=Home(Path("/srv/😀")),
-                          adapters=(AdapterEndpoint(Agency.POLICE, "127.0.0.1:1"),))
+                          adapters=(AdapterEndpoint(Agency.POLICE, "127.0.0.1:1"),), dev_mode=True)
     config.write(path)
     assert tomllib.loads(path.read_text(encoding="utf-8"))["home"] == "/srv/😀"
     assert BrokerConfig.load(path) == config
