@@ -20,17 +20,50 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from mash import tomlwrite
-from mash.config import ConfigError, Fields, read_toml
+from mash.config import Strict, TomlDocument
 from mash.home import Home
-from mash.vocab import Agency, UnknownVocabulary, parse
+from mash.vocab import Agency
 
-_KEYS = {"agency", "home", "listen", "store", "backend", "backend_options", "policy_dir",
-         "trusted_brokers", "max_message_bytes", "max_clock_skew_s", "max_concurrent_queries",
-         "json_logs", "matching", "backend_timeout_ms", "backend_threads",
-         "health_interval_s"}
+#: a count that must be at least one
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class MatchingEntry(Strict, frozen=True):
+    """The `[matching]` table: band thresholds in bits (docs/matching.md) and the model file."""
+
+    certain: float | None = None
+    high: float | None = None
+    possible: float | None = None
+    margin: float | None = None
+    high_without_dob: float | None = None
+    model: str = ""
+
+
+class AdapterFile(Strict, frozen=True):
+    """An adapter's config file as written (see the module docstring)."""
+
+    agency: Agency
+    home: str
+    listen: str = "127.0.0.1:0"
+    store: str = ""
+    backend: str = "sqlite"
+    backend_options: dict[str, Any] = msgspec.field(default_factory=dict)
+    policy_dir: str = ""
+    trusted_brokers: Annotated[tuple[Annotated[str, msgspec.Meta(min_length=1)], ...],
+                               msgspec.Meta(min_length=1)] = ("mash-demo",)
+    max_message_bytes: int = 1024 * 1024
+    max_clock_skew_s: int = 300
+    max_concurrent_queries: Positive = 8
+    json_logs: bool = True
+    matching: MatchingEntry = msgspec.field(default_factory=MatchingEntry)
+    backend_timeout_ms: Positive = 2000
+    backend_threads: Positive = 4
+    health_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
 
 #: Backends that ship with mash-hub, by the name a config gives (module:factory, imported
 #: only when used so an adapter loads no database driver it does not need).
@@ -81,44 +114,33 @@ class AdapterConfig:
     @classmethod
     def load(cls, path: Path) -> AdapterConfig:
         """Read and validate a config file."""
-        f = Fields(path, read_toml(path))
-        f.unknown(_KEYS)
-        try:
-            agency = parse(Agency, f.get("agency", str))
-        except UnknownVocabulary as exc:
-            raise ConfigError(path, "agency", str(exc)) from None
-        home = Home.at(f.get("home", str))
-        brokers = f.get("trusted_brokers", list, ["mash-demo"])
-        if not brokers or not all(isinstance(b, str) and b for b in brokers):
-            raise ConfigError(path, "trusted_brokers", "must be a non-empty list of broker ids")
-        matching = f.sub("matching")
-        model_path = matching.get("model", str, "")
-        policy_dir = f.get("policy_dir", str, "")
-        backend = f.get("backend", str, "sqlite")
-        if backend not in BUILTIN_BACKENDS and ":" not in backend:
+        doc = TomlDocument.read(path)
+        raw = doc.decode(AdapterFile)
+        home = Home.at(raw.home)
+        if raw.backend not in BUILTIN_BACKENDS and ":" not in raw.backend:
             names = ", ".join(f'"{b}"' for b in BUILTIN_BACKENDS)
-            raise ConfigError(path, "backend", f'must be one of {names} or "package.module:factory"')
+            raise doc.error("backend", f'must be one of {names} or "package.module:factory"')
+        m = raw.matching
+        thresholds = {"certain": m.certain, "high": m.high, "possible": m.possible,
+                      "margin": m.margin, "high_without_dob": m.high_without_dob}
         return cls(
-            agency=agency,
+            agency=raw.agency,
             home=home,
-            store=Path(f.get("store", str, str(home.agency_store(agency)))),
-            listen=f.get("listen", str, "127.0.0.1:0"),
-            policy_dir=Path(policy_dir) if policy_dir else None,
-            trusted_brokers=tuple(brokers),
-            max_message_bytes=f.get("max_message_bytes", int, 1024 * 1024),
-            max_clock_skew_s=f.get("max_clock_skew_s", int, 300),
-            max_concurrent_queries=_positive(path, "max_concurrent_queries",
-                                             f.get("max_concurrent_queries", int, 8)),
-            json_logs=f.get("json_logs", bool, True),
-            matching={k: matching.get(k, float) for k in matching.table if k != "model"},
-            match_model=Path(model_path) if model_path else None,
-            backend=backend,
-            backend_options=dict(f.sub("backend_options").table),
-            backend_timeout_ms=_positive(path, "backend_timeout_ms",
-                                         f.get("backend_timeout_ms", int, 2000)),
-            backend_threads=_positive(path, "backend_threads", f.get("backend_threads", int, 4)),
-            health_interval_s=_positive_float(path, "health_interval_s",
-                                              f.get("health_interval_s", float, 10.0)),
+            store=Path(raw.store or str(home.agency_store(raw.agency))),
+            listen=raw.listen,
+            policy_dir=Path(raw.policy_dir) if raw.policy_dir else None,
+            trusted_brokers=raw.trusted_brokers,
+            max_message_bytes=raw.max_message_bytes,
+            max_clock_skew_s=raw.max_clock_skew_s,
+            max_concurrent_queries=raw.max_concurrent_queries,
+            json_logs=raw.json_logs,
+            matching={k: v for k, v in thresholds.items() if v is not None},
+            match_model=Path(m.model) if m.model else None,
+            backend=raw.backend,
+            backend_options=dict(raw.backend_options),
+            backend_timeout_ms=raw.backend_timeout_ms,
+            backend_threads=raw.backend_threads,
+            health_interval_s=raw.health_interval_s,
         )
 
     def to_toml(self) -> dict[str, Any]:
@@ -152,14 +174,3 @@ class AdapterConfig:
         """Write this config as TOML."""
         tomlwrite.write(path, self.to_toml())
 
-
-def _positive(path: Path, field_name: str, value: int) -> int:
-    if value < 1:
-        raise ConfigError(path, field_name, "must be at least 1")
-    return value
-
-
-def _positive_float(path: Path, field_name: str, value: float) -> float:
-    if value <= 0:
-        raise ConfigError(path, field_name, "must be more than 0")
-    return float(value)

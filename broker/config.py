@@ -31,21 +31,65 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from certs.errors import InvalidName
 from certs.names import check_dns_name, check_ip_address
 from mash import tomlwrite
-from mash.config import ConfigError, Fields, read_toml
+from mash.config import ConfigError, Strict, TomlDocument
 from mash.home import Home
-from mash.vocab import Agency, Rag, UnknownVocabulary, parse
+from mash.vocab import Agency, Rag
 
-_KEYS = {"broker_id", "home", "listen", "policy_dir", "max_message_bytes", "json_logs",
-         "deadlines_ms", "adapters", "identity", "dev_mode"}
 DEFAULT_DEADLINES_MS = {Rag.RED: 3000, Rag.AMBER: 5000, Rag.GREEN: 8000}
 _NO_IDENTITY = ("a broker needs an [identity] section naming the staff identity provider "
                 "(issuer, audience, and jwks_file or jwks_url); only a development broker may "
                 "run without one, with dev_mode = true")
+
+#: how long a lookup may wait for agencies: 50 ms to 10 minutes
+DeadlineMs = Annotated[int, msgspec.Meta(ge=50, le=600_000)]
+
+
+class AdapterEntry(Strict, frozen=True):
+    """One `[[adapters]]` table of the file."""
+
+    agency: Agency
+    address: str
+    server_name: str = ""
+
+
+class IdentityEntry(Strict, frozen=True):
+    """The `[identity]` table of the file."""
+
+    issuer: str
+    audience: str
+    jwks_file: str = ""
+    jwks_url: str = ""
+    org: str = ""
+
+
+class DeadlinesEntry(Strict, frozen=True):
+    """The `[deadlines_ms]` table of the file, by RAG."""
+
+    red: DeadlineMs = DEFAULT_DEADLINES_MS[Rag.RED]
+    amber: DeadlineMs = DEFAULT_DEADLINES_MS[Rag.AMBER]
+    green: DeadlineMs = DEFAULT_DEADLINES_MS[Rag.GREEN]
+
+
+class BrokerFile(Strict, frozen=True):
+    """The broker's config file as written (see the module docstring)."""
+
+    broker_id: str
+    home: str
+    listen: str = "127.0.0.1:0"
+    policy_dir: str = ""
+    max_message_bytes: int = 1024 * 1024
+    json_logs: bool = True
+    deadlines_ms: DeadlinesEntry = msgspec.field(default_factory=DeadlinesEntry)
+    adapters: tuple[AdapterEntry, ...] = ()
+    identity: IdentityEntry | None = None
+    dev_mode: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,20 +120,18 @@ class IdentityProvider:
     org: str | None = None
 
     @classmethod
-    def parse(cls, f: Fields) -> IdentityProvider:
-        """Read and validate an `[identity]` table."""
-        f.unknown({"issuer", "audience", "jwks_file", "jwks_url", "org"})
-        issuer, audience = f.get("issuer", str), f.get("audience", str)
-        for name, value in (("issuer", issuer), ("audience", audience)):
+    def parse(cls, doc: TomlDocument, entry: IdentityEntry) -> IdentityProvider:
+        """Check a decoded `[identity]` table of `doc`."""
+        for name, value in (("issuer", entry.issuer), ("audience", entry.audience)):
             if not value.strip():
-                raise ConfigError(f.source, f"identity.{name}", "must not be empty")
-        jwks_file, jwks_url = f.get("jwks_file", str, ""), f.get("jwks_url", str, "")
-        if bool(jwks_file) == bool(jwks_url):
-            raise ConfigError(f.source, "identity", "name exactly one of jwks_file or jwks_url")
-        if jwks_url and not jwks_url.startswith("https://"):
-            raise ConfigError(f.source, "identity.jwks_url", "must be an https:// URL")
-        return cls(issuer, audience, Path(jwks_file) if jwks_file else None, jwks_url or None,
-                   f.get("org", str, "") or None)
+                raise doc.error(f"identity.{name}", "must not be empty")
+        if bool(entry.jwks_file) == bool(entry.jwks_url):
+            raise doc.error("identity", "name exactly one of jwks_file or jwks_url")
+        if entry.jwks_url and not entry.jwks_url.startswith("https://"):
+            raise doc.error("identity.jwks_url", "must be an https:// URL")
+        return cls(entry.issuer, entry.audience,
+                   Path(entry.jwks_file) if entry.jwks_file else None, entry.jwks_url or None,
+                   entry.org or None)
 
     def to_toml(self) -> dict[str, str]:
         """The `[identity]` table."""
@@ -133,57 +175,39 @@ class BrokerConfig:
     @classmethod
     def load(cls, path: Path) -> BrokerConfig:
         """Read and validate a config file."""
-        f = Fields(path, read_toml(path))
-        f.unknown(_KEYS)
-        broker_id = f.get("broker_id", str)
-        if not broker_id.replace("-", "").isalnum():
-            raise ConfigError(path, "broker_id", "letters, digits and '-' only")
+        doc = TomlDocument.read(path)
+        raw = doc.decode(BrokerFile)
+        if not raw.broker_id.replace("-", "").isalnum():
+            raise doc.error("broker_id", "letters, digits and '-' only")
         adapters = []
-        raw = f.get("adapters", list, [])
-        for i, item in enumerate(raw):
-            if not isinstance(item, dict):
-                raise ConfigError(path, f"adapters[{i}]", "must be a table")
-            a = Fields(path, item, f"adapters[{i}].")
-            a.unknown({"agency", "address", "server_name"})
-            try:
-                agency = parse(Agency, a.get("agency", str))
-            except UnknownVocabulary as exc:
-                raise ConfigError(path, f"adapters[{i}].agency", str(exc)) from None
-            server_name = a.get("server_name", str, "")
-            if server_name:
+        for i, item in enumerate(raw.adapters):
+            if item.server_name:
                 try:
-                    check_dns_name(server_name)
+                    check_dns_name(item.server_name)
                 except InvalidName:
                     try:
-                        check_ip_address(server_name)
+                        check_ip_address(item.server_name)
                     except InvalidName:
-                        raise ConfigError(path, f"adapters[{i}].server_name",
-                                          "must be a DNS name or an IP address") from None
-            adapters.append(AdapterEndpoint(agency, a.get("address", str), server_name or None))
+                        raise doc.error(f"adapters[{i}].server_name",
+                                        "must be a DNS name or an IP address") from None
+            adapters.append(AdapterEndpoint(item.agency, item.address, item.server_name or None))
         if len({a.agency for a in adapters}) != len(adapters):
-            raise ConfigError(path, "adapters", "an agency is listed twice")
-        d = f.sub("deadlines_ms")
-        d.unknown({r.value for r in Rag})
-        deadlines = {r: d.get(r.value, int, DEFAULT_DEADLINES_MS[r]) for r in Rag}
-        for r, ms in deadlines.items():
-            if not 50 <= ms <= 600_000:
-                raise ConfigError(path, f"deadlines_ms.{r}", "must be 50..600000 ms")
-        policy_dir = f.get("policy_dir", str, "")
-        identity = IdentityProvider.parse(f.sub("identity")) if "identity" in f.table else None
-        dev_mode = f.get("dev_mode", bool, False)
-        if identity is None and not dev_mode:
-            raise ConfigError(path, "identity", _NO_IDENTITY)
+            raise doc.error("adapters", "an agency is listed twice")
+        d = raw.deadlines_ms
+        identity = IdentityProvider.parse(doc, raw.identity) if raw.identity else None
+        if identity is None and not raw.dev_mode:
+            raise doc.error("identity", _NO_IDENTITY)
         return cls(
-            broker_id=broker_id,
-            home=Home.at(f.get("home", str)),
+            broker_id=raw.broker_id,
+            home=Home.at(raw.home),
             adapters=tuple(adapters),
-            listen=f.get("listen", str, "127.0.0.1:0"),
-            policy_dir=Path(policy_dir) if policy_dir else None,
-            max_message_bytes=f.get("max_message_bytes", int, 1024 * 1024),
-            json_logs=f.get("json_logs", bool, True),
-            deadlines_ms=deadlines,
+            listen=raw.listen,
+            policy_dir=Path(raw.policy_dir) if raw.policy_dir else None,
+            max_message_bytes=raw.max_message_bytes,
+            json_logs=raw.json_logs,
+            deadlines_ms={Rag.RED: d.red, Rag.AMBER: d.amber, Rag.GREEN: d.green},
             identity=identity,
-            dev_mode=dev_mode,
+            dev_mode=raw.dev_mode,
         )
 
     def to_toml(self) -> dict[str, Any]:

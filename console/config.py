@@ -4,15 +4,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from mash import tomlwrite
-from mash.config import ConfigError, Fields, read_toml
+from mash.config import Strict, TomlDocument
 from mash.home import Home
 
-_KEYS = {"home", "listen_host", "listen_port", "public_url", "broker_address", "broker_id",
-         "client_certificate", "org", "session_idle_s", "session_max_s", "secure_cookies",
-         "oidc", "json_logs"}
+#: how long a session may last or idle: 30 seconds to a day
+SessionSeconds = Annotated[int, msgspec.Meta(ge=30, le=24 * 3600)]
+
+
+class OidcEntry(Strict, frozen=True):
+    """The `[oidc]` table of the file."""
+
+    discovery_url: str
+    client_id: str = "mash-console"
+
+
+class ConsoleFile(Strict, frozen=True):
+    """The console's config file as written (keys as in `ConsoleConfig`)."""
+
+    home: str
+    broker_address: str
+    oidc: OidcEntry
+    broker_id: str = "mash-demo"
+    listen_host: str = "127.0.0.1"
+    listen_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
+    public_url: str = ""
+    client_certificate: str = "client-console"
+    org: str = "mash-demo"
+    session_idle_s: SessionSeconds = 900
+    session_max_s: SessionSeconds = 8 * 3600
+    secure_cookies: bool = True
+    json_logs: bool = True
 
 
 @dataclass(frozen=True)
@@ -47,30 +73,18 @@ class ConsoleConfig:
     @classmethod
     def load(cls, path: Path) -> ConsoleConfig:
         """Read and validate a config file."""
-        f = Fields(path, read_toml(path))
-        f.unknown(_KEYS)
-        o = f.sub("oidc")
-        o.unknown({"discovery_url", "client_id"})
-        oidc = OidcSettings(o.get("discovery_url", str), o.get("client_id", str, "mash-console"))
-        if not oidc.discovery_url.startswith(("http://", "https://")):
-            raise ConfigError(path, "oidc.discovery_url", "must be an http(s) URL")
-        cfg = cls(
-            home=Home.at(f.get("home", str)), broker_address=f.get("broker_address", str),
-            oidc=oidc, broker_id=f.get("broker_id", str, "mash-demo"),
-            listen_host=f.get("listen_host", str, "127.0.0.1"),
-            listen_port=f.get("listen_port", int, 0), public_url=f.get("public_url", str, ""),
-            client_certificate=f.get("client_certificate", str, "client-console"),
-            org=f.get("org", str, "mash-demo"), session_idle_s=f.get("session_idle_s", int, 900),
-            session_max_s=f.get("session_max_s", int, 8 * 3600),
-            secure_cookies=f.get("secure_cookies", bool, True),
-            json_logs=f.get("json_logs", bool, True),
+        doc = TomlDocument.read(path)
+        raw = doc.decode(ConsoleFile)
+        if not raw.oidc.discovery_url.startswith(("http://", "https://")):
+            raise doc.error("oidc.discovery_url", "must be an http(s) URL")
+        return cls(
+            home=Home.at(raw.home), broker_address=raw.broker_address,
+            oidc=OidcSettings(raw.oidc.discovery_url, raw.oidc.client_id),
+            broker_id=raw.broker_id, listen_host=raw.listen_host, listen_port=raw.listen_port,
+            public_url=raw.public_url, client_certificate=raw.client_certificate, org=raw.org,
+            session_idle_s=raw.session_idle_s, session_max_s=raw.session_max_s,
+            secure_cookies=raw.secure_cookies, json_logs=raw.json_logs,
         )
-        for name in ("session_idle_s", "session_max_s"):
-            if not 30 <= getattr(cfg, name) <= 24 * 3600:
-                raise ConfigError(path, name, "must be 30..86400 seconds")
-        if not 0 <= cfg.listen_port <= 65535:
-            raise ConfigError(path, "listen_port", "must be 0..65535")
-        return cfg
 
     def to_toml(self) -> dict[str, Any]:
         """The config as a TOML-ready mapping (inverse of `load`)."""

@@ -13,7 +13,9 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -21,7 +23,7 @@ from starlette.routing import Route
 
 from identity.oidc import DevOidcProvider, OidcError, RegisteredClient
 from identity.tokens import DevIssuer
-from mash.config import ConfigError, Fields, read_toml
+from mash.config import Strict, load_toml
 from mash.home import Home
 from mash.http_server import bind, serve_http
 
@@ -36,6 +38,22 @@ _SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+
+
+class ClientEntry(Strict, frozen=True):
+    """One `[clients.<id>]` table: where the client may be sent back to, and its certificate."""
+
+    redirect_uris: Annotated[tuple[str, ...], msgspec.Meta(min_length=1)]
+    certificate: str
+
+
+class IdpFile(Strict, frozen=True):
+    """`mash idp serve`'s config file as written."""
+
+    home: str
+    host: str = "127.0.0.1"
+    port: int = 0
+    clients: dict[str, ClientEntry] = msgspec.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -53,22 +71,12 @@ class IdpConfig:
     @classmethod
     def load(cls, path: Path) -> IdpConfig:
         """Read and validate an idp config file."""
-        f = Fields(path, read_toml(path))
-        f.unknown({"home", "host", "port", "clients"})
-        clients: dict[str, tuple[tuple[str, ...], str]] = {}
-        raw = f.table.get("clients", {})
-        if not isinstance(raw, Mapping):
-            raise ConfigError(path, "clients", "must be a table of client ids")
-        for client_id in raw:
-            c = f.sub("clients").sub(client_id)
-            c.unknown({"redirect_uris", "certificate"})
-            uris = c.get("redirect_uris", list)
-            if not uris or not all(isinstance(u, str) for u in uris):
-                raise ConfigError(path, f"clients.{client_id}.redirect_uris", "must list URIs")
-            clients[client_id] = (tuple(uris), c.get("certificate", str))
-        cfg = cls(home=Home.at(f.get("home", str)), host=f.get("host", str, "127.0.0.1"),
-                  port=f.get("port", int, 0))
-        return cls(cfg.home, cfg.host, cfg.port, clients) if clients else cfg
+        raw = load_toml(path, IdpFile)
+        cfg = cls(home=Home.at(raw.home), host=raw.host, port=raw.port)
+        if not raw.clients:
+            return cfg
+        clients = {cid: (c.redirect_uris, c.certificate) for cid, c in raw.clients.items()}
+        return cls(cfg.home, cfg.host, cfg.port, clients)
 
     def write(self, path: Path) -> None:
         """Write this config as TOML."""

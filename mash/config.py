@@ -1,36 +1,323 @@
-"""Helpers for the one-TOML-file-per-process configs, validated at start-up.
+"""Config and file validation: typed `msgspec.Struct`s decoded from TOML or JSON.
 
-A bad config is a `ConfigError` that names the file and the field.
+Every config and file format of mash-hub is declared once as a frozen `Struct` with
+`forbid_unknown_fields=True` (see `Strict`) and decoded through `decode` or `load_toml`. A bad
+file is a `ConfigError` that names the file, the line (for TOML text) and the dotted field, and
+says what was expected::
+
+    agency.toml: line 3: field 'listen': expected a string, got a whole number
+    agency.toml: line 4: field 'lisen': unknown field (valid: agency, home, listen, ...)
+
+Checks a type cannot express (an id's characters, a range that depends on another field) are
+made after decoding and reported the same way through `TomlDocument.error`.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
+import msgspec
+import msgspec.inspect as mi
+
+from mash.toml_lines import FieldLines
+
 T = TypeVar("T")
+
+
+class Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Base of every file-format struct: immutable, and a field it does not know is an error."""
 
 
 class ConfigError(ValueError):
     """A config file is missing, unreadable, or has a bad field."""
 
-    def __init__(self, source: Path | str, field: str, problem: str) -> None:
+    def __init__(self, source: Path | str, field: str, problem: str, line: int = 0) -> None:
         self.source = str(source)
         self.field = field
-        super().__init__(f"{source}: field {field!r}: {problem}")
+        self.problem = problem
+        self.line = line
+        where = f"{source}: line {line}" if line else f"{source}"
+        super().__init__(f"{where}: field {field!r}: {problem}")
 
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file, or raise ConfigError saying why not."""
+    return TomlDocument.read(path).data
+
+
+@dataclass(frozen=True)
+class TomlDocument:
+    """One parsed TOML file with the lines its fields were written on, for error messages."""
+
+    source: Path | str
+    data: dict[str, Any]
+    lines: FieldLines
+
+    @classmethod
+    def read(cls, path: Path) -> TomlDocument:
+        """Read and parse `path`, or raise ConfigError (no such file, not valid TOML)."""
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            raise ConfigError(path, "<file>", "no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(path, "<file>", f"cannot be read: {exc}") from None
+        return cls.parse(text, path)
+
+    @classmethod
+    def parse(cls, text: str, source: Path | str) -> TomlDocument:
+        """Parse TOML `text` read from `source`, or raise ConfigError."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(source, "<file>", f"not valid TOML: {exc}",
+                              _line_from_message(str(exc))) from None
+        return cls(source, data, FieldLines(text))
+
+    def decode(self, kind: type[T]) -> T:
+        """The whole document as `kind`, or ConfigError naming the line and field."""
+        return decode(kind, self.data, self.source, lines=self.lines)
+
+    def error(self, field: str, problem: str) -> ConfigError:
+        """A ConfigError for `field` of this document, with the line it was written on."""
+        return ConfigError(self.source, field, problem, self.lines.line_of(field))
+
+
+def load_toml(path: Path, kind: type[T]) -> T:
+    """Read a TOML file and decode it as `kind` (see `decode`)."""
+    return TomlDocument.read(path).decode(kind)
+
+
+def decode(kind: type[T], data: Any, source: Path | str, *, prefix: str = "",
+           lines: FieldLines | None = None) -> T:
+    """Decode plain data (parsed TOML or JSON) as `kind`, or raise ConfigError.
+
+    `prefix` is the dotted field the data sits at inside its file (``backend_options``), so the
+    error names the field as the operator wrote it; `lines` maps fields to line numbers.
+    """
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(path, "<file>", "no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, "<file>", f"not valid TOML: {exc}") from None
+        return msgspec.convert(data, type=kind, strict=True)
+    except msgspec.ValidationError as exc:
+        field, problem = explain(kind, data, str(exc))
+        full = _join(prefix, field) if field else (prefix or "<file>")
+        raise ConfigError(source, full, problem, lines.line_of(full) if lines else 0) from None
+
+
+_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_STEP = re.compile(r"\.([A-Za-z0-9_\-]+)|\[(\d+|\.\.\.)\]")
+
+
+def explain(kind: type[Any], data: Any, message: str) -> tuple[str, str]:
+    """The dotted field and a plain-words problem for a msgspec validation `message`."""
+    match = _AT.match(message)
+    raw = match.group("message") if match else message
+    named, info, value = _resolve(kind, data, _steps(match.group("path") or "" if match else ""))
+    field = _field_name(named)
+    missing = re.match(r"Object missing required field `(.+)`$", raw)
+    if missing:
+        return _join(field, missing.group(1)), "is required"
+    unknown = re.match(r"Object contains unknown field `(.+)`$", raw)
+    if unknown:
+        valid = ", ".join(f.encode_name for f in info.fields) if isinstance(
+            info, mi.StructType) else ""
+        return _join(field, unknown.group(1)), (
+            f"unknown field (valid: {valid})" if valid else "unknown field")
+    if isinstance(info, mi.EnumType):
+        allowed = ", ".join(str(m.value) for m in info.cls)
+        return field, f"unknown {info.cls.__name__} {value!r} (allowed: {allowed})"
+    if isinstance(info, mi.LiteralType):
+        allowed = ", ".join(repr(v) for v in info.values)
+        return field, f"must be one of {allowed}, got {value!r}"
+    bound = re.match(r"Expected `\w+` (?:of length )?(>=|<=|>|<) (\S+)$", raw)
+    if bound:
+        words = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}
+        limit = f"{words[bound.group(1)]} {bound.group(2)}"
+        if isinstance(value, str):
+            return field, f"must be {limit} characters long"
+        if isinstance(value, list | Mapping):
+            return field, f"must have {limit} {'entry' if bound.group(2) == '1' else 'entries'}"
+        return field, f"must be {limit}"
+    if raw.startswith("Expected `str` matching regex"):
+        return field, f"{value!r} is not in the allowed form"
+    if raw.startswith("Expected") and info is not None:
+        return field, f"expected {describe(info)}, got {_describe_value(value)}"
+    return field, raw[:1].lower() + raw[1:]
+
+
+def describe(info: mi.Type) -> str:
+    """Plain words for a type, as an IG lead or operator would say it."""
+    match info:
+        case mi.StrType():
+            return "a string"
+        case mi.BoolType():
+            return "true or false"
+        case mi.IntType():
+            return "a whole number"
+        case mi.FloatType():
+            return "a number"
+        case mi.DateTimeType():
+            return "a date-time"
+        case mi.DateType():
+            return "a date"
+        case mi.TimeType():
+            return "a time of day"
+        case mi.ListType() | mi.VarTupleType() | mi.SetType() | mi.FrozenSetType():
+            return f"a list of {_plural(info.item_type)}"
+        case mi.StructType() | mi.DictType() | mi.TypedDictType() | mi.DataclassType():
+            return "a table"
+        case mi.EnumType():
+            return "one of " + ", ".join(str(m.value) for m in info.cls)
+        case mi.LiteralType():
+            return "one of " + ", ".join(repr(v) for v in info.values)
+        case mi.UnionType():
+            return " or ".join(describe(t) for t in info.types if not isinstance(t, mi.NoneType))
+        case _:
+            return "a value"
+
+
+def _plural(info: mi.Type) -> str:
+    words = {"a string": "strings", "true or false": "true/false values",
+             "a whole number": "whole numbers", "a number": "numbers", "a date": "dates",
+             "a date-time": "date-times", "a table": "tables", "a time of day": "times of day"}
+    single = describe(info)
+    return words.get(single, single)
+
+
+def _describe_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, datetime):
+        return "a date-time"
+    if isinstance(value, date):
+        return "a date"
+    if isinstance(value, time):
+        return "a time of day"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a table"
+    return type(value).__name__
+
+
+def _steps(path: str) -> list[str | int | None]:
+    """`.a[0].b[...]` as ["a", 0, "b", None] (None: a dict key msgspec does not name)."""
+    out: list[str | int | None] = []
+    for name, index in _STEP.findall(path):
+        if name:
+            out.append(name)
+        elif index == "...":
+            out.append(None)
+        else:
+            out.append(int(index))
+    return out
+
+
+def _resolve(kind: type[Any], data: Any, steps: list[str | int | None],
+             ) -> tuple[list[str | int], mi.Type | None, Any]:
+    """Walk `steps` through the type and the data: the named steps, the type, the value there.
+
+    A dict key msgspec leaves unnamed is found by decoding each entry until one fails.
+    """
+    info: mi.Type | None = mi.type_info(kind)
+    value = data
+    named: list[str | int] = []
+    for step in steps:
+        info = _unwrap(info, value)
+        if isinstance(info, mi.StructType) and isinstance(step, str) and isinstance(value, Mapping):
+            field = next((f for f in info.fields if f.encode_name == step), None)
+            info = field.type if field else None
+            value = value.get(step)
+            named.append(step)
+        elif isinstance(step, int) and isinstance(value, list | tuple) and step < len(value):
+            inner = info.item_type if isinstance(info, mi.ListType | mi.VarTupleType) else None
+            info, value = inner, value[step]
+            named.append(step)
+        elif isinstance(info, mi.DictType) and isinstance(value, Mapping):
+            key = step if isinstance(step, str) else _failing_key(info, value)
+            if key is None:
+                break
+            key_type = info.key_type
+            bad_key = not _fits(key_type, key)
+            named.append(str(key))
+            info, value = (key_type, key) if bad_key else (info.value_type, value.get(key))
+        else:
+            break
+    return named, _unwrap(info, value), value
+
+
+def _failing_key(info: mi.DictType, value: Mapping[Any, Any]) -> Any:
+    for key, item in value.items():
+        if not _fits(info.key_type, key) or not _fits(info.value_type, item):
+            return key
+    return None
+
+
+def _fits(info: mi.Type, value: Any) -> bool:
+    try:
+        msgspec.convert(value, type=_python_type(info), strict=True)
+    except (msgspec.ValidationError, TypeError):
+        return False
+    return True
+
+
+def _python_type(info: mi.Type) -> Any:
+    if isinstance(info, mi.EnumType | mi.StructType):
+        return info.cls
+    simple: dict[type[mi.Type], type] = {mi.StrType: str, mi.IntType: int, mi.FloatType: float,
+                                         mi.BoolType: bool}
+    return simple.get(type(info), Any)
+
+
+def _unwrap(info: mi.Type | None, value: Any) -> mi.Type | None:
+    """The branch of an optional or union type that `value` belongs to."""
+    if not isinstance(info, mi.UnionType):
+        return info
+    branches = [t for t in info.types if not isinstance(t, mi.NoneType)]
+    if len(branches) == 1:
+        return branches[0]
+    if isinstance(value, Mapping):
+        return next((t for t in branches if isinstance(t, mi.StructType | mi.DictType)), info)
+    if isinstance(value, list):
+        return next((t for t in branches if isinstance(t, mi.ListType)), info)
+    return info
+
+
+def _field_name(steps: list[str | int]) -> str:
+    out = ""
+    for step in steps:
+        out = f"{out}[{step}]" if isinstance(step, int) else _join(out, step)
+    return out
+
+
+def _join(base: str, name: str) -> str:
+    if not base:
+        return name
+    if not name:
+        return base
+    return f"{base}{name}" if name.startswith("[") else f"{base}.{name}"
+
+
+def _line_from_message(message: str) -> int:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else 0
+
+
+def enum_values(enum: type[Enum]) -> str:
+    """The values of `enum` as a list for a message."""
+    return ", ".join(str(m.value) for m in enum)
 
 
 class Fields:

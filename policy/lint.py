@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from mash.toml_lines import FieldLines
 from policy.agreement import Agreement
 from policy.loader import agreement_paths
 from policy.schema import Problem, Severity, parse_agreement
-from policy.toml_lines import FieldLines
 
 
 def lint_dir(policy_dir: Path, *, today: date) -> list[Problem]:

@@ -17,12 +17,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mash.toml_lines import FieldLines
 from mash.vocab import Agency, Decision, Role, UnknownVocabulary, parse
 from policy.approval import ApprovalState
 from policy.engine import PolicyEngine
 from policy.errors import PolicyError
 from policy.request import PolicyRequest
-from policy.toml_lines import FieldLines
 
 #: The ten principles (docs/policy-guide.md); the shipped suite must cover every one.
 PRINCIPLES = tuple(range(1, 11))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from mash.toml_lines import FieldLines
 from mash.vocab import (
     AGENCY_CATEGORIES,
     GATEWAY_FOR_PURPOSE,
@@ -40,7 +41,6 @@ from mash.vocab import (
     parse,
 )
 from policy.agreement import Agreement, BreakGlassTerms, ConsentRule, PurposeTerms, Retention
-from policy.toml_lines import FieldLines
 
 #: Agreement dates are UK legal dates: a date runs from 00:00 to 24:00 London time.
 UK = ZoneInfo("Europe/London")
