@@ -19,7 +19,6 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +28,7 @@ import msgspec.inspect as mi
 from mash.toml_lines import FieldLines
 
 T = TypeVar("T")
+E = TypeVar("E", bound="ConfigError")
 
 
 class Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -81,13 +81,13 @@ class TomlDocument:
                               _line_from_message(str(exc))) from None
         return cls(source, data, FieldLines(text))
 
-    def decode(self, kind: type[T]) -> T:
-        """The whole document as `kind`, or ConfigError naming the line and field."""
-        return decode(kind, self.data, self.source, lines=self.lines)
+    def decode(self, kind: type[T], error: type[ConfigError] = ConfigError) -> T:
+        """The whole document as `kind`, or `error` naming the line and field."""
+        return decode(kind, self.data, self.source, lines=self.lines, error=error)
 
-    def error(self, field: str, problem: str) -> ConfigError:
-        """A ConfigError for `field` of this document, with the line it was written on."""
-        return ConfigError(self.source, field, problem, self.lines.line_of(field))
+    def error(self, field: str, problem: str, error: type[E] = ConfigError) -> E:  # type: ignore[assignment]
+        """An `error` for `field` of this document, with the line it was written on."""
+        return error(self.source, field, problem, self.lines.line_of(field))
 
 
 def load_toml(path: Path, kind: type[T]) -> T:
@@ -96,7 +96,7 @@ def load_toml(path: Path, kind: type[T]) -> T:
 
 
 def decode(kind: type[T], data: Any, source: Path | str, *, prefix: str = "",
-           lines: FieldLines | None = None) -> T:
+           lines: FieldLines | None = None, error: type[ConfigError] = ConfigError) -> T:
     """Decode plain data (parsed TOML or JSON) as `kind`, or raise ConfigError.
 
     `prefix` is the dotted field the data sits at inside its file (``backend_options``), so the
@@ -107,7 +107,7 @@ def decode(kind: type[T], data: Any, source: Path | str, *, prefix: str = "",
     except msgspec.ValidationError as exc:
         field, problem = explain(kind, data, str(exc))
         full = _join(prefix, field) if field else (prefix or "<file>")
-        raise ConfigError(source, full, problem, lines.line_of(full) if lines else 0) from None
+        raise error(source, full, problem, lines.line_of(full) if lines else 0) from None
 
 
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
@@ -138,11 +138,15 @@ def explain(kind: type[Any], data: Any, message: str) -> tuple[str, str]:
     bound = re.match(r"Expected `\w+` (?:of length )?(>=|<=|>|<) (\S+)$", raw)
     if bound:
         words = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}
-        limit = f"{words[bound.group(1)]} {bound.group(2)}"
+        number = bound.group(2).removesuffix(".0")
+        limit = f"{words[bound.group(1)]} {number}"
+        if isinstance(info, mi.IntType | mi.FloatType) and None not in (info.ge, info.le):
+            low, high = (str(v).removesuffix(".0") for v in (info.ge, info.le))
+            return field, f"must be between {low} and {high}"
         if isinstance(value, str):
             return field, f"must be {limit} characters long"
         if isinstance(value, list | Mapping):
-            return field, f"must have {limit} {'entry' if bound.group(2) == '1' else 'entries'}"
+            return field, f"must have {limit} {'entry' if number == '1' else 'entries'}"
         return field, f"must be {limit}"
     if raw.startswith("Expected `str` matching regex"):
         return field, f"{value!r} is not in the allowed form"
@@ -266,6 +270,8 @@ def _failing_key(info: mi.DictType, value: Mapping[Any, Any]) -> Any:
 
 
 def _fits(info: mi.Type, value: Any) -> bool:
+    if isinstance(info, mi.LiteralType):
+        return value in info.values
     try:
         msgspec.convert(value, type=_python_type(info), strict=True)
     except (msgspec.ValidationError, TypeError):
@@ -313,48 +319,3 @@ def _join(base: str, name: str) -> str:
 def _line_from_message(message: str) -> int:
     match = re.search(r"line (\d+)", message)
     return int(match.group(1)) if match else 0
-
-
-def enum_values(enum: type[Enum]) -> str:
-    """The values of `enum` as a list for a message."""
-    return ", ".join(str(m.value) for m in enum)
-
-
-class Fields:
-    """Typed access to a config table; every error names the file and the dotted field."""
-
-    def __init__(self, source: Path | str, table: Mapping[str, Any], prefix: str = "") -> None:
-        self.source = source
-        self.table = table
-        self.prefix = prefix
-
-    def _name(self, key: str) -> str:
-        return f"{self.prefix}{key}"
-
-    def get(self, key: str, kind: type[T], default: T | None = None) -> T:
-        """The value at `key` of type `kind`, or `default` when absent (required when None)."""
-        if key not in self.table:
-            if default is None:
-                raise ConfigError(self.source, self._name(key), "is required")
-            return default
-        value = self.table[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ConfigError(
-                self.source, self._name(key), f"must be {kind.__name__}, got {type(value).__name__}"
-            )
-        return value
-
-    def sub(self, key: str) -> Fields:
-        """The nested table at `key` (empty when absent)."""
-        value = self.table.get(key, {})
-        if not isinstance(value, Mapping):
-            raise ConfigError(self.source, self._name(key), "must be a table")
-        return Fields(self.source, value, f"{self._name(key)}.")
-
-    def unknown(self, allowed: set[str]) -> None:
-        """Reject keys we do not know (a typo must not silently fall back to a default)."""
-        extra = sorted(set(self.table) - allowed)
-        if extra:
-            raise ConfigError(self.source, self._name(extra[0]), "unknown setting")

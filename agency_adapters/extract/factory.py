@@ -16,31 +16,38 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from agency_adapters.config import AdapterConfig
 from agency_adapters.extract.backend import ExtractBackend
 from agency_adapters.extract.schema import ExtractSchema
-from mash.config import ConfigError, Fields
+from mash.config import ConfigError, Strict, decode
 
-_OPTIONS = {"schema", "incoming", "work", "poll_interval_s", "max_age_h", "keep_done"}
+
+class ExtractOptions(Strict, frozen=True):
+    """`[backend_options]` of `backend = "extract"` (see the module docstring)."""
+
+    schema: str
+    incoming: str
+    work: str = ""
+    poll_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    max_age_h: float = 36.0
+    keep_done: int = 7
 
 
 def open_backend(config: AdapterConfig, options: Mapping[str, Any]) -> ExtractBackend:
     """The extract backend of `config` (an extract waiting at start-up is taken at once)."""
-    f = Fields("backend_options", options, "backend_options.")
-    f.unknown(_OPTIONS)
-    schema = ExtractSchema.load(Path(f.get("schema", str)), config.agency)
-    incoming = Path(f.get("incoming", str))
+    o = decode(ExtractOptions, options, "backend_options", prefix="backend_options")
+    schema = ExtractSchema.load(Path(o.schema), config.agency)
+    incoming = Path(o.incoming)
     if not incoming.is_dir():
         raise ConfigError("backend_options", "backend_options.incoming",
                           f"{incoming} is not a folder")
-    work = Path(f.get("work", str, str(config.home.data_dir / f"extract-{config.agency}")))
-    poll = f.get("poll_interval_s", float, 60.0)
-    if poll <= 0:
-        raise ConfigError("backend_options", "backend_options.poll_interval_s", "must be > 0")
+    work = Path(o.work or str(config.home.data_dir / f"extract-{config.agency}"))
     return ExtractBackend(
         str(config.agency), schema, incoming, work, threads=config.backend_threads,
-        poll_interval_s=poll, max_age_h=f.get("max_age_h", float, 36.0),
+        poll_interval_s=o.poll_interval_s, max_age_h=o.max_age_h,
         retire_after_s=2 * config.backend_timeout_ms / 1000 + 5,
-        keep_done=f.get("keep_done", int, 7))
+        keep_done=o.keep_done)

@@ -28,12 +28,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from agency_adapters.sql.mapping import SEXES
+import msgspec
+
 from agency_adapters.sql.templates import Template, TemplateError
-from mash.config import ConfigError, Fields, read_toml
-from mash.vocab import AGENCY_CATEGORIES, Agency, Category, UnknownVocabulary, parse
+from mash.config import ConfigError, Strict, TomlDocument
+from mash.vocab import AGENCY_CATEGORIES, Agency, Category
 
 _FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 PERSON_FIELDS = ("given_name", "family_name", "other_names", "date_of_birth", "sex",
@@ -42,6 +43,60 @@ PERSON_FIELDS = ("given_name", "family_name", "other_names", "date_of_birth", "s
 
 class ExtractSchemaError(ConfigError):
     """The declared schema is malformed."""
+
+
+#: a column name of a header
+ColumnName = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class FileEntry(Strict, frozen=True):
+    """What every file's table declares: its name, its exact header, required and date columns."""
+
+    file: str
+    #: every column name, in file order
+    header: Annotated[tuple[ColumnName, ...], msgspec.Meta(min_length=1)]
+    required: tuple[str, ...] = ()
+    dates: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class PeopleEntry(FileEntry, frozen=True, kw_only=True):
+    """The `[people]` table as written."""
+
+    person_id: str
+    given_name: str
+    family_name: str
+    other_names: str | None = None
+    date_of_birth: str | None = None
+    sex: str | None = None
+    postcode: str | None = None
+    address: str | None = None
+    nhs_number: str | None = None
+    upn: str | None = None
+    sex_values: dict[str, Literal["female", "male", "unknown"]] = msgspec.field(
+        default_factory=dict)
+
+
+class RecordsEntry(FileEntry, frozen=True, kw_only=True):
+    """One `[[records]]` table as written."""
+
+    person_id: str
+    record_id: str
+    occurred_on: str
+    summary: str
+    attributes: dict[str, str] = msgspec.field(default_factory=dict)
+    category: Category | None = None
+    category_column: str | None = None
+    category_values: dict[str, Category] = msgspec.field(default_factory=dict)
+
+
+class ExtractSchemaFile(Strict, frozen=True):
+    """The whole declared schema as written."""
+
+    people: PeopleEntry
+    records: tuple[RecordsEntry, ...] = ()
+    ready_file: str = "extract.ready"
+    max_bad_row_fraction: Annotated[float, msgspec.Meta(ge=0, lt=1)] = 0.01
+    min_people_fraction: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.5
 
 
 @dataclass(frozen=True)
@@ -91,124 +146,95 @@ class ExtractSchema:
 
     @classmethod
     def load(cls, path: Path, agency: Agency) -> ExtractSchema:
-        """Read and validate `path` for `agency` (every error names the field)."""
-        f = Fields(path, read_toml(path))
-        f.unknown({"ready_file", "max_bad_row_fraction", "min_people_fraction", "people",
-                   "records"})
-        ready = f.get("ready_file", str, "extract.ready")
-        _file_name(path, "ready_file", ready)
-        bad = f.get("max_bad_row_fraction", float, 0.01)
-        if not 0 <= bad < 1:
-            raise ExtractSchemaError(path, "max_bad_row_fraction", "must be from 0 to under 1")
-        min_people = f.get("min_people_fraction", float, 0.5)
-        if not 0 <= min_people <= 1:
-            raise ExtractSchemaError(path, "min_people_fraction", "must be from 0 to 1")
-        people = _people(path, f.sub("people"))
-        raw = f.table.get("records", [])
-        if not isinstance(raw, list):
-            raise ExtractSchemaError(path, "records", "must be [[records]] tables")
-        records = tuple(_records(path, Fields(path, r, f"records[{i}]."), agency)
-                        for i, r in enumerate(raw))
+        """Read and validate `path` for `agency` (every error names the field and its line)."""
+        doc = TomlDocument.read(path)
+        raw = doc.decode(ExtractSchemaFile, ExtractSchemaError)
+        _file_name(doc, "ready_file", raw.ready_file)
+        people = _people(doc, raw.people)
+        records = tuple(_records(doc, f"records[{i}].", r, agency)
+                        for i, r in enumerate(raw.records))
         files = [people.file, *(r.file for r in records)]
         for name in files:
-            if files.count(name) > 1 or name == ready:
-                raise ExtractSchemaError(path, "records", f"file {name!r} is declared twice")
-        return cls(path, people, records, ready, bad, min_people)
+            if files.count(name) > 1 or name == raw.ready_file:
+                raise _error(doc, "records", f"file {name!r} is declared twice")
+        return cls(path, people, records, raw.ready_file, raw.max_bad_row_fraction,
+                   raw.min_people_fraction)
 
 
-def _file_name(path: Path, field_name: str, name: str) -> str:
+def _error(doc: TomlDocument, field_name: str, problem: str) -> ExtractSchemaError:
+    return doc.error(field_name, problem, ExtractSchemaError)
+
+
+def _file_name(doc: TomlDocument, field_name: str, name: str) -> str:
     if not _FILE.match(name):
-        raise ExtractSchemaError(path, field_name, f"{name!r}: a plain file name, no folders")
+        raise _error(doc, field_name, f"{name!r}: a plain file name, no folders")
     return name
 
 
-def _base(path: Path, f: Fields) -> dict[str, Any]:
-    p = f.prefix
-    header = f.get("header", list)
-    if not header or not all(isinstance(h, str) and h for h in header):
-        raise ExtractSchemaError(path, f"{p}header", "list every column name, in file order")
+def _base(doc: TomlDocument, p: str, f: FileEntry) -> dict[str, Any]:
+    header = f.header
     if len(set(header)) != len(header):
-        raise ExtractSchemaError(path, f"{p}header", "a column is named twice")
-    required = f.get("required", list, [])
-    dates = {str(k): str(v) for k, v in f.sub("dates").table.items()}
-    for col in [*required, *dates]:
+        raise _error(doc, f"{p}header", "a column is named twice")
+    for col in [*f.required, *f.dates]:
         if col not in header:
-            raise ExtractSchemaError(path, f"{p}required" if col in required else f"{p}dates",
-                                     f"{col!r} is not in the header")
-    for col, fmt in dates.items():
+            raise _error(doc, f"{p}required" if col in f.required else f"{p}dates",
+                         f"{col!r} is not in the header")
+    for col, fmt in f.dates.items():
         try:
             datetime.strptime(datetime(2001, 2, 3).strftime(fmt), fmt)
         except ValueError:
-            raise ExtractSchemaError(path, f"{p}dates.{col}", f"{fmt!r} is not a date format "
-                                     "(strftime codes, e.g. %d/%m/%Y)") from None
-    return {"file": _file_name(path, f"{p}file", f.get("file", str)), "header": tuple(header),
-            "required": frozenset(required), "dates": dates}
+            raise _error(doc, f"{p}dates.{col}", f"{fmt!r} is not a date format "
+                         "(strftime codes, e.g. %d/%m/%Y)") from None
+    return {"file": _file_name(doc, f"{p}file", f.file), "header": tuple(header),
+            "required": frozenset(f.required), "dates": dict(f.dates)}
 
 
-def _column(path: Path, f: Fields, key: str, header: tuple[str, ...],
-            default: str | None = None) -> str:
-    col = f.get(key, str, default)
+def _column(doc: TomlDocument, field_name: str, col: str, header: tuple[str, ...]) -> str:
     if col not in header:
-        raise ExtractSchemaError(path, f"{f.prefix}{key}", f"{col!r} is not in the header")
+        raise _error(doc, field_name, f"{col!r} is not in the header")
     return col
 
 
-def _people(path: Path, f: Fields) -> PeopleFile:
-    f.unknown({"file", "header", "required", "dates", "person_id", "sex_values", *PERSON_FIELDS})
-    base = _base(path, f)
+def _people(doc: TomlDocument, f: PeopleEntry) -> PeopleFile:
+    base = _base(doc, "people.", f)
     header = base["header"]
-    fields = {name: _column(path, f, name, header) for name in PERSON_FIELDS if name in f.table}
-    for needed in ("given_name", "family_name"):
-        if needed not in fields:
-            raise ExtractSchemaError(path, f"people.{needed}", "is required")
-    sex_values = {str(k): str(v) for k, v in f.sub("sex_values").table.items()}
-    for code, sex in sex_values.items():
-        if sex not in SEXES:
-            raise ExtractSchemaError(path, f"people.sex_values.{code}",
-                                     f"must be one of {', '.join(SEXES)}")
-    return PeopleFile(**base, person_id=_column(path, f, "person_id", header), fields=fields,
-                      sex_values=sex_values)
+    fields = {name: _column(doc, f"people.{name}", getattr(f, name), header)
+              for name in PERSON_FIELDS if getattr(f, name) is not None}
+    return PeopleFile(**base, person_id=_column(doc, "people.person_id", f.person_id, header),
+                      fields=fields, sex_values=dict(f.sex_values))
 
 
-def _records(path: Path, f: Fields, agency: Agency) -> RecordsFile:
-    f.unknown({"file", "header", "required", "dates", "person_id", "record_id", "occurred_on",
-               "summary", "attributes", "category", "category_column", "category_values"})
-    p = f.prefix
-    base = _base(path, f)
+def _records(doc: TomlDocument, p: str, f: RecordsEntry, agency: Agency) -> RecordsFile:
+    base = _base(doc, p, f)
     header = base["header"]
     held = AGENCY_CATEGORIES[agency]
 
-    def category(field_name: str, value: Any) -> Category:
-        try:
-            c = parse(Category, value)
-        except UnknownVocabulary as exc:
-            raise ExtractSchemaError(path, field_name, str(exc)) from None
+    def category(field_name: str, c: Category) -> Category:
         if c not in held:
-            raise ExtractSchemaError(path, field_name, f"{c} is not a category of {agency}")
+            raise _error(doc, field_name, f"{c} is not a category of {agency}")
         return c
 
     try:
-        summary = Template.parse(f.get("summary", str))
+        summary = Template.parse(f.summary)
     except TemplateError as exc:
-        raise ExtractSchemaError(path, f"{p}summary", str(exc)) from None
+        raise _error(doc, f"{p}summary", str(exc)) from None
     for col in summary.fields:
         if col not in header:
-            raise ExtractSchemaError(path, f"{p}summary", f"{{{col}}} is not in the header")
-    attributes = {str(k): str(v) for k, v in f.sub("attributes").table.items()}
-    for name, col in attributes.items():
+            raise _error(doc, f"{p}summary", f"{{{col}}} is not in the header")
+    for name, col in f.attributes.items():
         if col not in header:
-            raise ExtractSchemaError(path, f"{p}attributes.{name}", f"{col!r} is not in the header")
-    fixed = category(f"{p}category", f.table["category"]) if "category" in f.table else None
-    column = _column(path, f, "category_column", header) if "category_column" in f.table else None
+            raise _error(doc, f"{p}attributes.{name}", f"{col!r} is not in the header")
+    fixed = category(f"{p}category", f.category) if f.category is not None else None
+    column = (_column(doc, f"{p}category_column", f.category_column, header)
+              if f.category_column is not None else None)
     if (fixed is None) == (column is None):
-        raise ExtractSchemaError(path, f"{p}category", "give category, or category_column "
-                                 "with [category_values]")
-    values = {str(k): category(f"{p}category_values.{k}", v)
-              for k, v in f.sub("category_values").table.items()}
+        raise _error(doc, f"{p}category", "give category, or category_column "
+                     "with [category_values]")
+    values = {k: category(f"{p}category_values.{k}", v) for k, v in f.category_values.items()}
     if column is not None and not values:
-        raise ExtractSchemaError(path, f"{p}category_values", "map each code to a category")
-    return RecordsFile(**base, person_id=_column(path, f, "person_id", header),
-                       record_id=_column(path, f, "record_id", header),
-                       occurred_on=_column(path, f, "occurred_on", header), summary=summary,
-                       attributes=attributes, category=fixed, category_column=column,
-                       category_values=values)
+        raise _error(doc, f"{p}category_values", "map each code to a category")
+    return RecordsFile(**base, person_id=_column(doc, f"{p}person_id", f.person_id, header),
+                       record_id=_column(doc, f"{p}record_id", f.record_id, header),
+                       occurred_on=_column(doc, f"{p}occurred_on", f.occurred_on, header),
+                       summary=summary, attributes=dict(f.attributes), category=fixed,
+                       category_column=column, category_values=values)

@@ -17,34 +17,39 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from agency_adapters.config import AdapterConfig
 from agency_adapters.fhir.backend import FhirBackend
 from agency_adapters.fhir.client import FhirClient
 from agency_adapters.fhir.mapping import FhirMapping
 from agency_adapters.http_source import read_secret
-from mash.config import ConfigError, Fields
+from mash.config import ConfigError, Strict, decode
 
-_OPTIONS = {"mapping", "base_url", "ca_file", "token_file", "timeout_s", "retries"}
+
+class FhirOptions(Strict, frozen=True):
+    """`[backend_options]` of `backend = "fhir"` (see the module docstring)."""
+
+    mapping: str
+    base_url: str
+    ca_file: str | None = None
+    token_file: str | None = None
+    timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    retries: Annotated[int, msgspec.Meta(ge=0, le=5)] = 2
 
 
 def open_backend(config: AdapterConfig, options: Mapping[str, Any]) -> FhirBackend:
     """The FHIR backend of `config`; a bad option or mapping is a `ConfigError` naming it."""
-    f = Fields("backend_options", options, "backend_options.")
-    f.unknown(_OPTIONS)
-    mapping = FhirMapping.load(Path(f.get("mapping", str)), config.agency)
-    ca_file = options.get("ca_file")
-    if ca_file is not None and not Path(f.get("ca_file", str)).is_file():
-        raise ConfigError("backend_options", "backend_options.ca_file", f"no such file: {ca_file}")
+    o = decode(FhirOptions, options, "backend_options", prefix="backend_options")
+    mapping = FhirMapping.load(Path(o.mapping), config.agency)
+    if o.ca_file is not None and not Path(o.ca_file).is_file():
+        raise ConfigError("backend_options", "backend_options.ca_file",
+                          f"no such file: {o.ca_file}")
     token = None
-    if "token_file" in options:
-        token = read_secret(Path(f.get("token_file", str)), "backend_options.token_file")
-    timeout = f.get("timeout_s", float, 5.0)
-    retries = f.get("retries", int, 2)
-    if timeout <= 0 or not 0 <= retries <= 5:
-        raise ConfigError("backend_options", "backend_options.timeout_s",
-                          "timeout_s must be > 0 and retries between 0 and 5")
-    client = FhirClient(f.get("base_url", str), ca_file=ca_file, token=token, timeout_s=timeout,
-                        retries=retries)
+    if o.token_file is not None:
+        token = read_secret(Path(o.token_file), "backend_options.token_file")
+    client = FhirClient(o.base_url, ca_file=o.ca_file, token=token, timeout_s=o.timeout_s,
+                        retries=o.retries)
     return FhirBackend(client, mapping)

@@ -25,19 +25,51 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
+
+import msgspec
 
 from agency_adapters.http_source import pick
-from mash.config import ConfigError, Fields, read_toml
+from mash.config import Strict, TomlDocument
+from mash.toml_lines import FieldLines
 from mash.vocab import AGENCY_CATEGORIES, Agency, Category
 
 #: The resource types a mapping may read records from.
-RECORD_RESOURCES = frozenset({"Encounter", "EpisodeOfCare", "Flag", "CareTeam", "Condition",
-                              "Observation"})
+RecordResource = Literal["CareTeam", "Condition", "Encounter", "EpisodeOfCare", "Flag",
+                         "Observation"]
+RECORD_RESOURCES = frozenset(get_args(RecordResource))
 #: Search parameters a mapping may not set: the backend sets them itself.
 _RESERVED_PARAMS = frozenset({"patient", "patient:identifier", "_count", "_format"})
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|[0-9]+))*$")
 _PARAM = re.compile(r"^[A-Za-z_][A-Za-z0-9_:.\-]*$")
+
+
+class PatientEntry(Strict, frozen=True):
+    """The `[patient]` table as written."""
+
+    fuzzy_match: bool = True
+    max_results: Annotated[int, msgspec.Meta(ge=1, le=50)] = 10
+    min_score: float = 0.0
+
+
+class RecordEntry(Strict, frozen=True):
+    """One `[[records]]` table as written."""
+
+    category: Category
+    resource: RecordResource
+    date: str
+    summary: str
+    by: Literal["patient", "nhs_number"] = "patient"
+    params: dict[str, str] = msgspec.field(default_factory=dict)
+    attributes: dict[str, str] = msgspec.field(default_factory=dict)
+    match: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class FhirMappingFile(Strict, frozen=True):
+    """The whole mapping file as written."""
+
+    records: Annotated[tuple[RecordEntry, ...], msgspec.Meta(min_length=1)]
+    patient: PatientEntry = msgspec.field(default_factory=PatientEntry)
 
 
 @dataclass(frozen=True)
@@ -80,65 +112,36 @@ class FhirMapping:
 
     @classmethod
     def load(cls, path: Path, agency: Agency = Agency.HEALTH) -> FhirMapping:
-        """Read and check `path`; a bad field is a `ConfigError` naming it."""
-        return cls.parse(read_toml(path), str(path), agency)
+        """Read and check `path`; a bad field is a `ConfigError` naming it and its line."""
+        doc = TomlDocument.read(path)
+        return cls.parse(doc.data, str(path), agency, doc.lines)
 
     @classmethod
-    def parse(cls, data: Mapping[str, Any], source: str, agency: Agency = Agency.HEALTH
-              ) -> FhirMapping:
+    def parse(cls, data: Mapping[str, Any], source: str, agency: Agency = Agency.HEALTH,
+              lines: FieldLines | None = None) -> FhirMapping:
         """Check a mapping already read from TOML."""
-        top = Fields(source, data)
-        top.unknown({"patient", "records"})
-        p = top.sub("patient")
-        p.unknown({"fuzzy_match", "max_results", "min_score"})
-        patient = PatientSearch(p.get("fuzzy_match", bool, True), p.get("max_results", int, 10),
-                                p.get("min_score", float, 0.0))
-        if not 1 <= patient.max_results <= 50:
-            raise ConfigError(source, "patient.max_results", "must be between 1 and 50")
-        raw = data.get("records", [])
-        if not isinstance(raw, list) or not raw:
-            raise ConfigError(source, "records", "must be a non-empty array of tables")
+        doc = TomlDocument(source, dict(data), lines or FieldLines(""))
+        raw = doc.decode(FhirMappingFile)
         held = set(AGENCY_CATEGORIES[agency])
-        records = tuple(_record(source, f"records[{i}].", item, held) for i, item in enumerate(raw))
-        return cls(patient, records)
+        records = tuple(_record(doc, f"records[{i}].", item, held)
+                        for i, item in enumerate(raw.records))
+        p = raw.patient
+        return cls(PatientSearch(p.fuzzy_match, p.max_results, p.min_score), records)
 
 
-def _record(source: str, prefix: str, item: Any, held: set[Category]) -> RecordSearch:
-    if not isinstance(item, Mapping):
-        raise ConfigError(source, prefix.rstrip("."), "must be a table")
-    f = Fields(source, item, prefix)
-    f.unknown({"category", "resource", "by", "params", "date", "summary", "attributes", "match"})
-    name = f.get("category", str)
-    try:
-        category = Category(name)
-    except ValueError:
-        raise ConfigError(source, f"{prefix}category", f"unknown category {name!r}") from None
-    if category not in held:
-        raise ConfigError(source, f"{prefix}category", f"{name!r} is not a category this agency holds")
-    resource = f.get("resource", str)
-    if resource not in RECORD_RESOURCES:
-        raise ConfigError(source, f"{prefix}resource",
-                          f"must be one of {', '.join(sorted(RECORD_RESOURCES))}")
-    by = f.get("by", str, "patient")
-    if by not in ("patient", "nhs_number"):
-        raise ConfigError(source, f"{prefix}by", 'must be "patient" or "nhs_number"')
-    params = _strings(source, f"{prefix}params", item.get("params", {}))
-    for key in params:
+def _record(doc: TomlDocument, prefix: str, item: RecordEntry, held: set[Category]
+            ) -> RecordSearch:
+    if item.category not in held:
+        raise doc.error(f"{prefix}category",
+                        f"{str(item.category)!r} is not a category this agency holds")
+    for key in item.params:
         if key in _RESERVED_PARAMS or not _PARAM.match(key):
-            raise ConfigError(source, f"{prefix}params.{key}", "not a search parameter a mapping may set")
-    attributes = _strings(source, f"{prefix}attributes", item.get("attributes", {}))
-    match = _strings(source, f"{prefix}match", item.get("match", {}))
-    paths = {"date": f.get("date", str), "summary": f.get("summary", str),
-             **{f"attributes.{k}": v for k, v in attributes.items()},
-             **{f"match.{k}": k for k in match}}
+            raise doc.error(f"{prefix}params.{key}", "not a search parameter a mapping may set")
+    paths = {"date": item.date, "summary": item.summary,
+             **{f"attributes.{k}": v for k, v in item.attributes.items()},
+             **{f"match.{k}": k for k in item.match}}
     for key, path in paths.items():
         if not _PATH.match(path):
-            raise ConfigError(source, f"{prefix}{key}", f"not a dotted path: {path!r}")
-    return RecordSearch(category, resource, by, params, paths["date"], paths["summary"], attributes,
-                        match)
-
-
-def _strings(source: str, name: str, value: Any) -> dict[str, str]:
-    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-        raise ConfigError(source, name, "must be a table of strings")
-    return {str(k): v for k, v in value.items()}
+            raise doc.error(f"{prefix}{key}", f"not a dotted path: {path!r}")
+    return RecordSearch(item.category, item.resource, item.by, dict(item.params), item.date,
+                        item.summary, dict(item.attributes), dict(item.match))

@@ -19,39 +19,44 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from agency_adapters.config import AdapterConfig
 from agency_adapters.http_source import JsonHttp, read_secret
 from agency_adapters.rest.backend import RestBackend
 from agency_adapters.rest.mapping import RestMapping
-from mash.config import ConfigError, Fields
+from mash.config import ConfigError, Strict, decode
 
-_OPTIONS = {"mapping", "base_url", "ca_file", "auth_header", "secret_file", "timeout_s", "retries"}
 _HEADER = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+
+class RestOptions(Strict, frozen=True):
+    """`[backend_options]` of `backend = "rest"` (see the module docstring)."""
+
+    mapping: str
+    base_url: str
+    ca_file: str = ""
+    auth_header: str = "Authorization"
+    secret_file: str | None = None
+    timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    retries: Annotated[int, msgspec.Meta(ge=0, le=5)] = 2
 
 
 def open_backend(config: AdapterConfig, options: Mapping[str, Any]) -> RestBackend:
     """The REST backend of `config`; a bad option or mapping is a `ConfigError` naming it."""
-    f = Fields("backend_options", options, "backend_options.")
-    f.unknown(_OPTIONS)
-    mapping = RestMapping.load(Path(f.get("mapping", str)), config.agency)
-    ca_file = f.get("ca_file", str, "") or None
+    o = decode(RestOptions, options, "backend_options", prefix="backend_options")
+    mapping = RestMapping.load(Path(o.mapping), config.agency)
+    ca_file = o.ca_file or None
     if ca_file and not Path(ca_file).is_file():
         raise ConfigError("backend_options", "backend_options.ca_file", f"no such file: {ca_file}")
     headers = {"Accept": "application/json"}
-    if "secret_file" in options:
-        header = f.get("auth_header", str, "Authorization")
-        if not _HEADER.match(header):
+    if o.secret_file is not None:
+        if not _HEADER.match(o.auth_header):
             raise ConfigError("backend_options", "backend_options.auth_header",
                               "not an HTTP header name")
-        headers[header] = read_secret(Path(f.get("secret_file", str)),
-                                      "backend_options.secret_file")
-    timeout = f.get("timeout_s", float, 5.0)
-    retries = f.get("retries", int, 2)
-    if timeout <= 0 or not 0 <= retries <= 5:
-        raise ConfigError("backend_options", "backend_options.timeout_s",
-                          "timeout_s must be > 0 and retries between 0 and 5")
-    http = JsonHttp(f.get("base_url", str), system="the school middleware", ca_file=ca_file,
-                    headers=headers, timeout_s=timeout, retries=retries)
+        headers[o.auth_header] = read_secret(Path(o.secret_file), "backend_options.secret_file")
+    http = JsonHttp(o.base_url, system="the school middleware", ca_file=ca_file,
+                    headers=headers, timeout_s=o.timeout_s, retries=o.retries)
     return RestBackend(http, mapping)

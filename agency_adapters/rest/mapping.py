@@ -41,20 +41,56 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
+
+import msgspec
 
 from agency_adapters.http_source import pick
-from mash.config import ConfigError, Fields, read_toml
+from mash.config import Strict, TomlDocument
+from mash.toml_lines import FieldLines
 from mash.vocab import AGENCY_CATEGORIES, Agency, Category
 
 #: The query fields a search may send (`QueryIdentifiers` attributes).
-QUERY_FIELDS = frozenset({"given_name", "family_name", "date_of_birth", "postcode", "nhs_number",
-                          "upn", "sex"})
+QueryField = Literal["given_name", "family_name", "date_of_birth", "postcode", "nhs_number",
+                     "upn", "sex"]
+QUERY_FIELDS = frozenset(get_args(QueryField))
 PERSON_FIELDS = ("person_id", "given_name", "family_name", "other_names", "date_of_birth", "sex",
                  "postcode", "address", "nhs_number", "upn")
 _PATH = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*|[0-9]+)(\.([A-Za-z_][A-Za-z0-9_]*|[0-9]+))*$")
 _URL_PATH = re.compile(r"^[A-Za-z0-9_\-./{}]+$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class PupilsEntry(Strict, frozen=True):
+    """The `[pupils]` table as written."""
+
+    path: str
+    searches: Annotated[tuple[Annotated[dict[str, QueryField], msgspec.Meta(min_length=1)], ...],
+                        msgspec.Meta(min_length=1)]
+    items: str = ""
+    next: str = ""
+    fields: dict[str, str] = msgspec.field(default_factory=dict)
+    sex_values: dict[str, Literal["female", "male", "unknown"]] = msgspec.field(
+        default_factory=dict)
+
+
+class RecordEntry(Strict, frozen=True):
+    """One `[[records]]` table as written."""
+
+    category: Category
+    path: str
+    date: str
+    summary: str
+    items: str = ""
+    id: str = "id"
+    attributes: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class RestMappingFile(Strict, frozen=True):
+    """The whole mapping file as written."""
+
+    pupils: PupilsEntry
+    records: Annotated[tuple[RecordEntry, ...], msgspec.Meta(min_length=1)]
 
 
 @dataclass(frozen=True)
@@ -91,99 +127,62 @@ class RestMapping:
 
     @classmethod
     def load(cls, path: Path, agency: Agency = Agency.EDUCATION) -> RestMapping:
-        """Read and check `path`; a bad field is a `ConfigError` naming it."""
-        return cls.parse(read_toml(path), str(path), agency)
+        """Read and check `path`; a bad field is a `ConfigError` naming it and its line."""
+        doc = TomlDocument.read(path)
+        return cls.parse(doc.data, str(path), agency, doc.lines)
 
     @classmethod
-    def parse(cls, data: Mapping[str, Any], source: str, agency: Agency = Agency.EDUCATION
-              ) -> RestMapping:
+    def parse(cls, data: Mapping[str, Any], source: str, agency: Agency = Agency.EDUCATION,
+              lines: FieldLines | None = None) -> RestMapping:
         """Check a mapping already read from TOML."""
-        top = Fields(source, data)
-        top.unknown({"pupils", "records"})
-        p = top.sub("pupils")
-        p.unknown({"path", "items", "next", "searches", "fields", "sex_values"})
-        searches = data.get("pupils", {}).get("searches")
-        if not isinstance(searches, list) or not searches:
-            raise ConfigError(source, "pupils.searches", "must be a non-empty array of tables")
-        checked = []
-        for i, search in enumerate(searches):
-            table = _strings(source, f"pupils.searches[{i}]", search)
-            for param, query_field in table.items():
-                if query_field not in QUERY_FIELDS:
-                    raise ConfigError(source, f"pupils.searches[{i}].{param}",
-                                      f"must be one of {', '.join(sorted(QUERY_FIELDS))}")
-            if not table:
-                raise ConfigError(source, f"pupils.searches[{i}]", "is empty")
-            checked.append(table)
-        fields = _strings(source, "pupils.fields", data.get("pupils", {}).get("fields", {}))
-        for name, path in fields.items():
+        doc = TomlDocument(source, dict(data), lines or FieldLines(""))
+        raw = doc.decode(RestMappingFile)
+        p = raw.pupils
+        for name, path in p.fields.items():
             if name not in PERSON_FIELDS:
-                raise ConfigError(source, f"pupils.fields.{name}",
-                                  f"not a person field (one of {', '.join(PERSON_FIELDS)})")
-            _dotted(source, f"pupils.fields.{name}", path)
+                raise doc.error(f"pupils.fields.{name}",
+                                f"not a person field (one of {', '.join(PERSON_FIELDS)})")
+            _dotted(doc, f"pupils.fields.{name}", path)
         for required in ("person_id", "family_name", "date_of_birth"):
-            if required not in fields:
-                raise ConfigError(source, f"pupils.fields.{required}", "is required")
-        sex_values = _strings(source, "pupils.sex_values",
-                              data.get("pupils", {}).get("sex_values", {}))
-        for code, value in sex_values.items():
-            if value not in ("female", "male", "unknown"):
-                raise ConfigError(source, f"pupils.sex_values.{code}",
-                                  "must be female, male or unknown")
-        pupils = PupilSource(_url_path(source, "pupils.path", p.get("path", str)),
-                             _dotted(source, "pupils.items", p.get("items", str, ""), empty=True),
-                             _dotted(source, "pupils.next", p.get("next", str, ""), empty=True),
-                             tuple(checked), fields, sex_values)
-        raw = data.get("records", [])
-        if not isinstance(raw, list) or not raw:
-            raise ConfigError(source, "records", "must be a non-empty array of tables")
+            if required not in p.fields:
+                raise doc.error(f"pupils.fields.{required}", "is required")
+        pupils = PupilSource(_url_path(doc, "pupils.path", p.path),
+                             _dotted(doc, "pupils.items", p.items, empty=True),
+                             _dotted(doc, "pupils.next", p.next, empty=True),
+                             tuple(dict(search) for search in p.searches), dict(p.fields),
+                             dict(p.sex_values))
         held = set(AGENCY_CATEGORIES[agency])
-        records = tuple(_record(source, f"records[{i}].", item, held) for i, item in enumerate(raw))
+        records = tuple(_record(doc, f"records[{i}].", item, held)
+                        for i, item in enumerate(raw.records))
         return cls(pupils, records)
 
 
-def _record(source: str, prefix: str, item: Any, held: set[Category]) -> RecordSource:
-    if not isinstance(item, Mapping):
-        raise ConfigError(source, prefix.rstrip("."), "must be a table")
-    f = Fields(source, item, prefix)
-    f.unknown({"category", "path", "items", "id", "date", "summary", "attributes"})
-    name = f.get("category", str)
-    try:
-        category = Category(name)
-    except ValueError:
-        raise ConfigError(source, f"{prefix}category", f"unknown category {name!r}") from None
-    if category not in held:
-        raise ConfigError(source, f"{prefix}category", f"{name!r} is not a category this agency holds")
-    path = _url_path(source, f"{prefix}path", f.get("path", str))
+def _record(doc: TomlDocument, prefix: str, item: RecordEntry, held: set[Category]
+            ) -> RecordSource:
+    if item.category not in held:
+        raise doc.error(f"{prefix}category",
+                        f"{str(item.category)!r} is not a category this agency holds")
+    path = _url_path(doc, f"{prefix}path", item.path)
     if "{id}" not in path:
-        raise ConfigError(source, f"{prefix}path", "must contain {id} (the pupil's id)")
-    summary = f.get("summary", str)
-    for placeholder in _PLACEHOLDER.findall(summary):
-        _dotted(source, f"{prefix}summary", placeholder)
-    attributes = _strings(source, f"{prefix}attributes", item.get("attributes", {}))
-    for key, value in attributes.items():
-        _dotted(source, f"{prefix}attributes.{key}", value)
-    return RecordSource(category, path,
-                        _dotted(source, f"{prefix}items", f.get("items", str, ""), empty=True),
-                        _dotted(source, f"{prefix}id", f.get("id", str, "id")),
-                        _dotted(source, f"{prefix}date", f.get("date", str)), summary, attributes)
+        raise doc.error(f"{prefix}path", "must contain {id} (the pupil's id)")
+    for placeholder in _PLACEHOLDER.findall(item.summary):
+        _dotted(doc, f"{prefix}summary", placeholder)
+    for key, value in item.attributes.items():
+        _dotted(doc, f"{prefix}attributes.{key}", value)
+    return RecordSource(item.category, path, _dotted(doc, f"{prefix}items", item.items, empty=True),
+                        _dotted(doc, f"{prefix}id", item.id), _dotted(doc, f"{prefix}date", item.date),
+                        item.summary, dict(item.attributes))
 
 
-def _strings(source: str, name: str, value: Any) -> dict[str, str]:
-    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-        raise ConfigError(source, name, "must be a table of strings")
-    return {str(k): v for k, v in value.items()}
-
-
-def _dotted(source: str, name: str, path: str, *, empty: bool = False) -> str:
+def _dotted(doc: TomlDocument, name: str, path: str, *, empty: bool = False) -> str:
     if (path or not empty) and not _PATH.match(path):
-        raise ConfigError(source, name, f"not a dotted path: {path!r}")
+        raise doc.error(name, f"not a dotted path: {path!r}")
     return path
 
 
-def _url_path(source: str, name: str, path: str) -> str:
+def _url_path(doc: TomlDocument, name: str, path: str) -> str:
     if not _URL_PATH.match(path) or ".." in path or path.startswith("/"):
-        raise ConfigError(source, name, "must be a relative path under base_url")
+        raise doc.error(name, "must be a relative path under base_url")
     return path
 
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from sqlalchemy import URL, Engine, create_engine, make_url
 from sqlalchemy import exc as sa_exc
 
@@ -32,27 +33,37 @@ from agency_adapters.sql.errors import from_database
 from agency_adapters.sql.mapping import SqlMapping
 from agency_adapters.sql.readonly import check_read_only
 from agency_adapters.sql.schema import check_schema
-from mash.config import ConfigError, Fields
+from mash.config import ConfigError, Strict, decode
 
-_OPTIONS = {"mapping", "url", "url_file", "password_file", "connect_timeout_s", "max_key_age_h"}
+
+class SqlOptions(Strict, frozen=True):
+    """`[backend_options]` of `backend = "sql"` (see the module docstring)."""
+
+    mapping: str = ""
+    url: str | None = None
+    url_file: str | None = None
+    password_file: str | None = None
+    connect_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    max_key_age_h: Annotated[float, msgspec.Meta(gt=0)] = 36.0
+
+
+def sql_options(options: Mapping[str, Any], source: str = "backend_options") -> SqlOptions:
+    """`options` decoded, or ConfigError naming the `backend_options.` field."""
+    return decode(SqlOptions, options, source, prefix="backend_options")
 
 
 def database_url(options: Mapping[str, Any], source: str = "backend_options") -> URL:
     """The URL from `url` (+ `password_file`) or `url_file`, secrets read from their files."""
-    f = Fields(source, options, "backend_options.")
-    if ("url" in options) == ("url_file" in options):
+    o = sql_options(options, source)
+    if (o.url is None) == (o.url_file is None):
         raise ConfigError(source, "backend_options.url", "give url or url_file (not both)")
     try:
-        if "url_file" in options:
-            text = _secret(source, "url_file", Path(f.get("url_file", str)))
-        else:
-            text = f.get("url", str)
+        text = _secret(source, "url_file", Path(o.url_file)) if o.url_file else o.url or ""
         url = make_url(text)
     except sa_exc.ArgumentError as exc:
         raise ConfigError(source, "backend_options.url", f"not a database URL: {exc}") from None
-    if "password_file" in options:
-        url = url.set(password=_secret(source, "password_file",
-                                       Path(f.get("password_file", str))))
+    if o.password_file is not None:
+        url = url.set(password=_secret(source, "password_file", Path(o.password_file)))
     return url
 
 
@@ -84,14 +95,14 @@ def make_engine(url: URL, *, pool_size: int, timeout_ms: int, connect_timeout_s:
 
 def open_backend(config: AdapterConfig, options: Mapping[str, Any]) -> SqlBackend:
     """The SQL backend of `config` (see the module docstring)."""
-    source = "backend_options"
-    f = Fields(source, options, "backend_options.")
-    f.unknown(_OPTIONS)
-    mapping = SqlMapping.load(Path(f.get("mapping", str)))
+    o = sql_options(options)
+    if not o.mapping:
+        raise ConfigError("backend_options", "backend_options.mapping", "is required")
+    mapping = SqlMapping.load(Path(o.mapping))
     mapping.check_agency(config.agency)
     engine = make_engine(database_url(options), pool_size=config.backend_threads,
                          timeout_ms=config.backend_timeout_ms,
-                         connect_timeout_s=f.get("connect_timeout_s", float, 5.0),
+                         connect_timeout_s=o.connect_timeout_s,
                          application_name=f"mash-{config.name}")
     try:
         check_read_only(engine, mapping)
@@ -107,7 +118,7 @@ def open_backend(config: AdapterConfig, options: Mapping[str, Any]) -> SqlBacken
         engine.dispose()
         raise
     return SqlBackend(engine, mapping, frequencies=frequencies,
-                      max_key_age_h=f.get("max_key_age_h", float, 36.0))
+                      max_key_age_h=o.max_key_age_h)
 
 
 def open_mapping(config: AdapterConfig) -> SqlMapping:

@@ -11,11 +11,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from agency_adapters.sql.templates import Template, TemplateError
-from mash.config import ConfigError, Fields, read_toml
-from mash.vocab import AGENCY_CATEGORIES, Agency, Category, UnknownVocabulary, parse
+from mash.config import ConfigError, Strict, TomlDocument
+from mash.vocab import AGENCY_CATEGORIES, Agency, Category
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 #: The person fields a mapping may give, besides `id` (all but the names are optional).
@@ -32,6 +34,72 @@ class MappingError(ConfigError):
     """The mapping file is malformed, or does not fit the database it points at."""
 
 
+#: one column, or several (joined with spaces; other_names: one name per column)
+Columns = str | list[str]
+
+
+class PeopleEntry(Strict, frozen=True):
+    """The `[people]` table as written."""
+
+    table: str
+    id: str
+    given_name: Columns
+    family_name: Columns
+    other_names: Columns | None = None
+    date_of_birth: Columns | None = None
+    sex: Columns | None = None
+    nhs_number: Columns | None = None
+    upn: Columns | None = None
+    postcode: Columns | None = None
+    address: Columns | None = None
+    sex_values: dict[str, Literal["female", "male", "unknown"]] = msgspec.field(
+        default_factory=dict)
+
+
+class AddressesEntry(Strict, frozen=True):
+    """The `[addresses]` table as written."""
+
+    table: str
+    person_id: str
+    postcode: str
+    address: str | None = None
+    current: str | None = None
+    latest: str | None = None
+
+
+class BlockingEntry(Strict, frozen=True):
+    """The `[blocking]` table as written."""
+
+    method: Literal["match_keys", "columns"] = "match_keys"
+    schema: str = "mash_kit"
+    grant_to: str = ""
+    columns: tuple[str, ...] = ()
+
+
+class RecordsEntry(Strict, frozen=True):
+    """One `[[records]]` table as written."""
+
+    name: str
+    category: Category
+    record_id: str
+    occurred_on: str
+    summary: str
+    table: str | None = None
+    person_id: str | None = None
+    sql: str | None = None
+    attributes: dict[str, str] = msgspec.field(default_factory=dict)
+    max_records: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = MAX_RECORDS
+
+
+class SqlMappingFile(Strict, frozen=True):
+    """The whole mapping file as written."""
+
+    people: PeopleEntry
+    blocking: BlockingEntry = msgspec.field(default_factory=BlockingEntry)
+    records: Annotated[tuple[RecordsEntry, ...], msgspec.Meta(min_length=1)] = ()
+    addresses: AddressesEntry | None = None
+
+
 @dataclass(frozen=True)
 class TableName:
     """A table or view, optionally in a schema ("social_care.people")."""
@@ -40,7 +108,7 @@ class TableName:
     schema: str | None = None
 
     @classmethod
-    def parse(cls, source: Path, field_name: str, text: str) -> TableName:
+    def parse(cls, source: Path | str, field_name: str, text: str) -> TableName:
         """Parse "table" or "schema.table" (plain SQL names only), naming the field if bad."""
         parts = text.split(".")
         if len(parts) > 2 or not all(_NAME.match(p) for p in parts):
@@ -139,21 +207,17 @@ class SqlMapping:
     @classmethod
     def load(cls, path: Path) -> SqlMapping:
         """Read and validate `path` (structure and names; the live schema is checked later)."""
-        f = Fields(path, read_toml(path))
-        f.unknown({"people", "addresses", "blocking", "records"})
-        people = _people(path, f.sub("people"))
-        addresses = _addresses(path, f.sub("addresses")) if "addresses" in f.table else None
+        doc = TomlDocument.read(path)
+        raw = doc.decode(SqlMappingFile, MappingError)
+        people = _people(doc, raw.people)
+        addresses = _addresses(doc, raw.addresses) if raw.addresses is not None else None
         has_postcode = "postcode" in people.columns or addresses is not None
-        blocking = _blocking(path, f.sub("blocking"), has_postcode)
-        raw = f.table.get("records", [])
-        if not isinstance(raw, list) or not raw:
-            raise MappingError(path, "records", "give at least one [[records]] table")
-        records = tuple(_records(path, Fields(path, r, f"records[{i}]."))
-                        for i, r in enumerate(raw) if _is_table(path, i, r))
+        blocking = _blocking(doc, raw.blocking, has_postcode)
+        records = tuple(_records(doc, f"records[{i}].", r) for i, r in enumerate(raw.records))
         names = [r.name for r in records]
         for name in names:
             if names.count(name) > 1:
-                raise MappingError(path, "records", f"two [[records]] are named {name!r}")
+                raise doc.error("records", f"two [[records]] are named {name!r}", MappingError)
         return cls(path, people, blocking, records, addresses)
 
     def check_agency(self, agency: Agency) -> None:
@@ -174,134 +238,108 @@ class SqlMapping:
         return list(dict.fromkeys(found))
 
 
-def _is_table(path: Path, i: int, value: Any) -> bool:
-    if not isinstance(value, Mapping):
-        raise MappingError(path, f"records[{i}]", "must be a table ([[records]])")
-    return True
-
-
-def _column(path: Path, field_name: str, value: Any) -> str:
-    if not isinstance(value, str) or not _NAME.match(value):
-        raise MappingError(path, field_name, f"{value!r} is not a column name")
+def _column(doc: TomlDocument, field_name: str, value: str) -> str:
+    if not _NAME.match(value):
+        raise doc.error(field_name, f"{value!r} is not a column name", MappingError)
     return value
 
 
-def _columns(path: Path, field_name: str, value: Any) -> tuple[str, ...]:
+def _columns(doc: TomlDocument, field_name: str, value: str | list[str]) -> tuple[str, ...]:
     values = value if isinstance(value, list) else [value]
     if not values:
-        raise MappingError(path, field_name, "name at least one column")
-    return tuple(_column(path, field_name, v) for v in values)
+        raise doc.error(field_name, "name at least one column", MappingError)
+    return tuple(_column(doc, field_name, v) for v in values)
 
 
-def _people(path: Path, f: Fields) -> PeopleMapping:
-    f.unknown({"table", "id", "sex_values", *PERSON_FIELDS})
-    table = TableName.parse(path, "people.table", f.get("table", str))
-    ident = _column(path, "people.id", f.get("id", str))
+def _table(doc: TomlDocument, field_name: str, text: str) -> TableName:
+    try:
+        return TableName.parse(doc.source, field_name, text)
+    except MappingError as exc:
+        raise doc.error(exc.field, exc.problem, MappingError) from None
+
+
+def _people(doc: TomlDocument, f: PeopleEntry) -> PeopleMapping:
+    table = _table(doc, "people.table", f.table)
+    ident = _column(doc, "people.id", f.id)
     columns: dict[str, tuple[str, ...]] = {}
     for name in PERSON_FIELDS:
-        if name in f.table:
-            cols = _columns(path, f"people.{name}", f.table[name])
+        given = getattr(f, name)
+        if given is not None:
+            cols = _columns(doc, f"people.{name}", given)
             if name not in ("given_name", "family_name", "other_names") and len(cols) > 1:
-                raise MappingError(path, f"people.{name}", "name one column")
+                raise doc.error(f"people.{name}", "name one column", MappingError)
             columns[name] = cols
-    for required in ("given_name", "family_name"):
-        if required not in columns:
-            raise MappingError(path, f"people.{required}", "is required")
-    sex_values = {str(k): str(v) for k, v in f.sub("sex_values").table.items()}
-    for code, sex in sex_values.items():
-        if sex not in SEXES:
-            raise MappingError(path, f"people.sex_values.{code}",
-                               f"must be one of {', '.join(SEXES)}, got {sex!r}")
-    return PeopleMapping(table, ident, columns, sex_values)
+    return PeopleMapping(table, ident, columns, dict(f.sex_values))
 
 
-def _addresses(path: Path, f: Fields) -> AddressMapping:
-    f.unknown({"table", "person_id", "postcode", "address", "current", "latest"})
-
+def _addresses(doc: TomlDocument, f: AddressesEntry) -> AddressMapping:
     def optional(key: str) -> str | None:
-        return _column(path, f"addresses.{key}", f.table[key]) if key in f.table else None
+        value = getattr(f, key)
+        return _column(doc, f"addresses.{key}", value) if value is not None else None
 
     return AddressMapping(
-        table=TableName.parse(path, "addresses.table", f.get("table", str)),
-        person_id=_column(path, "addresses.person_id", f.get("person_id", str)),
-        postcode=_column(path, "addresses.postcode", f.get("postcode", str)),
+        table=_table(doc, "addresses.table", f.table),
+        person_id=_column(doc, "addresses.person_id", f.person_id),
+        postcode=_column(doc, "addresses.postcode", f.postcode),
         address=optional("address"), current=optional("current"), latest=optional("latest"))
 
 
-def _blocking(path: Path, f: Fields, has_postcode: bool) -> BlockingMapping:
-    f.unknown({"method", "schema", "grant_to", "columns"})
-    method = f.get("method", str, "match_keys")
-    if method not in BLOCKING_METHODS:
-        raise MappingError(path, "blocking.method",
-                           f"must be one of {', '.join(BLOCKING_METHODS)}, got {method!r}")
-    if method == "match_keys":
-        schema = f.get("schema", str, "mash_kit")
-        if not _NAME.match(schema):
-            raise MappingError(path, "blocking.schema", f"{schema!r} is not a schema name")
-        grant = f.get("grant_to", str, "") or None
+def _blocking(doc: TomlDocument, f: BlockingEntry, has_postcode: bool) -> BlockingMapping:
+    if f.method == "match_keys":
+        if not _NAME.match(f.schema):
+            raise doc.error("blocking.schema", f"{f.schema!r} is not a schema name", MappingError)
+        grant = f.grant_to or None
         if grant is not None and not _NAME.match(grant):
-            raise MappingError(path, "blocking.grant_to", f"{grant!r} is not a role name")
-        return BlockingMapping(method, schema=schema, grant_to=grant)
-    fields = f.get("columns", list)
-    if not fields:
-        raise MappingError(path, "blocking.columns", "name at least one indexed person field")
-    for name in fields:
+            raise doc.error("blocking.grant_to", f"{grant!r} is not a role name", MappingError)
+        return BlockingMapping(f.method, schema=f.schema, grant_to=grant)
+    if not f.columns:
+        raise doc.error("blocking.columns", "name at least one indexed person field",
+                        MappingError)
+    for name in f.columns:
         if name not in BLOCKING_COLUMNS:
-            raise MappingError(path, "blocking.columns",
-                               f"{name!r}: the columns method looks up "
-                               f"{', '.join(BLOCKING_COLUMNS)}")
+            raise doc.error("blocking.columns", f"{name!r}: the columns method looks up "
+                            f"{', '.join(BLOCKING_COLUMNS)}", MappingError)
         if name == "postcode" and not has_postcode:
-            raise MappingError(path, "blocking.columns", "postcode is not mapped")
-    return BlockingMapping(method, fields=tuple(fields))
+            raise doc.error("blocking.columns", "postcode is not mapped", MappingError)
+    return BlockingMapping(f.method, fields=f.columns)
 
 
-def _records(path: Path, f: Fields) -> RecordsMapping:
-    f.unknown({"name", "category", "table", "person_id", "sql", "record_id", "occurred_on",
-               "summary", "attributes", "max_records"})
-    p = f.prefix
-    name = f.get("name", str)
-    if not _NAME.match(name):
-        raise MappingError(path, f"{p}name", f"{name!r}: use letters, digits and _")
+def _records(doc: TomlDocument, p: str, f: RecordsEntry) -> RecordsMapping:
+    if not _NAME.match(f.name):
+        raise doc.error(f"{p}name", f"{f.name!r}: use letters, digits and _", MappingError)
     try:
-        category = parse(Category, f.get("category", str))
-    except UnknownVocabulary as exc:
-        raise MappingError(path, f"{p}category", str(exc)) from None
-    try:
-        summary = Template.parse(f.get("summary", str))
+        summary = Template.parse(f.summary)
     except TemplateError as exc:
-        raise MappingError(path, f"{p}summary", str(exc)) from None
-    attributes = {str(k): _column(path, f"{p}attributes.{k}", v)
-                  for k, v in f.sub("attributes").table.items()}
-    max_records = f.get("max_records", int, MAX_RECORDS)
-    if not 1 <= max_records <= 10_000:
-        raise MappingError(path, f"{p}max_records", "must be between 1 and 10000")
+        raise doc.error(f"{p}summary", str(exc), MappingError) from None
+    attributes = {k: _column(doc, f"{p}attributes.{k}", v) for k, v in f.attributes.items()}
     common: dict[str, Any] = dict(
-        name=name, category=category, summary=summary, attributes=attributes,
-        record_id=_column(path, f"{p}record_id", f.get("record_id", str)),
-        occurred_on=_column(path, f"{p}occurred_on", f.get("occurred_on", str)),
-        max_records=max_records)
-    if ("sql" in f.table) == ("table" in f.table):
-        raise MappingError(path, f"{p}table", "give either table (with person_id) or sql")
-    if "sql" in f.table:
-        if "person_id" in f.table:
-            raise MappingError(path, f"{p}person_id",
-                               "a sql source selects by :person_id itself")
-        return RecordsMapping(sql=_select(path, f"{p}sql", f.get("sql", str)), **common)
+        name=f.name, category=f.category, summary=summary, attributes=attributes,
+        record_id=_column(doc, f"{p}record_id", f.record_id),
+        occurred_on=_column(doc, f"{p}occurred_on", f.occurred_on),
+        max_records=f.max_records)
+    if (f.sql is None) == (f.table is None):
+        raise doc.error(f"{p}table", "give either table (with person_id) or sql", MappingError)
+    if f.sql is not None:
+        if f.person_id is not None:
+            raise doc.error(f"{p}person_id", "a sql source selects by :person_id itself",
+                            MappingError)
+        return RecordsMapping(sql=_select(doc, f"{p}sql", f.sql), **common)
+    if f.person_id is None:
+        raise doc.error(f"{p}person_id", "is required", MappingError)
     return RecordsMapping(
-        table=TableName.parse(path, f"{p}table", f.get("table", str)),
-        person_id=_column(path, f"{p}person_id", f.get("person_id", str)), **common)
+        table=_table(doc, f"{p}table", f.table or ""),
+        person_id=_column(doc, f"{p}person_id", f.person_id), **common)
 
 
-def _select(path: Path, field_name: str, text: str) -> str:
+def _select(doc: TomlDocument, field_name: str, text: str) -> str:
     """A records query: one SELECT, with the person's id as the bound parameter :person_id."""
     sql = text.strip().rstrip(";").strip()
     head = sql.split(None, 1)[0].lower() if sql else ""
     if head not in ("select", "with"):
-        raise MappingError(path, field_name, "must be one SELECT statement")
+        raise doc.error(field_name, "must be one SELECT statement", MappingError)
     if ";" in sql:
-        raise MappingError(path, field_name, "must be one statement (no ';' inside)")
+        raise doc.error(field_name, "must be one statement (no ';' inside)", MappingError)
     if not re.search(r":person_id\b", sql):
-        raise MappingError(path, field_name,
-                           "must select by the bound parameter :person_id (never a value "
-                           "written into the text)")
+        raise doc.error(field_name, "must select by the bound parameter :person_id (never a "
+                        "value written into the text)", MappingError)
     return sql
