@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -43,6 +43,7 @@ from certs.signing import SigningKey
 from certs.truststore import TrustStore, key_id_of
 from mash import tomlwrite
 from mash.clock import Clock, utc_now
+from mash.config import ConfigError, Strict, load_toml
 from mash.home import Home
 
 FORMAT_VERSION = 1
@@ -84,22 +85,39 @@ class CertificateRequest:
     def load(cls, path: Path) -> CertificateRequest:
         """Parse a request file; raises `PkiError` naming what is wrong."""
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-            if data.get("version") != FORMAT_VERSION:
-                raise PkiError(f"request version must be {FORMAT_VERSION}")
-            principal = checked(Principal.from_cert_name(f"{data['kind']}-{data['name']}"))
-            csr = x509.load_pem_x509_csr(data["csr"].encode())
-            keys = tuple(
-                RequestedKey(k["owner"], k["purpose"],
-                             base64.b64decode(k["public_key"], validate=True))
-                for k in data.get("key", [])
-            )
-        except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError,
-                ValueError, binascii.Error) as exc:
+            raw = load_toml(Path(path), RequestFile)
+        except ConfigError as exc:
+            raise PkiError(f"unreadable certificate request: {exc}") from None
+        try:
+            principal = checked(Principal.from_cert_name(f"{raw.kind}-{raw.name}"))
+            csr = x509.load_pem_x509_csr(raw.csr.encode())
+            keys = tuple(RequestedKey(k.owner, k.purpose,
+                                      base64.b64decode(k.public_key, validate=True))
+                         for k in raw.key)
+        except (ValueError, binascii.Error) as exc:
             if isinstance(exc, PkiError):
                 raise
             raise PkiError(f"unreadable certificate request {path}: {exc!r}") from None
         return cls(principal, csr, keys)
+
+
+class RequestedKeyEntry(Strict, frozen=True):
+    """One `[[key]]` table of a request file."""
+
+    owner: str
+    #: checked against what the principal may hold when the request is signed
+    purpose: str
+    public_key: str
+
+
+class RequestFile(Strict, frozen=True):
+    """A certificate request file as written (`CertificateRequest.to_toml`)."""
+
+    version: Literal[1]
+    kind: str
+    name: str
+    csr: str
+    key: tuple[RequestedKeyEntry, ...] = ()
 
 
 def create_request(home: Home, principal: Principal, *, out: Path | None = None,

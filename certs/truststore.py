@@ -17,8 +17,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import msgspec
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -33,6 +34,7 @@ from certs.files import write_public
 from certs.names import KeyPurpose
 from mash import tomlwrite
 from mash.clock import Clock, utc_now
+from mash.config import ConfigError, Strict, decode
 
 FORMAT_VERSION = 1
 ALGORITHM_ED25519 = "ed25519"
@@ -213,10 +215,12 @@ class TrustStore:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, clock: Clock = utc_now) -> TrustStore:
         """Build from parsed TOML; every field is checked and named on error."""
-        if data.get("version") != FORMAT_VERSION:
-            raise TrustStoreError(f"trust store version must be {FORMAT_VERSION}")
-        keys = tuple(_parse_key(i, k) for i, k in enumerate(data.get("key", [])))
-        revoked = tuple(_parse_revoked(i, r) for i, r in enumerate(data.get("revoked", [])))
+        try:
+            raw = decode(TrustStoreFile, data, "trust store")
+        except ConfigError as exc:
+            raise TrustStoreError(f"{exc.field}: {exc.problem}") from None
+        keys = tuple(_parse_key(i, k) for i, k in enumerate(raw.key))
+        revoked = tuple(_parse_revoked(i, r) for i, r in enumerate(raw.revoked))
         return cls(keys, revoked, clock)
 
     def to_toml(self) -> str:
@@ -241,44 +245,53 @@ class TrustStore:
         write_public(Path(path), self.to_toml().encode("utf-8"))
 
 
-def _field(where: str, table: Mapping[str, Any], name: str, kind: type) -> Any:
-    value = table.get(name)
-    if not isinstance(value, kind):
-        raise TrustStoreError(f"{where}.{name}: expected {kind.__name__}, got {value!r}")
-    if isinstance(value, datetime) and value.tzinfo is None:
-        raise TrustStoreError(f"{where}.{name}: datetime must carry a UTC offset")
-    return value
+#: a moment that carries its UTC offset (a bare local time would be ambiguous)
+AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
-def _parse_key(index: int, table: Mapping[str, Any]) -> PinnedKey:
-    where = f"key[{index}]"
-    purpose = _field(where, table, "purpose", str)
-    if purpose not in {p.value for p in KeyPurpose}:
-        raise TrustStoreError(f"{where}.purpose: unknown purpose {purpose!r}")
+class KeyEntry(Strict, frozen=True):
+    """One `[[key]]` table of the trust store file."""
+
+    key_id: str
+    owner: str
+    purpose: KeyPurpose
+    public_key: str
+    not_before: AwareDatetime
+    not_after: AwareDatetime
+    algorithm: str = ALGORITHM_ED25519
+
+
+class RevokedEntry(Strict, frozen=True):
+    """One `[[revoked]]` table of the trust store file."""
+
+    serial: str
+    name: str
+    revoked_at: AwareDatetime
+    reason: str = "unspecified"
+
+
+class TrustStoreFile(Strict, frozen=True):
+    """The trust store file as written (`TrustStore.to_toml`)."""
+
+    version: Literal[1]
+    key: tuple[KeyEntry, ...] = ()
+    revoked: tuple[RevokedEntry, ...] = ()
+
+
+def _parse_key(index: int, entry: KeyEntry) -> PinnedKey:
     try:
-        raw = base64.b64decode(_field(where, table, "public_key", str), validate=True)
+        raw = base64.b64decode(entry.public_key, validate=True)
     except binascii.Error:
-        raise TrustStoreError(f"{where}.public_key: not base64") from None
-    return PinnedKey(
-        key_id=_field(where, table, "key_id", str),
-        owner=_field(where, table, "owner", str),
-        purpose=purpose,
-        public_key=raw,
-        not_before=_field(where, table, "not_before", datetime),
-        not_after=_field(where, table, "not_after", datetime),
-        algorithm=table.get("algorithm", ALGORITHM_ED25519),
-    )
+        raise TrustStoreError(f"key[{index}].public_key: not base64") from None
+    return PinnedKey(key_id=entry.key_id, owner=entry.owner, purpose=entry.purpose.value,
+                     public_key=raw, not_before=entry.not_before, not_after=entry.not_after,
+                     algorithm=entry.algorithm)
 
 
-def _parse_revoked(index: int, table: Mapping[str, Any]) -> RevokedCert:
-    where = f"revoked[{index}]"
+def _parse_revoked(index: int, entry: RevokedEntry) -> RevokedCert:
     try:
-        serial = int(_field(where, table, "serial", str), 16)
+        serial = int(entry.serial, 16)
     except ValueError:
-        raise TrustStoreError(f"{where}.serial: not a hex serial number") from None
-    return RevokedCert(
-        serial=serial,
-        name=_field(where, table, "name", str),
-        revoked_at=_field(where, table, "revoked_at", datetime),
-        reason=table.get("reason", "unspecified"),
-    )
+        raise TrustStoreError(f"revoked[{index}].serial: not a hex serial number") from None
+    return RevokedCert(serial=serial, name=entry.name, revoked_at=entry.revoked_at,
+                       reason=entry.reason)

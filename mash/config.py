@@ -148,6 +148,15 @@ def explain(kind: type[Any], data: Any, message: str) -> tuple[str, str]:
         if isinstance(value, list | Mapping):
             return field, f"must have {limit} {'entry' if number == '1' else 'entries'}"
         return field, f"must be {limit}"
+    if raw.endswith("with a timezone component"):
+        return field, "a date-time must carry a UTC offset (e.g. 2026-11-02T09:00:00+00:00)"
+    if raw.endswith("with no timezone component"):
+        return field, "give a local date-time, without a UTC offset"
+    encoded = re.match(r"Invalid RFC3339 encoded (date|datetime|time)$", raw)
+    if encoded:
+        forms = {"date": "a date (YYYY-MM-DD)", "datetime": "a date-time with a UTC offset",
+                 "time": "a time of day (HH:MM:SS)"}
+        return field, f"expected {forms[encoded.group(1)]}, got {value!r}"
     if raw.startswith("Expected `str` matching regex"):
         return field, f"{value!r} is not in the allowed form"
     if raw.startswith("Expected") and info is not None:

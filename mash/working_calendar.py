@@ -24,17 +24,18 @@ never a silent fall-back to UTC).
 from __future__ import annotations
 
 import functools
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
+import msgspec
 
 from mash.clock import LONDON
+from mash.config import ConfigError, Strict, TomlDocument, decode
 from mash.home import Home
 from mash.vocab import Rag, parse
 
@@ -225,37 +226,85 @@ def load_calendar(path: Path) -> WorkingCalendar:
     Unknown keys are refused, so a typo never silently keeps a default.
     """
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise CalendarConfigError(f"{path}: {exc}") from None
-    return calendar_from_mapping(data)
+        doc = TomlDocument.read(path)
+    except ConfigError as exc:
+        raise CalendarConfigError(str(exc)) from None
+    return calendar_from_mapping(doc.data, doc)
 
 
-def calendar_from_mapping(data: Mapping[str, Any]) -> WorkingCalendar:
-    """Build a `WorkingCalendar` from parsed TOML (see `load_calendar`)."""
-    _only_keys("", data, {"calendar", "timescales"})
-    cal: Mapping[str, Any] = data.get("calendar", {})
-    ts: Mapping[str, Any] = data.get("timescales", {})
-    _only_keys("calendar.", cal, {"opens", "closes", "working_weekdays", "extra_closures",
-                                  "at_risk_hours", "timezone"})
-    _only_keys("timescales.", ts, {"red_hours", "amber_hours", "green_hours"})
+#: working hours (a timescale): more than none
+_Hours = Annotated[float, msgspec.Meta(gt=0)]
+
+
+class CalendarEntry(Strict, frozen=True):
+    """The `[calendar]` table of `timescales.toml`."""
+
+    #: wall times "HH:MM" (a TOML time is read as one)
+    opens: str | None = None
+    closes: str | None = None
+    working_weekdays: Annotated[tuple[Annotated[int, msgspec.Meta(ge=0, le=6)], ...],
+                                msgspec.Meta(min_length=1)] = (0, 1, 2, 3, 4)
+    extra_closures: tuple[date, ...] = ()
+    at_risk_hours: Annotated[float, msgspec.Meta(ge=0)] = 1
+    timezone: str | None = None
+
+
+class TimescalesEntry(Strict, frozen=True):
+    """The `[timescales]` table of `timescales.toml`: working hours per RAG."""
+
+    red_hours: _Hours = 4
+    amber_hours: _Hours = 8
+    green_hours: _Hours = 24
+
+
+class CalendarFile(Strict, frozen=True):
+    """`timescales.toml` as written (see `load_calendar`)."""
+
+    calendar: CalendarEntry = msgspec.field(default_factory=CalendarEntry)
+    timescales: TimescalesEntry = msgspec.field(default_factory=TimescalesEntry)
+
+
+def calendar_from_mapping(data: Mapping[str, Any],
+                          doc: TomlDocument | None = None) -> WorkingCalendar:
+    """Build a `WorkingCalendar` from parsed TOML (see `load_calendar`).
+
+    Every error is a `CalendarConfigError` naming the field (and, given the `doc` the data was
+    read from, the file and line).
+    """
+    cal = data.get("calendar")
+    if isinstance(cal, Mapping):
+        # a TOML local time (opens = 09:00) reads as the same wall time as the string form
+        data = {**data, "calendar": {k: v.isoformat() if isinstance(v, time) else v
+                                     for k, v in cal.items()}}
+    try:
+        raw = decode(CalendarFile, data, doc.source if doc else "timescales",
+                     lines=doc.lines if doc else None)
+    except ConfigError as exc:
+        raise _calendar_error(exc.field, exc.problem, doc) from None
+    c, ts = raw.calendar, raw.timescales
     default = DEFAULT_CALENDAR
-    timescales = Timescales(
-        red=_hours("timescales.red_hours", ts.get("red_hours", 4)),
-        amber=_hours("timescales.amber_hours", ts.get("amber_hours", 8)),
-        green=_hours("timescales.green_hours", ts.get("green_hours", 24)),
-    )
-    return WorkingCalendar(
-        opens=_parse_time("calendar.opens", cal.get("opens"), default.opens),
-        closes=_parse_time("calendar.closes", cal.get("closes"), default.closes),
-        working_weekdays=frozenset(_int_list("calendar.working_weekdays",
-                                             cal.get("working_weekdays", [0, 1, 2, 3, 4]))),
-        tz=_parse_zone(cal.get("timezone")),
-        extra_closures=frozenset(_parse_date("calendar.extra_closures", d)
-                                 for d in cal.get("extra_closures", [])),
-        timescales=timescales,
-        at_risk_margin=_hours("calendar.at_risk_hours", cal.get("at_risk_hours", 1)),
-    )
+    try:
+        return WorkingCalendar(
+            opens=_parse_time("calendar.opens", c.opens, default.opens),
+            closes=_parse_time("calendar.closes", c.closes, default.closes),
+            working_weekdays=frozenset(c.working_weekdays),
+            tz=_parse_zone(c.timezone),
+            extra_closures=frozenset(c.extra_closures),
+            timescales=Timescales(red=timedelta(hours=ts.red_hours),
+                                  amber=timedelta(hours=ts.amber_hours),
+                                  green=timedelta(hours=ts.green_hours)),
+            at_risk_margin=timedelta(hours=c.at_risk_hours),
+        )
+    except CalendarConfigError as exc:
+        field_name, _, problem = str(exc).partition(": ")
+        raise _calendar_error(field_name, problem, doc) from None
+
+
+def _calendar_error(field_name: str, problem: str, doc: TomlDocument | None
+                    ) -> CalendarConfigError:
+    if doc is None:
+        return CalendarConfigError(f"{field_name}: {problem}")
+    return CalendarConfigError(str(doc.error(field_name, problem)))
 
 
 # ------------------------------------------------------------------ helpers
@@ -270,46 +319,19 @@ def require_aware(moment: datetime) -> None:
         raise NaiveDatetime(f"datetime without UTC offset: {moment.isoformat()}")
 
 
-def _only_keys(prefix: str, data: Mapping[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise CalendarConfigError(f"{prefix}{unknown[0]}: unknown setting")
-
-
-def _hours(name: str, value: object) -> timedelta:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise CalendarConfigError(f"{name}: expected a number of hours, got {value!r}")
-    return timedelta(hours=value)
-
-
-def _parse_time(name: str, value: object, default: time) -> time:
+def _parse_time(name: str, value: str | None, default: time) -> time:
     if value is None:
         return default
     try:
-        return time.fromisoformat(str(value))
+        return time.fromisoformat(value)
     except ValueError:
         raise CalendarConfigError(f"{name}: expected HH:MM, got {value!r}") from None
 
 
-def _parse_date(name: str, value: object) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise CalendarConfigError(f"{name}: expected YYYY-MM-DD, got {value!r}") from None
-
-
-def _int_list(name: str, value: object) -> list[int]:
-    if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
-        raise CalendarConfigError(f"{name}: expected a list of weekday numbers")
-    return list(value)
-
-
-def _parse_zone(value: object) -> ZoneInfo:
+def _parse_zone(value: str | None) -> ZoneInfo:
     if value is None:
         return LONDON
     try:
-        return ZoneInfo(str(value))
+        return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise CalendarConfigError(f"calendar.timezone: unknown zone {value!r}") from None
