@@ -204,6 +204,8 @@ def _plural(info: mi.Type) -> str:
 
 
 def _describe_value(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "true or false"
     if isinstance(value, int):

@@ -14,20 +14,21 @@ import hashlib
 import json
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from mash.canonical import canonical_bytes
 from mash.clock import utc_now
+from mash.config import ConfigError, Strict, decode, load_toml
 from mash.home import Home
 from policy.agreement import Agreement
 from policy.errors import (
@@ -103,16 +104,29 @@ class ApprovalRecord:
     def from_json(cls, data: Mapping[str, Any]) -> ApprovalRecord:
         """Parse a stored record; raise `MalformedApproval` on any problem."""
         try:
-            if data["type"] != RECORD_TYPE:
-                raise MalformedApproval(f"not an approval record: {data['type']!r}")
-            ident, digest, approver, when = (data[k] for k in (
-                "agreement_id", "agreement_sha256", "approver", "approved_at"))
-            if not all(isinstance(f, str) for f in (ident, digest, approver, when)):
-                raise MalformedApproval("approval fields must be strings")
-            return cls(ident, digest, approver, when,
-                       base64.b64decode(data["signature"], validate=True))
-        except (KeyError, TypeError, ValueError) as exc:
+            raw = decode(ApprovalFile, data, "approval record")
+        except ConfigError as exc:
+            if exc.field == "type" and isinstance(data, Mapping) and "type" in data:
+                raise MalformedApproval(f"not an approval record: {data['type']!r}") from None
+            raise MalformedApproval(f"malformed approval record: field {exc.field!r}: "
+                                    f"{exc.problem}") from None
+        try:
+            signature = base64.b64decode(raw.signature, validate=True)
+        except ValueError as exc:
             raise MalformedApproval(f"malformed approval record: {exc}") from None
+        return cls(raw.agreement_id, raw.agreement_sha256, raw.approver, raw.approved_at,
+                   signature)
+
+
+class ApprovalFile(Strict, frozen=True):
+    """A stored approval record (`ApprovalRecord.to_json`)."""
+
+    type: Literal["mash-policy-approval/v1"]
+    agreement_id: str
+    agreement_sha256: str
+    approver: str
+    approved_at: str
+    signature: str
 
 
 @dataclass(frozen=True)
@@ -254,17 +268,29 @@ def write_record(record: ApprovalRecord, approvals: Path) -> Path:
 
 # ---------------------------------------------------------------- approver keys
 
+class PinnedApproverEntry(Strict, frozen=True):
+    """One `[approvers."name"]` table of the approvers file."""
+
+    public_key: str
+
+
+class ApproversFile(Strict, frozen=True):
+    """The approvers file (`pin_approver` writes it)."""
+
+    approvers: dict[str, PinnedApproverEntry] = msgspec.field(default_factory=dict)
+
+
 def load_trusted_approvers(path: Path) -> dict[str, Ed25519PublicKey]:
     """The pinned approver public keys; an absent file pins nobody (so nothing is approved)."""
     if not path.is_file():
         return {}
     out: dict[str, Ed25519PublicKey] = {}
     try:
-        doc = tomllib.loads(path.read_text("utf-8"))
-        for name, entry in doc.get("approvers", {}).items():
-            raw = base64.b64decode(entry["public_key"], validate=True)
+        doc = load_toml(path, ApproversFile)
+        for name, entry in doc.approvers.items():
+            raw = base64.b64decode(entry.public_key, validate=True)
             out[name] = Ed25519PublicKey.from_public_bytes(raw)
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (ConfigError, ValueError) as exc:
         # Fail closed and loudly: a damaged pin file must be fixed, not half-read.
         raise MalformedApproval(f"{path}: pinned approver keys cannot be read: {exc}") from None
     return out

@@ -22,13 +22,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from mash.canonical import canonical_bytes
+from mash.config import ConfigError, Strict, decode
 from mash.home import Home
 from policy.approval import (
     ApprovalRecord,
@@ -113,11 +114,26 @@ def read_bundle(path: Path) -> dict[str, Any]:
         raise BundleError(f"{path} is not a policy bundle (not JSON)") from None
     if not isinstance(doc, dict) or doc.get("type") != BUNDLE_TYPE:
         raise BundleError(f"{path} is not a policy bundle ({BUNDLE_TYPE})")
-    for name, kind in (("agreements", dict), ("approvals", list), ("approvers", dict),
-                       ("signer", str), ("signature", str), ("created_at", str)):
-        if not isinstance(doc.get(name), kind):
-            raise BundleError(f"{path}: field {name!r} is missing or not a {kind.__name__}")
+    try:
+        decode(BundleFile, doc, path)
+    except ConfigError as exc:
+        raise BundleError(str(exc)) from None
+    # the signature covers the document as read, so the caller gets it exactly as read
     return doc
+
+
+class BundleFile(Strict, frozen=True):
+    """A policy bundle file as `export_bundle` writes it (checked before it is verified)."""
+
+    type: Literal["mash-policy-bundle/v1"]
+    created_at: str
+    signer: str
+    #: file name -> the agreement file's text
+    agreements: dict[str, str]
+    approvals: tuple[dict[str, Any], ...]
+    #: approver name -> raw Ed25519 public key, base64
+    approvers: dict[str, str]
+    signature: str
 
 
 def bundle_approvers(doc: Mapping[str, Any]) -> dict[str, Ed25519PublicKey]:
