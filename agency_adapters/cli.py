@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mash.clock import utc_now
+from mash.command import HOME
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Agency, parse
@@ -90,7 +91,7 @@ def _seed_extract(args: argparse.Namespace) -> int:
 def register_seed(sub: Any) -> None:
     """`mash seed [--home DIR] [--seed N] [--people N] [--agency A ...] [--as-of DATE]` and
     `mash seed warehouse`."""
-    p = sub.add_parser("seed", help="generate synthetic agency stores (SQLite) under --home")
+    p = sub.add_parser("seed", help="generate synthetic agency stores (SQLite) under --home", parents=[HOME])
     ssub = p.add_subparsers(dest="seed_command", metavar="[warehouse]")
     w = ssub.add_parser("warehouse", help="create a synthetic social care reporting warehouse "
                                           "in a SQL database (for the SQL backend)")
@@ -106,14 +107,12 @@ def register_seed(sub: Any) -> None:
                         "per cent of it)")
     w.set_defaults(handler=_seed_warehouse)
     x = ssub.add_parser("extract", help="write an agency's synthetic store as a nightly CSV "
-                                        "extract (what the agency's export job would write)")
-    x.add_argument("--home", default=None, help="home folder holding the seeded stores")
+                                        "extract (what the agency's export job would write)", parents=[HOME])
     x.add_argument("--agency", required=True, help="agency whose store to export")
     x.add_argument("--out", required=True, help="the extract's incoming folder")
     x.add_argument("--as-of", default=None,
                    help="the extract time written to the ready file (default now)")
     x.set_defaults(handler=_seed_extract)
-    p.add_argument("--home", default=None, help="home folder (default ./.mash)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--people", type=int, default=10_000, help="population size (default 10000)")
     p.add_argument("--agency", action="append", default=[], metavar="AGENCY",

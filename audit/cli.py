@@ -24,6 +24,7 @@ from audit.reading import logs_in, printable, records_for_referral, render_refer
 from audit.store import SqliteAuditStore
 from audit.verify import VerifyReport, verify_log
 from audit.witness import read_witnessed
+from mash.command import HOME
 from mash.errors import UsageError
 from mash.home import Home
 
@@ -34,8 +35,8 @@ def register(sub: Any) -> None:
     commands = audit.add_subparsers(dest="audit_command", required=True, metavar="SUBCOMMAND")
 
     verify = commands.add_parser(
-        "verify", help="check every audit log under the home; exit 1 naming the first bad entry")
-    _home_arg(verify)
+        "verify", help="check every audit log under the home; exit 1 naming the first bad entry",
+        parents=[HOME])
     verify.add_argument("--checkpoint", action="append", default=[], type=Path, metavar="FILE",
                         help="published checkpoints to hold the logs to (JSON from `mash audit "
                              "checkpoints` or a proof); catches truncation of the newest "
@@ -47,19 +48,17 @@ def register(sub: Any) -> None:
     verify.set_defaults(handler=cmd_verify)
 
     cps = commands.add_parser(
-        "checkpoints", help="print the latest signed checkpoint of each log (to publish)")
-    _home_arg(cps)
+        "checkpoints", help="print the latest signed checkpoint of each log (to publish)", parents=[HOME])
     cps.set_defaults(handler=cmd_checkpoints)
 
-    show = commands.add_parser("show", help="the audit trail of one referral, across all logs")
-    _home_arg(show)
+    show = commands.add_parser("show", help="the audit trail of one referral, across all logs",
+                               parents=[HOME])
     show.add_argument("--referral", required=True, metavar="ID", help="referral id")
     show.add_argument("--format", choices=("text", "json"), default="text")
     show.set_defaults(handler=cmd_show)
 
     prove_p = commands.add_parser(
-        "prove", help="print an inclusion proof of one entry against its signed checkpoint")
-    _home_arg(prove_p)
+        "prove", help="print an inclusion proof of one entry against its signed checkpoint", parents=[HOME])
     prove_p.add_argument("entry_id", type=int, metavar="ENTRY_ID")
     prove_p.add_argument("--log", default=None, metavar="NAME",
                          help="which log under the home (file stem, e.g. adapter-police; "
@@ -76,9 +75,6 @@ def register(sub: Any) -> None:
 
     register_ig(commands)
 
-
-def _home_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--home", default=None, metavar="DIR", help="home folder (default ./.mash)")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ from audit.sar import build_sar, last_accesses, render_html
 from audit.store import SqliteAuditStore
 from certs.files import write_private
 from mash.clock import utc_now
+from mash.command import HOME
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Decision, Purpose, Role, parse
@@ -38,8 +39,7 @@ TABLE_COLUMNS = ("ts", "log", "entry_id", "kind", "actor_role", "actor_org", "ac
 
 def register_ig(commands: Any) -> None:
     """Add the IG lead's sub-commands under `mash audit`."""
-    s = commands.add_parser("search", help="search the audit logs (IG leads)")
-    _home(s)
+    s = commands.add_parser("search", help="search the audit logs (IG leads)", parents=[HOME])
     _person(s, required=False)
     s.add_argument("--requester", metavar="ID", help="staff (actor) id")
     s.add_argument("--role", help="requester's role")
@@ -65,8 +65,8 @@ def register_ig(commands: Any) -> None:
     _by(s)
     s.set_defaults(handler=cmd_search)
 
-    sar = commands.add_parser("sar", help="subject access report for one person (JSON + HTML)")
-    _home(sar)
+    sar = commands.add_parser("sar", help="subject access report for one person (JSON + HTML)",
+                              parents=[HOME])
     _person(sar, required=True)
     sar.add_argument("--out", metavar="DIR", type=Path,
                      help="write sar.json and sar.html here (default: JSON to stdout)")
@@ -75,8 +75,7 @@ def register_ig(commands: Any) -> None:
     _by(sar)
     sar.set_defaults(handler=cmd_sar)
 
-    acc = commands.add_parser("accesses", help="who has looked at this person: the last 25")
-    _home(acc)
+    acc = commands.add_parser("accesses", help="who has looked at this person: the last 25", parents=[HOME])
     _person(acc, required=True)
     acc.add_argument("--limit", type=int, default=25)
     acc.add_argument("--format", choices=("table", "json", "csv"), default="table")
@@ -84,13 +83,11 @@ def register_ig(commands: Any) -> None:
     acc.set_defaults(handler=cmd_accesses)
 
     rq = commands.add_parser("review-queue",
-                             help="break-glass uses and consent overrides awaiting review")
-    _home(rq)
+                             help="break-glass uses and consent overrides awaiting review", parents=[HOME])
     rq.add_argument("--format", choices=("table", "json"), default="table")
     rq.set_defaults(handler=cmd_review_queue)
 
-    so = commands.add_parser("sign-off", help="sign off a review-queue item with a finding")
-    _home(so)
+    so = commands.add_parser("sign-off", help="sign off a review-queue item with a finding", parents=[HOME])
     so.add_argument("item", metavar="LOG:ENTRY", help="as listed by review-queue, e.g. broker:17")
     so.add_argument("--reviewer", required=True, metavar="ID", help="the IG lead's id")
     so.add_argument("--finding", required=True, choices=[f.value for f in ReviewFinding])
@@ -98,29 +95,24 @@ def register_ig(commands: Any) -> None:
     so.set_defaults(handler=cmd_sign_off)
 
     rc = commands.add_parser("reconcile",
-                             help="match adapter disclosures to the broker's requests")
-    _home(rc)
+                             help="match adapter disclosures to the broker's requests", parents=[HOME])
     rc.add_argument("--format", choices=("table", "json"), default="table")
     rc.set_defaults(handler=cmd_reconcile)
 
-    al = commands.add_parser("alerts", help="alerts recorded in the logs (or --scan to replay)")
-    _home(al)
+    al = commands.add_parser("alerts", help="alerts recorded in the logs (or --scan to replay)",
+                             parents=[HOME])
     al.add_argument("--scan", action="store_true",
                     help="replay the alert rules over the logs instead of listing alert entries")
     al.set_defaults(handler=cmd_alerts)
 
     rt = commands.add_parser("retention",
-                             help="redact personal parts of entries older than N days")
-    _home(rt)
+                             help="redact personal parts of entries older than N days", parents=[HOME])
     rt.add_argument("--older-than-days", type=int, required=True, metavar="N")
     rt.add_argument("--log", action="append", default=[], metavar="NAME")
     rt.set_defaults(handler=cmd_retention)
 
 
 # ---------------------------------------------------------------- arguments
-def _home(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--home", default=None, metavar="DIR", help="home folder (default ./.mash)")
-
 
 def _by(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", metavar="ID", help="your staff id: the search itself is recorded in "

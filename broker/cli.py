@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from broker.connection import add_connection_args, connect_from_args
+from mash.command import HOME
 from mash.vocab import ConsentState, Purpose, Rag, ReasonCode, Role, StatutoryGateway
 
 
@@ -20,7 +21,7 @@ def register(sub: Any) -> None:
     serve.add_argument("--config", required=True, type=Path, help="broker TOML config file")
     serve.set_defaults(handler=_serve)
 
-    lookup = sub.add_parser("lookup", help="ask every agency what it knows for a referral")
+    lookup = sub.add_parser("lookup", help="ask every agency what it knows for a referral", parents=[HOME])
     lookup.add_argument("--referral", required=True, help="referral id")
     lookup.add_argument("--rag", required=True, choices=[r.value for r in Rag])
     lookup.add_argument("--purpose", required=True, choices=[p.value for p in Purpose])
@@ -38,7 +39,7 @@ def register(sub: Any) -> None:
 
     review = sub.add_parser("review", help="team managers: requests held for review")
     rsub = review.add_subparsers(dest="review_command", required=True, metavar="ACTION")
-    rlist = rsub.add_parser("list", help="list held requests")
+    rlist = rsub.add_parser("list", help="list held requests", parents=[HOME])
     rlist.add_argument("--status", default="pending",
                        choices=["pending", "approved", "rejected", "all"])
     rlist.add_argument("--referral", default="", help="only this referral")
@@ -46,7 +47,7 @@ def register(sub: Any) -> None:
     add_connection_args(rlist, default_role=Role.MASH_TEAM_MANAGER.value, default_sub="tm-310")
     rlist.set_defaults(handler=_review_list)
     for action in ("approve", "reject"):
-        r = rsub.add_parser(action, help=f"{action} a held request, with a recorded reason")
+        r = rsub.add_parser(action, help=f"{action} a held request, with a recorded reason", parents=[HOME])
         r.add_argument("review_id")
         r.add_argument("--reason", required=True, help="why (recorded in the audit log)")
         r.add_argument("--format", choices=["text", "json"], default="text")
@@ -54,7 +55,7 @@ def register(sub: Any) -> None:
         r.set_defaults(handler=_review_decide, approve=action == "approve")
     for action in ("approve-all", "reject-all"):
         r = rsub.add_parser(action, help=f"{action.split('-')[0]} every pending request of one "
-                                         "referral in one decision, with a recorded reason")
+                                         "referral in one decision, with a recorded reason", parents=[HOME])
         r.add_argument("referral_id")
         r.add_argument("--reason", required=True, help="why (recorded with every review)")
         r.add_argument("--format", choices=["text", "json"], default="text")

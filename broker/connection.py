@@ -26,8 +26,10 @@ class NoRunningBroker(Exception):
 
 def add_connection_args(p: argparse.ArgumentParser, *, default_role: str,
                         default_sub: str) -> None:
-    """Add --home/--address/--broker-id/--server-name/--token/--role/--sub/--client to `p`."""
-    p.add_argument("--home", default=None, help="home folder (default ./.mash)")
+    """Add --address/--broker-id/--server-name/--token/--role/--sub/--client to `p`.
+
+    `p` takes `--home` from its parent parser (`mash.command.HOME`).
+    """
     p.add_argument("--address", help="broker host:port (default: the running demo broker)")
     p.add_argument("--broker-id", default="mash-demo",
                    help="the broker meant: its certificate must say mash://broker/<id>")

@@ -33,6 +33,7 @@ from broker.timescales import (
 )
 from certs.files import write_private
 from mash import logs
+from mash.command import HOME
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import (
@@ -139,7 +140,7 @@ def register(sub: Any) -> None:
     """Add `timescale`, `referral` and `summary` to the `mash` parser."""
     p = sub.add_parser("timescale", help="when a referral's research is due (working hours)",
                        description="Print the due time of a referral as JSON: "
-                                   '{"due": "<ISO 8601 with offset>", ...}.')
+                                   '{"due": "<ISO 8601 with offset>", ...}.', parents=[HOME])
     p.add_argument("--rag", required=True, help="red | amber | green")
     p.add_argument("--received", required=True,
                    help="when the referral was received, ISO 8601 with offset")
@@ -147,7 +148,6 @@ def register(sub: Any) -> None:
                                  "at this ISO 8601 time")
     p.add_argument("--config", type=Path, help="local authority calendar TOML "
                                                "(default: HOME/config/timescales.toml if present)")
-    p.add_argument("--home", help="home folder (default ./.mash)")
     p.set_defaults(handler=_friendly(_timescale))
     _register_referral(sub)
     _register_summary(sub)
@@ -157,7 +157,7 @@ def _register_referral(sub: Any) -> None:
     referral = sub.add_parser("referral", help="record and move referrals through the MASH")
     rsub = referral.add_subparsers(dest="referral_command", required=True, metavar="ACTION")
 
-    p = rsub.add_parser("create", help="record a newly received referral")
+    p = rsub.add_parser("create", help="record a newly received referral", parents=[HOME])
     p.add_argument("--id", dest="referral_id", help="referral id (default: generated)")
     p.add_argument("--source", required=True, help=" | ".join(s.value for s in ReferralSource))
     p.add_argument("--reason", required=True, help="why the referral was made")
@@ -172,7 +172,7 @@ def _register_referral(sub: Any) -> None:
                         description="A --subject with the subject_id of an existing subject "
                                     "replaces its role and identifiers; without one (or with "
                                     "a new id) it adds a person. Every change is kept in the "
-                                    "referral's history.")
+                                    "referral's history.", parents=[HOME])
     p.add_argument("referral_id")
     p.add_argument("--reason", help="the corrected referral reason")
     p.add_argument("--source", help=" | ".join(s.value for s in ReferralSource))
@@ -184,14 +184,14 @@ def _register_referral(sub: Any) -> None:
     _json_flag(p)
     p.set_defaults(handler=_friendly(_edit))
 
-    p = rsub.add_parser("show", help="a referral with its history and timescale")
+    p = rsub.add_parser("show", help="a referral with its history and timescale", parents=[HOME])
     p.add_argument("referral_id")
     p.add_argument("--now", help="judge the timescale at this ISO 8601 time (default: now)")
     _client_args(p)
     _json_flag(p)
     p.set_defaults(handler=_friendly(_show))
 
-    p = rsub.add_parser("list", help="open referrals, most urgent first")
+    p = rsub.add_parser("list", help="open referrals, most urgent first", parents=[HOME])
     p.add_argument("--status", help=" | ".join(s.value for s in ReferralStatus))
     p.add_argument("--all", action="store_true", help="include decided and closed referrals")
     p.add_argument("--search", default="", help="a referral id, NHS number, UPN, date of "
@@ -205,7 +205,7 @@ def _register_referral(sub: Any) -> None:
         "lookup", help="ask every agency about the referral's subjects, through the broker",
         description="The broker builds the lookup from the stored referral (its subjects and "
                     "current rating), asks the agencies, files the summary with the referral "
-                    "under the agreements' retention; the summary report is printed.")
+                    "under the agreements' retention; the summary report is printed.", parents=[HOME])
     p.add_argument("referral_id")
     _lookup_terms_args(p, required=True)
     p.add_argument("--agency", action="append", default=[], help="ask only these agencies")
@@ -217,7 +217,7 @@ def _register_referral(sub: Any) -> None:
         "rerate", help="change the RAG rating (who and why are recorded)",
         description="Record a new rating. When the rating is raised, policy is evaluated "
                     "again under the latest lookup's terms and the agencies are asked only "
-                    "for the categories newly permitted; lowering never asks anything.")
+                    "for the categories newly permitted; lowering never asks anything.", parents=[HOME])
     p.add_argument("referral_id")
     p.add_argument("--rag", required=True)
     p.add_argument("--reason", required=True)
@@ -230,7 +230,7 @@ def _register_referral(sub: Any) -> None:
     _json_flag(p)
     p.set_defaults(handler=_friendly(_rerate))
 
-    p = rsub.add_parser("status", help="move a referral: screening -> researching -> closed")
+    p = rsub.add_parser("status", help="move a referral: screening -> researching -> closed", parents=[HOME])
     p.add_argument("referral_id")
     p.add_argument("status", help="researching | closed")
     p.add_argument("--note", default="")
@@ -238,7 +238,7 @@ def _register_referral(sub: Any) -> None:
     _json_flag(p)
     p.set_defaults(handler=_friendly(_status))
 
-    p = rsub.add_parser("decide", help="record the team manager's decision")
+    p = rsub.add_parser("decide", help="record the team manager's decision", parents=[HOME])
     p.add_argument("referral_id")
     p.add_argument("--level", required=True, help=" | ".join(v.value for v in LevelOfNeed))
     p.add_argument("--outcome", required=True, help=" | ".join(v.value for v in Outcome))
@@ -248,17 +248,16 @@ def _register_referral(sub: Any) -> None:
     p.set_defaults(handler=_friendly(_decide))
 
     p = rsub.add_parser("attach-summary",
-                        help="withdrawn: the broker files each lookup's summary itself")
+                        help="withdrawn: the broker files each lookup's summary itself", parents=[HOME])
     p.add_argument("referral_id")
     p.add_argument("file", type=Path)
     p.add_argument("--retain-days", action="append", default=[], metavar="AGREEMENT=DAYS")
     p.add_argument("--default-retain-days", type=int)
     p.add_argument("--policy-dir", type=Path)
-    p.add_argument("--home", help="home folder (default ./.mash)")
     p.set_defaults(handler=_attach)
 
     p = rsub.add_parser("purge", help="delete summaries whose retention has passed "
-                                      "(each deletion is recorded in the audit log)")
+                                      "(each deletion is recorded in the audit log)", parents=[HOME])
     _client_args(p, role=Role.MASH_TEAM_MANAGER, sub="tm-310", by=False)
     _json_flag(p)
     p.set_defaults(handler=_friendly(_purge))
@@ -267,7 +266,8 @@ def _register_referral(sub: Any) -> None:
 def _register_summary(sub: Any) -> None:
     summary = sub.add_parser("summary", help="the summary report a team manager decides from")
     ssub = summary.add_subparsers(dest="summary_command", required=True, metavar="ACTION")
-    p = ssub.add_parser("show", help="a referral's summary report (each agency's latest answer)")
+    p = ssub.add_parser("show", help="a referral's summary report (each agency's latest answer)",
+                        parents=[HOME])
     p.add_argument("referral_id")
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--out", type=Path, help="write to this file (private to you) not stdout")

@@ -14,6 +14,7 @@ from certs.authority import server_names_of
 from certs.errors import InvalidName, PkiError
 from certs.names import PeerKind, Principal
 from certs.truststore import TrustStore
+from mash.command import HOME
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Agency
@@ -95,8 +96,7 @@ def _server_name_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd(commands: Any, name: str, help_text: str, handler: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = commands.add_parser(name, help=help_text)
-    parser.add_argument("--home", default=None, help="home folder (default .mash)")
+    parser: argparse.ArgumentParser = commands.add_parser(name, help=help_text, parents=[HOME])
     parser.set_defaults(handler=handler)
     return parser
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from identity.tokens import DEFAULT_BROKER_ID, init_dev_issuer, issue_token, issuer_key_path
+from mash.command import HOME
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Role, parse
@@ -17,13 +18,12 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("token", help="development staff-token issuer")
     commands = parser.add_subparsers(dest="token_command", required=True, metavar="TOKEN_COMMAND")
 
-    init = commands.add_parser("init", help="create the development issuer key and JWKS")
-    init.add_argument("--home", default=None, help="home folder (default .mash)")
+    init = commands.add_parser("init", help="create the development issuer key and JWKS", parents=[HOME])
     init.add_argument("--force", action="store_true", help="replace the issuer key")
     init.set_defaults(handler=_init)
 
     issue = commands.add_parser(
-        "issue", help="print a signed staff token on stdout, bound to one client certificate")
+        "issue", help="print a signed staff token on stdout, bound to one client certificate", parents=[HOME])
     issue.add_argument("--role", required=True, help=", ".join(r.value for r in Role))
     issue.add_argument("--sub", required=True, help="staff member's subject id")
     issue.add_argument("--broker-id", default=DEFAULT_BROKER_ID,
@@ -35,7 +35,6 @@ def register(sub: Any) -> None:
     device.add_argument("--cert", default=None,
                         help="bind to the client certificate in this PEM file (the device's)")
     issue.add_argument("--ttl", type=int, default=900, help="lifetime in seconds (default 900)")
-    issue.add_argument("--home", default=None, help="home folder (default .mash)")
     issue.set_defaults(handler=_issue)
     register_idp(sub)
 

@@ -26,6 +26,18 @@ class Subparsers(Protocol):
     def add_parser(self, name: str, **kwargs: object) -> argparse.ArgumentParser: ...
 
 
+def home_parent() -> argparse.ArgumentParser:
+    """The parent parser of every sub-command that works on a home folder: `--home DIR`."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--home", default=None, metavar="DIR",
+                        help="home folder: keys, certificates, logs, stores (default ./.mash)")
+    return parent
+
+
+#: `parents=[HOME]` gives a sub-command `--home DIR` (argparse copies the argument).
+HOME = home_parent()
+
+
 def load_config(loader: Callable[[Path], C], path: Path) -> C:
     """Load a process config; a bad one is a usage error (exit 2) naming the file and field."""
     try:

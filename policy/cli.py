@@ -15,6 +15,7 @@ from typing import Any
 
 from audit.reading import printable
 from mash.clock import utc_now
+from mash.command import HOME
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Agency, parse
@@ -32,13 +33,12 @@ def register(sub: Any) -> None:
     lint.add_argument("--today", type=date.fromisoformat, help="date for review checks")
     lint.set_defaults(handler=_lint)
 
-    explain = cmds.add_parser("explain", help="evaluate one request and explain the decision")
+    explain = cmds.add_parser("explain", help="evaluate one request and explain the decision", parents=[HOME])
     explain.add_argument("--request", required=True, help="request JSON file ('-' for stdin)")
     explain.add_argument("--policy-dir", type=Path, help="policy folder (default: shipped)")
     explain.add_argument("--format", choices=("text", "json"), default="text")
     explain.add_argument("--assume-approved", action="store_true",
                          help="evaluate a draft as if approved (never for live decisions)")
-    _home(explain)
     explain.set_defaults(handler=_explain)
 
     diff = cmds.add_parser("diff", help="effect difference between two policy folders")
@@ -55,58 +55,53 @@ def register(sub: Any) -> None:
     test.add_argument("--scenarios", type=Path, help="scenario folder (default: DIR/scenarios)")
     test.set_defaults(handler=_test)
 
-    status = cmds.add_parser("status", help="in force, awaiting approval, expiring, overdue")
+    status = cmds.add_parser("status", help="in force, awaiting approval, expiring, overdue", parents=[HOME])
     status.add_argument("--policy-dir", type=Path, help="policy folder (default: shipped)")
     status.add_argument("--at", type=_time, help="moment to report at (default: now)")
     status.add_argument("--format", choices=("text", "json"), default="text")
     status.add_argument("--live", action="store_true",
                         help="the policy version each running broker and adapter of this home "
                              "applies now (exit 1 if they differ or one refused a reload)")
-    _home(status)
     status.set_defaults(handler=_status)
 
     bundle = cmds.add_parser("bundle", help="publish agreements and approvals to every party")
     bundle_cmds = bundle.add_subparsers(dest="bundle_command", required=True, metavar="ACTION")
-    export = bundle_cmds.add_parser("export", help="write a bundle signed by you (IG lead)")
+    export = bundle_cmds.add_parser("export", help="write a bundle signed by you (IG lead)", parents=[HOME])
     export.add_argument("--out", type=Path, required=True, help="the bundle file to write")
     export.add_argument("--as", dest="signer", required=True, help="your approver name")
     export.add_argument("--policy-dir", type=Path, help="policy folder (default: the home's)")
-    _home(export)
     export.set_defaults(handler=_bundle_export)
-    install = bundle_cmds.add_parser("install", help="verify a bundle and apply it (agency IT)")
+    install = bundle_cmds.add_parser("install", help="verify a bundle and apply it (agency IT)",
+                                     parents=[HOME])
     install.add_argument("bundle", type=Path)
     install.add_argument("--pin-approvers", action="store_true",
                          help="FIRST INSTALL ONLY: pin the bundle's approver keys (check their "
                               "fingerprints with the IG lead first: see `bundle show`)")
-    _home(install)
     install.set_defaults(handler=_bundle_install)
     show = bundle_cmds.add_parser("show", help="what a bundle holds, and its approvers' "
                                   "key fingerprints")
     show.add_argument("bundle", type=Path)
     show.set_defaults(handler=_bundle_show)
 
-    approve = cmds.add_parser("approve", help="sign your approval of agreement files")
+    approve = cmds.add_parser("approve", help="sign your approval of agreement files", parents=[HOME])
     approve.add_argument("files", nargs="+", type=Path)
     approve.add_argument("--as", dest="approver", required=True, help="your approver name")
-    _home(approve)
     approve.set_defaults(handler=_approve)
 
-    add = cmds.add_parser("add-approver", help="create an approver's signing key and pin it")
+    add = cmds.add_parser("add-approver", help="create an approver's signing key and pin it", parents=[HOME])
     add.add_argument("name")
     add.add_argument("--replace", action="store_true",
                      help="replace the pinned key of an existing approver (needs --approved-by)")
     add.add_argument("--approved-by", metavar="APPROVER",
                      help="another pinned approver who signs the key replacement")
-    _home(add)
     add.set_defaults(handler=_add_approver)
 
     dev = cmds.add_parser("dev-approve", help="DEVELOPMENT: approve every agreement as the two "
-                          "demo approvers")
+                          "demo approvers", parents=[HOME])
     dev.add_argument("--policy-dir", type=Path, help="policy folder (default: shipped)")
-    _home(dev)
     dev.set_defaults(handler=_dev_approve)
 
-    dry = cmds.add_parser("dry-run", help="replay recorded requests against a draft")
+    dry = cmds.add_parser("dry-run", help="replay recorded requests against a draft", parents=[HOME])
     dry.add_argument("--policy-dir", type=Path, required=True, help="the draft policy folder")
     dry.add_argument("--since", default="30d", help="how far back (e.g. 30d, 12h, 2w)")
     dry.add_argument("--from-jsonl", type=Path, help="read requests from a JSON-lines export "
@@ -117,7 +112,6 @@ def register(sub: Any) -> None:
     dry.add_argument("--at", type=_time, help="'now' for --since (default: now)")
     dry.add_argument("--broker-id", help="only this broker's log (default: every broker log)")
     dry.add_argument("--fail-on-change", action="store_true", help="exit 1 if anything changes")
-    _home(dry)
     dry.set_defaults(handler=_dry_run)
 
 
@@ -357,9 +351,6 @@ def _dry_run(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- helpers
-
-def _home(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--home", default=None, help="home folder (default ./.mash)")
 
 
 def _dir(path: Path | None, home: Home | None = None) -> Path:

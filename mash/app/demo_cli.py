@@ -6,11 +6,12 @@ import argparse
 import sys
 from typing import Any
 
+from mash.command import HOME
+
 
 def register(sub: Any) -> None:
     """Add `mash demo`."""
-    demo = sub.add_parser("demo", help="run the whole system end to end on this machine")
-    demo.add_argument("--home", default=None, help="home folder for all state (default ./.mash)")
+    demo = sub.add_parser("demo", help="run the whole system end to end on this machine", parents=[HOME])
     demo.add_argument("--people", type=int, default=2000, help="synthetic people per agency")
     demo.add_argument("--seed", type=int, default=7, help="seed for the synthetic data")
     demo.add_argument("--keep-running", action="store_true",
