@@ -10,14 +10,15 @@ approved (a draft has no approvals yet), unless a scenario sets
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mash.toml_lines import FieldLines
+import msgspec
+
+from mash.config import ConfigError, Strict, TomlDocument, decode
 from mash.vocab import Agency, Decision, Role, UnknownVocabulary, parse
 from policy.approval import ApprovalState
 from policy.engine import PolicyEngine
@@ -62,6 +63,46 @@ def default_scenario_dir(policy_dir: Path) -> Path:
     return policy_dir / "scenarios"
 
 
+class ScenarioEntry(Strict, frozen=True):
+    """One `[[scenario]]` table: a request and what must come out of it."""
+
+    expect: str
+    name: str = ""
+    principle: int | None = None
+    #: approved | unapproved | altered: the agreements' approval state to run under
+    approval: str = "approved"
+    #: the policy request JSON (`mash policy explain --request`), over the file's [defaults]
+    request: dict[str, Any] = msgspec.field(default_factory=dict)
+    expect_reasons: tuple[str, ...] = ()
+    forbid_reasons: tuple[str, ...] = ()
+    #: category -> the verdict it must get
+    expect_categories: dict[str, str] = msgspec.field(default_factory=dict)
+    expect_permitted: tuple[str, ...] | None = None
+    expect_break_glass: bool | None = None
+    expect_events: tuple[str, ...] | None = None
+
+
+class ReviewApprovalEntry(Strict, frozen=True):
+    """One `[[review_approval]]` table: may this approver approve that requester's review?"""
+
+    agency: str
+    role: str
+    approver: str
+    requester: str
+    expect: bool
+    name: str = ""
+    principle: int = 7
+    mash_id: str | None = None
+
+
+class ScenarioFile(Strict, frozen=True):
+    """A scenario file: `[defaults]` merged under each scenario's request, and the checks."""
+
+    defaults: dict[str, Any] = msgspec.field(default_factory=dict)
+    scenario: tuple[dict[str, Any], ...] = ()
+    review_approval: tuple[dict[str, Any], ...] = ()
+
+
 def run_scenarios(policy_dir: Path, scenario_dir: Path | None = None) -> ScenarioReport:
     """Run every scenario file in `scenario_dir` (default `<policy_dir>/scenarios`)."""
     engines: dict[ApprovalState, PolicyEngine] = {}
@@ -74,77 +115,91 @@ def run_scenarios(policy_dir: Path, scenario_dir: Path | None = None) -> Scenari
     report = ScenarioReport()
     folder = scenario_dir or default_scenario_dir(policy_dir)
     for path in sorted(folder.glob("*.toml")):
-        text = path.read_text("utf-8")
-        lines = FieldLines(text)
         try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            report.results.append(ScenarioResult(str(path), 0, "(file)", None, False,
-                                                 (f"not valid TOML: {exc}",)))
+            doc = TomlDocument.read(path)
+            suite = doc.decode(ScenarioFile)
+        except ConfigError as exc:
+            report.results.append(ScenarioResult(str(path), exc.line, "(file)", None, False,
+                                                 (f"{exc.field}: {exc.problem}",)))
             continue
-        defaults = doc.get("defaults", {})
-        for i, scenario in enumerate(doc.get("scenario", [])):
-            line = lines.line_of(f"scenario[{i}]")
-            report.results.append(_run_one(str(path), line, scenario, defaults, engine_for))
-        for i, check in enumerate(doc.get("review_approval", [])):
-            line = lines.line_of(f"review_approval[{i}]")
-            report.results.append(_run_review(str(path), line, check, defaults,
+        for i, raw in enumerate(suite.scenario):
+            line = doc.lines.line_of(f"scenario[{i}]")
+            try:
+                scenario = decode(ScenarioEntry, raw, path, prefix=f"scenario[{i}]")
+            except ConfigError as exc:
+                report.results.append(_malformed(str(path), line, raw, exc))
+                continue
+            report.results.append(_run_one(str(path), line, scenario, suite.defaults,
+                                           engine_for))
+        for i, raw in enumerate(suite.review_approval):
+            line = doc.lines.line_of(f"review_approval[{i}]")
+            try:
+                check = decode(ReviewApprovalEntry, raw, path, prefix=f"review_approval[{i}]")
+            except ConfigError as exc:
+                report.results.append(_malformed(str(path), line, raw, exc))
+                continue
+            report.results.append(_run_review(str(path), line, check, suite.defaults,
                                               engine_for(ApprovalState.APPROVED)))
     return report
 
 
-def _run_one(file: str, line: int, scenario: Mapping[str, Any], defaults: Mapping[str, Any],
+def _malformed(file: str, line: int, raw: Mapping[str, Any], exc: ConfigError) -> ScenarioResult:
+    name = raw.get("name")
+    return ScenarioResult(file, line, name if isinstance(name, str) else f"entry at line {line}",
+                          None, False, (f"bad scenario: field {exc.field!r}: {exc.problem}",))
+
+
+def _run_one(file: str, line: int, scenario: ScenarioEntry, defaults: Mapping[str, Any],
              engine_for: Any) -> ScenarioResult:
-    name = str(scenario.get("name", f"scenario at line {line}"))
-    principle = scenario.get("principle")
+    name = scenario.name or f"scenario at line {line}"
+    principle = scenario.principle
     failures: list[str] = []
     try:
-        data = {**defaults, **scenario.get("request", {})}
+        data = {**defaults, **scenario.request}
         if isinstance(data.get("at"), datetime):
             data["at"] = data["at"].isoformat()
         request = PolicyRequest.from_json(data)
-        state = parse(ApprovalState, scenario.get("approval", "approved"))
+        state = parse(ApprovalState, scenario.approval)
         decision = engine_for(state).evaluate(request)
-        expected = parse(Decision, scenario["expect"])
+        expected = parse(Decision, scenario.expect)
     except (PolicyError, UnknownVocabulary, KeyError) as exc:
         return ScenarioResult(file, line, name, principle, False, (f"bad scenario: {exc}",))
     if decision.decision is not expected:
         failures.append(f"expected {expected}, got {decision.decision}")
     codes = [r.code for r in decision.reasons]
-    for code in scenario.get("expect_reasons", []):
+    for code in scenario.expect_reasons:
         if code not in codes:
             failures.append(f"expected reason {code}, got {', '.join(codes) or 'none'}")
-    for code in scenario.get("forbid_reasons", []):
+    for code in scenario.forbid_reasons:
         if code in codes:
             failures.append(f"reason {code} must not appear")
-    for category, verdict in scenario.get("expect_categories", {}).items():
+    for category, verdict in scenario.expect_categories.items():
         got = decision.to_json()["categories"].get(category)
         if got != verdict:
             failures.append(f"expected {category} {verdict}, got {got}")
-    if "expect_permitted" in scenario:
+    if scenario.expect_permitted is not None:
         got_permitted = sorted(str(c) for c in decision.permitted_categories)
-        if got_permitted != sorted(scenario["expect_permitted"]):
-            failures.append(f"expected permitted {sorted(scenario['expect_permitted'])}, "
+        if got_permitted != sorted(scenario.expect_permitted):
+            failures.append(f"expected permitted {sorted(scenario.expect_permitted)}, "
                             f"got {got_permitted}")
-    if "expect_break_glass" in scenario and \
-            decision.break_glass_used is not bool(scenario["expect_break_glass"]):
-        failures.append(f"expected break_glass_used {scenario['expect_break_glass']}")
-    if "expect_events" in scenario and list(decision.events) != list(scenario["expect_events"]):
-        failures.append(f"expected events {scenario['expect_events']}, got {list(decision.events)}")
+    if scenario.expect_break_glass is not None and \
+            decision.break_glass_used is not scenario.expect_break_glass:
+        failures.append(f"expected break_glass_used {scenario.expect_break_glass}")
+    if scenario.expect_events is not None and list(decision.events) != list(scenario.expect_events):
+        failures.append(f"expected events {list(scenario.expect_events)}, "
+                        f"got {list(decision.events)}")
     return ScenarioResult(file, line, name, principle, not failures, tuple(failures))
 
 
-def _run_review(file: str, line: int, check: Mapping[str, Any], defaults: Mapping[str, Any],
+def _run_review(file: str, line: int, check: ReviewApprovalEntry, defaults: Mapping[str, Any],
                 engine: PolicyEngine) -> ScenarioResult:
-    name = str(check.get("name", f"review approval at line {line}"))
-    principle = check.get("principle", 7)
+    name = check.name or f"review approval at line {line}"
     try:
         allowed = engine.may_approve_review(
-            str(check.get("mash_id", defaults.get("mash_id", "mash-demo"))),
-            parse(Agency, check["agency"]), parse(Role, check["role"]),
-            str(check["approver"]), str(check["requester"]))
-        expected = bool(check["expect"])
-    except (UnknownVocabulary, KeyError) as exc:
-        return ScenarioResult(file, line, name, principle, False, (f"bad scenario: {exc}",))
-    failures = () if allowed is expected else (f"expected may_approve {expected}, got {allowed}",)
-    return ScenarioResult(file, line, name, principle, not failures, failures)
+            str(check.mash_id or defaults.get("mash_id", "mash-demo")),
+            parse(Agency, check.agency), parse(Role, check.role), check.approver, check.requester)
+    except UnknownVocabulary as exc:
+        return ScenarioResult(file, line, name, check.principle, False, (f"bad scenario: {exc}",))
+    failures = () if allowed is check.expect else (
+        f"expected may_approve {check.expect}, got {allowed}",)
+    return ScenarioResult(file, line, name, check.principle, not failures, failures)

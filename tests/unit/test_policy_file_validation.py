@@ -79,3 +79,23 @@ def test_a_bundle_missing_a_field_is_named(tmp_path: Path) -> None:
     path.write_text(json.dumps(doc))
     with pytest.raises(BundleError, match=r"field 'signature': is required$"):
         read_bundle(path)
+
+
+@pytest.mark.parametrize(("entry", "failure"), [
+    ('name = "x"\nexpect = "PERMIT"\nexpect_reason = ["no_agreement"]\n',
+     "bad scenario: field 'scenario[0].expect_reason': unknown field (valid: expect, name, "
+     "principle, approval, request, expect_reasons, forbid_reasons, expect_categories, "
+     "expect_permitted, expect_break_glass, expect_events)"),
+    ('name = "x"\nexpect = "PERMIT"\nexpect_break_glass = "yes"\n',
+     "bad scenario: field 'scenario[0].expect_break_glass': expected true or false, got a "
+     "string"),
+    ('name = "x"\n', "bad scenario: field 'scenario[0].expect': is required"),
+])
+def test_a_malformed_scenario_names_the_field(tmp_path: Path, entry: str, failure: str) -> None:
+    from policy import SHIPPED_POLICY_DIR
+    from policy.scenarios import run_scenarios
+
+    (tmp_path / "s.toml").write_text("# a scenario\n[[scenario]]\n" + entry)
+    [result] = run_scenarios(SHIPPED_POLICY_DIR, tmp_path).results
+    assert (result.passed, result.name, result.line, result.failures) == (
+        False, "x", 2, (failure,))
