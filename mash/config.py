@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 import msgspec
 import msgspec.inspect as mi
@@ -291,11 +291,43 @@ def _fits(info: mi.Type, value: Any) -> bool:
 
 
 def _python_type(info: mi.Type) -> Any:
-    if isinstance(info, mi.EnumType | mi.StructType):
-        return info.cls
-    simple: dict[type[mi.Type], type] = {mi.StrType: str, mi.IntType: int, mi.FloatType: float,
-                                         mi.BoolType: bool}
-    return simple.get(type(info), Any)
+    """The Python type `info` describes (constraints included), to decode one entry with."""
+    match info:
+        case mi.StructType() | mi.EnumType():
+            return info.cls
+        case mi.LiteralType():
+            return Literal[info.values]
+        case mi.DictType():
+            return dict[_python_type(info.key_type), _python_type(info.value_type)]  # type: ignore[misc]
+        case mi.ListType():
+            return list[_python_type(info.item_type)]  # type: ignore[misc]
+        case mi.VarTupleType():
+            return tuple[_python_type(info.item_type), ...]  # type: ignore[misc]
+        case mi.UnionType():
+            return Union[tuple(_python_type(t) for t in info.types)]  # noqa: UP007
+        case mi.IntType() | mi.FloatType():
+            base = int if isinstance(info, mi.IntType) else float
+            return _constrained(base, gt=info.gt, ge=info.ge, lt=info.lt, le=info.le)
+        case mi.StrType():
+            return _constrained(str, min_length=info.min_length, max_length=info.max_length,
+                                pattern=info.pattern)
+        case mi.BoolType():
+            return bool
+        case mi.NoneType():
+            return None
+        case mi.DateTimeType():
+            return datetime
+        case mi.DateType():
+            return date
+        case mi.TimeType():
+            return time
+        case _:
+            return Any
+
+
+def _constrained(base: type, **limits: Any) -> Any:
+    given: dict[str, Any] = {k: v for k, v in limits.items() if v is not None}
+    return Annotated[base, msgspec.Meta(**given)] if given else base
 
 
 def _unwrap(info: mi.Type | None, value: Any) -> mi.Type | None:

@@ -26,7 +26,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from mash.config import ConfigError, Strict, decode
 
 FORMAT = "mash-match-model"
 FORMAT_VERSION = 1
@@ -251,13 +255,37 @@ def save(model: MatchModel, path: Path) -> None:
     tmp.replace(path)
 
 
-def _number(obj: Mapping[str, Any], key: str, where: str, *, positive: bool = True) -> float:
-    value = obj.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ModelError(f"{where}: {key!r} must be a number")
-    if positive and value <= 0:
-        raise ModelError(f"{where}: {key!r} must be > 0")
-    return float(value)
+class LevelEntry(Strict, frozen=True):
+    """One level of one comparison: m and u probabilities and the weight in bits."""
+
+    m: Annotated[float, msgspec.Meta(gt=0, le=1)]
+    u: Annotated[float, msgspec.Meta(gt=0)]
+    weight: Annotated[float, msgspec.Meta(ge=-64, le=64)]
+
+
+class TermFrequencyEntry(Strict, frozen=True):
+    """The term-frequency settings of one field."""
+
+    tf_u: Annotated[float, msgspec.Meta(gt=0)]
+    below: float
+    above: float
+    pseudo_count: Annotated[float, msgspec.Meta(gt=0)]
+    partial_cap: float
+
+
+class ModelFile(Strict, frozen=True, rename={"lambda_": "lambda"}):
+    """A match model file as `save` writes it."""
+
+    format: Literal["mash-match-model"]
+    format_version: int
+    #: comparison -> level -> its numbers (every comparison with exactly its levels)
+    levels: dict[str, dict[str, LevelEntry]]
+    lambda_: float
+    tf: dict[Literal["family", "given", "postcode"], TermFrequencyEntry] = msgspec.field(
+        default_factory=dict)
+    source: str = "trained"
+    trained: dict[str, Any] = msgspec.field(default_factory=dict)
+    model_id: str | None = None
 
 
 def from_json(data: Any, source: str = "<model>") -> MatchModel:
@@ -267,42 +295,25 @@ def from_json(data: Any, source: str = "<model>") -> MatchModel:
     if data.get("format_version") != FORMAT_VERSION:
         raise ModelError(f"{source}: format_version {data.get('format_version')!r} is not "
                          f"{FORMAT_VERSION}: re-train with this version (mash match train)")
-    raw_levels = data.get("levels")
-    if not isinstance(raw_levels, dict):
-        raise ModelError(f"{source}: 'levels' missing")
+    try:
+        raw = decode(ModelFile, data, source)
+    except ConfigError as exc:
+        raise ModelError(str(exc)) from None
     levels: dict[str, dict[str, Level]] = {}
     for name, wanted in FIELDS.items():
-        got = raw_levels.get(name)
-        if not isinstance(got, dict) or set(got) != set(wanted):
+        got = raw.levels.get(name)
+        if got is None or set(got) != set(wanted):
             raise ModelError(f"{source}: comparison {name!r} must have levels {', '.join(wanted)}")
-        levels[name] = {}
-        for lv in wanted:
-            where = f"{source}: {name}.{lv}"
-            obj = got[lv]
-            if not isinstance(obj, dict):
-                raise ModelError(f"{where}: must be an object")
-            m, u = _number(obj, "m", where), _number(obj, "u", where)
-            w = _number(obj, "weight", where, positive=False)
-            if m > 1 or abs(w) > 64:
-                raise ModelError(f"{where}: m must be <= 1 and |weight| <= 64")
-            levels[name][lv] = Level(m, u, w)
-    tf: dict[str, TermFrequency] = {}
-    raw_tf = data.get("tf", {})
-    if not isinstance(raw_tf, dict) or not set(raw_tf) <= set(TF_FIELDS):
-        raise ModelError(f"{source}: 'tf' may only name {', '.join(TF_FIELDS)}")
-    for name, obj in raw_tf.items():
-        where = f"{source}: tf.{name}"
-        if not isinstance(obj, dict):
-            raise ModelError(f"{where}: must be an object")
-        tf[name] = TermFrequency(
-            _number(obj, "tf_u", where), _number(obj, "below", where, positive=False),
-            _number(obj, "above", where, positive=False),
-            _number(obj, "pseudo_count", where), _number(obj, "partial_cap", where, positive=False))
-    trained = data.get("trained", {})
-    model = MatchModel(levels, tf, _number(data, "lambda", source, positive=False),
-                       str(data.get("source", "trained")),
-                       trained if isinstance(trained, dict) else {})
-    if data.get("model_id") not in (None, model.model_id()):
+        levels[name] = {lv: Level(got[lv].m, got[lv].u, got[lv].weight) for lv in wanted}
+    tf: dict[str, TermFrequency] = {
+        str(name): TermFrequency(t.tf_u, t.below, t.above, t.pseudo_count, t.partial_cap)
+        for name, t in raw.tf.items()}
+    numbers = [raw.lambda_, *(x for t in tf.values() for x in (t.below, t.above, t.partial_cap)),
+               *(lv.u for field_levels in levels.values() for lv in field_levels.values())]
+    if not all(math.isfinite(x) for x in numbers):
+        raise ModelError(f"{source}: every number must be finite")
+    model = MatchModel(levels, tf, raw.lambda_, raw.source, raw.trained)
+    if raw.model_id not in (None, model.model_id()):
         raise ModelError(f"{source}: model_id does not match the content (edited by hand?)")
     return model
 

@@ -32,8 +32,14 @@ def test_prior_round_trips_through_a_file(tmp_path: Path) -> None:
     (lambda d: d.update(format="other"), "not a mash-match-model"),
     (lambda d: d.update(format_version=99), "re-train"),
     (lambda d: d["levels"]["dob"].pop("swapped"), "comparison 'dob'"),
-    (lambda d: d["levels"]["dob"]["exact"].update(m=1.5), "m must be <= 1"),
-    (lambda d: d["levels"]["given"]["exact"].update(weight="x"), "'weight' must be a number"),
+    (lambda d: d["levels"]["dob"]["exact"].update(m=1.5),
+     r"field 'levels.dob.exact.m': must be at most 1$"),
+    (lambda d: d["levels"]["given"]["exact"].update(weight="x"),
+     r"field 'levels.given.exact.weight': expected a number, got a string$"),
+    (lambda d: d["levels"]["given"]["exact"].update(wieght=1.0),
+     r"field 'levels.given.exact.wieght': unknown field \(valid: m, u, weight\)$"),
+    (lambda d: d.pop("lambda"), r"field 'lambda': is required$"),
+    (lambda d: d["levels"]["sex"]["agree"].update(weight=float("nan")), "must be between"),
     (lambda d: d["levels"]["dob"]["exact"].update(weight=40.0), "model_id does not match"),
 ])
 def test_a_bad_model_file_is_refused_saying_why(tmp_path: Path, edit, says: str) -> None:  # type: ignore[no-untyped-def]
