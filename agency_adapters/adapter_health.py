@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from agency_adapters.backend import AsyncAgencyBackend, BackendError, BackendState
 from mash.clock import Clock, utc_now
+from mash.files import write_text
 from mash.logs import get_logger
 
 log = get_logger("adapter")
@@ -132,14 +132,7 @@ class AdapterHealth:
                 await self._servicer.set(component_service(name),
                                          up if c.serving and not c.fault else down)
         if self.status_file is not None:
-            _write_atomically(self.status_file, json.dumps(self.snapshot(), indent=2) + "\n")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+            write_text(self.status_file, json.dumps(self.snapshot(), indent=2) + "\n")
 
 
 def read_status(path: Path) -> dict[str, Any] | None:

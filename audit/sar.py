@@ -12,12 +12,13 @@ ids are replaced by roles unless `staff="ids"` (the agreement decides).
 
 from __future__ import annotations
 
-import html
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+
+import jinja2
 
 from audit import sar_text as words
 from audit.events import EventKind
@@ -265,55 +266,20 @@ def last_accesses(home: Home, pseudonyms: Sequence[str], *, limit: int = 25) -> 
     return accesses[:limit]
 
 
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("audit", "templates"),
+    # Every value is escaped: what the log holds is data, never markup.
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
 def render_html(report: SarReport) -> str:
-    """A self-contained, readable HTML page of the report (every value escaped)."""
-    esc = html.escape
-    rows = []
-    for r in report.requests:
-        agencies = "".join(
-            f"<li><b>{esc(a.agency)}</b> {esc(a.outcome)}"
-            + (f": {esc(', '.join(a.categories))}" if a.categories else "")
-            + (f" &ndash; because {esc('; '.join(a.why))}" if a.why else "") + "</li>"
-            for a in r.agencies) or "<li>none</li>"
-        who = esc(r.role or "unknown role") + (f" ({esc(r.staff_id)})" if r.staff_id else "")
-        consent = esc(r.consent_state or "not recorded") + (
-            f" &ndash; because {esc(r.consent_reason)}" if r.consent_reason else "")
-        rows.append(
-            "<tr>"
-            f"<td>{esc(_when(r.when))}</td><td>{esc(r.organisation or '')}</td><td>{who}</td>"
-            f"<td>{esc(r.purpose or '')}<br><small>{esc(r.statutory_gateway or '')}</small></td>"
-            f"<td>{consent}</td><td>{esc(r.rag or '')}</td>"
-            f"<td><ul>{agencies}</ul></td><td>{esc(r.outcome or 'not recorded')}</td>"
-            f"<td><small>{esc(r.referral_id or '')}</small></td></tr>")
-    others = "".join(
-        f"<li>{esc(_when(str(a.get('when', ''))))}: {esc(str(a.get('what', '')))} by "
-        f"{esc(str(a.get('role', 'unknown role')))} ({esc(str(a.get('organisation', '')))})</li>"
-        for a in report.other_accesses)
-    return f"""<!doctype html>
-<html lang="en-GB"><head><meta charset="utf-8">
-<title>Subject access report</title>
-<style>
-body {{ font-family: Arial, sans-serif; margin: 2em; color: #0b0c0c; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ border: 1px solid #b1b4b6; padding: .4em; vertical-align: top; text-align: left; }}
-th {{ background: #f3f2f1; }} ul {{ margin: 0; padding-left: 1.2em; }}
-</style></head><body>
-<h1>Subject access report</h1>
-<p>Every request for information made through the Multi-Agency Safeguarding Hub that named
-you, with who asked (organisation and role), why, which agencies were asked and what each
-decided. It does not include the information the agencies hold; you can ask each agency for
-that directly.</p>
-<p>Produced {esc(report.produced_at)}, found by: {esc(', '.join(report.identifiers_used))}.
-{len(report.requests)} request(s).</p>
-<table><thead><tr><th>When (UTC)</th><th>Organisation</th><th>Role</th><th>Purpose and law</th>
-<th>Consent</th><th>Rating</th><th>Agencies asked and their decisions</th><th>Outcome</th>
-<th>Referral</th></tr></thead>
-<tbody>
-{''.join(rows) or '<tr><td colspan="9">No requests named you.</td></tr>'}
-</tbody></table>
-{f'<h2>Other accesses</h2><ul>{others}</ul>' if others else ''}
-</body></html>
-"""
+    """A self-contained, readable HTML page of the report (every value escaped by Jinja2)."""
+    return _TEMPLATES.get_template("sar.html").render(report=report, when=_when)
 
 
 _ACCESS_WORDS = {

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mash.clock import Clock, utc_now
+from mash.files import write_text
 from mash.home import Home
 from mash.logs import get_logger
 from policy.engine import PolicyEngine
@@ -108,10 +109,7 @@ class PolicyReloader:
         """Write the status file atomically (a reader never sees half of it)."""
         if self.status_file is None:
             return
-        self.status_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.status_file.with_name(f".{self.status_file.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.status(), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, self.status_file)
+        write_text(self.status_file, json.dumps(self.status(), indent=2) + "\n")
 
     async def watch(self) -> None:
         """Poll the files; reload once a change has held still for one poll, or when triggered."""

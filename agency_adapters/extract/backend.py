@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
 import shutil
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from agency_adapters.extract.validate import ExtractRefused, Outcome, build_snap
 from agency_adapters.matching.frequencies import NameFrequencies
 from agency_adapters.sqlite_store import SqliteAgencyStore
 from mash.clock import Clock, utc_now
+from mash.files import write_text
 from mash.logs import get_logger
 
 log = get_logger("adapter")
@@ -188,8 +188,7 @@ class ExtractBackend:
             self._file_away(stamp, "refused")
             return None
         report = self._report(stamp, outcome, refused="")
-        (self.work / ".current.tmp").write_text(target.name + "\n")
-        os.replace(self.work / ".current.tmp", self.work / "current")
+        write_text(self.work / "current", target.name + "\n")
         self.refused = ""
         bad = sum(outcome.bad_rows.values())
         log.info("extract_accepted", agency=self.agency, data_as_of=outcome.data_as_of,

@@ -32,6 +32,8 @@ import msgspec
 
 from mash.config import ConfigError, Strict, decode
 
+from mash.files import write_text
+
 FORMAT = "mash-match-model"
 FORMAT_VERSION = 1
 
@@ -248,11 +250,7 @@ def to_json(model: MatchModel) -> dict[str, Any]:
 
 def save(model: MatchModel, path: Path) -> None:
     """Write `model` to `path` (whole or not at all: written beside it, then renamed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(to_json(model), indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_text(Path(path), json.dumps(to_json(model), indent=1, sort_keys=True) + "\n")
 
 
 class LevelEntry(Strict, frozen=True):

@@ -138,12 +138,28 @@ def test_sar_cli_writes_json_and_escaped_html(shared: Scenario, tmp_path: Path) 
 
 
 def test_html_escapes_values() -> None:
-    from audit.sar import SarReport, SarRequest
-    report = SarReport("now", ("NHS number",), (SarRequest(
-        when="t", referral_id="<script>x</script>", lookup_id=None, organisation=None,
-        role=None, staff_id=None, purpose=None, statutory_gateway=None, consent_state=None,
-        consent_reason=None, rag=None, outcome=None),))
-    assert "<script>" not in render_html(report)
+    from audit.sar import AgencyAnswer, SarReport, SarRequest
+    evil = "<script>x</script>"
+    report = SarReport("now", ("NHS number", evil), (SarRequest(
+        when="2026-01-05T10:00:00+00:00", referral_id=evil, lookup_id=None, organisation=evil,
+        role=evil, staff_id=evil, purpose=evil, statutory_gateway=evil, consent_state=evil,
+        consent_reason=evil, rag="red", outcome=evil, agencies=(
+            AgencyAnswer(agency=evil, outcome=evil, why=(evil,), categories=(evil,)),)),),
+        other_accesses=({"when": "2026-01-06T09:00:00+00:00", "what": evil, "role": evil,
+                         "organisation": evil},))
+    page = render_html(report)
+    assert "<script>" not in page
+    # every one of the 17 places a value is shown, escaped
+    assert page.count("&lt;script&gt;x&lt;/script&gt;") == 17
+    assert "2026-01-05 10:00:00" in page and ">red<" in page and "&ndash; because" in page
+    assert "<h2>Other accesses</h2>" in page
+
+
+def test_html_of_an_empty_report_says_so() -> None:
+    from audit.sar import SarReport
+    page = render_html(SarReport("2026-01-05T10:00:00+00:00", ("NHS number",), ()))
+    assert "No requests named you." in page and "0 request(s)" in page
+    assert "Other accesses" not in page
 
 
 def test_last_accesses_newest_first_including_summary_views(shared: Scenario) -> None:

@@ -1,5 +1,6 @@
 """Files appear whole or not at all (`mash.files`)."""
 
+import re
 import stat
 from pathlib import Path
 
@@ -25,3 +26,19 @@ def test_a_checkpoint_key_is_never_overwritten(tmp_path: Path) -> None:
         create_private_key(path)
     assert load_private_key(path).public_key().public_bytes_raw() == \
         key.public_key().public_bytes_raw()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("mash", "certs", "identity", "audit", "policy", "agency_adapters", "broker", "console")
+
+
+def test_no_part_writes_its_own_temporary_file_to_rename() -> None:
+    # A fixed ".tmp" name beside the target, written without fsync and renamed: two writers
+    # clash and a crash can leave an empty file. `mash.files` is the one way.
+    hand_rolled = re.compile(r"""\.tmp\b["'}]""")
+    offenders = [f"{p.relative_to(ROOT)}:{n}"
+                 for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))
+                 if p != ROOT / "mash" / "files.py"
+                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+                 if hand_rolled.search(line)]
+    assert offenders == []

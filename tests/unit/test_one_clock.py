@@ -4,7 +4,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("mash", "certs", "identity", "audit", "policy", "agency_adapters", "broker")
+PACKAGES = ("mash", "certs", "identity", "audit", "policy", "agency_adapters", "broker",
+            "console")
 #: Direct reads of the system clock (monotonic and perf counters measure durations; they are fine).
 SYSTEM_CLOCK = re.compile(r"datetime\.now\(|datetime\.utcnow\(|date\.today\(|time\.time\(|"
                           r"\btime\.time\b|datetime\.today\(")
