@@ -307,6 +307,60 @@ MIGRATIONS = (
 )
 
 
+#: Each history table's columns, read as one JSON array per referral inside the query that
+#: reads the referrals (no query per referral).
+_HISTORY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "rag_changes": ("rag", "at", "by", "reason"),
+    "status_changes": ("status", "at", "by", "note"),
+    "decisions": ("level_of_need", "outcome", "rationale", "by", "at"),
+    "edits": ("at", "by", "change", "note"),
+}
+
+
+def _history_array(table: str, columns: Sequence[str]) -> str:
+    """`table`'s rows for the referral `r` as one JSON array of [seq, *columns]."""
+    values = ", ".join(f'h."{c}"' for c in columns)
+    rows = f"SELECT json_group_array(json_array(h.seq, {values})) FROM {table} h"  # noqa: S608
+    return f"({rows} WHERE h.referral_id = r.referral_id)"
+
+
+# Built only from the constant table and column names above; values are always bound.
+_HISTORY_ARRAYS = ", ".join(_history_array(t, c) for t, c in _HISTORY_COLUMNS.items())
+_SELECT_REFERRALS = ("SELECT r.referral_id, r.received_at, r.source, r.reason, r.subjects, "  # noqa: S608
+                     f"{_HISTORY_ARRAYS} FROM referrals r")
+#: A referral's current status: its latest status change (what `Referral.status` says).
+_CURRENT_STATUS = ("(SELECT s.status FROM status_changes s WHERE s.referral_id = r.referral_id "
+                   "ORDER BY s.seq DESC LIMIT 1)")
+
+
+def _history(text: str | None) -> list[list[str]]:
+    """One history column: its rows in the order they were written (by seq), seq dropped."""
+    rows: list[list[Any]] = json.loads(text or "[]")
+    return [row[1:] for row in sorted(rows, key=lambda row: int(row[0]))]
+
+
+def _referral(row: Sequence[Any]) -> Referral:
+    """A `Referral` from one row of `_SELECT_REFERRALS`."""
+    rid, received_at, source, reason, subjects, rags, statuses, decisions, edits = row
+    return Referral(
+        referral_id=rid,
+        received_at=_dt(received_at),
+        source=ReferralSource(source),
+        reason=reason,
+        subjects=tuple(ReferralSubject(s["subject_id"], SubjectRole(s["role"]), s["identifiers"])
+                       for s in json.loads(subjects)),
+        rag_history=tuple(RagChange(Rag(rag), _dt(at), by, why)
+                          for rag, at, by, why in _history(rags)),
+        status_history=tuple(StatusChange(ReferralStatus(status), _dt(at), by, note)
+                             for status, at, by, note in _history(statuses)),
+        decisions=tuple(ManagerDecision(LevelOfNeed(level), Outcome(outcome), rationale, by,
+                                        _dt(at))
+                        for level, outcome, rationale, by, at in _history(decisions)),
+        edits=tuple(ReferralEdit(_dt(at), by, change, note)
+                    for at, by, change, note in _history(edits)),
+    )
+
+
 class SqliteReferralStore:
     """`ReferralStore` on one SQLite file (sqlite-utils)."""
 
@@ -388,17 +442,21 @@ class SqliteReferralStore:
 
     def get(self, referral_id: str) -> Referral:
         """The referral with its history, or raise `ReferralNotFound`."""
-        rows = list(self.db.query("select * from referrals where referral_id = ?",
-                                  [referral_id]))
+        rows = self._select("WHERE r.referral_id = ?", [referral_id])
         if not rows:
             raise ReferralNotFound(f"no referral {referral_id}")
-        return self._referral(rows[0])
+        return rows[0]
 
     def referrals(self, status: ReferralStatus | None = None) -> list[Referral]:
-        """All referrals (optionally of one status), oldest first."""
-        referrals = [self._referral(r) for r in
-                     self.db.query("select * from referrals order by received_at, referral_id")]
-        return [r for r in referrals if status is None or r.status == status]
+        """All referrals (optionally of one status), oldest first (one query, however many)."""
+        if status is None:
+            return self._select("", [])
+        return self._select(f"WHERE {_CURRENT_STATUS} = ?", [parse(ReferralStatus, status).value])
+
+    def _select(self, where: str, params: Sequence[str]) -> list[Referral]:
+        """Referrals with their histories: one statement, each history a JSON array column."""
+        sql = f"{_SELECT_REFERRALS} {where} ORDER BY r.received_at, r.referral_id"
+        return [_referral(row) for row in self.db.conn.execute(sql, params)]
 
     def rerate(self, referral_id: str, rag: Rag, by: str, reason: str) -> Referral:
         """Record a new RAG rating with who and why (a closed referral cannot be re-rated)."""
@@ -513,31 +571,6 @@ class SqliteReferralStore:
     def _exists(self, referral_id: str) -> bool:
         return bool(list(self.db.query("select 1 from referrals where referral_id = ?",
                                        [referral_id])))
-
-    def _referral(self, row: Mapping[str, Any]) -> Referral:
-        rid = row["referral_id"]
-        history = self._rows("rag_changes", rid)
-        statuses = self._rows("status_changes", rid)
-        decisions = self._rows("decisions", rid)
-        edits = self._rows("edits", rid)
-        return Referral(
-            referral_id=rid,
-            received_at=_dt(row["received_at"]),
-            source=ReferralSource(row["source"]),
-            reason=row["reason"],
-            subjects=tuple(ReferralSubject(s["subject_id"], SubjectRole(s["role"]),
-                                           s["identifiers"])
-                           for s in json.loads(row["subjects"])),
-            rag_history=tuple(RagChange(Rag(h["rag"]), _dt(h["at"]), h["by"], h["reason"])
-                              for h in history),
-            status_history=tuple(StatusChange(ReferralStatus(s["status"]), _dt(s["at"]),
-                                              s["by"], s["note"]) for s in statuses),
-            decisions=tuple(ManagerDecision(LevelOfNeed(d["level_of_need"]),
-                                            Outcome(d["outcome"]), d["rationale"], d["by"],
-                                            _dt(d["at"])) for d in decisions),
-            edits=tuple(ReferralEdit(_dt(e["at"]), e["by"], e["change"], e["note"])
-                        for e in edits),
-        )
 
     def _rows(self, table: str, referral_id: str) -> list[dict[str, Any]]:
         return list(self.db.query(f"select * from {table} where referral_id = ? order by seq",  # noqa: S608 - fixed table names

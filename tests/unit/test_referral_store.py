@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -370,3 +371,49 @@ def test_the_broker_files_under_the_retention_of_the_shipped_agreements(
     assert len(s.summaries("REF-0001")) == 1
     assert s.get("REF-0001").status == ReferralStatus.RESEARCHING
     s.close()
+
+
+def _statements(store: SqliteReferralStore) -> list[str]:
+    """Every SQL statement the store runs from now on (collected by SQLite itself)."""
+    seen: list[str] = []
+    store.db.conn.set_trace_callback(seen.append)
+    return seen
+
+
+def test_listing_referrals_is_one_query_however_many(store: SqliteReferralStore) -> None:
+    for n in range(6):
+        store.create(new_referral(f"REF-{n}"))
+        store.rerate(f"REF-{n}", Rag.RED, "tm-1", "more worry")
+    store.set_status("REF-1", ReferralStatus.RESEARCHING, "sw-1")
+    store.decide("REF-2", LevelOfNeed.CHILD_PROTECTION, Outcome.STRATEGY_DISCUSSION, "risk", "tm-1")
+    store.set_status("REF-2", ReferralStatus.CLOSED, "tm-1")
+    store.set_status("REF-3", ReferralStatus.RESEARCHING, "sw-1")
+    store.edit("REF-3", by="sw-1", reason="corrected reason")
+    expected = {rid: store.get(rid) for rid in (f"REF-{n}" for n in range(6))}
+
+    seen = _statements(store)
+    everyone = store.referrals()
+    assert len(seen) == 1
+    assert everyone == [expected[f"REF-{n}"] for n in range(6)]  # histories read whole
+
+    seen.clear()
+    researching = store.referrals(ReferralStatus.RESEARCHING)
+    assert len(seen) == 1
+    assert [r.referral_id for r in researching] == ["REF-1", "REF-3"]
+    assert researching[1].edits[0].change == "corrected reason"
+    # a referral that passed through `decided` is listed only under where it is now
+    assert [r.referral_id for r in store.referrals(ReferralStatus.DECIDED)] == []
+    assert [r.referral_id for r in store.referrals(ReferralStatus.CLOSED)] == ["REF-2"]
+    assert store.get("REF-2").decision is not None
+
+
+def test_referrals_received_with_different_offsets_sort_by_the_moment(
+        store: SqliteReferralStore) -> None:
+    bst = timezone(timedelta(hours=1))
+    # 10:30 BST (09:30 UTC) came before 10:00 UTC, though it sorts after it as text
+    for rid, at in (("REF-UTC", datetime(2026, 7, 6, 10, 0, tzinfo=UTC)),
+                    ("REF-BST", datetime(2026, 7, 6, 10, 30, tzinfo=bst)),
+                    ("REF-NY", datetime(2026, 7, 6, 4, 45, tzinfo=timezone(timedelta(hours=-5))))):
+        store.create(dataclasses.replace(new_referral(rid), received_at=at))
+    assert [r.referral_id for r in store.referrals()] == ["REF-BST", "REF-NY", "REF-UTC"]
+    assert store.get("REF-BST").received_at == datetime(2026, 7, 6, 9, 30, tzinfo=UTC)
