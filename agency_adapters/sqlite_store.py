@@ -9,6 +9,7 @@ clustered WITHOUT ROWID index; see `matching.blocking`) and `meta`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -32,10 +33,12 @@ from agency_adapters.backend import (
 from agency_adapters.matching.blocking import person_keys, query_keys
 from agency_adapters.matching.frequencies import NameCounter, NameFrequencies
 from agency_adapters.matching.scoring import compare
+from mash.migrations import Migration, SchemaError, migrate, schema_version
 from mash.vocab import Category
 
+#: The store's shape in `meta`, as mash-hub wrote it before `PRAGMA user_version` (and as
+#: earlier versions still read it): "1" had no `people.linked_to`.
 SCHEMA_VERSION = "2"
-#: Older schemas this version still reads (1: no `people.linked_to`; nobody is linked).
 READABLE_SCHEMAS = ("1", "2")
 #: At most this many people are read for one blocking key (a degenerate key cannot cause a scan).
 PER_KEY_LIMIT = 200
@@ -46,8 +49,6 @@ _PEOPLE_COLUMNS = ("person_id", "given_name", "family_name", "other_names", "dat
                    "sex", "postcode", "address", "nhs_number", "upn", "linked_to")
 # SQL built only from the constant column list and placeholder counts; values are always bound.
 _SELECT_PEOPLE = f"SELECT {', '.join(_PEOPLE_COLUMNS)} FROM people"  # noqa: S608
-# A schema-1 store has no `linked_to`: every record is its own person.
-_SELECT_PEOPLE_V1 = f"SELECT {', '.join(_PEOPLE_COLUMNS[:-1])}, '' FROM people"  # noqa: S608
 _INSERT_PERSON = f"INSERT INTO people VALUES ({','.join('?' * len(_PEOPLE_COLUMNS))})"  # noqa: S608
 
 
@@ -62,14 +63,14 @@ def _blocking_sql(n: int) -> str:
     return " UNION ALL ".join([one] * n)
 
 
-@functools.lru_cache(maxsize=2 * _KEYS_PER_STATEMENT)
-def _candidate_people_sql(n: int, select: str = _SELECT_PEOPLE) -> str:
+@functools.lru_cache(maxsize=_KEYS_PER_STATEMENT)
+def _candidate_people_sql(n: int) -> str:
     """The people found by `n` per-key reads, at most MAX_CANDIDATES + 1 of them (one statement).
 
     The extra row tells the caller that the cap was reached, when which people are kept
     depends on key order and the exact (two-step) read must decide.
     """
-    return f"{select} WHERE person_id IN ({_blocking_sql(n)}) LIMIT {MAX_CANDIDATES + 1}"
+    return f"{_SELECT_PEOPLE} WHERE person_id IN ({_blocking_sql(n)}) LIMIT {MAX_CANDIDATES + 1}"
 
 
 def _person_row(p: Person) -> tuple[str, ...]:
@@ -85,6 +86,35 @@ def _row_person(row: tuple[str, ...]) -> Person:
                   other_names=tuple(json.loads(other)) if other and other != "[]" else (),
                   date_of_birth=row[4] or None, sex=row[5], postcode=row[6], address=row[7],
                   nhs_number=row[8], upn=row[9], linked_to=row[10])
+
+
+def _link_column(conn: sqlite3.Connection) -> None:
+    """`people.linked_to` ('' for everyone: an older store linked nobody) and its index."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(people)")}
+    if "linked_to" not in columns:
+        conn.execute("ALTER TABLE people ADD COLUMN linked_to TEXT DEFAULT ''")
+    conn.execute("CREATE INDEX IF NOT EXISTS people_by_link ON people (linked_to) "
+                 "WHERE linked_to != ''")
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
+
+
+#: The store's schema, oldest first (see `mash.migrations`), run when a store is opened.
+#: `StoreWriter` builds a new store in the newest shape directly (indexes after the bulk
+#: insert) and stamps it with the newest version; these bring an older file up to it.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "people, records, blocking keys, meta", """
+        CREATE TABLE IF NOT EXISTS meta ("key" TEXT PRIMARY KEY, "value" TEXT);
+        CREATE TABLE IF NOT EXISTS people ("person_id" TEXT PRIMARY KEY, "given_name" TEXT,
+            "family_name" TEXT, "other_names" TEXT, "date_of_birth" TEXT, "sex" TEXT,
+            "postcode" TEXT, "address" TEXT, "nhs_number" TEXT, "upn" TEXT);
+        CREATE TABLE IF NOT EXISTS records ("record_id" TEXT PRIMARY KEY, "person_id" TEXT,
+            "category" TEXT, "occurred_on" TEXT, "summary" TEXT, "attributes" TEXT);
+        CREATE TABLE IF NOT EXISTS blocking (key TEXT NOT NULL, person_id TEXT NOT NULL,
+            PRIMARY KEY (key, person_id)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS records_by_person ON records (person_id, category);
+    """),
+    Migration(2, "records of one person linked (people.linked_to)", _link_column),
+)
 
 
 class StoreWriter:
@@ -198,6 +228,7 @@ class StoreWriter:
         self._conn.execute("CREATE INDEX people_by_link ON people (linked_to) "
                            "WHERE linked_to != ''")
         self._conn.execute("ANALYZE")
+        self._conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
         self._conn.close()
         os.replace(self._building, self.path)
 
@@ -229,18 +260,34 @@ class SqliteAgencyStore:
         self._lock = threading.Lock()
         self._freq: NameFrequencies | None = None
         self._freq_loaded = False
-        try:
-            meta = dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.DatabaseError as exc:
-            raise StoreUnreadable(f"not an agency store: {self.path}") from exc
-        if meta.get("schema_version") not in READABLE_SCHEMAS:
-            raise StoreUnreadable(f"unsupported store schema {meta.get('schema_version')!r}")
+        meta = self._upgraded()
         self.agency: str = meta.get("agency", "")
-        self._v1 = meta.get("schema_version") == "1"
-        self._select = _SELECT_PEOPLE_V1 if self._v1 else _SELECT_PEOPLE
         self.meta: dict[str, str] = meta
         #: when the data was taken, for a store built from an agency's extract (else None)
         self.data_as_of: str | None = meta.get("data_as_of")
+
+    def _upgraded(self) -> dict[str, str]:
+        """The store's meta, once its schema is brought to this version's (`MIGRATIONS`)."""
+        try:
+            with contextlib.closing(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro",
+                                                    uri=True)) as conn:
+                meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+                version = schema_version(conn)
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnreadable(f"not an agency store: {self.path}") from exc
+        if version > len(MIGRATIONS):
+            raise StoreUnreadable(f"agency store {self.path} has schema version {version}, newer "
+                                  f"than this mash-hub understands ({len(MIGRATIONS)})")
+        if meta.get("schema_version") not in READABLE_SCHEMAS:
+            raise StoreUnreadable(f"unsupported store schema {meta.get('schema_version')!r}")
+        if version < len(MIGRATIONS):
+            try:
+                with contextlib.closing(sqlite3.connect(self.path, isolation_level=None)) as conn:
+                    migrate(conn, MIGRATIONS, store=f"agency store {self.path.name}")
+            except (sqlite3.DatabaseError, SchemaError) as exc:
+                raise StoreUnreadable(f"agency store {self.path} (schema version {version}) could "
+                                      f"not be upgraded: {exc}") from None
+        return meta
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -280,8 +327,7 @@ class SqliteAgencyStore:
             params: list[str | int] = []
             for key in keys:
                 params += (key, PER_KEY_LIMIT)
-            found = [_row_person(r) for r in conn.execute(_candidate_people_sql(len(keys),
-                                                                                self._select),
+            found = [_row_person(r) for r in conn.execute(_candidate_people_sql(len(keys)),
                                                           params)]
             if len(found) <= MAX_CANDIDATES:
                 return found
@@ -312,7 +358,7 @@ class SqliteAgencyStore:
         out: list[Person] = []
         for i in range(0, len(person_ids), 500):
             chunk = person_ids[i:i + 500]
-            sql = f"{self._select} WHERE person_id IN ({','.join('?' * len(chunk))})"
+            sql = f"{_SELECT_PEOPLE} WHERE person_id IN ({','.join('?' * len(chunk))})"
             out.extend(_row_person(r) for r in conn.execute(sql, chunk))
         return out
 
@@ -327,19 +373,18 @@ class SqliteAgencyStore:
         if not cats:
             return []
         marks = ",".join("?" * len(cats))
-        who = "person_id = ?" if self._v1 else (
-            "person_id IN (SELECT ? UNION SELECT person_id FROM people WHERE linked_to != '' AND "
-            "linked_to = (SELECT linked_to FROM people WHERE person_id = ?))")
+        who = ("person_id IN (SELECT ? UNION SELECT person_id FROM people WHERE linked_to != '' "
+               "AND linked_to = (SELECT linked_to FROM people WHERE person_id = ?))")
         sql = ("SELECT record_id, person_id, category, occurred_on, summary, attributes "  # noqa: S608
                f"FROM records WHERE {who} AND category IN ({marks}) "
                "ORDER BY occurred_on DESC, record_id")
-        ids = (person_id,) if self._v1 else (person_id, person_id)
+        ids = (person_id, person_id)
         return [Record(r[0], r[1], Category(r[2]), r[3], r[4], json.loads(r[5]))
                 for r in self._conn().execute(sql, (*ids, *cats))]
 
     def iter_people(self) -> Iterator[Person]:
         """Every person (a scan: for evaluation and demo set-up, never for serving a query)."""
-        sql = f"{self._select} ORDER BY person_id"
+        sql = f"{_SELECT_PEOPLE} ORDER BY person_id"
         for row in self._conn().execute(sql):
             yield _row_person(row)
 

@@ -229,11 +229,12 @@ class AuditLog:
         for intent, (key, closers) in INTENT_CLOSERS.items():
             with closing(self._reader()) as reader:
                 rows = reader.unclosed(intent.value, key, sorted(c.value for c in closers))
-            for entry_id, ident, referral, agency in rows:
+            for row in rows:
                 events.append(AuditEvent(
-                    kind=EventKind.OUTCOME_UNKNOWN, referral_id=referral, agency=agency,
-                    outcome="outcome_unknown", refers_to=(int(entry_id),),
-                    **{key: ident}))
+                    kind=EventKind.OUTCOME_UNKNOWN, referral_id=row.referral_id,
+                    agency=row.agency, outcome="outcome_unknown", refers_to=(row.entry_id,),
+                    lookup_id=row.key_value if key == "lookup_id" else None,
+                    query_id=row.key_value if key == "query_id" else None))
         ids = self.append_many(events)
         if ids:
             emit("audit", "warning", "audit_unfinished_marked", owner=self.owner, count=len(ids))

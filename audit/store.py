@@ -3,7 +3,8 @@
 The writer (`audit.log`) and the readers (verify, search, SAR) only use
 `AuditStore`; a PostgreSQL store for scale-out is a new class, not a rewrite.
 
-SQLite layout (one file per log owner, WAL mode, synchronous=FULL):
+SQLite layout (one file per log owner, WAL mode, synchronous=FULL; its schema version in
+`PRAGMA user_version`, brought up to date by `MIGRATIONS` when a log is opened for writing):
 
 * `meta(key, value)` -- format version and the owner's name.
 * `entries(id, core, personal, personal_hash, prev_hash, entry_hash)` -- ids are
@@ -27,13 +28,16 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 import sqlite_utils
 
 from audit.checkpoints import Checkpoint
 from audit.errors import AuditFormatError
 from audit.events import INTENT_CLOSERS
+from mash.canonical import JsonValue
+from mash.migrations import Migration, SchemaError, migrate, schema_version
+from mash.sqlvalues import SqlValue
 
 FORMAT = "mash-audit-v1"
 #: The `meta` key naming the first entry whose parts are RFC 8785 canonical JSON
@@ -58,8 +62,6 @@ INDEXED_FIELDS: tuple[str, ...] = ("referral_id", "actor_id", "ts")
 PAIRING_INDEXES: dict[str, tuple[str, ...]] = {
     key: tuple(sorted({intent.value, *(c.value for c in closers)}))
     for intent, (key, closers) in INTENT_CLOSERS.items() if key not in INDEXED_FIELDS}
-#: Indexes earlier versions created; dropped when a log is opened for writing.
-RETIRED_INDEXES: tuple[str, ...] = ("entries_kind", "entries_agency")
 
 
 def _kind_in(kinds: Sequence[str], alias: str = "") -> str:
@@ -68,49 +70,89 @@ def _kind_in(kinds: Sequence[str], alias: str = "") -> str:
     values = ", ".join("'" + k + "'" for k in kinds)  # our own vocabulary (EventKind values)
     return f"json_extract({alias}core, '$.kind') IN ({values})"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS entries (
-    id INTEGER PRIMARY KEY,
-    core TEXT NOT NULL,
-    personal TEXT,
-    personal_hash BLOB,
-    prev_hash BLOB NOT NULL,
-    entry_hash BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS subjects (
-    pseudonym TEXT NOT NULL,
-    entry_id INTEGER NOT NULL,
-    PRIMARY KEY (pseudonym, entry_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS checkpoints (
-    tree_size INTEGER PRIMARY KEY,
-    root_hash BLOB NOT NULL,
-    timestamp TEXT NOT NULL,
-    key_id TEXT,
-    signature BLOB,
-    frontier TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
-BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS entries_no_edit
-BEFORE UPDATE OF id, core, personal_hash, prev_hash, entry_hash ON entries
-BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS entries_redact_only BEFORE UPDATE OF personal ON entries
-WHEN NEW.personal IS NOT NULL
-BEGIN SELECT RAISE(ABORT, 'audit log personal part may only be redacted'); END;
--- The person index is filled from each entry's own personal part, inside the INSERT
--- itself: one statement writes a group (see `SqliteAuditStore.append`), and the index
--- can only hold the pseudonyms the hashed personal part names.
-CREATE TRIGGER IF NOT EXISTS entries_index_subjects AFTER INSERT ON entries
-WHEN NEW.personal IS NOT NULL
-BEGIN INSERT OR IGNORE INTO subjects
-      SELECT value, NEW.id FROM json_each(NEW.personal, '$.subject_pseudonyms'); END;
-CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
-BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS checkpoints_no_edit BEFORE UPDATE ON checkpoints
-BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-"""
+def _mark_rfc8785_from(conn: sqlite3.Connection) -> None:
+    """Record the first entry written in RFC 8785 canonical JSON: the next one."""
+    (last,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()
+    conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)",
+                 (ENTRY_JSON_RFC8785_FROM, str(last + 1)))
+
+
+#: The audit log's schema, oldest first (see `mash.migrations`). A log made before logs
+#: carried a version (user_version 0) goes through every step; each step keeps what a log
+#: already holds of it, so such a log is adopted whatever its shape.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "entries, the person index, checkpoints; append-only triggers", """
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS entries (
+            id INTEGER PRIMARY KEY,
+            core TEXT NOT NULL,
+            personal TEXT,
+            personal_hash BLOB,
+            prev_hash BLOB NOT NULL,
+            entry_hash BLOB NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS subjects (
+            pseudonym TEXT NOT NULL,
+            entry_id INTEGER NOT NULL,
+            PRIMARY KEY (pseudonym, entry_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS checkpoints (
+            tree_size INTEGER PRIMARY KEY,
+            root_hash BLOB NOT NULL,
+            timestamp TEXT NOT NULL,
+            key_id TEXT,
+            signature BLOB,
+            frontier TEXT NOT NULL
+        );
+        CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS entries_no_edit
+        BEFORE UPDATE OF id, core, personal_hash, prev_hash, entry_hash ON entries
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS entries_redact_only BEFORE UPDATE OF personal ON entries
+        WHEN NEW.personal IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, 'audit log personal part may only be redacted'); END;
+        CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS checkpoints_no_edit BEFORE UPDATE ON checkpoints
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    """),
+    # The person index is filled from each entry's own personal part, inside the INSERT
+    # itself: one statement writes a group (see `SqliteAuditStore.append`), and the index
+    # can only hold the pseudonyms the hashed personal part names. (Rows the writer put
+    # there itself before stay.)
+    Migration(2, "the person index filled by a trigger on each insert", """
+        CREATE TRIGGER IF NOT EXISTS entries_index_subjects AFTER INSERT ON entries
+        WHEN NEW.personal IS NOT NULL
+        BEGIN INSERT OR IGNORE INTO subjects
+              SELECT value, NEW.id FROM json_each(NEW.personal, '$.subject_pseudonyms'); END;
+    """),
+    # Search starts from a referral, a requester or a time (`INDEXED_FIELDS`); intents pair
+    # with their outcomes on lookup_id and query_id over the kinds that carry those keys
+    # only (`PAIRING_INDEXES`: partial, spelt as `_kind_in` spells a query's term). Full
+    # indexes on kind, agency, lookup_id and query_id cost each commit more than they saved.
+    Migration(3, "search indexes on referral, requester and time; partial pairing indexes", """
+        CREATE INDEX IF NOT EXISTS entries_referral_id
+            ON entries(json_extract(core, '$.referral_id'));
+        CREATE INDEX IF NOT EXISTS entries_actor_id ON entries(json_extract(core, '$.actor_id'));
+        CREATE INDEX IF NOT EXISTS entries_ts ON entries(json_extract(core, '$.ts'));
+        DROP INDEX IF EXISTS entries_kind;
+        DROP INDEX IF EXISTS entries_agency;
+        DROP INDEX IF EXISTS entries_lookup_id;
+        DROP INDEX IF EXISTS entries_query_id;
+        CREATE INDEX IF NOT EXISTS entries_pair_lookup_id
+            ON entries(json_extract(core, '$.lookup_id'))
+            WHERE json_extract(core, '$.kind') IN ('lookup_completed', 'lookup_requested',
+                                                   'outcome_unknown');
+        CREATE INDEX IF NOT EXISTS entries_pair_query_id
+            ON entries(json_extract(core, '$.query_id'))
+            WHERE json_extract(core, '$.kind') IN ('disclosure_sent', 'outcome_unknown',
+                                                   'query_received', 'query_rejected');
+    """),
+    # Entries written from here on hold RFC 8785 canonical JSON; earlier ones keep theirs
+    # (hashes cover the stored bytes, so both verify).
+    Migration(4, "the first entry in RFC 8785 canonical JSON, recorded", _mark_rfc8785_from),
+)
 
 
 _SELECT = "SELECT id, core, personal, personal_hash, prev_hash, entry_hash FROM entries"
@@ -126,17 +168,27 @@ class StoredEntry(NamedTuple):
     prev_hash: bytes
     entry_hash: bytes
 
-    def core_dict(self) -> dict[str, Any]:
+    def core_dict(self) -> dict[str, JsonValue]:
         """The core part parsed."""
-        parsed: dict[str, Any] = json.loads(self.core)
+        parsed: dict[str, JsonValue] = json.loads(self.core)
         return parsed
 
-    def personal_dict(self) -> dict[str, Any] | None:
+    def personal_dict(self) -> dict[str, JsonValue] | None:
         """The personal part parsed (None if there was none or it was redacted)."""
         if self.personal is None:
             return None
-        parsed: dict[str, Any] = json.loads(self.personal)
+        parsed: dict[str, JsonValue] = json.loads(self.personal)
         return parsed
+
+
+class Unclosed(NamedTuple):
+    """An intent entry that no outcome pairs with (recovery marks it `outcome_unknown`)."""
+
+    entry_id: int
+    #: the value of the key it pairs on (its lookup_id or query_id)
+    key_value: str
+    referral_id: str | None
+    agency: str | None
 
 
 @dataclass(frozen=True)
@@ -182,12 +234,12 @@ class AuditStore(Protocol):
         """All checkpoints, by tree size."""
         ...
 
-    def entries_where(self, where: str, params: Sequence[Any]) -> Iterator[StoredEntry]:
+    def entries_where(self, where: str, params: Sequence[SqlValue]) -> Iterator[StoredEntry]:
         """Entries matching a condition built by `audit.query`, in id order."""
         ...
 
-    def unclosed(self, intent: str, key: str, closers: Sequence[str]) -> list[tuple[Any, ...]]:
-        """(id, key value, referral_id, agency) of intents that no closing entry pairs with."""
+    def unclosed(self, intent: str, key: str, closers: Sequence[str]) -> list[Unclosed]:
+        """The intents that no closing entry pairs with, by id."""
         ...
 
     def redact(self, entry_ids: Sequence[int]) -> None:
@@ -210,7 +262,7 @@ def _insert_sql(head: str, width: int, rows: int) -> str:
     return head + ",".join([group] * rows)
 
 
-def _insert_rows(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]]) -> None:
+def _insert_rows(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[SqlValue]]) -> None:
     """INSERT `rows` with one multi-row statement per chunk, not `executemany`.
 
     Each statement step releases and re-takes the GIL, and on a busy event loop (the
@@ -249,16 +301,14 @@ class SqliteAuditStore:
         # WAL + FULL: every commit is fsynced to the WAL, so a returned entry id is durable.
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
-        index_sql = "".join(
-            f"CREATE INDEX IF NOT EXISTS entries_{n} ON entries(json_extract(core, '$.{n}'));\n"
-            for n in INDEXED_FIELDS)
-        # (the old full index on query_id goes too: it is now partial, under another name)
-        index_sql += "".join(f"DROP INDEX IF EXISTS {n};\n"
-                             for n in (*RETIRED_INDEXES, *(f"entries_{k}" for k in PAIRING_INDEXES)))
-        index_sql += "".join(
-            f"CREATE INDEX IF NOT EXISTS entries_pair_{k} ON entries(json_extract(core, '$.{k}'))"
-            f" WHERE {_kind_in(kinds)};\n" for k, kinds in PAIRING_INDEXES.items())
-        conn.executescript(_SCHEMA + index_sql)  # idempotent (IF NOT EXISTS)
+        try:
+            migrate(conn, MIGRATIONS, store=f"audit log {path.name}")
+        except SchemaError as exc:
+            conn.close()
+            raise AuditFormatError(str(exc)) from None
+        except BaseException:
+            conn.close()
+            raise
         conn.execute("BEGIN IMMEDIATE")
         try:
             row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
@@ -271,9 +321,6 @@ class SqliteAuditStore:
                 if stored is None or stored[0] != owner:
                     raise AuditFormatError(f"{path.name} belongs to {stored and stored[0]!r}, "
                                            f"not {owner!r}")
-            (last,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()
-            conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)",
-                         (ENTRY_JSON_RFC8785_FROM, str(last + 1)))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -288,6 +335,7 @@ class SqliteAuditStore:
             raise AuditFormatError(f"{path.name}: no such audit log")
         conn = _connect(path, readonly=True)
         try:
+            version = schema_version(conn)
             fmt = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
             owner = conn.execute("SELECT value FROM meta WHERE key = 'owner'").fetchone()
         except sqlite3.DatabaseError as exc:
@@ -296,6 +344,11 @@ class SqliteAuditStore:
         if fmt is None or fmt[0] != FORMAT or owner is None:
             conn.close()
             raise AuditFormatError(f"{path.name}: not an audit log of format {FORMAT}")
+        if version > len(MIGRATIONS):
+            conn.close()
+            raise AuditFormatError(f"{path.name}: schema version {version} is newer than this "
+                                   f"mash-hub understands ({len(MIGRATIONS)}); upgrade mash-hub "
+                                   "to read it")
         return cls(conn, str(owner[0]))
 
     def owner(self) -> str:
@@ -345,7 +398,7 @@ class SqliteAuditStore:
         row = self.conn.execute(_SELECT + " WHERE id = ?", (entry_id,)).fetchone()
         return StoredEntry(*row) if row else None
 
-    def entries_where(self, where: str, params: Sequence[Any]) -> Iterator[StoredEntry]:
+    def entries_where(self, where: str, params: Sequence[SqlValue]) -> Iterator[StoredEntry]:
         """Entries matching a SQL condition on `entries` (used by search), in id order."""
         # `where` is built by our own query code from fixed column names and `?` placeholders.
         sql = f"{_SELECT} WHERE {where} ORDER BY id"  # noqa: S608
@@ -388,8 +441,8 @@ class SqliteAuditStore:
             " ORDER BY entry_id", tuple(pseudonyms))
         return [int(r[0]) for r in rows]
 
-    def unclosed(self, intent: str, key: str, closers: Sequence[str]) -> list[tuple[Any, ...]]:
-        """(id, key value, referral_id, agency) of `intent` entries no `closers` entry pairs with.
+    def unclosed(self, intent: str, key: str, closers: Sequence[str]) -> list[Unclosed]:
+        """The `intent` entries no `closers` entry pairs with, by id.
 
         Entries pair on the core field `key` (e.g. `lookup_id`), which must be indexed.
         """
@@ -410,7 +463,8 @@ class SqliteAuditStore:
                f" json_extract(i.core, '$.{key}'){narrow[1]}"
                f" AND json_extract(o.core, '$.kind') IN ({marks}))"
                " ORDER BY i.id")
-        return [tuple(r) for r in self.conn.execute(sql, (intent, *closers))]
+        return [Unclosed(int(i), str(value), referral, agency)
+                for i, value, referral, agency in self.conn.execute(sql, (intent, *closers))]
 
     def redact(self, entry_ids: Sequence[int]) -> None:
         """Drop the personal part and pseudonym index rows of these entries (one transaction)."""

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
-from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -36,6 +35,7 @@ from audit.errors import AuditError, InvalidCheckpointSignature
 from certs.reloading import TrustSource
 from mash.canonical import JsonValue, canonical_bytes
 from mash.clock import Clock, utc_now
+from mash.migrations import Migration, SchemaError, migrate, schema_version
 from mash.v1 import mash_pb2 as pb
 
 #: The trust-store purpose of a checkpoint key (as `mash pki` pins it).
@@ -46,25 +46,29 @@ _DOMAIN = b"mash.v1.CheckpointWitness"
 #: Longest log name a witness accepts (log names are `broker-<id>` / `adapter-<agency>`).
 MAX_LOG_NAME = 128
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS witnessed (
-    log TEXT NOT NULL,
-    tree_size INTEGER NOT NULL,
-    root_hash BLOB NOT NULL,
-    timestamp TEXT NOT NULL,
-    key_id TEXT NOT NULL,
-    signature BLOB NOT NULL,
-    witnessed_at TEXT NOT NULL,
-    witness_key_id TEXT NOT NULL,
-    witness_signature BLOB NOT NULL,
-    PRIMARY KEY (log, tree_size, root_hash)
-);
-CREATE TRIGGER IF NOT EXISTS witnessed_no_delete BEFORE DELETE ON witnessed
-BEGIN SELECT RAISE(ABORT, 'witness store is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS witnessed_no_edit BEFORE UPDATE ON witnessed
-BEGIN SELECT RAISE(ABORT, 'witness store is append-only'); END;
-"""
+#: The witness store's schema, oldest first (see `mash.migrations`); a store made before
+#: stores carried a version (user_version 0) holds the first shape and is adopted as it is.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "witnessed checkpoints, append-only", """
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS witnessed (
+            log TEXT NOT NULL,
+            tree_size INTEGER NOT NULL,
+            root_hash BLOB NOT NULL,
+            timestamp TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            signature BLOB NOT NULL,
+            witnessed_at TEXT NOT NULL,
+            witness_key_id TEXT NOT NULL,
+            witness_signature BLOB NOT NULL,
+            PRIMARY KEY (log, tree_size, root_hash)
+        );
+        CREATE TRIGGER IF NOT EXISTS witnessed_no_delete BEFORE DELETE ON witnessed
+        BEGIN SELECT RAISE(ABORT, 'witness store is append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS witnessed_no_edit BEFORE UPDATE ON witnessed
+        BEGIN SELECT RAISE(ABORT, 'witness store is append-only'); END;
+    """),
+)
 
 #: The pinned checkpoint public keys of a log owner (`broker-mash-demo` -> keys).
 PinnedKeys = Callable[[str], Sequence[Ed25519PublicKey]]
@@ -102,7 +106,7 @@ class Witnessed:
                            f"at size {self.checkpoint.tree_size} does not verify under its "
                            "pinned key")
 
-    def to_json_dict(self) -> dict[str, Any]:
+    def to_json_dict(self) -> dict[str, JsonValue]:
         """A JSON-ready form."""
         return {"checkpoint": self.checkpoint.to_json_dict(), "witness": self.witness,
                 "witnessed_at": self.witnessed_at, "witness_key_id": self.witness_key_id,
@@ -129,7 +133,11 @@ class WitnessStore:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.executescript(_SCHEMA)
+        try:
+            migrate(conn, MIGRATIONS, store=f"witness store {path.name}")
+        except SchemaError as exc:
+            conn.close()
+            raise WitnessError(str(exc)) from None
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('witness', ?)", (witness,))
         return cls(conn)
 
@@ -139,8 +147,14 @@ class WitnessStore:
         try:
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
             conn.execute("SELECT 1 FROM witnessed LIMIT 1")
+            version = schema_version(conn)
         except sqlite3.Error as exc:
             raise WitnessError(f"{path.name} is not a readable witness store: {exc}") from None
+        if version > len(MIGRATIONS):
+            conn.close()
+            raise WitnessError(f"{path.name}: schema version {version} is newer than this "
+                               f"mash-hub understands ({len(MIGRATIONS)}); upgrade mash-hub to "
+                               "read it")
         return cls(conn)
 
     def witness(self) -> str:

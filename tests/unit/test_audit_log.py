@@ -288,6 +288,7 @@ def test_search_fields_are_indexed_and_retired_indexes_are_dropped(tmp_path: Pat
     conn.execute("CREATE INDEX entries_kind ON entries(json_extract(core, '$.kind'))")  # an old log
     conn.execute("DROP INDEX entries_pair_lookup_id")  # ... from before lookup_id was partial
     conn.execute("CREATE INDEX entries_lookup_id ON entries(json_extract(core, '$.lookup_id'))")
+    conn.execute("PRAGMA user_version = 0")  # old logs carried no schema version
     conn.commit()
     conn.close()
     with AuditLog.open(path, owner="broker") as log:

@@ -56,7 +56,9 @@ def test_a_log_from_before_the_index_trigger_gets_it_when_opened_for_writing(
     path = tmp_path / "log.sqlite"
     store = SqliteAuditStore.create_or_open(path, "broker")
     store.append([_entry(1, "a")], None)
-    store.conn.execute("DROP TRIGGER entries_index_subjects")  # as an older version left it
+    # as an older version left it: no trigger, and no schema version
+    store.conn.execute("DROP TRIGGER entries_index_subjects")
+    store.conn.execute("PRAGMA user_version = 0")
     store.close()
     store = SqliteAuditStore.create_or_open(path, "broker")
     store.append([_entry(2, "b")], None)

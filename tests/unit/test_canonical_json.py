@@ -45,8 +45,9 @@ def test_a_log_written_with_the_previous_encoding_still_verifies_and_grows(
     monkeypatch.setattr(audit.log, "canonical_parts", _previous_parts)
     with AuditLog.open(path, owner="broker", checkpoint_key=key) as log:
         before = [log.append(e) for e in [*lookup_events("R1", "L1"), timed]]
-    with sqlite3.connect(path) as db:  # the previous version kept no such note
+    with sqlite3.connect(path) as db:  # the previous version kept no such note, nor a version
         db.execute("DELETE FROM meta WHERE key = ?", (ENTRY_JSON_RFC8785_FROM,))
+        db.execute("PRAGMA user_version = 0")
     monkeypatch.undo()
     assert verify_log(path, checkpoint_public_key=key.public_key()).ok
 

@@ -83,6 +83,7 @@ def test_a_store_of_the_first_schema_still_reads(tmp_path: Path) -> None:
     conn.execute("DROP INDEX people_by_link")
     conn.execute("ALTER TABLE people DROP COLUMN linked_to")
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.execute("PRAGMA user_version = 0")  # as the first schema left it
     conn.commit()
     conn.close()
     old = SqliteAgencyStore(tmp_path / "s.sqlite")
