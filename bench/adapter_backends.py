@@ -230,7 +230,7 @@ def _measure_sql(stack: ExitStack, work: Path, people: int, as_of: date,
                  asked: Sequence[QueryIdentifiers]) -> tuple[Figures, dict[str, float]]:
     from agency_adapters.config import AdapterConfig
     from agency_adapters.sql.factory import open_backend
-    from bench.pgserver import make_warehouse, postgres_server
+    from tests.pgserver import make_warehouse, postgres_server
 
     server = stack.enter_context(postgres_server())
     t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""A real PostgreSQL server for the tests (started by `bench.pgserver` in a temporary folder).
+"""A real PostgreSQL server for the tests (started by `tests.pgserver` in a temporary folder).
 
 Where the server binaries are truly absent a test is skipped with a message saying so --
 except in CI (CI=true), where that is a failure: CI must not skip the database tests.
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import pgserver
-from bench.pgserver import (
+from tests import pgserver
+from tests.pgserver import (
     ADMIN,
     KIT_OWNER,
     READER,

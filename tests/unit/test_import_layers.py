@@ -73,3 +73,24 @@ def test_the_check_sees_an_upward_import() -> None:
     assert upward({("broker", "agency_adapters", "broker/x.py")}) == [
         "broker/x.py: broker imports agency_adapters"]
     assert upward({("broker", "policy", "broker/x.py")}) == []
+
+
+def _imports_of(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_no_test_and_no_part_imports_the_benchmarks() -> None:
+    # bench/ is not shipped; what a test needs lives in the package or in tests/ (the
+    # benchmarks' own checks live beside them, in bench/tests/).
+    sources = [p for top in ("tests", *[p for p in RANKS if "." not in p])
+               for p in (ROOT / top).rglob("*.py")]
+    assert ROOT / "tests" / "conftest.py" in sources
+    offenders = sorted(str(p.relative_to(ROOT)) for p in sources
+                       if any(n == "bench" or n.startswith("bench.") for n in _imports_of(p)))
+    assert offenders == []

@@ -11,8 +11,6 @@ from agency_adapters.matching.scoring import (
     W_DOB_SWAPPED_SLIP,
     compare_dob,
 )
-from bench.dob_mu import level as dob_level
-from bench.name_order_mu import reading
 from mash.vocab import MatchBand
 
 
@@ -40,16 +38,3 @@ def test_swapped_dob_with_a_slip_outranks_a_namesake_with_a_different_surname() 
     assert [p.person_id for _, p in ranked] == ["B1", "A1"]
     r = decide(q, ranked)
     assert r.band is MatchBand.POSSIBLE and r.person_id is None
-
-
-def test_levels_of_the_measuring_tools() -> None:
-    assert dob_level(date(1979, 7, 8), date(1979, 7, 8)) == "exact"
-    assert dob_level(date(1979, 7, 8), date(1979, 8, 7)) == "swapped"
-    assert dob_level(date(1979, 7, 8), date(1980, 7, 8)) == "slip"
-    assert dob_level(date(1979, 7, 8), date(1979, 8, 6)) == "swapped+slip"
-    assert dob_level(date(1979, 7, 8), date(1979, 7, 25)) == "year_month"
-    assert dob_level(date(1979, 7, 8), date(1981, 3, 2)) == "other"
-    assert dob_level(None, date(1981, 3, 2)) == "missing"
-    assert reading((("smith",), ("graeme",)), (("graeme",), ("smith",))) == "swapped"
-    assert reading((("graeme",), ("smith",)), (("graeme",), ("smith",))) == "direct"
-    assert reading((("graeme",), ("williams",)), (("william",), ("smith",))) == "direct"

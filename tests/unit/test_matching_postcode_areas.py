@@ -12,8 +12,6 @@ from agency_adapters.matching.scoring import (
     compare_family,
     compare_given,
 )
-from bench.name_edits_mu import family_level, given_level
-from bench.postcode_mu import level
 
 
 def _at(postcode: str, given: str = "James", pid: str = "P1") -> Person:
@@ -41,14 +39,6 @@ def test_namesake_near_the_referral_address_does_not_outrank_a_stale_exact_name(
     assert [p.person_id for _, p in ranked] == ["R1", "N1"]
 
 
-def test_postcode_levels_of_the_measuring_tool() -> None:
-    assert level("S11 2ZJ", "S11 2ZJ") == "unit"
-    assert level("S11 2ZJ", "S11 2AB") == "sector"
-    assert level("S11 2ZJ", "S11 9AB") == "district"
-    assert level("S11 2ZJ", "S1 2ZJ") == "other"
-    assert level(None, "S1 2ZJ") == "missing"
-
-
 def test_a_second_keying_error_weighs_less_than_one() -> None:
     one = compare_given(("loouise",), ("louise",))
     two = compare_given(("loouise",), ("louis",))
@@ -66,13 +56,3 @@ def test_one_typo_outranks_two_typos() -> None:
     louise = Person("B1", "Louise", "Davis", (), None, "female", "S13 3DX", "", "", "")
     ranked = score_candidates(q, [louis, louise])
     assert [p.person_id for _, p in ranked] == ["B1", "A1"]
-
-
-def test_name_levels_of_the_measuring_tool() -> None:
-    assert given_level(("loouise",), ("louise", "ann")) == "edit1"
-    assert given_level(("loouise",), ("louis",)) == "edit2"
-    assert given_level(("louise",), ("louise",)) == "exact"
-    assert given_level(("louise",), ("mark",)) == "other"
-    assert family_level(("smith",), ("smith", "bowen")) == "exact"
-    assert family_level(("walterrs",), ("waters",)) == "edit2"
-    assert family_level((), ("waters",)) == "missing"

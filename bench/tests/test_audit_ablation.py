@@ -48,7 +48,8 @@ def _run(tmp_path: Path, mode: str | None, latency: Path | None = None) -> dict[
     # argv[1:3] == ["broker", "serve"]: what the sitecustomize waits for, as in a spawned broker
     out = subprocess.run([sys.executable, "-c", _SCRIPT, "broker", "serve", str(tmp_path / "b.sqlite")],
                          env=env, capture_output=True, text=True, timeout=60, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    report: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return report
 
 
 def test_full_writes_every_entry(tmp_path: Path) -> None:
