@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from agency_adapters.backend import AsyncAgencyBackend, BackendError, BackendState
+from mash.canonical import JsonValue
 from mash.clock import Clock, utc_now
 from mash.files import write_text
+from mash.grpc_server import HealthPublisher
 from mash.logs import get_logger
 
 log = get_logger("adapter")
@@ -63,7 +65,7 @@ class AdapterHealth:
         self.name = name
         self.status_file = status_file
         self._clock = clock
-        self._servicer: Any = None
+        self._servicer: HealthPublisher | None = None
         self.components: dict[str, ComponentHealth] = {BACKEND: ComponentHealth()}
 
     @property
@@ -71,7 +73,7 @@ class AdapterHealth:
         """Can the adapter answer queries (every component serving)?"""
         return all(c.serving for c in self.components.values())
 
-    async def attach(self, servicer: Any) -> None:
+    async def attach(self, servicer: HealthPublisher) -> None:
         """Publish to this gRPC health servicer from now on (and publish the current state)."""
         self._servicer = servicer
         await self._publish()
@@ -112,7 +114,7 @@ class AdapterHealth:
         self.components[component] = new
         await self._publish()
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> dict[str, JsonValue]:
         """The state written to the status file."""
         return {
             "adapter": self.name,

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from audit.errors import CheckpointKeyError, InvalidCheckpointSignature
-from mash.canonical import canonical_bytes
+from mash.canonical import JsonValue, canonical_bytes
 from mash.files import PRIVATE_MODE, create_file
 
 #: Signature domain, as `certs` uses it: the signature covers DOMAIN || NUL || canonical JSON.
@@ -44,7 +44,7 @@ class Checkpoint:
                                       "timestamp": self.timestamp, "tree_size": self.tree_size}
         return _DOMAIN + b"\0" + canonical_bytes(body)
 
-    def to_json_dict(self) -> dict[str, Any]:
+    def to_json_dict(self) -> dict[str, JsonValue]:
         """A JSON-ready form (hex root, base64 signature) for proofs and publication."""
         return {"log": self.log, "tree_size": self.tree_size, "root_hash": self.root_hash.hex(),
                 "timestamp": self.timestamp, "key_id": self.key_id,

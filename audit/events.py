@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from mash.canonical import canonical_json
+from mash.canonical import JsonValue, canonical_json
 from mash.logs import PERSONAL_FIELDS
 from mash.vocab import parse
 
@@ -141,10 +141,10 @@ class AuditEvent:
             # Fail at construction, in the caller's stack, rather than store personal data.
             raise PersonalDataInEvent(f"detail keys reserved for personal data: {sorted(bad)}")
 
-    def core_dict(self) -> dict[str, Any]:
+    def core_dict(self) -> dict[str, JsonValue]:
         """The core part as a JSON-ready dict (empty fields left out)."""
         # On the writer's hot path: walk the instance dict once, fast paths by type.
-        out: dict[str, Any] = {}
+        out: dict[str, JsonValue] = {}
         for name, value in self.__dict__.items():
             if value is None or name in PERSONAL_PART_FIELDS or value == ():
                 continue
@@ -161,9 +161,9 @@ class AuditEvent:
                 out[name] = str(value)
         return out
 
-    def personal_dict(self) -> dict[str, Any] | None:
+    def personal_dict(self) -> dict[str, JsonValue] | None:
         """The personal part as a JSON-ready dict, or None when there is none."""
-        out: dict[str, Any] = {}
+        out: dict[str, JsonValue] = {}
         if self.subject_pseudonyms:
             out["subject_pseudonyms"] = [str(p) for p in self.subject_pseudonyms]
         if self.detail:
@@ -211,7 +211,7 @@ def _orjson_safe(event: AuditEvent) -> bool:
     return not event.detail or all(str(k).isascii() for k in event.detail)
 
 
-def _orjson_text(value: Mapping[str, Any]) -> str:
+def _orjson_text(value: Mapping[str, JsonValue]) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
 

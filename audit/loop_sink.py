@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import Future
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 from audit.events import AuditEvent
 from mash.errors import present
@@ -34,7 +34,7 @@ class LoopBatchingSink:
     def __init__(self, log: _GroupWriter) -> None:
         self._log = log
         # (events, their future, whether the caller asked for one id or a list)
-        self._pending: list[tuple[list[AuditEvent], asyncio.Future[Any], bool]] = []
+        self._pending: list[tuple[list[AuditEvent], asyncio.Future[int | list[int]], bool]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def submit(self, event: AuditEvent) -> Future[int]:
@@ -68,8 +68,8 @@ class LoopBatchingSink:
         return loop
 
     def _queue(self, loop: asyncio.AbstractEventLoop, events: list[AuditEvent],
-               *, single: bool) -> asyncio.Future[Any]:
-        fut: asyncio.Future[Any] = loop.create_future()
+               *, single: bool) -> asyncio.Future[int | list[int]]:
+        fut: asyncio.Future[int | list[int]] = loop.create_future()
         if not events:
             fut.set_result([])
             return fut
@@ -96,7 +96,7 @@ class LoopBatchingSink:
         group.add_done_callback(settle)
 
 
-def _resolve(callers: list[tuple[asyncio.Future[Any], int, bool]],
+def _resolve(callers: list[tuple[asyncio.Future[int | list[int]], int, bool]],
              done: Future[list[int]]) -> None:
     error = done.exception()
     ids = done.result() if error is None else []

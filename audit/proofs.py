@@ -16,6 +16,7 @@ from audit.checkpoints import Checkpoint, PublicKeyLike, verify_checkpoint
 from audit.errors import EntryNotFound, InvalidInclusionProof
 from audit.merkle import inclusion_path, verify_inclusion
 from audit.store import SqliteAuditStore
+from mash.canonical import JsonValue
 
 PROOF_FORMAT = "mash-audit-inclusion-proof-v1"
 
@@ -30,7 +31,7 @@ class InclusionProof:
     path: tuple[bytes, ...]
     checkpoint: Checkpoint
 
-    def to_json_dict(self) -> dict[str, Any]:
+    def to_json_dict(self) -> dict[str, JsonValue]:
         """The JSON form `mash audit prove` prints."""
         return {"format": PROOF_FORMAT, "log": self.checkpoint.log, "entry_id": self.entry_id,
                 "leaf_index": self.entry_id - 1, "core": self.core,

@@ -18,6 +18,7 @@ from audit.hours import OfficeHours, parse_ts
 from audit.log import format_ts
 from audit.reading import AuditRecord, logs_in, records_where
 from mash.home import Home
+from mash.sqlvalues import SqlValue
 from mash.working_calendar import home_calendar
 
 #: Consent states under which sharing goes ahead only by overriding or not seeking consent.
@@ -59,10 +60,10 @@ class SearchFilter:
         """
         return cls(referral=intent.referral_id, lookup=intent.lookup_id, **narrow)
 
-    def sql(self) -> tuple[str, list[Any]]:
+    def sql(self) -> tuple[str, list[SqlValue]]:
         """The SQL condition on `entries` and its parameters (fixed column names only)."""
         where: list[str] = []
-        params: list[Any] = []
+        params: list[SqlValue] = []
 
         def field(name: str) -> str:
             return f"json_extract(core, '$.{name}')"

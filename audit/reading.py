@@ -10,11 +10,12 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from audit.events import AuditEvent, EventKind
 from audit.store import SqliteAuditStore, StoredEntry
+from mash.canonical import JsonValue
 from mash.home import Home
+from mash.sqlvalues import SqlValue
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,9 @@ class AuditRecord:
     event: AuditEvent
     redacted: bool  # the personal part was removed under retention
 
-    def to_json_dict(self) -> dict[str, Any]:
+    def to_json_dict(self) -> dict[str, JsonValue]:
         """A JSON-ready dict: log, entry id, time and the event's fields."""
-        out: dict[str, Any] = {"log": self.log, "entry_id": self.entry_id, "ts": self.ts}
+        out: dict[str, JsonValue] = {"log": self.log, "entry_id": self.entry_id, "ts": self.ts}
         out.update(self.event.core_dict())
         personal = self.event.personal_dict()
         if personal:
@@ -75,7 +76,7 @@ def decode(log: str, entry: StoredEntry) -> AuditRecord:
                        redacted=entry.personal is None and entry.personal_hash is not None)
 
 
-def records_where(path: Path, where: str, params: Iterable[Any]) -> Iterator[AuditRecord]:
+def records_where(path: Path, where: str, params: Iterable[SqlValue]) -> Iterator[AuditRecord]:
     """Decoded entries of the log at `path` matching a SQL condition (fixed columns, `?`)."""
     store = SqliteAuditStore.open_readonly(path)
     try:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 import jinja2
 
@@ -24,6 +24,7 @@ from audit import sar_text as words
 from audit.events import EventKind
 from audit.query import SearchFilter, search
 from audit.reading import AuditRecord
+from mash.canonical import JsonValue
 from mash.home import Home
 
 StaffDisplay = Literal["roles", "ids"]
@@ -71,9 +72,9 @@ class SarReport:
     produced_at: str
     identifiers_used: tuple[str, ...]  # which kinds ("NHS number", "name and date of birth")
     requests: tuple[SarRequest, ...]
-    other_accesses: tuple[dict[str, Any], ...] = field(default=())
+    other_accesses: tuple[dict[str, str | int], ...] = field(default=())
 
-    def to_json_dict(self) -> dict[str, Any]:
+    def to_json_dict(self) -> dict[str, JsonValue]:
         """The JSON form."""
         return {
             "report": "subject access report: requests for information that named you",
@@ -84,8 +85,8 @@ class SarReport:
         }
 
 
-def _request_dict(r: SarRequest) -> dict[str, Any]:
-    d: dict[str, Any] = {k: v for k, v in r.__dict__.items() if k not in ("agencies",)}
+def _request_dict(r: SarRequest) -> dict[str, JsonValue]:
+    d: dict[str, JsonValue] = {k: v for k, v in r.__dict__.items() if k not in ("agencies",)}
     d["agencies"] = [a.__dict__ | {"why": list(a.why), "categories": list(a.categories)}
                      for a in r.agencies]
     return {k: v for k, v in d.items() if v not in (None, "", 0)}
@@ -238,11 +239,12 @@ def _request(home: Home, intent: AuditRecord, staff: StaffDisplay,
         agencies=agencies, log=intent.log, entry_id=intent.entry_id)
 
 
-def _access_dict(r: AuditRecord, staff: StaffDisplay) -> dict[str, Any]:
+def _access_dict(r: AuditRecord, staff: StaffDisplay) -> dict[str, str | int]:
     e = r.event
-    d = {"when": r.ts, "what": e.kind.value, "organisation": e.actor_org, "role": e.actor_role,
-         "staff_id": e.actor_id if staff == "ids" else None, "referral_id": e.referral_id,
-         "purpose": e.purpose, "log": r.log, "entry_id": r.entry_id}
+    d: dict[str, str | int | None] = {
+        "when": r.ts, "what": e.kind.value, "organisation": e.actor_org, "role": e.actor_role,
+        "staff_id": e.actor_id if staff == "ids" else None, "referral_id": e.referral_id,
+        "purpose": e.purpose, "log": r.log, "entry_id": r.entry_id}
     return {k: v for k, v in d.items() if v is not None}
 
 

@@ -333,13 +333,13 @@ _CURRENT_STATUS = ("(SELECT s.status FROM status_changes s WHERE s.referral_id =
                    "ORDER BY s.seq DESC LIMIT 1)")
 
 
-def _history(text: str | None) -> list[list[str]]:
+def _history(text: str) -> list[list[str]]:
     """One history column: its rows in the order they were written (by seq), seq dropped."""
-    rows: list[list[Any]] = json.loads(text or "[]")
+    rows: list[list[Any]] = json.loads(text)  # [seq (an integer), then the text columns]
     return [row[1:] for row in sorted(rows, key=lambda row: int(row[0]))]
 
 
-def _referral(row: Sequence[Any]) -> Referral:
+def _referral(row: tuple[str, ...]) -> Referral:
     """A `Referral` from one row of `_SELECT_REFERRALS`."""
     rid, received_at, source, reason, subjects, rags, statuses, decisions, edits = row
     return Referral(
@@ -383,9 +383,11 @@ class SqliteReferralStore:
         self._create_tables()
 
     @classmethod
-    def in_home(cls, home: Home, **kwargs: Any) -> SqliteReferralStore:
+    def in_home(cls, home: Home, *, clock: Clock = utc_now,
+                on_delete: Callable[[SummaryDeletion], None] | None = None
+                ) -> SqliteReferralStore:
         """The broker's referral store in `home`."""
-        return cls(referral_db_path(home), **kwargs)
+        return cls(referral_db_path(home), clock=clock, on_delete=on_delete)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -693,9 +695,10 @@ def _stub(result: mash_pb2.AgencyResult) -> mash_pb2.AgencyResult:
     return stub
 
 
-def open_store(home: Home, **kwargs: Any) -> SqliteReferralStore:
+def open_store(home: Home, *, clock: Clock = utc_now,
+               on_delete: Callable[[SummaryDeletion], None] | None = None) -> SqliteReferralStore:
     """The broker's referral store in `home` (created if missing)."""
-    return SqliteReferralStore.in_home(home, **kwargs)
+    return SqliteReferralStore.in_home(home, clock=clock, on_delete=on_delete)
 
 
 def subjects_from_specs(specs: Iterable[Mapping[str, str]]) -> tuple[ReferralSubject, ...]:

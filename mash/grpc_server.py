@@ -14,7 +14,7 @@ import gc
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -151,13 +151,22 @@ def build_server(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, *,
     )
 
 
+class HealthPublisher(Protocol):
+    """What publishing health needs of grpcio-health-checking's (untyped) `HealthServicer`."""
+
+    async def set(self, service: str, status: int) -> None:
+        """Set `service`'s status (a `HealthCheckResponse.ServingStatus` value)."""
+        ...
+
+
 def add_health_and_reflection(server: grpc.aio.Server, service_names: Iterable[str],
-                              servicer: Any = None) -> Any:
+                              servicer: HealthPublisher | None = None) -> HealthPublisher:
     """Standard gRPC health checking and server reflection; returns the health servicer.
 
     Pass `servicer` to publish statuses of your own through it (e.g. a backend's health).
     """
-    servicer = servicer or health.aio.HealthServicer()
+    if servicer is None:
+        servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     names = list(service_names)
     reflection.enable_server_reflection(
@@ -167,7 +176,7 @@ def add_health_and_reflection(server: grpc.aio.Server, service_names: Iterable[s
     return servicer
 
 
-async def mark_serving(servicer: Any, service_names: Iterable[str]) -> None:
+async def mark_serving(servicer: HealthPublisher, service_names: Iterable[str]) -> None:
     """Mark the overall server and each named service SERVING."""
     for name in ["", *service_names]:
         await servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -200,7 +209,8 @@ def write_port_file(path: Path, port: int) -> None:
 
 async def serve_until_signalled(
     server: grpc.aio.Server, *, service_name: str, listen: str,
-    credentials: grpc.ServerCredentials, port_file: Path, health_servicer: Any = None,
+    credentials: grpc.ServerCredentials, port_file: Path,
+    health_servicer: HealthPublisher | None = None,
 ) -> AsyncIterator[int]:
     """Bind, start, mark SERVING and publish the port; yield it; on SIGTERM/SIGINT drain and stop.
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import product
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from mash.vocab import (
     Agency,
@@ -31,8 +31,11 @@ from mash.vocab import (
 from policy.engine import PolicyEngine
 from policy.request import PolicyRequest
 
+#: One value of a dimension: a vocabulary member (a `StrEnum`), a MASH id, or None.
+DimValue: TypeAlias = str | None
+
 #: The dimensions enumerated (in report order) and their full value sets.
-DIMENSIONS: tuple[tuple[str, tuple[Any, ...]], ...] = (
+DIMENSIONS: tuple[tuple[str, tuple[DimValue, ...]], ...] = (
     ("mash_id", ()),  # filled from the agreements
     ("agency", tuple(Agency)),
     ("purpose", tuple(Purpose)),
@@ -64,11 +67,11 @@ class Change:
     `values` gives, per dimension, the values it covers (all values = "any").
     """
 
-    values: tuple[frozenset[Any], ...]
+    values: tuple[frozenset[DimValue], ...]
     old: Outcome
     new: Outcome
 
-    def describe(self, full: Sequence[frozenset[Any]]) -> str:
+    def describe(self, full: Sequence[frozenset[DimValue]]) -> str:
         """One line: the classes and the change."""
         parts = []
         for (name, _), vals, everything in zip(DIMENSIONS, self.values, full, strict=True):
@@ -95,7 +98,7 @@ class DiffReport:
     classes_compared: int
     classes_changed: int
     changes: tuple[Change, ...]
-    full: tuple[frozenset[Any], ...]
+    full: tuple[frozenset[DimValue], ...]
 
     def lines(self) -> list[str]:
         """The report as text lines."""
@@ -113,7 +116,7 @@ def effect_diff(old_dir: Path, new_dir: Path, *, at: datetime,
     mash_ids = tuple(sorted({a.mash_id for a in (*old.agreements, *new.agreements)}))
     spaces = [mash_ids, tuple(agencies or Agency), *(values for _, values in DIMENSIONS[2:])]
     full = tuple(frozenset(s) for s in [mash_ids, *(v for _, v in DIMENSIONS[1:])])
-    grouped: dict[tuple[Outcome, Outcome], list[tuple[Any, ...]]] = defaultdict(list)
+    grouped: dict[tuple[Outcome, Outcome], list[tuple[DimValue, ...]]] = defaultdict(list)
     compared = 0
     for point in product(*spaces):
         compared += 1
@@ -132,6 +135,7 @@ def effect_diff(old_dir: Path, new_dir: Path, *, at: datetime,
 
 
 def _request(point: tuple[Any, ...], at: datetime) -> PolicyRequest:
+    # the members of each dimension, in DIMENSIONS order (typed by position, so Any here)
     mash_id, agency, purpose, gateway, subject, role, rag, state, reason = point
     return PolicyRequest(agency=agency, purpose=purpose, statutory_gateway=gateway, rag=rag,
                          consent_state=state, consent_reason=reason, requester_role=role,
@@ -144,12 +148,13 @@ def _outcome(engine: PolicyEngine, request: PolicyRequest) -> Outcome:
                                             if d.categories[c] is not Decision.DENY)))
 
 
-def _fold(points: list[tuple[Any, ...]], width: int) -> Iterator[tuple[frozenset[Any], ...]]:
+def _fold(points: list[tuple[DimValue, ...]],
+          width: int) -> Iterator[tuple[frozenset[DimValue], ...]]:
     """Fold points into boxes: merge rows that agree on every dimension but one, repeatedly."""
-    rows: set[tuple[frozenset[Any], ...]] = {tuple(frozenset((v,)) for v in p) for p in points}
+    rows: set[tuple[frozenset[DimValue], ...]] = {tuple(frozenset((v,)) for v in p) for p in points}
     for _ in range(2):  # a second pass folds what the first pass made foldable
         for dim in reversed(range(width)):
-            merged: dict[tuple[frozenset[Any], ...], set[Any]] = defaultdict(set)
+            merged: dict[tuple[frozenset[DimValue], ...], set[DimValue]] = defaultdict(set)
             for row in rows:
                 key = row[:dim] + row[dim + 1:]
                 merged[key].update(row[dim])
