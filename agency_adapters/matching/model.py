@@ -31,7 +31,6 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from mash.config import ConfigError, Strict, decode
-
 from mash.files import write_text
 
 FORMAT = "mash-match-model"
