@@ -303,41 +303,53 @@ def _term_frequencies(freq: NameFrequencies | None, prior: MatchModel,
     return tf
 
 
+def floored_m(prior: MatchModel, name: str, m: Mapping[str, float]) -> dict[str, float]:
+    """EM's m for one comparison, no error level rarer than the prior says.
+
+    EM learns m from the agency's own duplicate records; a referrer makes keying errors of
+    its own (names the other way round, a mistyped surname) at least as often as the prior
+    assumes, even where the agency's duplicates never show them. So each level after the
+    first keeps at least the prior's m, and the first (agreement) level takes the rest.
+    """
+    levels = FIELDS[name]
+    out = {lv: max(m[lv], prior.levels[name][lv].m) for lv in levels[1:]}
+    out[levels[0]] = max(1.0 - sum(out.values()), 1e-6)
+    z = sum(out.values())
+    return {lv: out[lv] / z for lv in levels}
+
+
 def trained_levels(prior: MatchModel, u: Mapping[str, Mapping[str, float]],
                    trained_m: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, Level]]:
     """Each level's m, u and weight after training.
 
-    A comparison whose m was learned weighs log2(m/u) with the store's own u. One whose m
-    was not (too few duplicates) keeps the prior's hand-set weight, moved by how much
-    likelier or rarer the level is among this store's random pairs than in the reference
-    population: w_prior + log2(u_reference / u_store). The order of names is a reading,
-    not a value: its weight is the cost log2(m_reversed / m_as_given), never a gain.
+    Every weight is the prior's hand-set weight moved by what the store shows, as a
+    likelihood ratio: w_prior + log2(m / m_prior) + log2(u_reference / u_store). m moves
+    only for a comparison EM learned (`floored_m`); u is the store's own. So a store like
+    the reference population keeps the shipped weights, and the thresholds, set in the
+    same bits, keep their meaning. The exact level of a name or postcode is moved by the
+    value's own frequency instead of its u (`TermFrequency`, centred on this store's Σp²):
+    a name weighs about log2(1/p) as in the prior, and a postcode unit of the usual size
+    keeps the prior's weight whatever the store's size. The order of names is a reading,
+    not a value: only its m moves it, and it is a cost, never a gain.
     """
-    model_tf_fields = set(TF_FIELDS)
     levels: dict[str, dict[str, Level]] = {}
     for name, names_levels in FIELDS.items():
+        m = floored_m(prior, name, trained_m[name]) if name in trained_m else None
         levels[name] = {}
         for lv in names_levels:
             p = prior.levels[name][lv]
+            m_shift = math.log2(m[lv] / p.m) if m is not None else 0.0
             if name == "name_order":
-                if name in trained_m:
-                    mm = trained_m[name]
-                    w = min(0.0, math.log2(mm[lv] / mm["as_given"]))
-                    levels[name][lv] = Level(mm[lv], p.u, w)
-                else:
-                    levels[name][lv] = p
-            elif name in trained_m:
-                levels[name][lv] = Level.of(trained_m[name][lv], u[name][lv])
-            elif name in model_tf_fields and lv == "exact":
-                # Moved by the value's own frequency instead (`TermFrequency`, centred on
-                # this store's Σp²): a postcode unit of the usual size keeps the prior's weight
-                # whatever the store's size, a name weighs log2(1/p) as in the prior.
-                u_store = u[name][lv]
-                shift = math.log2(p.u / u_store) if name != "postcode" else 0.0
-                levels[name][lv] = Level(p.m, u_store, p.weight + shift)
+                w = min(0.0, p.weight + m_shift - (math.log2(m["as_given"] / prior.levels[
+                    name]["as_given"].m) if m is not None else 0.0))
+                levels[name][lv] = Level(m[lv] if m else p.m, p.u, w)
+                continue
+            u_store = u[name][lv]
+            if name in TF_FIELDS and lv == "exact":
+                u_shift = math.log2(p.u / u_store) if name != "postcode" else 0.0
             else:
-                u_store = u[name][lv]
-                levels[name][lv] = Level(p.m, u_store, p.weight + math.log2(p.u / u_store))
+                u_shift = math.log2(p.u / u_store)
+            levels[name][lv] = Level(m[lv] if m else p.m, u_store, p.weight + m_shift + u_shift)
     return levels
 
 
