@@ -161,8 +161,15 @@ def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
     several = runner_up >= thresholds.possible and not clear_lead
     # Sure bands need the name or the date of birth to corroborate, whatever the total.
     corroborated = best.dob_agrees or (best.family_agrees and best.given_agrees)
-    # A verified identifier that the name or date of birth contradicts may be a copied
-    # number (a sibling's, a twin's): never sure.
+    # A verified identifier and the full name outweigh a date of birth keyed wrong: the
+    # date alone is contradicted (a twin or sibling has another given name, a parent
+    # with the child's name another NHS number), so the answer can still be certain.
+    if (clear_lead and best.identifier_agrees and not best.identifier_conflicts
+            and best.family_agrees and best.given_agrees and best.weight >= thresholds.certain):
+        return MatchResult(MatchBand.CERTAIN, best.weight, person.person_id, "", invalid, n,
+                           key)
+    # A verified identifier that the given name contradicts may be a copied number (a
+    # twin's, a sibling's): never sure; nor a match whose name or date of birth disagrees.
     if clear_lead and not best.identifier_conflicts and not best.contradicted and corroborated:
         if best.identifier_agrees and best.weight >= thresholds.certain:
             return MatchResult(MatchBand.CERTAIN, best.weight, person.person_id, "", invalid, n,

@@ -90,3 +90,17 @@ def test_a_store_of_the_first_schema_still_reads(tmp_path: Path) -> None:
     assert {p.linked_to for p in old.people(["A1", "A2"])} == {""}
     assert match(old, AMY_QUERY).band is MatchBand.POSSIBLE  # nobody linked: two candidates
     assert len(old.records_for("A1", [Category.GP_REGISTRATION])) == 1
+
+
+def test_a_verified_number_and_the_full_name_outweigh_a_wrong_date(tmp_path: Path) -> None:
+    store = _store(tmp_path, [AMY, OTHER])
+    wrong_date = QueryIdentifiers(given_name="Amy", family_name="Walker",
+                                  date_of_birth="2009-01-17", postcode="S6 2AB",
+                                  nhs_number="943 476 5919")
+    result = match(store, wrong_date)
+    assert result.band is MatchBand.CERTAIN and result.person_id == "A1"
+    # The same number with another given name may be a sibling's, copied: never sure.
+    brother = replace(wrong_date, given_name="Tom")
+    assert match(store, brother).band is MatchBand.POSSIBLE
+    # Without the number the wrong date keeps it below the sure bands.
+    assert match(store, replace(wrong_date, nhs_number="")).band is MatchBand.POSSIBLE
