@@ -206,6 +206,8 @@ def _orjson_safe(event: AuditEvent) -> bool:
                 return False
         elif not (latency == 0.0 or 1e-4 <= abs(latency) < 1e16):
             return False
+        elif latency.is_integer() and abs(latency) > _JCS_INT_MAX:
+            return False  # orjson writes 2**53 as `9007199254740992.0`, RFC 8785 without `.0`
     if event.refers_to and max(map(abs, event.refers_to)) > _JCS_INT_MAX:
         return False
     return not event.detail or all(str(k).isascii() for k in event.detail)
