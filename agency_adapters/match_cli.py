@@ -125,7 +125,7 @@ def _explain(args: argparse.Namespace) -> int:
         people = backend.candidates(query)
         freq = backend_frequencies(backend)
         scored = score_candidates(query, people, freq, model)
-        result = decide(query, scored, thresholds)
+        result = decide(query, scored, thresholds, frequencies=freq, model=model)
         from agency_adapters.matching.scoring import compare, prepare
 
         prepared = prepare(query, freq, model)

@@ -121,8 +121,9 @@ def run_eval(records_csv: Path, queries_csv: Path, out_csv: Path, *, work_dir: P
             for row in _rows(queries_csv, ("query_id",)):
                 q = _query(row)
                 t0, c0 = time.perf_counter(), time.thread_time()
-                scored = score_candidates(q, store.candidates(q), store.name_frequencies(), model)
-                result = decide(q, scored, thresholds)
+                freq = store.name_frequencies()
+                scored = score_candidates(q, store.candidates(q), freq, model)
+                result = decide(q, scored, thresholds, frequencies=freq, model=model)
                 latencies.append((time.perf_counter() - t0) * 1000)
                 cpu.append((time.thread_time() - c0) * 1000)
                 # The evaluation reports the best candidate even in band `possible`, which the

@@ -70,5 +70,6 @@ async def match_subjects_async(
     for (sid, q), people in zip(subjects, found, strict=True):
         if isinstance(people, BaseException):
             raise people
-        results[sid] = decide(q, score_candidates(q, people, frequencies, model), thresholds)
+        results[sid] = decide(q, score_candidates(q, people, frequencies, model), thresholds,
+                              frequencies=frequencies, model=model)
     return _one_person_one_subject(results)

@@ -142,12 +142,66 @@ def person_key(person: Person) -> str:
     return person.linked_to or person.person_id
 
 
+def as_query(person: Person) -> QueryIdentifiers:
+    """A record's identifiers as a query (to compare two records of one store)."""
+    return QueryIdentifiers(
+        given_name=person.given_name, family_name=person.family_name,
+        other_names=person.other_names, date_of_birth=person.date_of_birth, sex=person.sex,
+        postcode=person.postcode, address=person.address, nhs_number=person.nhs_number,
+        upn=person.upn)
+
+
+#: Most records near the top that are checked for being the best record's duplicate.
+MAX_DUPLICATE_CHECKS = 8
+
+
+def same_person(a: Person, b: Person, thresholds: MatchThresholds = DEFAULT,
+                frequencies: NameFrequencies | None = None,
+                model: MatchModel | None = None) -> bool:
+    """Are two records of one store, not linked, one person recorded twice?
+
+    Only when the records alone would make a certain match of each other: both names and
+    the date of birth agree (exactly or by one keying error), nothing contradicts or
+    conflicts, and the total reaches `certain`. Twins and siblings (another given name), a
+    parent with the child's name (another date of birth) and namesakes born the same day
+    living elsewhere (name and date alone fall short of `certain`) stay two people.
+    """
+    c = compare(prepare(as_query(a), frequencies, model), b)
+    return (c.dob_agrees and c.family_agrees and c.given_agrees and not c.contradicted
+            and not c.identifier_conflicts and c.weight >= thresholds.certain)
+
+
+def _runner_up(scored: list[tuple[Comparison, Person]], thresholds: MatchThresholds,
+               frequencies: NameFrequencies | None, model: MatchModel | None) -> float:
+    """The weight of the best candidate who is somebody else than the best one.
+
+    Records linked to the best (`linked_to`), and records close behind it that are its
+    unlinked duplicates (`same_person`), are the same candidate. Only records within the
+    margin can change the band, so only those are compared with the best, and few of them.
+    """
+    best_w, person = scored[0][0].weight, scored[0][1]
+    key = person_key(person)
+    checks = 0
+    for c, p in scored[1:]:
+        if person_key(p) == key:
+            continue
+        if (best_w - c.weight < thresholds.margin and checks < MAX_DUPLICATE_CHECKS
+                and same_person(person, p, thresholds, frequencies, model)):
+            checks += 1
+            continue
+        return c.weight
+    return float("-inf")
+
+
 def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
-           thresholds: MatchThresholds = DEFAULT) -> MatchResult:
+           thresholds: MatchThresholds = DEFAULT, *,
+           frequencies: NameFrequencies | None = None,
+           model: MatchModel | None = None) -> MatchResult:
     """The band for already-scored candidates (best first).
 
-    Records of one person (`Person.linked_to`) are one candidate: the runner-up is the
-    best record of somebody else.
+    Records of one person are one candidate: those linked (`Person.linked_to`) and those
+    that are plainly one another's duplicate (`same_person`, weighed with `frequencies`
+    and `model`, as the candidates were). The runner-up is the best record of somebody else.
     """
     invalid = invalid_identifiers(query)
     n = len(scored)
@@ -156,7 +210,7 @@ def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
         return MatchResult(MatchBand.NONE, max(best_w, 0.0), None, "", invalid, n)
     best, person = scored[0]
     key = person_key(person)
-    runner_up = next((c.weight for c, p in scored[1:] if person_key(p) != key), float("-inf"))
+    runner_up = _runner_up(scored, thresholds, frequencies, model)
     clear_lead = best.weight - runner_up >= thresholds.margin
     several = runner_up >= thresholds.possible and not clear_lead
     # Sure bands need the name or the date of birth to corroborate, whatever the total.
@@ -176,6 +230,11 @@ def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
                                key)
         names_agree = best.family_agrees or best.given_agrees
         if best.weight >= thresholds.high and best.dob_agrees and names_agree:
+            return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n, key)
+        # A verified identifier and both names, no date of birth to compare: a copied
+        # number belongs to somebody with another given name; the full name agrees here.
+        if (not best.dob_compared and best.identifier_agrees and best.family_agrees
+                and best.given_agrees and best.weight >= thresholds.high):
             return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n, key)
         # No date of birth to compare: both names and the full address must agree, and
         # the names must be rare enough to clear a higher bar.
@@ -199,5 +258,6 @@ def match(backend: AgencyBackend, query: QueryIdentifiers,
           thresholds: MatchThresholds = DEFAULT, model: MatchModel | None = None) -> MatchResult:
     """Find `query` in `backend`: the band, the best score and (if sure) the person's id."""
     people = backend.candidates(query)
-    return decide(query, score_candidates(query, people, backend_frequencies(backend), model),
-                  thresholds)
+    freq = backend_frequencies(backend)
+    return decide(query, score_candidates(query, people, freq, model), thresholds,
+                  frequencies=freq, model=model)

@@ -255,6 +255,8 @@ def _given_level(q: tuple[str, ...], c: tuple[str, ...], s: _Scorer) -> Scored:
     if a == b:
         return "exact", W_GIVEN_EXACT + s.given_rarity(b)
     bonus = min(s.given_rarity(b), MAX_PARTIAL_RARITY_BONUS)
+    if len(q) != len(c) and "".join(q) == "".join(c):
+        return "typo", w["typo"] + bonus  # a space keyed inside the name ("Ca itlin")
     if equivalent(a, b):
         return "nickname", w["nickname"] + bonus
     if _similar(a, b):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from agency_adapters.backend import Person, QueryIdentifiers, Record
 from agency_adapters.matching import match, match_subjects
+from agency_adapters.matching.matcher import same_person
 from agency_adapters.sqlite_store import SqliteAgencyStore, StoreWriter
 from mash.vocab import Category, MatchBand
 
@@ -88,7 +89,9 @@ def test_a_store_of_the_first_schema_still_reads(tmp_path: Path) -> None:
     conn.close()
     old = SqliteAgencyStore(tmp_path / "s.sqlite")
     assert {p.linked_to for p in old.people(["A1", "A2"])} == {""}
-    assert match(old, AMY_QUERY).band is MatchBand.POSSIBLE  # nobody linked: two candidates
+    # Nobody linked, yet the two records are plainly one another's duplicate (same number,
+    # name and date of birth): still one candidate.
+    assert match(old, AMY_QUERY).band is MatchBand.HIGH
     assert len(old.records_for("A1", [Category.GP_REGISTRATION])) == 1
 
 
@@ -104,3 +107,40 @@ def test_a_verified_number_and_the_full_name_outweigh_a_wrong_date(tmp_path: Pat
     assert match(store, brother).band is MatchBand.POSSIBLE
     # Without the number the wrong date keeps it below the sure bands.
     assert match(store, replace(wrong_date, nhs_number="")).band is MatchBand.POSSIBLE
+
+
+# An unlinked duplicate as agencies key them: the surname mistyped, no NHS number.
+AMY_TYPO = replace(AMY, person_id="A3", family_name="Walkre", nhs_number="", address="4 Mil Lane")
+TWIN = replace(AMY, person_id="T1", given_name="Erin", nhs_number="")
+MOTHER = replace(AMY, person_id="M1", date_of_birth="1988-02-14", nhs_number="")
+NAMESAKE = replace(AMY, person_id="N1", postcode="S12 9XX", address="7 Ash Grove", nhs_number="")
+
+
+def test_records_that_are_plainly_one_person_are_one_candidate(tmp_path: Path) -> None:
+    # Same name, date of birth and address, one surname mistyped: the runner-up is no
+    # other person, so the lead over it is not asked for.
+    store = _store(tmp_path, [AMY, AMY_TYPO, OTHER])
+    result = match(store, replace(AMY_QUERY, postcode="S6 2AB"))
+    assert result.band is MatchBand.CERTAIN or result.band is MatchBand.HIGH
+    assert result.person_id == "A1"
+    assert same_person(AMY, AMY_TYPO) and same_person(AMY_TYPO, AMY)
+
+
+def test_relatives_and_namesakes_are_never_one_person(tmp_path: Path) -> None:
+    # A twin (another given name), a mother with her daughter's name (another date of
+    # birth), a namesake born the same day elsewhere (name and date alone are not enough).
+    for other in (TWIN, MOTHER, NAMESAKE):
+        assert not same_person(AMY, other), other.person_id
+    store = _store(tmp_path, [replace(AMY, nhs_number=""), NAMESAKE, OTHER])
+    result = match(store, AMY_QUERY)  # no postcode: either Amy could be meant
+    assert result.band is MatchBand.POSSIBLE and "more than one person" in result.confirm_hint
+
+
+def test_a_verified_number_and_the_full_name_without_a_date_are_high(tmp_path: Path) -> None:
+    store = _store(tmp_path, [replace(AMY, date_of_birth=None), OTHER])
+    moved = QueryIdentifiers(given_name="Amy", family_name="Walker", postcode="S9 9ZZ",
+                             nhs_number="943 476 5919")
+    assert match(store, moved).band is MatchBand.HIGH
+    # Another given name with the same number (a sibling's, copied) stays possible.
+    sibling = replace(moved, given_name="Tom")
+    assert match(store, sibling).band is MatchBand.POSSIBLE

@@ -108,3 +108,8 @@ def test_query_middle_name_finds_a_record_held_by_it_without_dob(tmp_path: Path)
     s = _store(tmp_path, [held])
     assert [p.person_id for p in s.candidates(q)] == ["K2"]
     s.close()
+
+
+def test_a_space_keyed_inside_a_given_name_is_a_typo() -> None:
+    assert compare_given(("ca", "itlin"), ("caitlin",)) == compare_given(("caitlyn",), ("caitlin",))
+    assert compare_given(("ca", "itlin"), ("caitlin",)) > 0
