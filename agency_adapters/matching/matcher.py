@@ -222,10 +222,19 @@ def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
             and best.family_agrees and best.given_agrees and best.weight >= thresholds.certain):
         return MatchResult(MatchBand.CERTAIN, best.weight, person.person_id, "", invalid, n,
                            key)
+    # Two valid identifiers that differ weigh against the match (-12 bits) and rule out
+    # `certain`; `high` stays possible only when both names and the date of birth agree
+    # and outweigh them (a number keyed for the wrong record, a duplicate registration):
+    # a twin or sibling has another given name, a parent another date of birth.
+    # Never when the query's number is another held person's (the wrong twin's number).
+    conflict_outweighed = not best.identifier_conflicts or (
+        best.dob_agrees and best.family_agrees and best.given_agrees
+        and not any(c.identifier_agrees for c, p in scored[1:] if person_key(p) != key))
     # A verified identifier that the given name contradicts may be a copied number (a
     # twin's, a sibling's): never sure; nor a match whose name or date of birth disagrees.
-    if clear_lead and not best.identifier_conflicts and not best.contradicted and corroborated:
-        if best.identifier_agrees and best.weight >= thresholds.certain:
+    if clear_lead and conflict_outweighed and not best.contradicted and corroborated:
+        if (best.identifier_agrees and not best.identifier_conflicts
+                and best.weight >= thresholds.certain):
             return MatchResult(MatchBand.CERTAIN, best.weight, person.person_id, "", invalid, n,
                                key)
         names_agree = best.family_agrees or best.given_agrees

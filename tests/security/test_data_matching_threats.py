@@ -41,6 +41,11 @@ def test_nhs_number_of_one_twin_with_the_others_name_is_not_sure(
     r = match(store, QueryIdentifiers(given_name="Amelia", family_name="Khan",
                                       date_of_birth="2018-02-10", nhs_number="9000000009"))
     assert r.band in (MatchBand.POSSIBLE, MatchBand.NONE) and r.person_id is None
+    # Not even with the shared address, where names, date and address outweigh a number.
+    r = match(store, QueryIdentifiers(given_name="Amelia", family_name="Khan",
+                                      date_of_birth="2018-02-10", postcode="S2 4AB",
+                                      nhs_number="9000000009"))
+    assert r.band in (MatchBand.POSSIBLE, MatchBand.NONE) and r.person_id is None
 
 
 def test_possible_match_names_nobody(store: SqliteAgencyStore) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -175,6 +176,19 @@ def test_conflicting_nhs_number_is_not_sure(store: SqliteAgencyStore) -> None:
     r = match(store, QueryIdentifiers(given_name="William", family_name="Hartley",
                                       date_of_birth="2016-04-07", nhs_number="9000000009"))
     assert r.band not in (MatchBand.CERTAIN, MatchBand.HIGH)
+    # The address too: name, date of birth and address outweigh a number keyed wrong --
+    # but never one that is another held person's (the twin's, here).
+    r = match(store, QueryIdentifiers(given_name="William", family_name="Hartley",
+                                      date_of_birth="2016-04-07", postcode="S11 8YA",
+                                      nhs_number="9000000009"))
+    assert r.band not in (MatchBand.CERTAIN, MatchBand.HIGH)
+    unheld_number = QueryIdentifiers(given_name="William", family_name="Hartley",
+                                     date_of_birth="2016-04-07", postcode="S11 8YA",
+                                     nhs_number="9000000025")
+    r = match(store, unheld_number)
+    assert r.band is MatchBand.HIGH and r.person_id == "P1"
+    # Without the address the evidence does not outweigh the conflict.
+    assert match(store, replace(unheld_number, postcode="")).band is MatchBand.POSSIBLE
 
 
 def test_thresholds_validated() -> None:
