@@ -243,7 +243,8 @@ def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
         # A verified identifier and both names, no date of birth to compare: a copied
         # number belongs to somebody with another given name; the full name agrees here.
         if (not best.dob_compared and best.identifier_agrees and best.family_agrees
-                and best.given_agrees and best.weight >= thresholds.high):
+                and best.given_agrees and _plausible_age(query, person)
+                and best.weight >= thresholds.high):
             return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n, key)
         # No date of birth to compare: both names and the full address must agree, and
         # the names must be rare enough to clear a higher bar.

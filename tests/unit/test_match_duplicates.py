@@ -144,3 +144,12 @@ def test_a_verified_number_and_the_full_name_without_a_date_are_high(tmp_path: P
     # Another given name with the same number (a sibling's, copied) stays possible.
     sibling = replace(moved, given_name="Tom")
     assert match(store, sibling).band is MatchBand.POSSIBLE
+
+
+def test_a_verified_number_without_a_date_respects_the_roles_ages(tmp_path: Path) -> None:
+    # The record's date says an adult; the referral asks about a child: not sure.
+    store = _store(tmp_path, [replace(AMY, date_of_birth="1980-01-01"), OTHER])
+    child = QueryIdentifiers(given_name="Amy", family_name="Walker", postcode="S9 9ZZ",
+                             nhs_number="943 476 5919", born_between=("2008-12-07", "2026-12-06"))
+    assert match(store, child).band is MatchBand.POSSIBLE
+    assert match(store, replace(child, born_between=None)).band is MatchBand.HIGH
