@@ -67,7 +67,13 @@ from mash.vocab import (
     UnknownVocabulary,
     parse,
 )
-from policy import BreakGlass, PolicyDecision, PolicyEngine, PolicyRequest
+from policy import (
+    NO_AGREEMENT_IN_FORCE,
+    BreakGlass,
+    PolicyDecision,
+    PolicyEngine,
+    PolicyRequest,
+)
 
 log = get_logger("adapter")
 
@@ -244,7 +250,8 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             return result, decision, permitted
 
         failure = await self._read_backend(query, d, permitted_by_subject, budget, redecide)
-        if query.agreement_version and d.agreement_version != query.agreement_version:
+        if query.agreement_version and d.agreement_version != query.agreement_version \
+                and not _no_agreement_in_force(list(decisions.values())):
             # Both sides must apply the same agreement; never guess which one is right.
             for s in d.subjects:
                 del s.facts[:]
@@ -505,6 +512,17 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
 def _fact(rec: Record) -> pb.Fact:
     return pb.Fact(record_id=rec.record_id, category=rec.category, occurred_on=rec.occurred_on,
                    summary=rec.summary, attributes=dict(rec.attributes))
+
+
+def _no_agreement_in_force(decisions: Sequence[PolicyDecision]) -> bool:
+    """Does this adapter hold no approved agreement in force with the MASH that asked?
+
+    Then the answer is WITHHELD with that reason (named per MASH: one adapter serves
+    several), rather than a version mismatch: there is no version here to compare.
+    """
+    return bool(decisions) and all(
+        d.decision is Decision.DENY and any(r.code in NO_AGREEMENT_IN_FORCE for r in d.reasons)
+        for d in decisions)
 
 
 def _overall(decisions: Sequence[PolicyDecision]) -> Decision:

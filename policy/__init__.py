@@ -33,11 +33,12 @@ from policy.errors import (
     PolicyError,
     UnknownApprover,
 )
-from policy.reasons import PolicyReason, Reason
+from policy.reasons import NO_AGREEMENT_IN_FORCE, PolicyReason, Reason
 from policy.request import DEFAULT_MASH_ID, BreakGlass, PolicyRequest
 
 __all__ = [
-    "DEFAULT_MASH_ID", "SHIPPED_POLICY_DIR", "Agreement", "AgreementConflict", "AgreementInvalid",
+    "DEFAULT_MASH_ID", "NO_AGREEMENT_IN_FORCE", "SHIPPED_POLICY_DIR", "Agreement",
+    "AgreementConflict", "AgreementInvalid",
     "ApprovalError", "ApprovalRecord", "ApprovalState", "ApprovalStatus", "BreakGlass",
     "BreakGlassTerms", "ConsentRule", "InvalidApprovalSignature", "InvalidRequest",
     "MalformedApproval", "PolicyDecision", "PolicyEngine", "PolicyError", "PolicyReason",

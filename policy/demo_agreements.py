@@ -29,6 +29,23 @@ def redate(text: str, shift: timedelta) -> str:
                       text)
 
 
+_MASH_ID = re.compile(r'^mash_id(\s*=\s*)"([^"]*)"\s*$', re.MULTILINE)
+_ID = re.compile(r'^id(\s*=\s*)"([^"]*)"\s*$', re.MULTILINE)
+
+
+def readdress(text: str, mash_id: str) -> str:
+    """`text` (an agreement file) made the agreement of MASH `mash_id` with the same agency.
+
+    The id's MASH part (`dsa-mash-demo-police` -> `dsa-<mash_id>-police`) and `mash_id` change,
+    nothing else: for a demo or test of one adapter serving several MASHs.
+    """
+    old = _MASH_ID.search(text)
+    if old is None:
+        raise ValueError("agreement text has no mash_id line")
+    text = _ID.sub(lambda m: f'id{m[1]}"{m[2].replace(old[2], mash_id, 1)}"', text, count=1)
+    return _MASH_ID.sub(lambda m: f'mash_id{m[1]}"{mash_id}"', text, count=1)
+
+
 def install_demo_agreements(home: Home, source: Path, today: date) -> Path:
     """Copy `source`'s agreements (and scenarios) into the home, re-dated for `today`.
 

@@ -41,6 +41,15 @@ class PolicyReason(StrEnum):
     BREAK_GLASS_REFUSED = "break_glass_refused"
 
 
+#: Reasons that say this party holds no approved agreement in force with the MASH that asked:
+#: the answer is then a refusal under the party's own terms, not a disagreement about versions.
+NO_AGREEMENT_IN_FORCE: frozenset[str] = frozenset({
+    PolicyReason.NO_AGREEMENT, PolicyReason.AGREEMENT_NOT_IN_FORCE, PolicyReason.AGREEMENT_EXPIRED,
+    PolicyReason.AGREEMENT_UNAPPROVED, PolicyReason.AGREEMENT_ALTERED,
+    PolicyReason.AGREEMENT_CONFLICT,
+})
+
+
 @dataclass(frozen=True)
 class Reason:
     """One reason for a decision: a stable code and a sentence for a person."""

@@ -150,6 +150,25 @@ class Cluster:
             raise
         return self
 
+    def add_broker(self, broker_id: str, *, timeout_s: float = 60.0,
+                   **settings: Any) -> Service:
+        """Start another MASH's broker on this home, reaching this cluster's adapters.
+
+        One adapter serves several MASHs: each broker has its own certificate and keys
+        (`mash pki issue broker/<id>`), its own audit log and its own agreements (`settings`
+        such as `policy_dir`); the adapters must list it in `trusted_brokers`.
+        """
+        endpoints = tuple(AdapterEndpoint(a, self.services[f"adapter-{a}"].address)
+                          for a in self.agencies)
+        cfg = replace(BrokerConfig(broker_id=broker_id, home=self.home, adapters=endpoints,
+                                   json_logs=self.json_logs), **settings)
+        path = self.home.config_dir / f"{cfg.name}.toml"
+        cfg.write(path)
+        self._spawn(cfg.name, ["broker", "serve", "--config", str(path)], path)
+        self._await_port(cfg.name, timeout_s)
+        self._await_healthy(self.services[cfg.name], timeout_s)
+        return self.services[cfg.name]
+
     def stop(self, grace_s: float = 10.0) -> None:
         """SIGTERM every service, then SIGKILL what has not exited after `grace_s`."""
         for s in self.services.values():

@@ -29,7 +29,8 @@ from mash.v1 import mash_pb2_grpc as pb_grpc
 
 class HostileProxy(pb_grpc.AgencyAdapterServicer):
     """Forwards to the real adapter, then tampers (mode: pass, flip_signature, edit_content,
-    other_agency_key, replay_previous)."""
+    other_agency_key, replay_previous, other_broker: readdressed to another MASH and
+    re-signed with the agency's own key, as a compromised adapter host could)."""
 
     def __init__(self, home: Home, agency: str = "police", other_agency: str = "health") -> None:
         self.home = home
@@ -38,6 +39,7 @@ class HostileProxy(pb_grpc.AgencyAdapterServicer):
         self.upstream = ""
         self.previous: pb.SignedDisclosure | None = None
         self.other_key = SigningKey.load(home.signing_key(f"adapter-{other_agency}"))
+        self.own_key = SigningKey.load(home.signing_key(f"adapter-{agency}"))
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         pb_grpc.add_AgencyAdapterServicer_to_server(self, self.server)
         self.port = self.server.add_secure_port(
@@ -73,6 +75,11 @@ class HostileProxy(pb_grpc.AgencyAdapterServicer):
         elif self.mode == "other_agency_key":
             out.signature = self.other_key.sign(DISCLOSURE_DOMAIN, out.disclosure)
             out.key_id = self.other_key.key_id
+        elif self.mode == "other_broker":
+            d = pb.Disclosure.FromString(out.disclosure)
+            d.broker_id = "mash-north"
+            out.disclosure = d.SerializeToString(deterministic=True)
+            out.signature = self.own_key.sign(DISCLOSURE_DOMAIN, out.disclosure)
         elif self.mode == "replay_previous" and self.previous is not None:
             out.CopyFrom(self.previous)
         self.previous = real

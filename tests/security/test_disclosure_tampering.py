@@ -58,6 +58,7 @@ def test_untampered_answer_through_the_proxy_is_accepted(
     ("edit_content", "invalid_signature"),
     ("other_agency_key", "wrong_signer"),
     ("replay_previous", "query_hash_mismatch"),
+    ("other_broker", "broker_mismatch"),  # a real signature, but for another MASH
 ])
 def test_tampered_disclosure_is_rejected_and_reported(
     home: Home, proxy: HostileProxy, hclient: BrokerClient, mode: str, code: str
