@@ -8,6 +8,9 @@ Health checking (`grpc.health.v1.Health/Check`) answers for these service names:
 - `mash.v1.AgencyAdapter/backend`: the backend has no fault. NOT_SERVING while a
   fault stands that the operator must see even though queries are still answered
   (a refused extract while the previous one stays in use, a query that timed out).
+- `mash.v1.AgencyAdapter/credentials`: the adapter's certificate and trust store files
+  are the ones in force. NOT_SERVING while a new file is refused (the adapter serves on
+  the ones it holds; `HOME/run/<adapter>.credentials.json` says what is wrong).
 
 gRPC health carries no text, so the reasons are in `HOME/run/<adapter>.health.json`
 (written atomically on every change) and in the log (`health_changed`).
@@ -32,6 +35,8 @@ log = get_logger("adapter")
 
 SERVICE = "mash.v1.AgencyAdapter"
 BACKEND = "backend"
+#: the adapter's own TLS certificate and trust store (`certs.live`)
+CREDENTIALS = "credentials"
 
 
 def component_service(component: str) -> str:
@@ -66,7 +71,8 @@ class AdapterHealth:
         self.status_file = status_file
         self._clock = clock
         self._servicer: HealthPublisher | None = None
-        self.components: dict[str, ComponentHealth] = {BACKEND: ComponentHealth()}
+        self.components: dict[str, ComponentHealth] = {BACKEND: ComponentHealth(),
+                                                       CREDENTIALS: ComponentHealth()}
 
     @property
     def serving(self) -> bool:

@@ -9,8 +9,14 @@ from typing import Any
 
 from grpc_health.v1 import health as grpc_health
 
-from agency_adapters.adapter_health import BACKEND, AdapterHealth, probe_backend, watch_backend
-from agency_adapters.backend import AsyncAgencyBackend, BackendMisconfigured
+from agency_adapters.adapter_health import (
+    BACKEND,
+    CREDENTIALS,
+    AdapterHealth,
+    probe_backend,
+    watch_backend,
+)
+from agency_adapters.backend import AsyncAgencyBackend, BackendMisconfigured, BackendState
 from agency_adapters.backend_threads import ThreadedBackend
 from agency_adapters.config import BUILTIN_BACKENDS, AdapterConfig
 from agency_adapters.matching import MatchThresholds
@@ -22,9 +28,9 @@ from agency_adapters.service import AdapterParts, AdapterService
 from audit.log import AuditLog
 from audit.pseudonyms import Pseudonymiser
 from audit.witness import Witness, pinned_from
+from certs.live import CREDENTIALS_INTERVAL_S, LiveCredentials, ServerCertificate
 from certs.reloading import ReloadingTrustStore
 from certs.signing import SigningKey
-from certs.tls import server_credentials
 from mash import aio, grpc_server, logs
 from mash.config import ConfigError
 from mash.v1 import mash_pb2, mash_pb2_grpc
@@ -113,7 +119,18 @@ async def serve(config: AdapterConfig, *, simulated_delay_ms: int = 0) -> None:
     start = getattr(parts.backend, "start", None)
     if callable(start):
         await start()  # a backend's own background work (e.g. watching for a new extract)
+    # The certificate presented and the trust store both follow their files (and SIGHUP).
+    trust = parts.trust
+    if not isinstance(trust, ReloadingTrustStore):
+        raise TypeError("a serving adapter follows its trust store file")
+    live = LiveCredentials(ServerCertificate(config.home, config.name), trust,
+                           status_file=config.home.run_dir / f"{config.name}.credentials.json")
     service = AdapterService(parts)
+
+    async def credentials_fault(fault: str) -> None:
+        # Still serving on the certificate and pins in force; the fault is the operator's.
+        await parts.health.probed(CREDENTIALS, BackendState(True, fault))
+
     # A request whose bytes do not parse is refused by the interceptor, and logged here.
     server = grpc_server.build_server(config.max_message_bytes,
                                       on_malformed=service.refuse_malformed)
@@ -121,20 +138,24 @@ async def serve(config: AdapterConfig, *, simulated_delay_ms: int = 0) -> None:
     servicer = grpc_health.aio.HealthServicer()
     watcher: asyncio.Task[None] | None = None
     reloading: asyncio.Task[None] | None = None
+    certificates: asyncio.Task[None] | None = None
     async for port in grpc_server.serve_until_signalled(
             server, service_name=SERVICE_NAME, listen=config.listen,
-            credentials=server_credentials(config.home, config.name),
+            credentials=live.certificate.credentials(),
             port_file=config.home.run_dir / f"{config.name}.port", health_servicer=servicer):
         await parts.health.attach(servicer)
         watcher = asyncio.create_task(watch_backend(
             parts.backend, parts.health, interval_s=config.health_interval_s,
             timeout_s=timeout_s))
-        reloading = start_reloading(parts.engine, config.home, config.policy_dir, config.name)
+        certificates = asyncio.create_task(live.watch(
+            interval_s=CREDENTIALS_INTERVAL_S, on_fault=credentials_fault))
+        reloading = start_reloading(parts.engine, config.home, config.policy_dir, config.name,
+                                    also_on_sighup=(live.trigger,))
         log.info("adapter_started", agency=str(config.agency), port=port,
                  backend=config.backend, serving=parts.health.serving,
                  policy_version=parts.engine.version,
                  match_model=parts.match_model.model_id() if parts.match_model else "shipped")
-    for task in (watcher, reloading):
+    for task in (watcher, reloading, certificates):
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

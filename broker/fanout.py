@@ -60,15 +60,34 @@ class AdapterClients:
 
     def __init__(self, home: Home, client_name: str, endpoints: Sequence[AdapterEndpoint],
                  max_message_bytes: int) -> None:
-        creds = channel_credentials(home, client_name)
-        self._channels: dict[Agency, grpc.aio.Channel] = {}
-        self._stubs: dict[Agency, pb_grpc.AgencyAdapterStub] = {}
-        for e in endpoints:
+        self._home, self._client_name = home, client_name
+        self._endpoints, self._max_message_bytes = tuple(endpoints), max_message_bytes
+        self._channels, self._stubs = self._connect()
+
+    def _connect(self) -> tuple[dict[Agency, grpc.aio.Channel],
+                                dict[Agency, pb_grpc.AgencyAdapterStub]]:
+        creds = channel_credentials(self._home, self._client_name)
+        channels: dict[Agency, grpc.aio.Channel] = {}
+        stubs: dict[Agency, pb_grpc.AgencyAdapterStub] = {}
+        for e in self._endpoints:
             expected = Principal(PeerKind.ADAPTER, e.agency.value)
-            options = client_channel_options(expected, e.address, e.server_name, max_message_bytes)
+            options = client_channel_options(expected, e.address, e.server_name,
+                                              self._max_message_bytes)
             channel = grpc.aio.secure_channel(e.address, creds, options=options)
-            self._channels[e.agency] = channel
-            self._stubs[e.agency] = pb_grpc.AgencyAdapterStub(channel)
+            channels[e.agency] = channel
+            stubs[e.agency] = pb_grpc.AgencyAdapterStub(channel)
+        return channels, stubs
+
+    async def renew(self, grace_s: float = 10.0) -> None:
+        """Dial every adapter again with the certificate now on disk (after its renewal).
+
+        New calls take the new channels at once; calls in flight on the old ones finish
+        (within `grace_s`) before those close.
+        """
+        old = self._channels
+        self._channels, self._stubs = self._connect()
+        for channel in old.values():
+            await channel.close(grace=grace_s)
 
     async def call(self, agency: Agency, signed: pb.SignedQuery, timeout_s: float) -> CallOutcome:
         """Send one signed query; never raises, never waits past `timeout_s`."""

@@ -10,6 +10,9 @@ from typing import Any
 
 import jwt
 
+from grpc_health.v1 import health as grpc_health
+from grpc_health.v1 import health_pb2
+
 from audit.alerts import AlertMonitor, default_rules
 from audit.log import AuditLog
 from audit.loop_sink import LoopBatchingSink
@@ -24,9 +27,9 @@ from broker.refusal_log import RefusalLog
 from broker.reviews import ReviewStore
 from broker.service import AuditSink, BrokerParts, BrokerService
 from broker.timescales import due_at
+from certs.live import CREDENTIALS_INTERVAL_S, LiveCredentials, ServerCertificate
 from certs.reloading import ReloadingTrustStore
 from certs.signing import SigningKey
-from certs.tls import server_credentials
 from identity.tokens import TokenValidator
 from mash import aio, grpc_server, logs
 from mash.errors import present
@@ -36,6 +39,9 @@ from policy import load_engine
 from policy.reloading import start_reloading
 
 SERVICE_NAME = mash_pb2.DESCRIPTOR.services_by_name["Broker"].full_name
+#: Health of the broker's own certificate and trust store: NOT_SERVING while a new file is
+#: refused (the broker still serves, on the ones in force; the reason is in the status file).
+CREDENTIALS_SERVICE = f"{SERVICE_NAME}/credentials"
 
 class IdentityProviderUnavailable(RuntimeError):
     """The configured identity provider's keys could not be read at start-up."""
@@ -134,18 +140,37 @@ async def serve(config: BrokerConfig, *, benchmark_audit_sink: AuditSink | None 
     referrals = present(parts.referrals, "the referral store")
     referrals_pb2_grpc.add_ReferralsServicer_to_server(
         ReferralsService(parts, broker, referrals, home_calendar(config.home)), server)
+    trust = parts.trust
+    if not isinstance(trust, ReloadingTrustStore):
+        raise TypeError("a serving broker follows its trust store file")
+    # The certificate presented (and dialled with) and the trust store follow their files.
+    live = LiveCredentials(ServerCertificate(config.home, config.name), trust,
+                           status_file=config.home.run_dir / f"{config.name}.credentials.json")
+    health = grpc_health.aio.HealthServicer()
+
+    async def credentials_fault(fault: str) -> None:
+        await health.set(CREDENTIALS_SERVICE, health_pb2.HealthCheckResponse.NOT_SERVING
+                         if fault else health_pb2.HealthCheckResponse.SERVING)
+
     reloading: asyncio.Task[None] | None = None
+    certificates: asyncio.Task[None] | None = None
     async for port in grpc_server.serve_until_signalled(
             server, service_name=SERVICE_NAME, listen=config.listen,
-            credentials=server_credentials(config.home, config.name),
-            port_file=config.home.run_dir / f"{config.name}.port"):
-        reloading = start_reloading(parts.engine, config.home, config.policy_dir, config.name)
+            credentials=live.certificate.credentials(),
+            port_file=config.home.run_dir / f"{config.name}.port", health_servicer=health):
+        await credentials_fault("")
+        certificates = asyncio.create_task(live.watch(
+            interval_s=CREDENTIALS_INTERVAL_S, on_fault=credentials_fault,
+            on_renewed=parts.clients.renew))
+        reloading = start_reloading(parts.engine, config.home, config.policy_dir, config.name,
+                                    also_on_sighup=(live.trigger,))
         log.info("broker_started", broker_id=config.broker_id, port=port,
                  adapters=len(config.adapters), policy_version=parts.engine.version)
-    if reloading is not None:
-        reloading.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reloading
+    for task in (reloading, certificates):
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     log.info("broker_stopped")
     await parts.clients.close()
     parts.reviews.close()

@@ -4,8 +4,12 @@
 atomically; a long-running broker or adapter must honour the change without a
 restart. `ReloadingTrustStore` re-reads the file when its modification time or
 size changes, checking at most once per `check_interval_s` (one `stat` call),
-so the hot path stays a dictionary lookup. If the new file is unreadable it
-fails closed: every call raises `TrustStoreError` until the file is fixed.
+so the hot path stays a dictionary lookup; `reload_now` looks at once (SIGHUP).
+
+A new file that does not load (a hand edit gone wrong, a truncated copy) is refused: the
+store in force stays -- with every pin and revocation it held -- `fault` says what is wrong,
+and the log says it once (`trust_store_reload_refused`). The next good file is taken as
+usual. Writers replace the file atomically (`mash pki`), so a reader never sees half of one.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from certs.errors import TrustStoreError
 from certs.truststore import PinnedKey, TrustStore, VerifiedKey
 from mash.clock import Clock, utc_now
+from mash.logs import get_logger
+
+log = get_logger("certs")
 
 
 class ReloadingTrustStore:
@@ -41,8 +48,9 @@ class ReloadingTrustStore:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._signature = self._stat()
-        self._store: TrustStore | None = TrustStore.load(self.path, clock=clock)
-        self._error: TrustStoreError | None = None
+        self._store = TrustStore.load(self.path, clock=clock)
+        #: why the file on disk is not the one in force ("" when it is)
+        self.fault = ""
         self._next_check = monotonic() + check_interval_s
 
     def _stat(self) -> tuple[int, int, int]:
@@ -53,23 +61,37 @@ class ReloadingTrustStore:
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def current(self) -> TrustStore:
-        """The store as the file now says; raises `TrustStoreError` if the file went bad."""
+        """The store as the file now says (or the last good one while the file is refused)."""
         now = self._monotonic()
         if now >= self._next_check:
-            with self._lock:
-                if now >= self._next_check:
-                    self._next_check = now + self._interval
-                    signature = self._stat()
-                    if signature != self._signature:
-                        self._signature = signature
-                        try:
-                            self._store, self._error = (
-                                TrustStore.load(self.path, clock=self._clock), None)
-                        except TrustStoreError as exc:
-                            self._store, self._error = None, exc
-        if self._store is None:
-            raise TrustStoreError(f"trust store unusable, refusing all: {self._error}")
+            self._check(now, force=False)
         return self._store
+
+    def reload_now(self) -> bool:
+        """Look at the file at once, changed or not; returns whether it is the one in force."""
+        self._check(self._monotonic(), force=True)
+        return not self.fault
+
+    def _check(self, now: float, *, force: bool) -> None:
+        with self._lock:
+            if not force and now < self._next_check:
+                return
+            self._next_check = now + self._interval
+            signature = self._stat()
+            if signature == self._signature and not force:
+                return
+            self._signature = signature
+            try:
+                fresh = TrustStore.load(self.path, clock=self._clock)
+            except (TrustStoreError, OSError) as exc:  # unreadable is refused like malformed
+                if self.fault != str(exc):
+                    log.warning("trust_store_reload_refused", path=str(self.path),
+                                reason=str(exc))
+                self.fault = str(exc)
+                return
+            if self.fault:
+                log.info("trust_store_loaded", path=str(self.path), previous_fault=self.fault)
+            self._store, self.fault = fresh, ""
 
     # --- TrustStore's read API, delegated -------------------------------------------------
     def verify(self, domain: bytes, payload: bytes, signature: bytes, key_id: str, *,

@@ -167,10 +167,13 @@ def stale(parties: Iterable[dict[str, Any]]) -> list[str]:
 
 
 def start_reloading(engine: PolicyEngine, home: Home, policy_dir: Path | None, name: str, *,
-                    interval_s: float = 2.0) -> asyncio.Task[None]:
+                    interval_s: float = 2.0,
+                    also_on_sighup: Iterable[Callable[[], None]] = ()) -> asyncio.Task[None]:
     """Keep a running process's `engine` in step with its home's policy files (and SIGHUP).
 
-    Call from the running event loop; cancel the returned task at shutdown.
+    SIGHUP also calls each of `also_on_sighup` (a process has one SIGHUP handler: the
+    certificate and trust-store reloaders ride on it). Call from the running event loop;
+    cancel the returned task at shutdown.
     """
     from policy.approval import approvals_dir, approvers_file
     from policy.engine import default_policy_dir, load_engine
@@ -184,5 +187,12 @@ def start_reloading(engine: PolicyEngine, home: Home, policy_dir: Path | None, n
     log.info("policy_in_force", party=name, version=engine.version)
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError, AttributeError):  # no SIGHUP on Windows
-        loop.add_signal_handler(signal.SIGHUP, reloader.trigger)
+        loop.add_signal_handler(signal.SIGHUP, _all_of(reloader.trigger, *also_on_sighup))
     return asyncio.create_task(reloader.watch(), name=f"policy-reloader-{name}")
+
+
+def _all_of(*calls: Callable[[], None]) -> Callable[[], None]:
+    def call_all() -> None:
+        for call in calls:
+            call()
+    return call_all
