@@ -33,7 +33,8 @@ def test_faults_and_recovery_reach_the_servicer_and_the_status_file(tmp_path: Pa
     async def scenario() -> None:
         await health.attach(servicer)
         assert servicer.statuses == {"mash.v1.AgencyAdapter": UP,
-                                     "mash.v1.AgencyAdapter/backend": UP}
+                                     "mash.v1.AgencyAdapter/backend": UP,
+                                     "mash.v1.AgencyAdapter/credentials": UP}
         # a refused extract: still serving the old data, but a fault the operator must see
         await health.probed(BACKEND, BackendState(True, "extract refused: people.csv header",
                                                   data_as_of="2026-11-01T02:00:00+00:00"))
@@ -55,7 +56,8 @@ def test_faults_and_recovery_reach_the_servicer_and_the_status_file(tmp_path: Pa
         assert written is not None and written["serving"] is False
         await health.probed(BACKEND, BackendState(True))
         assert servicer.statuses == {"mash.v1.AgencyAdapter": UP,
-                                     "mash.v1.AgencyAdapter/backend": UP}
+                                     "mash.v1.AgencyAdapter/backend": UP,
+                                     "mash.v1.AgencyAdapter/credentials": UP}
 
     asyncio.run(scenario())
 
