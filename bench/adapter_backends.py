@@ -1,37 +1,43 @@
-"""Benchmark: per-query CPU and latency of the SQL or extract backend, against the SQLite demo store.
+"""Benchmark: per-query CPU and latency of an agency backend, against the SQLite demo store.
 
-    mash bench adapter --backend sql|extract [--people N] [--queries N] [--json] [--work DIR]
+    mash bench adapter --backend sql|fhir|extract [--people N] [--queries N] [--json] [--work DIR]
 
-One run builds the same synthetic people three ways -- the SQLite demo store (the
-baseline), and the backend measured: a PostgreSQL reporting warehouse started in a
-temporary folder and read through the SQL backend (its mapping, its match-key table),
-or the nightly extract written from the store and read through the extract backend --
-and sends the same queries through each, one at a time, on an event loop, as the
-adapter does: every subject's candidates through `view.candidates`, matching, then the
-sure match's records through `view.records_for`. The people are health's projection of
-the population (health holds nearly everyone, so N people in the population is about N
-in the store). Queries carry a person's name, date of birth, sex and postcode, without
-NHS number or UPN (the common referral).
+One run builds the same synthetic people twice -- the SQLite demo store (the baseline),
+and the backend measured: a PostgreSQL reporting warehouse started in a temporary folder
+and read through the SQL backend (its mapping, its match-key table); a FHIR R4 server
+process (`bench.fhirserver`, HTTPS on loopback, PDS-style search) serving the store and
+read through the FHIR backend and the shipped template mapping; or the nightly extract
+written from the store and read through the extract backend -- and sends the same queries
+through each, one at a time, on an event loop, as the adapter does: every subject's
+candidates through `view.candidates`, matching, then the sure match's records through
+`view.records_for`. The people are health's projection of the population (health holds
+nearly everyone, so N people in the population is about N in the store). Queries carry a
+person's name, date of birth, sex and postcode, without NHS number or UPN (the common
+referral).
 
 Figures per backend: wall-clock latency per query (p50, p99); the time spent inside the
 backend's own calls (the store's or the database driver's work, measured in the pool
-thread); the time added over that (hand-off to the pool thread, matching, our Python:
-p50, p99); this process's CPU per query (all threads); and, for PostgreSQL, the
-database server's CPU per query (from /proc). Ratios are against the SQLite baseline
-of the same run.
+thread; for FHIR, the wall time of its view's calls: HTTP round trips and the server's
+work); the time added over that (hand-off to the pool thread, matching, our Python:
+p50, p99); this process's CPU per query (all threads); and the server's CPU per query
+(from /proc) for PostgreSQL and for the FHIR server. Ratios are against the SQLite
+baseline of the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -87,6 +93,34 @@ class _Timed:
         self.inner.close()
 
 
+class _TimedAsync:
+    """An asynchronous backend (its own view) whose calls add their wall time to `spent`."""
+
+    def __init__(self, inner: AsyncAgencyBackend) -> None:
+        self.inner = inner
+        self.spent = 0.0
+
+    def view(self) -> _TimedAsync:
+        return self
+
+    async def candidates(self, query: QueryIdentifiers) -> list[Person]:
+        t0 = time.perf_counter()
+        try:
+            return await self.inner.view().candidates(query)
+        finally:
+            self.spent += time.perf_counter() - t0
+
+    async def records_for(self, person_id: str, categories: Collection[Category]) -> list[Record]:
+        t0 = time.perf_counter()
+        try:
+            return await self.inner.view().records_for(person_id, categories)
+        finally:
+            self.spent += time.perf_counter() - t0
+
+    def name_frequencies(self) -> Any:
+        return self.inner.view().name_frequencies()
+
+
 @dataclass
 class Figures:
     """One backend's figures over the run."""
@@ -98,6 +132,8 @@ class Figures:
     own_ms: list[float] = field(default_factory=list)
     process_cpu_s: float = 0.0
     server_cpu_s: float | None = None
+    #: the output name of the server's CPU per query
+    server_label: str = "db_server_cpu_ms_per_query"
     answers: list[tuple[str, str | None, int]] = field(default_factory=list)
 
     def summary(self, baseline: Figures | None) -> dict[str, Any]:
@@ -115,7 +151,7 @@ class Figures:
             "process_cpu_ms_per_query": round(cpu, 3),
         }
         if self.server_cpu_s is not None:
-            out["db_server_cpu_ms_per_query"] = round(1000 * self.server_cpu_s / self.queries, 3)
+            out[self.server_label] = round(1000 * self.server_cpu_s / self.queries, 3)
         if baseline is not None and baseline is not self:
             base_cpu = 1000 * baseline.process_cpu_s / baseline.queries
             out["latency_p50_vs_sqlite"] = round(
@@ -134,7 +170,7 @@ def _queries(store: SqliteAgencyStore, n: int) -> list[QueryIdentifiers]:
     return [replace(QueryIdentifiers.of_person(p), nhs_number="", upn="") for p in picked]
 
 
-async def _run(view_of: Callable[[], Any], timed: _Timed, queries: Sequence[QueryIdentifiers],
+async def _run(view_of: Callable[[], Any], timed: _Timed | _TimedAsync, queries: Sequence[QueryIdentifiers],
                categories: Sequence[Category], figures: Figures) -> None:
     thresholds = MatchThresholds()
     for q in queries:
@@ -169,11 +205,19 @@ def _postgres_cpu_s(data_dir: Path) -> float:
     return total / tick
 
 
-def measure(name: str, backend: AsyncAgencyBackend, timed: _Timed, people: int,
-            queries: Sequence[QueryIdentifiers], categories: Sequence[Category],
-            server_cpu: Callable[[], float] | None = None) -> Figures:
-    """Warm up on the queries once, then measure them."""
-    figures = Figures(name, people)
+def _process_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by process `pid` (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(name: str, backend: AsyncAgencyBackend | _TimedAsync, timed: _Timed | _TimedAsync,
+            people: int, queries: Sequence[QueryIdentifiers], categories: Sequence[Category],
+            server_cpu: Callable[[], float] | None = None,
+            server_label: str = "db_server_cpu_ms_per_query",
+            aclose: Callable[[], Awaitable[None]] | None = None) -> Figures:
+    """Warm up on the queries once, then measure them (then `aclose`, on the same loop)."""
+    figures = Figures(name, people, server_label=server_label)
 
     async def both() -> None:
         await _run(backend.view, timed, queries, categories, Figures(name, people))  # warm-up
@@ -182,6 +226,8 @@ def measure(name: str, backend: AsyncAgencyBackend, timed: _Timed, people: int,
         figures.process_cpu_s = time.process_time() - cpu0
         if server_cpu:
             figures.server_cpu_s = server_cpu() - srv0
+        if aclose is not None:  # an HTTP client's connections belong to this loop
+            await aclose()
 
     asyncio.run(both())
     figures.queries = len(queries)
@@ -211,6 +257,8 @@ def run(kind: str, people: int, queries: int, work: Path) -> dict[str, Any]:
     with ExitStack() as stack:
         if kind == "sql":
             figures, extra = _measure_sql(stack, work, people, as_of, asked)
+        elif kind == "fhir":
+            figures, extra = _measure_fhir(stack, work, home, held, asked, categories)
         else:
             figures, extra = _measure_extract(work, store, home, asked, categories)
         built.update(extra)
@@ -252,6 +300,61 @@ def _measure_sql(stack: ExitStack, work: Path, people: int, as_of: date,
     return figures, built
 
 
+def _measure_fhir(stack: ExitStack, work: Path, home: Home, held: int,
+                  asked: Sequence[QueryIdentifiers], categories: Sequence[Category],
+                  ) -> tuple[Figures, dict[str, float]]:
+    from agency_adapters.config import AdapterConfig
+    from agency_adapters.fhir.factory import open_backend
+
+    t0 = time.perf_counter()
+    server = stack.enter_context(_fhir_server(home.agency_store(AGENCY), work / "fhir"))
+    built = {"fhir_server_started_s": round(time.perf_counter() - t0, 1)}
+    template = Path(__file__).resolve().parents[1] / "agency_adapters/templates/fhir-mapping.toml"
+    config = AdapterConfig(agency=AGENCY, home=home, store=work / "unused", backend="fhir",
+                           backend_timeout_ms=10_000)
+    fhir = open_backend(config, {"mapping": str(template), "base_url": server.base_url,
+                                 "ca_file": str(server.ca_file), "timeout_s": 30, "retries": 0})
+    timed = _TimedAsync(fhir)
+    figures = measure("fhir", timed, timed, held, asked, categories,
+                      server_cpu=lambda: _process_cpu_s(server.pid),
+                      server_label="fhir_server_cpu_ms_per_query", aclose=fhir.aclose)
+    return figures, built
+
+
+@dataclass(frozen=True)
+class _FhirProcess:
+    base_url: str
+    ca_file: Path
+    pid: int
+
+
+@contextlib.contextmanager
+def _fhir_server(store: Path, folder: Path, timeout_s: float = 600) -> Iterator[_FhirProcess]:
+    """`bench.fhirserver` serving `store`, as a process of its own (its CPU is its own)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    url_file = folder / "base-url"
+    url_file.unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.fhirserver", "--store", str(store), "--tls",
+         str(folder / "tls"), "--port-file", str(url_file)], stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not url_file.is_file() or not url_file.read_text().endswith("\n"):
+            if process.poll() is not None:
+                raise RuntimeError(f"the FHIR server exited with {process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the FHIR server did not start within {timeout_s:.0f}s")
+            time.sleep(0.1)
+        yield _FhirProcess(url_file.read_text().strip(), folder / "tls" / "ca.pem", process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def _measure_extract(work: Path, store: SqliteAgencyStore, home: Home,
                      asked: Sequence[QueryIdentifiers], categories: Sequence[Category],
                      ) -> tuple[Figures, dict[str, float]]:
@@ -280,10 +383,10 @@ def _measure_extract(work: Path, store: SqliteAgencyStore, home: Home,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point (`mash bench adapter --backend sql|extract ...`)."""
+    """Entry point (`mash bench adapter --backend sql|fhir|extract ...`)."""
     parser = argparse.ArgumentParser(prog="mash bench adapter --backend",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", required=True, choices=("sql", "extract"))
+    parser.add_argument("--backend", required=True, choices=("sql", "fhir", "extract"))
     parser.add_argument("--people", type=int, default=10_000, help="population size")
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--work", type=Path, default=None,

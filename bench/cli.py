@@ -45,7 +45,7 @@ OTHER_BENCHMARKS: dict[str, tuple[str, str]] = {
                         "the broker log's cost on the real path: full, without SQLite, hand-off"),
     "crypto": ("bench.certs_crypto", "sign/verify, peer identity and token validation costs"),
     "adapter": ("bench.adapter_query", "an adapter's own CPU per query in process, and its parts;"
-                                       " --backend sql|extract: a backend vs the SQLite store"),
+                                       " --backend sql|fhir|extract: a backend vs the SQLite store"),
 }
 
 

@@ -1,4 +1,4 @@
-"""`mash bench adapter --backend sql|extract` runs and prints its figures (behaviour, not timings)."""
+"""`mash bench adapter --backend sql|fhir|extract` runs and prints its figures (behaviour, not timings)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.postgres import require_bindir
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("backend", ["extract", "sql"])
+@pytest.mark.parametrize("backend", ["extract", "fhir", "sql"])
 def test_the_backend_benchmark_measures_against_the_sqlite_store(backend: str) -> None:
     if backend == "sql":
         require_bindir()  # skipped (failed in CI) only where PostgreSQL is not installed
@@ -32,3 +32,4 @@ def test_the_backend_benchmark_measures_against_the_sqlite_store(backend: str) -
         assert figures["latency_p99_ms"] >= figures["latency_p50_ms"] > 0
         assert figures["process_cpu_ms_per_query"] > 0
     assert ("db_server_cpu_ms_per_query" in measured) == (backend == "sql")
+    assert ("fhir_server_cpu_ms_per_query" in measured) == (backend == "fhir")
