@@ -30,7 +30,7 @@ from broker.timescales import due_at
 from certs.live import CREDENTIALS_INTERVAL_S, LiveCredentials, ServerCertificate
 from certs.reloading import ReloadingTrustStore
 from certs.signing import SigningKey
-from identity.tokens import TokenValidator
+from identity.tokens import TokenValidator, jwks_path
 from mash import aio, grpc_server, logs
 from mash.errors import present
 from mash.v1 import mash_pb2, mash_pb2_grpc, referrals_pb2_grpc
@@ -71,7 +71,17 @@ def token_validator(config: BrokerConfig) -> TokenValidator:
         if not config.dev_mode:  # BrokerConfig refuses this too; never fall back silently
             raise IdentityProviderUnavailable("no [identity] configured and dev_mode is off")
         logs.get_logger("broker").warning("broker_dev_mode", identity="development issuer")
-        return TokenValidator.from_home(config.home, broker_id=config.broker_id)
+        path = jwks_path(config.home)
+        try:
+            return TokenValidator.from_home(config.home, broker_id=config.broker_id)
+        except FileNotFoundError:
+            raise IdentityProviderUnavailable(
+                f"the development issuer's keys are missing ({path}): create them with "
+                f"`mash token init --home {config.home.root}`, or name your identity provider "
+                "under [identity]") from None
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise IdentityProviderUnavailable(f"cannot read the development issuer's keys from "
+                                              f"{path}: {exc}") from None
     return TokenValidator(idp.issuer, idp.audience, _jwks(idp), org=idp.org or config.broker_id)
 
 
