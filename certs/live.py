@@ -35,6 +35,7 @@ from certs.authority import principal_of
 from certs.names import Principal
 from certs.reloading import ReloadingTrustStore
 from mash.clock import Clock, utc_now
+from mash.files import write_text
 from mash.home import Home
 from mash.logs import get_logger
 
@@ -224,12 +225,9 @@ class LiveCredentials:
 
     def publish(self) -> None:
         """Write the status file atomically."""
-        if self.status_file is None:
-            return
-        self.status_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.status_file.with_name(f".{self.status_file.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.status(), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, self.status_file)
+        if self.status_file is not None:
+            self.status_file.parent.mkdir(parents=True, exist_ok=True)
+            write_text(self.status_file, json.dumps(self.status(), indent=2) + "\n")
 
     async def watch(self, *, interval_s: float,
                     on_fault: Callable[[str], Awaitable[None]] | None = None,
