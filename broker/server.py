@@ -9,7 +9,6 @@ import json
 from typing import Any
 
 import jwt
-
 from grpc_health.v1 import health as grpc_health
 from grpc_health.v1 import health_pb2
 
