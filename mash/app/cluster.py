@@ -161,7 +161,7 @@ class Cluster:
         endpoints = tuple(AdapterEndpoint(a, self.services[f"adapter-{a}"].address)
                           for a in self.agencies)
         cfg = replace(BrokerConfig(broker_id=broker_id, home=self.home, adapters=endpoints,
-                                   json_logs=self.json_logs), **settings)
+                                   json_logs=self.json_logs, dev_mode=True), **settings)
         path = self.home.config_dir / f"{cfg.name}.toml"
         cfg.write(path)
         self._spawn(cfg.name, ["broker", "serve", "--config", str(path)], path)
