@@ -5,7 +5,7 @@
 One run builds the same synthetic people twice -- the SQLite demo store (the baseline),
 and the backend measured: a PostgreSQL reporting warehouse started in a temporary folder
 and read through the SQL backend (its mapping, its match-key table); a FHIR R4 server
-process (`bench.fhirserver`, HTTPS on loopback, PDS-style search) serving the store and
+process (`tests.fhir_server`, HTTPS on loopback, PDS-style search) serving the store and
 read through the FHIR backend and the shipped template mapping; or the nightly extract
 written from the store and read through the extract backend -- and sends the same queries
 through each, one at a time, on an event loop, as the adapter does: every subject's
@@ -330,12 +330,12 @@ class _FhirProcess:
 
 @contextlib.contextmanager
 def _fhir_server(store: Path, folder: Path, timeout_s: float = 600) -> Iterator[_FhirProcess]:
-    """`bench.fhirserver` serving `store`, as a process of its own (its CPU is its own)."""
+    """`tests.fhir_server` serving `store`, as a process of its own (its CPU is its own)."""
     folder.mkdir(parents=True, exist_ok=True)
     url_file = folder / "base-url"
     url_file.unlink(missing_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.fhirserver", "--store", str(store), "--tls",
+        [sys.executable, "-m", "tests.fhir_server", "--store", str(store), "--tls",
          str(folder / "tls"), "--port-file", str(url_file)], stdin=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + timeout_s
