@@ -32,7 +32,7 @@ from certs.signing import SigningKey
 from identity.tokens import TokenValidator, jwks_path
 from mash import aio, grpc_server, logs
 from mash.errors import present
-from mash.v1 import mash_pb2, mash_pb2_grpc, referrals_pb2_grpc
+from mash.v1 import mash_pb2, mash_pb2_grpc, referrals_pb2, referrals_pb2_grpc
 from mash.working_calendar import home_calendar
 from policy import load_engine
 from policy.reloading import start_reloading
@@ -41,6 +41,9 @@ SERVICE_NAME = mash_pb2.DESCRIPTOR.services_by_name["Broker"].full_name
 #: Health of the broker's own certificate and trust store: NOT_SERVING while a new file is
 #: refused (the broker still serves, on the ones in force; the reason is in the status file).
 CREDENTIALS_SERVICE = f"{SERVICE_NAME}/credentials"
+#: Every service the broker serves: each is in health checking and server reflection.
+SERVICE_NAMES = (SERVICE_NAME,
+                 referrals_pb2.DESCRIPTOR.services_by_name["Referrals"].full_name)
 
 class IdentityProviderUnavailable(RuntimeError):
     """The configured identity provider's keys could not be read at start-up."""
@@ -164,7 +167,7 @@ async def serve(config: BrokerConfig, *, benchmark_audit_sink: AuditSink | None 
     reloading: asyncio.Task[None] | None = None
     certificates: asyncio.Task[None] | None = None
     async for port in grpc_server.serve_until_signalled(
-            server, service_name=SERVICE_NAME, listen=config.listen,
+            server, service_name=SERVICE_NAMES, listen=config.listen,
             credentials=live.certificate.credentials(),
             port_file=config.home.run_dir / f"{config.name}.port", health_servicer=health):
         await credentials_fault("")

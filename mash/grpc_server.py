@@ -208,21 +208,25 @@ def write_port_file(path: Path, port: int) -> None:
 
 
 async def serve_until_signalled(
-    server: grpc.aio.Server, *, service_name: str, listen: str,
+    server: grpc.aio.Server, *, service_name: str | Iterable[str], listen: str,
     credentials: grpc.ServerCredentials, port_file: Path,
     health_servicer: HealthPublisher | None = None,
 ) -> AsyncIterator[int]:
     """Bind, start, mark SERVING and publish the port; yield it; on SIGTERM/SIGINT drain and stop.
 
+    `service_name` names every service the server carries (one name or several): each is listed
+    by server reflection and answers health checks, as the server as a whole does.
+
     Used as ``async for port in serve_until_signalled(...)``: the loop body runs once,
     after the server is up (log that it started); the generator returns after the
     server has stopped, so the caller then closes what the service holds.
     """
-    health = add_health_and_reflection(server, [service_name], health_servicer)
+    names = [service_name] if isinstance(service_name, str) else list(service_name)
+    health = add_health_and_reflection(server, names, health_servicer)
     port = server.add_secure_port(listen, credentials)
     tune_gc_for_serving()
     await server.start()
-    await mark_serving(health, [service_name])
+    await mark_serving(health, names)
     write_port_file(port_file, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -324,3 +324,33 @@ def test_purge_deletes_expired_parts_and_records_each_deletion(
               if e.kind == EventKind.SUMMARY_VIEWED]
     assert [(v.actor_id, v.actor_role, v.outcome) for v in viewed] == [
         ("sw-104", "mash_social_worker", "json")]
+
+
+def _broker_channel(home: Home, cluster: Cluster) -> grpc.Channel:
+    """A staff client's mTLS channel to the broker (health and reflection need no token)."""
+    from certs.names import PeerKind, Principal
+    from certs.tls import channel_credentials, client_channel_options
+
+    address = cluster.broker.address
+    return grpc.secure_channel(address, channel_credentials(home, "client-staff"),
+                               options=client_channel_options(
+                                   Principal(PeerKind.BROKER, "mash-demo"), address))
+
+
+def test_every_broker_service_answers_health_checks_and_is_listed_by_reflection(
+        home: Home, cluster: Cluster) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    with _broker_channel(home, cluster) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        for service in ("", "mash.v1.Broker", "mash.v1.Referrals"):
+            reply = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING, service
+        with pytest.raises(grpc.RpcError) as unknown:
+            health.Check(health_pb2.HealthCheckRequest(service="mash.v1.Nothing"), timeout=10)
+        assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+        replies = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10)
+        listed = {s.name for r in replies for s in r.list_services_response.service}
+    assert {"mash.v1.Broker", "mash.v1.Referrals", "grpc.health.v1.Health"} <= listed
