@@ -4,7 +4,10 @@ Every call is authenticated like a lookup (staff client certificate plus a
 staff token); who acted is the token's `sub`, role and organisation, never a
 request field. The token's organisation must be the MASH this broker serves.
 The broker alone opens its referral store; the CLI and the console are
-clients. Reading a summary is written durably to the broker's audit log before
+clients. A social worker opens only the referrals they recorded; a team manager
+every referral of the MASH. Another worker's referral is answered exactly as an
+unknown one (NOT_FOUND), so its existence is not disclosed, and the refusal is
+in the audit log like every other. Reading a summary is written durably to the broker's audit log before
 the summary is returned (no record, no report).
 """
 
@@ -32,7 +35,7 @@ from broker.referral_flow import (
 )
 from broker.referral_lookup import file_summary, lookup_request
 from broker.referral_record import Referral, rag_direction
-from broker.referrals import NewReferral, SqliteReferralStore
+from broker.referrals import NewReferral, ReferralNotFound, SqliteReferralStore
 from broker.report import build_report
 from broker.report.html import render_html
 from broker.report.json_view import render_json
@@ -70,6 +73,8 @@ WORKFLOW_ROLES = frozenset({Role.MASH_SOCIAL_WORKER, Role.MASH_TEAM_MANAGER})
 MANAGER_ROLES = frozenset({Role.MASH_TEAM_MANAGER})
 #: Roles that may run retention (deleting expired summary parts).
 RETENTION_ROLES = frozenset({Role.MASH_TEAM_MANAGER, Role.IG_LEAD})
+#: Roles that open every referral of the MASH (anyone else: the referrals they recorded).
+ALL_REFERRAL_ROLES = frozenset({Role.MASH_TEAM_MANAGER})
 #: Report formats by name.
 FORMATS = ("json", "text", "html")
 #: What a recorded view says was shown.
@@ -102,6 +107,15 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
             raise NotPermitted(f"role {staff.role.value} may not do this; it needs "
                                f"{' or '.join(sorted(r.value for r in roles))}")
         return staff
+
+    def _referral(self, staff: StaffIdentity, referral_id: str) -> Referral:
+        """The referral `staff` may open; another worker's is NOT_FOUND, as an unknown one."""
+        rid = check.require_id(referral_id)
+        referral = self.store.get(rid)
+        if not may_open(staff, referral):
+            raise ReferralNotFound(f"no referral {rid}",
+                                   detail=f"recorded by another worker, asked by {staff.sub}")
+        return referral
 
     def _as_of(self, value: str) -> datetime:
         now = self.p.clock()
@@ -173,21 +187,21 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
             self, request: rpb.GetReferralRequest,
             context: grpc.aio.ServicerContext) -> rpb.Referral:
         """A referral with its history, timescale and pending reviews."""
-        self._staff(context)
+        staff = self._staff(context)
         as_of = self._as_of(request.as_of)
-        return self._pb(self.store.get(check.require_id(request.referral_id)), as_of)
+        return self._pb(self._referral(staff, request.referral_id), as_of)
 
     async def ListReferrals(  # noqa: N802 - gRPC method name
             self, request: rpb.ListReferralsRequest,
             context: grpc.aio.ServicerContext) -> rpb.ListReferralsResponse:
-        """Open referrals (or all), most urgent first, optionally searched."""
-        self._staff(context)
+        """Open referrals (or all) the caller may open, most urgent first, optionally searched."""
+        staff = self._staff(context)
         errors = check.FieldErrors()
         status = errors.vocab("status", ReferralStatus, request.status, allow_empty=True)
         query = errors.text("query", request.query, required=False, limit=200)
         errors.raise_any()
         as_of = self._as_of(request.as_of)
-        referrals = self.store.referrals(status)
+        referrals = [r for r in self.store.referrals(status) if may_open(staff, r)]
         if status is None and not request.include_closed:
             referrals = [r for r in referrals if r.status in _OPEN]
         if query:
@@ -202,7 +216,7 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
         """Correct details, add or correct subjects, remove subjects (kept in the history)."""
         staff = self._staff(context)
         now = self.p.clock()
-        current = self.store.get(check.require_id(request.referral_id))
+        current = self._referral(staff, request.referral_id)
         errors = check.FieldErrors()
         reason = (errors.text("reason", request.reason, required=True)
                   if request.reason.strip() else None)
@@ -224,13 +238,13 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
             context: grpc.aio.ServicerContext) -> rpb.Referral:
         """Move a referral: screening -> researching -> (decided) -> closed."""
         staff = self._staff(context)
+        rid = self._referral(staff, request.referral_id).referral_id
         errors = check.FieldErrors()
         status = errors.vocab("status", ReferralStatus, request.status)
         note = errors.text("note", request.note, required=False)
         errors.raise_any()
         status = present(status, "status")
-        referral = self.store.set_status(check.require_id(request.referral_id), status,
-                                         staff.sub, note)
+        referral = self.store.set_status(rid, status, staff.sub, note)
         return self._pb(referral, self.p.clock())
 
     async def Decide(  # noqa: N802 - gRPC method name
@@ -284,7 +298,7 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
             context: grpc.aio.ServicerContext) -> rpb.ReferralLookupResponse:
         """Ask the agencies about the referral's subjects at its current rating; file it."""
         staff = self._staff(context)
-        referral = self.store.get(check.require_id(request.referral_id))
+        referral = self._referral(staff, request.referral_id)
         terms = self._terms(request.purpose, request.statutory_gateway, request.consent)
         agencies = self._agencies(request.agencies, "agencies")
         lookup = lookup_request(referral, purpose=terms.purpose,
@@ -322,7 +336,7 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
             context: grpc.aio.ServicerContext) -> rpb.RerateResponse:
         """Record a new rating; when raised, ask only for the newly permitted categories."""
         staff = self._staff(context)
-        rid = check.require_id(request.referral_id)
+        rid = self._referral(staff, request.referral_id).referral_id
         errors = check.FieldErrors()
         rag = errors.vocab("rag", Rag, request.rag)
         reason = errors.text("reason", request.reason, required=True)
@@ -389,8 +403,8 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
         if fmt not in FORMATS:
             raise InvalidRequest(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
         as_of = self._as_of(request.as_of)
-        rid = check.require_id(request.referral_id)
-        referral = self.store.get(rid)
+        referral = self._referral(staff, request.referral_id)
+        rid = referral.referral_id
         summaries = [s.summary for s in self.store.summaries(rid)]
         report = build_report(referral, summaries, now=as_of, calendar=self.calendar,
                               deletions=self.store.deletions(rid))
@@ -411,8 +425,8 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
         view = request.view or "page"
         if view not in VIEWS:
             raise InvalidRequest(f"view: {view!r} is not one of {', '.join(VIEWS)}")
-        rid = check.require_id(request.referral_id)
-        self.store.get(rid)  # NOT_FOUND for a referral this broker does not hold
+        # NOT_FOUND for a referral this broker does not hold, or the caller may not open
+        rid = self._referral(staff, request.referral_id).referral_id
         await self._viewed(staff, rid, view, [s.lookup_id for s in self.store.summaries(rid)])
         return rpb.RecordViewResponse(recorded_at=self.p.clock().isoformat())
 
@@ -479,6 +493,11 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
             rpb.SummaryDeleted(referral_id=d.referral_id, lookup_id=d.lookup_id,
                                agency=str(d.agency), agreement_id=d.agreement_id,
                                deleted_at=d.deleted_at.isoformat()) for d in deleted])
+
+
+def may_open(staff: StaffIdentity, referral: Referral) -> bool:
+    """Whether `staff` may open `referral`: team managers every one, others their own."""
+    return staff.role in ALL_REFERRAL_ROLES or referral.status_history[0].by == staff.sub
 
 
 def _fold(text: str) -> str:

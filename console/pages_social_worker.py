@@ -90,9 +90,7 @@ def routes(console: Console) -> list[Route]:
 
     async def mine(session: StaffSession, referral_id: str) -> ReferralView:
         try:
-            return await run_in_threadpool(
-                api.get, session.access_token, referral_id, session.sub,
-                any_owner=session.role is Role.MASH_TEAM_MANAGER)
+            return await run_in_threadpool(api.get, session.access_token, referral_id)
         except NotYours:
             # One answer for "no such referral" and "not yours": ids reveal nothing.
             raise HTTPException(404, "no such referral, or not one of yours") from None
@@ -111,7 +109,7 @@ def routes(console: Console) -> list[Route]:
     async def queue(request: Request, session: StaffSession) -> Response:
         q = request.query_params.get("q", "").strip()[:100]
         try:
-            rows = await run_in_threadpool(api.queue, session.access_token, session.sub, query=q)
+            rows = await run_in_threadpool(api.queue, session.access_token, query=q)
             problem = ""
         except BrokerRefused as exc:
             rows, problem = [], exc.message

@@ -1,8 +1,9 @@
 """The broker's `Referrals` service as the console's referral store.
 
 Only the broker opens its referral store; the console asks it over gRPC with the user's own
-token, so every change is recorded with the actor from that token. A social worker sees the
-referrals they recorded; team managers see every referral of the MASH.
+token, so every change is recorded with the actor from that token. Who may open which referral is
+the broker's rule alone (a social worker the referrals they recorded, a team manager every one):
+the console shows what the API returns and never filters or widens it.
 """
 
 from __future__ import annotations
@@ -121,23 +122,21 @@ class ReferralsGateway:
         return ReferralView(self._call("CreateReferral", token, rpb.CreateReferralRequest(
             source=source, reason=reason, rag=rag, subjects=[subject_message(s) for s in subjects])))
 
-    def get(self, token: str, referral_id: str, viewer: str, *, any_owner: bool) -> ReferralView:
-        """A referral this viewer may open (NotYours otherwise, with one answer for both)."""
+    def get(self, token: str, referral_id: str) -> ReferralView:
+        """A referral the token's holder may open (NotYours otherwise: the broker answers an
+        unknown referral and another worker's alike)."""
         try:
             ref = self._call("GetReferral", token, rpb.GetReferralRequest(referral_id=referral_id))
         except BrokerRefused as exc:
             if exc.code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
                 raise NotYours(referral_id) from None
             raise
-        if not any_owner and ref.recorded_by != viewer:
-            raise NotYours(referral_id)
         return ReferralView(ref)
 
-    def queue(self, token: str, viewer: str, *, query: str = "",
-              any_owner: bool = False) -> list[ReferralView]:
-        """Open referrals, most urgent first (a social worker's own; managers' all)."""
+    def queue(self, token: str, *, query: str = "") -> list[ReferralView]:
+        """Open referrals the token's holder may open, most urgent first."""
         reply = self._call("ListReferrals", token, rpb.ListReferralsRequest(query=query))
-        return [ReferralView(r) for r in reply.referrals if any_owner or r.recorded_by == viewer]
+        return [ReferralView(r) for r in reply.referrals]
 
     def edit_household(self, token: str, referral: ReferralView,
                        subjects: list[SubjectInput]) -> ReferralView:

@@ -221,10 +221,15 @@ def test_refusals_a_browser_can_provoke(page: Page, stack: ConsoleStack, home: H
     page.context.clear_cookies()
 
     sign_in(page, stack, "sw-105")
+    # The broker's rule, shown as it is: another worker's referral is neither listed nor opened.
+    page.goto(f"{stack.console_url}/referrals?q={owned}")
+    expect(page.locator("#queue-empty")).to_have_text("No referrals match.")
     reply = page.goto(f"{stack.console_url}/referrals/{owned}")
     assert reply is not None and reply.status == 404
     expect(page.locator("#error-detail")).to_have_text("no such referral, or not one of yours")
     check_accessible(page)
+    reply = page.goto(f"{stack.console_url}/referrals/{owned}/summary")
+    assert reply is not None and reply.status == 404
     reply = page.goto(f"{stack.console_url}/reviews")
     assert reply is not None and reply.status == 403
 

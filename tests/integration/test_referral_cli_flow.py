@@ -64,12 +64,12 @@ def test_referral_from_receipt_to_decision(home: Home, cluster: Cluster) -> None
     created = json.loads(mash(
         home, "referral", "create", "--id", "REF-CLI-0042", "--source", "police",
         "--reason", "Police attended a domestic incident; toddler present.", "--rag", "amber",
-        "--received", received, "--by", "sw-001", "--json",
+        "--received", received, "--by", "sw-104", "--json",
         "--subject", child("Testerby"),
         "--subject", "role=parent_carer,given_name=Jade,family_name=Testerby,"
                      "date_of_birth=1998-02-14").stdout)
     assert created["status"] == "screening"
-    assert created["recorded_by"] == "sw-001"
+    assert created["recorded_by"] == "sw-104"
     timescale = json.loads(mash(home, "timescale", "--rag", "amber", "--received",
                                 received).stdout)
     assert created["due_at"] == timescale["due"]  # one working day, by the same calendar
@@ -95,9 +95,12 @@ def test_referral_from_receipt_to_decision(home: Home, cluster: Cluster) -> None
     # 4. The rating is raised to Red; the manager reads the summary in all three formats.
     rerated = json.loads(mash(home, "referral", "rerate", "REF-CLI-0042", "--rag", "red",
                               "--reason", "high-risk DA in the last 12 months", "--by",
-                              "sw-001", "--json").stdout)
+                              "sw-104", "--json").stdout)
     assert [(h["rag"], h["by"]) for h in rerated["rag_history"]] == [
-        ("amber", "sw-001"), ("red", "sw-001")]
+        ("amber", "sw-104"), ("red", "sw-104")]
+    # Another social worker cannot open it: the broker answers as for an unknown referral.
+    other = mash(home, "referral", "show", "REF-CLI-0042", "--by", "sw-001", ok=False)
+    assert other.returncode == 2 and "no referral REF-CLI-0042" in other.stderr
     report = json.loads(mash(home, "summary", "show", "REF-CLI-0042", "--format", "json",
                              "--by", "tm-007", "--role", "mash_team_manager").stdout)
     agencies = [a["agency"] for a in report["agencies"]]
@@ -123,7 +126,7 @@ def test_referral_from_receipt_to_decision(home: Home, cluster: Cluster) -> None
                "--outcome", "strategy_discussion", "--rationale", "x", ok=False)
     assert bad.returncode == 2 and bad.stderr.startswith("mash: error:")
     worker = mash(home, "referral", "decide", "REF-CLI-0042", "--level", "child_protection",
-                  "--outcome", "strategy_discussion", "--rationale", "x", "--by", "sw-001",
+                  "--outcome", "strategy_discussion", "--rationale", "x", "--by", "sw-104",
                   "--role", "mash_social_worker", ok=False)
     assert worker.returncode == 1 and "PERMISSION_DENIED" in worker.stderr
     decided = json.loads(mash(
@@ -135,9 +138,10 @@ def test_referral_from_receipt_to_decision(home: Home, cluster: Cluster) -> None
     assert decided["decision"]["by"] == "tm-007"
 
     # 7. Closed; a closed referral cannot be re-rated.
-    mash(home, "referral", "status", "REF-CLI-0042", "closed", "--by", "tm-007")
+    mash(home, "referral", "status", "REF-CLI-0042", "closed", "--by", "tm-007",
+         "--role", "mash_team_manager")
     refused = mash(home, "referral", "rerate", "REF-CLI-0042", "--rag", "green", "--reason",
-                   "x", "--by", "sw-001", ok=False)
+                   "x", "--by", "sw-104", ok=False)
     assert refused.returncode == 2 and "closed" in refused.stderr
 
 

@@ -215,7 +215,7 @@ def test_referral_from_receipt_to_decision_against_the_running_broker(
         "--rationale", "High-risk DA with children present; known to CSC").stdout)
     assert decided["status"] == "decided"
     closed = json.loads(mash(home, "referral", "status", "REF-RW-E2E", "closed",
-                             "--by", "tm-310", "--json").stdout)
+                             "--by", "tm-310", "--role", "mash_team_manager", "--json").stdout)
     assert closed["status"] == "closed"
     refused = mash(home, "referral", "lookup", "REF-RW-E2E", *CP_NOT_SOUGHT, ok=False)
     assert refused.returncode == 2 and "closed" in refused.stderr

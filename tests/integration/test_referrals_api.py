@@ -294,7 +294,7 @@ def test_timescale(sw: BrokerClient) -> None:
 
 
 def test_purge_deletes_expired_parts_and_records_each_deletion(
-        home: Home, cluster: Cluster, sw: BrokerClient) -> None:
+        home: Home, cluster: Cluster, sw: BrokerClient, tm: BrokerClient) -> None:
     # Test set-up only: a summary filed 40 days ago, written as the broker would have.
     filed = SqliteReferralStore(referral_db_path(home),
                                 clock=lambda: datetime.now(UTC) - timedelta(days=40))
@@ -317,13 +317,13 @@ def test_purge_deletes_expired_parts_and_records_each_deletion(
     deleted = [e for e in events if e.kind == EventKind.SUMMARY_DELETED]
     assert sorted(str(e.agency) for e in deleted) == sorted(d.agency for d in mine)
     assert all(e.lookup_id == "LK-PURGE" and e.agreement_id for e in deleted)
-    report = json.loads(sw.referrals("GetSummary", rpb.SummaryRequest(
+    report = json.loads(tm.referrals("GetSummary", rpb.SummaryRequest(
         referral_id="REF-API-PURGE")).document)
     assert {d["agency"] for d in report["deletions"]} == set(sorted(d.agency for d in mine))
     viewed = [e for e in (r.event for r in records_for_referral(home, "REF-API-PURGE"))
               if e.kind == EventKind.SUMMARY_VIEWED]
     assert [(v.actor_id, v.actor_role, v.outcome) for v in viewed] == [
-        ("sw-104", "mash_social_worker", "json")]
+        ("tm-310", "mash_team_manager", "json")]
 
 
 def _broker_channel(home: Home, cluster: Cluster) -> grpc.Channel:

@@ -6,6 +6,9 @@
 - T4 a direct request for another team's referral: a referral this broker does not hold
   (another MASH's) is NOT_FOUND exactly as one that does not exist; roles that may never
   see agency data (IG lead, auditor, agency researcher) are refused the workflow.
+- T5 a direct request for another worker's referral: a social worker opens only the referrals
+  they recorded; every call naming another's is NOT_FOUND exactly as an unknown id, the list
+  leaves it out, and nothing is changed. A team manager opens it.
 """
 
 from __future__ import annotations
@@ -209,6 +212,37 @@ def test_t4_roles_that_never_see_agency_data_are_refused_the_workflow(
             ):
                 exc = refusal(other, method, request)
                 assert exc.code() == grpc.StatusCode.PERMISSION_DENIED, (role, method)
+
+
+def test_t5_another_workers_referral_is_refused_like_one_that_does_not_exist(
+        home: Home, cluster: Cluster, sw: BrokerClient) -> None:
+    create(sw, home, "REF-SEC-OWNED")
+    calls = lambda rid: (  # noqa: E731 - the same calls for both ids
+        ("GetReferral", rpb.GetReferralRequest(referral_id=rid)),
+        ("GetSummary", rpb.SummaryRequest(referral_id=rid)),
+        ("RecordView", rpb.RecordViewRequest(referral_id=rid)),
+        ("EditReferral", rpb.EditReferralRequest(referral_id=rid, reason="taken over")),
+        ("SetStatus", rpb.SetStatusRequest(referral_id=rid, status="researching")),
+        ("Rerate", rpb.RerateRequest(referral_id=rid, rag="amber", reason="lower")),
+        ("Lookup", rpb.ReferralLookupRequest(referral_id=rid, purpose="child_protection_enquiry",
+                                             consent=pb.Consent(state="given"))))
+    with client_for(home, cluster, "sw-105", Role.MASH_SOCIAL_WORKER) as other:
+        answers = set()
+        for rid in ("REF-SEC-OWNED", "REF-SEC-NEVER-MADE"):
+            for method, request in calls(rid):
+                exc = refusal(other, method, request)
+                answers.add((method, exc.code(), (exc.details() or "").replace(rid, "ID")))
+        listed = other.referrals("ListReferrals", rpb.ListReferralsRequest(include_closed=True))
+    assert {code for _, code, _ in answers} == {grpc.StatusCode.NOT_FOUND}
+    assert len(answers) == 7  # one answer per method, whichever id was asked for
+    assert "REF-SEC-OWNED" not in {r.referral_id for r in listed.referrals}
+    unchanged = sw.referrals("GetReferral", rpb.GetReferralRequest(referral_id="REF-SEC-OWNED"))
+    assert (unchanged.rag, unchanged.status, len(unchanged.edits)) == ("red", "screening", 0)
+    with client_for(home, cluster, "tm-310", Role.MASH_TEAM_MANAGER) as manager:
+        seen = manager.referrals("GetReferral", rpb.GetReferralRequest(referral_id="REF-SEC-OWNED"))
+        listed = manager.referrals("ListReferrals", rpb.ListReferralsRequest())
+    assert seen.recorded_by == "sw-104"
+    assert "REF-SEC-OWNED" in {r.referral_id for r in listed.referrals}
 
 
 def _field(number: int, value: bytes) -> bytes:
