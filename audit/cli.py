@@ -17,13 +17,11 @@ from audit.errors import (
     InvalidCheckpointSignature,
     InvalidInclusionProof,
 )
+from audit.home_verify import verify_home
 from audit.ig_cli import register_ig
-from audit.keys import TrustStoreUnusable, pinned_checkpoint_keys
 from audit.proofs import InclusionProof, check_proof, prove
 from audit.reading import logs_in, printable, records_for_referral, render_referral_trail
 from audit.store import SqliteAuditStore
-from audit.verify import VerifyReport, verify_log
-from audit.witness import read_witnessed
 from mash.command import HOME
 from mash.errors import UsageError
 from mash.home import Home
@@ -76,70 +74,22 @@ def register(sub: Any) -> None:
     register_ig(commands)
 
 
-
 def cmd_verify(args: argparse.Namespace) -> int:
     """`mash audit verify`: one line per log; exit 1 if any log fails or cannot be checked.
 
     Fails closed: no home, no logs, or no usable trust store is a failure with a reason,
     and a log is checked only against the checkpoint keys pinned in the trust store.
     """
-    home = Home.at(args.home)
-    if not home.root.is_dir():
-        return _verify_failed(f"no mash home at {home.root}")
-    try:
-        pinned = pinned_checkpoint_keys(home.trust_store)
-    except TrustStoreUnusable as exc:
-        return _verify_failed(f"{exc}: the checkpoint keys cannot be checked")
-    paths = logs_in(home)
-    if not paths:
-        return _verify_failed(f"no audit logs under {home.audit_dir}")
-    published = _read_checkpoints(args.checkpoint)
-    stores = sorted(home.witness_dir.glob("*.sqlite")) if home.witness_dir.is_dir() else []
-    witnessed, problems = read_witnessed([*stores, *args.witnesses],
-                                         lambda witness: pinned.get(witness, ()))
-    first_bad: str | None = None
-    for problem in problems:
-        print(printable(f"FAIL witness store {problem}"))
-        first_bad = first_bad or f"witness store {problem}"
-    owners: set[str] = set()
-    for path in paths:
-        owner = _owner_of(path)
-        owners.add(owner or "")
-        keys = pinned.get(owner or "", ())
-        if owner is None:
-            report = VerifyReport(ok=False, entries=0, problem="not a readable audit log")
-        elif not keys:
-            report = VerifyReport(ok=False, entries=0, owner=owner, problem=(
-                f"no checkpoint key for audit-{owner} pinned in the trust store"))
-        else:
-            report = verify_log(path, checkpoint_public_key=keys,
-                                trusted_checkpoint=[c for c in published if c.log == owner],
-                                witnessed=witnessed.get(owner, ()))
-        print(printable(report.line(path.name)))
-        if not report.ok and first_bad is None:
-            where = f" entry {report.first_bad_entry}" if report.first_bad_entry else ""
-            first_bad = f"{path.name}{where}: {report.problem}"
-    for log in sorted(set(witnessed) - owners):
-        count = len(witnessed[log])
-        if (home.config_dir / f"{log}.toml").is_file():
-            # The service runs from this home, so its log belongs here: it was removed.
-            print(printable(f"MISSING {log}.sqlite: {count} of its checkpoints were "
-                            "witnessed, but the log is not in this home"))
-            first_bad = first_bad or f"{log}.sqlite: missing"
-        else:
-            print(printable(f"note {log}: {count} checkpoints witnessed here; verify that log "
-                            "where it is kept, with --witnesses pointing at this home's "
-                            "witness store"))
-    if first_bad is not None:
-        print(printable(f"audit verify FAILED: first bad entry: {first_bad}"))
+    result = verify_home(Home.at(args.home), published=_read_checkpoints(args.checkpoint),
+                         witness_files=args.witnesses)
+    for verdict in result.verdicts:
+        print(verdict.text)
+    if result.first_bad is not None:
+        print(printable(f"audit verify FAILED: {'first bad entry: ' if result.verdicts else ''}"
+                        f"{result.first_bad}"))
         return 1
-    print(f"audit verify: all {len(paths)} logs intact")
+    print(f"audit verify: all {result.logs} logs intact")
     return 0
-
-
-def _verify_failed(why: str) -> int:
-    print(printable(f"audit verify FAILED: {why}"))
-    return 1
 
 
 def cmd_checkpoints(args: argparse.Namespace) -> int:
@@ -242,14 +192,3 @@ def _read_public_key(path: Path) -> bytes:
     if len(raw) != 32:
         raise UsageError("raw Ed25519 public key must be 32 bytes")
     return raw
-
-
-def _owner_of(path: Path) -> str | None:
-    try:
-        store = SqliteAuditStore.open_readonly(path)
-    except AuditFormatError:
-        return None
-    try:
-        return store.owner()
-    finally:
-        store.close()

@@ -90,6 +90,15 @@ def review_queue(home: Home) -> list[ReviewItem]:
     return [i for i in _candidates(home) if (i.record.log, i.record.entry_id) not in done]
 
 
+def signed_off(home: Home) -> list[tuple[ReviewItem, AuditRecord]]:
+    """Every item that has been signed off, with its sign-off record, newest sign-off first."""
+    done = reviewed(home)
+    out = [(i, done[(i.record.log, i.record.entry_id)]) for i in _candidates(home)
+           if (i.record.log, i.record.entry_id) in done]
+    out.sort(key=lambda pair: (pair[1].ts, pair[1].entry_id), reverse=True)
+    return out
+
+
 def sign_off(home: Home, ref: str, *, reviewer: str, finding: ReviewFinding, note: str,
              reviewer_role: str = "ig_lead",
              open_log: Callable[[Home], AuditLog] | None = None) -> int:
