@@ -20,6 +20,7 @@ from audit.witness import Witness, pinned_from
 from broker.auth import Authenticator
 from broker.config import BrokerConfig, IdentityProvider
 from broker.fanout import AdapterClients
+from broker.governance_service import GovernanceService
 from broker.referral_service import ReferralsService
 from broker.referrals import SqliteReferralStore
 from broker.refusal_log import RefusalLog
@@ -32,7 +33,14 @@ from certs.signing import SigningKey
 from identity.tokens import TokenValidator, jwks_path
 from mash import aio, grpc_server, logs
 from mash.errors import present
-from mash.v1 import mash_pb2, mash_pb2_grpc, referrals_pb2, referrals_pb2_grpc
+from mash.v1 import (
+    governance_pb2,
+    governance_pb2_grpc,
+    mash_pb2,
+    mash_pb2_grpc,
+    referrals_pb2,
+    referrals_pb2_grpc,
+)
 from mash.working_calendar import home_calendar
 from policy import load_engine
 from policy.reloading import start_reloading
@@ -43,7 +51,8 @@ SERVICE_NAME = mash_pb2.DESCRIPTOR.services_by_name["Broker"].full_name
 CREDENTIALS_SERVICE = f"{SERVICE_NAME}/credentials"
 #: Every service the broker serves: each is in health checking and server reflection.
 SERVICE_NAMES = (SERVICE_NAME,
-                 referrals_pb2.DESCRIPTOR.services_by_name["Referrals"].full_name)
+                 referrals_pb2.DESCRIPTOR.services_by_name["Referrals"].full_name,
+                 governance_pb2.DESCRIPTOR.services_by_name["Governance"].full_name)
 
 class IdentityProviderUnavailable(RuntimeError):
     """The configured identity provider's keys could not be read at start-up."""
@@ -152,6 +161,7 @@ async def serve(config: BrokerConfig, *, benchmark_audit_sink: AuditSink | None 
     referrals = present(parts.referrals, "the referral store")
     referrals_pb2_grpc.add_ReferralsServicer_to_server(
         ReferralsService(parts, broker, referrals, home_calendar(config.home)), server)
+    governance_pb2_grpc.add_GovernanceServicer_to_server(GovernanceService(parts), server)
     trust = parts.trust
     if not isinstance(trust, ReloadingTrustStore):
         raise TypeError("a serving broker follows its trust store file")

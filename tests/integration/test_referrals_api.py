@@ -344,7 +344,7 @@ def test_every_broker_service_answers_health_checks_and_is_listed_by_reflection(
 
     with _broker_channel(home, cluster) as channel:
         health = health_pb2_grpc.HealthStub(channel)
-        for service in ("", "mash.v1.Broker", "mash.v1.Referrals"):
+        for service in ("", "mash.v1.Broker", "mash.v1.Referrals", "mash.v1.Governance"):
             reply = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
             assert reply.status == health_pb2.HealthCheckResponse.SERVING, service
         with pytest.raises(grpc.RpcError) as unknown:
@@ -353,4 +353,5 @@ def test_every_broker_service_answers_health_checks_and_is_listed_by_reflection(
         replies = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
             iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10)
         listed = {s.name for r in replies for s in r.list_services_response.service}
-    assert {"mash.v1.Broker", "mash.v1.Referrals", "grpc.health.v1.Health"} <= listed
+    assert {"mash.v1.Broker", "mash.v1.Referrals", "mash.v1.Governance",
+            "grpc.health.v1.Health"} <= listed
