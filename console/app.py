@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from console import pages_auth, pages_ig, pages_social_worker, pages_staff
 from console.broker_gateway import BrokerGateway
 from console.config import ConsoleConfig
+from console.governance_gateway import GovernanceGateway
 from console.oidc_client import OidcClient
 from console.referrals_gateway import ReferralsGateway
 from console.sessions import SessionStore
@@ -36,7 +37,8 @@ def build_console(config: ConsoleConfig, public_url: str, *, clock: Clock = utc_
                       config.oidc.client_id, config.org, clock=clock)
     gateway = BrokerGateway(config.home, config.broker_address, config.client_certificate)
     return Console(config, SessionStore(config.session_idle_s, config.session_max_s, clock), oidc,
-                   gateway, ReferralsGateway(gateway.channel), clock, public_url.rstrip("/"))
+                   gateway, ReferralsGateway(gateway.channel), clock, public_url.rstrip("/"),
+                   GovernanceGateway(gateway.channel))
 
 
 def build_app(console: Console) -> SecurityHeaders:

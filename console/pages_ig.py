@@ -1,43 +1,42 @@
-"""The IG lead's pages: access-log search, a person's access history, SAR, break-glass, verify.
+"""The IG lead's pages: verification, access-log search, a person's access history, SAR,
+break-glass reviews with sign-off, agreements in force and drafts awaiting approval.
 
-These read the access logs with the audit part's read-only IG tools (what `mash audit search`,
-`accesses`, `sar`, `review-queue` and `verify` use), so the console runs on the host that holds
-the logs; a person is looked for by keyed pseudonym only, and every use is recorded in the IG
-log under the signed-in IG lead's id from their token.
+Every page asks the broker's `Governance` service with the signed-in IG lead's own token; the
+broker opens the logs and policy files, checks the role, and records each use under the
+lead's id. The console holds none of it.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date, datetime
+from urllib.parse import urlencode
 
+import grpc
 import structlog
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from audit.events import AuditEvent, EventKind
-from audit.pseudonyms import Pseudonymiser, PseudonymKeyError, default_key_path
-from audit.query import SearchFilter, search
-from audit.reading import describe
-from audit.review import open_ig_log, review_queue
-from audit.sar import build_sar, last_accesses, render_html
+from console.broker_gateway import BrokerRefused
 from console.forms import FormErrors, nhs_number_ok
 from console.sessions import StaffSession
-from console.web import Console, page
-from mash.home import Home
+from console.web import Console, checked_form, form_text, page
+from mash.v1 import governance_pb2 as gpb
 from mash.vocab import Role
 
 log = structlog.get_logger("console.ig")
 IG = (Role.IG_LEAD,)
 MAX_RESULTS = 500
+FINDINGS = ("appropriate", "inappropriate", "needs_follow_up")
+MAX_NOTE = 4000
 
 
 @dataclass
 class PersonQuery:
-    """Who the IG lead is looking for, as typed."""
+    """Who or what the IG lead is looking for, as typed."""
 
     nhs_number: str = ""
     given_name: str = ""
@@ -53,9 +52,15 @@ class PersonQuery:
         """Whether a person was asked for at all."""
         return bool(self.nhs_number or self.given_name or self.family_name or self.dob)
 
+    @property
+    def person(self) -> gpb.Person:
+        """The person as the broker's API takes it."""
+        return gpb.Person(nhs_number=self.nhs_number.replace(" ", ""),
+                          given_name=self.given_name, family_name=self.family_name,
+                          date_of_birth=self.dob)
+
     def query_string(self) -> str:
         """The same question as a URL query (for the download links)."""
-        from urllib.parse import urlencode
         return urlencode({k: v for k, v in self.__dict__.items() if v})
 
 
@@ -64,8 +69,8 @@ def _query(request: Request) -> PersonQuery:
     return PersonQuery(**{f: q.get(f, "").strip()[:100] for f in PersonQuery.__dataclass_fields__})
 
 
-def pseudonyms_for(home: Home, q: PersonQuery, errors: FormErrors) -> tuple[tuple[str, ...], list[str]]:
-    """The person's keyed pseudonyms (never stored) and which identifiers were used."""
+def check_person(q: PersonQuery, errors: FormErrors) -> None:
+    """The problems a person's identifiers have, named by form field (the broker checks again)."""
     if q.nhs_number and not nhs_number_ok(q.nhs_number.replace(" ", "")):
         errors.add("nhs_number", "NHS number must be 10 digits with a valid check digit")
     if (q.given_name or q.family_name) and not q.dob:
@@ -77,129 +82,159 @@ def pseudonyms_for(home: Home, q: PersonQuery, errors: FormErrors) -> tuple[tupl
             errors.add("dob", "Date of birth must be a date like 2013-08-09")
     if q.dob and not (q.given_name and q.family_name):
         errors.add("given_name", "Enter the given and family name with the date of birth")
-    if errors or not q.names_a_person:
-        return (), []
-    try:
-        p = Pseudonymiser.load(default_key_path(home))
-    except PseudonymKeyError:
-        errors.add("nhs_number", "The access log has no entries yet")
-        return (), []
-    out: list[str] = []
-    used: list[str] = []
-    if q.nhs_number:
-        nhs = p.nhs_number(q.nhs_number.replace(" ", ""))
-        if nhs:
-            out.append(nhs)
-            used.append("NHS number")
-    if q.given_name and q.family_name and q.dob:
-        nd = p.name_and_dob(q.given_name, q.family_name, q.dob)
-        if nd:
-            out.append(nd)
-            used.append("name and date of birth")
-    return tuple(out), used
 
 
-def _moment(text: str, field: str, errors: FormErrors) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        errors.add(field, "Enter a date like 2026-03-04 or 2026-03-04T09:30")
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+def check_moment(text: str, field: str, errors: FormErrors) -> None:
+    """A from/until date as typed: a date, or a date and time."""
+    if text:
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            errors.add(field, "Enter a date like 2026-03-04 or 2026-03-04T09:30")
 
 
-def record_use(home: Home, session: StaffSession, kind: EventKind, pseudonyms: tuple[str, ...],
-               what: str, referral: str | None = None) -> None:
-    """Who used the access log for whom (by pseudonym), in the IG log."""
-    ig_log = open_ig_log(home)
-    try:
-        ig_log.append(AuditEvent(kind=kind, actor_id=session.sub, actor_role=session.role.value,
-                                 referral_id=referral or None, outcome=what,
-                                 subject_pseudonyms=pseudonyms))
-    finally:
-        ig_log.close()
+#: Where the broker's field names go on the access-log form.
+_API_FIELDS = {"person.nhs_number": "nhs_number", "person.given_name": "given_name",
+               "person.family_name": "family_name", "person.date_of_birth": "dob",
+               "staff_id": "staff", "referral_id": "referral", "since": "since",
+               "until": "until", "person": "nhs_number"}
 
 
-def verification(home: Home) -> tuple[bool, list[dict[str, Any]]]:
-    """Whether every log verifies, and one line per log, exactly as `mash audit verify` judges
-    them (fail closed: no trust store, an unpinned owner or a missing log is a failure)."""
-    import argparse
-    import contextlib
-    import io
-
-    from audit.cli import cmd_verify
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = cmd_verify(argparse.Namespace(home=str(home.root), checkpoint=[], witnesses=[]))
-    # One line per log (OK / FAIL / MISSING ...); the closing "audit verify: ..." sums them up.
-    lines = [line for line in out.getvalue().splitlines()
-             if line.strip() and not line.startswith("audit verify")]
-    return code == 0, [{"ok": line.startswith("OK"), "line": line} for line in lines]
+def api_errors(exc: BrokerRefused, fields: dict[str, str], fallback: str) -> dict[str, str]:
+    """The broker's refusal as form errors (each "field: problem" on its own field)."""
+    out: dict[str, str] = {}
+    if exc.code is grpc.StatusCode.INVALID_ARGUMENT:
+        for item in exc.message.split("; "):
+            name, _, problem = item.partition(": ")
+            out.setdefault(fields.get(name, fallback), problem or item)
+    return out or {fallback: f"The broker refused: {exc.message}"}
 
 
 def routes(console: Console) -> list[Route]:
     """The IG lead's routes."""
-    home = console.config.home
+    api = console.governance
 
     @page(console, IG)
     async def ig_home(request: Request, session: StaffSession) -> Response:
-        intact, lines = verification(home)
-        return console.render(request, "ig.html", session=session, intact=intact, logs=lines)
+        try:
+            result = await run_in_threadpool(api.verify, session.access_token)
+        except BrokerRefused as exc:
+            raise HTTPException(502, f"the broker did not verify the logs: {exc.message}") \
+                from None
+        return console.render(request, "ig.html", session=session, result=result)
 
     @page(console, IG)
     async def access_log(request: Request, session: StaffSession) -> Response:
         q = _query(request)
         errors = FormErrors()
         asked = any(q.__dict__.values())
-        pseudonyms, used = pseudonyms_for(home, q, errors)
-        since, until = _moment(q.since, "since", errors), _moment(q.until, "until", errors)
-        records: list[Any] = []
-        history: list[Any] = []
+        check_person(q, errors)
+        check_moment(q.since, "since", errors)
+        check_moment(q.until, "until", errors)
+        found: gpb.SearchAccessLogResponse | None = None
+        history: gpb.AccessHistoryResponse | None = None
         if asked and not errors:
-            flt = SearchFilter(pseudonyms=pseudonyms, person_required=q.names_a_person,
-                               requester=q.staff or None, referral=q.referral or None,
-                               since=since, until=until)
-            records = search(home, flt, limit=MAX_RESULTS)
-            if q.names_a_person:
-                history = last_accesses(home, pseudonyms)
-            record_use(home, session, EventKind.AUDIT_SEARCHED, pseudonyms,
-                       f"{len(records)} entries", q.referral)
+            try:
+                found = await run_in_threadpool(
+                    api.search, session.access_token, gpb.SearchAccessLogRequest(
+                        person=q.person, staff_id=q.staff, referral_id=q.referral,
+                        since=q.since, until=q.until, limit=MAX_RESULTS))
+                if q.names_a_person:
+                    history = await run_in_threadpool(api.history, session.access_token, q.person)
+            except BrokerRefused as exc:
+                for field, problem in api_errors(exc, _API_FIELDS, "nhs_number").items():
+                    errors.add(field, problem)
         return console.render(request, "access_log.html", 400 if errors else 200, session=session,
                               q=q, errors=errors.items, asked=asked and not errors,
-                              rows=[(r, describe(r)) for r in records],
-                              history=[(r, describe(r)) for r in history], used=used)
+                              found=found, history=history)
 
     @page(console, IG)
     async def sar(request: Request, session: StaffSession) -> Response:
         q = _query(request)
         errors = FormErrors()
-        pseudonyms, used = pseudonyms_for(home, q, errors)
-        if errors or not pseudonyms:
+        check_person(q, errors)
+        if not q.names_a_person:
+            errors.add("nhs_number", "Name the person: NHS number, or name and date of birth")
+        fmt = "html" if request.url.path.endswith(".html") else "json"
+        report: gpb.SubjectAccessReportResponse | None = None
+        if not errors:
+            try:
+                report = await run_in_threadpool(api.sar, session.access_token, q.person, fmt)
+            except BrokerRefused as exc:
+                for field, problem in api_errors(exc, _API_FIELDS, "nhs_number").items():
+                    errors.add(field, problem)
+        if errors or report is None:
             return console.render(request, "access_log.html", 400, session=session, q=q,
-                                  errors=errors.items or {"nhs_number": "Name the person: NHS "
-                                                          "number, or name and date of birth"},
-                                  asked=False, rows=[], history=[], used=[])
-        report = build_sar(home, pseudonyms, identifiers_used=used, now=console.clock())
-        record_use(home, session, EventKind.SAR_PRODUCED, pseudonyms,
-                   f"{len(report.requests)} requests")
-        log.info("sar_produced", staff=session.sub, requests=len(report.requests))
-        disposition = {"content-disposition": 'attachment; filename="subject-access-report.'
-                       + ("html" if request.url.path.endswith(".html") else "json") + '"'}
-        if request.url.path.endswith(".html"):
-            return HTMLResponse(render_html(report), headers=disposition)
-        return JSONResponse(json.loads(json.dumps(report.to_json_dict())), headers=disposition)
+                                  errors=errors.items, asked=False, found=None, history=None)
+        log.info("sar_downloaded", staff=session.sub, requests=report.requests)
+        media = "text/html" if fmt == "html" else "application/json"
+        return Response(report.document, media_type=media, headers={
+            "content-disposition": f'attachment; filename="subject-access-report.{fmt}"'})
+
+    async def break_glass_page(request: Request, session: StaffSession, status: int = 200,
+                               errors: dict[str, str] | None = None, done: str = "") -> Response:
+        try:
+            items = await run_in_threadpool(api.reviews, session.access_token)
+        except BrokerRefused as exc:
+            raise HTTPException(502, f"the broker did not list the reviews: {exc.message}") \
+                from None
+        return console.render(request, "break_glass.html", status, session=session,
+                              items=items, errors=errors or {}, done=done, findings=FINDINGS)
 
     @page(console, IG)
     async def break_glass(request: Request, session: StaffSession) -> Response:
-        items = review_queue(home)
-        return console.render(request, "break_glass.html", session=session,
-                              items=[(i, describe(i.record)) for i in items])
+        return await break_glass_page(request, session,
+                                      done=request.query_params.get("done", "")[:200])
+
+    @page(console, IG)
+    async def sign_off(request: Request, session: StaffSession) -> Response:
+        form = form_text(await checked_form(console, request, session))
+        ref = form.get("ref", "")[:200]
+        key = field_key(ref)
+        finding = form.get(f"finding-{key}", "")
+        note = form.get(f"note-{key}", "").strip()[:MAX_NOTE]
+        errors: dict[str, str] = {}
+        if finding not in FINDINGS:
+            errors[f"finding-{key}"] = "Select your finding"
+        if not note:
+            errors[f"note-{key}"] = "Enter your finding in words"
+        if errors:
+            return await break_glass_page(request, session, 400, errors)
+        try:
+            await run_in_threadpool(api.sign_off, session.access_token, ref, finding, note)
+        except BrokerRefused as exc:
+            return await break_glass_page(request, session, 400, api_errors(
+                exc, {"finding": f"finding-{key}", "note": f"note-{key}"}, f"note-{key}"))
+        log.info("review_signed_off", staff=session.sub, finding=finding)
+        return RedirectResponse(f"/ig/break-glass?{urlencode({'done': ref})}", status_code=303)
+
+    @page(console, IG)
+    async def agreements(request: Request, session: StaffSession) -> Response:
+        try:
+            listed = await run_in_threadpool(api.agreements, session.access_token)
+        except BrokerRefused as exc:
+            raise HTTPException(502, f"the broker did not list the agreements: {exc.message}") \
+                from None
+        return console.render(request, "agreements.html", session=session, listed=listed)
+
+    @page(console, IG)
+    async def drafts(request: Request, session: StaffSession) -> Response:
+        try:
+            listed = await run_in_threadpool(api.drafts, session.access_token)
+        except BrokerRefused as exc:
+            raise HTTPException(502, f"the broker did not list the drafts: {exc.message}") \
+                from None
+        return console.render(request, "drafts.html", session=session, listed=listed)
 
     return [
         Route("/ig", ig_home), Route("/ig/access-log", access_log),
         Route("/ig/sar.json", sar), Route("/ig/sar.html", sar),
         Route("/ig/break-glass", break_glass),
+        Route("/ig/break-glass/sign-off", sign_off, methods=["POST"]),
+        Route("/ig/agreements", agreements), Route("/ig/drafts", drafts),
     ]
+
+
+def field_key(ref: str) -> str:
+    """A review item's LOG:ENTRY as a safe form-field suffix."""
+    return ref.replace(":", "-")

@@ -1,4 +1,4 @@
-"""Team manager, agency researcher and IG lead pages."""
+"""Team manager and agency researcher pages."""
 
 from __future__ import annotations
 
@@ -77,18 +77,7 @@ def routes(console: Console) -> list[Route]:
     async def research(request: Request, session: StaffSession) -> Response:
         return console.render(request, "research.html", session=session)
 
-    @page(console, (Role.IG_LEAD,))
-    async def agreements(request: Request, session: StaffSession) -> Response:
-        from policy.engine import load_engine
-        from policy.status import agreement_statuses
-
-        engine = load_engine(console.config.home)
-        statuses = {s.agreement_id: s for s in agreement_statuses(engine, now=console.clock())}
-        items = sorted(engine.agreements, key=lambda a: (str(a.agency), a.id))
-        return console.render(request, "agreements.html", session=session, agreements=items,
-                              statuses=statuses)
-
     return [
         Route("/reviews", reviews), Route("/reviews/decide", decide, methods=["POST"]),
-        Route("/research", research), Route("/ig/agreements", agreements),
+        Route("/research", research),
     ]

@@ -86,6 +86,7 @@ class Console:
     referrals: Any  # ReferralsGateway: the broker's Referrals service over the same channel
     clock: Clock
     public_url: str
+    governance: Any = None  # GovernanceGateway: the IG lead's Governance service, same channel
 
     def __post_init__(self) -> None:
         self.env = Environment(loader=FileSystemLoader(TEMPLATES),

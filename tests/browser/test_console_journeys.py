@@ -1,23 +1,32 @@
 """The console in a real browser against the real broker, adapters and issuer over mTLS.
 
 A social worker records a referral with its household and runs a Red lookup, a team manager
-approves a held request, and the refusals a browser can provoke are refused. axe-core checks
+approves a held request, an IG lead reads the agreements and a draft's effect and signs off a
+break-glass access, and the refusals a browser can provoke are refused. axe-core checks
 every page on the way; screenshots of the main pages are written for people to look at.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from broker.client import BrokerClient
+from identity.tokens import issue_token
+from mash.app.cluster import Cluster
 from mash.app.console_stack import ConsoleStack
 from mash.demo_data import demo_referrals
 from mash.home import Home
-from mash.vocab import Agency
+from mash.v1 import mash_pb2 as pb
+from mash.v1 import referrals_pb2 as rpb
+from mash.vocab import Agency, Role
+from policy.approval import agreements_dir
+from policy.drafts import drafts_dir
 from tests.browser.helpers import check_accessible, referral_id_from, shot, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -246,3 +255,98 @@ def test_refusals_a_browser_can_provoke(page: Page, stack: ConsoleStack, home: H
     page.goto(f"{stack.console_url}/referrals")
     expect(page).to_have_url(f"{stack.console_url}/sign-in?expired=1")
     expect(page.locator("#expired-title")).to_be_visible()
+
+
+GLASS = "Child seen with injuries tonight; manager unreachable; strategy meeting at 9am"
+
+
+def _break_glass_lookup(home: Home, cluster: Cluster, referral_id: str) -> None:
+    """Set-up through the broker's real API: sw-104 breaks glass on a referral they recorded."""
+    family = demo_referrals(home)[0]
+    subjects = [pb.Subject(subject_id=s["subject_id"], role=s["role"], identifiers=pb.Identifiers(
+        **{k: v for k, v in s["identifiers"].items() if v})) for s in family["subjects"]]
+    with BrokerClient(home, cluster.broker.address,
+                      issue_token(home, sub="sw-104", role=Role.MASH_SOCIAL_WORKER)) as sw:
+        sw.referrals("CreateReferral", rpb.CreateReferralRequest(
+            referral_id=referral_id, source="police", rag="red",
+            reason="Police attended a domestic incident.", subjects=subjects))
+        sw.referrals("Lookup", rpb.ReferralLookupRequest(
+            referral_id=referral_id, purpose="child_in_need_assessment",
+            consent=pb.Consent(state="refused", reason="risk_of_significant_harm"),
+            break_glass=pb.BreakGlass(reason="risk_of_significant_harm", justification=GLASS)))
+
+
+def _stage_draft(home: Home) -> Path:
+    """A draft of the police agreement that shares less about household members and keeps
+    summaries for one year instead of two, staged for the IG lead's review."""
+    staged = drafts_dir(home)
+    staged.mkdir(parents=True, exist_ok=True)
+    text = (agreements_dir(home) / "police.toml").read_text(encoding="utf-8")
+    draft = text.replace('household_member = ["domestic_abuse_incidents", "arrests_and_charges"]',
+                         'household_member = ["domestic_abuse_incidents"]', 1)
+    draft = draft.replace("disclosed_summary_days = 730", "disclosed_summary_days = 365")
+    assert draft != text
+    (staged / "police.toml").write_text(draft, encoding="utf-8")
+    return staged
+
+
+def test_ig_lead_reads_agreements_and_a_drafts_effect_and_signs_off_break_glass(
+        page: Page, stack: ConsoleStack, home: Home, cluster: Cluster, screenshots: Path) -> None:
+    """Agreements in force, a draft's effect diff, and a break-glass access signed off."""
+    referral_id = "REF-BROWSER-GLASS"
+    _break_glass_lookup(home, cluster, referral_id)
+    staged = _stage_draft(home)
+    try:
+        sign_in(page, stack, "ig-401")
+        expect(page.locator("#verify-result")).to_have_text("Every log intact")
+        check_accessible(page)
+        shot(page, screenshots, "10-ig-home")
+
+        page.click("#agreements-link")
+        police = page.locator("#agreement-dsa-mash-demo-police")
+        expect(police).to_contain_text("In force")
+        expect(police).to_contain_text("ig-lead-alex")
+        check_accessible(page)
+        shot(page, screenshots, "11-agreements")
+
+        page.goto(f"{stack.console_url}/ig")
+        page.click("#drafts-link")
+        draft = page.locator("#draft-dsa-mash-demo-police")
+        expect(draft).to_contain_text("Changed since approval")
+        expect(draft).to_contain_text("Would replace dsa-mash-demo-police")
+        changes = page.locator("#changes-dsa-mash-demo-police")
+        expect(changes).to_contain_text("about a household member")
+        expect(changes).to_contain_text("arrests and charges")
+        expect(changes).to_contain_text("730 → 365")
+        check_accessible(page)
+        shot(page, screenshots, "12-drafts")
+    finally:
+        shutil.rmtree(staged)
+
+    page.goto(f"{stack.console_url}/ig")
+    page.click("#break-glass-link")
+    card = page.locator(".govuk-summary-card", has_text=referral_id).filter(
+        has_text=": break-glass").first
+    expect(card).to_contain_text("sw-104")
+    ref = card.locator("input[name=ref]").get_attribute("value")
+    assert ref and ref.startswith("broker-mash-demo:")
+    card.locator("button[type=submit]").click()  # no finding, no note
+    summary = page.locator(".govuk-error-summary")
+    expect(summary).to_contain_text("Select your finding")
+    expect(summary).to_contain_text("Enter your finding in words")
+    check_accessible(page)
+    card = page.locator(f"#item-{ref.replace(':', '-')}")
+    card.locator("input[value=appropriate]").check()
+    card.locator("textarea").fill("Immediate risk to the child; manager unreachable; proportionate.")
+    shot(page, screenshots, "13-break-glass")
+    card.locator("button[type=submit]").click()
+    expect(page.locator("#signed-off")).to_contain_text(ref)
+    expect(page.locator(f"#item-{ref.replace(':', '-')}")).to_have_count(0)
+    expect(page.locator("#signed-off-items")).to_contain_text("ig-401")
+    check_accessible(page)
+
+    # The sign-off is in the IG log, found like any other access to the referral.
+    page.goto(f"{stack.console_url}/ig/access-log?referral={referral_id}")
+    expect(page.locator("#results")).to_contain_text("retrospective_review")
+    expect(page.locator("#results")).to_contain_text("ig-401")
+    check_accessible(page)
