@@ -50,7 +50,8 @@ from mash.vocab import (
 )
 
 SOCIAL_WORKERS = (Role.MASH_SOCIAL_WORKER,)
-#: Team managers may open any referral (to decide it); social workers the ones they recorded.
+#: Who works referrals (the broker decides which: a social worker those they recorded, a team
+#: manager every one).
 READERS = (Role.MASH_SOCIAL_WORKER, Role.MASH_TEAM_MANAGER)
 
 
@@ -105,7 +106,7 @@ def routes(console: Console) -> list[Route]:
                               errors=errors or {}, notice=notice,
                               runs=api.runs_of(referral.referral_id, session.sub), **_vocab())
 
-    @page(console, SOCIAL_WORKERS)
+    @page(console, READERS)
     async def queue(request: Request, session: StaffSession) -> Response:
         q = request.query_params.get("q", "").strip()[:100]
         try:
@@ -235,6 +236,23 @@ def routes(console: Console) -> list[Route]:
                                         status_code=303)
         return show_referral(request, session, referral, 400, errors=errors)
 
+    @page(console, READERS)
+    async def close(request: Request, session: StaffSession) -> Response:
+        referral = await mine(session, request.path_params["referral_id"])
+        form = form_text(await checked_form(console, request, session))
+        note = form.get("close_note", "").strip()[:2000]
+        if not note:
+            return show_referral(request, session, referral, 400,
+                                 errors={"close_note": "Enter why the referral is closed"})
+        try:
+            await run_in_threadpool(api.set_status, session.access_token, referral.referral_id,
+                                    "closed", note)
+        except BrokerRefused as exc:
+            return show_referral(request, session, referral, 400,
+                                 errors=api_errors(exc, "close_note"))
+        return RedirectResponse(f"/referrals/{referral.referral_id}?notice=Referral+closed",
+                                status_code=303)
+
     @page(console, SOCIAL_WORKERS)
     async def run_lookup(request: Request, session: StaffSession) -> Response:
         referral = await mine(session, request.path_params["referral_id"])
@@ -293,6 +311,7 @@ def routes(console: Console) -> list[Route]:
         Route("/referrals/{referral_id}/household", household, methods=["GET", "POST"]),
         Route("/referrals/{referral_id}/rag", rerate, methods=["POST"]),
         Route("/referrals/{referral_id}/decision", decide, methods=["POST"]),
+        Route("/referrals/{referral_id}/status", close, methods=["POST"]),
         Route("/referrals/{referral_id}/lookups", run_lookup, methods=["POST"]),
         Route("/referrals/{referral_id}/lookups/{run_id}.json", lookup_status),
         Route("/referrals/{referral_id}/lookups/{run_id}", lookup_status),

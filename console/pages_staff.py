@@ -18,6 +18,8 @@ from mash.vocab import Role
 
 log = structlog.get_logger("console.pages")
 MAX_REASON = 2000
+#: Who may run retention (the broker checks the same).
+RETENTION = (Role.MASH_TEAM_MANAGER, Role.IG_LEAD)
 
 
 def group_by_referral(reviews: list[pb.Review]) -> OrderedDict[str, list[pb.Review]]:
@@ -73,6 +75,20 @@ def routes(console: Console) -> list[Route]:
         log.info("reviews_decided", referral=referral_id, count=decided, decision=decision)
         return RedirectResponse(f"/reviews?done={referral_id}", status_code=303)
 
+    @page(console, RETENTION)
+    async def retention(request: Request, session: StaffSession) -> Response:
+        if request.method == "GET":
+            return console.render(request, "retention.html", session=session, deleted=None)
+        await checked_form(console, request, session)
+        try:
+            deleted = await run_in_threadpool(console.referrals.purge_expired,
+                                              session.access_token)
+        except BrokerRefused as exc:
+            return console.render(request, "retention.html", 502, session=session, deleted=None,
+                                  problem=exc.message)
+        log.info("retention_run", staff=session.sub, deleted=len(deleted))
+        return console.render(request, "retention.html", session=session, deleted=deleted)
+
     @page(console, (Role.AGENCY_RESEARCHER,))
     async def research(request: Request, session: StaffSession) -> Response:
         return console.render(request, "research.html", session=session)
@@ -80,4 +96,5 @@ def routes(console: Console) -> list[Route]:
     return [
         Route("/reviews", reviews), Route("/reviews/decide", decide, methods=["POST"]),
         Route("/research", research),
+        Route("/retention", retention, methods=["GET", "POST"]),
     ]

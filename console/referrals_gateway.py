@@ -171,6 +171,17 @@ class ReferralsGateway:
             referral_id=referral_id, level_of_need=level_of_need, outcome=outcome,
             rationale=rationale)))
 
+    def set_status(self, token: str, referral_id: str, status: str, note: str) -> ReferralView:
+        """Move the referral on in the workflow (researching, closed)."""
+        return ReferralView(self._call("SetStatus", token, rpb.SetStatusRequest(
+            referral_id=referral_id, status=status, note=note)))
+
+    def purge_expired(self, token: str) -> list[rpb.SummaryDeleted]:
+        """Delete the summary parts whose agreement no longer allows keeping them."""
+        reply: rpb.PurgeExpiredResponse = self._call("PurgeExpired", token,
+                                                     rpb.PurgeExpiredRequest())
+        return list(reply.deleted)
+
     def decide_reviews(self, token: str, referral_id: str, *, approve: bool, reason: str) -> int:
         """Approve or reject all of one referral's held requests; how many were decided."""
         reply = self._call("DecideReviews", token, rpb.DecideReviewsRequest(

@@ -205,6 +205,11 @@ def test_team_manager_approves_a_held_request(
     expect(page.locator("#agency-police")).to_contain_text("Information shared")
     check_accessible(page)
 
+    # A team manager sees every referral of the MASH, this one recorded by sw-105 too.
+    page.goto(f"{stack.console_url}/referrals?q={referral_id}")
+    expect(page.locator("#queue")).to_contain_text(referral_id)
+    check_accessible(page)
+
     # The decision page: a mismatched outcome is refused with an error summary, then recorded.
     page.goto(f"{stack.console_url}/referrals/{referral_id}")
     page.select_option("#level_of_need", "child_protection")
@@ -220,6 +225,22 @@ def test_team_manager_approves_a_held_request(
     expect(page.locator("#notice")).to_have_text("Decision recorded")
     expect(page.locator("#decision")).to_contain_text("Child protection: strategy discussion")
     expect(page.locator("#decision")).to_contain_text("tm-201")
+    check_accessible(page)
+
+    # Closed with a note (none: an error summary); then asked about no more.
+    page.click("#close-referral")
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter why the referral is closed")
+    page.fill("#close_note", "Strategy discussion held; plan agreed.")
+    page.click("#close-referral")
+    expect(page.locator("#notice")).to_have_text("Referral closed")
+    expect(page.locator("#close-referral")).to_have_count(0)
+    check_accessible(page)
+
+    # Retention, run by a team manager.
+    page.goto(f"{stack.console_url}/retention")
+    check_accessible(page)
+    page.click("#run-retention")
+    expect(page.locator("#purged")).to_contain_text("summary parts deleted")
     check_accessible(page)
 
 
