@@ -73,6 +73,7 @@ BUILTIN_BACKENDS: dict[str, str] = {
     "extract": "agency_adapters.extract.factory:open_backend",
     "fhir": "agency_adapters.fhir.factory:open_backend",
     "rest": "agency_adapters.rest.factory:open_backend",
+    "research": "agency_adapters.research.backend:open_backend",
 }
 
 

@@ -40,6 +40,9 @@ def register(sub: Any) -> None:
                       help="a MASH broker this adapter answers (repeatable; default mash-demo)")
     init.add_argument("--force", action="store_true", help="write over existing files")
     init.set_defaults(handler=_init)
+    from agency_adapters.research import cli as research_cli
+
+    research_cli.register(asub)
     keys = asub.add_parser(
         "build-keys", help="SQL backend: build the kit's blocking-key table (run nightly)")
     keys.add_argument("--config", required=True, type=Path, help="the adapter's TOML config")

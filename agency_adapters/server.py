@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import json
 from typing import Any
 
+import grpc
 from grpc_health.v1 import health as grpc_health
 
 from agency_adapters.adapter_health import (
@@ -23,6 +25,8 @@ from agency_adapters.matching import MatchThresholds
 from agency_adapters.matching.model import MatchModel, ModelError
 from agency_adapters.matching.model import load as load_model
 from agency_adapters.replay import ReplayGuard
+from agency_adapters.research.backend import ResearchBackend
+from agency_adapters.research.service import ResearchDesk, ResearcherAuth
 from agency_adapters.scheduling import DueOrderedGate
 from agency_adapters.service import AdapterParts, AdapterService
 from audit.log import AuditLog
@@ -31,9 +35,10 @@ from audit.witness import Witness, pinned_from
 from certs.live import CREDENTIALS_INTERVAL_S, LiveCredentials, ServerCertificate
 from certs.reloading import ReloadingTrustStore
 from certs.signing import SigningKey
+from identity.tokens import DEV_ISSUER, TokenValidator, audience_for, jwks_path
 from mash import aio, grpc_server, logs
 from mash.config import ConfigError
-from mash.v1 import mash_pb2, mash_pb2_grpc
+from mash.v1 import mash_pb2, mash_pb2_grpc, research_pb2_grpc
 from policy import load_engine
 from policy.reloading import start_reloading
 
@@ -87,11 +92,13 @@ def build_parts(config: AdapterConfig, *, simulated_delay_ms: int = 0) -> Adapte
     checkpoint_key = SigningKey.load(home.signing_key(f"audit-{name}")).private_key
     # follows the file: revocations and new pins apply without a restart
     trust = ReloadingTrustStore(home.trust_store)
+    backend = open_backend(config)
     return AdapterParts(
         agency=config.agency,
         name=name,
         trusted_brokers=frozenset(config.trusted_brokers),
-        backend=open_backend(config),
+        backend=backend,
+        research=backend.queue if isinstance(backend, ResearchBackend) else None,
         engine=load_engine(home, config.policy_dir),
         trust=trust,
         signing_key=SigningKey.load(home.signing_key(name)),
@@ -107,6 +114,32 @@ def build_parts(config: AdapterConfig, *, simulated_delay_ms: int = 0) -> Adapte
         witness=Witness.open(home.witness_dir / f"{name}.sqlite", owner=name,
                              key=checkpoint_key, pinned_keys=pinned_from(trust)),
     )
+
+
+def researcher_validators(config: AdapterConfig, backend: ResearchBackend,
+                          ) -> list[TokenValidator]:
+    """One token validator per MASH this adapter serves: a researcher presents their MASH's
+    staff token (its audience and organisation are that MASH's broker's)."""
+    jwks_file = jwks_path(config.home) if backend.jwks_file is None else backend.jwks_file
+    try:
+        jwks = json.loads(jwks_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(jwks_file, "backend_options.jwks_file",
+                          f"the researchers' identity provider keys cannot be read: "
+                          f"{type(exc).__name__}") from None
+    issuer = backend.issuer or DEV_ISSUER
+    return [TokenValidator(issuer, audience_for(b), jwks, org=b) for b in config.trusted_brokers]
+
+
+def add_research(config: AdapterConfig, backend: ResearchBackend, service: AdapterService,
+                 server: grpc.aio.Server) -> ResearchDesk:
+    """Serve the researcher queue (`Research`) and its collection point (`ResearchDelivery`)."""
+    desk = ResearchDesk(service, backend.queue,
+                        ResearcherAuth(researcher_validators(config, backend), service))
+    research_pb2_grpc.add_ResearchServicer_to_server(desk, server)
+    research_pb2_grpc.add_ResearchDeliveryServicer_to_server(desk, server)
+    backend.alert_sink = desk.raise_alerts
+    return desk
 
 
 async def serve(config: AdapterConfig, *, simulated_delay_ms: int = 0) -> None:
@@ -135,6 +168,8 @@ async def serve(config: AdapterConfig, *, simulated_delay_ms: int = 0) -> None:
     server = grpc_server.build_server(config.max_message_bytes,
                                       on_malformed=service.refuse_malformed)
     mash_pb2_grpc.add_AgencyAdapterServicer_to_server(service, server)
+    if isinstance(parts.backend, ResearchBackend):
+        add_research(config, parts.backend, service, server)
     servicer = grpc_health.aio.HealthServicer()
     watcher: asyncio.Task[None] | None = None
     reloading: asyncio.Task[None] | None = None

@@ -33,6 +33,7 @@ from agency_adapters.matching import MatchThresholds, match_subjects_async
 from agency_adapters.matching.model import MatchModel
 from agency_adapters.matching.roles import birth_range_for
 from agency_adapters.replay import ReplayError, ReplayGuard
+from agency_adapters.research.queue import QueuedQuery, ResearchQueue
 from agency_adapters.scheduling import DueOrderedGate, due_key
 from audit.events import AuditEvent, EventKind
 from audit.log import AuditLog
@@ -45,7 +46,7 @@ from certs.reloading import TrustSource
 from certs.signing import SigningKey
 from certs.tls import peer_identity
 from mash.clock import LONDON, Clock, utc_now
-from mash.errors import InvalidRequest, NotAuthenticated, NotPermitted
+from mash.errors import InvalidRequest, NotAuthenticated, NotPermitted, present
 from mash.logs import get_logger
 from mash.subject_age import RoleCorrection, supported_role
 from mash.v1 import mash_pb2 as pb
@@ -122,6 +123,9 @@ class AdapterParts:
     refusals: RefusalLimiter = field(default_factory=RefusalLimiter)
     #: countersigns the brokers' checkpoints that arrive on their queries
     witness: Witness | None = None
+    #: the researcher queue (backend kind `research`): permitted queries wait here for the
+    #: agency's MASH researcher instead of being answered from a store
+    research: ResearchQueue | None = None
 
 
 #: What the broker is told when the system of record fails (the cause stays in the adapter's log).
@@ -193,9 +197,10 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
                 await asyncio.sleep(p.delay_ms / 1000)  # simulated slow legacy system (tests only)
             remaining = getattr(context, "time_remaining", lambda: None)()
             budget = CallBudget.within(p.backend_timeout_s, remaining, p.answer_reserve_s)
-            disclosure = await self._answer(query, verified.sha256, budget)
+            disclosure = await self._answer(query, verified.sha256, budget,
+                                            raw_query=verified.raw)
             signed = sign_disclosure(disclosure, p.signing_key)
-            await self._log_disclosure(query, verified.sha256, signed, disclosure)
+            await self.log_disclosure(query, verified.sha256, signed, disclosure)
         own = p.audit.latest_checkpoint
         if own is not None:
             signed.checkpoint.CopyFrom(checkpoint_to_proto(own))  # for the broker to witness
@@ -204,8 +209,13 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
     # ------------------------------------------------------------------ answer
 
     async def _answer(self, query: pb.Query, query_sha256: bytes,
-                      budget: CallBudget | None = None) -> pb.Disclosure:
-        """The (unsigned) disclosure answering `query`; backend calls bounded by `budget`."""
+                      budget: CallBudget | None = None, *, raw_query: bytes = b"",
+                      ) -> pb.Disclosure:
+        """The (unsigned) disclosure answering `query`; backend calls bounded by `budget`.
+
+        With a researcher queue, a query of which something is permitted is queued
+        (`raw_query`: its exact signed bytes) and answered `pending_research`.
+        """
         p = self.p
         budget = budget or CallBudget.within(p.backend_timeout_s, None, p.answer_reserve_s)
         now = p.clock()
@@ -249,9 +259,16 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             decisions[subject.subject_id] = decision
             return result, decision, permitted
 
+        mismatch = (bool(query.agreement_version)
+                    and d.agreement_version != query.agreement_version
+                    and not _no_agreement_in_force(list(decisions.values())))
+        if (p.research is not None and raw_query and not mismatch
+                and any(permitted_by_subject.values())):
+            await self._queue_for_research(query, query_sha256, raw_query, d,
+                                           list(decisions.values()), permitted_by_subject)
+            return d
         failure = await self._read_backend(query, d, permitted_by_subject, budget, redecide)
-        if query.agreement_version and d.agreement_version != query.agreement_version \
-                and not _no_agreement_in_force(list(decisions.values())):
+        if mismatch:
             # Both sides must apply the same agreement; never guess which one is right.
             for s in d.subjects:
                 del s.facts[:]
@@ -265,13 +282,53 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
         if failure:
             d.reasons.append(_reason(failure, BACKEND_FAILURE_TEXT.get(
                 failure, DEFAULT_BACKEND_FAILURE_TEXT)))
-        seen = set()
-        for dec in decisions.values():
-            for r in dec.reasons:
-                if r.code not in seen:
-                    seen.add(r.code)
-                    d.reasons.append(_reason(r.code, r.text))
+        _add_reasons(d, list(decisions.values()))
         return d
+
+    async def _queue_for_research(self, query: pb.Query, query_sha256: bytes, raw_query: bytes,
+                                  d: pb.Disclosure, decisions: Sequence[PolicyDecision],
+                                  permitted: dict[str, list[Category]]) -> None:
+        """Put a permitted query in the researcher queue (durably) and say so in `d`."""
+        p = self.p
+        queue = present(p.research, "the researcher queue")
+        item = queue.enqueue(QueuedQuery(
+            query_id=query.query_id, broker_id=query.broker_id,
+            referral_id=query.referral_id, lookup_id=query.lookup_id, rag=query.rag,
+            purpose=query.purpose, statutory_gateway=query.statutory_gateway,
+            requester_role=query.requester.role, due_at=query.due_at, query=raw_query,
+            query_sha256=query_sha256,
+            permitted={sid: [str(c) for c in cats] for sid, cats in permitted.items()},
+            agreement_id=d.agreement_id, agreement_version=d.agreement_version))
+        d.decision = _overall(decisions)
+        d.status = AgencyStatus.PENDING_RESEARCH
+        d.reasons.append(_reason(
+            "research_queued", f"queued for the agency's MASH researcher (item {item.item_id}); "
+                               "the answer follows when they have searched by hand"))
+        _add_reasons(d, decisions)
+        categories = sorted({str(c) for cats in permitted.values() for c in cats})
+        await asyncio.wrap_future(p.audit.submit(AuditEvent(
+            kind=EventKind.RESEARCH_QUEUED, actor_id=query.requester.id,
+            actor_role=query.requester.role, actor_org=query.broker_id,
+            referral_id=query.referral_id, lookup_id=query.lookup_id, query_id=query.query_id,
+            purpose=query.purpose, statutory_gateway=query.statutory_gateway, rag=query.rag,
+            agency=str(p.agency), categories=tuple(categories), decision=d.decision,
+            agreement_id=d.agreement_id, agreement_version=d.agreement_version,
+            query_hash=query_sha256.hex(), outcome=str(AgencyStatus.PENDING_RESEARCH),
+            subject_pseudonyms=for_subjects(p.pseudonyms, query.subjects),
+            detail={"item_id": item.item_id, "due_at": query.due_at,
+                    "broker_id": query.broker_id})))
+        log.info("research_queued", item_id=item.item_id, query_id=query.query_id,
+                 rag=query.rag)
+
+    def permitted_now(self, query: pb.Query) -> dict[str, set[str]]:
+        """The categories our own policy permits now for each subject of `query`."""
+        base = self._policy_base(query, self.p.clock())
+        requested = tuple(Category(c) for c in query.categories
+                          if c in set(AGENCY_CATEGORIES[self.p.agency]))
+        approved = self._review_approved(query)
+        return {s.subject_id: {str(c) for c in
+                               self._decide_subject(s, base, requested, approved)[2]}
+                for s in query.subjects}
 
     def _review_approved(self, query: pb.Query) -> bool:
         """Does the query carry a review approval that our own agreement accepts (principle 7)?"""
@@ -434,10 +491,11 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
 
     # ------------------------------------------------------------------ audit
 
-    async def _log_disclosure(
+    async def log_disclosure(
         self, query: pb.Query, query_sha256: bytes, signed: pb.SignedDisclosure,
         disclosure: pb.Disclosure,
     ) -> None:
+        """Record a disclosure as it leaves for the broker (durable before it is sent)."""
         p = self.p
         categories = sorted({f.category for s in disclosure.subjects for f in s.facts})
         bands = ",".join(f"{s.subject_id}:{s.match_band}" for s in disclosure.subjects)
@@ -507,6 +565,16 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             who = UNKNOWN_PEER
         await self.refuse("malformed_request", who, Sent.of(raw),
                           extra={"method": method.rsplit("/", 1)[-1][:64]})
+
+
+def _add_reasons(d: pb.Disclosure, decisions: Sequence[PolicyDecision]) -> None:
+    """The policy decisions' reasons, each code once."""
+    seen = {r.code for r in d.reasons}
+    for dec in decisions:
+        for r in dec.reasons:
+            if r.code not in seen:
+                seen.add(r.code)
+                d.reasons.append(_reason(r.code, r.text))
 
 
 def _fact(rec: Record) -> pb.Fact:

@@ -41,6 +41,13 @@ class EventKind(StrEnum):
     QUERY_RECEIVED = "query_received"
     QUERY_REJECTED = "query_rejected"
     DISCLOSURE_SENT = "disclosure_sent"
+    # the researcher queue at an adapter (an agency without an API)
+    RESEARCH_QUEUED = "research_queued"
+    RESEARCH_VIEWED = "research_viewed"
+    RESEARCH_ANSWERED = "research_answered"
+    RESEARCH_ANSWER_REFUSED = "research_answer_refused"
+    RESEARCH_ALERT = "research_alert"
+    RESEARCH_COLLECTED = "research_collected"
     # reviews and break-glass
     REVIEW_REQUESTED = "review_requested"
     REVIEW_APPROVED = "review_approved"

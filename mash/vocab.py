@@ -155,6 +155,8 @@ class AgencyStatus(StrEnum):
     POSSIBLE_MATCH = "possible_match"
     WITHHELD = "withheld"
     PENDING_REVIEW = "pending_review"
+    #: queued for the agency's MASH researcher, who searches its systems by hand
+    PENDING_RESEARCH = "pending_research"
     TIMED_OUT = "timed_out"
     UNAVAILABLE = "unavailable"
     REJECTED = "rejected"

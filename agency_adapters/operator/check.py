@@ -240,6 +240,14 @@ def _open_backend(config: AdapterConfig, scratch: Path) -> tuple[_Opened | None,
         from agency_adapters.server import backend_factory
 
         made = backend_factory(config.backend)(config, dict(config.backend_options))
+        if config.backend == "research":
+            from agency_adapters.server import researcher_validators
+
+            try:
+                researcher_validators(config, made)  # the researchers' IdP keys can be read
+            except ConfigError:
+                asyncio.run(made.aclose())
+                raise
         if isinstance(made, AsyncAgencyBackend):
             return None, asyncio.run(_probe_async(config, made))
         close = getattr(made, "close", None)

@@ -152,10 +152,32 @@ retries = 2
     return written
 
 
+def _research(req: InitRequest) -> list[Path]:
+    queue = req.home / "data" / f"research-{req.agency}.sqlite"
+    config = _header(req) + f'''
+# No system a MASH can query: each query your agreement permits waits in a queue for your
+# MASH researcher, who searches the force's systems by hand and records what may be
+# disclosed (`mash adapter research list|show|answer|alerts`). The adapter signs that
+# answer for the MASH that asked, which collects it; until then the MASH sees
+# `pending_research`.
+backend = "research"
+
+[backend_options]
+queue = "{queue}"   # the queue (SQLite, 0600); keep it backed up
+alert_minutes = 60                      # a pending Red item due within this raises an alert
+# Researchers sign in with their MASH's staff token (role agency_researcher), bound to
+# their device's client certificate. Without these two lines the tokens are checked
+# against the development issuer of the home (demo and tests only):
+# issuer = "https://idp.example.gov.uk"
+# jwks_file = "{req.folder / "idp-jwks.json"}"   # the identity provider's public keys
+'''
+    return [_write(req.folder / "adapter.toml", config, req.force)]
+
+
 #: backend kind -> writer of its files (the kinds this installation can run; a backend
 #: added later registers its own writer here).
 WRITERS: dict[str, Callable[[InitRequest], list[Path]]] = {
-    "sql": _sql, "extract": _extract, "fhir": _fhir, "rest": _rest}
+    "sql": _sql, "extract": _extract, "fhir": _fhir, "rest": _rest, "research": _research}
 
 
 def init_adapter(req: InitRequest) -> list[Path]:

@@ -71,7 +71,11 @@ def test_init_writes_a_commented_config_that_loads(tmp_path: Path) -> None:
     assert AdapterConfig.load(tmp_path / "education" / "adapter.toml").backend == "rest"
     research = _mash("adapter", "init", "--agency", "police", "--backend", "research",
                      "--home", tmp_path / "research")
-    assert research.returncode == 2 and "not part of this installation yet" in research.stderr
+    assert research.returncode == 0, research.stderr
+    queued = AdapterConfig.load(tmp_path / "research" / "adapter.toml")
+    assert queued.backend == "research"
+    assert queued.backend_options["alert_minutes"] == 60
+    assert str(queued.backend_options["queue"]).endswith("research-police.sqlite")
 
 
 def test_check_passes_a_ready_adapter_and_prints_a_line_per_check(
