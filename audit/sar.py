@@ -111,7 +111,7 @@ _PERMITTING = frozenset({"consent_permits", "break_glass_applied"})
 #: When several of the person's subjects (pseudonyms) were in one request, the outcome that
 #: says most about what was shared wins.
 _RANK = ("disclosed", "matched_nothing_shared", "possible_match", "not_known", "withheld",
-         "failed")
+         "pending_research", "failed")
 #: An agency-level status that holds for every subject of the answer (older entries without
 #: a per-subject record): anything else is reported as "answered".
 _SAME_FOR_EVERY_SUBJECT = {"not_known": "not_known", "withheld": "withheld",

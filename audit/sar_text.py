@@ -131,6 +131,7 @@ OUTCOMES = {
     "possible_match": "may know you, but was not sure it was you, so shared nothing",
     "withheld": "was not allowed to share information about you",
     "pending_review": "was waiting for a manager to decide",
+    "pending_research": "was searching its records by hand (its answer came later, if shown)",
     "review_rejected": "a manager decided that nothing would be asked",
     "not_asked": "was not asked",
     "failed": "did not answer",

@@ -13,9 +13,14 @@ from broker.config import AdapterEndpoint
 from certs.names import PeerKind, Principal
 from certs.tls import channel_credentials, client_channel_options
 from mash.home import Home
+from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
+from mash.v1 import research_pb2 as rpb
+from mash.v1 import research_pb2_grpc as rpb_grpc
 from mash.vocab import Agency, AgencyStatus
+
+log = get_logger("broker")
 
 
 @dataclass(frozen=True)
@@ -62,13 +67,15 @@ class AdapterClients:
                  max_message_bytes: int) -> None:
         self._home, self._client_name = home, client_name
         self._endpoints, self._max_message_bytes = tuple(endpoints), max_message_bytes
-        self._channels, self._stubs = self._connect()
+        self._channels, self._stubs, self._delivery = self._connect()
 
     def _connect(self) -> tuple[dict[Agency, grpc.aio.Channel],
-                                dict[Agency, pb_grpc.AgencyAdapterStub]]:
+                                dict[Agency, pb_grpc.AgencyAdapterStub],
+                                dict[Agency, rpb_grpc.ResearchDeliveryStub]]:
         creds = channel_credentials(self._home, self._client_name)
         channels: dict[Agency, grpc.aio.Channel] = {}
         stubs: dict[Agency, pb_grpc.AgencyAdapterStub] = {}
+        delivery: dict[Agency, rpb_grpc.ResearchDeliveryStub] = {}
         for e in self._endpoints:
             expected = Principal(PeerKind.ADAPTER, e.agency.value)
             options = client_channel_options(expected, e.address, e.server_name,
@@ -76,7 +83,8 @@ class AdapterClients:
             channel = grpc.aio.secure_channel(e.address, creds, options=options)
             channels[e.agency] = channel
             stubs[e.agency] = pb_grpc.AgencyAdapterStub(channel)
-        return channels, stubs
+            delivery[e.agency] = rpb_grpc.ResearchDeliveryStub(channel)
+        return channels, stubs, delivery
 
     async def renew(self, grace_s: float = 10.0) -> None:
         """Dial every adapter again with the certificate now on disk (after its renewal).
@@ -85,7 +93,7 @@ class AdapterClients:
         (within `grace_s`) before those close.
         """
         old = self._channels
-        self._channels, self._stubs = self._connect()
+        self._channels, self._stubs, self._delivery = self._connect()
         for channel in old.values():
             await channel.close(grace=grace_s)
 
@@ -125,6 +133,20 @@ class AdapterClients:
                              "the agency's adapter returned an error"))
             return CallOutcome(None, status, code, text, (time.perf_counter() - start) * 1000)
         return CallOutcome(response, AgencyStatus.DISCLOSED, "", "", (time.perf_counter() - start) * 1000)
+
+    async def collect(self, agency: Agency, request: rpb.CollectRequest,
+                      timeout_s: float) -> rpb.CollectResponse | None:
+        """Ask `agency`'s adapter for a researcher's answer; None when it cannot say now
+        (unreachable, refused, not configured here): the query stays pending."""
+        stub = self._delivery.get(agency)
+        if stub is None:
+            return None
+        try:
+            response: rpb.CollectResponse = await stub.Collect(request, timeout=timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            log.warning("research_collect_failed", agency=str(agency), code=exc.code().name)
+            return None
+        return response
 
     async def close(self) -> None:
         """Close every channel."""

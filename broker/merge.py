@@ -14,7 +14,7 @@ from certs.reloading import TrustSource
 from mash.clock import Clock
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
-from mash.vocab import AgencyStatus, Decision, MatchBand
+from mash.vocab import Agency, AgencyStatus, Decision, MatchBand
 
 log = get_logger("broker")
 
@@ -47,21 +47,34 @@ def result_for(plan: AgencyPlan, outcome: CallOutcome | None, trust: TrustSource
         r.reasons.append(pb.Reason(code=outcome.reason_code, text=outcome.reason_text))
         return r, replace(event, kind=EventKind.DISCLOSURE_REJECTED, outcome=str(outcome.status),
                           reasons=(outcome.reason_code,), latency_ms=r.latency_ms)
+    return apply_response(r, plan.agency, plan.query, plan.sha256, outcome.response, trust,
+                          clock, event)
+
+
+def apply_response(r: pb.AgencyResult, agency: Agency, query: pb.Query, query_sha256: bytes,
+                   response: pb.SignedDisclosure, trust: TrustSource, clock: Clock,
+                   event: AuditEvent) -> tuple[pb.AgencyResult, AuditEvent]:
+    """Verify a signed answer to `query` and fill `r` from it (or report it rejected).
+
+    Used for an answer that came back on the lookup and for a researcher's answer
+    collected later: either is shown only once it verifies against the agency's pinned
+    key and answers exactly the query that was sent.
+    """
     try:
-        verified = open_disclosure(outcome.response, trust, agency=plan.agency, query=plan.query,
-                                   query_sha256=plan.sha256, at=clock())
+        verified = open_disclosure(response, trust, agency=agency, query=query,
+                                   query_sha256=query_sha256, at=clock())
     except SignatureError as exc:
         code = exc.code
         r.status = AgencyStatus.REJECTED
         r.reasons.append(pb.Reason(
             code=code, text="the agency's answer failed verification and was dropped"))
-        log.warning("disclosure_rejected", agency=str(plan.agency), code=code)
+        log.warning("disclosure_rejected", agency=str(agency), code=code)
         return r, replace(
-            event, kind=EventKind.DISCLOSURE_REJECTED, signer_key_id=outcome.response.key_id,
+            event, kind=EventKind.DISCLOSURE_REJECTED, signer_key_id=response.key_id,
             outcome="rejected", reasons=(code,), latency_ms=r.latency_ms,
-            disclosure_hash=hashlib.sha256(outcome.response.disclosure).hexdigest())
+            disclosure_hash=hashlib.sha256(response.disclosure).hexdigest())
     d = verified.disclosure
-    permitted = set(plan.query.categories)
+    permitted = set(query.categories)
     for s in d.subjects:
         # Defence in depth: never show a category the query did not ask for.
         kept = [f for f in s.facts if f.category in permitted]
@@ -92,6 +105,8 @@ SUBJECT_OUTCOMES = "subject_outcomes"
 def _subject_outcome(status: str, s: pb.SubjectResult) -> str:
     if status in (AgencyStatus.POLICY_MISMATCH, AgencyStatus.UNAVAILABLE):
         return "failed"
+    if status == AgencyStatus.PENDING_RESEARCH:
+        return "pending_research"  # the researcher's answer, collected later, says more
     if s.match_band in (MatchBand.CERTAIN, MatchBand.HIGH):
         return "disclosed" if s.facts else "matched_nothing_shared"
     if s.match_band == MatchBand.POSSIBLE:

@@ -35,7 +35,7 @@ from broker.referral_flow import (
 )
 from broker.referral_lookup import file_summary, lookup_request
 from broker.referral_record import Referral, rag_direction
-from broker.referrals import NewReferral, ReferralNotFound, SqliteReferralStore
+from broker.referrals import NewReferral, ReferralNotFound, RetentionByAgreement, SqliteReferralStore
 from broker.report import build_report
 from broker.report.html import render_html
 from broker.report.json_view import render_json
@@ -405,6 +405,7 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
         as_of = self._as_of(request.as_of)
         referral = self._referral(staff, request.referral_id)
         rid = referral.referral_id
+        await self._collect_research(staff, rid)
         summaries = [s.summary for s in self.store.summaries(rid)]
         report = build_report(referral, summaries, now=as_of, calendar=self.calendar,
                               deletions=self.store.deletions(rid))
@@ -416,6 +417,14 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
                     render_html(report, include_earlier=earlier))
         return rpb.SummaryResponse(format=fmt, document=document, lookup_ids=lookup_ids,
                                    earlier_answers=len(report.earlier))
+
+    async def _collect_research(self, staff: StaffIdentity, referral_id: str) -> None:
+        """File the researchers' answers that have arrived since the summary was last seen."""
+        for answer in await self.broker.collect_research(staff, referral_id):
+            stored = self.store.save_summary(answer, RetentionByAgreement.from_agreements(
+                self.p.engine.agreements))
+            query_id = answer.lookup_id.rsplit("-research-", 1)[-1]
+            self.broker.research_filed(query_id, stored.lookup_id)
 
     async def RecordView(  # noqa: N802 - gRPC method name
             self, request: rpb.RecordViewRequest,

@@ -24,6 +24,7 @@ from broker.governance_service import GovernanceService
 from broker.referral_service import ReferralsService
 from broker.referrals import SqliteReferralStore
 from broker.refusal_log import RefusalLog
+from broker.research_pending import PendingResearchStore
 from broker.reviews import ReviewStore
 from broker.service import AuditSink, BrokerParts, BrokerService
 from broker.timescales import due_at
@@ -144,6 +145,7 @@ def build_parts(config: BrokerConfig, *, benchmark_audit_sink: AuditSink | None 
         own_checkpoint=(lambda: audit.latest_checkpoint) if audit is not None else lambda: None,
         witness=Witness.open(home.witness_dir / f"{name}.sqlite", owner=name,
                              key=checkpoint_key, pinned_keys=pinned_from(trust)),
+        research=PendingResearchStore(home.broker_dir / "research.sqlite"),
     )
     return parts, audit
 
@@ -196,6 +198,8 @@ async def serve(config: BrokerConfig, *, benchmark_audit_sink: AuditSink | None 
     log.info("broker_stopped")
     await parts.clients.close()
     parts.reviews.close()
+    if parts.research is not None:
+        parts.research.close()
     if parts.referrals is not None:
         parts.referrals.close()
     if parts.witness is not None:

@@ -33,12 +33,13 @@ from audit.witness import Witness, checkpoint_from_proto, checkpoint_to_proto
 from broker.auth import Authenticator
 from broker.config import BrokerConfig
 from broker.fanout import AdapterClients
-from broker.merge import result_for
+from broker.merge import apply_response, result_for
 from broker.planning import Actor, AgencyPlan, Requester, plan_agency
 from broker.referral_flow import file_release
 from broker.referral_record import ReferralError
 from broker.referrals import SqliteReferralStore
 from broker.requests import LookupInput, parse_lookup
+from broker.research_pending import PendingResearch, PendingResearchStore
 from broker.reviews import ReviewAlreadyDecided, ReviewStore, new_review_id
 from certs.envelopes import sign_query
 from certs.reloading import TrustSource
@@ -49,7 +50,8 @@ from mash.ids import new_id
 from mash.logs import get_logger
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import mash_pb2_grpc as pb_grpc
-from mash.vocab import Agency, Category, Decision, Rag, Role, parse
+from mash.v1 import research_pb2 as rpb
+from mash.vocab import Agency, AgencyStatus, Category, Decision, Rag, Role, parse
 from policy import PolicyEngine
 
 log = get_logger("broker")
@@ -92,6 +94,8 @@ class BrokerParts:
     own_checkpoint: Callable[[], Checkpoint | None] = lambda: None
     #: countersigns the adapters' checkpoints that arrive on their disclosures
     witness: Witness | None = None
+    #: queries an agency's researcher is still to answer (collected on the next summary view)
+    research: PendingResearchStore | None = None
 
 
 async def _durable(pending: Future[list[int]]) -> None:
@@ -182,6 +186,8 @@ class BrokerService(pb_grpc.BrokerServicer):
             results.append(result)
             if event is not None:
                 events.append(event)
+            if result.status == AgencyStatus.PENDING_RESEARCH:
+                self._keep_for_research(plan, now)
         summary = pb.ReferralSummary(
             referral_id=req.referral_id, lookup_id=lookup_id, rag=lookup.rag,
             purpose=lookup.purpose, statutory_gateway=lookup.gateway,
@@ -197,6 +203,70 @@ class BrokerService(pb_grpc.BrokerServicer):
         log.info("lookup_completed", lookup_id=lookup_id, referral_id=req.referral_id,
                  agencies=len(results), ms=round(elapsed_ms, 2))
         return summary
+
+    # ------------------------------------------------------------------ research
+
+    def _keep_for_research(self, plan: AgencyPlan, now: datetime) -> None:
+        """Keep a query the agency's researcher will answer, to verify the answer against."""
+        store, query, signed = self.p.research, plan.query, plan.signed
+        if store is None or query is None or signed is None:
+            return
+        store.add(PendingResearch(
+            query_id=query.query_id, agency=str(plan.agency), referral_id=query.referral_id,
+            lookup_id=query.lookup_id, query=signed.query, query_sha256=plan.sha256,
+            decision=str(plan.decision.decision),
+            agreement_id=plan.decision.agreement_id or "",
+            agreement_version=plan.decision.agreement_version or "", asked_at=now.isoformat()))
+
+    async def collect_research(self, staff: Actor, referral_id: str) -> list[pb.ReferralSummary]:
+        """Collect the researchers' answers that have arrived for `referral_id`.
+
+        Each is verified like any signed answer (pinned key, the exact query sent),
+        audited, and returned as a one-agency summary (`<lookup>-research-<query>`) for the
+        caller to file; a query whose answer is not ready stays pending.
+        """
+        p = self.p
+        if p.research is None:
+            return []
+        out: list[pb.ReferralSummary] = []
+        for item in p.research.pending(referral_id):
+            agency = parse(Agency, item.agency)
+            reply = await p.clients.collect(agency, rpb.CollectRequest(
+                query_id=item.query_id, query_sha256=item.query_sha256),
+                timeout_s=p.config.deadlines_ms[Rag.RED] / 1000)
+            if reply is None or reply.state != "answered":
+                continue
+            query = pb.Query.FromString(item.query)
+            base = AuditEvent(
+                kind=EventKind.DISCLOSURE_VERIFIED, actor_id=staff.sub,
+                actor_role=str(staff.role), actor_org=staff.org, referral_id=item.referral_id,
+                lookup_id=item.lookup_id, query_id=item.query_id, purpose=query.purpose,
+                statutory_gateway=query.statutory_gateway, rag=query.rag, agency=item.agency,
+                query_hash=item.query_sha256.hex(), detail={"collected": "research"})
+            result = pb.AgencyResult(agency=item.agency, decision=item.decision,
+                                     agreement_id=item.agreement_id,
+                                     agreement_version=item.agreement_version)
+            result, event = apply_response(result, agency, query, item.query_sha256,
+                                           reply.disclosure, p.trust, p.clock, base)
+            if p.witness is not None and reply.disclosure.HasField("checkpoint"):
+                p.witness.observe(checkpoint_from_proto(reply.disclosure.checkpoint),
+                                  expected_log=f"adapter-{agency}")
+            await _durable(p.audit.submit_many([event]))
+            now = p.clock()
+            out.append(pb.ReferralSummary(
+                referral_id=item.referral_id,
+                lookup_id=f"{item.lookup_id}-research-{item.query_id}", rag=query.rag,
+                purpose=query.purpose, statutory_gateway=query.statutory_gateway,
+                generated_at=now.isoformat(), due_at=query.due_at, agencies=[result],
+                broker_id=p.config.broker_id))
+            log.info("research_collected", query_id=item.query_id, agency=item.agency,
+                     status=result.status)
+        return out
+
+    def research_filed(self, query_id: str, filed_lookup_id: str) -> None:
+        """Mark a collected answer as filed with its referral (it is not collected again)."""
+        if self.p.research is not None:
+            self.p.research.collected(query_id, self.p.clock(), filed_lookup_id)
 
     # ------------------------------------------------------------------ reviews
 

@@ -15,6 +15,7 @@ _STATUS_WORDS = {
     "possible_match": "POSSIBLE MATCH (no content shared)",
     "withheld": "WITHHELD",
     "pending_review": "PENDING REVIEW",
+    "pending_research": "PENDING RESEARCH (a researcher is searching by hand)",
     "timed_out": "TIMED OUT",
     "unavailable": "UNAVAILABLE",
     "rejected": "REJECTED (failed verification)",

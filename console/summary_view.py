@@ -16,6 +16,9 @@ STATUS_WORDS: dict[str, tuple[str, str, str]] = {
                  "request; the reasons say why."),
     "pending_review": ("Awaiting manager", "blue", "Policy needs a team manager to approve this "
                        "request before it is sent."),
+    "pending_research": ("Awaiting researcher", "blue", "The agency has no system a MASH can "
+                         "query: its researcher is searching by hand; the answer appears here "
+                         "when they have recorded it."),
     "timed_out": ("No answer in time", "red", "The agency did not answer within the RAG deadline."),
     "unavailable": ("Unavailable", "red", "The agency's system could not be reached."),
     "rejected": ("Rejected", "red", "The answer failed its signature checks and was discarded."),

@@ -15,7 +15,8 @@ THIN = "-" * WIDTH
 #: How each status reads to MASH staff.
 STATUS_WORDS = {
     "disclosed": "disclosed", "not_known": "not known", "possible_match": "possible match",
-    "withheld": "WITHHELD", "pending_review": "pending review", "timed_out": "TIMED OUT",
+    "withheld": "WITHHELD", "pending_review": "pending review",
+    "pending_research": "pending research (searched by hand)", "timed_out": "TIMED OUT",
     "unavailable": "UNAVAILABLE", "rejected": "REJECTED (failed verification)",
     "policy_mismatch": "policy mismatch", "not_asked": "not asked",
 }
