@@ -13,6 +13,7 @@ the summary is returned (no record, no report).
 
 from __future__ import annotations
 
+import contextlib
 import time
 import unicodedata
 from collections.abc import Sequence
@@ -35,7 +36,13 @@ from broker.referral_flow import (
 )
 from broker.referral_lookup import file_summary, lookup_request
 from broker.referral_record import Referral, rag_direction
-from broker.referrals import NewReferral, ReferralNotFound, RetentionByAgreement, SqliteReferralStore
+from broker.referrals import (
+    DuplicateSummary,
+    NewReferral,
+    ReferralNotFound,
+    RetentionByAgreement,
+    SqliteReferralStore,
+)
 from broker.report import build_report
 from broker.report.html import render_html
 from broker.report.json_view import render_json
@@ -421,10 +428,12 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
     async def _collect_research(self, staff: StaffIdentity, referral_id: str) -> None:
         """File the researchers' answers that have arrived since the summary was last seen."""
         for answer in await self.broker.collect_research(staff, referral_id):
-            stored = self.store.save_summary(answer, RetentionByAgreement.from_agreements(
-                self.p.engine.agreements))
             query_id = answer.lookup_id.rsplit("-research-", 1)[-1]
-            self.broker.research_filed(query_id, stored.lookup_id)
+            # already filed by an earlier view that did not get to mark it collected
+            with contextlib.suppress(DuplicateSummary):
+                self.store.save_summary(answer, RetentionByAgreement.from_agreements(
+                    self.p.engine.agreements))
+            self.broker.research_filed(query_id, answer.lookup_id)
 
     async def RecordView(  # noqa: N802 - gRPC method name
             self, request: rpb.RecordViewRequest,

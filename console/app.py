@@ -12,12 +12,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from console import pages_auth, pages_ig, pages_social_worker, pages_staff
+from console import pages_auth, pages_ig, pages_research, pages_social_worker, pages_staff
 from console.broker_gateway import BrokerGateway
 from console.config import ConsoleConfig
 from console.governance_gateway import GovernanceGateway
 from console.oidc_client import OidcClient
 from console.referrals_gateway import ReferralsGateway
+from console.research_gateway import ResearchGateway
 from console.sessions import SessionStore
 from console.web import Console, SecurityHeaders, SignInRequired
 from mash.clock import Clock, utc_now
@@ -36,9 +37,12 @@ def build_console(config: ConsoleConfig, public_url: str, *, clock: Clock = utc_
     oidc = OidcClient(config.home, config.client_certificate, config.oidc.discovery_url,
                       config.oidc.client_id, config.org, clock=clock)
     gateway = BrokerGateway(config.home, config.broker_address, config.client_certificate)
+    research = None if config.research is None else ResearchGateway(
+        config.home, config.research.agency, config.research.address,
+        config.client_certificate, config.research.server_name)
     return Console(config, SessionStore(config.session_idle_s, config.session_max_s, clock), oidc,
                    gateway, ReferralsGateway(gateway.channel), clock, public_url.rstrip("/"),
-                   GovernanceGateway(gateway.channel))
+                   GovernanceGateway(gateway.channel), research)
 
 
 def build_app(console: Console) -> SecurityHeaders:
@@ -64,6 +68,7 @@ def build_app(console: Console) -> SecurityHeaders:
     routes = [
         *pages_auth.routes(console), *pages_social_worker.routes(console),
         *pages_staff.routes(console), *pages_ig.routes(console),
+        *pages_research.routes(console),
         Mount("/assets", StaticFiles(directory=govuk), name="assets"),
         Mount("/static", StaticFiles(directory=STATIC, follow_symlink=False), name="static"),
     ]
@@ -84,3 +89,5 @@ def serve_console(config: ConsoleConfig) -> None:
     finally:
         console.referrals.close()
         console.broker.close()
+        if console.research is not None:
+            console.research.close()

@@ -11,6 +11,7 @@ import msgspec
 from mash import tomlwrite
 from mash.config import Strict, TomlDocument
 from mash.home import Home
+from mash.vocab import Agency, UnknownVocabulary, parse
 
 #: how long a session may last or idle: 30 seconds to a day
 SessionSeconds = Annotated[int, msgspec.Meta(ge=30, le=24 * 3600)]
@@ -21,6 +22,14 @@ class OidcEntry(Strict, frozen=True):
 
     discovery_url: str
     client_id: str = "mash-console"
+
+
+class ResearchEntry(Strict, frozen=True):
+    """The optional `[research]` table: the adapter whose researcher queue the console shows."""
+
+    address: str
+    agency: str = "police"
+    server_name: str = ""
 
 
 class ConsoleFile(Strict, frozen=True):
@@ -39,6 +48,7 @@ class ConsoleFile(Strict, frozen=True):
     session_max_s: SessionSeconds = 8 * 3600
     secure_cookies: bool = True
     json_logs: bool = True
+    research: ResearchEntry | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,16 @@ class OidcSettings:
 
     discovery_url: str
     client_id: str = "mash-console"
+
+
+@dataclass(frozen=True)
+class ResearchSettings:
+    """An agency adapter's researcher queue (backend `research`) that researchers work in."""
+
+    address: str
+    agency: str = "police"
+    #: the name the adapter's certificate must carry; None: the host of `address`
+    server_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +89,8 @@ class ConsoleConfig:
     session_max_s: int = 8 * 3600
     secure_cookies: bool = True
     json_logs: bool = True
+    #: the researcher queue page's adapter; None: the page says it is not configured
+    research: ResearchSettings | None = None
 
     @classmethod
     def load(cls, path: Path) -> ConsoleConfig:
@@ -77,18 +99,26 @@ class ConsoleConfig:
         raw = doc.decode(ConsoleFile)
         if not raw.oidc.discovery_url.startswith(("http://", "https://")):
             raise doc.error("oidc.discovery_url", "must be an http(s) URL")
+        research = None
+        if raw.research is not None:
+            try:
+                parse(Agency, raw.research.agency)
+            except UnknownVocabulary as exc:
+                raise doc.error("research.agency", str(exc)) from None
+            research = ResearchSettings(raw.research.address, raw.research.agency,
+                                        raw.research.server_name or None)
         return cls(
             home=Home.at(raw.home), broker_address=raw.broker_address,
             oidc=OidcSettings(raw.oidc.discovery_url, raw.oidc.client_id),
             broker_id=raw.broker_id, listen_host=raw.listen_host, listen_port=raw.listen_port,
             public_url=raw.public_url, client_certificate=raw.client_certificate, org=raw.org,
             session_idle_s=raw.session_idle_s, session_max_s=raw.session_max_s,
-            secure_cookies=raw.secure_cookies, json_logs=raw.json_logs,
+            secure_cookies=raw.secure_cookies, json_logs=raw.json_logs, research=research,
         )
 
     def to_toml(self) -> dict[str, Any]:
         """The config as a TOML-ready mapping (inverse of `load`)."""
-        return {
+        data: dict[str, Any] = {
             "home": str(self.home.root), "broker_address": self.broker_address,
             "broker_id": self.broker_id, "listen_host": self.listen_host,
             "listen_port": self.listen_port, "public_url": self.public_url,
@@ -97,6 +127,11 @@ class ConsoleConfig:
             "secure_cookies": self.secure_cookies, "json_logs": self.json_logs,
             "oidc": {"discovery_url": self.oidc.discovery_url, "client_id": self.oidc.client_id},
         }
+        if self.research is not None:
+            data["research"] = {"address": self.research.address, "agency": self.research.agency,
+                                **({"server_name": self.research.server_name}
+                                   if self.research.server_name else {})}
+        return data
 
     def write(self, path: Path) -> None:
         """Write this config as TOML."""

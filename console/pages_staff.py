@@ -1,4 +1,4 @@
-"""Team manager and agency researcher pages."""
+"""Team manager pages (the agency researcher's are in `pages_research`, the IG lead's in `pages_ig`)."""
 
 from __future__ import annotations
 
@@ -89,12 +89,7 @@ def routes(console: Console) -> list[Route]:
         log.info("retention_run", staff=session.sub, deleted=len(deleted))
         return console.render(request, "retention.html", session=session, deleted=deleted)
 
-    @page(console, (Role.AGENCY_RESEARCHER,))
-    async def research(request: Request, session: StaffSession) -> Response:
-        return console.render(request, "research.html", session=session)
-
     return [
         Route("/reviews", reviews), Route("/reviews/decide", decide, methods=["POST"]),
-        Route("/research", research),
         Route("/retention", retention, methods=["GET", "POST"]),
     ]

@@ -87,6 +87,8 @@ class Console:
     clock: Clock
     public_url: str
     governance: Any = None  # GovernanceGateway: the IG lead's Governance service, same channel
+    #: ResearchGateway: the agency adapter's researcher queue; None when not configured
+    research: Any = None
 
     def __post_init__(self) -> None:
         self.env = Environment(loader=FileSystemLoader(TEMPLATES),

@@ -209,3 +209,49 @@ def _status(home: Home) -> str:
 
 def _token(home: Home, role: str) -> str:
     return mash(home, "token", "issue", "--role", role, "--sub", "ig-1").stdout.strip()
+
+
+def _delivery(home: Home, cluster: Cluster, as_name: str) -> Any:
+    """A ResearchDelivery stub of the police adapter, presenting `as_name`'s certificate."""
+    import grpc
+
+    from certs.names import PeerKind, Principal
+    from certs.tls import channel_credentials, client_channel_options
+    from mash.v1 import research_pb2_grpc
+
+    address = cluster.adapter(Agency.POLICE).address
+    channel = grpc.secure_channel(address, channel_credentials(home, as_name),
+                                  options=client_channel_options(
+                                      Principal(PeerKind.ADAPTER, "police"), address))
+    return research_pb2_grpc.ResearchDeliveryStub(channel)
+
+
+def test_only_the_broker_that_asked_collects_and_only_with_the_query_hash(
+        home: Home, research_cluster: Cluster) -> None:
+    import grpc
+
+    from mash.v1 import research_pb2 as rpb
+
+    _referral(home, "REF-RES-0004")
+    item = _item_for(home, "REF-RES-0004")
+    wrong_hash = rpb.CollectRequest(query_id=item["query_id"], query_sha256=b"\0" * 32)
+    with pytest.raises(grpc.RpcError) as refused:
+        _delivery(home, research_cluster, "broker-mash-demo").Collect(wrong_hash, timeout=10)
+    assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as staff:
+        _delivery(home, research_cluster, "client-staff").Collect(wrong_hash, timeout=10)
+    assert staff.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_token_of_another_mash_or_another_device_is_refused(
+        home: Home, research_cluster: Cluster) -> None:
+    other_mash = mash(home, "token", "issue", "--role", "agency_researcher", "--sub", "res-9",
+                      "--broker-id", "mash-leeds").stdout.strip()
+    refused = mash(home, "adapter", "research", "list", "--agency", "police", "--token",
+                   other_mash, ok=False)
+    assert refused.returncode == 1 and "not for a MASH this adapter serves" in refused.stderr
+    device = mash(home, "token", "issue", "--role", "agency_researcher", "--sub", "res-9",
+                  "--client", "client-console").stdout.strip()
+    copied = mash(home, "adapter", "research", "list", "--agency", "police", "--token", device,
+                  ok=False)
+    assert copied.returncode == 1 and "WrongCertificate" in copied.stderr
