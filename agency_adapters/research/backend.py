@@ -21,7 +21,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import msgspec
 
 from agency_adapters.backend import (
     BackendMisconfigured,
@@ -32,7 +34,7 @@ from agency_adapters.backend import (
 )
 from agency_adapters.matching.frequencies import NameFrequencies
 from agency_adapters.research.queue import ResearchItem, ResearchQueue
-from mash.config import ConfigError, Fields
+from mash.config import ConfigError, Strict, decode
 from mash.logs import get_logger
 from mash.vocab import Category
 
@@ -41,7 +43,6 @@ if TYPE_CHECKING:
 
 log = get_logger("adapter")
 
-_OPTIONS = {"queue", "alert_minutes", "issuer", "jwks_file"}
 AlertSink = Callable[[list[ResearchItem]], Awaitable[None]]
 
 
@@ -99,19 +100,22 @@ class ResearchBackend:
         self.queue.close()
 
 
+class ResearchOptions(Strict, frozen=True):
+    """`[backend_options]` of `backend = "research"` (see the module docstring)."""
+
+    queue: str = ""
+    alert_minutes: Annotated[int, msgspec.Meta(ge=1)] = 60
+    issuer: str = ""
+    jwks_file: str = ""
+
+
 def open_backend(config: AdapterConfig, options: Mapping[str, Any]) -> ResearchBackend:
     """The research backend of an adapter config (`backend = "research"`)."""
-    f = Fields("backend_options", options, "backend_options.")
-    f.unknown(_OPTIONS)
-    queue_path = Path(f.get("queue", str,
-                            str(config.home.data_dir / f"research-{config.agency}.sqlite")))
-    minutes = f.get("alert_minutes", int, 60)
-    if minutes < 1:
-        raise ConfigError("backend_options", "backend_options.alert_minutes", "must be >= 1")
-    issuer = f.get("issuer", str, "")
-    jwks = f.get("jwks_file", str, "")
-    if bool(issuer) != bool(jwks):
+    o = decode(ResearchOptions, options, "backend_options", prefix="backend_options")
+    if bool(o.issuer) != bool(o.jwks_file):
         raise ConfigError("backend_options", "backend_options.issuer",
                           "give both issuer and jwks_file (or neither: the development issuer)")
-    queue = ResearchQueue(queue_path, alert_window=timedelta(minutes=minutes))
-    return ResearchBackend(queue, issuer=issuer, jwks_file=Path(jwks) if jwks else None)
+    queue_path = Path(o.queue or str(config.home.data_dir / f"research-{config.agency}.sqlite"))
+    queue = ResearchQueue(queue_path, alert_window=timedelta(minutes=o.alert_minutes))
+    return ResearchBackend(queue, issuer=o.issuer,
+                           jwks_file=Path(o.jwks_file) if o.jwks_file else None)

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mash.command import HOME
 from mash.errors import UsageError
 from mash.home import Home
 
@@ -30,16 +31,16 @@ def register(asub: Any) -> None:
     """Add `mash adapter research ...` under `mash adapter`."""
     research = asub.add_parser("research", help="the researcher queue (agencies without an API)")
     rsub = research.add_subparsers(dest="research_command", required=True, metavar="ACTION")
-    lst = rsub.add_parser("list", help="queued queries with their RAG and due time")
+    lst = rsub.add_parser("list", parents=[HOME], help="queued queries with their RAG and due time")
     lst.add_argument("--state", default="pending", choices=("pending", "answered", "all"))
     _connection(lst)
     lst.set_defaults(handler=_list)
-    show = rsub.add_parser("show", help="one queued query: the subjects as asked, purpose, "
+    show = rsub.add_parser("show", parents=[HOME], help="one queued query: the subjects as asked, purpose, "
                                         "RAG, due time, the categories you may disclose")
     show.add_argument("item_id", help="the item's id (R-...)")
     _connection(show)
     show.set_defaults(handler=_show)
-    answer = rsub.add_parser("answer", help="record what may be disclosed, or not known; the "
+    answer = rsub.add_parser("answer", parents=[HOME], help="record what may be disclosed, or not known; the "
                                             "adapter signs it for the MASH that asked")
     answer.add_argument("item_id", help="the item's id (R-...)")
     what = answer.add_mutually_exclusive_group(required=True)
@@ -53,7 +54,7 @@ def register(asub: Any) -> None:
                         help="how sure you are it is the subject: certain or high (default)")
     _connection(answer)
     answer.set_defaults(handler=_answer)
-    alerts = rsub.add_parser("alerts", help="Red items near or past their due time "
+    alerts = rsub.add_parser("alerts", parents=[HOME], help="Red items near or past their due time "
                                             "(exit 1 while any stands)")
     _connection(alerts)
     alerts.set_defaults(handler=_alerts)
@@ -62,8 +63,6 @@ def register(asub: Any) -> None:
 def _connection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, default=None,
                    help="the adapter's config (finds its home, agency and running port)")
-    p.add_argument("--home", default=None, help="home folder holding your client certificate "
-                                                "(default: the config's, else ./.mash)")
     p.add_argument("--agency", default=None, help="the agency's adapter (default: the config's)")
     p.add_argument("--address", default=None, help="the adapter's host:port (default: its "
                                                    "port file in the home)")
