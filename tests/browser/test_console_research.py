@@ -72,7 +72,7 @@ def test_a_researcher_answers_a_red_item_in_the_console(
          "--subject", f"role=child,given_name=Cy,family_name=Webresearch,"
                       f"date_of_birth={born},postcode=ZZ99 1AA")
     mash(home, "referral", "lookup", "REF-RESWEB-1", "--purpose", "child_protection_enquiry",
-         "--consent", "not_sought", "--consent-reason", "risk_of_significant_harm")
+         "--consent", "not_sought", "--consent-reason", "risk_of_significant_harm", "--by", "sw-9")
 
     sign_in(page, research_stack, "res-301")
     page.goto(f"{research_stack.console_url}/research")
@@ -99,7 +99,8 @@ def test_a_researcher_answers_a_red_item_in_the_console(
     expect(page.locator("#answered")).to_contain_text("signed")
     shot(page, screenshots, "research-answered")
 
-    report = json.loads(mash(home, "summary", "show", "REF-RESWEB-1", "--format", "json"))
+    report = json.loads(mash(home, "summary", "show", "REF-RESWEB-1", "--format", "json",
+                             "--by", "sw-9"))
     police = next(a for a in report["agencies"] if a["agency"] == "police")
     assert police["status"] == "disclosed"
     assert [f["summary"] for f in police["facts_by_category"]["domestic_abuse_incidents"]] == [

@@ -86,11 +86,12 @@ def _referral(home: Home, rid: str) -> None:
                       f"date_of_birth={born},postcode=ZZ99 1AA",
          "--subject", "role=parent_carer,given_name=Bea,family_name=Researchby,"
                       "date_of_birth=1990-03-04")
-    mash(home, "referral", "lookup", rid, *CP_NOT_SOUGHT)
+    mash(home, "referral", "lookup", rid, *CP_NOT_SOUGHT, "--by", "sw-9")
 
 
 def _police(home: Home, rid: str) -> dict[str, Any]:
-    report = json.loads(mash(home, "summary", "show", rid, "--format", "json").stdout)
+    report = json.loads(
+        mash(home, "summary", "show", rid, "--format", "json", "--by", "sw-9").stdout)
     police: dict[str, Any] = next(a for a in report["agencies"] if a["agency"] == "police")
     return police
 
