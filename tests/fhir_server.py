@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -40,7 +40,7 @@ import jellyfish
 from agency_adapters.backend import Person, Record
 from agency_adapters.sqlite_store import SqliteAgencyStore
 from mash.vocab import AGENCY_CATEGORIES, Agency, Category
-from tests.tls_files import TlsFiles, make_tls_files
+from tests.tls_files import TlsFiles, TlsHttpServer, make_tls_files
 
 NHS = "https://fhir.nhs.uk/Id/nhs-number"
 #: How each health category is held: resource type and the code the template mapping reads.
@@ -217,12 +217,7 @@ class FhirServer:
         handler = type("Handler", (_Handler,), {
             "fhir": server, "protocol_version": "HTTP/1.1" if keep_alive else "HTTP/1.0",
             "disable_nagle_algorithm": keep_alive})
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._http.daemon_threads = True
-        self._http.block_on_close = False  # a slow-fault request must not hold up the test
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(tls.cert, tls.key)
-        self._http.socket = context.wrap_socket(self._http.socket, server_side=True)
+        self._http = TlsHttpServer(("127.0.0.1", 0), handler, tls)
         self.base_url = f"https://127.0.0.1:{self._http.server_address[1]}/R4"
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
 

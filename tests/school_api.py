@@ -15,7 +15,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from agency_adapters.backend import Person, Record
 from agency_adapters.sqlite_store import SqliteAgencyStore
 from mash.vocab import AGENCY_CATEGORIES, Agency, Category
-from tests.tls_files import TlsFiles
+from tests.tls_files import TlsFiles, TlsHttpServer
 
 API_KEY = "test-api-key-7f3a"
 PAGE = 2
@@ -75,12 +75,7 @@ class SchoolApi:
         self.fault: str | None = None
         self.requests: list[str] = []
         handler = type("Handler", (_Handler,), {"api": self})
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._http.daemon_threads = True
-        self._http.block_on_close = False
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(tls.cert, tls.key)
-        self._http.socket = context.wrap_socket(self._http.socket, server_side=True)
+        self._http = TlsHttpServer(("127.0.0.1", 0), handler, tls)
         self.base_url = f"https://127.0.0.1:{self._http.server_address[1]}/api/v1"
         threading.Thread(target=self._http.serve_forever, daemon=True).start()
 

@@ -8,8 +8,11 @@ backend under test trusts.
 from __future__ import annotations
 
 import ipaddress
+import socket
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from cryptography import x509
@@ -56,3 +59,41 @@ def make_tls_files(folder: Path, name: str = "agency-system") -> TlsFiles:
                                             serialization.NoEncryption()))
     files.key.chmod(0o600)
     return files
+
+
+class TlsHttpServer(ThreadingHTTPServer):
+    """A threading HTTPS server whose TLS handshakes run in the per-connection threads.
+
+    Wrapping the listening socket instead would run every handshake inside `accept()`, on the
+    serving thread: one client that connects and then stalls (a timeout test, a client that gave
+    up) would hold up every other client and `shutdown()`, and so the test's teardown.
+    """
+
+    daemon_threads = True
+    block_on_close = False
+    #: A handshake that takes longer than this is abandoned (the client is gone or stalled).
+    handshake_timeout_s = 10.0
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
+                 tls: TlsFiles) -> None:
+        super().__init__(address, handler)
+        self.tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.tls_context.load_cert_chain(tls.cert, tls.key)
+
+    def finish_request(self, request: socket.socket | tuple[bytes, socket.socket],
+                       client_address: tuple[str, int] | str) -> None:
+        """Complete the TLS handshake here, in this connection's thread, then serve it."""
+        if not isinstance(request, socket.socket):
+            raise TypeError("a stream server's request is a socket")
+        request.settimeout(self.handshake_timeout_s)
+        try:
+            tls_socket = self.tls_context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError):
+            return  # the client went away or spoke no TLS: nothing to serve
+        try:
+            tls_socket.settimeout(None)
+            super().finish_request(tls_socket, client_address)
+        except (OSError, ssl.SSLError):
+            pass  # the client hung up mid-request
+        finally:
+            tls_socket.close()
