@@ -7,6 +7,7 @@ Example (what `mash demo` writes)::
     listen = "127.0.0.1:0"
     max_message_bytes = 1048576
     dev_mode = true                  # the demo only: accept tokens of the home's dev issuer
+    research_collect_interval_s = 30 # how often researchers' answers are collected
 
 A production broker has no `dev_mode` and names its staff identity provider instead::
 
@@ -49,6 +50,9 @@ _NO_IDENTITY = ("a broker needs an [identity] section naming the staff identity 
 
 #: how long a lookup may wait for agencies: 50 ms to 10 minutes
 DeadlineMs = Annotated[int, msgspec.Meta(ge=50, le=600_000)]
+#: how often the broker collects researchers' answers in the background: 0.1 s to an hour
+CollectIntervalS = Annotated[float, msgspec.Meta(ge=0.1, le=3600)]
+DEFAULT_COLLECT_INTERVAL_S = 30.0
 
 
 class AdapterEntry(Strict, frozen=True):
@@ -90,6 +94,7 @@ class BrokerFile(Strict, frozen=True):
     adapters: tuple[AdapterEntry, ...] = ()
     identity: IdentityEntry | None = None
     dev_mode: bool = False
+    research_collect_interval_s: CollectIntervalS = DEFAULT_COLLECT_INTERVAL_S
 
 
 @dataclass(frozen=True)
@@ -162,6 +167,8 @@ class BrokerConfig:
     #: development only (`mash demo`, tests): with no `identity`, accept tokens of the
     #: home's development issuer (`mash token issue`), which anyone holding the home can mint
     dev_mode: bool = False
+    #: how often the broker collects the answers agencies' researchers have given
+    research_collect_interval_s: float = DEFAULT_COLLECT_INTERVAL_S
 
     def __post_init__(self) -> None:
         if self.identity is None and not self.dev_mode:
@@ -208,6 +215,7 @@ class BrokerConfig:
             deadlines_ms={Rag.RED: d.red, Rag.AMBER: d.amber, Rag.GREEN: d.green},
             identity=identity,
             dev_mode=raw.dev_mode,
+            research_collect_interval_s=raw.research_collect_interval_s,
         )
 
     def to_toml(self) -> dict[str, Any]:
@@ -223,6 +231,8 @@ class BrokerConfig:
             data["dev_mode"] = True
         if self.policy_dir:
             data["policy_dir"] = str(self.policy_dir)
+        if self.research_collect_interval_s != DEFAULT_COLLECT_INTERVAL_S:
+            data["research_collect_interval_s"] = self.research_collect_interval_s
         if self.identity is not None:
             data["identity"] = self.identity.to_toml()
         data["deadlines_ms"] = {str(k): v for k, v in self.deadlines_ms.items()}

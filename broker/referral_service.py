@@ -13,6 +13,7 @@ the summary is returned (no record, no report).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 import unicodedata
@@ -99,6 +100,7 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
         self.broker = broker
         self.store = store
         self.calendar = calendar
+        self._collecting: dict[str, asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ who is asking
 
@@ -412,7 +414,7 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
         as_of = self._as_of(request.as_of)
         referral = self._referral(staff, request.referral_id)
         rid = referral.referral_id
-        await self._collect_research(staff, rid)
+        await self.collect_research(staff, rid)
         summaries = [s.summary for s in self.store.summaries(rid)]
         report = build_report(referral, summaries, now=as_of, calendar=self.calendar,
                               deletions=self.store.deletions(rid))
@@ -425,15 +427,39 @@ class ReferralsService(rpb_grpc.ReferralsServicer):
         return rpb.SummaryResponse(format=fmt, document=document, lookup_ids=lookup_ids,
                                    earlier_answers=len(report.earlier))
 
-    async def _collect_research(self, staff: StaffIdentity, referral_id: str) -> None:
-        """File the researchers' answers that have arrived since the summary was last seen."""
-        for answer in await self.broker.collect_research(staff, referral_id):
-            query_id = answer.lookup_id.rsplit("-research-", 1)[-1]
-            # already filed by an earlier view that did not get to mark it collected
-            with contextlib.suppress(DuplicateSummary):
-                self.store.save_summary(answer, RetentionByAgreement.from_agreements(
-                    self.p.engine.agreements))
-            self.broker.research_filed(query_id, answer.lookup_id)
+    async def collect_research(self, staff: StaffIdentity | None, referral_id: str) -> int:
+        """Collect, verify, audit and file the researchers' answers that have arrived for
+        `referral_id`; returns how many were filed.
+
+        The one way an answer is filed: a summary view calls it (`staff`, the viewer) and
+        so does the broker's background sweep (`staff` None). One collection per referral
+        at a time, so an answer is verified and audited once.
+        """
+        lock = self._collecting.setdefault(referral_id, asyncio.Lock())
+        filed = 0
+        async with lock:
+            for answer in await self.broker.collect_research(staff, referral_id):
+                query_id = answer.lookup_id.rsplit("-research-", 1)[-1]
+                # already filed by an earlier view that did not get to mark it collected
+                with contextlib.suppress(DuplicateSummary):
+                    self.store.save_summary(answer, RetentionByAgreement.from_agreements(
+                        self.p.engine.agreements))
+                    filed += 1
+                self.broker.research_filed(query_id, answer.lookup_id)
+            if referral_id not in self.broker.research_waiting():
+                self._collecting.pop(referral_id, None)
+        return filed
+
+    async def sweep_research(self) -> int:
+        """Collect and file every answer that has arrived, for every referral waiting on one.
+
+        Run by `mash broker serve` every `research_collect_interval_s`, so an answer lands
+        in its referral without anyone opening the summary.
+        """
+        filed = 0
+        for referral_id in self.broker.research_waiting():
+            filed += await self.collect_research(None, referral_id)
+        return filed
 
     async def RecordView(  # noqa: N802 - gRPC method name
             self, request: rpb.RecordViewRequest,

@@ -99,6 +99,14 @@ class PendingResearchStore:
                 "ORDER BY asked_at, query_id", (referral_id, PENDING)).fetchall()
         return [_item(r) for r in rows]
 
+    def waiting_referrals(self) -> list[str]:
+        """Every referral with a query still waiting, the longest-waiting first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT referral_id FROM research WHERE state = ? GROUP BY referral_id "
+                "ORDER BY MIN(asked_at), referral_id", (PENDING,)).fetchall()
+        return [str(r["referral_id"]) for r in rows]
+
     def collected(self, query_id: str, at: datetime, filed_lookup_id: str) -> bool:
         """Mark a query's answer collected (and where it was filed); False if it already was."""
         with self._lock:

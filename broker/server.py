@@ -25,6 +25,7 @@ from broker.referral_service import ReferralsService
 from broker.referrals import SqliteReferralStore
 from broker.refusal_log import RefusalLog
 from broker.research_pending import PendingResearchStore
+from broker.research_sweep import sweep_forever
 from broker.reviews import ReviewStore
 from broker.service import AuditSink, BrokerParts, BrokerService
 from broker.timescales import due_at
@@ -161,8 +162,8 @@ async def serve(config: BrokerConfig, *, benchmark_audit_sink: AuditSink | None 
     broker = BrokerService(parts)
     mash_pb2_grpc.add_BrokerServicer_to_server(broker, server)
     referrals = present(parts.referrals, "the referral store")
-    referrals_pb2_grpc.add_ReferralsServicer_to_server(
-        ReferralsService(parts, broker, referrals, home_calendar(config.home)), server)
+    referral_service = ReferralsService(parts, broker, referrals, home_calendar(config.home))
+    referrals_pb2_grpc.add_ReferralsServicer_to_server(referral_service, server)
     governance_pb2_grpc.add_GovernanceServicer_to_server(GovernanceService(parts), server)
     trust = parts.trust
     if not isinstance(trust, ReloadingTrustStore):
@@ -178,6 +179,7 @@ async def serve(config: BrokerConfig, *, benchmark_audit_sink: AuditSink | None 
 
     reloading: asyncio.Task[None] | None = None
     certificates: asyncio.Task[None] | None = None
+    collecting: asyncio.Task[None] | None = None
     async for port in grpc_server.serve_until_signalled(
             server, service_name=SERVICE_NAMES, listen=config.listen,
             credentials=live.certificate.credentials(),
@@ -188,9 +190,13 @@ async def serve(config: BrokerConfig, *, benchmark_audit_sink: AuditSink | None 
             on_renewed=parts.clients.renew))
         reloading = start_reloading(parts.engine, config.home, config.policy_dir, config.name,
                                     also_on_sighup=(live.trigger,))
+        # researchers' answers are filed as they arrive, not only when a summary is read
+        collecting = asyncio.create_task(sweep_forever(
+            referral_service.sweep_research, config.research_collect_interval_s),
+            name="research-collect")
         log.info("broker_started", broker_id=config.broker_id, port=port,
                  adapters=len(config.adapters), policy_version=parts.engine.version)
-    for task in (reloading, certificates):
+    for task in (reloading, certificates, collecting):
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

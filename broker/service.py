@@ -58,6 +58,8 @@ log = get_logger("broker")
 
 #: Roles that may see the review queue (deciding is further limited by the agreement).
 REVIEW_ROLES = frozenset({Role.MASH_TEAM_MANAGER})
+#: The actor role the audit log names when the broker collects a researcher's answer itself.
+BROKER_ACTOR_ROLE = "broker"
 
 
 class AuditSink(Protocol):
@@ -218,16 +220,26 @@ class BrokerService(pb_grpc.BrokerServicer):
             agreement_id=plan.decision.agreement_id or "",
             agreement_version=plan.decision.agreement_version or "", asked_at=now.isoformat()))
 
-    async def collect_research(self, staff: Actor, referral_id: str) -> list[pb.ReferralSummary]:
+    def research_waiting(self) -> list[str]:
+        """The referrals with a query still waiting for an agency's researcher."""
+        return [] if self.p.research is None else self.p.research.waiting_referrals()
+
+    async def collect_research(self, staff: Actor | None,
+                               referral_id: str) -> list[pb.ReferralSummary]:
         """Collect the researchers' answers that have arrived for `referral_id`.
 
         Each is verified like any signed answer (pinned key, the exact query sent),
         audited, and returned as a one-agency summary (`<lookup>-research-<query>`) for the
-        caller to file; a query whose answer is not ready stays pending.
+        caller to file; a query whose answer is not ready stays pending. `staff` is who
+        viewed the summary, or None when the broker collects by itself (its background
+        sweep): the audit log then names the broker.
         """
         p = self.p
         if p.research is None:
             return []
+        actor_id, actor_role, actor_org = (
+            (p.config.name, BROKER_ACTOR_ROLE, p.config.broker_id) if staff is None
+            else (staff.sub, str(staff.role), staff.org))
         out: list[pb.ReferralSummary] = []
         for item in p.research.pending(referral_id):
             agency = parse(Agency, item.agency)
@@ -238,8 +250,8 @@ class BrokerService(pb_grpc.BrokerServicer):
                 continue
             query = pb.Query.FromString(item.query)
             base = AuditEvent(
-                kind=EventKind.DISCLOSURE_VERIFIED, actor_id=staff.sub,
-                actor_role=str(staff.role), actor_org=staff.org, referral_id=item.referral_id,
+                kind=EventKind.DISCLOSURE_VERIFIED, actor_id=actor_id,
+                actor_role=actor_role, actor_org=actor_org, referral_id=item.referral_id,
                 lookup_id=item.lookup_id, query_id=item.query_id, purpose=query.purpose,
                 statutory_gateway=query.statutory_gateway, rag=query.rag, agency=item.agency,
                 query_hash=item.query_sha256.hex(), detail={"collected": "research"})
@@ -260,7 +272,7 @@ class BrokerService(pb_grpc.BrokerServicer):
                 generated_at=now.isoformat(), due_at=query.due_at, agencies=[result],
                 broker_id=p.config.broker_id))
             log.info("research_collected", query_id=item.query_id, agency=item.agency,
-                     status=result.status)
+                     status=result.status, by=actor_role)
         return out
 
     def research_filed(self, query_id: str, filed_lookup_id: str) -> None:

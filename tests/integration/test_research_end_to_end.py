@@ -4,7 +4,8 @@ A Red referral's lookup reaches a police adapter whose backend is a researcher s
 by hand: the summary shows police `pending_research`; the researcher lists, reads and
 answers the item through `mash adapter research` (a client of the adapter over mTLS, with
 a staff token bound to its certificate); the broker collects the signed answer when the
-summary is next viewed, verifies it and files it. Refusals (a category the agreement does
+summary is next viewed -- or, without anyone viewing it, on its background sweep --
+verifies it and files it. Refusals (a category the agreement does
 not permit, a second answer, an unknown item) change nothing; a restarted adapter keeps
 its queue.
 """
@@ -57,8 +58,10 @@ def research_cluster(home: Home, queue_path: Path) -> Iterator[Cluster]:
     settings = {"backend": "research", "health_interval_s": 0.2,
                 "listen": f"127.0.0.1:{_free_port()}",
                 "backend_options": {"queue": str(queue_path), "alert_minutes": 20_000}}
+    # The broker sweeps for answers every 0.3 s (30 s by default).
     with Cluster(home, agencies=(Agency.POLICE, Agency.HEALTH),
-                 adapter_settings={Agency.POLICE: settings}) as cluster:
+                 adapter_settings={Agency.POLICE: settings},
+                 broker_settings={"research_collect_interval_s": 0.3}) as cluster:
         yield cluster
 
 
@@ -256,3 +259,29 @@ def test_a_token_of_another_mash_or_another_device_is_refused(
     copied = mash(home, "adapter", "research", "list", "--agency", "police", "--token", device,
                   ok=False)
     assert copied.returncode == 1 and "WrongCertificate" in copied.stderr
+
+
+def test_the_broker_files_an_answer_in_the_background_without_anyone_viewing_the_summary(
+        home: Home, research_cluster: Cluster) -> None:
+    _referral(home, "REF-RES-0005")
+    item = _item_for(home, "REF-RES-0005")
+    research(home, "answer", item["item_id"], "--not-known")
+
+    def collected() -> list[dict[str, Any]]:
+        rows = [json.loads(r) for r in audit_rows(home.audit_log("broker-mash-demo"),
+                                                  "REF-RES-0005")]
+        return [e for e in rows if e["kind"] == "disclosure_verified"
+                and e.get("query_id") == item["query_id"] and e["outcome"] == "not_known"]
+
+    give_up = time.monotonic() + 30
+    while not collected():  # the broker's next sweep collects it; nobody views the summary
+        assert time.monotonic() < give_up, "the broker did not collect the answer"
+        time.sleep(0.1)
+    (event,) = collected()
+    assert (event["actor_id"], event["actor_role"], event["actor_org"]) == (
+        "broker-mash-demo", "broker", "mash-demo")
+    # Filed with the referral: the next view shows it, and does not collect it again.
+    police = _police(home, "REF-RES-0005")
+    assert police["status"] == "not_known"
+    assert police["lookup_id"].endswith("-research-" + item["query_id"])
+    assert len(collected()) == 1
