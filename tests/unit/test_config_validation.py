@@ -33,7 +33,7 @@ def _error(tmp_path: Path, load: Loader, text: str) -> ConfigError:
 @pytest.mark.parametrize(("load", "text", "field", "line", "problem"), [
     (BrokerConfig.load, BROKER + "lisen = \"x\"\n", "lisen", 4,
      "unknown field (valid: broker_id, home, listen, policy_dir, max_message_bytes, json_logs, "
-     "deadlines_ms, adapters, identity, dev_mode)"),
+     "deadlines_ms, adapters, identity, dev_mode, research_collect_interval_s)"),
     (BrokerConfig.load, BROKER + "[[adapters]]\nagency = \"police\"\naddress = \"a:1\"\nport = 1\n",
      "adapters[0].port", 7, "unknown field (valid: agency, address, server_name)"),
     (AdapterConfig.load, ADAPTER + "[matching]\nhihg = 20.0\n", "matching.hihg", 4,
