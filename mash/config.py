@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, Union
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 import msgspec
 import msgspec.inspect as mi
@@ -28,6 +28,7 @@ import msgspec.inspect as mi
 from mash.toml_lines import FieldLines
 
 T = TypeVar("T")
+P = TypeVar("P")
 E = TypeVar("E", bound="ConfigError")
 
 
@@ -303,6 +304,10 @@ def _python_type(info: mi.Type) -> Any:
             return list[_python_type(info.item_type)]  # type: ignore[misc]
         case mi.VarTupleType():
             return tuple[_python_type(info.item_type), ...]  # type: ignore[misc]
+        case mi.SetType():
+            return set[_python_type(info.item_type)]  # type: ignore[misc]
+        case mi.FrozenSetType():
+            return frozenset[_python_type(info.item_type)]  # type: ignore[misc]
         case mi.UnionType():
             return Union[tuple(_python_type(t) for t in info.types)]  # noqa: UP007
         case mi.IntType() | mi.FloatType():
@@ -321,6 +326,8 @@ def _python_type(info: mi.Type) -> Any:
             return date
         case mi.TimeType():
             return time
+        case mi.CustomType():
+            return info.cls
         case _:
             return Any
 
@@ -362,3 +369,160 @@ def _join(base: str, name: str) -> str:
 def _line_from_message(message: str) -> int:
     match = re.search(r"line (\d+)", message)
     return int(match.group(1)) if match else 0
+
+
+# --- decoding that collects every problem instead of stopping at the first
+
+#: Why a field was refused by `collect`.
+FlawKind = Literal["unknown_field", "required", "wrong_type"]
+
+
+@dataclass(frozen=True)
+class Flaw:
+    """One problem `collect` found: the dotted field, why, what was expected and what was there.
+
+    `item` is true for an entry of a list or a table of values (not a field of a struct), so a
+    caller can word "unknown Rag 'x'" for a list entry and "must be text" for a field.
+    """
+
+    field: str
+    kind: FlawKind
+    expected: mi.Type | None = None
+    value: Any = None
+    item: bool = False
+
+
+@dataclass(frozen=True)
+class Collected(Generic[T]):
+    """What `collect` made of a table: the struct when every required field decoded.
+
+    `parts` holds every field that decoded (by attribute name) even when the struct could not
+    be built, so checks that need one field can still run while another is wrong.
+    """
+
+    value: T | None
+    parts: Mapping[str, Any]
+
+    def part(self, name: str, kind: type[P]) -> P | None:
+        """The decoded field `name` if it is a `kind`, else None (missing or wrong)."""
+        found = getattr(self.value, name) if self.value is not None else self.parts.get(name)
+        return found if isinstance(found, kind) else None
+
+
+class _Bad:
+    """The marker for a value that did not decode (its flaws are already recorded)."""
+
+
+_BAD = _Bad()
+
+
+def collect(kind: type[T], data: Any, flaws: list[Flaw], prefix: str = "") -> Collected[T]:
+    """Decode `data` as the struct `kind` like `decode`, but record every problem in `flaws`.
+
+    msgspec stops at the first error; this decodes the whole table at once and, only when that
+    fails, field by field (and entry by entry in lists and tables), so a linter can report every
+    unknown field, missing field and wrong value of a file at once. Entries of a list or table
+    that decode are kept; a field that does not decode falls back to its default if it has one.
+    """
+    info = mi.type_info(kind)
+    if not isinstance(info, mi.StructType):
+        raise TypeError(f"collect needs a msgspec Struct, not {kind!r}")
+    try:
+        return Collected(_convert(data, info), {})
+    except msgspec.ValidationError:
+        pass
+    if not isinstance(data, Mapping):
+        flaws.append(Flaw(prefix, "wrong_type", info, data))
+        return Collected(None, {})
+    parts, complete = _struct_fields(info, data, prefix, flaws)
+    return Collected(kind(**parts) if complete else None, parts)
+
+
+def _convert(data: Any, info: mi.Type) -> Any:
+    return msgspec.convert(data, type=_python_type(info), strict=True, dec_hook=_from_plain)
+
+
+def _from_plain(kind: type[Any], value: Any) -> Any:
+    """msgspec's hook for a custom field type: its `from_plain(value)` classmethod decodes it."""
+    decoder = getattr(kind, "from_plain", None)
+    if decoder is None:
+        raise NotImplementedError(f"{kind!r} has no from_plain")
+    return decoder(value)
+
+
+def _struct_fields(info: mi.StructType, data: Mapping[str, Any], prefix: str,
+                   flaws: list[Flaw]) -> tuple[dict[str, Any], bool]:
+    names = {f.encode_name for f in info.fields}
+    flaws.extend(Flaw(_join(prefix, str(key)), "unknown_field")
+                 for key in data if key not in names)
+    parts: dict[str, Any] = {}
+    complete = True
+    for f in info.fields:
+        field = _join(prefix, f.encode_name)
+        if f.encode_name not in data:
+            if f.required:
+                flaws.append(Flaw(field, "required", f.type))
+                complete = False
+            else:
+                parts[f.name] = _default(f)
+            continue
+        value = _collect_value(f.type, data[f.encode_name], field, flaws, item=False)
+        if isinstance(value, _Bad):
+            if f.required:
+                complete = False
+            else:
+                parts[f.name] = _default(f)
+        else:
+            parts[f.name] = value
+    return parts, complete
+
+
+def _default(f: mi.Field) -> Any:
+    return f.default_factory() if f.default is msgspec.NODEFAULT else f.default
+
+
+def _collect_value(info: mi.Type, data: Any, field: str, flaws: list[Flaw], *,
+                   item: bool) -> Any:
+    """`data` decoded as `info`, or `_BAD` with its flaws recorded."""
+    try:
+        return _convert(data, info)
+    except msgspec.ValidationError:
+        pass
+    info = _branch(info, data)
+    if isinstance(info, mi.StructType) and isinstance(data, Mapping):
+        parts, complete = _struct_fields(info, data, field, flaws)
+        return info.cls(**parts) if complete else _BAD
+    containers = (mi.ListType, mi.VarTupleType, mi.SetType, mi.FrozenSetType)
+    if isinstance(info, containers) and isinstance(data, list):
+        # entries of a list of tables are named by index; entries of a list of values by the list
+        tables = isinstance(info.item_type, mi.StructType)
+        good = [value for i, entry in enumerate(data)
+                if not isinstance(value := _collect_value(
+                    info.item_type, entry, f"{field}[{i}]" if tables else field, flaws,
+                    item=True), _Bad)]
+        maker: dict[type[mi.Type], Any] = {mi.ListType: list, mi.VarTupleType: tuple,
+                                           mi.SetType: set, mi.FrozenSetType: frozenset}
+        return maker[type(info)](good)
+    if isinstance(info, mi.DictType) and isinstance(data, Mapping):
+        out: dict[Any, Any] = {}
+        for key, entry in data.items():
+            entry_field = _join(field, str(key))
+            # an entry under a key that is wrong is not looked into: the key is the problem
+            decoded_key = _collect_value(info.key_type, key, entry_field, flaws, item=True)
+            if isinstance(decoded_key, _Bad):
+                continue
+            value = _collect_value(info.value_type, entry, entry_field, flaws, item=True)
+            if not isinstance(value, _Bad):
+                out[decoded_key] = value
+        return out
+    flaws.append(Flaw(field, "wrong_type", info, data, item))
+    return _BAD
+
+
+def _branch(info: mi.Type, value: Any) -> mi.Type:
+    """The one non-None branch of an optional type (for a value that is not None)."""
+    if isinstance(info, mi.UnionType):
+        branches = [t for t in info.types if not isinstance(t, mi.NoneType)]
+        if len(branches) == 1 and value is not None:
+            return branches[0]
+    return info

@@ -31,6 +31,7 @@ from mash.clock import utc_now
 from mash.config import ConfigError, Strict, decode, load_toml
 from mash.home import Home
 from policy.agreement import Agreement
+from policy.agreement_file import MIN_APPROVERS
 from policy.errors import (
     AgreementInvalid,
     AlreadyApproved,
@@ -40,7 +41,7 @@ from policy.errors import (
     UnknownApprover,
 )
 from policy.loader import agreement_paths
-from policy.schema import MIN_APPROVERS, Severity, parse_agreement
+from policy.schema import Severity, parse_agreement
 
 RECORD_TYPE = "mash-policy-approval/v1"
 REPLACEMENT_TYPE = "mash-policy-approver-replacement/v1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from mash.vocab import StatutoryGateway
 from policy import SHIPPED_POLICY_DIR
 from policy.lint import has_errors, lint_dir
 from policy.schema import Severity
@@ -102,3 +103,38 @@ def test_an_agreement_cannot_let_a_non_requesting_role_request(tmp_path: Path) -
     [p] = lint_dir(d, today=TODAY)
     assert p.field == "roles.may_request" and "auditor may never request" in p.message
     assert p.line == _line_of(police, "may_request =")
+
+
+def test_every_problem_of_a_file_at_once_with_its_line(tmp_path: Path) -> None:
+    d = copy_shipped(tmp_path)
+    police = d / "police.toml"
+    _edit(police, "allowed = true", "alowed = true")  # unknown field
+    _edit(police, "required = 2", 'required = "two"')  # wrong type
+    _edit(police, 'statutory_gateways = ["', 'statutory_gateways = ["s999", "')  # bad entry
+    _edit(police, 'owner = "', 'ownr = "')  # a required field missing, an unknown one
+    _edit(police, 'household_member = ["domestic_abuse_incidents", "arrests_and_charges"]',
+          'household_member = ["domestic_abuse_incidents", "camhs"]')  # a check after decoding
+    found = {(p.field, p.line, p.message) for p in lint_dir(d, today=TODAY)
+             if p.severity is Severity.ERROR}
+    assert found >= {
+        ("break_glass.alowed", _line_of(police, "alowed"), "unknown field (misspelt?)"),
+        ("approval.required", _line_of(police, 'required = "two"'), "must be a whole number"),
+        ("ownr", _line_of(police, "ownr ="), "unknown field (misspelt?)"),
+        ("owner", 0, "is required"),
+        ("purposes.child_protection_enquiry.subject_categories.household_member",
+         _line_of(police, '"camhs"'), "police does not hold camhs"),
+    }
+    gateway = [m for f, _, m in found if f == "lawful_basis.statutory_gateways"]
+    assert gateway == ["unknown StatutoryGateway 's999' (allowed: " + ", ".join(
+        g.value for g in StatutoryGateway) + ")"]
+
+
+def test_a_bad_entry_is_reported_and_the_good_ones_still_checked(tmp_path: Path) -> None:
+    d = copy_shipped(tmp_path)
+    police = d / "police.toml"
+    # one unknown role in the list: reported, and the rest is still checked (auditor)
+    _edit(police, 'may_request = ["mash_social_worker", ',
+          'may_request = ["nobody", "auditor", "mash_social_worker", ')
+    messages = {p.message for p in lint_dir(d, today=TODAY) if p.field == "roles.may_request"}
+    assert any(m.startswith("unknown Role 'nobody'") for m in messages)
+    assert any(m.startswith("auditor may never request") for m in messages)
