@@ -10,23 +10,26 @@ trust store, or a log owner with no pinned key, fails verification.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import tomllib
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from audit.checkpoints import create_private_key, load_private_key
 from audit.errors import AuditError
+from certs.errors import TrustStoreError
+from certs.names import KeyPurpose
+from certs.truststore import TrustStore
 from mash.home import Home
 
-CHECKPOINT_PURPOSE = "audit-checkpoint"
+CHECKPOINT_PURPOSE = KeyPurpose.AUDIT_CHECKPOINT.value
+
+#: The trust store names a log owner's checkpoint key `audit-<owner>`.
+OWNER_PREFIX = "audit-"
 
 
 def key_owner(log_owner: str) -> str:
     """The signing-key owner name of a log owner (`broker` -> `audit-broker`)."""
-    return f"audit-{log_owner}"
+    return f"{OWNER_PREFIX}{log_owner}"
 
 
 def checkpoint_key_path(home: Home, log_owner: str) -> Path:
@@ -50,27 +53,21 @@ class TrustStoreUnusable(AuditError):
 def pinned_checkpoint_keys(trust_store: Path) -> dict[str, tuple[Ed25519PublicKey, ...]]:
     """Every log owner's pinned checkpoint public keys (`broker-mash-demo` -> keys).
 
-    Raises `TrustStoreUnusable` when the file is missing or unreadable. A malformed
-    pin is left out (it verifies nothing), so its log then fails for want of a key.
+    The file is read as the trust store it is (`certs.truststore.TrustStore`), so a malformed
+    file is refused as a whole rather than read around: `TrustStoreUnusable` says why when the
+    file is missing, unreadable or has a bad field or key. A log owner with no pinned key then
+    fails verification for want of one. Validity windows are not applied: a checkpoint signed
+    while its key was pinned still verifies after the key is rotated out.
     """
+    if not trust_store.is_file():
+        raise TrustStoreUnusable(f"no trust store at {trust_store}")
     try:
-        data = tomllib.loads(trust_store.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TrustStoreUnusable(f"no trust store at {trust_store}") from None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise TrustStoreUnusable(f"trust store {trust_store} cannot be read: "
-                                 f"{type(exc).__name__}: {exc}") from None
+        store = TrustStore.load(trust_store)
+    except TrustStoreError as exc:
+        raise TrustStoreUnusable(f"trust store {trust_store} cannot be read: {exc}") from None
     out: dict[str, list[Ed25519PublicKey]] = {}
-    entries = data.get("key", [])
-    for entry in entries if isinstance(entries, list) else []:
-        if not isinstance(entry, dict) or not str(entry.get("owner", "")).startswith("audit-"):
-            continue
-        if entry.get("purpose", CHECKPOINT_PURPOSE) != CHECKPOINT_PURPOSE:
-            continue
-        try:
-            raw = base64.b64decode(str(entry.get("public_key", "")), validate=True)
-            key = Ed25519PublicKey.from_public_bytes(raw)
-        except (binascii.Error, ValueError):
-            continue
-        out.setdefault(str(entry["owner"])[len("audit-"):], []).append(key)
+    for pin in store.keys:
+        if pin.purpose == KeyPurpose.AUDIT_CHECKPOINT and pin.owner.startswith(OWNER_PREFIX):
+            out.setdefault(pin.owner.removeprefix(OWNER_PREFIX), []).append(
+                store.public_key(pin.key_id))
     return {owner: tuple(keys) for owner, keys in out.items()}

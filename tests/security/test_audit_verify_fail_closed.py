@@ -59,6 +59,16 @@ def test_an_unreadable_trust_store_fails(home: Home, capsys: pytest.CaptureFixtu
     assert code == 1 and "cannot be read" in out and "OK" not in out
 
 
+def test_a_malformed_trust_store_fails_naming_the_field(
+        home: Home, capsys: pytest.CaptureFixture[str]) -> None:
+    """A pin with a field missing is not read around: the whole store is refused."""
+    text = home.trust_store.read_text(encoding="utf-8")
+    first = next(line for line in text.splitlines() if line.startswith("not_before"))
+    home.trust_store.write_text(text.replace(first + "\n", "", 1), encoding="utf-8")
+    code, out = verify(home, capsys)
+    assert code == 1 and "cannot be read" in out and "not_before" in out and "OK" not in out
+
+
 def test_a_rewritten_log_resigned_with_a_key_left_beside_it_fails(
         home: Home, capsys: pytest.CaptureFixture[str]) -> None:
     """The insider rewrites every entry, re-signs the checkpoints with a key of their own and

@@ -65,16 +65,20 @@ def test_show_json(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
 def test_verify_uses_the_keys_pinned_in_the_trust_store(home: Home,
                                                         capsys: pytest.CaptureFixture[str]
                                                         ) -> None:
-    import base64
+    from datetime import UTC, datetime, timedelta
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+    from certs.truststore import PinnedKey, TrustStore, key_id_of
+
     other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw,
                                                                    PublicFormat.Raw)
-    home.trust_store.write_text(
-        'version = 1\n\n[[key]]\nkey_id = "x"\nowner = "audit-broker"\n'
-        f'purpose = "audit-checkpoint"\npublic_key = "{base64.b64encode(other).decode()}"\n')
+    now = datetime.now(UTC)
+    TrustStore().with_key(PinnedKey(
+        key_id=key_id_of(other), owner="audit-broker", purpose="audit-checkpoint",
+        public_key=other, not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=1))).save(home.trust_store)
     # The broker's checkpoints are signed by the key in the home, not the pinned one.
     assert main(["audit", "verify", "--home", str(home.root)]) == 1
     assert "not signed by a published checkpoint key" in capsys.readouterr().out
