@@ -11,14 +11,16 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
+import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from audit.errors import CheckpointKeyError, InvalidCheckpointSignature
 from mash.canonical import JsonValue, canonical_bytes
+from mash.config import Strict, decode
 from mash.files import PRIVATE_MODE, create_file
 
 #: Signature domain, as `certs` uses it: the signature covers DOMAIN || NUL || canonical JSON.
@@ -51,12 +53,31 @@ class Checkpoint:
                 "signature": base64.b64encode(self.signature).decode() if self.signature else None}
 
     @classmethod
-    def from_json_dict(cls, d: dict[str, Any]) -> Checkpoint:
-        """The inverse of `to_json_dict`."""
-        sig = d.get("signature")
-        return cls(log=str(d["log"]), tree_size=int(d["tree_size"]),
-                   root_hash=bytes.fromhex(str(d["root_hash"])), timestamp=str(d["timestamp"]),
-                   key_id=d.get("key_id"), signature=base64.b64decode(sig) if sig else None)
+    def from_json_dict(cls, d: object) -> Checkpoint:
+        """The inverse of `to_json_dict`; a `ConfigError` (a ValueError) names a bad field."""
+        return cls.from_decoded(decode(CheckpointJson, d, "checkpoint"))
+
+    @classmethod
+    def from_decoded(cls, raw: CheckpointJson) -> Checkpoint:
+        """The checkpoint a decoded `CheckpointJson` describes; ValueError for bad bytes."""
+        try:
+            root = bytes.fromhex(raw.root_hash)
+            signature = base64.b64decode(raw.signature, validate=True) if raw.signature else None
+        except ValueError as exc:  # binascii.Error is a ValueError
+            raise ValueError(f"checkpoint: {exc}") from None
+        return cls(log=raw.log, tree_size=raw.tree_size, root_hash=root,
+                   timestamp=raw.timestamp, key_id=raw.key_id, signature=signature)
+
+
+class CheckpointJson(Strict, frozen=True):
+    """A checkpoint as `Checkpoint.to_json_dict` writes it (published, and inside proofs)."""
+
+    log: str
+    tree_size: Annotated[int, msgspec.Meta(ge=0)]
+    root_hash: Annotated[str, msgspec.Meta(pattern="^(?:[0-9a-fA-F]{2})*$")]
+    timestamp: str
+    key_id: str | None = None
+    signature: str | None = None
 
 
 def public_key_of(key: PublicKeyLike) -> Ed25519PublicKey:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Literal
+
+import msgspec
 
 from audit.chain import entry_leaf
-from audit.checkpoints import Checkpoint, PublicKeyLike, verify_checkpoint
+from audit.checkpoints import Checkpoint, CheckpointJson, PublicKeyLike, verify_checkpoint
 from audit.errors import EntryNotFound, InvalidInclusionProof
 from audit.merkle import inclusion_path, verify_inclusion
 from audit.store import SqliteAuditStore
 from mash.canonical import JsonValue
+from mash.config import ConfigError, Strict, decode
 
 PROOF_FORMAT = "mash-audit-inclusion-proof-v1"
 
@@ -40,18 +43,39 @@ class InclusionProof:
                 "checkpoint": self.checkpoint.to_json_dict()}
 
     @classmethod
-    def from_json_dict(cls, d: dict[str, Any]) -> InclusionProof:
-        """Parse the JSON form; raises `InvalidInclusionProof` if malformed."""
+    def from_json_dict(cls, d: object) -> InclusionProof:
+        """Parse the JSON form; raises `InvalidInclusionProof` naming what is malformed."""
         try:
-            if d.get("format") != PROOF_FORMAT:
-                raise ValueError(f"not a {PROOF_FORMAT}")
-            ph = d.get("personal_hash")
-            return cls(entry_id=int(d["entry_id"]), core=str(d["core"]),
-                       personal_hash=bytes.fromhex(ph) if ph else None,
-                       path=tuple(bytes.fromhex(p) for p in d["audit_path"]),
-                       checkpoint=Checkpoint.from_json_dict(d["checkpoint"]))
-        except (KeyError, TypeError, ValueError) as exc:
+            raw = decode(InclusionProofJson, d, "proof")
+            return cls(entry_id=raw.entry_id, core=raw.core,
+                       personal_hash=bytes.fromhex(raw.personal_hash) if raw.personal_hash
+                       else None,
+                       path=tuple(bytes.fromhex(p) for p in raw.audit_path),
+                       checkpoint=Checkpoint.from_decoded(raw.checkpoint))
+        except ConfigError as exc:
+            raise InvalidInclusionProof(f"malformed proof: field {exc.field!r}: "
+                                        f"{exc.problem}") from None
+        except ValueError as exc:
             raise InvalidInclusionProof(f"malformed proof: {exc}") from None
+
+
+_HEX = msgspec.Meta(pattern="^(?:[0-9a-fA-F]{2})*$")
+
+
+class InclusionProofJson(Strict, frozen=True):
+    """An inclusion proof as `InclusionProof.to_json_dict` writes it (`mash audit prove`).
+
+    `log` and `leaf_index` are there for the reader; what is checked is derived from the rest.
+    """
+
+    format: Literal["mash-audit-inclusion-proof-v1"]
+    entry_id: Annotated[int, msgspec.Meta(ge=1)]
+    core: str
+    audit_path: list[Annotated[str, _HEX]]
+    checkpoint: CheckpointJson
+    personal_hash: Annotated[str, _HEX] | None = None
+    log: str | None = None
+    leaf_index: int | None = None
 
 
 def prove(path: Path, entry_id: int) -> InclusionProof:

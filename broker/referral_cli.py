@@ -18,8 +18,9 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
+import msgspec
 import structlog
 
 from broker.connection import add_connection_args
@@ -33,7 +34,8 @@ from broker.timescales import (
 )
 from certs.files import write_private
 from mash import logs
-from mash.command import HOME
+from mash.command import HOME, Subparsers
+from mash.config import ConfigError, Strict, decode
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import (
@@ -49,6 +51,9 @@ from mash.vocab import (
     StatutoryGateway,
     parse,
 )
+
+if TYPE_CHECKING:
+    from mash.v1 import mash_pb2 as pb
 
 #: How a timescale in trouble is flagged in text output.
 _FLAGS = {"breached": "BREACHED", "at_risk": "AT RISK"}
@@ -136,7 +141,7 @@ def _client_args(p: argparse.ArgumentParser, *, role: Role = Role.MASH_SOCIAL_WO
                                     "--token: the actor is always the token's)")
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     """Add `timescale`, `referral` and `summary` to the `mash` parser."""
     p = sub.add_parser("timescale", help="when a referral's research is due (working hours)",
                        description="Print the due time of a referral as JSON: "
@@ -153,7 +158,7 @@ def register(sub: Any) -> None:
     _register_summary(sub)
 
 
-def _register_referral(sub: Any) -> None:
+def _register_referral(sub: Subparsers) -> None:
     referral = sub.add_parser("referral", help="record and move referrals through the MASH")
     rsub = referral.add_subparsers(dest="referral_command", required=True, metavar="ACTION")
 
@@ -263,7 +268,7 @@ def _register_referral(sub: Any) -> None:
     p.set_defaults(handler=_friendly(_purge))
 
 
-def _register_summary(sub: Any) -> None:
+def _register_summary(sub: Subparsers) -> None:
     summary = sub.add_parser("summary", help="the summary report a team manager decides from")
     ssub = summary.add_subparsers(dest="summary_command", required=True, metavar="ACTION")
     p = ssub.add_parser("show", help="a referral's summary report (each agency's latest answer)",
@@ -335,37 +340,57 @@ def _parse_subject(spec: str) -> dict[str, str]:
     return fields
 
 
-def _subjects(args: argparse.Namespace) -> list[Any]:
-    """The --subject and --subjects-file people as `mash.v1.Subject`s."""
-    from mash.v1 import mash_pb2 as pb
+class IdentifiersInput(Strict, frozen=True):
+    """A subject's identifiers as `--subject` and `--subjects-file` give them (all text)."""
 
-    specs: list[dict[str, Any]] = [_parse_subject(s) for s in args.subject]
+    given_name: str = ""
+    family_name: str = ""
+    other_names: str | list[str] = ""  # several separated by ';', or a JSON list
+    date_of_birth: str = ""
+    sex: str = ""
+    postcode: str = ""
+    address: str = ""
+    nhs_number: str = ""
+    upn: str = ""
+
+
+class SubjectInput(IdentifiersInput, frozen=True):
+    """One subject: role and id, identifiers flat beside them or in `identifiers`."""
+
+    role: str = ""
+    subject_id: str = ""
+    identifiers: IdentifiersInput | None = None
+
+
+def _subject_message(n: int, spec: object) -> pb.Subject:
+    """Subject `n` (1-based) as a `mash.v1.Subject`; UsageError naming the bad field."""
+    from mash.v1 import mash_pb2 as pb  # noqa: F811 -- the stubs load only when used
+
+    try:
+        subject = decode(SubjectInput, spec, f"subject {n}")
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    ids = {f.name: getattr(subject, f.name) for f in msgspec.structs.fields(IdentifiersInput)}
+    if subject.identifiers is not None:  # the nested table wins over flat fields
+        ids |= {k: v for k, v in msgspec.structs.asdict(subject.identifiers).items() if v}
+    other = ids.pop("other_names")
+    others = other.split(";") if isinstance(other, str) else other
+    return pb.Subject(subject_id=subject.subject_id, role=subject.role,
+                      identifiers=pb.Identifiers(other_names=[o for o in others if o], **ids))
+
+
+def _subjects(args: argparse.Namespace) -> list[pb.Subject]:
+    """The --subject and --subjects-file people as `mash.v1.Subject`s."""
+    specs: list[object] = [_parse_subject(s) for s in args.subject]
     if args.subjects_file:
         try:
             loaded = json.loads(args.subjects_file.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise UsageError(f"--subjects-file: {exc}") from None
-        if not isinstance(loaded, list) or not all(isinstance(s, dict) for s in loaded):
+        if not isinstance(loaded, list):
             raise UsageError("--subjects-file: expected a JSON list of objects")
         specs += loaded
-    fields = set(pb.Identifiers.DESCRIPTOR.fields_by_name)
-    out = []
-    for n, spec in enumerate(specs):
-        spec = dict(spec)
-        role, subject_id = str(spec.pop("role", "")), str(spec.pop("subject_id", ""))
-        nested = spec.pop("identifiers", None)
-        if isinstance(nested, dict):
-            spec.update(nested)
-        unknown = sorted(set(spec) - fields)
-        if unknown:
-            raise UsageError(f"subject {n + 1}: unknown field {unknown[0]!r} (known: role, "
-                             f"subject_id, {', '.join(sorted(fields))})")
-        other = spec.pop("other_names", [])
-        others = other.split(";") if isinstance(other, str) else [str(o) for o in other]
-        ids = pb.Identifiers(other_names=[o for o in others if o],
-                             **{k: str(v) for k, v in spec.items()})
-        out.append(pb.Subject(subject_id=subject_id, role=role, identifiers=ids))
-    return out
+    return [_subject_message(n, spec) for n, spec in enumerate(specs, start=1)]
 
 
 def referral_view(r: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from identity.oidc import DevOidcProvider, OidcError, RegisteredClient
 from identity.tokens import DevIssuer
+from mash import tomlwrite
 from mash.config import Strict, load_toml
 from mash.home import Home
 from mash.http_server import bind, serve_http
@@ -79,14 +80,12 @@ class IdpConfig:
         return cls(cfg.home, cfg.host, cfg.port, clients)
 
     def write(self, path: Path) -> None:
-        """Write this config as TOML."""
-        lines = [f'home = "{self.home.root}"', f'host = "{self.host}"', f"port = {self.port}", ""]
-        for client_id, (uris, cert) in self.clients.items():
-            lines += [f"[clients.{client_id}]",
-                      "redirect_uris = [" + ", ".join(f'"{u}"' for u in uris) + "]",
-                      f'certificate = "{cert}"', ""]
+        """Write this config as TOML (the `IdpFile` format `load` reads)."""
+        document = IdpFile(home=str(self.home.root), host=self.host, port=self.port, clients={
+            cid: ClientEntry(redirect_uris=tuple(uris), certificate=cert)
+            for cid, (uris, cert) in self.clients.items()})
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(lines), encoding="utf-8")
+        tomlwrite.write(path, msgspec.to_builtins(document))
 
     def provider(self) -> DevOidcProvider:
         """The provider these settings describe (keys and certificates read from the home)."""
