@@ -617,22 +617,30 @@ class SqliteReferralStore:
         return self._stored(summary.lookup_id)
 
     def summaries(self, referral_id: str) -> list[StoredSummary]:
-        """The referral's kept summaries, oldest first (deleted parts as stubs)."""
-        rows = self.db.query("select lookup_id from summaries where referral_id = ? "
-                             "order by stored_at, lookup_id", [referral_id])
-        return [self._stored(r["lookup_id"]) for r in list(rows)]
+        """The referral's kept summaries, oldest first (deleted parts as stubs).
+
+        Three queries however many summaries: the headers, every part, the deletions.
+        """
+        heads = list(self.db.query("select * from summaries where referral_id = ? "
+                                   "order by stored_at, lookup_id", [referral_id]))
+        if not heads:
+            return []
+        parts: dict[str, list[bytes]] = {}
+        for part in self.db.query(
+                "select p.lookup_id, p.result from summary_parts p join summaries s "
+                "on s.lookup_id = p.lookup_id where s.referral_id = ? "
+                "order by p.lookup_id, p.position", [referral_id]):
+            parts.setdefault(part["lookup_id"], []).append(part["result"])
+        deletions = self.deletions(referral_id)
+        return [_assemble(head, parts.get(head["lookup_id"], []), deletions) for head in heads]
 
     def _stored(self, lookup_id: str) -> StoredSummary:
-        row = next(iter(self.db.query("select * from summaries where lookup_id = ?",
-                                      [lookup_id])))
-        summary = mash_pb2.ReferralSummary.FromString(row["header"])
-        for part in self.db.query("select result from summary_parts where lookup_id = ? "
-                                  "order by position", [lookup_id]):
-            summary.agencies.add().ParseFromString(part["result"])
-        deletions = tuple(d for d in self.deletions(row["referral_id"])
-                          if d.lookup_id == lookup_id)
-        return StoredSummary(row["referral_id"], lookup_id, _dt(row["stored_at"]), summary,
-                             deletions)
+        head = next(iter(self.db.query("select * from summaries where lookup_id = ?",
+                                       [lookup_id])))
+        parts = [part["result"] for part in self.db.query(
+            "select result from summary_parts where lookup_id = ? order by position",
+            [lookup_id])]
+        return _assemble(head, parts, self.deletions(head["referral_id"]))
 
     def purge_expired(self) -> list[SummaryDeletion]:
         """Delete every summary part whose retention has passed; return what was deleted.
@@ -677,6 +685,17 @@ class SqliteReferralStore:
                                 d["agreement_id"], d["agreement_version"],
                                 _dt(d["retain_until"]), _dt(d["deleted_at"]))
                 for d in self._rows("deletions", referral_id)]
+
+
+def _assemble(head: Mapping[str, Any], parts: Iterable[bytes],
+              deletions: Iterable[SummaryDeletion]) -> StoredSummary:
+    """A kept summary from its header row, its parts in order and the referral's deletions."""
+    summary = mash_pb2.ReferralSummary.FromString(head["header"])
+    for result in parts:
+        summary.agencies.add().ParseFromString(result)
+    lookup_id = head["lookup_id"]
+    return StoredSummary(head["referral_id"], lookup_id, _dt(head["stored_at"]), summary,
+                         tuple(d for d in deletions if d.lookup_id == lookup_id))
 
 
 #: Reason code on a summary part whose agency data was deleted under retention.

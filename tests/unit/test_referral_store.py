@@ -417,3 +417,23 @@ def test_referrals_received_with_different_offsets_sort_by_the_moment(
         store.create(dataclasses.replace(new_referral(rid), received_at=at))
     assert [r.referral_id for r in store.referrals()] == ["REF-BST", "REF-NY", "REF-UTC"]
     assert store.get("REF-BST").received_at == datetime(2026, 7, 6, 9, 30, tzinfo=UTC)
+
+
+def test_reading_summaries_is_three_queries_however_many(
+        store: SqliteReferralStore, clock: FakeClock) -> None:
+    store.create(new_referral())
+    store.create(new_referral("REF-0002"))
+    saved = [store.save_summary(full_summary(lookup_id=f"LK-{n}"), RETAIN) for n in range(5)]
+    store.save_summary(full_summary(referral_id="REF-0002", lookup_id="LK-other"), RETAIN)
+    clock.advance(days=30)
+    deleted = store.purge_expired()  # police parts become stubs, with a deletion each
+    assert {d.lookup_id for d in deleted} >= {"LK-0", "LK-4"}
+
+    seen = _statements(store)
+    kept = store.summaries("REF-0001")
+    assert len([q for q in seen if q.lower().startswith("select")]) == 3
+    assert [k.lookup_id for k in kept] == [s.lookup_id for s in saved]
+    for k in kept:
+        assert [a.agency for a in k.summary.agencies] == [
+            a.agency for a in saved[0].summary.agencies]
+        assert [d.lookup_id for d in k.deletions] == [k.lookup_id]
