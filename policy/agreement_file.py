@@ -10,6 +10,7 @@ a category the agency holds, enough approvers) before it builds an `Agreement`.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Self
 
 from mash.config import Strict
 from mash.vocab import (
@@ -33,7 +34,11 @@ MIN_APPROVERS = 2
 
 
 class DayOrMoment:
-    """A TOML date (a whole UK day) or offset date-time, as an agreement's in-force bounds are."""
+    """A TOML date (a whole UK day) or offset date-time, as an agreement's in-force bounds are.
+
+    msgspec cannot hold "a date or a date-time" in one union, so this custom type does:
+    `mash.config.collect` decodes it with `from_plain`, and `expected` words a wrong value.
+    """
 
     #: How a wrong value is described to the IG lead.
     expected = "a date or a date-time"
@@ -44,30 +49,22 @@ class DayOrMoment:
         self.value = value
 
     @classmethod
-    def from_plain(cls, value: object) -> DayOrMoment:
+    def from_plain(cls, value: object) -> Self:
         """Decode a parsed TOML value (msgspec's hook for this type)."""
         if not isinstance(value, date):
-            raise TypeError("expected a date or a date-time")
+            raise TypeError(f"expected {cls.expected}")
         return cls(value)
 
 
-class Day:
+class Day(DayOrMoment):
     """A TOML date; a date-time is taken as its day (a review is due on a day, not a moment)."""
 
-    #: How a wrong value is described to the IG lead.
     expected = "a date"
 
-    __slots__ = ("value",)
+    __slots__ = ()
 
     def __init__(self, value: date) -> None:
-        self.value = value
-
-    @classmethod
-    def from_plain(cls, value: object) -> Day:
-        """Decode a parsed TOML value (msgspec's hook for this type)."""
-        if not isinstance(value, date):
-            raise TypeError("expected a date")
-        return cls(value.date() if isinstance(value, datetime) else value)
+        super().__init__(value.date() if isinstance(value, datetime) else value)
 
 
 class LawfulBasisTable(Strict, frozen=True):
