@@ -9,10 +9,9 @@ from __future__ import annotations
 import argparse
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from mash.clock import utc_now
-from mash.command import HOME
+from mash.command import HOME, Subparsers
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Agency, parse
@@ -88,7 +87,7 @@ def _seed_extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_seed(sub: Any) -> None:
+def register_seed(sub: Subparsers) -> None:
     """`mash seed [--home DIR] [--seed N] [--people N] [--agency A ...] [--as-of DATE]` and
     `mash seed warehouse`."""
     p = sub.add_parser("seed", help="generate synthetic agency stores (SQLite) under --home", parents=[HOME])
@@ -187,7 +186,7 @@ def _match_evalset(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_match(sub: Any) -> None:
+def register_match(sub: Subparsers) -> None:
     """`mash match eval|evalset|train|explain ...`."""
     p = sub.add_parser("match", help="identity matching: train, explain, evaluate")
     msub = p.add_subparsers(dest="match_command", required=True, metavar="SUBCOMMAND")
@@ -215,7 +214,7 @@ def register_match(sub: Any) -> None:
     match_cli.register(msub)
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     """Add this part's sub-commands to the `mash` parser."""
     register_seed(sub)
     register_match(sub)

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mash.errors import UsageError
+
+if TYPE_CHECKING:
+    from mash.command import Subparsers
 
 
 def _config(path: Path) -> Any:
@@ -144,7 +147,7 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(msub: Any) -> None:
+def register(msub: Subparsers) -> None:
     """Add `mash match train` and `mash match explain` to the `mash match` parser."""
     tr = msub.add_parser("train", help="learn a match model from the adapter's own records")
     tr.add_argument("--config", required=True, type=Path, help="adapter TOML config file")

@@ -6,10 +6,13 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mash.command import Subparsers
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     """Add `mash adapter ...`."""
     adapter = sub.add_parser("adapter", help="run an agency adapter")
     asub = adapter.add_subparsers(dest="adapter_command", required=True, metavar="ACTION")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from audit.checkpoints import Checkpoint
 from audit.errors import (
@@ -22,12 +21,12 @@ from audit.ig_cli import register_ig
 from audit.proofs import InclusionProof, check_proof, prove
 from audit.reading import logs_in, printable, records_for_referral, render_referral_trail
 from audit.store import SqliteAuditStore
-from mash.command import HOME
+from mash.command import HOME, Subparsers, typed
 from mash.errors import UsageError
 from mash.home import Home
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     """Add `mash audit` and its sub-commands to the `mash` parser."""
     audit = sub.add_parser("audit", help="verify, search and report on the audit logs")
     commands = audit.add_subparsers(dest="audit_command", required=True, metavar="SUBCOMMAND")
@@ -43,17 +42,17 @@ def register(sub: Any) -> None:
                         help="a witness store copied from another party (HOME/witness/<name>"
                              ".sqlite there): hold this home's logs to the checkpoints it "
                              "countersigned; the home's own HOME/witness/ is always read")
-    verify.set_defaults(handler=cmd_verify)
+    verify.set_defaults(handler=typed(VerifyArgs, cmd_verify))
 
     cps = commands.add_parser(
         "checkpoints", help="print the latest signed checkpoint of each log (to publish)", parents=[HOME])
-    cps.set_defaults(handler=cmd_checkpoints)
+    cps.set_defaults(handler=typed(HomeArgs, cmd_checkpoints))
 
     show = commands.add_parser("show", help="the audit trail of one referral, across all logs",
                                parents=[HOME])
     show.add_argument("--referral", required=True, metavar="ID", help="referral id")
     show.add_argument("--format", choices=("text", "json"), default="text")
-    show.set_defaults(handler=cmd_show)
+    show.set_defaults(handler=typed(ShowArgs, cmd_show))
 
     prove_p = commands.add_parser(
         "prove", help="print an inclusion proof of one entry against its signed checkpoint", parents=[HOME])
@@ -61,7 +60,7 @@ def register(sub: Any) -> None:
     prove_p.add_argument("--log", default=None, metavar="NAME",
                          help="which log under the home (file stem, e.g. adapter-police; "
                               "default: the broker's)")
-    prove_p.set_defaults(handler=cmd_prove)
+    prove_p.set_defaults(handler=typed(ProveArgs, cmd_prove))
 
     check = commands.add_parser(
         "check-proof", help="check an inclusion proof with the published checkpoint key")
@@ -69,12 +68,54 @@ def register(sub: Any) -> None:
                        " (- for stdin)")
     check.add_argument("--key", required=True, metavar="FILE",
                        help="the log owner's checkpoint public key: PEM, or base64/hex raw bytes")
-    check.set_defaults(handler=cmd_check_proof)
+    check.set_defaults(handler=typed(CheckProofArgs, cmd_check_proof))
 
     register_ig(commands)
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class HomeArgs:
+    """Arguments of a command that takes only `--home`."""
+
+    home: str | None
+
+
+@dataclass(frozen=True)
+class VerifyArgs:
+    """`mash audit verify`."""
+
+    home: str | None
+    checkpoint: list[Path]
+    witnesses: list[Path]
+
+
+@dataclass(frozen=True)
+class ShowArgs:
+    """`mash audit show`."""
+
+    home: str | None
+    referral: str
+    format: str
+
+
+@dataclass(frozen=True)
+class ProveArgs:
+    """`mash audit prove`."""
+
+    home: str | None
+    entry_id: int
+    log: str | None
+
+
+@dataclass(frozen=True)
+class CheckProofArgs:
+    """`mash audit check-proof`."""
+
+    proof: str
+    key: str
+
+
+def cmd_verify(args: VerifyArgs) -> int:
     """`mash audit verify`: one line per log; exit 1 if any log fails or cannot be checked.
 
     Fails closed: no home, no logs, or no usable trust store is a failure with a reason,
@@ -92,7 +133,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_checkpoints(args: argparse.Namespace) -> int:
+def cmd_checkpoints(args: HomeArgs) -> int:
     """`mash audit checkpoints`: a JSON list, one latest checkpoint per log."""
     out = []
     for path in logs_in(Home.at(args.home)):
@@ -115,15 +156,21 @@ def _read_checkpoints(files: list[Path]) -> list[Checkpoint]:
             data = json.loads(f.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise UsageError(f"cannot read checkpoint file {f}: {exc}") from None
-        items = data if isinstance(data, list) else [data.get("checkpoint", data)]
+        # a list of checkpoints, one checkpoint, or a proof (which carries its checkpoint)
+        if isinstance(data, list):
+            items = data
+        elif isinstance(data, dict) and "checkpoint" in data:
+            items = [data["checkpoint"]]
+        else:
+            items = [data]
         try:
             out.extend(Checkpoint.from_json_dict(d) for d in items)
-        except (KeyError, TypeError, ValueError) as exc:
+        except ValueError as exc:  # a ConfigError names the field
             raise UsageError(f"{f} is not a checkpoint: {exc}") from None
     return out
 
 
-def cmd_show(args: argparse.Namespace) -> int:
+def cmd_show(args: ShowArgs) -> int:
     """`mash audit show --referral ID`: the referral's trail, readable or JSON."""
     home = Home.at(args.home)
     if args.format == "json":
@@ -134,7 +181,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_prove(args: argparse.Namespace) -> int:
+def cmd_prove(args: ProveArgs) -> int:
     """`mash audit prove ENTRY_ID`: the proof as JSON on stdout."""
     home = Home.at(args.home)
     name = args.log
@@ -155,7 +202,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_check_proof(args: argparse.Namespace) -> int:
+def cmd_check_proof(args: CheckProofArgs) -> int:
     """`mash audit check-proof PROOF --key FILE`: VALID (exit 0) or INVALID (exit 1)."""
     try:
         text = sys.stdin.read() if args.proof == "-" else Path(args.proof).read_text()

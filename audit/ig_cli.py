@@ -8,9 +8,10 @@ import csv
 import io
 import json
 import sys
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from audit.alerts import default_rules, scan
 from audit.errors import AuditError, AuditLogBusy
@@ -26,7 +27,7 @@ from audit.sar import build_sar, last_accesses, render_html
 from audit.store import SqliteAuditStore
 from certs.files import write_private
 from mash.clock import utc_now
-from mash.command import HOME
+from mash.command import HOME, Subparsers, typed
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Decision, Purpose, Role, parse
@@ -37,7 +38,7 @@ TABLE_COLUMNS = ("ts", "log", "entry_id", "kind", "actor_role", "actor_org", "ac
                  "outcome")
 
 
-def register_ig(commands: Any) -> None:
+def register_ig(commands: Subparsers) -> None:
     """Add the IG lead's sub-commands under `mash audit`."""
     s = commands.add_parser("search", help="search the audit logs (IG leads)", parents=[HOME])
     _person(s, required=False)
@@ -63,7 +64,7 @@ def register_ig(commands: Any) -> None:
     s.add_argument("--limit", type=int, default=None)
     s.add_argument("--format", choices=("table", "json", "csv"), default="table")
     _by(s)
-    s.set_defaults(handler=cmd_search)
+    s.set_defaults(handler=typed(SearchArgs, cmd_search))
 
     sar = commands.add_parser("sar", help="subject access report for one person (JSON + HTML)",
                               parents=[HOME])
@@ -73,61 +74,150 @@ def register_ig(commands: Any) -> None:
     sar.add_argument("--staff", choices=("roles", "ids"), default="roles",
                      help="show staff as roles only (default) or with their ids")
     _by(sar)
-    sar.set_defaults(handler=cmd_sar)
+    sar.set_defaults(handler=typed(SarArgs, cmd_sar))
 
     acc = commands.add_parser("accesses", help="who has looked at this person: the last 25", parents=[HOME])
     _person(acc, required=True)
     acc.add_argument("--limit", type=int, default=25)
     acc.add_argument("--format", choices=("table", "json", "csv"), default="table")
     _by(acc)
-    acc.set_defaults(handler=cmd_accesses)
+    acc.set_defaults(handler=typed(AccessesArgs, cmd_accesses))
 
     rq = commands.add_parser("review-queue",
                              help="break-glass uses and consent overrides awaiting review", parents=[HOME])
     rq.add_argument("--format", choices=("table", "json"), default="table")
-    rq.set_defaults(handler=cmd_review_queue)
+    rq.set_defaults(handler=typed(FormatArgs, cmd_review_queue))
 
     so = commands.add_parser("sign-off", help="sign off a review-queue item with a finding", parents=[HOME])
     so.add_argument("item", metavar="LOG:ENTRY", help="as listed by review-queue, e.g. broker:17")
     so.add_argument("--reviewer", required=True, metavar="ID", help="the IG lead's id")
     so.add_argument("--finding", required=True, choices=[f.value for f in ReviewFinding])
     so.add_argument("--note", required=True, help="the written finding")
-    so.set_defaults(handler=cmd_sign_off)
+    so.set_defaults(handler=typed(SignOffArgs, cmd_sign_off))
 
     rc = commands.add_parser("reconcile",
                              help="match adapter disclosures to the broker's requests", parents=[HOME])
     rc.add_argument("--format", choices=("table", "json"), default="table")
-    rc.set_defaults(handler=cmd_reconcile)
+    rc.set_defaults(handler=typed(FormatArgs, cmd_reconcile))
 
     al = commands.add_parser("alerts", help="alerts recorded in the logs (or --scan to replay)",
                              parents=[HOME])
     al.add_argument("--scan", action="store_true",
                     help="replay the alert rules over the logs instead of listing alert entries")
-    al.set_defaults(handler=cmd_alerts)
+    al.set_defaults(handler=typed(AlertsArgs, cmd_alerts))
 
     rt = commands.add_parser("retention",
                              help="redact personal parts of entries older than N days", parents=[HOME])
     rt.add_argument("--older-than-days", type=int, required=True, metavar="N")
     rt.add_argument("--log", action="append", default=[], metavar="NAME")
-    rt.set_defaults(handler=cmd_retention)
+    rt.set_defaults(handler=typed(RetentionArgs, cmd_retention))
 
 
 # ---------------------------------------------------------------- arguments
+
+@dataclass(frozen=True)
+class PersonArgs:
+    """The person a command is about (`_person`), and who asks (`--by`)."""
+
+    home: str | None
+    nhs_number: str | None
+    name: str | None
+    given_name: str | None
+    family_name: str | None
+    dob: str | None
+    person_required: bool
+    by: str | None
+
+
+@dataclass(frozen=True)
+class SearchArgs(PersonArgs):
+    """`mash audit search`."""
+
+    requester: str | None
+    role: str | None
+    org: str | None
+    agency: str | None
+    referral: str | None
+    decision: str | None
+    purpose: str | None
+    kind: list[str]
+    break_glass: bool
+    consent_overrides: bool
+    green_without_consent: bool
+    after_hours: bool
+    since: datetime | None
+    until: datetime | None
+    log: list[str]
+    limit: int | None
+    format: str
+
+
+@dataclass(frozen=True)
+class SarArgs(PersonArgs):
+    """`mash audit sar`."""
+
+    out: Path | None
+    staff: Literal["roles", "ids"]
+
+
+@dataclass(frozen=True)
+class AccessesArgs(PersonArgs):
+    """`mash audit accesses`."""
+
+    limit: int
+    format: str
+
+
+@dataclass(frozen=True)
+class FormatArgs:
+    """`mash audit review-queue` and `mash audit reconcile`."""
+
+    home: str | None
+    format: str
+
+
+@dataclass(frozen=True)
+class SignOffArgs:
+    """`mash audit sign-off`."""
+
+    home: str | None
+    item: str
+    reviewer: str
+    finding: str
+    note: str
+
+
+@dataclass(frozen=True)
+class AlertsArgs:
+    """`mash audit alerts`."""
+
+    home: str | None
+    scan: bool
+
+
+@dataclass(frozen=True)
+class RetentionArgs:
+    """`mash audit retention`."""
+
+    home: str | None
+    older_than_days: int
+    log: list[str]
+
 
 def _by(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", metavar="ID", help="your staff id: the search itself is recorded in "
                    "the IG log (who searched for whom, by pseudonym)")
 
 
-def _record_use(home: Home, args: argparse.Namespace, kind: EventKind,
-                pseudonyms: tuple[str, ...], what: str) -> None:
+def _record_use(home: Home, args: PersonArgs, kind: EventKind,
+                pseudonyms: tuple[str, ...], what: str, referral: str | None = None) -> None:
     """Record in the IG log that `args.by` used the log (nothing if --by was not given)."""
-    if not getattr(args, "by", None):
+    if not args.by:
         return
     log = open_ig_log(home)
     try:
         log.append(AuditEvent(kind=kind, actor_id=args.by, actor_role="ig_lead",
-                              referral_id=getattr(args, "referral", None), outcome=what,
+                              referral_id=referral, outcome=what,
                               subject_pseudonyms=pseudonyms))
     finally:
         log.close()
@@ -151,7 +241,7 @@ def _date(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _pseudonyms(args: argparse.Namespace, home: Home) -> tuple[tuple[str, ...], list[str]]:
+def _pseudonyms(args: PersonArgs, home: Home) -> tuple[tuple[str, ...], list[str]]:
     """(pseudonyms, kinds of identifier used) for the person in `args` (may be empty)."""
     given, family = args.given_name, args.family_name
     if args.name:
@@ -215,7 +305,7 @@ def _print_records(records: list[AuditRecord], fmt: str) -> None:
 
 
 # ---------------------------------------------------------------- handlers
-def cmd_search(args: argparse.Namespace) -> int:
+def cmd_search(args: SearchArgs) -> int:
     """`mash audit search`."""
     home = Home.at(args.home)
     pseudonyms, _ = _pseudonyms(args, home)
@@ -231,12 +321,13 @@ def cmd_search(args: argparse.Namespace) -> int:
         green_without_consent=args.green_without_consent, after_hours=args.after_hours,
         since=args.since, until=args.until, logs=tuple(args.log))
     records = search(home, flt, limit=args.limit)
-    _record_use(home, args, EventKind.AUDIT_SEARCHED, pseudonyms, f"{len(records)} entries")
+    _record_use(home, args, EventKind.AUDIT_SEARCHED, pseudonyms, f"{len(records)} entries",
+                args.referral)
     _print_records(records, args.format)
     return 0
 
 
-def cmd_sar(args: argparse.Namespace) -> int:
+def cmd_sar(args: SarArgs) -> int:
     """`mash audit sar`: JSON (stdout or DIR/sar.json) and HTML (DIR/sar.html)."""
     home = Home.at(args.home)
     pseudonyms, used = _pseudonyms(args, home)
@@ -257,7 +348,7 @@ def cmd_sar(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_accesses(args: argparse.Namespace) -> int:
+def cmd_accesses(args: AccessesArgs) -> int:
     """`mash audit accesses`: the last N accesses to a person, newest first."""
     home = Home.at(args.home)
     pseudonyms, _ = _pseudonyms(args, home)
@@ -267,7 +358,7 @@ def cmd_accesses(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_review_queue(args: argparse.Namespace) -> int:
+def cmd_review_queue(args: FormatArgs) -> int:
     """`mash audit review-queue`."""
     items = review_queue(Home.at(args.home))
     if args.format == "json":
@@ -281,7 +372,7 @@ def cmd_review_queue(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sign_off(args: argparse.Namespace) -> int:
+def cmd_sign_off(args: SignOffArgs) -> int:
     """`mash audit sign-off LOG:ENTRY`."""
     home = Home.at(args.home)
     try:
@@ -293,7 +384,7 @@ def cmd_sign_off(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_reconcile(args: argparse.Namespace) -> int:
+def cmd_reconcile(args: FormatArgs) -> int:
     """`mash audit reconcile`: exit 1 if anything serious is found."""
     report = reconcile(Home.at(args.home))
     if args.format == "json":
@@ -312,7 +403,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 1 if report.serious else 0
 
 
-def cmd_alerts(args: argparse.Namespace) -> int:
+def cmd_alerts(args: AlertsArgs) -> int:
     """`mash audit alerts [--scan]`."""
     home = Home.at(args.home)
     if not args.scan:
@@ -331,7 +422,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_retention(args: argparse.Namespace) -> int:
+def cmd_retention(args: RetentionArgs) -> int:
     """`mash audit retention --older-than-days N`: redact, keeping hashes."""
     home = Home.at(args.home)
     cutoff = utc_now() - timedelta(days=args.older_than_days)

@@ -6,14 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from broker.connection import add_connection_args, connect_from_args
-from mash.command import HOME
+from mash.command import HOME, Subparsers
 from mash.vocab import ConsentState, Purpose, Rag, ReasonCode, Role, StatutoryGateway
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     """Add `mash broker ...` and `mash lookup`."""
     broker = sub.add_parser("broker", help="run the MASH broker")
     bsub = broker.add_subparsers(dest="broker_command", required=True, metavar="ACTION")

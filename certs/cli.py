@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,19 +15,19 @@ from certs.authority import server_names_of
 from certs.errors import InvalidName, PkiError
 from certs.names import PeerKind, Principal
 from certs.truststore import TrustStore
-from mash.command import HOME
+from mash.command import HOME, Handler, Subparsers, typed
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Agency
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     """Add `mash pki ...` to the `mash` parser."""
     parser = sub.add_parser("pki", help="private CA, TLS certificates, signing keys, trust store")
     commands = parser.add_subparsers(dest="pki_command", required=True, metavar="PKI_COMMAND")
 
     init = _cmd(commands, "init", "create the CA, certificates, signing keys and trust store",
-                _init)
+                typed(InitArgs, _init))
     init.add_argument("--broker", action="append", metavar="ID",
                       help="broker id (repeatable; default mash-demo)")
     init.add_argument("--agency", action="append", metavar="AGENCY",
@@ -37,36 +38,38 @@ def register(sub: Any) -> None:
                       help="start again: new CA, certificates and keys (old ones stop working)")
 
     issue = _cmd(commands, "issue", "issue a certificate (and signing keys) for one principal",
-                 _issue)
+                 typed(IssueArgs, _issue))
     issue.add_argument("--kind", required=True, choices=[k.value for k in PeerKind])
     issue.add_argument("name", help="broker id, agency, or client name")
     issue.add_argument("--force", action="store_true", help="re-issue even if a good one exists")
     _server_name_args(issue)
 
     rotate = _cmd(commands, "rotate", "new TLS key and certificate for NAME (e.g. adapter-police)",
-                  _rotate)
+                  typed(RotateArgs, _rotate))
     rotate.add_argument("name", nargs="?", help="certificate name; or use --expiring-within")
     rotate.add_argument("--expiring-within", type=float, metavar="DAYS",
                         help="rotate every certificate that expires within DAYS")
     rotate.add_argument("--revoke-old", action="store_true",
                         help="also revoke the certificate being replaced")
 
-    revoke = _cmd(commands, "revoke", "revoke the current TLS certificate of NAME", _revoke)
+    revoke = _cmd(commands, "revoke", "revoke the current TLS certificate of NAME",
+                  typed(RevokeArgs, _revoke))
     revoke.add_argument("name", help="certificate name, e.g. adapter-police")
     revoke.add_argument("--reason", default="unspecified")
 
     rotate_signing = _cmd(commands, "rotate-signing",
                           "new message-signing key for OWNER; old key kept for an overlap",
-                          _rotate_signing)
+                          typed(RotateSigningArgs, _rotate_signing))
     rotate_signing.add_argument("owner", help="e.g. adapter-police, broker-mash-demo")
     rotate_signing.add_argument("--overlap-hours", type=float, default=7 * 24,
                                 help="how long the old key still verifies (default 168)")
 
-    _cmd(commands, "show", "print certificates (with expiry) and the trust store", _show)
+    _cmd(commands, "show", "print certificates (with expiry) and the trust store",
+         typed(HomeArgs, _show))
 
     request = _cmd(commands, "request",
                    "agency side: create keys here and write a certificate request file",
-                   _request)
+                   typed(RequestArgs, _request))
     request.add_argument("--kind", required=True, choices=[k.value for k in PeerKind])
     request.add_argument("name", help="agency (for an adapter), broker id or client name")
     request.add_argument("--out", default=None, help="request file (default in the pki folder)")
@@ -75,12 +78,13 @@ def register(sub: Any) -> None:
 
     approve = _cmd(commands, "approve",
                    "CA side: issue the certificate and pin the keys of a request file",
-                   _approve)
+                   typed(ApproveArgs, _approve))
     approve.add_argument("request", help="the .request.toml file received")
     _server_name_args(approve)
 
     install = _cmd(commands, "install",
-                   "agency side: install the approved certificate, CA and trust store", _install)
+                   "agency side: install the approved certificate, CA and trust store",
+                   typed(InstallArgs, _install))
     install.add_argument("name", help="certificate name, e.g. adapter-police")
     install.add_argument("--cert", required=True, help="the issued certificate (PEM)")
     install.add_argument("--ca", required=True, help="the MASH CA certificate (ca.pem)")
@@ -95,8 +99,9 @@ def _server_name_args(parser: argparse.ArgumentParser) -> None:
                         help="an IP address the service is reached by (repeatable)")
 
 
-def _cmd(commands: Any, name: str, help_text: str, handler: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = commands.add_parser(name, help=help_text, parents=[HOME])
+def _cmd(commands: Subparsers, name: str, help_text: str,
+         handler: Handler) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help_text, parents=[HOME])
     parser.set_defaults(handler=handler)
     return parser
 
@@ -109,7 +114,93 @@ def _run(fn: Any) -> Any:
         raise UsageError(str(exc)) from None
 
 
-def _init(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class HomeArgs:
+    """Arguments of a command that takes only `--home`."""
+
+    home: str | None
+
+
+@dataclass(frozen=True)
+class ServerNameArgs(HomeArgs):
+    """The names a service's certificate answers to (`_server_name_args`)."""
+
+    dns: list[str]
+    ip: list[str]
+
+
+@dataclass(frozen=True)
+class InitArgs(HomeArgs):
+    """`mash pki init`."""
+
+    broker: list[str] | None
+    agency: list[str] | None
+    client: list[str] | None
+    force: bool
+
+
+@dataclass(frozen=True)
+class IssueArgs(ServerNameArgs):
+    """`mash pki issue`."""
+
+    kind: str
+    name: str
+    force: bool
+
+
+@dataclass(frozen=True)
+class RotateArgs(HomeArgs):
+    """`mash pki rotate`."""
+
+    name: str | None
+    expiring_within: float | None
+    revoke_old: bool
+
+
+@dataclass(frozen=True)
+class RevokeArgs(HomeArgs):
+    """`mash pki revoke`."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RotateSigningArgs(HomeArgs):
+    """`mash pki rotate-signing`."""
+
+    owner: str
+    overlap_hours: float
+
+
+@dataclass(frozen=True)
+class RequestArgs(HomeArgs):
+    """`mash pki request`."""
+
+    kind: str
+    name: str
+    out: str | None
+    new_signing_keys: bool
+
+
+@dataclass(frozen=True)
+class ApproveArgs(ServerNameArgs):
+    """`mash pki approve`."""
+
+    request: str
+
+
+@dataclass(frozen=True)
+class InstallArgs(HomeArgs):
+    """`mash pki install`."""
+
+    name: str
+    cert: str
+    ca: str
+    trust_store: str
+
+
+def _init(args: InitArgs) -> int:
     home = Home.at(args.home)
     summary = _run(lambda: pki.init_pki(
         home,
@@ -125,7 +216,7 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _issue(args: argparse.Namespace) -> int:
+def _issue(args: IssueArgs) -> int:
     home = Home.at(args.home)
     summary = _run(lambda: pki.issue(home, Principal(PeerKind(args.kind), args.name),
                                      force=args.force, dns=args.dns, ips=args.ip))
@@ -140,13 +231,13 @@ def _issue(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rotate(args: argparse.Namespace) -> int:
+def _rotate(args: RotateArgs) -> int:
     home = Home.at(args.home)
     if (args.name is None) == (args.expiring_within is None):
         raise UsageError("give either NAME or --expiring-within DAYS")
     if args.name is not None:
         names: tuple[str, ...] = (args.name,)
-    else:
+    elif args.expiring_within is not None:
         names = pki.expiring(home, timedelta(days=args.expiring_within))
         if not names:
             print(f"no certificate expires within {args.expiring_within:g} days")
@@ -160,7 +251,7 @@ def _rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _revoke(args: argparse.Namespace) -> int:
+def _revoke(args: RevokeArgs) -> int:
     home = Home.at(args.home)
     entry = _run(lambda: pki.revoke(home, args.name, reason=args.reason))
     print(f"revoked {entry.name} serial {entry.serial:x}; "
@@ -168,7 +259,7 @@ def _revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rotate_signing(args: argparse.Namespace) -> int:
+def _rotate_signing(args: RotateSigningArgs) -> int:
     home = Home.at(args.home)
     if args.overlap_hours < 0:
         raise UsageError("--overlap-hours must not be negative")
@@ -179,7 +270,7 @@ def _rotate_signing(args: argparse.Namespace) -> int:
     return 0
 
 
-def _request(args: argparse.Namespace) -> int:
+def _request(args: RequestArgs) -> int:
     home = Home.at(args.home)
     out = Path(args.out) if args.out else None
     principal = _run(lambda: Principal(PeerKind(args.kind), args.name))
@@ -190,7 +281,7 @@ def _request(args: argparse.Namespace) -> int:
     return 0
 
 
-def _approve(args: argparse.Namespace) -> int:
+def _approve(args: ApproveArgs) -> int:
     home = Home.at(args.home)
     issued = _run(lambda: requests.approve_request(home, Path(args.request), dns=args.dns,
                                                    ips=args.ip))
@@ -199,7 +290,7 @@ def _approve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _install(args: argparse.Namespace) -> int:
+def _install(args: InstallArgs) -> int:
     home = Home.at(args.home)
     _run(lambda: requests.install_certificate(
         home, args.name, cert=Path(args.cert), ca=Path(args.ca),
@@ -208,7 +299,7 @@ def _install(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(args: argparse.Namespace) -> int:
+def _show(args: HomeArgs) -> int:
     home = Home.at(args.home)
     store = _run(lambda: TrustStore.load(home.trust_store))
     print(f"certificates in {home.pki_dir}")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mash.command import Subparsers
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     """Add `mash console ...` to the `mash` parser."""
     parser = sub.add_parser("console", help="the web console for MASH staff")
     commands = parser.add_subparsers(dest="console_command", required=True,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
-from mash.command import HOME
+from mash.command import HOME, Subparsers
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     """Add `mash demo`."""
     demo = sub.add_parser("demo", help="run the whole system end to end on this machine", parents=[HOME])
     demo.add_argument("--people", type=int, default=2000, help="synthetic people per agency")
