@@ -246,9 +246,13 @@ def run(kind: str, people: int, queries: int, work: Path) -> dict[str, Any]:
     as_of: date = london_today()
     home = Home.at(work / "home")
     t0 = time.perf_counter()
-    seed_agencies(home.data_dir, seed=SEED, people=people, agencies=(AGENCY,), as_of=as_of)
+    reused = _reuse_store(home, people, as_of)
+    if not reused:
+        seed_agencies(home.data_dir, seed=SEED, people=people, agencies=(AGENCY,), as_of=as_of)
+        _stamp_store(home, people, as_of)
     store = SqliteAgencyStore(home.agency_store(AGENCY))
-    built = {"sqlite_store_s": round(time.perf_counter() - t0, 1)}
+    built: dict[str, Any] = {"sqlite_store_s": "reused" if reused
+                             else round(time.perf_counter() - t0, 1)}
     asked = _queries(store, queries)
     held = store.count_people()
     baseline_backend, baseline_timed = _threaded(store)
@@ -272,6 +276,26 @@ def run(kind: str, people: int, queries: int, work: Path) -> dict[str, Any]:
         kind: figures.summary(baseline),
         "load_avg_1m": round(os.getloadavg()[0], 2),
     }
+
+
+def _stamp_path(home: Home) -> Path:
+    return home.data_dir / "bench-store.json"
+
+
+def _stamp_store(home: Home, people: int, as_of: date) -> None:
+    """Record what the store in `home` was built from, so a later run with `--work` reuses it."""
+    _stamp_path(home).write_text(json.dumps({"people": people, "seed": SEED,
+                                             "as_of": as_of.isoformat()}), encoding="utf-8")
+
+
+def _reuse_store(home: Home, people: int, as_of: date) -> bool:
+    """True when `home` holds the store this run would build (same size, seed and day)."""
+    try:
+        stamp = json.loads(_stamp_path(home).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (home.agency_store(AGENCY).exists()
+            and stamp == {"people": people, "seed": SEED, "as_of": as_of.isoformat()})
 
 
 def _measure_sql(stack: ExitStack, work: Path, people: int, as_of: date,
@@ -390,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--people", type=int, default=10_000, help="population size")
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--work", type=Path, default=None,
-                        help="keep the stores here (default: a temporary folder)")
+                        help="keep the stores here (default: a temporary folder); a later run "
+                             "with the same --work and --people reuses the SQLite store")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     from mash import logs
