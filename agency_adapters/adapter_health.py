@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,8 @@ class AdapterHealth:
         self.status_file = status_file
         self._clock = clock
         self._servicer: HealthPublisher | None = None
+        #: the policy in force, per MASH (`policy.reloading.mash_versions`), when serving
+        self.policy: Callable[[], dict[str, JsonValue]] | None = None
         self.components: dict[str, ComponentHealth] = {BACKEND: ComponentHealth(),
                                                        CREDENTIALS: ComponentHealth()}
 
@@ -122,13 +125,21 @@ class AdapterHealth:
 
     def snapshot(self) -> dict[str, JsonValue]:
         """The state written to the status file."""
-        return {
+        out: dict[str, JsonValue] = {
             "adapter": self.name,
             "serving": self.serving,
             "updated_at": self._clock().isoformat(),
             "components": {k: {**asdict(v), "fault": v.fault}
                            for k, v in sorted(self.components.items())},
         }
+        if self.policy is not None:
+            out["policy"] = self.policy()
+        return out
+
+    def policy_changed(self) -> None:
+        """The policy in force changed: rewrite the status file (gRPC health is unchanged)."""
+        if self.status_file is not None:
+            write_text(self.status_file, json.dumps(self.snapshot(), indent=2) + "\n")
 
     async def _publish(self) -> None:
         if self._servicer is not None:

@@ -182,6 +182,11 @@ def _status(args: argparse.Namespace) -> int:
         fault = f": {c['fault']}" if c.get("fault") else ""
         as_of = f" (data as of {c['data_as_of']})" if c.get("data_as_of") else ""
         print(f"{name}: {state}{as_of}{fault}")
+    policy = status.get("policy")
+    mashes = policy.get("mashes") if isinstance(policy, dict) else None
+    for mash, entry in sorted(mashes.items() if isinstance(mashes, dict) else ()):
+        source = f"bundle {entry['bundle'][:16]}" if entry.get("bundle") else "home's own folder"
+        print(f"policy for {mash}: version {entry.get('version')} ({source})")
     print(f"{config.name}: {'serving' if status.get('serving') else 'NOT serving'} "
           f"(updated {status.get('updated_at')})")
     return 0 if status.get("serving") else 1

@@ -40,7 +40,7 @@ from mash import aio, grpc_server, logs
 from mash.config import ConfigError
 from mash.v1 import mash_pb2, mash_pb2_grpc, research_pb2_grpc
 from policy import load_engine
-from policy.reloading import start_reloading
+from policy.reloading import mash_versions, start_reloading
 
 SERVICE_NAME = mash_pb2.DESCRIPTOR.services_by_name["AgencyAdapter"].full_name
 
@@ -159,6 +159,11 @@ async def serve(config: AdapterConfig, *, simulated_delay_ms: int = 0) -> None:
     live = LiveCredentials(ServerCertificate(config.home, config.name), trust,
                            status_file=config.home.run_dir / f"{config.name}.credentials.json")
     service = AdapterService(parts)
+    engine = parts.engine
+    parts.health.policy = lambda: {"version": engine.version, "mashes": {
+        m: {"version": v["version"], "source": v["source"],
+            "bundle": str(v.get("bundle", {}).get("sha256", ""))}
+        for m, v in mash_versions(engine).items()}}
 
     async def credentials_fault(fault: str) -> None:
         # Still serving on the certificate and pins in force; the fault is the operator's.
@@ -185,7 +190,8 @@ async def serve(config: AdapterConfig, *, simulated_delay_ms: int = 0) -> None:
         certificates = asyncio.create_task(live.watch(
             interval_s=CREDENTIALS_INTERVAL_S, on_fault=credentials_fault))
         reloading = start_reloading(parts.engine, config.home, config.policy_dir, config.name,
-                                    also_on_sighup=(live.trigger,))
+                                    also_on_sighup=(live.trigger,),
+                                    on_loaded=parts.health.policy_changed)
         log.info("adapter_started", agency=str(config.agency), port=port,
                  backend=config.backend, serving=parts.health.serving,
                  policy_version=parts.engine.version,

@@ -227,6 +227,7 @@ class AdapterService(pb_grpc.AgencyAdapterServicer):
             adapter_id=p.name,
             broker_id=query.broker_id,
             issued_at=now.isoformat(),
+            policy_version=p.engine.version_of(query.broker_id),
         )
         try:
             base = self._policy_base(query, now)

@@ -82,6 +82,7 @@ def apply_response(r: pb.AgencyResult, agency: Agency, query: pb.Query, query_sh
         s.facts.extend(kept)
     r.status = d.status
     r.data_as_of = d.data_as_of
+    r.policy_version = d.policy_version
     r.subjects.extend(d.subjects)
     seen = {(x.code, x.text) for x in r.reasons}
     r.reasons.extend(x for x in d.reasons if (x.code, x.text) not in seen)

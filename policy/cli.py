@@ -17,6 +17,7 @@ from audit.reading import printable
 from mash.clock import utc_now
 from mash.command import HOME
 from mash.errors import UsageError
+from mash.files import write_text
 from mash.home import Home
 from mash.vocab import Agency, parse
 from policy.errors import PolicyError
@@ -70,13 +71,18 @@ def register(sub: Any) -> None:
     export.add_argument("--out", type=Path, required=True, help="the bundle file to write")
     export.add_argument("--as", dest="signer", required=True, help="your approver name")
     export.add_argument("--policy-dir", type=Path, help="policy folder (default: the home's)")
+    export.add_argument("--mash", dest="mash_id", metavar="MASH_ID",
+                        help="the MASH (its broker id) publishing the bundle; every agreement "
+                             "in it must be that MASH's (default: the one MASH they name)")
     export.set_defaults(handler=_bundle_export)
-    install = bundle_cmds.add_parser("install", help="verify a bundle and apply it (agency IT)",
+    install = bundle_cmds.add_parser("install", help="verify a bundle and apply it to its "
+                                     "MASH's agreements, leaving other MASHs' (agency IT)",
                                      parents=[HOME])
     install.add_argument("bundle", type=Path)
     install.add_argument("--pin-approvers", action="store_true",
-                         help="FIRST INSTALL ONLY: pin the bundle's approver keys (check their "
-                              "fingerprints with the IG lead first: see `bundle show`)")
+                         help="FIRST INSTALL OF A MASH'S BUNDLE ONLY: pin the bundle's "
+                              "approver keys for that MASH (check their fingerprints with its "
+                              "IG lead first: see `bundle show`)")
     install.set_defaults(handler=_bundle_install)
     show = bundle_cmds.add_parser("show", help="what a bundle holds, and its approvers' "
                                   "key fingerprints")
@@ -206,21 +212,30 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _status_live(home: Home, fmt: str) -> int:
-    from policy.reloading import read_live, stale
+    from policy.reloading import differ_by_mash, read_live, stale
 
     parties = read_live(home.run_dir)
     if not parties:
         raise UsageError(f"no running broker or adapter has reported its policy in {home.run_dir}")
     odd = stale(parties)
+    odd_by_mash = differ_by_mash(parties)
     faulty = [str(p.get("party")) for p in parties if p.get("fault")]
     if fmt == "json":
-        print(json.dumps({"parties": parties, "differ": odd, "refused_reload": faulty}, indent=2))
+        print(json.dumps({"parties": parties, "differ": odd, "refused_reload": faulty,
+                          "differ_by_mash": odd_by_mash}, indent=2))
     else:
         for p in parties:
             flag = " (DIFFERS)" if p.get("party") in odd else ""
             fault = f"  reload refused: {p['fault']}" if p.get("fault") else ""
             print(f"{p.get('party', '?'):34} version {p.get('version', '?')}{flag}  "
                   f"loaded {p.get('loaded_at', '?')}{fault}")
+            mashes = p.get("mashes")
+            for mash, entry in sorted(mashes.items() if isinstance(mashes, dict) else ()):
+                bundle = entry.get("bundle") or {}
+                source = (f"bundle {str(bundle.get('sha256', ''))[:16]} signed by "
+                          f"{bundle.get('signer', '?')}" if bundle else "home's own folder")
+                differs = " (DIFFERS)" if p.get("party") in odd_by_mash.get(mash, ()) else ""
+                print(f"  {mash:32} version {entry.get('version', '?')}{differs}  {source}")
     return 1 if odd or faulty else 0
 
 
@@ -234,10 +249,10 @@ def _bundle_export(args: argparse.Namespace) -> int:
     except FileNotFoundError:
         raise UsageError(f"no signing key for approver {args.signer!r} in {home.root}") from None
     doc = _guard(lambda: export_bundle(home, _dir(args.policy_dir, home), signer=args.signer,
-                                       key=key, at=_now()))
-    args.out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"bundle of {len(doc['agreements'])} agreement(s) and {len(doc['approvals'])} "
-          f"approval(s), signed by {args.signer}, written to {args.out}")
+                                       key=key, at=_now(), mash_id=args.mash_id))
+    write_text(args.out, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    print(f"bundle of {doc['mash_id']}: {len(doc['agreements'])} agreement(s) and "
+          f"{len(doc['approvals'])} approval(s), signed by {args.signer}, written to {args.out}")
     return 0
 
 
@@ -246,10 +261,15 @@ def _bundle_install(args: argparse.Namespace) -> int:
 
     done = _guard(lambda: install_bundle(Home.at(args.home), args.bundle,
                                          pin_approvers=args.pin_approvers))
+    where = (f"for {done.mash_id} (other MASHs' agreements unchanged)" if done.mash_id
+             else "into the home's own agreements (a bundle naming no MASH)")
     print(f"installed bundle sha256 {done.sha256[:16]} signed by {done.signer} at "
-          f"{done.created_at}: {len(done.agreements)} agreement(s) "
+          f"{done.created_at} {where}: {len(done.agreements)} agreement(s) "
           f"({', '.join(done.agreements)}), {done.approvals} approval(s); running parties "
           "reload it within seconds (or send them SIGHUP)")
+    if done.superseded:
+        print("not applied, as their MASH has a bundle of its own installed: "
+              + ", ".join(done.superseded))
     return 0
 
 
@@ -257,7 +277,9 @@ def _bundle_show(args: argparse.Namespace) -> int:
     from policy.bundle import bundle_approvers, fingerprint, read_bundle
 
     doc = _guard(lambda: read_bundle(args.bundle))
-    print(f"policy bundle signed by {doc['signer']} at {doc['created_at']}")
+    print(f"policy bundle of {doc['mash_id']}" if doc.get("mash_id") else
+          "policy bundle naming no MASH (installs into the home's own agreements)",
+          f"signed by {doc['signer']} at {doc['created_at']}")
     for name in sorted(doc["agreements"]):
         print(f"  agreement file {name}")
     print(f"  {len(doc['approvals'])} approval record(s)")

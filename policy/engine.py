@@ -47,7 +47,9 @@ from policy.approval import (
     load_trusted_approvers,
 )
 from policy.decision import PolicyDecision, overall
+from policy.errors import AgreementInvalid
 from policy.loader import load_agreements
+from policy.mash_slots import InstalledFile, read_slots
 from policy.reasons import PolicyReason as R
 from policy.reasons import Reason
 from policy.request import PolicyRequest
@@ -76,13 +78,19 @@ class PolicyEngine:
     """Evaluates policy requests against a loaded, approval-checked set of agreements."""
 
     def __init__(self, compiled: Iterable[_Compiled],
-                 conflicts: Iterable[tuple[str, Agency]] = ()) -> None:
+                 conflicts: Iterable[tuple[str, Agency]] = (), *,
+                 installed: Mapping[str, InstalledFile] | None = None,
+                 superseded: Iterable[str] = ()) -> None:
         self._by_pair: dict[tuple[str, Agency], list[_Compiled]] = {}
         for c in compiled:
             self._by_pair.setdefault((c.agreement.mash_id, c.agreement.agency), []).append(c)
         for entries in self._by_pair.values():
             entries.sort(key=lambda c: c.agreement.in_force_from)
         self._conflicts = frozenset(conflicts)
+        self._installed: Mapping[str, InstalledFile] = MappingProxyType(dict(installed or {}))
+        self._superseded = tuple(sorted(superseded))
+        #: per-MASH versions, worked out once per loaded policy (every answer names one)
+        self._versions: dict[str, str] = {}
 
     def adopt(self, other: PolicyEngine) -> None:
         """Take on `other`'s agreements and approvals, in place.
@@ -92,16 +100,44 @@ class PolicyEngine:
         decision sees half of each.
         """
         self._by_pair, self._conflicts = other._by_pair, other._conflicts
+        self._installed, self._superseded = other._installed, other._superseded
+        self._versions = other._versions
 
     @property
     def version(self) -> str:
         """A short hash naming exactly the agreements and approval states this engine applies."""
+        return self._version_over(self.agreements)
+
+    def version_of(self, mash_id: str) -> str:
+        """The policy version this engine applies to MASH `mash_id`'s queries: the same hash
+        over that MASH's agreements alone (one MASH's bundle leaves another's unchanged)."""
+        versions = self._versions  # one object: a concurrent `adopt` swaps it whole
+        if mash_id not in versions:
+            versions[mash_id] = self._version_over(
+                a for a in self.agreements if a.mash_id == mash_id)
+        return versions[mash_id]
+
+    def _version_over(self, agreements: Iterable[Agreement]) -> str:
         digest = hashlib.sha256()
-        for a in sorted(self.agreements, key=lambda a: a.id):
+        for a in sorted(agreements, key=lambda a: a.id):
             approval = self.approval_of(a.id)
             state = approval.state if approval else "none"
             digest.update(f"{a.id}\0{a.sha256}\0{state}\n".encode())
         return digest.hexdigest()[:16]
+
+    @property
+    def mashes(self) -> tuple[str, ...]:
+        """Every MASH this engine holds an agreement with, or a slot for, by id."""
+        return tuple(sorted({a.mash_id for a in self.agreements} | set(self._installed)))
+
+    def installed_for(self, mash_id: str) -> InstalledFile | None:
+        """The bundle MASH `mash_id`'s own slot was installed from; None: the home's folder."""
+        return self._installed.get(mash_id)
+
+    @property
+    def superseded(self) -> tuple[str, ...]:
+        """Agreements of the home's own folder not applied: their MASH has a slot of its own."""
+        return self._superseded
 
     @classmethod
     def load(cls, policy_dir: Path, *, approvals_dir: Path | None,
@@ -263,10 +299,39 @@ def load_engine(home: Home, policy_dir: Path | None = None) -> PolicyEngine:
     """The engine for a home folder: approvals and pinned approver keys come from the home.
 
     `policy_dir` defaults to the home's own agreements (`<home>/policy/agreements`) where it
-    has them, else the agreements shipped with mash-hub.
+    has them, else the agreements shipped with mash-hub. Each MASH slot the home holds
+    (`policy.mash_slots`, a MASH's installed bundle) is loaded too, with that MASH's own
+    approvals and approvers, and governs that MASH alone: agreements naming it in
+    `policy_dir` are superseded. A slot agreement that names another MASH, or an agreement
+    id held twice, is refused (`AgreementInvalid`): nothing is half-loaded.
     """
-    return PolicyEngine.load(policy_dir or default_policy_dir(home), approvals_dir=approvals_dir(home),
-                             trusted_approvers=load_trusted_approvers(approvers_file(home)))
+    trusted = load_trusted_approvers(approvers_file(home))
+    slots = read_slots(home)
+    if not slots:  # the common case: one MASH's agreements, in one folder
+        return PolicyEngine.load(policy_dir or default_policy_dir(home),
+                                 approvals_dir=approvals_dir(home), trusted_approvers=trusted)
+    own = {s.mash_id for s in slots}
+    base = load_agreements(policy_dir or default_policy_dir(home))
+    agreements = [a for a in base if a.mash_id not in own]
+    compiled = [_compile(a, approval_status(a, approvals_dir(home), trusted)) for a in agreements]
+    for slot in slots:
+        slot_trusted = load_trusted_approvers(slot.approvers_file)
+        for a in load_agreements(slot.agreements):
+            if a.mash_id != slot.mash_id:
+                raise AgreementInvalid(str(a.path), 0, "mash_id", f"{a.id} is installed for "
+                                       f"{slot.mash_id} but names {a.mash_id}: a MASH's slot "
+                                       "holds only that MASH's agreements")
+            compiled.append(_compile(a, approval_status(a, slot.approvals, slot_trusted)))
+            agreements.append(a)
+    seen: dict[str, Agreement] = {}
+    for a in agreements:
+        if a.id in seen:
+            raise AgreementInvalid(str(a.path), 1, "id", f"id {a.id!r} is also used by "
+                                   f"{seen[a.id].path}")
+        seen[a.id] = a
+    return PolicyEngine(compiled, _overlaps(agreements),
+                        installed={s.mash_id: s.installed for s in slots},
+                        superseded=(a.id for a in base if a.mash_id in own))
 
 
 # ---------------------------------------------------------------- compile at load time

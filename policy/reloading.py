@@ -54,7 +54,8 @@ class PolicyReloader:
 
     def __init__(self, engine: PolicyEngine, load: Callable[[], PolicyEngine],
                  watched: Iterable[Path], *, name: str, status_file: Path | None,
-                 interval_s: float = 2.0, clock: Clock = utc_now) -> None:
+                 interval_s: float = 2.0, clock: Clock = utc_now,
+                 on_loaded: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self._load = load
         self.watched = tuple(watched)
@@ -65,6 +66,7 @@ class PolicyReloader:
         self.fault = ""
         self.loaded_at = clock()
         self._seen = fingerprint(self.watched)
+        self._on_loaded = on_loaded
         self._wake = asyncio.Event()
 
     def trigger(self) -> None:
@@ -86,8 +88,11 @@ class PolicyReloader:
         self.fault = ""
         self.loaded_at = self.clock()
         log.info("policy_loaded", party=self.name, version=fresh.version, previous=before,
-                 changed=fresh.version != before)
+                 changed=fresh.version != before,
+                 mashes={m: fresh.version_of(m) for m in fresh.mashes})
         self.publish()
+        if self._on_loaded is not None:
+            self._on_loaded()
         return fresh.version != before
 
     def _refuse(self, exc: Exception) -> None:
@@ -103,7 +108,8 @@ class PolicyReloader:
                 "agreements": [{"id": a.id, "sha256": a.sha256,
                                 "approval": str(s.state) if (s := self.engine.approval_of(a.id))
                                 else "unapproved"}
-                               for a in sorted(self.engine.agreements, key=lambda a: a.id)]}
+                               for a in sorted(self.engine.agreements, key=lambda a: a.id)],
+                "mashes": mash_versions(self.engine), "superseded": list(self.engine.superseded)}
 
     def publish(self) -> None:
         """Write the status file atomically (a reader never sees half of it)."""
@@ -155,6 +161,41 @@ def read_live(run_dir: Path) -> list[dict[str, Any]]:
     return out
 
 
+def mash_versions(engine: PolicyEngine) -> dict[str, Any]:
+    """Per MASH: the policy version applied to its queries and where its agreements came from
+    (`bundle`: the MASH's own installed bundle; `home`: the home's own agreements folder)."""
+    out: dict[str, Any] = {}
+    for mash in engine.mashes:
+        installed = engine.installed_for(mash)
+        entry: dict[str, Any] = {
+            "version": engine.version_of(mash), "source": "bundle" if installed else "home",
+            "agreements": sorted(a.id for a in engine.agreements if a.mash_id == mash)}
+        if installed is not None:
+            entry["bundle"] = {"sha256": installed.bundle_sha256, "signer": installed.signer,
+                               "created_at": installed.created_at,
+                               "installed_at": installed.installed_at}
+        out[mash] = entry
+    return out
+
+
+def differ_by_mash(parties: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
+    """Per MASH held by several parties: those whose version for it is the odd one out."""
+    held: dict[str, list[tuple[str, Any]]] = {}
+    for p in parties:
+        mashes = p.get("mashes")
+        for mash, entry in (mashes.items() if isinstance(mashes, dict) else ()):
+            version = entry.get("version") if isinstance(entry, dict) else None
+            held.setdefault(str(mash), []).append((str(p.get("party")), version))
+    out: dict[str, list[str]] = {}
+    for mash, pairs in sorted(held.items()):
+        versions = [v for _, v in pairs]
+        common = max(set(versions), key=lambda v: (versions.count(v), str(v)))
+        odd = [party for party, v in pairs if v != common]
+        if odd:
+            out[mash] = odd
+    return out
+
+
 def stale(parties: Iterable[dict[str, Any]]) -> list[str]:
     """Parties whose version differs from the most common one (the odd ones out)."""
     versions = [p.get("version") for p in parties]
@@ -168,23 +209,28 @@ def stale(parties: Iterable[dict[str, Any]]) -> list[str]:
 
 def start_reloading(engine: PolicyEngine, home: Home, policy_dir: Path | None, name: str, *,
                     interval_s: float = 2.0,
-                    also_on_sighup: Iterable[Callable[[], None]] = ()) -> asyncio.Task[None]:
+                    also_on_sighup: Iterable[Callable[[], None]] = (),
+                    on_loaded: Callable[[], None] | None = None) -> asyncio.Task[None]:
     """Keep a running process's `engine` in step with its home's policy files (and SIGHUP).
 
     SIGHUP also calls each of `also_on_sighup` (a process has one SIGHUP handler: the
-    certificate and trust-store reloaders ride on it). Call from the running event loop;
-    cancel the returned task at shutdown.
+    certificate and trust-store reloaders ride on it); `on_loaded` is called after each
+    policy is adopted (the adapter rewrites its health file). Call from the running event
+    loop; cancel the returned task at shutdown.
     """
     from policy.approval import approvals_dir, approvers_file
     from policy.engine import default_policy_dir, load_engine
+    from policy.mash_slots import mashes_dir
 
     folder = policy_dir or default_policy_dir(home)
     reloader = PolicyReloader(
         engine, lambda: load_engine(home, policy_dir),
-        (folder, approvals_dir(home), approvers_file(home)), name=name,
-        status_file=home.run_dir / f"{name}.policy.json", interval_s=interval_s)
+        (folder, approvals_dir(home), approvers_file(home), mashes_dir(home)), name=name,
+        status_file=home.run_dir / f"{name}.policy.json", interval_s=interval_s,
+        on_loaded=on_loaded)
     reloader.publish()
-    log.info("policy_in_force", party=name, version=engine.version)
+    log.info("policy_in_force", party=name, version=engine.version,
+             mashes={m: engine.version_of(m) for m in engine.mashes})
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError, AttributeError):  # no SIGHUP on Windows
         loop.add_signal_handler(signal.SIGHUP, _all_of(reloader.trigger, *also_on_sighup))

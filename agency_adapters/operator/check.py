@@ -187,7 +187,16 @@ def check_policy(config: AdapterConfig, now: datetime) -> Result:
     if problems:
         return Result("policy", Exit.POLICY, "; ".join(problems)
                       + ": every answer would be withheld")
-    return _ok("policy", "an approved agreement in force with " + ", ".join(config.trusted_brokers))
+    per_mash = []
+    for broker in config.trusted_brokers:
+        applied = [s.agreement_id for s in statuses if s.mash_id == broker and s.applied]
+        installed = engine.installed_for(broker)
+        source = (f"bundle {installed.bundle_sha256[:16]} signed by {installed.signer}"
+                  if installed else "the home's own agreements")
+        per_mash.append(f"{broker}: {', '.join(applied)} (policy version "
+                        f"{engine.version_of(broker)}, {source})")
+    return _ok("policy", "an approved agreement in force with " + ", ".join(config.trusted_brokers)
+               + " -- " + "; ".join(per_mash))
 
 
 def check_audit_log(config: AdapterConfig) -> Result:

@@ -178,6 +178,7 @@ class ResearchDesk(rpb_grpc.ResearchServicer, rpb_grpc.ResearchDeliveryServicer)
                 built = build_answer(item, request, agency=p.agency, adapter_id=p.name,
                                      now=p.clock(),
                                      permitted_now=self.service.permitted_now(query))
+                built.disclosure.policy_version = p.engine.version_of(item.broker_id)
             except (UnknownItem, AlreadyAnswered, AnswerRefused) as exc:
                 await self._audit(staff, EventKind.RESEARCH_ANSWER_REFUSED,
                                   _maybe(self.queue, request.item_id), outcome="refused",
