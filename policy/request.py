@@ -1,17 +1,20 @@
 """A policy request: one agency, one subject role, one purpose, at one time.
 
-`PolicyRequest.from_json` parses the policy request JSON strictly: every
-vocabulary value goes through `vocab.parse` (an unknown value raises
-`UnknownVocabulary`), unknown keys and naive timestamps raise `InvalidRequest`.
+`PolicyRequest.from_json` parses the policy request JSON strictly: the shape is the
+`PolicyRequestJson` struct (an unknown key, a missing or mistyped field raises
+`InvalidRequest` naming the field), every vocabulary value goes through `vocab.parse`
+(an unknown value raises `UnknownVocabulary`) and a naive timestamp is refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
+import msgspec
+
+from mash.config import ConfigError, Strict, decode
 from mash.vocab import (
     Agency,
     Category,
@@ -26,14 +29,10 @@ from mash.vocab import (
 )
 from policy.errors import InvalidRequest
 
+T = TypeVar("T")
+
 #: The MASH of the demo (the broker that asks); adapters hold one agreement per MASH.
 DEFAULT_MASH_ID = "mash-demo"
-
-_TOP_LEVEL_KEYS = frozenset({
-    "agency", "categories", "purpose", "statutory_gateway", "rag", "consent", "requester",
-    "subject_role", "at", "break_glass", "mash_id",
-})
-
 
 @dataclass(frozen=True)
 class BreakGlass:
@@ -43,13 +42,14 @@ class BreakGlass:
     justification: str
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> BreakGlass:
+    def from_json(cls, data: object) -> BreakGlass:
         """Parse `{"reason": "...", "justification": "..."}`."""
-        _only_keys(data, {"reason", "justification"}, "break_glass")
-        justification = data.get("justification", "")
-        if not isinstance(justification, str):
-            raise InvalidRequest("break_glass.justification must be a string")
-        return cls(parse(ReasonCode, _required(data, "reason", "break_glass")), justification)
+        return cls.from_decoded(_decode(BreakGlassJson, data, "break_glass"))
+
+    @classmethod
+    def from_decoded(cls, raw: BreakGlassJson) -> BreakGlass:
+        """The break-glass request a decoded `BreakGlassJson` names (vocabulary checked)."""
+        return cls(parse(ReasonCode, raw.reason), raw.justification)
 
     def to_json(self) -> dict[str, str]:
         """The JSON form accepted by `from_json`."""
@@ -84,48 +84,26 @@ class PolicyRequest:
             raise InvalidRequest("at must carry a timezone (e.g. 2026-11-25T10:00:00Z)")
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PolicyRequest:
+    def from_json(cls, data: object) -> PolicyRequest:
         """Parse the policy request JSON (see the module docstring for the rules)."""
-        if not isinstance(data, Mapping):
-            raise InvalidRequest("a policy request must be a JSON object")
-        _only_keys(data, _TOP_LEVEL_KEYS, "request")
-        consent = _required(data, "consent", "request")
-        requester = _required(data, "requester", "request")
-        if not isinstance(consent, Mapping) or not isinstance(requester, Mapping):
-            raise InvalidRequest("consent and requester must be JSON objects")
-        _only_keys(consent, {"state", "reason", "note"}, "consent")
-        _only_keys(requester, {"role", "id", "organisation"}, "requester")
-        reason_raw = consent.get("reason")
-        requester_id = _required(requester, "id", "requester")
-        if not isinstance(requester_id, str) or not requester_id:
-            raise InvalidRequest("requester.id must be a non-empty string")
-        categories_raw = data.get("categories")
-        categories: tuple[Category, ...] | None = None
-        if categories_raw is not None:
-            if not isinstance(categories_raw, list):
-                raise InvalidRequest("categories must be a list or omitted")
-            categories = tuple(parse(Category, c) for c in categories_raw)
-        glass_raw = data.get("break_glass")
-        if glass_raw is not None and not isinstance(glass_raw, Mapping):
-            raise InvalidRequest("break_glass must be an object or null")
-        mash_id = data.get("mash_id", DEFAULT_MASH_ID)
-        if not isinstance(mash_id, str) or not mash_id:
-            raise InvalidRequest("mash_id must be a non-empty string")
+        raw = _decode(PolicyRequestJson, data, "request")
+        consent, requester = raw.consent, raw.requester
         return cls(
-            agency=parse(Agency, _required(data, "agency", "request")),
-            purpose=parse(Purpose, _required(data, "purpose", "request")),
-            statutory_gateway=parse(
-                StatutoryGateway, _required(data, "statutory_gateway", "request")),
-            rag=parse(Rag, _required(data, "rag", "request")),
-            consent_state=parse(ConsentState, _required(consent, "state", "consent")),
-            consent_reason=None if reason_raw in (None, "") else parse(ReasonCode, reason_raw),
-            requester_role=parse(Role, _required(requester, "role", "requester")),
-            requester_id=requester_id,
-            subject_role=parse(SubjectRole, _required(data, "subject_role", "request")),
-            at=_parse_time(_required(data, "at", "request")),
-            categories=categories,
-            break_glass=None if glass_raw is None else BreakGlass.from_json(glass_raw),
-            mash_id=mash_id,
+            agency=parse(Agency, raw.agency),
+            purpose=parse(Purpose, raw.purpose),
+            statutory_gateway=parse(StatutoryGateway, raw.statutory_gateway),
+            rag=parse(Rag, raw.rag),
+            consent_state=parse(ConsentState, consent.state),
+            consent_reason=parse(ReasonCode, consent.reason) if consent.reason else None,
+            requester_role=parse(Role, requester.role),
+            requester_id=requester.id,
+            subject_role=parse(SubjectRole, raw.subject_role),
+            at=_parse_time(raw.at),
+            categories=None if raw.categories is None
+            else tuple(parse(Category, c) for c in raw.categories),
+            break_glass=None if raw.break_glass is None
+            else BreakGlass.from_decoded(raw.break_glass),
+            mash_id=raw.mash_id,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -150,21 +128,62 @@ class PolicyRequest:
         return out
 
 
-def _required(data: Mapping[str, Any], key: str, where: str) -> Any:
-    if key not in data or data[key] is None:
-        raise InvalidRequest(f"{where}.{key} is required")
-    return data[key]
+#: a field that must not be empty
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
 
-def _only_keys(data: Mapping[str, Any], allowed: frozenset[str] | set[str], where: str) -> None:
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise InvalidRequest(f"{where}: unknown field(s) {', '.join(unknown)}")
+class BreakGlassJson(Strict, frozen=True):
+    """`break_glass` of the request JSON."""
+
+    reason: str
+    justification: str = ""
 
 
-def _parse_time(value: object) -> datetime:
-    if not isinstance(value, str):
-        raise InvalidRequest("at must be an ISO 8601 string")
+class ConsentJson(Strict, frozen=True):
+    """`consent` of the request JSON; `note` is the requester's, kept by the caller."""
+
+    state: str
+    reason: str | None = None
+    note: str | None = None
+
+
+class RequesterJson(Strict, frozen=True):
+    """`requester` of the request JSON."""
+
+    role: str
+    id: NonEmpty
+    organisation: str | None = None
+
+
+class PolicyRequestJson(Strict, frozen=True):
+    """The policy request JSON as written (by `to_json`, the audit log, scenarios, by hand).
+
+    Vocabulary fields are text here and parsed by `PolicyRequest.from_json`, so an unknown
+    value is an `UnknownVocabulary` naming the vocabulary, as everywhere else.
+    """
+
+    agency: str
+    purpose: str
+    statutory_gateway: str
+    rag: str
+    consent: ConsentJson
+    requester: RequesterJson
+    subject_role: str
+    at: str
+    categories: list[str] | None = None
+    break_glass: BreakGlassJson | None = None
+    mash_id: NonEmpty = DEFAULT_MASH_ID
+
+
+def _decode(kind: type[T], data: object, where: str) -> T:
+    try:
+        return decode(kind, data, where)
+    except ConfigError as exc:
+        field = exc.field if exc.field == "<file>" else f"{where}.{exc.field}"
+        raise InvalidRequest(f"{field}: {exc.problem}") from None
+
+
+def _parse_time(value: str) -> datetime:
     try:
         at = datetime.fromisoformat(value)
     except ValueError:

@@ -66,3 +66,21 @@ def test_malformed_request_is_an_error(mutate: Any) -> None:
     mutate(data)
     with pytest.raises(InvalidRequest):
         PolicyRequest.from_json(data)
+
+
+@pytest.mark.parametrize("mutate,words", [
+    (lambda d: d.update(surprise=1), "request.surprise: unknown field (valid: "),
+    (lambda d: d["requester"].update(id=""), "request.requester.id: must be at least 1 "),
+    (lambda d: d["consent"].pop("state"), "request.consent.state: is required"),
+    (lambda d: d.update(categories="domestic_abuse_incidents"),
+     "request.categories: expected a list of strings"),
+    (lambda d: d.update(break_glass={"reason": "undue_delay", "why": "x"}),
+     "request.break_glass.why: unknown field"),
+    (lambda d: d.update(at=20261125), "request.at: expected a string"),
+])
+def test_a_malformed_request_names_the_field(mutate: Any, words: str) -> None:
+    data = copy.deepcopy(EXAMPLE)
+    mutate(data)
+    with pytest.raises(InvalidRequest) as raised:
+        PolicyRequest.from_json(data)
+    assert str(raised.value).startswith(words)
