@@ -7,17 +7,75 @@ added beside them without touching the others.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from mash.clock import utc_now
-from mash.command import HOME, Subparsers
+from mash.command import HOME, Subparsers, typed
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Agency, parse
 
 
-def _seed(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class SeedArgs:
+    """`mash seed`."""
+
+    home: str | None
+    seed: int
+    people: int
+    agency: list[str]
+    as_of: date | None
+
+
+@dataclass(frozen=True)
+class WarehouseArgs:
+    """`mash seed warehouse`."""
+
+    url: str | None
+    url_file: str | None
+    schema: str
+    reader_role: str | None
+    seed: int
+    people: int
+
+
+@dataclass(frozen=True)
+class SeedExtractArgs:
+    """`mash seed extract` (its own --agency and --as-of replace `mash seed`'s)."""
+
+    home: str | None
+    agency: str
+    out: str
+    as_of: str | None
+
+
+@dataclass(frozen=True)
+class MatchEvalArgs:
+    """`mash match eval`; a threshold left out takes the matcher's default."""
+
+    records: str
+    queries: str
+    out: str
+    certain: float | None
+    high: float | None
+    possible: float | None
+    margin: float | None
+    high_without_dob: float | None
+
+
+@dataclass(frozen=True)
+class EvalsetArgs:
+    """`mash match evalset`."""
+
+    out: str
+    people: int
+    queries: int
+    seed: int
+
+
+def _seed(args: SeedArgs) -> int:
     from agency_adapters.seed import ALL_AGENCIES, SeedError, seed_agencies
 
     if args.people < 50 or args.people > 5_000_000:
@@ -38,7 +96,7 @@ def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
-def _seed_warehouse(args: argparse.Namespace) -> int:
+def _seed_warehouse(args: WarehouseArgs) -> int:
     from sqlalchemy import create_engine
     from sqlalchemy import exc as sa_exc
 
@@ -67,7 +125,7 @@ def _seed_warehouse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _seed_extract(args: argparse.Namespace) -> int:
+def _seed_extract(args: SeedExtractArgs) -> int:
 
     from agency_adapters.backend import BackendError
     from agency_adapters.extract.template import write_extract
@@ -104,14 +162,14 @@ def register_seed(sub: Subparsers) -> None:
     w.add_argument("--people", type=int, default=10_000,
                    help="population size (default 10000; children's social care holds a few "
                         "per cent of it)")
-    w.set_defaults(handler=_seed_warehouse)
+    w.set_defaults(handler=typed(WarehouseArgs, _seed_warehouse))
     x = ssub.add_parser("extract", help="write an agency's synthetic store as a nightly CSV "
                                         "extract (what the agency's export job would write)", parents=[HOME])
     x.add_argument("--agency", required=True, help="agency whose store to export")
     x.add_argument("--out", required=True, help="the extract's incoming folder")
     x.add_argument("--as-of", default=None,
                    help="the extract time written to the ready file (default now)")
-    x.set_defaults(handler=_seed_extract)
+    x.set_defaults(handler=typed(SeedExtractArgs, _seed_extract))
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--people", type=int, default=10_000, help="population size (default 10000)")
     p.add_argument("--agency", action="append", default=[], metavar="AGENCY",
@@ -119,7 +177,7 @@ def register_seed(sub: Subparsers) -> None:
     p.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD",
                    help="the day the data describes; every date in it is relative to this "
                         "(default: today)")
-    p.set_defaults(handler=_seed)
+    p.set_defaults(handler=typed(SeedArgs, _seed))
 
 
 def _iso_date(text: str) -> date:
@@ -129,7 +187,7 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def _match_eval(args: argparse.Namespace) -> int:
+def _match_eval(args: MatchEvalArgs) -> int:
     import tempfile
     from pathlib import Path
 
@@ -171,7 +229,7 @@ def _match_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _match_evalset(args: argparse.Namespace) -> int:
+def _match_evalset(args: EvalsetArgs) -> int:
     from pathlib import Path
 
     from agency_adapters.matching.evalset import generate_evalset
@@ -202,13 +260,13 @@ def register_match(sub: Subparsers) -> None:
                     help="lead over the runner-up needed for certain/high (8)")
     ev.add_argument("--high-without-dob", type=float, default=None,
                     help="high threshold when no date of birth can be compared (30)")
-    ev.set_defaults(handler=_match_eval)
+    ev.set_defaults(handler=typed(MatchEvalArgs, _match_eval))
     gen = msub.add_parser("evalset", help="generate a labelled evaluation set (synthetic)")
     gen.add_argument("--out", required=True, help="folder for RECORDS.csv, QUERIES.csv, TRUTH.csv")
     gen.add_argument("--people", type=int, default=10_000, help="population size")
     gen.add_argument("--queries", type=int, default=2_000, help="number of queries")
     gen.add_argument("--seed", type=int, default=7, help="random seed")
-    gen.set_defaults(handler=_match_evalset)
+    gen.set_defaults(handler=typed(EvalsetArgs, _match_evalset))
     from agency_adapters import match_cli
 
     match_cli.register(msub)

@@ -14,7 +14,8 @@ from mash.command import arguments_of, typed
 from mash.errors import InvariantError
 
 #: Parts whose every command takes typed arguments.
-TYPED_PARTS = ("mash audit", "mash pki", "mash token", "mash idp")
+TYPED_PARTS = ("mash audit", "mash pki", "mash token", "mash idp", "mash seed",
+               "mash match eval", "mash match evalset")
 
 
 def _commands(parser: argparse.ArgumentParser, path: str,
@@ -22,7 +23,7 @@ def _commands(parser: argparse.ArgumentParser, path: str,
     """Every leaf command under `parser`, with every `dest` its namespace can hold."""
     here = dests | {a.dest for a in parser._actions} | set(parser._defaults)
     subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if not subs:
+    if not subs or "handler" in parser._defaults:  # a leaf, or runnable on its own
         yield path, parser, frozenset(here)
     for action in subs:
         for name, child in action.choices.items():
@@ -46,7 +47,8 @@ def test_every_typed_handler_gets_only_what_its_parser_sets() -> None:
 
 @pytest.mark.parametrize("part", TYPED_PARTS)
 def test_these_parts_take_typed_arguments_everywhere(part: str) -> None:
-    commands = [(path, parser) for path, parser, _ in COMMANDS if path.startswith(part + " ")]
+    commands = [(path, parser) for path, parser, _ in COMMANDS
+                if path == part or path.startswith(part + " ")]
     assert commands
     untyped = [path for path, parser in commands
                if arguments_of(parser._defaults.get("handler")) is None]
