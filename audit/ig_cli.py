@@ -283,7 +283,7 @@ def _pseudonyms(args: PersonArgs, home: Home) -> tuple[tuple[str, ...], list[str
 
 
 # ---------------------------------------------------------------- output
-def _row(r: AuditRecord) -> dict[str, Any]:
+def _row(r: AuditRecord) -> dict[str, str]:
     d = r.to_json_dict()
     return {c: printable(str(d.get(c, ""))) for c in TABLE_COLUMNS}
 

@@ -54,6 +54,7 @@ from mash.vocab import (
 
 if TYPE_CHECKING:
     from mash.v1 import mash_pb2 as pb
+    from mash.v1 import referrals_pb2 as rpb
 
 #: How a timescale in trouble is flagged in text output.
 _FLAGS = {"breached": "BREACHED", "at_risk": "AT RISK"}
@@ -393,9 +394,9 @@ def _subjects(args: argparse.Namespace) -> list[pb.Subject]:
     return [_subject_message(n, spec) for n, spec in enumerate(specs, start=1)]
 
 
-def referral_view(r: Any) -> dict[str, Any]:
+def referral_view(r: rpb.Referral) -> dict[str, Any]:
     """A `mash.v1.Referral` as the JSON `mash referral show --json` prints (a contract)."""
-    def identifiers(subject: Any) -> dict[str, str]:
+    def identifiers(subject: pb.Subject) -> dict[str, str]:
         ids = {f.name: v for f, v in subject.identifiers.ListFields()
                if f.name != "other_names"}
         if subject.identifiers.other_names:
@@ -424,7 +425,7 @@ def referral_view(r: Any) -> dict[str, Any]:
     }
 
 
-def _print_referral(args: argparse.Namespace, referral: Any,
+def _print_referral(args: argparse.Namespace, referral: rpb.Referral,
                     refetch: dict[str, Any] | None = None) -> int:
     view = referral_view(referral)
     if refetch is not None:
@@ -529,7 +530,7 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _consent(args: argparse.Namespace) -> Any:
+def _consent(args: argparse.Namespace) -> pb.Consent:
     from mash.v1 import mash_pb2 as pb
 
     return pb.Consent(state=args.consent or "", reason=args.consent_reason or "")

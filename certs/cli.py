@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from cryptography import x509
 
@@ -19,6 +21,8 @@ from mash.command import HOME, Handler, Subparsers, typed
 from mash.errors import UsageError
 from mash.home import Home
 from mash.vocab import Agency
+
+R = TypeVar("R")
 
 
 def register(sub: Subparsers) -> None:
@@ -106,7 +110,7 @@ def _cmd(commands: Subparsers, name: str, help_text: str,
     return parser
 
 
-def _run(fn: Any) -> Any:
+def _run(fn: Callable[[], R]) -> R:
     # PKI errors caused by the operator's input or missing set-up are usage errors (exit 2).
     try:
         return fn()
@@ -245,7 +249,7 @@ def _rotate(args: RotateArgs) -> int:
         if len(names) > 1 and not home.tls_key(name).exists():
             print(f"{name}: key held by its owner; ask them to run `mash pki request`")
             continue
-        issued = _run(lambda n=name: pki.rotate_tls(home, n, revoke_old=args.revoke_old))
+        issued = _run(functools.partial(pki.rotate_tls, home, name, revoke_old=args.revoke_old))
         print(f"{issued.name}: new certificate serial {issued.serial:x}, valid until "
               f"{issued.not_after:%Y-%m-%d}; restart the service to use it")
     return 0
@@ -318,7 +322,7 @@ def _show(args: HomeArgs) -> int:
               f"{key.not_before:%Y-%m-%d}  {key.not_after:%Y-%m-%d %H:%M}")
     if store.revoked:
         print("revoked certificates:")
-        for cert in store.revoked:
-            print(f"  {cert.name:<30} serial {cert.serial:x}  {cert.revoked_at:%Y-%m-%d %H:%M}"
-                  f"  {cert.reason}")
+        for revoked in store.revoked:
+            print(f"  {revoked.name:<30} serial {revoked.serial:x}  "
+                  f"{revoked.revoked_at:%Y-%m-%d %H:%M}  {revoked.reason}")
     return 0

@@ -53,7 +53,7 @@ def typed(kind: type[A], handler: Callable[[A], int]) -> Handler:
     return run
 
 
-def arguments_of(handler: object) -> type[Any] | None:
+def arguments_of(handler: object) -> type | None:
     """The typed-arguments class of a handler made by `typed` (None for an untyped one)."""
     kind = getattr(handler, "arguments", None)
     return kind if isinstance(kind, type) else None

@@ -96,7 +96,7 @@ def load_toml(path: Path, kind: type[T]) -> T:
     return TomlDocument.read(path).decode(kind)
 
 
-def decode(kind: type[T], data: Any, source: Path | str, *, prefix: str = "",
+def decode(kind: type[T], data: object, source: Path | str, *, prefix: str = "",
            lines: FieldLines | None = None, error: type[ConfigError] = ConfigError) -> T:
     """Decode plain data (parsed TOML or JSON) as `kind`, or raise ConfigError.
 
@@ -115,7 +115,7 @@ _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _STEP = re.compile(r"\.([A-Za-z0-9_\-]+)|\[(\d+|\.\.\.)\]")
 
 
-def explain(kind: type[Any], data: Any, message: str) -> tuple[str, str]:
+def explain(kind: type[object], data: object, message: str) -> tuple[str, str]:
     """The dotted field and a plain-words problem for a msgspec validation `message`."""
     match = _AT.match(message)
     raw = match.group("message") if match else message
@@ -204,7 +204,7 @@ def _plural(info: mi.Type) -> str:
     return words.get(single, single)
 
 
-def _describe_value(value: Any) -> str:
+def _describe_value(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -241,7 +241,7 @@ def _steps(path: str) -> list[str | int | None]:
     return out
 
 
-def _resolve(kind: type[Any], data: Any, steps: list[str | int | None],
+def _resolve(kind: type[object], data: object, steps: list[str | int | None],
              ) -> tuple[list[str | int], mi.Type | None, Any]:
     """Walk `steps` through the type and the data: the named steps, the type, the value there.
 
@@ -281,7 +281,7 @@ def _failing_key(info: mi.DictType, value: Mapping[Any, Any]) -> Any:
     return None
 
 
-def _fits(info: mi.Type, value: Any) -> bool:
+def _fits(info: mi.Type, value: object) -> bool:
     if isinstance(info, mi.LiteralType):
         return value in info.values
     try:
@@ -332,12 +332,12 @@ def _python_type(info: mi.Type) -> Any:
             return Any
 
 
-def _constrained(base: type, **limits: Any) -> Any:
+def _constrained(base: type, **limits: object) -> Any:
     given: dict[str, Any] = {k: v for k, v in limits.items() if v is not None}
     return Annotated[base, msgspec.Meta(**given)] if given else base
 
 
-def _unwrap(info: mi.Type | None, value: Any) -> mi.Type | None:
+def _unwrap(info: mi.Type | None, value: object) -> mi.Type | None:
     """The branch of an optional or union type that `value` belongs to."""
     if not isinstance(info, mi.UnionType):
         return info
@@ -388,7 +388,7 @@ class Flaw:
     field: str
     kind: FlawKind
     expected: mi.Type | None = None
-    value: Any = None
+    value: object = None
     item: bool = False
 
 
@@ -401,7 +401,7 @@ class Collected(Generic[T]):
     """
 
     value: T | None
-    parts: Mapping[str, Any]
+    parts: Mapping[str, object]
 
     def part(self, name: str, kind: type[P]) -> P | None:
         """The decoded field `name` if it is a `kind`, else None (missing or wrong)."""
@@ -416,7 +416,7 @@ class _Bad:
 _BAD = _Bad()
 
 
-def collect(kind: type[T], data: Any, flaws: list[Flaw], prefix: str = "") -> Collected[T]:
+def collect(kind: type[T], data: object, flaws: list[Flaw], prefix: str = "") -> Collected[T]:
     """Decode `data` as the struct `kind` like `decode`, but record every problem in `flaws`.
 
     msgspec stops at the first error; this decodes the whole table at once and, only when that
@@ -428,7 +428,8 @@ def collect(kind: type[T], data: Any, flaws: list[Flaw], prefix: str = "") -> Co
     if not isinstance(info, mi.StructType):
         raise TypeError(f"collect needs a msgspec Struct, not {kind!r}")
     try:
-        return Collected(_convert(data, info), {})
+        return Collected(msgspec.convert(data, type=kind, strict=True, dec_hook=_from_plain),
+                         {})
     except msgspec.ValidationError:
         pass
     if not isinstance(data, Mapping):
@@ -438,11 +439,11 @@ def collect(kind: type[T], data: Any, flaws: list[Flaw], prefix: str = "") -> Co
     return Collected(kind(**parts) if complete else None, parts)
 
 
-def _convert(data: Any, info: mi.Type) -> Any:
+def _convert(data: object, info: mi.Type) -> object:
     return msgspec.convert(data, type=_python_type(info), strict=True, dec_hook=_from_plain)
 
 
-def _from_plain(kind: type[Any], value: Any) -> Any:
+def _from_plain(kind: type, value: object) -> object:
     """msgspec's hook for a custom field type: its `from_plain(value)` classmethod decodes it."""
     decoder = getattr(kind, "from_plain", None)
     if decoder is None:
@@ -450,12 +451,12 @@ def _from_plain(kind: type[Any], value: Any) -> Any:
     return decoder(value)
 
 
-def _struct_fields(info: mi.StructType, data: Mapping[str, Any], prefix: str,
-                   flaws: list[Flaw]) -> tuple[dict[str, Any], bool]:
+def _struct_fields(info: mi.StructType, data: Mapping[str, object], prefix: str,
+                   flaws: list[Flaw]) -> tuple[dict[str, object], bool]:
     names = {f.encode_name for f in info.fields}
     flaws.extend(Flaw(_join(prefix, str(key)), "unknown_field")
                  for key in data if key not in names)
-    parts: dict[str, Any] = {}
+    parts: dict[str, object] = {}
     complete = True
     for f in info.fields:
         field = _join(prefix, f.encode_name)
@@ -477,12 +478,12 @@ def _struct_fields(info: mi.StructType, data: Mapping[str, Any], prefix: str,
     return parts, complete
 
 
-def _default(f: mi.Field) -> Any:
+def _default(f: mi.Field) -> object:
     return f.default_factory() if f.default is msgspec.NODEFAULT else f.default
 
 
-def _collect_value(info: mi.Type, data: Any, field: str, flaws: list[Flaw], *,
-                   item: bool) -> Any:
+def _collect_value(info: mi.Type, data: object, field: str, flaws: list[Flaw], *,
+                   item: bool) -> object:
     """`data` decoded as `info`, or `_BAD` with its flaws recorded."""
     try:
         return _convert(data, info)
@@ -504,7 +505,7 @@ def _collect_value(info: mi.Type, data: Any, field: str, flaws: list[Flaw], *,
                                            mi.SetType: set, mi.FrozenSetType: frozenset}
         return maker[type(info)](good)
     if isinstance(info, mi.DictType) and isinstance(data, Mapping):
-        out: dict[Any, Any] = {}
+        out: dict[object, object] = {}
         for key, entry in data.items():
             entry_field = _join(field, str(key))
             # an entry under a key that is wrong is not looked into: the key is the problem
@@ -519,7 +520,7 @@ def _collect_value(info: mi.Type, data: Any, field: str, flaws: list[Flaw], *,
     return _BAD
 
 
-def _branch(info: mi.Type, value: Any) -> mi.Type:
+def _branch(info: mi.Type, value: object) -> mi.Type:
     """The one non-None branch of an optional type (for a value that is not None)."""
     if isinstance(info, mi.UnionType):
         branches = [t for t in info.types if not isinstance(t, mi.NoneType)]
