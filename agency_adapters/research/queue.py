@@ -18,7 +18,7 @@ import os
 import secrets
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -196,17 +196,11 @@ class ResearchQueue:
         """Queue `q` (one transaction); a query already queued returns its existing item."""
         now = self.clock()
         item_id = new_item_id()
-        row = {
-            "item_id": item_id, "query_id": q.query_id, "broker_id": q.broker_id,
-            "referral_id": q.referral_id, "lookup_id": q.lookup_id, "rag": q.rag,
-            "purpose": q.purpose, "statutory_gateway": q.statutory_gateway,
-            "requester_role": q.requester_role, "received_at": _ts(now), "due_at": q.due_at,
-            "query": q.query, "query_sha256": q.query_sha256,
-            "permitted": json.dumps({k: list(v) for k, v in q.permitted.items()},
-                                    sort_keys=True),
-            "agreement_id": q.agreement_id, "agreement_version": q.agreement_version,
-            "state": PENDING,
-        }
+        # the queued query's fields are its columns; the item adds its id, arrival and state
+        row: dict[str, object] = {f.name: getattr(q, f.name) for f in fields(QueuedQuery)}
+        row.update(item_id=item_id, received_at=_ts(now), state=PENDING,
+                   permitted=json.dumps({k: list(v) for k, v in q.permitted.items()},
+                                        sort_keys=True))
         with self._transaction() as conn:
             existing = conn.execute("SELECT item_id FROM items WHERE query_id = ?",
                                     (q.query_id,)).fetchone()
