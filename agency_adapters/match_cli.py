@@ -9,24 +9,53 @@ These commands print the agency's own records to the operator's terminal (never 
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mash.command import Subparsers, typed
 from mash.errors import UsageError
 
 if TYPE_CHECKING:
-    from mash.command import Subparsers
+    from agency_adapters.config import AdapterConfig
+    from agency_adapters.matching.model import MatchModel
 
 
-def _config(path: Path) -> Any:
+@dataclass(frozen=True)
+class TrainArgs:
+    """`mash match train`."""
+
+    config: Path
+    out: str | None
+    sample: int
+    u_pairs: int
+    em_pairs: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class ExplainArgs:
+    """`mash match explain`."""
+
+    config: Path
+    model: str | None
+    given: str | None
+    family: str | None
+    dob: str | None
+    postcode: str | None
+    nhs: str | None
+    sex: str | None
+    top: int
+
+
+def _config(path: Path) -> AdapterConfig:
     from agency_adapters.config import AdapterConfig
     from mash.command import load_config
 
     return load_config(AdapterConfig.load, path)
 
 
-def _open_sync_backend(config: Any) -> Any:
+def _open_sync_backend(config: AdapterConfig) -> Any:
     """The config's backend as its factory makes it (these commands read it directly)."""
     from agency_adapters.server import backend_factory
 
@@ -37,7 +66,7 @@ def _open_sync_backend(config: Any) -> Any:
     return backend
 
 
-def _train(args: argparse.Namespace) -> int:
+def _train(args: TrainArgs) -> int:
     from agency_adapters.matching import model as model_file
     from agency_adapters.matching.training import (
         TrainingError,
@@ -84,7 +113,7 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_model(args: argparse.Namespace, config: Any) -> Any:
+def _load_model(args: ExplainArgs, config: AdapterConfig) -> tuple[MatchModel, str]:
     from agency_adapters.matching.model import PRIOR, ModelError
     from agency_adapters.matching.model import load as load_model
 
@@ -97,7 +126,7 @@ def _load_model(args: argparse.Namespace, config: Any) -> Any:
         raise UsageError(str(exc)) from exc
 
 
-def _explain(args: argparse.Namespace) -> int:
+def _explain(args: ExplainArgs) -> int:
     from agency_adapters.backend import QueryIdentifiers
     from agency_adapters.matching import MatchThresholds, decide, score_candidates
     from agency_adapters.matching.matcher import backend_frequencies
@@ -140,8 +169,8 @@ def _explain(args: argparse.Namespace) -> int:
             print(f"\n{person.person_id}: {c.weight:+.2f} bits  {person.given_name} "
                   f"{person.family_name}, born {person.date_of_birth or '?'}, "
                   f"{person.postcode or '?'}")
-            for name, level, w in detail.levels:
-                print(f"    {name:<11}{level:<16}{w:>+7.2f}  {LEVEL_TEXT[(name, level)]}")
+            for name, lv, w in detail.levels:
+                print(f"    {name:<11}{lv:<16}{w:>+7.2f}  {LEVEL_TEXT[(name, lv)]}")
     finally:
         backend.close()
     return 0
@@ -158,7 +187,7 @@ def register(msub: Subparsers) -> None:
     tr.add_argument("--em-pairs", type=int, default=150_000,
                     help="blocked pairs per EM rule")
     tr.add_argument("--seed", type=int, default=7, help="random seed (same seed, same model)")
-    tr.set_defaults(handler=_train)
+    tr.set_defaults(handler=typed(TrainArgs, _train))
     ex = msub.add_parser("explain", help="the model's weights, or why a query scored what it did")
     ex.add_argument("--config", required=True, type=Path, help="adapter TOML config file")
     ex.add_argument("--model", default=None, help="model file (default: the config's)")
@@ -169,4 +198,4 @@ def register(msub: Subparsers) -> None:
     ex.add_argument("--nhs", default=None)
     ex.add_argument("--sex", default=None)
     ex.add_argument("--top", type=int, default=3, help="candidates to show (default 3)")
-    ex.set_defaults(handler=_explain)
+    ex.set_defaults(handler=typed(ExplainArgs, _explain))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from broker.connection import add_connection_args, connect_from_args
-from mash.command import HOME, Subparsers
+from broker.connection import ConnectionArgs, add_connection_args, connect_from_args
+from mash.command import HOME, Subparsers, typed
 from mash.vocab import ConsentState, Purpose, Rag, ReasonCode, Role, StatutoryGateway
 
 
@@ -18,7 +18,7 @@ def register(sub: Subparsers) -> None:
     bsub = broker.add_subparsers(dest="broker_command", required=True, metavar="ACTION")
     serve = bsub.add_parser("serve", help="serve the staff-facing broker API over mTLS")
     serve.add_argument("--config", required=True, type=Path, help="broker TOML config file")
-    serve.set_defaults(handler=_serve)
+    serve.set_defaults(handler=typed(ServeArgs, _serve))
 
     lookup = sub.add_parser("lookup", help="ask every agency what it knows for a referral", parents=[HOME])
     lookup.add_argument("--referral", required=True, help="referral id")
@@ -34,7 +34,7 @@ def register(sub: Subparsers) -> None:
     lookup.add_argument("--agency", action="append", default=[], help="ask only these agencies")
     lookup.add_argument("--format", choices=["text", "json"], default="text")
     add_connection_args(lookup, default_role=Role.MASH_SOCIAL_WORKER.value, default_sub="sw-104")
-    lookup.set_defaults(handler=_lookup)
+    lookup.set_defaults(handler=typed(LookupArgs, _lookup))
 
     review = sub.add_parser("review", help="team managers: requests held for review")
     rsub = review.add_subparsers(dest="review_command", required=True, metavar="ACTION")
@@ -44,14 +44,15 @@ def register(sub: Subparsers) -> None:
     rlist.add_argument("--referral", default="", help="only this referral")
     rlist.add_argument("--format", choices=["text", "json"], default="text")
     add_connection_args(rlist, default_role=Role.MASH_TEAM_MANAGER.value, default_sub="tm-310")
-    rlist.set_defaults(handler=_review_list)
+    rlist.set_defaults(handler=typed(ReviewListArgs, _review_list))
     for action in ("approve", "reject"):
         r = rsub.add_parser(action, help=f"{action} a held request, with a recorded reason", parents=[HOME])
         r.add_argument("review_id")
         r.add_argument("--reason", required=True, help="why (recorded in the audit log)")
         r.add_argument("--format", choices=["text", "json"], default="text")
         add_connection_args(r, default_role=Role.MASH_TEAM_MANAGER.value, default_sub="tm-310")
-        r.set_defaults(handler=_review_decide, approve=action == "approve")
+        r.set_defaults(handler=typed(ReviewDecideArgs, _review_decide),
+                       approve=action == "approve")
     for action in ("approve-all", "reject-all"):
         r = rsub.add_parser(action, help=f"{action.split('-')[0]} every pending request of one "
                                          "referral in one decision, with a recorded reason", parents=[HOME])
@@ -59,10 +60,63 @@ def register(sub: Subparsers) -> None:
         r.add_argument("--reason", required=True, help="why (recorded with every review)")
         r.add_argument("--format", choices=["text", "json"], default="text")
         add_connection_args(r, default_role=Role.MASH_TEAM_MANAGER.value, default_sub="tm-310")
-        r.set_defaults(handler=_review_decide_all, approve=action == "approve-all")
+        r.set_defaults(handler=typed(ReviewDecideAllArgs, _review_decide_all),
+                       approve=action == "approve-all")
 
 
-def _review_list(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class ServeArgs:
+    """`mash broker serve`."""
+
+    config: Path
+
+
+@dataclass(frozen=True)
+class LookupArgs(ConnectionArgs):
+    """`mash lookup`."""
+
+    referral: str
+    rag: str
+    purpose: str
+    gateway: str
+    consent: str
+    consent_reason: str | None
+    subjects: Path | None
+    demo_referral: int | None
+    agency: list[str]
+    format: str
+
+
+@dataclass(frozen=True)
+class ReviewListArgs(ConnectionArgs):
+    """`mash review list`."""
+
+    status: str
+    referral: str
+    format: str
+
+
+@dataclass(frozen=True)
+class ReviewDecideArgs(ConnectionArgs):
+    """`mash review approve|reject REVIEW_ID`."""
+
+    review_id: str
+    reason: str
+    format: str
+    approve: bool
+
+
+@dataclass(frozen=True)
+class ReviewDecideAllArgs(ConnectionArgs):
+    """`mash review approve-all|reject-all REFERRAL_ID`."""
+
+    referral_id: str
+    reason: str
+    format: str
+    approve: bool
+
+
+def _review_list(args: ReviewListArgs) -> int:
     import grpc
     from google.protobuf import json_format
 
@@ -89,7 +143,7 @@ def _review_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _review_decide(args: argparse.Namespace) -> int:
+def _review_decide(args: ReviewDecideArgs) -> int:
     import grpc
     from google.protobuf import json_format
 
@@ -113,7 +167,7 @@ def _review_decide(args: argparse.Namespace) -> int:
     return 0
 
 
-def _review_decide_all(args: argparse.Namespace) -> int:
+def _review_decide_all(args: ReviewDecideAllArgs) -> int:
     import grpc
     from google.protobuf import json_format
 
@@ -141,7 +195,7 @@ def _review_decide_all(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: ServeArgs) -> int:
     from broker.config import BrokerConfig
     from broker.server import IdentityProviderUnavailable, run
     from mash.command import load_config
@@ -154,7 +208,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lookup(args: argparse.Namespace) -> int:
+def _lookup(args: LookupArgs) -> int:
     import grpc
     from google.protobuf import json_format
 

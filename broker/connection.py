@@ -11,6 +11,7 @@ home's dev identity provider. gRPC is imported only when connecting, so the
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mash.home import Home
@@ -43,7 +44,25 @@ def add_connection_args(p: argparse.ArgumentParser, *, default_role: str,
     p.add_argument("--client", default="client-staff", help="client certificate name")
 
 
-def broker_address(args: argparse.Namespace) -> str:
+@dataclass(frozen=True)
+class ConnectionArgs:
+    """The arguments `add_connection_args` adds (and `--home`), for typed handlers to extend."""
+
+    home: str | None
+    address: str | None
+    broker_id: str
+    server_name: str | None
+    token: str | None
+    role: str
+    sub: str
+    client: str
+
+
+#: what the connection helpers accept: typed arguments, or a handler's plain namespace
+Connection = ConnectionArgs | argparse.Namespace
+
+
+def broker_address(args: Connection) -> str:
     """The broker's host:port from `--address`, else from the running broker's port file.
 
     Raises `NoRunningBroker` when neither is available.
@@ -56,7 +75,7 @@ def broker_address(args: argparse.Namespace) -> str:
     return f"127.0.0.1:{port_file.read_text().strip()}"
 
 
-def connect(args: argparse.Namespace) -> BrokerClient:
+def connect(args: Connection) -> BrokerClient:
     """A BrokerClient for the connection arguments; raises `NoRunningBroker`."""
     from broker.client import BrokerClient
     from identity.tokens import issue_token
@@ -70,7 +89,7 @@ def connect(args: argparse.Namespace) -> BrokerClient:
                         broker_id=args.broker_id, server_name=args.server_name)
 
 
-def connect_from_args(args: argparse.Namespace) -> BrokerClient:
+def connect_from_args(args: Connection) -> BrokerClient:
     """Like `connect`, but a missing broker is a usage error (exit 2) for the CLI."""
     from mash.errors import UsageError
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from mash.command import Subparsers
+from mash.command import Subparsers, typed
 
 
 def register(sub: Subparsers) -> None:
@@ -17,10 +15,17 @@ def register(sub: Subparsers) -> None:
                                      metavar="CONSOLE_COMMAND")
     serve = commands.add_parser("serve", help="serve the console (talks to the broker over mTLS)")
     serve.add_argument("--config", required=True, help="console TOML config file")
-    serve.set_defaults(handler=_serve)
+    serve.set_defaults(handler=typed(ServeArgs, _serve))
 
 
-def _serve(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class ServeArgs:
+    """`mash console serve`."""
+
+    config: str
+
+
+def _serve(args: ServeArgs) -> int:
     from console.app import serve_console
     from console.config import ConsoleConfig
     from mash import logs

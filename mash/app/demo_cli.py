@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass
 
-from mash.command import HOME, Subparsers
+from mash.command import HOME, Subparsers, typed
 
 
 def register(sub: Subparsers) -> None:
@@ -15,10 +15,20 @@ def register(sub: Subparsers) -> None:
     demo.add_argument("--seed", type=int, default=7, help="seed for the synthetic data")
     demo.add_argument("--keep-running", action="store_true",
                       help="leave the services up and print how to call them")
-    demo.set_defaults(handler=_demo)
+    demo.set_defaults(handler=typed(DemoArgs, _demo))
 
 
-def _demo(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class DemoArgs:
+    """`mash demo`."""
+
+    home: str | None
+    people: int
+    seed: int
+    keep_running: bool
+
+
+def _demo(args: DemoArgs) -> int:
     from mash import logs
     from mash.app.demo import run_demo
     from mash.home import Home

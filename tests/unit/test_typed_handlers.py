@@ -14,8 +14,8 @@ from mash.command import arguments_of, typed
 from mash.errors import InvariantError
 
 #: Parts whose every command takes typed arguments.
-TYPED_PARTS = ("mash audit", "mash pki", "mash token", "mash idp", "mash seed",
-               "mash match eval", "mash match evalset")
+TYPED_PARTS = ("mash audit", "mash pki", "mash token", "mash idp", "mash seed", "mash match",
+               "mash broker", "mash lookup", "mash review", "mash console", "mash demo")
 
 
 def _commands(parser: argparse.ArgumentParser, path: str,
