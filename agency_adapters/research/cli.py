@@ -16,30 +16,34 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from mash.command import HOME
+from mash.command import HOME, Subparsers, typed
 from mash.errors import UsageError
 from mash.home import Home
+
+A = TypeVar("A")
 
 _BAD_INPUT = ("INVALID_ARGUMENT", "NOT_FOUND", "FAILED_PRECONDITION", "PERMISSION_DENIED")
 
 
-def register(asub: Any) -> None:
+def register(asub: Subparsers) -> None:
     """Add `mash adapter research ...` under `mash adapter`."""
     research = asub.add_parser("research", help="the researcher queue (agencies without an API)")
     rsub = research.add_subparsers(dest="research_command", required=True, metavar="ACTION")
     lst = rsub.add_parser("list", parents=[HOME], help="queued queries with their RAG and due time")
     lst.add_argument("--state", default="pending", choices=("pending", "answered", "all"))
     _connection(lst)
-    lst.set_defaults(handler=_list)
+    lst.set_defaults(handler=typed(ListArgs, _list))
     show = rsub.add_parser("show", parents=[HOME], help="one queued query: the subjects as asked, purpose, "
                                         "RAG, due time, the categories you may disclose")
     show.add_argument("item_id", help="the item's id (R-...)")
     _connection(show)
-    show.set_defaults(handler=_show)
+    show.set_defaults(handler=typed(ItemArgs, _show))
     answer = rsub.add_parser("answer", parents=[HOME], help="record what may be disclosed, or not known; the "
                                             "adapter signs it for the MASH that asked")
     answer.add_argument("item_id", help="the item's id (R-...)")
@@ -53,11 +57,11 @@ def register(asub: Any) -> None:
     answer.add_argument("--band", action="append", default=[], metavar="SUBJECT=BAND",
                         help="how sure you are it is the subject: certain or high (default)")
     _connection(answer)
-    answer.set_defaults(handler=_answer)
+    answer.set_defaults(handler=typed(AnswerArgs, _answer))
     alerts = rsub.add_parser("alerts", parents=[HOME], help="Red items near or past their due time "
                                             "(exit 1 while any stands)")
     _connection(alerts)
-    alerts.set_defaults(handler=_alerts)
+    alerts.set_defaults(handler=typed(ConnectionArgs, _alerts))
 
 
 def _connection(p: argparse.ArgumentParser) -> None:
@@ -75,6 +79,46 @@ def _connection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sub", default="researcher-1", help="staff id for a development token")
     p.add_argument("--client", default="client-staff", help="your client certificate's name")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+
+@dataclass(frozen=True)
+class ConnectionArgs:
+    """The arguments `_connection` adds (and `--home`): which adapter, as whom."""
+
+    home: str | None
+    config: Path | None
+    agency: str | None
+    address: str | None
+    server_name: str | None
+    broker_id: str
+    token: str | None
+    sub: str
+    client: str
+    json: bool
+
+
+@dataclass(frozen=True)
+class ListArgs(ConnectionArgs):
+    """`mash adapter research list`."""
+
+    state: str
+
+
+@dataclass(frozen=True)
+class ItemArgs(ConnectionArgs):
+    """`mash adapter research show ITEM`."""
+
+    item_id: str
+
+
+@dataclass(frozen=True)
+class AnswerArgs(ItemArgs):
+    """`mash adapter research answer ITEM`: not known, or facts (subject, category, date,
+    summary) each with a band."""
+
+    not_known: bool
+    fact: list[list[str]] | None
+    band: list[str]
 
 
 class ResearchClient:
@@ -106,7 +150,7 @@ class ResearchClient:
         self._channel.close()
 
 
-def _client(args: argparse.Namespace) -> ResearchClient:
+def _client(args: ConnectionArgs) -> ResearchClient:
     from identity.tokens import issue_token
     from mash.vocab import Agency, Role, UnknownVocabulary, parse
 
@@ -134,7 +178,7 @@ def _client(args: argparse.Namespace) -> ResearchClient:
     return ResearchClient(home, agency, address, token, args.client, args.server_name)
 
 
-def _run(args: argparse.Namespace, method: str, request: Any) -> Any:
+def _run(args: ConnectionArgs, method: str, request: Any) -> Any:
     """Call the adapter; a refusal is printed and becomes the exit code (raised as _Exit)."""
     import grpc
 
@@ -155,10 +199,10 @@ class _Exit(Exception):
         self.code = code
 
 
-def _handled(fn: Any) -> Any:
-    def run(args: argparse.Namespace) -> int:
+def _handled(fn: Callable[[A], int]) -> Callable[[A], int]:
+    def run(args: A) -> int:
         try:
-            return int(fn(args))
+            return fn(args)
         except _Exit as exc:
             return exc.code
     run.__doc__ = fn.__doc__
@@ -198,7 +242,7 @@ def _table(items: list[Any]) -> None:
 
 
 @_handled
-def _list(args: argparse.Namespace) -> int:
+def _list(args: ListArgs) -> int:
     from mash.v1 import research_pb2 as rpb
 
     reply = _run(args, "ListItems", rpb.ListResearchRequest(state=args.state))
@@ -216,7 +260,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 @_handled
-def _show(args: argparse.Namespace) -> int:
+def _show(args: ItemArgs) -> int:
     from mash.v1 import research_pb2 as rpb
 
     item = _run(args, "GetItem", rpb.GetResearchRequest(item_id=args.item_id))
@@ -247,7 +291,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 @_handled
-def _answer(args: argparse.Namespace) -> int:
+def _answer(args: AnswerArgs) -> int:
     from mash.v1 import mash_pb2 as pb
     from mash.v1 import research_pb2 as rpb
 
@@ -279,7 +323,7 @@ def _answer(args: argparse.Namespace) -> int:
 
 
 @_handled
-def _alerts(args: argparse.Namespace) -> int:
+def _alerts(args: ConnectionArgs) -> int:
     from mash.v1 import research_pb2 as rpb
 
     reply = _run(args, "Alerts", rpb.ListResearchRequest())

@@ -15,7 +15,8 @@ from mash.errors import InvariantError
 
 #: Parts whose every command takes typed arguments.
 TYPED_PARTS = ("mash audit", "mash pki", "mash token", "mash idp", "mash seed", "mash match",
-               "mash broker", "mash lookup", "mash review", "mash console", "mash demo")
+               "mash broker", "mash lookup", "mash review", "mash console", "mash demo",
+               "mash adapter research")
 
 
 def _commands(parser: argparse.ArgumentParser, path: str,
