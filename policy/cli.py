@@ -9,21 +9,148 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Literal, TypeVar
 
 from audit.reading import printable
 from mash.clock import utc_now
-from mash.command import HOME
+from mash.command import HOME, Subparsers, typed
 from mash.errors import UsageError
 from mash.files import write_text
 from mash.home import Home
 from mash.vocab import Agency, parse
 from policy.errors import PolicyError
 
+Format = Literal["text", "json"]
+T = TypeVar("T")
 
-def register(sub: Any) -> None:
+
+# ---------------------------------------------------------------- arguments
+
+
+@dataclass(frozen=True)
+class LintArgs:
+    """`mash policy lint`."""
+
+    dir: Path | None
+    today: date | None
+
+
+@dataclass(frozen=True)
+class ExplainArgs:
+    """`mash policy explain`."""
+
+    home: str | None
+    request: str
+    policy_dir: Path | None
+    format: Format
+    assume_approved: bool
+
+
+@dataclass(frozen=True)
+class DiffArgs:
+    """`mash policy diff`."""
+
+    old: Path
+    new: Path
+    at: datetime | None
+    agency: list[str] | None
+    format: Format
+    fail_on_change: bool
+
+
+@dataclass(frozen=True)
+class ScenarioTestArgs:
+    """`mash policy test`."""
+
+    dir: Path | None
+    scenarios: Path | None
+
+
+@dataclass(frozen=True)
+class StatusArgs:
+    """`mash policy status`."""
+
+    home: str | None
+    policy_dir: Path | None
+    at: datetime | None
+    format: Format
+    live: bool
+
+
+@dataclass(frozen=True)
+class BundleExportArgs:
+    """`mash policy bundle export`."""
+
+    home: str | None
+    out: Path
+    signer: str
+    policy_dir: Path | None
+    mash_id: str | None
+
+
+@dataclass(frozen=True)
+class BundleInstallArgs:
+    """`mash policy bundle install`."""
+
+    home: str | None
+    bundle: Path
+    pin_approvers: bool
+
+
+@dataclass(frozen=True)
+class BundleShowArgs:
+    """`mash policy bundle show`."""
+
+    bundle: Path
+
+
+@dataclass(frozen=True)
+class ApproveArgs:
+    """`mash policy approve`."""
+
+    home: str | None
+    files: list[Path]
+    approver: str
+
+
+@dataclass(frozen=True)
+class AddApproverArgs:
+    """`mash policy add-approver`."""
+
+    home: str | None
+    name: str
+    replace: bool
+    approved_by: str | None
+
+
+@dataclass(frozen=True)
+class DevApproveArgs:
+    """`mash policy dev-approve`."""
+
+    home: str | None
+    policy_dir: Path | None
+
+
+@dataclass(frozen=True)
+class DryRunArgs:
+    """`mash policy dry-run`."""
+
+    home: str | None
+    policy_dir: Path
+    since: str
+    from_jsonl: Path | None
+    current_dir: Path | None
+    at: datetime | None
+    broker_id: str | None
+    fail_on_change: bool
+
+
+def register(sub: Subparsers) -> None:
     """Add `mash policy ...` to the `mash` parser."""
     policy = sub.add_parser("policy", help="data-sharing agreements: lint, explain, diff, test, "
                             "status, approve, dry-run")
@@ -32,7 +159,7 @@ def register(sub: Any) -> None:
     lint = cmds.add_parser("lint", help="validate a folder of agreements (file, line, field)")
     lint.add_argument("dir", nargs="?", type=Path, help="policy folder (default: shipped)")
     lint.add_argument("--today", type=date.fromisoformat, help="date for review checks")
-    lint.set_defaults(handler=_lint)
+    lint.set_defaults(handler=typed(LintArgs, _lint))
 
     explain = cmds.add_parser("explain", help="evaluate one request and explain the decision", parents=[HOME])
     explain.add_argument("--request", required=True, help="request JSON file ('-' for stdin)")
@@ -40,7 +167,7 @@ def register(sub: Any) -> None:
     explain.add_argument("--format", choices=("text", "json"), default="text")
     explain.add_argument("--assume-approved", action="store_true",
                          help="evaluate a draft as if approved (never for live decisions)")
-    explain.set_defaults(handler=_explain)
+    explain.set_defaults(handler=typed(ExplainArgs, _explain))
 
     diff = cmds.add_parser("diff", help="effect difference between two policy folders")
     diff.add_argument("old", type=Path)
@@ -49,12 +176,12 @@ def register(sub: Any) -> None:
     diff.add_argument("--agency", action="append", help="only this agency (repeatable)")
     diff.add_argument("--format", choices=("text", "json"), default="text")
     diff.add_argument("--fail-on-change", action="store_true", help="exit 1 if anything changes")
-    diff.set_defaults(handler=_diff)
+    diff.set_defaults(handler=typed(DiffArgs, _diff))
 
     test = cmds.add_parser("test", help="run the scenario files beside the agreements")
     test.add_argument("dir", nargs="?", type=Path, help="policy folder (default: shipped)")
     test.add_argument("--scenarios", type=Path, help="scenario folder (default: DIR/scenarios)")
-    test.set_defaults(handler=_test)
+    test.set_defaults(handler=typed(ScenarioTestArgs, _test))
 
     status = cmds.add_parser("status", help="in force, awaiting approval, expiring, overdue", parents=[HOME])
     status.add_argument("--policy-dir", type=Path, help="policy folder (default: shipped)")
@@ -63,7 +190,7 @@ def register(sub: Any) -> None:
     status.add_argument("--live", action="store_true",
                         help="the policy version each running broker and adapter of this home "
                              "applies now (exit 1 if they differ or one refused a reload)")
-    status.set_defaults(handler=_status)
+    status.set_defaults(handler=typed(StatusArgs, _status))
 
     bundle = cmds.add_parser("bundle", help="publish agreements and approvals to every party")
     bundle_cmds = bundle.add_subparsers(dest="bundle_command", required=True, metavar="ACTION")
@@ -74,7 +201,7 @@ def register(sub: Any) -> None:
     export.add_argument("--mash", dest="mash_id", metavar="MASH_ID",
                         help="the MASH (its broker id) publishing the bundle; every agreement "
                              "in it must be that MASH's (default: the one MASH they name)")
-    export.set_defaults(handler=_bundle_export)
+    export.set_defaults(handler=typed(BundleExportArgs, _bundle_export))
     install = bundle_cmds.add_parser("install", help="verify a bundle and apply it to its "
                                      "MASH's agreements, leaving other MASHs' (agency IT)",
                                      parents=[HOME])
@@ -83,16 +210,16 @@ def register(sub: Any) -> None:
                          help="FIRST INSTALL OF A MASH'S BUNDLE ONLY: pin the bundle's "
                               "approver keys for that MASH (check their fingerprints with its "
                               "IG lead first: see `bundle show`)")
-    install.set_defaults(handler=_bundle_install)
+    install.set_defaults(handler=typed(BundleInstallArgs, _bundle_install))
     show = bundle_cmds.add_parser("show", help="what a bundle holds, and its approvers' "
                                   "key fingerprints")
     show.add_argument("bundle", type=Path)
-    show.set_defaults(handler=_bundle_show)
+    show.set_defaults(handler=typed(BundleShowArgs, _bundle_show))
 
     approve = cmds.add_parser("approve", help="sign your approval of agreement files", parents=[HOME])
     approve.add_argument("files", nargs="+", type=Path)
     approve.add_argument("--as", dest="approver", required=True, help="your approver name")
-    approve.set_defaults(handler=_approve)
+    approve.set_defaults(handler=typed(ApproveArgs, _approve))
 
     add = cmds.add_parser("add-approver", help="create an approver's signing key and pin it", parents=[HOME])
     add.add_argument("name")
@@ -100,12 +227,12 @@ def register(sub: Any) -> None:
                      help="replace the pinned key of an existing approver (needs --approved-by)")
     add.add_argument("--approved-by", metavar="APPROVER",
                      help="another pinned approver who signs the key replacement")
-    add.set_defaults(handler=_add_approver)
+    add.set_defaults(handler=typed(AddApproverArgs, _add_approver))
 
     dev = cmds.add_parser("dev-approve", help="DEVELOPMENT: approve every agreement as the two "
                           "demo approvers", parents=[HOME])
     dev.add_argument("--policy-dir", type=Path, help="policy folder (default: shipped)")
-    dev.set_defaults(handler=_dev_approve)
+    dev.set_defaults(handler=typed(DevApproveArgs, _dev_approve))
 
     dry = cmds.add_parser("dry-run", help="replay recorded requests against a draft", parents=[HOME])
     dry.add_argument("--policy-dir", type=Path, required=True, help="the draft policy folder")
@@ -118,12 +245,12 @@ def register(sub: Any) -> None:
     dry.add_argument("--at", type=_time, help="'now' for --since (default: now)")
     dry.add_argument("--broker-id", help="only this broker's log (default: every broker log)")
     dry.add_argument("--fail-on-change", action="store_true", help="exit 1 if anything changes")
-    dry.set_defaults(handler=_dry_run)
+    dry.set_defaults(handler=typed(DryRunArgs, _dry_run))
 
 
 # ---------------------------------------------------------------- handlers
 
-def _lint(args: argparse.Namespace) -> int:
+def _lint(args: LintArgs) -> int:
     from policy.lint import has_errors, lint_dir
 
     problems = _guard(lambda: lint_dir(_dir(args.dir), today=args.today or _now().date()))
@@ -134,7 +261,7 @@ def _lint(args: argparse.Namespace) -> int:
     return 1 if has_errors(problems) else 0
 
 
-def _explain(args: argparse.Namespace) -> int:
+def _explain(args: ExplainArgs) -> int:
     from policy.engine import PolicyEngine, load_engine
     from policy.explain import explain_text
     from policy.request import PolicyRequest
@@ -157,7 +284,7 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _diff(args: argparse.Namespace) -> int:
+def _diff(args: DiffArgs) -> int:
     from policy.diff import effect_diff
 
     agencies = [parse(Agency, a) for a in args.agency] if args.agency else None
@@ -175,7 +302,7 @@ def _diff(args: argparse.Namespace) -> int:
     return 1 if args.fail_on_change and report.changes else 0
 
 
-def _test(args: argparse.Namespace) -> int:
+def _test(args: ScenarioTestArgs) -> int:
     from policy.scenarios import PRINCIPLES, run_scenarios
 
     report = _guard(lambda: run_scenarios(_dir(args.dir), args.scenarios))
@@ -193,7 +320,7 @@ def _test(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
-def _status(args: argparse.Namespace) -> int:
+def _status(args: StatusArgs) -> int:
     from policy.engine import load_engine
     from policy.status import agreement_statuses
 
@@ -239,7 +366,7 @@ def _status_live(home: Home, fmt: str) -> int:
     return 1 if odd or faulty else 0
 
 
-def _bundle_export(args: argparse.Namespace) -> int:
+def _bundle_export(args: BundleExportArgs) -> int:
     from policy.approval import load_approver_key
     from policy.bundle import export_bundle
 
@@ -256,7 +383,7 @@ def _bundle_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bundle_install(args: argparse.Namespace) -> int:
+def _bundle_install(args: BundleInstallArgs) -> int:
     from policy.bundle import install_bundle
 
     done = _guard(lambda: install_bundle(Home.at(args.home), args.bundle,
@@ -273,7 +400,7 @@ def _bundle_install(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bundle_show(args: argparse.Namespace) -> int:
+def _bundle_show(args: BundleShowArgs) -> int:
     from policy.bundle import bundle_approvers, fingerprint, read_bundle
 
     doc = _guard(lambda: read_bundle(args.bundle))
@@ -288,7 +415,7 @@ def _bundle_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _approve(args: argparse.Namespace) -> int:
+def _approve(args: ApproveArgs) -> int:
     from policy.approval import approvals_dir, approve, load_approver_key
     from policy.approval_audit import record_approvals
 
@@ -299,15 +426,15 @@ def _approve(args: argparse.Namespace) -> int:
         raise UsageError(f"no signing key for approver {args.approver!r} in {home.root} "
                          "(create one with `mash policy add-approver`)") from None
     for path in args.files:
-        record = _guard(lambda p=path: approve(p, approver=args.approver, key=key, at=_now(),
-                                               approvals_dir=approvals_dir(home)))
+        record = _guard(partial(approve, path, approver=args.approver, key=key, at=_now(),
+                                approvals_dir=approvals_dir(home)))
         record_approvals(home, [record])  # each approval on record as soon as it exists
         print(f"approved {record.agreement_id} sha256 {record.agreement_sha256} "
               f"as {record.approver} at {record.approved_at}")
     return 0
 
 
-def _add_approver(args: argparse.Namespace) -> int:
+def _add_approver(args: AddApproverArgs) -> int:
     from audit.events import EventKind
     from policy.approval import approvers_file, create_approver, replace_approver
     from policy.approval_audit import record_approver_change
@@ -321,12 +448,13 @@ def _add_approver(args: argparse.Namespace) -> int:
                                detail={})
         print(f"approver {args.name} created; public key pinned in {approvers_file(home)}")
         return 0
-    if not args.approved_by:
+    approved_by = args.approved_by
+    if not approved_by:
         raise UsageError("--replace needs --approved-by: another pinned approver signs the change")
-    change = _guard(lambda: replace_approver(home, args.name, approved_by=args.approved_by,
+    change = _guard(lambda: replace_approver(home, args.name, approved_by=approved_by,
                                              at=_now()))
     record_approver_change(home, EventKind.APPROVER_KEY_REPLACED, args.name,
-                           by=args.approved_by,
+                           by=approved_by,
                            detail={"old_key_sha256": change.old_key_sha256,
                                    "new_key_sha256": change.new_key_sha256})
     print(f"approver {args.name}'s key replaced (approved by {args.approved_by}); their "
@@ -334,7 +462,7 @@ def _add_approver(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dev_approve(args: argparse.Namespace) -> int:
+def _dev_approve(args: DevApproveArgs) -> int:
     from policy.approval import dev_approve_all
 
     out = _guard(lambda: dev_approve_all(Home.at(args.home), _dir(args.policy_dir, Home.at(args.home))))
@@ -342,7 +470,7 @@ def _dev_approve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dry_run(args: argparse.Namespace) -> int:
+def _dry_run(args: DryRunArgs) -> int:
     from policy.dry_run import broker_logs, dry_run, parse_since, read_broker_audit, read_jsonl
     from policy.engine import PolicyEngine
 
@@ -402,7 +530,7 @@ def _read(path: Path) -> str:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _guard(fn: Any) -> Any:
+def _guard(fn: Callable[[], T]) -> T:
     """Run `fn`, turning this part's errors into a one-line usage error (exit 2)."""
     try:
         return fn()
