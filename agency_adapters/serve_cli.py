@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from mash.command import Subparsers
+from mash.command import Subparsers, typed
+
+
+@dataclass(frozen=True)
+class ConfigArgs:
+    """A command that takes only the adapter's config: serve, check-config, check, status."""
+
+    config: Path
+
+
+@dataclass(frozen=True)
+class InitArgs:
+    """`mash adapter init`."""
+
+    agency: str
+    backend: str
+    home: Path
+    dir: Path | None
+    listen: str
+    broker: list[str]
+    force: bool
+
+
+@dataclass(frozen=True)
+class BuildKeysArgs:
+    """`mash adapter build-keys`."""
+
+    config: Path
+    writer_url_file: Path
 
 
 def register(sub: Subparsers) -> None:
@@ -18,18 +44,18 @@ def register(sub: Subparsers) -> None:
     asub = adapter.add_subparsers(dest="adapter_command", required=True, metavar="ACTION")
     serve = asub.add_parser("serve", help="serve one agency's adapter over mTLS")
     serve.add_argument("--config", required=True, type=Path, help="adapter TOML config file")
-    serve.set_defaults(handler=_serve)
+    serve.set_defaults(handler=typed(ConfigArgs, _serve))
     check = asub.add_parser("check-config", help="validate an adapter config and its files")
     check.add_argument("--config", required=True, type=Path)
-    check.set_defaults(handler=_check)
+    check.set_defaults(handler=typed(ConfigArgs, _check))
     full = asub.add_parser(
         "check", help="check everything an operator can get wrong (exit code names the failure)")
     full.add_argument("--config", required=True, type=Path, help="adapter TOML config file")
-    full.set_defaults(handler=_check_all)
+    full.set_defaults(handler=typed(ConfigArgs, _check_all))
     status = asub.add_parser(
         "status", help="the running adapter's health from its status file (exit 0: serving)")
     status.add_argument("--config", required=True, type=Path, help="adapter TOML config file")
-    status.set_defaults(handler=_status)
+    status.set_defaults(handler=typed(ConfigArgs, _status))
     init = asub.add_parser("init", help="write a commented adapter config and backend mapping")
     init.add_argument("--agency", required=True, help="the agency this adapter serves")
     init.add_argument("--backend", required=True, choices=("sql", "fhir", "rest", "extract",
@@ -42,7 +68,7 @@ def register(sub: Subparsers) -> None:
     init.add_argument("--broker", action="append", default=[], metavar="BROKER_ID",
                       help="a MASH broker this adapter answers (repeatable; default mash-demo)")
     init.add_argument("--force", action="store_true", help="write over existing files")
-    init.set_defaults(handler=_init)
+    init.set_defaults(handler=typed(InitArgs, _init))
     from agency_adapters.research import cli as research_cli
 
     research_cli.register(asub)
@@ -52,10 +78,10 @@ def register(sub: Subparsers) -> None:
     keys.add_argument("--writer-url-file", required=True, type=Path,
                       help="file holding the database URL of the account that owns the "
                            "kit's schema (not the adapter's read-only account)")
-    keys.set_defaults(handler=_build_keys)
+    keys.set_defaults(handler=typed(BuildKeysArgs, _build_keys))
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: ConfigArgs) -> int:
     from agency_adapters.backend import BackendError
     from agency_adapters.config import AdapterConfig
     from agency_adapters.server import run
@@ -73,7 +99,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build_keys(args: argparse.Namespace) -> int:
+def _build_keys(args: BuildKeysArgs) -> int:
     from agency_adapters.backend import BackendError
     from agency_adapters.config import AdapterConfig
     from agency_adapters.sql.factory import database_url, make_engine, open_mapping
@@ -113,7 +139,7 @@ def _build_keys(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(args: ConfigArgs) -> int:
     from agency_adapters.config import AdapterConfig
     from agency_adapters.server import build_parts
     from mash.command import load_config
@@ -130,7 +156,7 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _init(args: argparse.Namespace) -> int:
+def _init(args: InitArgs) -> int:
     from agency_adapters.operator.init import InitError, InitRequest, init_adapter
     from mash.errors import UsageError
     from mash.vocab import Agency, parse
@@ -149,7 +175,7 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_all(args: argparse.Namespace) -> int:
+def _check_all(args: ConfigArgs) -> int:
     from agency_adapters.config import AdapterConfig
     from agency_adapters.operator.check import exit_code, run_checks
     from mash import logs
@@ -166,7 +192,7 @@ def _check_all(args: argparse.Namespace) -> int:
     return code
 
 
-def _status(args: argparse.Namespace) -> int:
+def _status(args: ConfigArgs) -> int:
     from agency_adapters.adapter_health import read_status
     from agency_adapters.config import AdapterConfig
     from mash.command import load_config

@@ -16,7 +16,7 @@ from mash.errors import InvariantError
 #: Parts whose every command takes typed arguments.
 TYPED_PARTS = ("mash audit", "mash pki", "mash token", "mash idp", "mash seed", "mash match",
                "mash broker", "mash lookup", "mash review", "mash console", "mash demo",
-               "mash adapter research", "mash policy")
+               "mash adapter", "mash policy")
 
 
 def _commands(parser: argparse.ArgumentParser, path: str,
