@@ -34,6 +34,7 @@ from typing import Protocol
 
 from agency_adapters.backend import Person, QueryIdentifiers
 from agency_adapters.matching.frequencies import NameFrequencies
+from agency_adapters.matching.matcher import person_key
 from agency_adapters.matching.model import (
     FIELDS,
     PRIOR,
@@ -149,9 +150,26 @@ def _count_levels(patterns: Mapping[Pattern, int]) -> dict[str, Counter[str]]:
     return counts
 
 
+#: A random pair the shipped model scores this high is one person recorded twice, not two
+#: strangers: two different people reach it with a chance of at most 2**-20 (a likelihood
+#: ratio bounds it), so leaving such pairs out moves no u by more than that.
+EVIDENT_MATCH_BITS = 20.0
+
+
+def _evidently_one_person(a: Person, b: Person, weight: float) -> bool:
+    """A random pair that is the same person: linked in the store, or scored far too high."""
+    return person_key(a) == person_key(b) or weight >= EVIDENT_MATCH_BITS
+
+
 def estimate_u(people: Sequence[Person], pairs: int, rng: random.Random, prior: MatchModel,
                min_count: int) -> tuple[dict[str, dict[str, float]], int]:
-    """u per level from `pairs` random pairs of `people` (levels seen too rarely keep the prior)."""
+    """u per level from `pairs` random pairs of `people` (levels seen too rarely keep the prior).
+
+    u is about two different people, so a pair that is evidently one person recorded twice
+    is left out: in a store that holds many duplicates (a person in three records), random
+    pairs would otherwise count the duplicates' agreement as chance, and an agreeing NHS
+    number or date of birth would weigh as if strangers shared it.
+    """
     prepared = [prepare(QueryIdentifiers.of_person(p), None, prior) for p in people]
     n = len(people)
     patterns: Counter[Pattern] = Counter()
@@ -160,9 +178,11 @@ def estimate_u(people: Sequence[Person], pairs: int, rng: random.Random, prior: 
         i, j = rng.randrange(n), rng.randrange(n)
         if i == j:
             continue
-        found = compare(prepared[i], people[j], explain=True).levels
+        compared = compare(prepared[i], people[j], explain=True)
+        if _evidently_one_person(people[i], people[j], compared.weight):
+            continue
         out: list[str | None] = [None] * len(_NAMES)
-        for name, level, _w in found:
+        for name, level, _w in compared.levels:
             out[_INDEX[name]] = level
         patterns[tuple(out)] += 1
         done += 1
@@ -318,6 +338,15 @@ def floored_m(prior: MatchModel, name: str, m: Mapping[str, float]) -> dict[str,
     return {lv: out[lv] / z for lv in levels}
 
 
+#: Levels whose trained weight is never less negative than the shipped one. A wholly
+#: different given name is what tells twins and siblings apart (same surname, date of birth
+#: and address), and EM cannot tell such a pair from one person recorded twice with the
+#: given name replaced: whatever share of the store's pairs it puts there, the matcher still
+#: treats the level as a contradiction (never sure), so a forgiving weight would only bring
+#: a twin closer behind the right person and cost that person's margin.
+NEVER_WEAKER = frozenset({("given", "different")})
+
+
 def trained_levels(prior: MatchModel, u: Mapping[str, Mapping[str, float]],
                    trained_m: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, Level]]:
     """Each level's m, u and weight after training.
@@ -349,7 +378,10 @@ def trained_levels(prior: MatchModel, u: Mapping[str, Mapping[str, float]],
                 u_shift = math.log2(p.u / u_store) if name != "postcode" else 0.0
             else:
                 u_shift = math.log2(p.u / u_store)
-            levels[name][lv] = Level(m[lv] if m else p.m, u_store, p.weight + m_shift + u_shift)
+            w = p.weight + m_shift + u_shift
+            if (name, lv) in NEVER_WEAKER:
+                w = min(w, p.weight)
+            levels[name][lv] = Level(m[lv] if m else p.m, u_store, w)
     return levels
 
 
