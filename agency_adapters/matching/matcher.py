@@ -237,7 +237,13 @@ def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
                 and best.weight >= thresholds.certain):
             return MatchResult(MatchBand.CERTAIN, best.weight, person.person_id, "", invalid, n,
                                key)
-        names_agree = best.family_agrees or best.given_agrees
+        # Names read the other way round with only one of them agreeing is the weakest
+        # name evidence there is (the query's surname like the record's given name): with
+        # a date of birth that agrees only by a slip as well, it is two coincidences -- a
+        # stranger at the address -- not a person, so it needs the date exactly.
+        names_agree = (best.family_agrees or best.given_agrees) and (
+            not best.names_reversed or best.dob_exact
+            or (best.family_agrees and best.given_agrees))
         if best.weight >= thresholds.high and best.dob_agrees and names_agree:
             return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n, key)
         # A verified identifier and both names, no date of birth to compare: a copied

@@ -111,6 +111,8 @@ class Comparison:
     contradicted: bool = False   # given name or date of birth present on both sides and different
     postcode_agrees: bool = False  # the full postcode agrees
     dob_compared: bool = False     # both sides have a date of birth
+    names_reversed: bool = False   # the names agree better read the other way round
+    dob_exact: bool = False        # the dates of birth agree exactly
     #: (comparison, level, weight) for each field compared; filled only when asked (`explain`)
     levels: tuple[tuple[str, str, float], ...] = ()
 
@@ -392,13 +394,14 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person,
         if levels is not None:
             levels.append(("upn", ul, w))
 
-    dob_agrees = contradicted = False
+    dob_agrees = dob_exact = contradicted = False
     cd = parse_dob(person.date_of_birth)
     dob_compared = q.dob is not None and cd is not None
     if q.dob is not None and cd is not None:
         dl = dob_level(q.dob, cd)
         weight += (w := W["dob"][dl])
         dob_agrees = dl in DOB_AGREES
+        dob_exact = dl == "exact"
         contradicted = not dob_agrees
         if levels is not None:
             levels.append(("dob", dl, w))
@@ -469,5 +472,5 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person,
                     levels.append(("address", al, w))
 
     return Comparison(weight, id_agree, id_conflict, dob_agrees, family_agrees, given_agrees,
-                      contradicted, postcode_agrees, dob_compared,
-                      tuple(levels) if levels is not None else ())
+                      contradicted, postcode_agrees, dob_compared, order == "reversed",
+                      dob_exact, tuple(levels) if levels is not None else ())

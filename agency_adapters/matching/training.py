@@ -237,8 +237,15 @@ def _bits(m: Mapping[str, Mapping[str, float]], u: Mapping[str, Mapping[str, flo
 
 def run_em(patterns: Mapping[Pattern, int], u: Mapping[str, Mapping[str, float]],
            prior: MatchModel, fixed: frozenset[str], settings: TrainingSettings,
-           lambda0: float = 0.01) -> tuple[dict[str, dict[str, float]], float, int]:
-    """EM over pattern counts with u fixed: (m by comparison, lambda, iterations)."""
+           lambda0: float = 0.01
+           ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]], float, int]:
+    """EM over pattern counts with u fixed: (m by comparison, the pairs' own m, lambda,
+    iterations).
+
+    m includes the prior's pseudo-pairs; the pairs' own m is the match-weighted share of
+    each level among the pairs alone (what the guards judge: with few expected matches the
+    pseudo-pairs would hide what kind of pairs EM took for matches).
+    """
     m = {name: {lv: prior.levels[name][lv].m for lv in FIELDS[name]} for name in _NAMES}
     for name in m:  # the prior's m as a distribution
         z = sum(m[name].values())
@@ -249,6 +256,7 @@ def run_em(patterns: Mapping[Pattern, int], u: Mapping[str, Mapping[str, float]]
     items = list(patterns.items())
     total = sum(n for _p, n in items)
     iterations = 0
+    data_m: dict[str, dict[str, float]] = {}
     for iteration in range(1, settings.max_iterations + 1):
         iterations = iteration
         num: dict[str, dict[str, float]] = {_NAMES[i]: defaultdict(float) for i in free}
@@ -270,6 +278,8 @@ def run_em(patterns: Mapping[Pattern, int], u: Mapping[str, Mapping[str, float]]
                     num[_NAMES[i]][level] += pn
                     den[_NAMES[i]] += pn
         change = 0.0
+        data_m = {name: {lv: num[name][lv] / den[name] for lv in FIELDS[name]}
+                  for name in num if den[name] > 0}
         for name in num:
             a = settings.prior_strength
             new = {lv: (num[name][lv] + a * prior_m[name][lv]) / (den[name] + a)
@@ -279,7 +289,7 @@ def run_em(patterns: Mapping[Pattern, int], u: Mapping[str, Mapping[str, float]]
         lam = min(max(matched / total, 1e-9), 1 - 1e-9) if total else lam
         if change < settings.convergence:
             break
-    return m, lam, iterations
+    return m, data_m, lam, iterations
 
 
 #: Levels that count as agreeing, for the guard that the match class is the same person.
@@ -290,7 +300,7 @@ _AGREEING = {"given": ("exact", "nickname", "typo", "typo2", "nickname_typo", "m
 
 def _looks_like_relatives(m: Mapping[str, Mapping[str, float]], fixed: frozenset[str]) -> str:
     for name, levels in _AGREEING.items():
-        if name not in fixed and sum(m[name][lv] for lv in levels) < 0.5:
+        if name not in fixed and name in m and sum(m[name][lv] for lv in levels) < 0.5:
             return (f"the pairs EM took for matches mostly disagree on {name}: relatives or "
                     "twins, not duplicates")
     return ""
@@ -407,14 +417,14 @@ def train(source: TrainingSource, prior: MatchModel = PRIOR,
         if not pairs:
             results.append(RuleResult(rule.name, 0, 0.0, 0, False, "no pairs share such a key"))
             continue
-        m, lam, iterations = run_em(patterns, u, prior, rule.fixed, settings)
+        m, data_m, lam, iterations = run_em(patterns, u, prior, rule.fixed, settings)
         expected = lam * pairs
         reason = ""
         if expected < settings.min_matches:
             reason = (f"{expected:.0f} expected matches among {pairs:,} pairs, fewer than "
                       f"{settings.min_matches:.0f}: too few duplicate records to learn from")
         else:
-            reason = _looks_like_relatives(m, rule.fixed)
+            reason = _looks_like_relatives(data_m, rule.fixed)
         free = {n: m[n] for n in _NAMES if n not in rule.fixed}
         results.append(RuleResult(rule.name, pairs, expected, iterations, not reason, reason,
                                   free))

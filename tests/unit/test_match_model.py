@@ -99,6 +99,24 @@ def test_twins_are_not_taken_for_duplicates(tmp_path: Path) -> None:
     assert report.model.levels["given"]["different"].m == PRIOR.levels["given"]["different"].m
 
 
+def test_a_few_twins_are_not_taken_for_duplicates_either(tmp_path: Path) -> None:
+    # A store without duplicates but with 45 pairs of twins (no NHS numbers): enough expected
+    # matches to pass the count, too few to outweigh the prior's 100 pseudo-pairs, which
+    # agree on the given name. The guard judges the pairs EM took, not the prior.
+    rng = random.Random(12)
+    people = [random_person(rng, f"P{i}") for i in range(2500)]
+    for i in range(45):
+        a = random_person(rng, f"A{i}", nhs=False)
+        other = rng.choice([g for g in ("oliver", "amelia", "noah", "isla") if g != a.given_name])
+        people += [a, replace(a, person_id=f"B{i}", given_name=other)]
+    report = train(build(tmp_path / "s.sqlite", people), settings=FAST)
+    dob_rule = {r.rule: r for r in report.rules}["date_of_birth"]
+    assert dob_rule.expected_matches >= FAST.min_matches
+    assert not dob_rule.used
+    assert "given" in dob_rule.reason
+    assert "given" not in report.model.trained["m_trained"]
+
+
 def test_u_comes_from_the_store(tmp_path: Path) -> None:
     # Everyone female: recorded sex agreeing is no evidence at all in this store.
     rng = random.Random(6)

@@ -102,3 +102,26 @@ def test_twins_sharing_everything_but_the_given_name(tmp_path: Path) -> None:
                          date_of_birth="2015-04-21", postcode="S2 4AB")
     result = match(store, q)
     assert result.band is MatchBand.HIGH and result.person_id == "F1"
+
+
+def test_a_stranger_at_the_address_whose_given_name_is_like_the_query_surname(
+        tmp_path: Path) -> None:
+    # Thomas Lim, not held, asked for with a one-year slip in his date of birth; Kim
+    # Griffiths lives at his address. Read the other way round, Lim is a typo of Kim: one
+    # name across fields, a date one slip off and the address make 20.5 bits -- two
+    # coincidences, not a person.
+    import random
+
+    rng = random.Random(3)
+    kim = Person("K1", "Kim", "Griffiths", (), "1978-07-31", "female", "S9 2AF", "3 Elm Close",
+                 "", "")
+    store = build(tmp_path / "s.sqlite", [*(random_person(rng, f"P{i}") for i in range(400)),
+                                          kim])
+    asked = QueryIdentifiers(given_name="Thomas", family_name="Lim", date_of_birth="1973-07-31",
+                             postcode="S9 2AF", address="3 Elm Close")
+    result = match(store, asked)
+    assert result.score >= 20 and result.band is MatchBand.POSSIBLE, result
+    # The same reading with the date of birth exactly as held is one error (names swapped
+    # and a surname replaced), and stays sure.
+    exact = match(store, replace(asked, date_of_birth="1978-07-31"))
+    assert exact.band is MatchBand.HIGH and exact.person_id == "K1", exact
