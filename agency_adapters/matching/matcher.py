@@ -214,7 +214,11 @@ def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
     clear_lead = best.weight - runner_up >= thresholds.margin
     several = runner_up >= thresholds.possible and not clear_lead
     # Sure bands need the name or the date of birth to corroborate, whatever the total.
-    corroborated = best.dob_agrees or (best.family_agrees and best.given_agrees)
+    # A verified identifier with the given name, no date of birth to compare and the surname
+    # changed or missing corroborates too: a twin's or sibling's copied number comes with
+    # another given name.
+    corroborated = best.dob_agrees or (best.family_agrees and best.given_agrees) or (
+        best.identifier_agrees and best.given_agrees and not best.dob_compared)
     # A verified identifier and the full name outweigh a date of birth keyed wrong: the
     # date alone is contradicted (a twin or sibling has another given name, a parent
     # with the child's name another NHS number), so the answer can still be certain.

@@ -1,15 +1,20 @@
-"""Recall at 1,000,000 people: a man's different surname is stronger evidence."""
+"""A different surname: stronger evidence against a man; no bar to a verified number."""
 
 from __future__ import annotations
 
+import random
+from dataclasses import replace
+
 from agency_adapters.backend import Person, QueryIdentifiers
-from agency_adapters.matching.matcher import score_candidates
+from agency_adapters.matching.matcher import decide, score_candidates
 from agency_adapters.matching.scoring import (
     W_FAMILY_DISAGREE,
     W_FAMILY_DISAGREE_MALE,
     compare,
     family_disagree_weight,
 )
+from mash.vocab import MatchBand
+from tests.unit.match_stores import nhs_number
 
 QUERY = QueryIdentifiers(given_name="Eric", family_name="Miller", date_of_birth="1989-01-09",
                          postcode="S7 7QF")
@@ -47,3 +52,17 @@ def test_a_married_womans_new_surname_still_finds_her() -> None:
     married = Person("R9", "Carole", "Kowalski", date_of_birth="1999-08-22", sex="female")
     namesake = Person("R1", "Carole", "Smart", sex="female")
     assert score_candidates(q, [namesake, married])[0][1].person_id == "R9"
+
+
+def test_a_verified_number_and_the_given_name_survive_a_changed_surname_without_a_dob() -> None:
+    # Held without a date of birth; asked for under a new surname with her NHS number and
+    # address. The number and the given name corroborate each other; a twin's or sibling's
+    # copied number would come with another given name.
+    number = nhs_number(random.Random(1))
+    held = Person("H1", "Joanne", "Doe", sex="female", postcode="S2 3FF", nhs_number=number)
+    asked = QueryIdentifiers(given_name="Joanne", family_name="Whitaker", postcode="S2 3FF",
+                             nhs_number=number)
+    result = decide(asked, score_candidates(asked, [held]))
+    assert result.band is MatchBand.CERTAIN and result.person_id == "H1", result
+    sister = replace(asked, given_name="Lucy")
+    assert decide(sister, score_candidates(sister, [held])).band is MatchBand.POSSIBLE
