@@ -4,11 +4,33 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from mash.command import Subparsers, typed
 
 
-def register(sub: Any) -> None:
+@dataclass(frozen=True)
+class LookupBenchArgs:
+    """`mash bench lookup`."""
+
+    seconds: float
+    concurrency: int
+    people: int
+    home: Path
+    audit_off: bool
+    json: bool
+
+
+@dataclass(frozen=True)
+class OtherBenchArgs:
+    """`mash bench NAME ...`: the module that runs it, and the arguments passed on to it."""
+
+    module: str
+    args: list[str]
+
+
+def register(sub: Subparsers) -> None:
     """Add `mash bench ...`."""
     bench = sub.add_parser("bench", help="run a benchmark and print figures")
     bsub = bench.add_subparsers(dest="bench_command", required=True, metavar="BENCHMARK")
@@ -22,13 +44,13 @@ def register(sub: Any) -> None:
     lookup.add_argument("--audit-off", action="store_true",
                         help="also measure the broker with its audit log off (same run)")
     lookup.add_argument("--json", action="store_true", help="print one JSON object")
-    lookup.set_defaults(handler=_lookup)
+    lookup.set_defaults(handler=typed(LookupBenchArgs, _lookup))
 
     for name, (module, text) in OTHER_BENCHMARKS.items():
         other = bsub.add_parser(name, help=text, add_help=False)
         other.add_argument("args", nargs=argparse.REMAINDER,
                            help=f"passed to python -m {module} (try --help)")
-        other.set_defaults(handler=_other, module=module)
+        other.set_defaults(handler=typed(OtherBenchArgs, _other), module=module)
 
 
 #: Benchmarks of one part each, run with their own flags (`mash bench NAME --help`).
@@ -49,7 +71,7 @@ OTHER_BENCHMARKS: dict[str, tuple[str, str]] = {
 }
 
 
-def _other(args: argparse.Namespace) -> int:
+def _other(args: OtherBenchArgs) -> int:
     import importlib
 
     module = importlib.import_module(args.module)
@@ -57,7 +79,7 @@ def _other(args: argparse.Namespace) -> int:
     return int(code or 0)
 
 
-def _lookup(args: argparse.Namespace) -> int:
+def _lookup(args: LookupBenchArgs) -> int:
     from bench.lookup import run_benchmark
     from mash import logs
 

@@ -58,11 +58,8 @@ class ConnectionArgs:
     client: str
 
 
-#: what the connection helpers accept: typed arguments, or a handler's plain namespace
-Connection = ConnectionArgs | argparse.Namespace
 
-
-def broker_address(args: Connection) -> str:
+def broker_address(args: ConnectionArgs) -> str:
     """The broker's host:port from `--address`, else from the running broker's port file.
 
     Raises `NoRunningBroker` when neither is available.
@@ -75,7 +72,7 @@ def broker_address(args: Connection) -> str:
     return f"127.0.0.1:{port_file.read_text().strip()}"
 
 
-def connect(args: Connection) -> BrokerClient:
+def connect(args: ConnectionArgs) -> BrokerClient:
     """A BrokerClient for the connection arguments; raises `NoRunningBroker`."""
     from broker.client import BrokerClient
     from identity.tokens import issue_token
@@ -89,7 +86,7 @@ def connect(args: Connection) -> BrokerClient:
                         broker_id=args.broker_id, server_name=args.server_name)
 
 
-def connect_from_args(args: Connection) -> BrokerClient:
+def connect_from_args(args: ConnectionArgs) -> BrokerClient:
     """Like `connect`, but a missing broker is a usage error (exit 2) for the CLI."""
     from mash.errors import UsageError
 

@@ -12,10 +12,12 @@ pure arithmetic and runs locally.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 import msgspec
 import structlog
 
-from broker.connection import add_connection_args
+from broker.connection import ConnectionArgs, add_connection_args
 from broker.timescales import (
     TimescaleError,
     WorkingCalendar,
@@ -34,7 +36,7 @@ from broker.timescales import (
 )
 from certs.files import write_private
 from mash import logs
-from mash.command import HOME, Subparsers
+from mash.command import HOME, Subparsers, typed
 from mash.config import ConfigError, Strict, decode
 from mash.errors import UsageError
 from mash.home import Home
@@ -68,6 +70,148 @@ Handler = Callable[[argparse.Namespace], int]
 
 #: Refusals that mean the request itself was wrong: exit 2, like any usage error.
 _BAD_INPUT = ("INVALID_ARGUMENT", "NOT_FOUND", "FAILED_PRECONDITION", "ALREADY_EXISTS")
+
+
+# ---------------------------------------------------------------- arguments
+
+
+@dataclass(frozen=True)
+class TimescaleArgs:
+    """`mash timescale`."""
+
+    home: str | None
+    rag: str
+    received: str
+    now: str | None
+    config: Path | None
+
+
+@dataclass(frozen=True)
+class StaffArgs(ConnectionArgs):
+    """A referral command's connection, and `--by` for the development token."""
+
+    by: str | None
+
+
+@dataclass(frozen=True)
+class CreateArgs(StaffArgs):
+    """`mash referral create`."""
+
+    referral_id: str | None
+    source: str
+    reason: str
+    rag: str
+    received: str | None
+    subject: list[str]
+    subjects_file: Path | None
+    json: bool
+
+
+@dataclass(frozen=True)
+class EditArgs(StaffArgs):
+    """`mash referral edit`."""
+
+    referral_id: str
+    reason: str | None
+    source: str | None
+    subject: list[str]
+    subjects_file: Path | None
+    remove: list[str]
+    note: str
+    json: bool
+
+
+@dataclass(frozen=True)
+class ShowArgs(StaffArgs):
+    """`mash referral show`."""
+
+    referral_id: str
+    now: str | None
+    json: bool
+
+
+@dataclass(frozen=True)
+class ListArgs(StaffArgs):
+    """`mash referral list`."""
+
+    status: str | None
+    all: bool
+    search: str
+    now: str | None
+    json: bool
+
+
+@dataclass(frozen=True)
+class ReferralLookupArgs(StaffArgs):
+    """`mash referral lookup`."""
+
+    referral_id: str
+    purpose: str
+    gateway: str | None
+    consent: str
+    consent_reason: str | None
+    agency: list[str]
+    format: str
+
+
+@dataclass(frozen=True)
+class RerateArgs(StaffArgs):
+    """`mash referral rerate`."""
+
+    referral_id: str
+    rag: str
+    reason: str
+    purpose: str | None
+    gateway: str | None
+    consent: str | None
+    consent_reason: str | None
+    agency: list[str]
+    no_refetch: bool
+    json: bool
+
+
+@dataclass(frozen=True)
+class StatusArgs(StaffArgs):
+    """`mash referral status`."""
+
+    referral_id: str
+    status: str
+    note: str
+    json: bool
+
+
+@dataclass(frozen=True)
+class DecideArgs(StaffArgs):
+    """`mash referral decide`."""
+
+    referral_id: str
+    level: str
+    outcome: str
+    rationale: str
+    json: bool
+
+
+@dataclass(frozen=True)
+class WithdrawnArgs:
+    """A withdrawn command: it reads none of its arguments."""
+
+
+@dataclass(frozen=True)
+class PurgeArgs(ConnectionArgs):
+    """`mash referral purge`."""
+
+    json: bool
+
+
+@dataclass(frozen=True)
+class SummaryShowArgs(StaffArgs):
+    """`mash summary show`."""
+
+    referral_id: str
+    format: str
+    out: Path | None
+    now: str | None
+    earlier: bool
 
 
 class _StderrProxy:
@@ -109,15 +253,16 @@ def _friendly(handler: Handler) -> Handler:
     return run
 
 
-def _call(args: argparse.Namespace, method: str, request: Any) -> Any:
+def _call(args: ConnectionArgs, method: str, request: Any) -> Any:
     """Call `Referrals.<method>` on the running broker as the token's staff member."""
     import grpc
 
     from broker.connection import NoRunningBroker, connect
 
-    if getattr(args, "by", None) and not args.token:
-        args.sub = args.by  # the development token's staff id
-    elif getattr(args, "by", None):
+    by = args.by if isinstance(args, StaffArgs) else None
+    if by and not args.token:
+        args = dataclasses.replace(args, sub=by)  # the development token's staff id
+    elif by:
         print("mash: --by is ignored: the actor is the token's staff id", file=sys.stderr)
     try:
         with connect(args) as client:
@@ -154,7 +299,7 @@ def register(sub: Subparsers) -> None:
                                  "at this ISO 8601 time")
     p.add_argument("--config", type=Path, help="local authority calendar TOML "
                                                "(default: HOME/config/timescales.toml if present)")
-    p.set_defaults(handler=_friendly(_timescale))
+    p.set_defaults(handler=_friendly(typed(TimescaleArgs, _timescale)))
     _register_referral(sub)
     _register_summary(sub)
 
@@ -172,7 +317,7 @@ def _register_referral(sub: Subparsers) -> None:
     _subject_args(p)
     _client_args(p)
     _json_flag(p)
-    p.set_defaults(handler=_friendly(_create))
+    p.set_defaults(handler=_friendly(typed(CreateArgs, _create)))
 
     p = rsub.add_parser("edit", help="correct a referral; add, correct or remove subjects",
                         description="A --subject with the subject_id of an existing subject "
@@ -188,14 +333,14 @@ def _register_referral(sub: Subparsers) -> None:
     p.add_argument("--note", default="", help="why (kept in the history)")
     _client_args(p)
     _json_flag(p)
-    p.set_defaults(handler=_friendly(_edit))
+    p.set_defaults(handler=_friendly(typed(EditArgs, _edit)))
 
     p = rsub.add_parser("show", help="a referral with its history and timescale", parents=[HOME])
     p.add_argument("referral_id")
     p.add_argument("--now", help="judge the timescale at this ISO 8601 time (default: now)")
     _client_args(p)
     _json_flag(p)
-    p.set_defaults(handler=_friendly(_show))
+    p.set_defaults(handler=_friendly(typed(ShowArgs, _show)))
 
     p = rsub.add_parser("list", help="open referrals, most urgent first", parents=[HOME])
     p.add_argument("--status", help=" | ".join(s.value for s in ReferralStatus))
@@ -205,7 +350,7 @@ def _register_referral(sub: Subparsers) -> None:
     p.add_argument("--now", help="judge timescales at this ISO 8601 time (default: now)")
     _client_args(p)
     _json_flag(p)
-    p.set_defaults(handler=_friendly(_list))
+    p.set_defaults(handler=_friendly(typed(ListArgs, _list)))
 
     p = rsub.add_parser(
         "lookup", help="ask every agency about the referral's subjects, through the broker",
@@ -217,7 +362,7 @@ def _register_referral(sub: Subparsers) -> None:
     p.add_argument("--agency", action="append", default=[], help="ask only these agencies")
     p.add_argument("--format", choices=["text", "json"], default="text")
     _client_args(p)
-    p.set_defaults(handler=_friendly(_referral_lookup))
+    p.set_defaults(handler=_friendly(typed(ReferralLookupArgs, _referral_lookup)))
 
     p = rsub.add_parser(
         "rerate", help="change the RAG rating (who and why are recorded)",
@@ -234,7 +379,7 @@ def _register_referral(sub: Subparsers) -> None:
                    help="only record the rating; ask no agency again")
     _client_args(p)
     _json_flag(p)
-    p.set_defaults(handler=_friendly(_rerate))
+    p.set_defaults(handler=_friendly(typed(RerateArgs, _rerate)))
 
     p = rsub.add_parser("status", help="move a referral: screening -> researching -> closed", parents=[HOME])
     p.add_argument("referral_id")
@@ -242,7 +387,7 @@ def _register_referral(sub: Subparsers) -> None:
     p.add_argument("--note", default="")
     _client_args(p)
     _json_flag(p)
-    p.set_defaults(handler=_friendly(_status))
+    p.set_defaults(handler=_friendly(typed(StatusArgs, _status)))
 
     p = rsub.add_parser("decide", help="record the team manager's decision", parents=[HOME])
     p.add_argument("referral_id")
@@ -251,7 +396,7 @@ def _register_referral(sub: Subparsers) -> None:
     p.add_argument("--rationale", required=True)
     _client_args(p, role=Role.MASH_TEAM_MANAGER, sub="tm-310")
     _json_flag(p)
-    p.set_defaults(handler=_friendly(_decide))
+    p.set_defaults(handler=_friendly(typed(DecideArgs, _decide)))
 
     p = rsub.add_parser("attach-summary",
                         help="withdrawn: the broker files each lookup's summary itself", parents=[HOME])
@@ -260,13 +405,13 @@ def _register_referral(sub: Subparsers) -> None:
     p.add_argument("--retain-days", action="append", default=[], metavar="AGREEMENT=DAYS")
     p.add_argument("--default-retain-days", type=int)
     p.add_argument("--policy-dir", type=Path)
-    p.set_defaults(handler=_attach)
+    p.set_defaults(handler=typed(WithdrawnArgs, _attach))
 
     p = rsub.add_parser("purge", help="delete summaries whose retention has passed "
                                       "(each deletion is recorded in the audit log)", parents=[HOME])
     _client_args(p, role=Role.MASH_TEAM_MANAGER, sub="tm-310", by=False)
     _json_flag(p)
-    p.set_defaults(handler=_friendly(_purge))
+    p.set_defaults(handler=_friendly(typed(PurgeArgs, _purge)))
 
 
 def _register_summary(sub: Subparsers) -> None:
@@ -281,7 +426,7 @@ def _register_summary(sub: Subparsers) -> None:
     p.add_argument("--earlier", action="store_true",
                    help="also every earlier answer of each agency")
     _client_args(p)
-    p.set_defaults(handler=_friendly(_summary_show))
+    p.set_defaults(handler=_friendly(typed(SummaryShowArgs, _summary_show)))
 
 
 def _json_flag(p: argparse.ArgumentParser) -> None:
@@ -326,9 +471,8 @@ def parse_aware(name: str, value: str) -> datetime:
     return moment
 
 
-def _as_of(args: argparse.Namespace) -> str:
-    value = getattr(args, "now", None)
-    return parse_aware("--now", value).isoformat() if value else ""
+def _as_of(now: str | None) -> str:
+    return parse_aware("--now", now).isoformat() if now else ""
 
 
 def _parse_subject(spec: str) -> dict[str, str]:
@@ -380,7 +524,7 @@ def _subject_message(n: int, spec: object) -> pb.Subject:
                       identifiers=pb.Identifiers(other_names=[o for o in others if o], **ids))
 
 
-def _subjects(args: argparse.Namespace) -> list[pb.Subject]:
+def _subjects(args: CreateArgs | EditArgs) -> list[pb.Subject]:
     """The --subject and --subjects-file people as `mash.v1.Subject`s."""
     specs: list[object] = [_parse_subject(s) for s in args.subject]
     if args.subjects_file:
@@ -425,12 +569,12 @@ def referral_view(r: rpb.Referral) -> dict[str, Any]:
     }
 
 
-def _print_referral(args: argparse.Namespace, referral: rpb.Referral,
+def _print_referral(as_json: bool, referral: rpb.Referral,
                     refetch: dict[str, Any] | None = None) -> int:
     view = referral_view(referral)
     if refetch is not None:
         view["refetch"] = refetch
-    if args.json:
+    if as_json:
         print(json.dumps(view, indent=2, ensure_ascii=False))
         return 0
     state = f" ({view['timescale'].replace('_', ' ')})" if view["timescale"] else ""
@@ -449,7 +593,7 @@ def _print_referral(args: argparse.Namespace, referral: rpb.Referral,
 
 # ---------------------------------------------------------------- handlers
 
-def _timescale(args: argparse.Namespace) -> int:
+def _timescale(args: TimescaleArgs) -> int:
     rag = parse(Rag, args.rag)
     received = parse_aware("--received", args.received)
     calendar = calendar_for(args.config, args.home)
@@ -469,33 +613,33 @@ def _timescale(args: argparse.Namespace) -> int:
     return 0
 
 
-def _create(args: argparse.Namespace) -> int:
+def _create(args: CreateArgs) -> int:
     from mash.v1 import referrals_pb2 as rpb
 
     received = parse_aware("--received", args.received).isoformat() if args.received else ""
     referral = _call(args, "CreateReferral", rpb.CreateReferralRequest(
         referral_id=args.referral_id or "", source=args.source, reason=args.reason,
         rag=args.rag, received_at=received, subjects=_subjects(args)))
-    return _print_referral(args, referral)
+    return _print_referral(args.json, referral)
 
 
-def _edit(args: argparse.Namespace) -> int:
+def _edit(args: EditArgs) -> int:
     from mash.v1 import referrals_pb2 as rpb
 
     referral = _call(args, "EditReferral", rpb.EditReferralRequest(
         referral_id=args.referral_id, reason=args.reason or "", source=args.source or "",
         put_subjects=_subjects(args), remove_subject_ids=args.remove, note=args.note))
-    return _print_referral(args, referral)
+    return _print_referral(args.json, referral)
 
 
-def _show(args: argparse.Namespace) -> int:
+def _show(args: ShowArgs) -> int:
     from mash.v1 import referrals_pb2 as rpb
 
     referral = _call(args, "GetReferral", rpb.GetReferralRequest(
-        referral_id=args.referral_id, as_of=_as_of(args)))
+        referral_id=args.referral_id, as_of=_as_of(args.now)))
     if args.json:
-        return _print_referral(args, referral)
-    _print_referral(args, referral)
+        return _print_referral(args.json, referral)
+    _print_referral(args.json, referral)
     print(f"  received {referral.received_at} from {referral.source}: {referral.reason}")
     for s in referral.subjects:
         name = " ".join(filter(None, (s.identifiers.given_name, s.identifiers.family_name)))
@@ -511,12 +655,12 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
+def _list(args: ListArgs) -> int:
     from mash.v1 import referrals_pb2 as rpb
 
     response = _call(args, "ListReferrals", rpb.ListReferralsRequest(
         status=args.status or "", include_closed=args.all, query=args.search,
-        as_of=_as_of(args)))
+        as_of=_as_of(args.now)))
     views = [referral_view(r) for r in response.referrals]
     if args.json:
         print(json.dumps([{k: v[k] for k in ("referral_id", "status", "rag", "received_at",
@@ -530,23 +674,24 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _consent(args: argparse.Namespace) -> pb.Consent:
+def _consent(args: ReferralLookupArgs | RerateArgs) -> pb.Consent:
     from mash.v1 import mash_pb2 as pb
 
     return pb.Consent(state=args.consent or "", reason=args.consent_reason or "")
 
 
-def _referral_lookup(args: argparse.Namespace) -> int:
+def _referral_lookup(args: ReferralLookupArgs) -> int:
     from mash.v1 import referrals_pb2 as rpb
 
     _call(args, "Lookup", rpb.ReferralLookupRequest(
         referral_id=args.referral_id, purpose=args.purpose, statutory_gateway=args.gateway or "",
         consent=_consent(args), agencies=args.agency))
-    args.out, args.now, args.earlier = None, None, False
-    return _summary_show(args)
+    return _summary_show(SummaryShowArgs(**{
+        f.name: getattr(args, f.name) for f in dataclasses.fields(StaffArgs)},
+        referral_id=args.referral_id, format=args.format, out=None, now=None, earlier=False))
 
 
-def _rerate(args: argparse.Namespace) -> int:
+def _rerate(args: RerateArgs) -> int:
     from mash.v1 import referrals_pb2 as rpb
 
     response = _call(args, "Rerate", rpb.RerateRequest(
@@ -557,36 +702,36 @@ def _rerate(args: argparse.Namespace) -> int:
     if refetch.outcome == "no_earlier_lookup":
         print(f"mash: {refetch.message} (run `mash referral lookup`)", file=sys.stderr)
     if refetch.outcome not in ("asked", "nothing_new"):
-        return _print_referral(args, response.referral)
-    return _print_referral(args, response.referral, refetch={
+        return _print_referral(args.json, response.referral)
+    return _print_referral(args.json, response.referral, refetch={
         "outcome": refetch.outcome, "message": refetch.message,
         "asked": [{"agency": a.agency, "categories": list(a.categories)}
                   for a in refetch.asked],
         "lookup_id": refetch.lookup_id or None})
 
 
-def _status(args: argparse.Namespace) -> int:
+def _status(args: StatusArgs) -> int:
     from mash.v1 import referrals_pb2 as rpb
 
-    return _print_referral(args, _call(args, "SetStatus", rpb.SetStatusRequest(
+    return _print_referral(args.json, _call(args, "SetStatus", rpb.SetStatusRequest(
         referral_id=args.referral_id, status=args.status, note=args.note)))
 
 
-def _decide(args: argparse.Namespace) -> int:
+def _decide(args: DecideArgs) -> int:
     from mash.v1 import referrals_pb2 as rpb
 
-    return _print_referral(args, _call(args, "Decide", rpb.DecideRequest(
+    return _print_referral(args.json, _call(args, "Decide", rpb.DecideRequest(
         referral_id=args.referral_id, level_of_need=args.level, outcome=args.outcome,
         rationale=args.rationale)))
 
 
-def _attach(args: argparse.Namespace) -> int:
+def _attach(args: WithdrawnArgs) -> int:
     raise UsageError("attach-summary is withdrawn: the broker files each lookup's summary "
                      "with its referral itself (`mash referral lookup`), and a summary from "
                      "a file carries no agency signature the broker could verify")
 
 
-def _purge(args: argparse.Namespace) -> int:
+def _purge(args: PurgeArgs) -> int:
     from mash.v1 import referrals_pb2 as rpb
 
     response = _call(args, "PurgeExpired", rpb.PurgeExpiredRequest())
@@ -599,12 +744,12 @@ def _purge(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary_show(args: argparse.Namespace) -> int:
+def _summary_show(args: SummaryShowArgs) -> int:
     from mash.v1 import referrals_pb2 as rpb
 
     response = _call(args, "GetSummary", rpb.SummaryRequest(
         referral_id=args.referral_id, format=args.format, include_earlier=args.earlier,
-        as_of=_as_of(args)))
+        as_of=_as_of(args.now)))
     text = response.document
     if args.out is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")

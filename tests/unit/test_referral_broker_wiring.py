@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from broker import referral_flow
-from broker.connection import NoRunningBroker, broker_address
+from broker.connection import ConnectionArgs, NoRunningBroker, broker_address
 from broker.planning import Requester
 from broker.referral_record import InvalidReferral
 from broker.referrals import SqliteReferralStore
@@ -190,9 +189,11 @@ def test_latest_purpose_comes_from_the_latest_filed_summary(
     assert referral_flow.latest_purpose([]) is None
 
 
-def _args(home: Path, **kw: str | None) -> argparse.Namespace:
-    return argparse.Namespace(home=str(home), address=kw.get("address"),
-                              broker_id=kw.get("broker_id", "mash-demo"))
+def _args(home: Path, *, address: str | None = None,
+          broker_id: str = "mash-demo") -> ConnectionArgs:
+    return ConnectionArgs(home=str(home), address=address, broker_id=broker_id, server_name=None,
+                          token=None, role="mash_social_worker", sub="sw-104",
+                          client="client-staff")
 
 
 def test_the_broker_is_found_from_its_port_file(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ from mash.errors import InvariantError
 #: Parts whose every command takes typed arguments.
 TYPED_PARTS = ("mash audit", "mash pki", "mash token", "mash idp", "mash seed", "mash match",
                "mash broker", "mash lookup", "mash review", "mash console", "mash demo",
-               "mash adapter", "mash policy")
+               "mash adapter", "mash policy",
+               "mash referral", "mash summary", "mash timescale", "mash bench")
 
 
 def _commands(parser: argparse.ArgumentParser, path: str,
