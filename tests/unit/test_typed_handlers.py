@@ -57,6 +57,13 @@ def test_these_parts_take_typed_arguments_everywhere(part: str) -> None:
     assert untyped == []
 
 
+def test_no_command_is_left_untyped() -> None:
+    untyped = [path for path, parser, _ in COMMANDS
+               if "handler" in parser._defaults
+               and arguments_of(parser._defaults["handler"]) is None]
+    assert untyped == []
+
+
 @dataclass(frozen=True)
 class _Args:
     home: str | None
