@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 from cryptography.exceptions import InvalidSignature
@@ -102,7 +102,7 @@ class ApprovalRecord:
                 "signature": base64.b64encode(self.signature).decode("ascii")}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ApprovalRecord:
+    def from_json(cls, data: Mapping[str, object]) -> ApprovalRecord:
         """Parse a stored record; raise `MalformedApproval` on any problem."""
         try:
             raw = decode(ApprovalFile, data, "approval record")

@@ -29,13 +29,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Final, Literal, TypeAlias
 
+import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from mash.canonical import canonical_bytes
+from mash.canonical import JsonValue, canonical_bytes
 from mash.clock import utc_now
 from mash.config import ConfigError, Strict, decode
 from mash.home import Home
@@ -57,9 +58,9 @@ from policy.mash_slots import InstalledFile, SlotError, check_mash_id, read_slot
 from policy.schema import parse_agreement
 
 #: A bundle of the home's own agreements, naming no MASH (still read and installed).
-BUNDLE_TYPE = "mash-policy-bundle/v1"
+BUNDLE_TYPE: Final = "mash-policy-bundle/v1"
 #: A bundle published by one MASH (`mash_id`), installed into that MASH's slot.
-MASH_BUNDLE_TYPE = "mash-policy-bundle/v2"
+MASH_BUNDLE_TYPE: Final = "mash-policy-bundle/v2"
 #: A bundle larger than this is refused before it is parsed.
 MAX_BUNDLE_BYTES = 8 * 1024 * 1024
 
@@ -90,19 +91,19 @@ def fingerprint(key: Ed25519PublicKey) -> str:
     return ":".join(digest[i:i + 4] for i in range(0, 32, 4))
 
 
-def _canonical(body: Mapping[str, Any]) -> bytes:
+def _canonical(body: Mapping[str, JsonValue]) -> bytes:
     return canonical_bytes(body)  # RFC 8785, as everything signed
 
 
-def sign_bundle(body: Mapping[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
+def sign_bundle(body: Mapping[str, JsonValue], key: Ed25519PrivateKey) -> dict[str, JsonValue]:
     """`body` (a bundle without its signature) with `key`'s signature over it."""
     return {**body, "signature": base64.b64encode(key.sign(_canonical(body))).decode()}
 
 
 def export_bundle(home: Home, policy_dir: Path, *, signer: str, key: Ed25519PrivateKey,
-                  at: datetime, mash_id: str | None = None) -> dict[str, Any]:
+                  at: datetime, mash_id: str | None = None) -> MashBundleFile:
     """The signed bundle MASH `mash_id` publishes: `policy_dir`'s agreements, the home's
-    approvals of them and its approvers.
+    approvals of them and its approvers (`bundle_json` is the document to write).
 
     `mash_id` defaults to the one MASH the agreements name; an agreement with another MASH
     is refused (each MASH publishes its own).
@@ -124,7 +125,7 @@ def export_bundle(home: Home, policy_dir: Path, *, signer: str, key: Ed25519Priv
     except SlotError as exc:
         raise BundleError(str(exc)) from None
     agreements: dict[str, str] = {}
-    approvals: list[dict[str, str]] = []
+    approvals: list[ApprovalJson] = []
     for path, agreement in parsed:
         if agreement.mash_id != mash:
             raise BundleError(f"{path.name} ({agreement.id}) is an agreement with "
@@ -133,13 +134,16 @@ def export_bundle(home: Home, policy_dir: Path, *, signer: str, key: Ed25519Priv
                               "--policy-dir)")
         agreements[path.name] = path.read_text(encoding="utf-8")
         records, _bad = read_records(approvals_dir(home), agreement.id)
-        approvals += [r.to_json() for r in records
+        approvals += [dict[str, object](r.to_json()) for r in records
                       if r.agreement_sha256 == agreement.sha256 and r.approver in trusted]
-    body = {"type": MASH_BUNDLE_TYPE, "mash_id": mash, "created_at": at.isoformat(),
-            "signer": signer, "agreements": agreements, "approvals": approvals,
-            "approvers": {name: base64.b64encode(k.public_bytes_raw()).decode()
-                          for name, k in sorted(trusted.items())}}
-    return sign_bundle(body, key)
+    unsigned = MashBundleFile(
+        type=MASH_BUNDLE_TYPE, mash_id=mash, created_at=at.isoformat(), signer=signer,
+        agreements=agreements, approvals=tuple(approvals),
+        approvers={name: base64.b64encode(k.public_bytes_raw()).decode()
+                   for name, k in sorted(trusted.items())},
+        signature="")
+    signature = key.sign(_canonical(_signed_part(unsigned)))
+    return msgspec.structs.replace(unsigned, signature=base64.b64encode(signature).decode())
 
 
 def _the_one_mash(parsed: list[tuple[Path, Agreement]]) -> str:
@@ -150,6 +154,11 @@ def _the_one_mash(parsed: list[tuple[Path, Agreement]]) -> str:
     return named[0]
 
 
+#: An approval record as a bundle carries it: plain JSON, checked (`ApprovalRecord.from_json`)
+#: and verified on install, so a bad one is refused with what is wrong with it.
+ApprovalJson: TypeAlias = dict[str, object]
+
+
 class BundleFile(Strict, frozen=True):
     """A policy bundle naming no MASH (`mash-policy-bundle/v1`), checked before it is verified."""
 
@@ -158,7 +167,7 @@ class BundleFile(Strict, frozen=True):
     signer: str
     #: file name -> the agreement file's text
     agreements: dict[str, str]
-    approvals: tuple[dict[str, Any], ...]
+    approvals: tuple[ApprovalJson, ...]
     #: approver name -> raw Ed25519 public key, base64
     approvers: dict[str, str]
     signature: str
@@ -174,23 +183,42 @@ class MashBundleFile(Strict, frozen=True):
     created_at: str
     signer: str
     agreements: dict[str, str]
-    approvals: tuple[dict[str, Any], ...]
+    approvals: tuple[ApprovalJson, ...]
     approvers: dict[str, str]
     signature: str
 
 
-def read_bundle(path: Path) -> dict[str, Any]:
-    """A bundle file's JSON, size- and shape-checked (not yet verified)."""
+#: A bundle of either version, decoded and shape-checked but not yet verified.
+Bundle: TypeAlias = BundleFile | MashBundleFile
+
+
+def bundle_json(bundle: Bundle) -> dict[str, JsonValue]:
+    """The bundle as the JSON document it is written as (field order as declared)."""
+    doc: dict[str, JsonValue] = msgspec.to_builtins(bundle)
+    return doc
+
+
+def _signed_part(bundle: Bundle) -> dict[str, JsonValue]:
+    """What the signature covers: every field but the signature.
+
+    The structs refuse unknown fields and have no defaults, so this is the document exactly
+    as read (the approvals are kept as the JSON they were read from).
+    """
+    return {k: v for k, v in bundle_json(bundle).items() if k != "signature"}
+
+
+def read_bundle(path: Path) -> Bundle:
+    """A bundle file, size- and shape-checked (not yet verified)."""
     return _read(path)[0]
 
 
-def _read(path: Path) -> tuple[dict[str, Any], str]:
-    """The bundle's JSON and the sha256 of the very bytes it was read from."""
+def _read(path: Path) -> tuple[Bundle, str]:
+    """The bundle and the sha256 of the very bytes it was read from."""
     try:
         if path.stat().st_size > MAX_BUNDLE_BYTES:
             raise BundleError(f"{path} is larger than {MAX_BUNDLE_BYTES} bytes")
         raw = path.read_bytes()
-        doc = json.loads(raw.decode("utf-8"))
+        doc: object = json.loads(raw.decode("utf-8"))
     except OSError as exc:
         raise BundleError(f"cannot read {path}: {exc.strerror}") from None
     except ValueError:
@@ -200,20 +228,20 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
         raise BundleError(f"{path} is not a policy bundle ({MASH_BUNDLE_TYPE} or "
                           f"{BUNDLE_TYPE})")
     try:
-        decode(BundleFile if kind == BUNDLE_TYPE else MashBundleFile, doc, path)
+        bundle: Bundle = (decode(BundleFile, doc, path) if kind == BUNDLE_TYPE
+                          else decode(MashBundleFile, doc, path))
     except ConfigError as exc:
         raise BundleError(str(exc)) from None
-    # the signature covers the document as read, so the caller gets it exactly as read
-    return doc, hashlib.sha256(raw).hexdigest()
+    return bundle, hashlib.sha256(raw).hexdigest()
 
 
-def bundle_approvers(doc: Mapping[str, Any]) -> dict[str, Ed25519PublicKey]:
+def bundle_approvers(doc: Bundle) -> dict[str, Ed25519PublicKey]:
     """The approver keys a bundle carries (to pin on a first install, after checking them)."""
     out = {}
-    for name, value in doc["approvers"].items():
+    for name, value in doc.approvers.items():
         try:
-            out[str(name)] = Ed25519PublicKey.from_public_bytes(
-                base64.b64decode(str(value), validate=True))
+            out[name] = Ed25519PublicKey.from_public_bytes(
+                base64.b64decode(value, validate=True))
         except ValueError:
             raise BundleError(f"the bundle's key for approver {name!r} is not an Ed25519 key"
                               ) from None
@@ -230,26 +258,26 @@ def install_bundle(home: Home, path: Path, *, pin_approvers: bool = False,
     are never taken from a bundle.
     """
     doc, sha256 = _read(path)
-    if doc["type"] == BUNDLE_TYPE:
+    if isinstance(doc, BundleFile):
         return _install_home(home, doc, sha256, pin_approvers)
     return _install_for_mash(home, doc, sha256, pin_approvers, at or utc_now())
 
 
-def _verified_approvals(doc: Mapping[str, Any], pinned: Mapping[str, Ed25519PublicKey],
+def _verified_approvals(doc: Bundle, pinned: Mapping[str, Ed25519PublicKey],
                         whose: str) -> list[ApprovalRecord]:
     """Check the bundle's signature by a pinned approver, then every approval in it."""
-    signer = doc["signer"]
+    signer = doc.signer
     if signer not in pinned:
         raise BundleError(f"the bundle is signed by {signer!r}, who is not a pinned approver"
                           f"{whose}")
-    body = {k: v for k, v in doc.items() if k != "signature"}
     try:
-        pinned[signer].verify(base64.b64decode(doc["signature"], validate=True), _canonical(body))
+        pinned[signer].verify(base64.b64decode(doc.signature, validate=True),
+                              _canonical(_signed_part(doc)))
     except (InvalidSignature, ValueError):
         raise BundleError(f"the bundle's signature by {signer!r} does not verify: it was "
                           "altered or not signed by that approver") from None
     records = []
-    for raw in doc["approvals"]:
+    for raw in doc.approvals:
         try:
             record = ApprovalRecord.from_json(raw)
             verify_record(record, pinned)
@@ -259,12 +287,12 @@ def _verified_approvals(doc: Mapping[str, Any], pinned: Mapping[str, Ed25519Publ
     return records
 
 
-def _write_agreements(doc: Mapping[str, Any], folder: Path) -> list[Agreement]:
+def _write_agreements(doc: Bundle, folder: Path) -> list[Agreement]:
     """Write the bundle's agreement files into `folder`, each checked as it is written."""
     folder.mkdir()
     out = []
-    for name, text in doc["agreements"].items():
-        if not isinstance(text, str) or Path(name).name != name or not name.endswith(".toml"):
+    for name, text in doc.agreements.items():
+        if Path(name).name != name or not name.endswith(".toml"):
             raise BundleError(f"the bundle's agreement file name {name!r} is not allowed")
         (folder / name).write_text(text, encoding="utf-8")
         agreement, problems = parse_agreement(folder / name)
@@ -281,10 +309,10 @@ def _write_agreements(doc: Mapping[str, Any], folder: Path) -> list[Agreement]:
     return out
 
 
-def _install_for_mash(home: Home, doc: Mapping[str, Any], sha256: str, pin: bool,
+def _install_for_mash(home: Home, doc: MashBundleFile, sha256: str, pin: bool,
                       at: datetime) -> InstalledBundle:
     try:
-        mash = check_mash_id(doc["mash_id"])
+        mash = check_mash_id(doc.mash_id)
         slot = read_slot(home, mash)
     except SlotError as exc:
         raise BundleError(str(exc)) from None
@@ -314,16 +342,16 @@ def _install_for_mash(home: Home, doc: Mapping[str, Any], sha256: str, pin: bool
             write_record(record, folder / "approvals")
         for name, key in sorted(pinned.items()):
             pin_approver(folder / "approvers.toml", name, key)
-        return InstalledFile(type="mash-policy-slot/v1", mash_id=mash, signer=doc["signer"],
-                             created_at=doc["created_at"], bundle_sha256=sha256,
+        return InstalledFile(type="mash-policy-slot/v1", mash_id=mash, signer=doc.signer,
+                             created_at=doc.created_at, bundle_sha256=sha256,
                              installed_at=at.isoformat())
 
     replace_slot(home, mash, fill)
-    return InstalledBundle(doc["signer"], doc["created_at"], tuple(sorted(names)), len(records),
+    return InstalledBundle(doc.signer, doc.created_at, tuple(sorted(names)), len(records),
                            sha256, mash_id=mash)
 
 
-def _install_home(home: Home, doc: Mapping[str, Any], sha256: str,
+def _install_home(home: Home, doc: BundleFile, sha256: str,
                   pin: bool) -> InstalledBundle:
     """A bundle naming no MASH: the home's own agreements and approvals, swapped whole."""
     pinned = load_trusted_approvers(approvers_file(home))
@@ -352,7 +380,7 @@ def _install_home(home: Home, doc: Mapping[str, Any], sha256: str,
     if pin:  # after the files: until then nothing verifies, so nothing is applied early
         for name, key in pinned.items():
             pin_approver(approvers_file(home), name, key)
-    return InstalledBundle(doc["signer"], doc["created_at"],
+    return InstalledBundle(doc.signer, doc.created_at,
                            tuple(sorted(a.id for a in agreements)), len(records), sha256,
                            superseded=tuple(sorted(a.id for a in agreements
                                                    if a.mash_id in own_slots)))

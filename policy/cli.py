@@ -368,7 +368,7 @@ def _status_live(home: Home, fmt: str) -> int:
 
 def _bundle_export(args: BundleExportArgs) -> int:
     from policy.approval import load_approver_key
-    from policy.bundle import export_bundle
+    from policy.bundle import bundle_json, export_bundle
 
     home = Home.at(args.home)
     try:
@@ -377,9 +377,9 @@ def _bundle_export(args: BundleExportArgs) -> int:
         raise UsageError(f"no signing key for approver {args.signer!r} in {home.root}") from None
     doc = _guard(lambda: export_bundle(home, _dir(args.policy_dir, home), signer=args.signer,
                                        key=key, at=_now(), mash_id=args.mash_id))
-    write_text(args.out, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    print(f"bundle of {doc['mash_id']}: {len(doc['agreements'])} agreement(s) and "
-          f"{len(doc['approvals'])} approval(s), signed by {args.signer}, written to {args.out}")
+    write_text(args.out, json.dumps(bundle_json(doc), indent=2, ensure_ascii=False) + "\n")
+    print(f"bundle of {doc.mash_id}: {len(doc.agreements)} agreement(s) and "
+          f"{len(doc.approvals)} approval(s), signed by {args.signer}, written to {args.out}")
     return 0
 
 
@@ -401,15 +401,15 @@ def _bundle_install(args: BundleInstallArgs) -> int:
 
 
 def _bundle_show(args: BundleShowArgs) -> int:
-    from policy.bundle import bundle_approvers, fingerprint, read_bundle
+    from policy.bundle import MashBundleFile, bundle_approvers, fingerprint, read_bundle
 
     doc = _guard(lambda: read_bundle(args.bundle))
-    print(f"policy bundle of {doc['mash_id']}" if doc.get("mash_id") else
-          "policy bundle naming no MASH (installs into the home's own agreements)",
-          f"signed by {doc['signer']} at {doc['created_at']}")
-    for name in sorted(doc["agreements"]):
+    print(f"policy bundle of {doc.mash_id}" if isinstance(doc, MashBundleFile) and doc.mash_id
+          else "policy bundle naming no MASH (installs into the home's own agreements)",
+          f"signed by {doc.signer} at {doc.created_at}")
+    for name in sorted(doc.agreements):
         print(f"  agreement file {name}")
-    print(f"  {len(doc['approvals'])} approval record(s)")
+    print(f"  {len(doc.approvals)} approval record(s)")
     for name, key in sorted(_guard(lambda: bundle_approvers(doc)).items()):
         print(f"  approver {name:28} key fingerprint {fingerprint(key)}")
     return 0

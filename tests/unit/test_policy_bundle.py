@@ -18,6 +18,7 @@ from policy.bundle import (
     BUNDLE_TYPE,
     BundleError,
     _canonical,
+    bundle_json,
     export_bundle,
     install_bundle,
     sign_bundle,
@@ -60,8 +61,8 @@ def north_ig(tmp_path_factory: pytest.TempPathFactory) -> Home:
 
 
 def _export(ig: Home, out: Path, signer: str = DEV_APPROVERS[0]) -> dict[str, Any]:
-    doc = export_bundle(ig, agreements_dir(ig), signer=signer,
-                        key=load_approver_key(ig, signer), at=NOW)
+    doc = bundle_json(export_bundle(ig, agreements_dir(ig), signer=signer,
+                                    key=load_approver_key(ig, signer), at=NOW))
     out.write_text(json.dumps(doc))
     return doc
 
@@ -244,8 +245,8 @@ def test_export_refuses_another_mashs_agreement(ig_home: Home, north_ig: Home,
 def test_a_bundle_naming_no_mash_still_installs_into_the_homes_own_folder(
         ig_home: Home, north_ig: Home, tmp_path: Path) -> None:
     key = load_approver_key(ig_home, DEV_APPROVERS[0])
-    doc = export_bundle(ig_home, agreements_dir(ig_home), signer=DEV_APPROVERS[0], key=key,
-                        at=NOW)
+    doc = bundle_json(export_bundle(ig_home, agreements_dir(ig_home), signer=DEV_APPROVERS[0],
+                                    key=key, at=NOW))
     body = {k: v for k, v in doc.items() if k not in ("signature", "mash_id")}
     legacy = tmp_path / "v1.json"
     legacy.write_text(json.dumps(sign_bundle(body | {"type": BUNDLE_TYPE}, key)))

@@ -65,7 +65,7 @@ def _bundle(tmp_path: Path, **edit: object) -> Path:
 ])
 def test_a_bad_bundle_names_the_field(tmp_path: Path, edit: dict[str, object],
                                       problem: str) -> None:
-    assert read_bundle(_bundle(tmp_path))["signer"] == "ig-lead"
+    assert read_bundle(_bundle(tmp_path)).signer == "ig-lead"
     path = _bundle(tmp_path, **edit)
     with pytest.raises(BundleError) as raised:
         read_bundle(path)
