@@ -26,11 +26,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeAlias
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from certs.authority import thumbprint_of_file
 from certs.files import write_private, write_public
@@ -70,6 +70,12 @@ _MAX_TIMESTAMP = 1e11
 #: Tokens larger than this are refused unparsed (bounds the work an attacker can cause).
 MAX_TOKEN_BYTES = 8192
 DEFAULT_MAX_LIFETIME_S = 3600
+#: The public keys a validator may be given directly (kid -> key), as pyjwt verifies with them.
+PUBLIC_KEY_TYPES = (ec.EllipticCurvePublicKey, rsa.RSAPublicKey, ed25519.Ed25519PublicKey,
+                    ed448.Ed448PublicKey)
+#: An issuer key: a JWK from the JWKS (its algorithm fixed), or a public key given by kid.
+VerifyingKey: TypeAlias = (jwt.PyJWK | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+                           | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey)
 
 
 log = get_logger("identity")
@@ -208,7 +214,7 @@ class TokenValidator:
         self,
         issuer: str,
         audience: str,
-        jwks_or_keys: Mapping[str, Any],
+        jwks_or_keys: Mapping[str, object],
         *,
         org: str,
         algorithms: Sequence[str] = (ALGORITHM,),
@@ -239,12 +245,15 @@ class TokenValidator:
 
     @classmethod
     def from_home(cls, home: Home, *, broker_id: str = DEFAULT_BROKER_ID, clock: Clock = utc_now,
-                  **kwargs: Any) -> TokenValidator:
+                  leeway_s: int = 30, max_lifetime_s: int = DEFAULT_MAX_LIFETIME_S,
+                  cache_size: int = 4096) -> TokenValidator:
         """A validator for the development issuer of `home`, for broker `broker_id` (its
         audience, its MASH as the organisation); reads the issuer's public JWKS."""
         jwks = json.loads(jwks_path(home).read_text(encoding="utf-8"))
+        if not isinstance(jwks, dict):
+            raise ValueError(f"{jwks_path(home)} is not a JWKS")
         return cls(DEV_ISSUER, audience_for(broker_id), jwks, org=broker_id, clock=clock,
-                   **kwargs)
+                   leeway_s=leeway_s, max_lifetime_s=max_lifetime_s, cache_size=cache_size)
 
     def validate(self, token: str, presented_thumbprint: str | None) -> StaffIdentity:
         """The staff identity of a valid token presented over the client certificate whose
@@ -313,7 +322,7 @@ class TokenValidator:
             raise MalformedToken(f"token refused: {type(exc).__name__}") from None
         return self._identity(claims, now)
 
-    def _key_for(self, header: Mapping[str, Any], token: str) -> Any:
+    def _key_for(self, header: Mapping[str, object], token: str) -> VerifyingKey:
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self.algorithms:
             raise DisallowedAlgorithm(f"token algorithm {str(alg)[:32]!r} is not allowed")
@@ -335,7 +344,7 @@ class TokenValidator:
             raise DisallowedAlgorithm(f"key {kid} is for {key_alg}, token says {alg}")
         return key
 
-    def _identity(self, claims: Mapping[str, Any], now: datetime) -> StaffIdentity:
+    def _identity(self, claims: Mapping[str, object], now: datetime) -> StaffIdentity:
         exp, nbf, iat = (_numeric(claims, c) for c in ("exp", "nbf", "iat"))
         ts = now.timestamp()
         if ts >= exp + self.leeway:  # RFC 7519: not accepted "on or after" exp
@@ -344,24 +353,22 @@ class TokenValidator:
             raise NotYetValid("token is not valid yet")
         if exp - iat > self.max_lifetime:
             raise TokenTooLongLived(f"token lifetime exceeds {self.max_lifetime} s")
-        for name in ("role", "org", "sub", "jti"):
-            if not isinstance(claims.get(name), str) or not claims[name]:
-                raise MissingClaim(f"missing claim {name!r}")
-        if not hmac.compare_digest(claims["org"].encode(), self.org.encode()):
+        role_name, org, sub, jti = (_text_claim(claims, n) for n in ("role", "org", "sub", "jti"))
+        if not hmac.compare_digest(org.encode(), self.org.encode()):
             raise WrongOrganisation("token is for another organisation than this MASH")
         try:
-            role = parse(Role, claims["role"])
+            role = parse(Role, role_name)
         except UnknownVocabulary:
             raise UnknownRole("token role is not a known role") from None
         return StaffIdentity(
-            sub=claims["sub"], role=role, org=claims["org"], jti=claims["jti"],
+            sub=sub, role=role, org=org, jti=jti,
             expires_at=datetime.fromtimestamp(exp, UTC), cert_thumbprint=_bound_thumbprint(claims),
         )
 
 
-def _header(token: str) -> Mapping[str, Any]:
+def _header(token: str) -> Mapping[str, object]:
     try:
-        header = jwt.get_unverified_header(token)
+        header: object = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError:  # DecodeError, and e.g. a `kid` that is not a string
         raise MalformedToken("token header cannot be decoded") from None
     if not isinstance(header, dict):
@@ -369,7 +376,14 @@ def _header(token: str) -> Mapping[str, Any]:
     return header
 
 
-def _numeric(claims: Mapping[str, Any], name: str) -> float:
+def _text_claim(claims: Mapping[str, object], name: str) -> str:
+    value = claims.get(name)
+    if not isinstance(value, str) or not value:
+        raise MissingClaim(f"missing claim {name!r}")
+    return value
+
+
+def _numeric(claims: Mapping[str, object], name: str) -> float:
     value = claims.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise MissingClaim(f"claim {name!r} must be a number")
@@ -379,7 +393,7 @@ def _numeric(claims: Mapping[str, Any], name: str) -> float:
     return number
 
 
-def _bound_thumbprint(claims: Mapping[str, Any]) -> str:
+def _bound_thumbprint(claims: Mapping[str, object]) -> str:
     """The `cnf.x5t#S256` of a token (RFC 8705), or `UnboundToken`."""
     cnf = claims.get("cnf")
     thumbprint = cnf.get(CNF_X5T_S256) if isinstance(cnf, dict) else None
@@ -389,20 +403,25 @@ def _bound_thumbprint(claims: Mapping[str, Any]) -> str:
     return thumbprint
 
 
-def _load_keys(jwks_or_keys: Mapping[str, Any]) -> dict[str, tuple[Any, str | None]]:
+def _load_keys(jwks_or_keys: Mapping[str, object]) -> dict[str, tuple[VerifyingKey, str | None]]:
+    keys: dict[str, tuple[VerifyingKey, str | None]] = {}
     if "keys" in jwks_or_keys and isinstance(jwks_or_keys["keys"], list):
         try:
             jwk_set = jwt.PyJWKSet.from_dict(dict(jwks_or_keys))
         except jwt.PyJWKSetError as exc:
             raise ValueError(f"unusable JWKS: {exc}") from None
-        keys: dict[str, tuple[Any, str | None]] = {}
         for jwk in jwk_set.keys:
             if not jwk.key_id:
                 raise ValueError("every JWKS key needs a kid")
-            # algorithm_name is the JWK's declared "alg" (or inferred from kty/crv).
-            keys[jwk.key_id] = (jwk.key, jwk.algorithm_name)
+            # algorithm_name is the JWK's declared "alg" (or inferred from kty/crv); pyjwt
+            # verifies a PyJWK with that algorithm only.
+            keys[jwk.key_id] = (jwk, jwk.algorithm_name)
         return keys
-    return {str(kid): (key, None) for kid, key in jwks_or_keys.items()}
+    for kid, key in jwks_or_keys.items():
+        if not isinstance(key, PUBLIC_KEY_TYPES):
+            raise ValueError(f"the key for kid {kid!r} is not a public key")
+        keys[str(kid)] = (key, None)
+    return keys
 
 
 __all__ = [
