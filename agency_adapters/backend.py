@@ -24,12 +24,14 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from mash.vocab import Category
 
 if TYPE_CHECKING:
+    from agency_adapters.config import AdapterConfig
     from agency_adapters.matching.frequencies import NameFrequencies
+    from mash.v1 import mash_pb2
 
 
 class BackendError(Exception):
@@ -146,7 +148,7 @@ class QueryIdentifiers:
     born_between: tuple[str, str] | None = None
 
     @classmethod
-    def from_proto(cls, msg: Any) -> QueryIdentifiers:
+    def from_proto(cls, msg: mash_pb2.Identifiers) -> QueryIdentifiers:
         """Build from a `mash.v1.Identifiers` message (proto3: empty string means absent)."""
         return cls(
             given_name=msg.given_name,
@@ -161,13 +163,14 @@ class QueryIdentifiers:
         )
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> QueryIdentifiers:
+    def from_mapping(cls, data: Mapping[str, object]) -> QueryIdentifiers:
         """Build from a JSON-like mapping (e.g. a subject in `demo_subjects.json`)."""
         dob = data.get("date_of_birth") or None
+        others = data.get("other_names") or ()
         return cls(
             given_name=str(data.get("given_name") or ""),
             family_name=str(data.get("family_name") or ""),
-            other_names=tuple(str(n) for n in data.get("other_names") or ()),
+            other_names=tuple(str(n) for n in others) if isinstance(others, list | tuple) else (),
             date_of_birth=str(dob) if dob else None,
             sex=str(data.get("sex") or ""),
             postcode=str(data.get("postcode") or ""),
@@ -261,4 +264,16 @@ class AsyncAgencyBackend(Protocol):
 
     async def aclose(self) -> None:
         """Release the backend's resources."""
+        ...
+
+
+class BackendFactory(Protocol):
+    """What a config's `backend` names: it opens the agency's system of record.
+
+    A synchronous backend is served from a thread pool; an asynchronous one as it is.
+    """
+
+    def __call__(self, config: AdapterConfig, options: Mapping[str, object], /,
+                 ) -> AgencyBackend | AsyncAgencyBackend:
+        """The backend of `config`, with its `[backend_options]` table."""
         ...

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
@@ -52,7 +52,7 @@ class AdapterFile(Strict, frozen=True):
     listen: str = "127.0.0.1:0"
     store: str = ""
     backend: str = "sqlite"
-    backend_options: dict[str, Any] = msgspec.field(default_factory=dict)
+    backend_options: dict[str, object] = msgspec.field(default_factory=dict)
     policy_dir: str = ""
     trusted_brokers: Annotated[tuple[Annotated[str, msgspec.Meta(min_length=1)], ...],
                                msgspec.Meta(min_length=1)] = ("mash-demo",)
@@ -99,7 +99,7 @@ class AdapterConfig:
     #: "package.module:factory", called with (config, backend_options) and returning an
     #: AgencyBackend or AsyncAgencyBackend for your own system of record.
     backend: str = "sqlite"
-    backend_options: Mapping[str, Any] = field(default_factory=dict)
+    backend_options: Mapping[str, object] = field(default_factory=dict)
     #: the longest one backend call may take (cut to what is left of the query's deadline)
     backend_timeout_ms: int = 2000
     #: threads a synchronous backend runs in (a stuck system of record holds at most these)
@@ -144,9 +144,9 @@ class AdapterConfig:
             health_interval_s=raw.health_interval_s,
         )
 
-    def to_toml(self) -> dict[str, Any]:
+    def to_toml(self) -> dict[str, object]:
         """The config as a TOML-ready mapping (inverse of `load`)."""
-        data: dict[str, Any] = {
+        data: dict[str, object] = {
             "agency": str(self.agency),
             "home": str(self.home.root),
             "listen": self.listen,

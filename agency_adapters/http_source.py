@@ -13,7 +13,6 @@ import ssl
 import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 from urllib.parse import urljoin
 
 import httpx
@@ -60,8 +59,10 @@ class JsonHttp:
             raise BackendError(f"{self.system} pointed to a page off its base URL")
         return absolute
 
-    async def get(self, path: str, params: Mapping[str, str]) -> tuple[int, Any]:
+    async def get(self, path: str, params: Mapping[str, str]) -> tuple[int, object]:
         """(status, JSON body) of `GET path`: 2xx, or a 4xx other than 401/403 with a JSON body.
+
+        The body is plain JSON for the caller to narrow (a FHIR resource, a middleware page).
 
         Raises `BackendTimeout`, `BackendUnavailable` (unreachable, 5xx), `BackendMisconfigured`
         (401/403: our credentials) or `BackendError` (not JSON).
@@ -82,7 +83,7 @@ class JsonHttp:
                 continue
             return response.status_code, self._body(response, what)
 
-    def _body(self, response: httpx.Response, what: str) -> Any:
+    def _body(self, response: httpx.Response, what: str) -> object:
         status = response.status_code
         if status in (401, 403):
             raise BackendMisconfigured(f"{self.system} refused our credentials ({what}: HTTP {status})")
@@ -112,9 +113,14 @@ def read_secret(path: Path, field: str) -> str:
     return text
 
 
-def pick(item: Any, path: str) -> str:
+def entries(value: object) -> list[object]:
+    """The entries of a JSON array; none where `value` is absent or not an array."""
+    return value if isinstance(value, list) else []
+
+
+def pick(item: object, path: str) -> str:
     """The value at dotted `path` in a JSON document as text ('' where absent; '0' indexes)."""
-    node: Any = item
+    node = item
     for part in path.split("."):
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from mash.command import Subparsers, typed
 from mash.errors import UsageError
 
 if TYPE_CHECKING:
+    from agency_adapters.backend import AgencyBackend
     from agency_adapters.config import AdapterConfig
     from agency_adapters.matching.model import MatchModel
 
@@ -55,12 +56,13 @@ def _config(path: Path) -> AdapterConfig:
     return load_config(AdapterConfig.load, path)
 
 
-def _open_sync_backend(config: AdapterConfig) -> Any:
+def _open_sync_backend(config: AdapterConfig) -> AgencyBackend:
     """The config's backend as its factory makes it (these commands read it directly)."""
+    from agency_adapters.backend import AgencyBackend
     from agency_adapters.server import backend_factory
 
     backend = backend_factory(config.backend)(config, dict(config.backend_options))
-    if not hasattr(backend, "candidates") or not hasattr(backend, "close"):
+    if not isinstance(backend, AgencyBackend):
         raise UsageError(f"backend {config.backend!r} is asynchronous: mash match train and "
                          "explain read synchronous backends only")
     return backend
@@ -85,7 +87,7 @@ def _train(args: TrainArgs) -> int:
                                                   "name_frequencies")):
             raise UsageError(f"backend {config.backend!r} cannot be read for training (it needs "
                              "person_ids, people, key_groups and name_frequencies)")
-        source: TrainingSource = backend
+        source = cast("TrainingSource", backend)  # its methods are checked just above
         settings = TrainingSettings(u_people=args.sample, u_pairs=args.u_pairs,
                                     em_pairs=args.em_pairs, seed=args.seed)
         try:

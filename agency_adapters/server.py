@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import importlib
 import json
-from typing import Any
 
 import grpc
 from grpc_health.v1 import health as grpc_health
@@ -18,7 +17,12 @@ from agency_adapters.adapter_health import (
     probe_backend,
     watch_backend,
 )
-from agency_adapters.backend import AsyncAgencyBackend, BackendMisconfigured, BackendState
+from agency_adapters.backend import (
+    AsyncAgencyBackend,
+    BackendFactory,
+    BackendMisconfigured,
+    BackendState,
+)
 from agency_adapters.backend_threads import ThreadedBackend
 from agency_adapters.config import BUILTIN_BACKENDS, AdapterConfig
 from agency_adapters.matching import MatchThresholds
@@ -45,14 +49,15 @@ from policy.reloading import mash_versions, start_reloading
 SERVICE_NAME = mash_pb2.DESCRIPTOR.services_by_name["AgencyAdapter"].full_name
 
 
-def backend_factory(spec: str) -> Any:
+def backend_factory(spec: str) -> BackendFactory:
     """The factory named by a config's `backend` (a built-in name or "package.module:factory")."""
     target = BUILTIN_BACKENDS.get(spec, spec)
     module_name, _, attr = target.partition(":")
     try:
-        return getattr(importlib.import_module(module_name), attr)
+        factory: BackendFactory = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         raise BackendMisconfigured(f"backend {spec!r} cannot be loaded: {exc}") from None
+    return factory
 
 
 def open_backend(config: AdapterConfig) -> AsyncAgencyBackend:

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
@@ -35,6 +35,9 @@ from agency_adapters.matching.frequencies import NameCounter, NameFrequencies
 from agency_adapters.matching.scoring import compare
 from mash.migrations import Migration, SchemaError, migrate, schema_version
 from mash.vocab import Category
+
+if TYPE_CHECKING:
+    from agency_adapters.config import AdapterConfig
 
 #: The store's shape in `meta`, as mash-hub wrote it before `PRAGMA user_version` (and as
 #: earlier versions still read it): "1" had no `people.linked_to`.
@@ -436,7 +439,7 @@ class SqliteAgencyStore:
         self.close()
 
 
-def open_backend(config: Any, options: Mapping[str, Any]) -> SqliteAgencyStore:
+def open_backend(config: AdapterConfig, options: Mapping[str, object]) -> SqliteAgencyStore:
     """The `sqlite` backend: the reference store at the config's `store` path."""
     if options:
         raise StoreUnreadable(f"the sqlite backend takes no backend_options, got {sorted(options)}")

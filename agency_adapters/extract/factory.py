@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
@@ -37,7 +37,7 @@ class ExtractOptions(Strict, frozen=True):
     keep_done: int = 7
 
 
-def open_backend(config: AdapterConfig, options: Mapping[str, Any]) -> ExtractBackend:
+def open_backend(config: AdapterConfig, options: Mapping[str, object]) -> ExtractBackend:
     """The extract backend of `config` (an extract waiting at start-up is taken at once)."""
     o = decode(ExtractOptions, options, "backend_options", prefix="backend_options")
     schema = ExtractSchema.load(Path(o.schema), config.agency)

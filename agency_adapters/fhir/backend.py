@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Mapping
-from typing import Any
 
 from agency_adapters.backend import BackendState, Person, QueryIdentifiers, Record
-from agency_adapters.fhir.client import FhirClient, TooManyMatches
+from agency_adapters.fhir.client import FhirClient, FhirJson, TooManyMatches
 from agency_adapters.fhir.mapping import FhirMapping, RecordSearch
-from agency_adapters.http_source import pick
+from agency_adapters.http_source import entries, pick
 from agency_adapters.matching.frequencies import NameFrequencies
 from mash.logs import get_logger
 from mash.vocab import Category
@@ -103,17 +102,16 @@ class FhirBackend:
 
     async def _patients(self, params: Mapping[str, str]) -> list[Person]:
         try:
-            entries = await self.client.search("Patient", params)
+            hits = await self.client.search("Patient", params)
         except TooManyMatches:
             # Logged without the search terms: they are a person's identifiers.
             log.info("fhir_too_many_matches", searched_by=sorted(params))
             return []
         people = []
-        for entry in entries:
-            score = (entry.get("search") or {}).get("score")
-            if isinstance(score, int | float) and score < self.mapping.patient.min_score:
+        for hit in hits:
+            if hit.score is not None and hit.score < self.mapping.patient.min_score:
                 continue
-            people.append(_person(entry["resource"]))
+            people.append(_person(hit.resource))
         return people
 
     async def _records(self, search: RecordSearch, person_id: str, nhs: str) -> list[Record]:
@@ -124,8 +122,8 @@ class FhirBackend:
         else:
             params = {"patient": f"Patient/{person_id}", **search.params}
         out = []
-        for entry in await self.client.search(search.resource, params):
-            resource = entry["resource"]
+        for hit in await self.client.search(search.resource, params):
+            resource = hit.resource
             if not search.keeps(resource):
                 continue
             occurred = pick(resource, search.date)[:10]
@@ -138,20 +136,22 @@ class FhirBackend:
         return out
 
 
-def _person(patient: Mapping[str, Any]) -> Person:
-    names = [n for n in patient.get("name") or [] if isinstance(n, Mapping)]
+def _person(patient: FhirJson) -> Person:
+    """A validated FHIR Patient as a candidate (the model guarantees the shapes read here)."""
+    names = [n for n in entries(patient.get("name")) if isinstance(n, Mapping)]
     official = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
-    given = [str(g) for g in official.get("given") or []]
+    given = [str(g) for g in entries(official.get("given"))]
     others = tuple(str(n.get("family", "")) for n in names
                    if n is not official and n.get("family"))
-    address = next((a for a in patient.get("address") or [] if isinstance(a, Mapping)), {})
-    lines = address.get("line") or []
+    address = next((a for a in entries(patient.get("address")) if isinstance(a, Mapping)), {})
+    lines = entries(address.get("line"))
+    birth = patient.get("birthDate")
     return Person(
         person_id=str(patient.get("id", "")),
         given_name=" ".join(given),
         family_name=str(official.get("family", "")),
         other_names=others,
-        date_of_birth=patient.get("birthDate") or None,
+        date_of_birth=birth if isinstance(birth, str) and birth else None,
         sex=_SEX.get(str(patient.get("gender", "")), "unknown"),
         # restricted patients come back without an address
         postcode=str(address.get("postalCode", "")),
@@ -160,8 +160,8 @@ def _person(patient: Mapping[str, Any]) -> Person:
     )
 
 
-def _nhs_number(patient: Mapping[str, Any]) -> str:
-    for ident in patient.get("identifier") or []:
+def _nhs_number(patient: FhirJson) -> str:
+    for ident in entries(patient.get("identifier")):
         if isinstance(ident, Mapping) and ident.get("system") == NHS_NUMBER_SYSTEM:
             return str(ident.get("value", ""))
     return ""

@@ -9,18 +9,31 @@ message never carries the server's text.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TypeAlias
 
 import httpx
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from agency_adapters.backend import BackendError, BackendMisconfigured
-from agency_adapters.http_source import JsonHttp
+from agency_adapters.http_source import JsonHttp, entries
 
 #: Search result pages followed at the most for one search (a page holds `_count` entries).
 MAX_PAGES = 5
 PAGE_SIZE = 100
+
+#: A FHIR resource's JSON, read field by field (it has been validated as FHIR where used).
+FhirJson: TypeAlias = Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One resource a search found, with the server's match score where it gives one."""
+
+    resource: FhirJson
+    #: `entry.search.score` (PDS scores a demographic match from 0 to 1)
+    score: float | None = None
 
 
 class TooManyMatches(Exception):
@@ -43,7 +56,7 @@ class FhirClient:
         """Close the connection pool."""
         await self.http.aclose()
 
-    async def read(self, resource: str, rid: str) -> dict[str, Any]:
+    async def read(self, resource: str, rid: str) -> FhirJson:
         """One resource by id (`GET /<resource>/<id>`)."""
         body = await self._get(f"{resource}/{rid}", {})
         if body.get("resourceType") != resource:
@@ -51,20 +64,20 @@ class FhirClient:
         _validate(body)
         return body
 
-    async def capability(self) -> dict[str, Any]:
+    async def capability(self) -> FhirJson:
         """The server's CapabilityStatement (`GET /metadata`): a cheap health probe."""
         body = await self._get("metadata", {})
         if body.get("resourceType") != "CapabilityStatement":
             raise BackendError(f"GET metadata answered a {_kind(body)}, not a CapabilityStatement")
         return body
 
-    async def search(self, resource: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
-        """The matching resources with their search entries (`{"resource":..., "search":...}`).
+    async def search(self, resource: str, params: Mapping[str, str]) -> list[SearchHit]:
+        """The matching resources, each with its search score.
 
         Follows `next` links within the server's base URL, at most `MAX_PAGES` pages.
         Raises `TooManyMatches` where the server says so.
         """
-        entries: list[dict[str, Any]] = []
+        hits: list[SearchHit] = []
         path: str | None = resource
         query: Mapping[str, str] = {**params, "_count": str(PAGE_SIZE)}
         for _ in range(MAX_PAGES):
@@ -78,7 +91,10 @@ class FhirClient:
                                    f"({_issue_codes(bundle)})")
             if bundle.get("resourceType") != "Bundle":
                 raise BackendError(f"a {resource} search answered a {_kind(bundle)}, not a Bundle")
-            for entry in bundle.get("entry") or []:
+            listed = bundle.get("entry") or []
+            if not isinstance(listed, list):
+                raise BackendError(f"a {resource} search answered an entry without a resource")
+            for entry in listed:
                 found = entry.get("resource") if isinstance(entry, Mapping) else None
                 if not isinstance(found, dict):
                     raise BackendError(f"a {resource} search answered an entry without a resource")
@@ -87,17 +103,17 @@ class FhirClient:
                 if found.get("resourceType") != resource:
                     raise BackendError(f"a {resource} search answered a {_kind(found)}")
                 _validate(found)
-                entries.append(entry)
+                hits.append(SearchHit(found, _score(entry)))
             path, query = self._next_page(bundle), {}
-        return entries
+        return hits
 
-    def _next_page(self, bundle: Mapping[str, Any]) -> str | None:
-        for link in bundle.get("link") or []:
+    def _next_page(self, bundle: FhirJson) -> str | None:
+        for link in entries(bundle.get("link")):
             if isinstance(link, Mapping) and link.get("relation") == "next":
                 return self.http.within(str(link.get("url", "")))
         return None
 
-    async def _get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+    async def _get(self, path: str, params: Mapping[str, str]) -> FhirJson:
         status, body = await self.http.get(path, params)
         what = f"GET {path.split('/')[0].split('?')[0]}"
         if not isinstance(body, dict):
@@ -110,7 +126,13 @@ class FhirClient:
         return body
 
 
-def _validate(resource: dict[str, Any]) -> None:
+def _score(entry: FhirJson) -> float | None:
+    search = entry.get("search")
+    score = search.get("score") if isinstance(search, Mapping) else None
+    return score if isinstance(score, int | float) else None
+
+
+def _validate(resource: FhirJson) -> None:
     try:
         get_fhir_model_class(str(resource["resourceType"])).model_validate(resource)
     except (KeyError, ValidationError) as exc:
@@ -121,22 +143,23 @@ def _validate(resource: dict[str, Any]) -> None:
                            ) from None
 
 
-def _kind(body: Mapping[str, Any]) -> str:
+def _kind(body: FhirJson) -> str:
     kind = body.get("resourceType")
     return kind if isinstance(kind, str) and kind.isalnum() and len(kind) < 40 else "non-resource"
 
 
-def _issue_codes(outcome: Mapping[str, Any]) -> str:
+def _issue_codes(outcome: FhirJson) -> str:
     codes = []
-    for issue in outcome.get("issue") or []:
+    for issue in entries(outcome.get("issue")):
         if isinstance(issue, Mapping):
             codes.append(str(issue.get("code", "?"))[:40])
-            for coding in (issue.get("details") or {}).get("coding") or []:
+            details = issue.get("details")
+            for coding in entries(details.get("coding") if isinstance(details, Mapping) else None):
                 if isinstance(coding, Mapping) and coding.get("code"):
                     codes.append(str(coding["code"])[:40])
     return ", ".join(codes) or "no issue codes"
 
 
-def _too_many(outcome: Mapping[str, Any]) -> bool:
+def _too_many(outcome: FhirJson) -> bool:
     return (outcome.get("resourceType") == "OperationOutcome"
             and "TOO_MANY_MATCHES" in _issue_codes(outcome))

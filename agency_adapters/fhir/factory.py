@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
@@ -40,7 +40,7 @@ class FhirOptions(Strict, frozen=True):
     retries: Annotated[int, msgspec.Meta(ge=0, le=5)] = 2
 
 
-def open_backend(config: AdapterConfig, options: Mapping[str, Any]) -> FhirBackend:
+def open_backend(config: AdapterConfig, options: Mapping[str, object]) -> FhirBackend:
     """The FHIR backend of `config`; a bad option or mapping is a `ConfigError` naming it."""
     o = decode(FhirOptions, options, "backend_options", prefix="backend_options")
     mapping = FhirMapping.load(Path(o.mapping), config.agency)

@@ -25,7 +25,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
 import msgspec
 
@@ -94,7 +94,7 @@ class RecordSearch:
     attributes: Mapping[str, str] = field(default_factory=dict)
     match: Mapping[str, str] = field(default_factory=dict)
 
-    def keeps(self, resource: Mapping[str, Any]) -> bool:
+    def keeps(self, resource: Mapping[str, object]) -> bool:
         """True when `resource` holds every value `match` asks for."""
         return all(pick(resource, path) == value for path, value in self.match.items())
 
@@ -117,7 +117,7 @@ class FhirMapping:
         return cls.parse(doc.data, str(path), agency, doc.lines)
 
     @classmethod
-    def parse(cls, data: Mapping[str, Any], source: str, agency: Agency = Agency.HEALTH,
+    def parse(cls, data: Mapping[str, object], source: str, agency: Agency = Agency.HEALTH,
               lines: FieldLines | None = None) -> FhirMapping:
         """Check a mapping already read from TOML."""
         doc = TomlDocument(source, dict(data), lines or FieldLines(""))

@@ -249,7 +249,9 @@ def _open_backend(config: AdapterConfig, scratch: Path) -> tuple[_Opened | None,
         from agency_adapters.server import backend_factory
 
         made = backend_factory(config.backend)(config, dict(config.backend_options))
-        if config.backend == "research":
+        from agency_adapters.research.backend import ResearchBackend
+
+        if isinstance(made, ResearchBackend):
             from agency_adapters.server import researcher_validators
 
             try:

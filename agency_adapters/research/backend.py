@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 
@@ -109,7 +109,7 @@ class ResearchOptions(Strict, frozen=True):
     jwks_file: str = ""
 
 
-def open_backend(config: AdapterConfig, options: Mapping[str, Any]) -> ResearchBackend:
+def open_backend(config: AdapterConfig, options: Mapping[str, object]) -> ResearchBackend:
     """The research backend of an adapter config (`backend = "research"`)."""
     o = decode(ResearchOptions, options, "backend_options", prefix="backend_options")
     if bool(o.issuer) != bool(o.jwks_file):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Mapping
-from typing import Any
 from urllib.parse import quote
 
 from agency_adapters.backend import (
@@ -92,8 +91,8 @@ class RestBackend:
         return out
 
     async def _list(self, path: str, items: str, next_path: str, params: Mapping[str, str],
-                    pages: int = MAX_PAGES) -> list[Any]:
-        found: list[Any] = []
+                    pages: int = MAX_PAGES) -> list[object]:
+        found: list[object] = []
         url: str | None = path
         query: Mapping[str, str] = params
         for _ in range(pages):
@@ -115,7 +114,7 @@ class RestBackend:
             url, query = (self.http.within(following) if following else None), {}
         return found
 
-    def _person(self, item: Any) -> Person:
+    def _person(self, item: object) -> Person:
         fields = self.mapping.pupils.fields
         value = {name: pick(item, path) for name, path in fields.items()}
         if not value.get("person_id"):
@@ -137,7 +136,7 @@ def _query_value(query: QueryIdentifiers, field: str) -> str:
     return str(value).strip() if value else ""
 
 
-def _at(page: Any, path: str) -> Any:
+def _at(page: object, path: str) -> object:
     node = page
     for part in path.split(".") if path else ():
         node = node.get(part) if isinstance(node, Mapping) else None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
@@ -44,7 +44,7 @@ class RestOptions(Strict, frozen=True):
     retries: Annotated[int, msgspec.Meta(ge=0, le=5)] = 2
 
 
-def open_backend(config: AdapterConfig, options: Mapping[str, Any]) -> RestBackend:
+def open_backend(config: AdapterConfig, options: Mapping[str, object]) -> RestBackend:
     """The REST backend of `config`; a bad option or mapping is a `ConfigError` naming it."""
     o = decode(RestOptions, options, "backend_options", prefix="backend_options")
     mapping = RestMapping.load(Path(o.mapping), config.agency)

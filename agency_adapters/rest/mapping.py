@@ -41,7 +41,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
 import msgspec
 
@@ -132,7 +132,7 @@ class RestMapping:
         return cls.parse(doc.data, str(path), agency, doc.lines)
 
     @classmethod
-    def parse(cls, data: Mapping[str, Any], source: str, agency: Agency = Agency.EDUCATION,
+    def parse(cls, data: Mapping[str, object], source: str, agency: Agency = Agency.EDUCATION,
               lines: FieldLines | None = None) -> RestMapping:
         """Check a mapping already read from TOML."""
         doc = TomlDocument(source, dict(data), lines or FieldLines(""))
@@ -186,6 +186,6 @@ def _url_path(doc: TomlDocument, name: str, path: str) -> str:
     return path
 
 
-def fill(template: str, item: Any) -> str:
+def fill(template: str, item: object) -> str:
     """`template` with each `{dotted.path}` replaced by that field of `item` ('' if absent)."""
     return _PLACEHOLDER.sub(lambda m: pick(item, m[1]), template)

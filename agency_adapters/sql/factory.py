@@ -47,12 +47,12 @@ class SqlOptions(Strict, frozen=True):
     max_key_age_h: Annotated[float, msgspec.Meta(gt=0)] = 36.0
 
 
-def sql_options(options: Mapping[str, Any], source: str = "backend_options") -> SqlOptions:
+def sql_options(options: Mapping[str, object], source: str = "backend_options") -> SqlOptions:
     """`options` decoded, or ConfigError naming the `backend_options.` field."""
     return decode(SqlOptions, options, source, prefix="backend_options")
 
 
-def database_url(options: Mapping[str, Any], source: str = "backend_options") -> URL:
+def database_url(options: Mapping[str, object], source: str = "backend_options") -> URL:
     """The URL from `url` (+ `password_file`) or `url_file`, secrets read from their files."""
     o = sql_options(options, source)
     if (o.url is None) == (o.url_file is None):
@@ -93,7 +93,7 @@ def make_engine(url: URL, *, pool_size: int, timeout_ms: int, connect_timeout_s:
                          hide_parameters=True, **kwargs)
 
 
-def open_backend(config: AdapterConfig, options: Mapping[str, Any]) -> SqlBackend:
+def open_backend(config: AdapterConfig, options: Mapping[str, object]) -> SqlBackend:
     """The SQL backend of `config` (see the module docstring)."""
     o = sql_options(options)
     if not o.mapping:
