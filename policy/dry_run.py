@@ -24,7 +24,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from mash.vocab import Decision, UnknownVocabulary, parse
 from policy.engine import PolicyEngine
@@ -81,22 +80,33 @@ class DryRunReport:
     changes: list[DryRunChange] = field(default_factory=list)
 
 
-def to_recorded(data: Mapping[str, Any], source: str) -> Recorded:
-    """Normalise one recorded dict (any of the three shapes) into a `Recorded`."""
-    if "request" in data and isinstance(data["request"], Mapping):
-        permitted = data.get("permitted")
-        return Recorded(PolicyRequest.from_json(data["request"]), _decision(data.get("decision")),
-                        tuple(permitted) if permitted is not None else None, source)
+def to_recorded(data: object, source: str) -> Recorded:
+    """Normalise one recorded object (any of the three shapes) into a `Recorded`."""
+    if not isinstance(data, Mapping):
+        raise TypeError("a recorded request must be a JSON object")
+    request = data.get("request")
+    if isinstance(request, Mapping):
+        return Recorded(PolicyRequest.from_json(request), _decision(data.get("decision")),
+                        _permitted(data.get("permitted")), source)
     if data.get("kind") in _EVENT_KINDS:
         return _from_event(data, source)
     body = {k: v for k, v in data.items() if k != "recorded"}
     recorded = data.get("recorded") or {}
-    permitted = recorded.get("permitted")
+    if not isinstance(recorded, Mapping):
+        raise TypeError("'recorded' must be a JSON object")
     return Recorded(PolicyRequest.from_json(body), _decision(recorded.get("decision")),
-                    tuple(permitted) if permitted is not None else None, source)
+                    _permitted(recorded.get("permitted")), source)
 
 
-def dry_run(records: Iterable[tuple[str, Mapping[str, Any]]], draft: PolicyEngine, *,
+def _permitted(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or not all(isinstance(c, str) for c in value):
+        raise TypeError("'permitted' must be a list of categories")
+    return tuple(value)
+
+
+def dry_run(records: Iterable[tuple[str, object]], draft: PolicyEngine, *,
             current: PolicyEngine | None, since: datetime | None = None) -> DryRunReport:
     """Replay `(source, record)` pairs against `draft`; list every decision that would change."""
     report = DryRunReport()
@@ -129,12 +139,13 @@ def dry_run(records: Iterable[tuple[str, Mapping[str, Any]]], draft: PolicyEngin
     return report
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def read_jsonl(path: Path) -> Iterator[tuple[str, object]]:
     """Records from a JSON-lines export, one object per line."""
     with path.open("r", encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
             if line.strip():
-                yield f"{path.name}:{number}", json.loads(line)
+                record: object = json.loads(line)
+                yield f"{path.name}:{number}", record
 
 
 def broker_logs(audit_dir: Path) -> list[Path]:
@@ -142,7 +153,7 @@ def broker_logs(audit_dir: Path) -> list[Path]:
     return sorted(audit_dir.glob("broker-*.sqlite")) if audit_dir.is_dir() else []
 
 
-def read_broker_audit(log: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def read_broker_audit(log: Path) -> Iterator[tuple[str, Mapping[str, object]]]:
     """Policy-decision events from one broker audit log, through `audit.reading`.
 
     The MASH id comes from the log's name (`broker-<mash_id>`), since every
@@ -157,7 +168,7 @@ def read_broker_audit(log: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
         yield f"{record.log}#{record.entry_id}", event
 
 
-def read_sqlite_events(log: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def read_sqlite_events(log: Path) -> Iterator[tuple[str, Mapping[str, object]]]:
     """Fallback for a log the audit reader cannot open: scan every table read-only.
 
     A row counts when its `kind` column (or the `kind` of a JSON object in any
@@ -178,7 +189,7 @@ def read_sqlite_events(log: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
         con.close()
 
 
-def _event_of(row: dict[str, Any]) -> dict[str, Any] | None:
+def _event_of(row: dict[str, object]) -> dict[str, object] | None:
     merged = dict(row)
     for value in row.values():
         if isinstance(value, str) and value.startswith("{"):
@@ -191,12 +202,12 @@ def _event_of(row: dict[str, Any]) -> dict[str, Any] | None:
     return merged if merged.get("kind") in _EVENT_KINDS else None
 
 
-def _from_event(e: Mapping[str, Any], source: str) -> Recorded:
+def _from_event(e: Mapping[str, object], source: str) -> Recorded:
     at = next((e[k] for k in _TIME_KEYS if e.get(k)), None)
     if isinstance(at, int | float):
         at = datetime.fromtimestamp(at / (1000 if at > 1e11 else 1)).astimezone().isoformat()
     raw_detail = e.get("detail")
-    detail: Mapping[str, Any] = raw_detail if isinstance(raw_detail, Mapping) else {}
+    detail: Mapping[str, object] = raw_detail if isinstance(raw_detail, Mapping) else {}
     request = {
         "agency": e.get("agency"), "purpose": e.get("purpose"),
         "statutory_gateway": e.get("statutory_gateway"), "rag": e.get("rag"),
