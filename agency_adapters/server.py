@@ -166,8 +166,8 @@ async def serve(config: AdapterConfig, *, simulated_delay_ms: int = 0) -> None:
     service = AdapterService(parts)
     engine = parts.engine
     parts.health.policy = lambda: {"version": engine.version, "mashes": {
-        m: {"version": v["version"], "source": v["source"],
-            "bundle": str(v.get("bundle", {}).get("sha256", ""))}
+        m: {"version": v.version, "source": v.source,
+            "bundle": v.bundle.sha256 if v.bundle else ""}
         for m, v in mash_versions(engine).items()}}
 
     async def credentials_fault(fault: str) -> None:

@@ -16,9 +16,11 @@ import contextlib
 import json
 import os
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Literal
+
+import msgspec
 
 from mash.clock import Clock, utc_now
 from mash.files import write_text
@@ -101,21 +103,23 @@ class PolicyReloader:
                     reason=self.fault)
         self.publish()
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> PartyStatus:
         """What `mash policy status --live` shows for this party."""
-        return {"party": self.name, "version": self.engine.version,
-                "loaded_at": self.loaded_at.isoformat(), "fault": self.fault, "pid": os.getpid(),
-                "agreements": [{"id": a.id, "sha256": a.sha256,
-                                "approval": str(s.state) if (s := self.engine.approval_of(a.id))
-                                else "unapproved"}
-                               for a in sorted(self.engine.agreements, key=lambda a: a.id)],
-                "mashes": mash_versions(self.engine), "superseded": list(self.engine.superseded)}
+        return PartyStatus(
+            party=self.name, version=self.engine.version, loaded_at=self.loaded_at.isoformat(),
+            fault=self.fault, pid=os.getpid(),
+            agreements=[AgreementState(a.id, a.sha256,
+                                       str(s.state) if (s := self.engine.approval_of(a.id))
+                                       else "unapproved")
+                        for a in sorted(self.engine.agreements, key=lambda a: a.id)],
+            mashes=mash_versions(self.engine), superseded=list(self.engine.superseded))
 
     def publish(self) -> None:
         """Write the status file atomically (a reader never sees half of it)."""
         if self.status_file is None:
             return
-        write_text(self.status_file, json.dumps(self.status(), indent=2) + "\n")
+        write_text(self.status_file,
+                   json.dumps(msgspec.to_builtins(self.status()), indent=2) + "\n")
 
     async def watch(self) -> None:
         """Poll the files; reload once a change has held still for one poll, or when triggered."""
@@ -149,38 +153,83 @@ class PolicyReloader:
         self._adopt(fresh)
 
 
-def read_live(run_dir: Path) -> list[dict[str, Any]]:
-    """Every `<name>.policy.json` in `run_dir`: what each party on this host applies."""
+class BundleSource(msgspec.Struct, frozen=True):
+    """The installed bundle a MASH's agreements came from."""
+
+    sha256: str
+    signer: str
+    created_at: str
+    installed_at: str
+
+
+class MashVersion(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The policy applied to one MASH's queries, and where its agreements came from."""
+
+    version: str
+    #: `bundle`: the MASH's own installed bundle; `home`: the home's own agreements folder
+    source: Literal["bundle", "home"]
+    agreements: list[str]
+    #: written only for `source = "bundle"`
+    bundle: BundleSource | None = None
+
+
+class AgreementState(msgspec.Struct, frozen=True):
+    """One agreement a party holds, and its approval state."""
+
+    id: str
+    sha256: str
+    approval: str
+
+
+class PartyStatus(msgspec.Struct, frozen=True):
+    """A party's `<name>.policy.json`: the policy it applies (read back by `read_live`)."""
+
+    party: str
+    version: str
+    loaded_at: str
+    fault: str
+    pid: int
+    agreements: list[AgreementState]
+    mashes: dict[str, MashVersion]
+    superseded: list[str]
+
+
+def read_live(run_dir: Path) -> list[dict[str, object]]:
+    """Every `<name>.policy.json` in `run_dir`: what each party on this host applies.
+
+    Each as read (a status file from another version may lack a field), or a fault where
+    the file is unreadable.
+    """
     out = []
     for path in sorted(run_dir.glob("*.policy.json")):
+        unreadable: dict[str, object] = {"party": path.name.removesuffix(".policy.json"),
+                                         "fault": "unreadable status"}
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc: object = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            doc = {"party": path.name.removesuffix(".policy.json"), "fault": "unreadable status"}
-        out.append(doc)
+            doc = unreadable
+        out.append(doc if isinstance(doc, dict) else unreadable)
     return out
 
 
-def mash_versions(engine: PolicyEngine) -> dict[str, Any]:
+def mash_versions(engine: PolicyEngine) -> dict[str, MashVersion]:
     """Per MASH: the policy version applied to its queries and where its agreements came from
     (`bundle`: the MASH's own installed bundle; `home`: the home's own agreements folder)."""
-    out: dict[str, Any] = {}
+    out: dict[str, MashVersion] = {}
     for mash in engine.mashes:
         installed = engine.installed_for(mash)
-        entry: dict[str, Any] = {
-            "version": engine.version_of(mash), "source": "bundle" if installed else "home",
-            "agreements": sorted(a.id for a in engine.agreements if a.mash_id == mash)}
-        if installed is not None:
-            entry["bundle"] = {"sha256": installed.bundle_sha256, "signer": installed.signer,
-                               "created_at": installed.created_at,
-                               "installed_at": installed.installed_at}
-        out[mash] = entry
+        bundle = None if installed is None else BundleSource(
+            installed.bundle_sha256, installed.signer, installed.created_at,
+            installed.installed_at)
+        out[mash] = MashVersion(
+            engine.version_of(mash), "bundle" if installed else "home",
+            sorted(a.id for a in engine.agreements if a.mash_id == mash), bundle)
     return out
 
 
-def differ_by_mash(parties: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
+def differ_by_mash(parties: Iterable[Mapping[str, object]]) -> dict[str, list[str]]:
     """Per MASH held by several parties: those whose version for it is the odd one out."""
-    held: dict[str, list[tuple[str, Any]]] = {}
+    held: dict[str, list[tuple[str, object]]] = {}
     for p in parties:
         mashes = p.get("mashes")
         for mash, entry in (mashes.items() if isinstance(mashes, dict) else ()):
@@ -196,7 +245,7 @@ def differ_by_mash(parties: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
     return out
 
 
-def stale(parties: Iterable[dict[str, Any]]) -> list[str]:
+def stale(parties: Iterable[Mapping[str, object]]) -> list[str]:
     """Parties whose version differs from the most common one (the odd ones out)."""
     versions = [p.get("version") for p in parties]
     if not versions:
