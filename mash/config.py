@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any, Generic, Literal, TypeVar, Union
+from typing import Annotated, Generic, Literal, TypeVar, Union
 
 import msgspec
 import msgspec.inspect as mi
@@ -48,17 +48,12 @@ class ConfigError(ValueError):
         super().__init__(f"{where}: field {field!r}: {problem}")
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file, or raise ConfigError saying why not."""
-    return TomlDocument.read(path).data
-
-
 @dataclass(frozen=True)
 class TomlDocument:
     """One parsed TOML file with the lines its fields were written on, for error messages."""
 
     source: Path | str
-    data: dict[str, Any]
+    data: dict[str, object]
     lines: FieldLines
 
     @classmethod
@@ -242,7 +237,7 @@ def _steps(path: str) -> list[str | int | None]:
 
 
 def _resolve(kind: type[object], data: object, steps: list[str | int | None],
-             ) -> tuple[list[str | int], mi.Type | None, Any]:
+             ) -> tuple[list[str | int], mi.Type | None, object]:
     """Walk `steps` through the type and the data: the named steps, the type, the value there.
 
     A dict key msgspec leaves unnamed is found by decoding each entry until one fails.
@@ -274,7 +269,7 @@ def _resolve(kind: type[object], data: object, steps: list[str | int | None],
     return named, _unwrap(info, value), value
 
 
-def _failing_key(info: mi.DictType, value: Mapping[Any, Any]) -> Any:
+def _failing_key(info: mi.DictType, value: Mapping[object, object]) -> object:
     for key, item in value.items():
         if not _fits(info.key_type, key) or not _fits(info.value_type, item):
             return key
@@ -291,8 +286,13 @@ def _fits(info: mi.Type, value: object) -> bool:
     return True
 
 
-def _python_type(info: mi.Type) -> Any:
-    """The Python type `info` describes (constraints included), to decode one entry with."""
+def _python_type(info: mi.Type) -> object:
+    """The Python type `info` describes (constraints included), to decode one entry with.
+
+    A type built at run time, so typed `object`: it is only handed to `msgspec.convert`.
+    """
+    base: type
+    metas: list[msgspec.Meta]
     match info:
         case mi.StructType() | mi.EnumType():
             return info.cls
@@ -312,10 +312,15 @@ def _python_type(info: mi.Type) -> Any:
             return Union[tuple(_python_type(t) for t in info.types)]  # noqa: UP007
         case mi.IntType() | mi.FloatType():
             base = int if isinstance(info, mi.IntType) else float
-            return _constrained(base, gt=info.gt, ge=info.ge, lt=info.lt, le=info.le)
+            # one Meta a bound: msgspec combines them, and refuses gt with ge in one Meta
+            metas = [m for m in (msgspec.Meta(gt=info.gt), msgspec.Meta(ge=info.ge),
+                                 msgspec.Meta(lt=info.lt), msgspec.Meta(le=info.le))
+                     if m != msgspec.Meta()]
         case mi.StrType():
-            return _constrained(str, min_length=info.min_length, max_length=info.max_length,
-                                pattern=info.pattern)
+            base = str
+            metas = [m for m in (msgspec.Meta(min_length=info.min_length,
+                                              max_length=info.max_length, pattern=info.pattern),)
+                     if m != msgspec.Meta()]
         case mi.BoolType():
             return bool
         case mi.NoneType():
@@ -329,12 +334,9 @@ def _python_type(info: mi.Type) -> Any:
         case mi.CustomType():
             return info.cls
         case _:
-            return Any
-
-
-def _constrained(base: type, **limits: object) -> Any:
-    given: dict[str, Any] = {k: v for k, v in limits.items() if v is not None}
-    return Annotated[base, msgspec.Meta(**given)] if given else base
+            return object  # msgspec decodes anything as `object`
+    # a number or a string, with its limits where it has any
+    return Annotated[(base, *metas)] if metas else base
 
 
 def _unwrap(info: mi.Type | None, value: object) -> mi.Type | None:
@@ -501,8 +503,9 @@ def _collect_value(info: mi.Type, data: object, field: str, flaws: list[Flaw], *
                 if not isinstance(value := _collect_value(
                     info.item_type, entry, f"{field}[{i}]" if tables else field, flaws,
                     item=True), _Bad)]
-        maker: dict[type[mi.Type], Any] = {mi.ListType: list, mi.VarTupleType: tuple,
-                                           mi.SetType: set, mi.FrozenSetType: frozenset}
+        maker: dict[type[mi.Type], Callable[[list[object]], object]] = {
+            mi.ListType: list, mi.VarTupleType: tuple, mi.SetType: set,
+            mi.FrozenSetType: frozenset}
         return maker[type(info)](good)
     if isinstance(info, mi.DictType) and isinstance(data, Mapping):
         out: dict[object, object] = {}

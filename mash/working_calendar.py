@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -264,7 +264,7 @@ class CalendarFile(Strict, frozen=True):
     timescales: TimescalesEntry = msgspec.field(default_factory=TimescalesEntry)
 
 
-def calendar_from_mapping(data: Mapping[str, Any],
+def calendar_from_mapping(data: Mapping[str, object],
                           doc: TomlDocument | None = None) -> WorkingCalendar:
     """Build a `WorkingCalendar` from parsed TOML (see `load_calendar`).
 
