@@ -13,7 +13,6 @@ import random
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 from agency_adapters.backend import QueryIdentifiers
 from agency_adapters.matching import match
@@ -21,6 +20,7 @@ from agency_adapters.seed import errors
 from agency_adapters.seed.build import Projection
 from agency_adapters.seed.population import Citizen, Household, Population
 from agency_adapters.sqlite_store import SqliteAgencyStore
+from mash.demo_data import DemoIdentifiers, DemoReferral, DemoSubject
 from mash.vocab import (
     GATEWAY_FOR_PURPOSE,
     Agency,
@@ -34,12 +34,12 @@ from mash.vocab import (
 
 def as_referrer_knows(rng: random.Random, c: Citizen, h: Household, *, nickname: bool = False,
                       with_dob: bool = True, with_nhs: bool = False,
-                      with_postcode: bool = True) -> dict[str, Any]:
+                      with_postcode: bool = True) -> DemoIdentifiers:
     """The identifiers a referrer would give for `c` (current address, maybe a nickname)."""
     given = c.given_name
     if nickname and (nick := errors.nickname(rng, given)):
         given = nick
-    ids: dict[str, Any] = {
+    ids: DemoIdentifiers = {
         "given_name": given,
         "family_name": c.family_name,
         "other_names": [c.previous_family_name] if c.previous_family_name else [],
@@ -53,15 +53,15 @@ def as_referrer_knows(rng: random.Random, c: Citizen, h: Household, *, nickname:
     return ids
 
 
-def _subject(subject_id: str, role: SubjectRole, ids: dict[str, Any], cid: int | None,
-             projections: Sequence[Projection]) -> dict[str, Any]:
+def _subject(subject_id: str, role: SubjectRole, ids: DemoIdentifiers, cid: int | None,
+             projections: Sequence[Projection]) -> DemoSubject:
     known = sorted(p.agency.value for p in projections if cid is not None and cid in p.person_ids)
     return {"subject_id": subject_id, "role": role.value, "identifiers": ids, "known_to": known}
 
 
 def _referral(referral_id: str, rag: Rag, purpose: Purpose, consent: ConsentState,
               reason: ReasonCode | None, description: str,
-              subjects: list[dict[str, Any]]) -> dict[str, Any]:
+              subjects: list[DemoSubject]) -> DemoReferral:
     return {
         "referral_id": referral_id, "rag": rag.value, "purpose": purpose.value,
         "statutory_gateway": GATEWAY_FOR_PURPOSE[purpose].value,
@@ -99,7 +99,7 @@ def demo_citizens(pop: Population, red: Household) -> dict[str, list[int]]:
     return chosen
 
 
-def _unknown_child(rng: random.Random, as_of: date) -> dict[str, Any]:
+def _unknown_child(rng: random.Random, as_of: date) -> DemoIdentifiers:
     # Not drawn from the population: no agency can hold this child.
     born = as_of - timedelta(days=rng.randint(5 * 365, 12 * 365))
     return {"given_name": "Ottilie", "family_name": "Quennell-Farthing", "other_names": [],
@@ -109,12 +109,12 @@ def _unknown_child(rng: random.Random, as_of: date) -> dict[str, Any]:
 
 def write_demo_subjects(path: Path, pop: Population, chosen: dict[str, list[int]],
                         projections: Sequence[Projection], stores: dict[Agency, Path],
-                        *, seed: int) -> list[dict[str, Any]]:
+                        *, seed: int) -> list[DemoReferral]:
     """Write the demo referrals to `path`, with each subject's band at every seeded agency."""
     rng = random.Random(f"{seed}:demo")
     cz = pop.citizens
     hh = pop.households
-    referrals: list[dict[str, Any]] = []
+    referrals: list[DemoReferral] = []
 
     red = chosen["red"]
     child, adults, rest = cz[red[0]], [cz[i] for i in red[1:] if cz[i].role == "parent"], \

@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import signal
 import time
-from typing import Any, TextIO
+from collections.abc import Callable, Mapping, Sequence
+from types import FrameType
+from typing import TextIO
 
 from google.protobuf import json_format
 
@@ -24,13 +26,13 @@ from certs.files import write_private
 from identity.tokens import issue_token
 from mash.app.cluster import Cluster, prepare_home
 from mash.app.console_stack import ConsoleStack
-from mash.demo_data import demo_referrals
+from mash.demo_data import DemoReferral, demo_referrals
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb
 from mash.vocab import ConsentState, Purpose, Rag, ReasonCode, Role, StatutoryGateway
 
 
-def red_request(referral_id: str, subjects: list[dict[str, Any]]) -> pb.LookupRequest:
+def red_request(referral_id: str, subjects: Sequence[Mapping[str, object]]) -> pb.LookupRequest:
     """A Red child-protection (s47) lookup, consent not sought: risk of significant harm."""
     req = pb.LookupRequest(
         referral_id=referral_id, rag=Rag.RED, purpose=Purpose.CHILD_PROTECTION_ENQUIRY,
@@ -40,11 +42,11 @@ def red_request(referral_id: str, subjects: list[dict[str, Any]]) -> pb.LookupRe
                            note="Seeking consent would place the child at further risk"),
     )
     for s in subjects:
-        json_format.ParseDict(s, req.subjects.add(), ignore_unknown_fields=True)
+        json_format.ParseDict(dict(s), req.subjects.add(), ignore_unknown_fields=True)
     return req
 
 
-def green_request(referral_id: str, subjects: list[dict[str, Any]]) -> pb.LookupRequest:
+def green_request(referral_id: str, subjects: Sequence[Mapping[str, object]]) -> pb.LookupRequest:
     """A Green early-help lookup where the family refused consent: policy must deny it."""
     req = pb.LookupRequest(
         referral_id=referral_id, rag=Rag.GREEN, purpose=Purpose.EARLY_HELP,
@@ -52,12 +54,12 @@ def green_request(referral_id: str, subjects: list[dict[str, Any]]) -> pb.Lookup
         consent=pb.Consent(state=ConsentState.REFUSED),
     )
     for s in subjects[:1]:
-        json_format.ParseDict(s, req.subjects.add(), ignore_unknown_fields=True)
+        json_format.ParseDict(dict(s), req.subjects.add(), ignore_unknown_fields=True)
     return req
 
 
 def record_and_ask(client: BrokerClient, referral_id: str,
-                   demo: dict[str, Any]) -> pb.ReferralSummary:
+                   demo: DemoReferral) -> pb.ReferralSummary:
     """Record the demo referral through the broker's API and run its Red lookup there.
 
     The broker files the summary with the referral itself; a re-run in the same
@@ -108,7 +110,7 @@ class Stopped(KeyboardInterrupt):
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
-def _stop_on_signals() -> dict[int, Any]:
+def _stop_on_signals() -> dict[int, Callable[[int, FrameType | None], object] | int | None]:
     """Turn the stop signals into `Stopped`, once; returns the handlers they replace.
 
     Without this, SIGTERM ends the demo at once and its adapters and broker run on as
