@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import grpc
 from cryptography import x509
@@ -34,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from certs.authority import principal_of
 from certs.names import Principal
 from certs.reloading import ReloadingTrustStore
+from mash.canonical import JsonValue
 from mash.clock import Clock, utc_now
 from mash.files import write_text
 from mash.home import Home
@@ -213,7 +213,7 @@ class LiveCredentials:
             self.trust.current()
         return renewed
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> dict[str, JsonValue]:
         """What the status file says."""
         cert = self.certificate.current
         return {"service": self.certificate.name, "checked_at": self._clock().isoformat(),

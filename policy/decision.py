@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from mash.canonical import JsonValue
 from mash.vocab import Category, Decision
 from policy.reasons import Reason
 
@@ -55,7 +55,7 @@ class PolicyDecision:
         """The reason codes alone, in order."""
         return tuple(r.code for r in self.reasons)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, JsonValue]:
         """The decision JSON: decision, categories, reasons, agreement {id, version}."""
         return {
             "decision": str(self.decision),

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import msgspec
 
+from mash.canonical import JsonValue
 from mash.config import ConfigError, Strict, decode
 from mash.vocab import (
     Agency,
@@ -106,9 +107,9 @@ class PolicyRequest:
             mash_id=raw.mash_id,
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, JsonValue]:
         """The request JSON (round-trips through `from_json`); what the audit log records."""
-        out: dict[str, Any] = {
+        out: dict[str, JsonValue] = {
             "agency": str(self.agency),
             "purpose": str(self.purpose),
             "statutory_gateway": str(self.statutory_gateway),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+from mash.canonical import JsonValue
 from policy.approval import ApprovalState
 from policy.engine import PolicyEngine
 
@@ -38,7 +38,7 @@ class AgreementStatus:
         """Whether requests under this agreement can be permitted right now."""
         return self.in_force and self.approval is ApprovalState.APPROVED
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, JsonValue]:
         """JSON form for `--format json`."""
         return {
             "id": self.agreement_id, "mash_id": self.mash_id, "agency": self.agency,

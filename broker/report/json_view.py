@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from broker.referral_record import Referral
 from broker.report.model import REPORT_VERSION, AgencySection, Report
+from mash.canonical import JsonValue
 
 
-def referral_to_dict(referral: Referral) -> dict[str, Any]:
+def referral_to_dict(referral: Referral) -> dict[str, JsonValue]:
     """The referral record as JSON-ready data (with its full history)."""
     decision = referral.decision
     return {
@@ -34,7 +34,7 @@ def referral_to_dict(referral: Referral) -> dict[str, Any]:
     }
 
 
-def _agency(section: AgencySection) -> dict[str, Any]:
+def _agency(section: AgencySection) -> dict[str, JsonValue]:
     return {
         "agency": section.agency,
         "lookup_id": section.lookup_id,
@@ -65,9 +65,9 @@ def _agency(section: AgencySection) -> dict[str, Any]:
     }
 
 
-def report_to_dict(report: Report, *, include_earlier: bool = False) -> dict[str, Any]:
+def report_to_dict(report: Report, *, include_earlier: bool = False) -> dict[str, JsonValue]:
     """The whole report as JSON-ready data (earlier answers listed only when asked)."""
-    data = {
+    data: dict[str, JsonValue] = {
         "report_version": REPORT_VERSION,
         "generated_at": report.generated_at.isoformat(),
         "referral": referral_to_dict(report.referral),
