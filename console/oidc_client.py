@@ -12,11 +12,11 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import jwt
+import msgspec
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -53,6 +53,15 @@ class SignedIn:
     access_token: str
 
 
+class ProviderMetadata(msgspec.Struct, frozen=True):
+    """What the console uses of the provider's discovery document (the rest is ignored)."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+
+
 class OidcClient:
     """Talks to one identity provider for the console."""
 
@@ -70,20 +79,23 @@ class OidcClient:
             raise TypeError("the console's client key is not an EC key")
         self._key = key
         self.thumbprint = thumbprint(self._cert)
-        self._meta: dict[str, Any] | None = None
+        self._meta: ProviderMetadata | None = None
         self._validator: TokenValidator | None = None
-        self._jwks: dict[str, Any] | None = None
+        self._jwks: dict[str, object] | None = None
 
     def _http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=self._transport, timeout=10.0, follow_redirects=False)
 
-    async def metadata(self) -> dict[str, Any]:
+    async def metadata(self) -> ProviderMetadata:
         """The provider's discovery document and keys (fetched once)."""
         if self._meta is None:
             async with self._http() as http:
-                meta = (await http.get(self.discovery_url)).raise_for_status().json()
-                jwks = (await http.get(meta["jwks_uri"])).raise_for_status().json()
-            self._validator = TokenValidator(meta["issuer"], AUDIENCE, jwks, org=self.org,
+                meta = msgspec.convert((await http.get(self.discovery_url)).raise_for_status()
+                                       .json(), ProviderMetadata)
+                jwks: object = (await http.get(meta.jwks_uri)).raise_for_status().json()
+            if not isinstance(jwks, dict):
+                raise SignInError("the identity provider's JWKS is not a JSON object")
+            self._validator = TokenValidator(meta.issuer, AUDIENCE, jwks, org=self.org,
                                              clock=self.clock)
             self._jwks = jwks
             self._meta = meta
@@ -98,7 +110,7 @@ class OidcClient:
             "scope": "openid", "state": state, "nonce": nonce,
             "code_challenge": pkce_challenge(code_verifier), "code_challenge_method": "S256",
         })
-        return f"{meta['authorization_endpoint']}?{query}"
+        return f"{meta.authorization_endpoint}?{query}"
 
     def _client_assertion(self, token_url: str) -> str:
         now = int(self.clock().timestamp())
@@ -110,7 +122,7 @@ class OidcClient:
                        nonce: str) -> SignedIn:
         """Trade the code for tokens and verify them; SignInError when anything is wrong."""
         meta = await self.metadata()
-        token_url = meta["token_endpoint"]
+        token_url = meta.token_endpoint
         async with self._http() as http:
             reply = await http.post(token_url, data={
                 "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
@@ -119,7 +131,9 @@ class OidcClient:
                 "client_assertion": self._client_assertion(token_url)})
         if reply.status_code != 200:
             raise SignInError("the identity provider refused the sign-in")
-        body = reply.json()
+        body: object = reply.json()
+        if not isinstance(body, dict):
+            raise SignInError("the identity provider's token answer is not a JSON object")
         return self.verify(str(body.get("access_token", "")), str(body.get("id_token", "")), nonce)
 
     def verify(self, access_token: str, id_token: str, nonce: str) -> SignedIn:
@@ -131,7 +145,7 @@ class OidcClient:
             header = jwt.get_unverified_header(id_token)
             key = jwt.PyJWKSet.from_dict(self._jwks)[str(header.get("kid"))].key
             claims = jwt.decode(id_token, key, algorithms=["ES256"], audience=self.client_id,
-                                issuer=self._meta["issuer"],
+                                issuer=self._meta.issuer,
                                 options={"require": ["sub", "nonce", "exp", "iat"],
                                          "verify_exp": False, "verify_iat": False})
             access_claims = jwt.decode(access_token, options={"verify_signature": False})

@@ -20,6 +20,7 @@ import grpc
 
 from console.broker_gateway import BrokerRefused, _refused
 from console.forms import SubjectInput
+from mash.errors import InvariantError
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import referrals_pb2 as rpb
 from mash.v1 import referrals_pb2_grpc as rpb_grpc
@@ -153,11 +154,15 @@ class ReferralsGateway:
             referral_id=referral_id, rag=rag, reason=reason))
         return reply
 
-    def summary(self, token: str, referral_id: str, include_earlier: bool = False) -> dict[str, Any]:
+    def summary(self, token: str, referral_id: str,
+                include_earlier: bool = False) -> dict[str, object]:
         """The summary report (its reading is recorded by the broker before it is returned)."""
         reply = self._call("GetSummary", token, rpb.SummaryRequest(
             referral_id=referral_id, format="json", include_earlier=include_earlier))
-        document: dict[str, Any] = json.loads(reply.document)
+        document: object = json.loads(reply.document)
+        if not isinstance(document, dict):
+            raise InvariantError("internal error",
+                                 detail="the broker's summary document is not a JSON object")
         return document
 
     def record_view(self, token: str, referral_id: str, view: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 #: What each agency status means, in words a social worker would use.
 STATUS_WORDS: dict[str, tuple[str, str, str]] = {
@@ -60,21 +60,25 @@ def status_words(status: str) -> tuple[str, str, str]:
     return STATUS_WORDS.get(status, (words(status), "grey", ""))
 
 
-def csc_banner_text(document: dict[str, Any]) -> str | None:
+def csc_banner_text(document: Mapping[str, object]) -> str | None:
     """The known-to-CSC line of a summary document, naming only the allocated team(s)."""
     known = document.get("known_to_csc") or []
-    if not known:
+    if not isinstance(known, list) or not known:
         return None
-    teams = ", ".join(dict.fromkeys(str(k.get("team", "")) for k in known if k.get("team")))
+    teams = ", ".join(dict.fromkeys(str(k.get("team", "")) for k in known
+                                    if isinstance(k, Mapping) and k.get("team")))
     return f"KNOWN TO CHILDREN'S SOCIAL CARE - route to allocated worker: {teams or 'see record'}"
 
 
-def subject_facts(agency: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def subject_facts(agency: Mapping[str, object]) -> dict[str, list[dict[str, object]]]:
     """An agency block's facts by subject id, each with its category, newest first."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for category, facts in (agency.get("facts_by_category") or {}).items():
-        for fact in facts:
-            out.setdefault(fact.get("subject_id", ""), []).append({**fact, "category": category})
+    out: dict[str, list[dict[str, object]]] = {}
+    by_category = agency.get("facts_by_category") or {}
+    for category, facts in by_category.items() if isinstance(by_category, Mapping) else ():
+        for fact in facts if isinstance(facts, list) else ():
+            if isinstance(fact, Mapping):
+                out.setdefault(str(fact.get("subject_id", "")), []).append(
+                    {**fact, "category": category})
     for facts in out.values():
-        facts.sort(key=lambda f: f.get("occurred_on") or "", reverse=True)
+        facts.sort(key=lambda f: str(f.get("occurred_on") or ""), reverse=True)
     return out

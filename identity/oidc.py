@@ -20,7 +20,6 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import jwt
@@ -28,6 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from identity.tokens import AUDIENCE, DevIssuer
+from mash.canonical import JsonValue
 from mash.clock import Clock, utc_now
 from mash.vocab import Role
 
@@ -129,7 +129,7 @@ class DevOidcProvider:
     _used_assertions: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def discovery(self, base_url: str) -> dict[str, Any]:
+    def discovery(self, base_url: str) -> dict[str, JsonValue]:
         """The OpenID Provider metadata, endpoints under `base_url`."""
         return {
             "issuer": self.issuer.issuer,
@@ -146,7 +146,7 @@ class DevOidcProvider:
             "scopes_supported": ["openid"],
         }
 
-    def jwks(self) -> dict[str, Any]:
+    def jwks(self) -> dict[str, JsonValue]:
         """The public keys tokens are signed with."""
         return {"keys": [self.issuer.jwk]}
 
@@ -187,7 +187,7 @@ class DevOidcProvider:
                 params["nonce"], user, now + CODE_TTL_S)
         return f"{params['redirect_uri']}?{urlencode({'code': code, 'state': params['state']})}"
 
-    def token(self, form: Mapping[str, str], token_url: str) -> dict[str, Any]:
+    def token(self, form: Mapping[str, str], token_url: str) -> dict[str, JsonValue]:
         """Exchange a code for an ID token and a certificate-bound access token."""
         if form.get("grant_type") != "authorization_code":
             raise OidcError("unsupported_grant_type", "only authorization_code is supported")
@@ -220,7 +220,7 @@ class DevOidcProvider:
         return {"access_token": access, "id_token": id_token, "token_type": "Bearer",
                 "expires_in": ACCESS_TOKEN_TTL_S}
 
-    def _sign(self, claims: dict[str, Any]) -> str:
+    def _sign(self, claims: dict[str, JsonValue]) -> str:
         return jwt.encode(claims, self.issuer.private_key, algorithm="ES256",
                           headers={"kid": self.issuer.jwk["kid"], "typ": "JWT"})
 
