@@ -20,7 +20,7 @@ import functools
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import grpc
 from cryptography import x509
@@ -30,7 +30,7 @@ from certs.errors import CertificateRevoked, PeerNotAuthenticated
 from certs.names import PeerKind, Principal
 from certs.reloading import ReloadingTrustStore
 from certs.truststore import TrustStore
-from mash.grpc_server import channel_options
+from mash.grpc_server import ChannelOptions, channel_options
 from mash.home import Home
 
 #: auth_context key under which gRPC exposes the verified peer certificate (PEM).
@@ -115,7 +115,7 @@ def target_name(expected: Principal, address: str, server_name: str | None = Non
 
 
 def client_channel_options(expected: Principal, address: str, server_name: str | None = None,
-                           max_message_bytes: int | None = None) -> list[tuple[str, Any]]:
+                           max_message_bytes: int | None = None) -> ChannelOptions:
     """gRPC channel options for calling `expected` at `address`, its identity checked.
 
     The TLS target name is overridden only when it differs from the host dialled, and

@@ -14,7 +14,7 @@ import gc
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -31,7 +31,11 @@ log = get_logger("grpc")
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
-def server_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[tuple[str, Any]]:
+#: gRPC channel arguments: (name, a number or a text).
+ChannelOptions: TypeAlias = list[tuple[str, int | str]]
+
+
+def server_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> ChannelOptions:
     """Channel options for servers: bounded message sizes, keepalive."""
     return [
         ("grpc.max_receive_message_length", max_message_bytes),
@@ -40,7 +44,7 @@ def server_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[t
     ]
 
 
-def channel_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[tuple[str, Any]]:
+def channel_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> ChannelOptions:
     """Channel options for clients: bounded message sizes (the TLS target name is the caller's:
     `certs.tls.client_channel_options` adds the name of the party meant)."""
     return [

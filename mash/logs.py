@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping
-from typing import Any, TextIO
+from typing import TextIO
 
 import structlog
+from structlog.typing import EventDict, FilteringBoundLogger, Processor
 
 #: Field names that must never reach an application log.
 PERSONAL_FIELDS = frozenset({
@@ -22,9 +22,7 @@ PERSONAL_FIELDS = frozenset({
 })
 
 
-def redact_personal_data(
-    _logger: object, _method: str, event: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
+def redact_personal_data(_logger: object, _method: str, event: EventDict) -> EventDict:
     """structlog processor: replace personal-data fields with a marker."""
     for key in PERSONAL_FIELDS.intersection(event):
         event[key] = "[redacted]"
@@ -44,7 +42,7 @@ class _StandardError:
 
 def configure(*, json: bool = True, level: str = "info", stream: TextIO | None = None) -> None:
     """Configure structlog for this process: JSON lines (production) or console (demo)."""
-    renderer: Any = (
+    renderer: Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
@@ -62,6 +60,7 @@ def configure(*, json: bool = True, level: str = "info", stream: TextIO | None =
     )
 
 
-def get_logger(name: str) -> Any:
+def get_logger(name: str) -> FilteringBoundLogger:
     """A structlog logger bound to the component `name`."""
-    return structlog.get_logger(component=name)
+    logger: FilteringBoundLogger = structlog.get_logger(component=name)
+    return logger
