@@ -3,7 +3,11 @@ each call carrying the signed-in user's own (certificate-bound) token."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import grpc
+from google.protobuf.message import Message
 
 from certs.names import PeerKind, Principal
 from certs.tls import channel_credentials, client_channel_options
@@ -19,6 +23,28 @@ class BrokerRefused(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+@dataclass
+class TokenCalls:
+    """A gRPC service called over a shared channel, each call with the user's own token."""
+
+    channel: grpc.Channel
+    timeout_s: float = 60.0
+
+    def _stub_of(self) -> object:
+        raise NotImplementedError  # each gateway names its service's stub
+
+    def __post_init__(self) -> None:
+        self._stub = self._stub_of()
+
+    def _call(self, method: str, token: str, request: Message) -> Any:  # grpc stubs are untyped
+        """`<service>.<method>(request)` as the token's user; a refusal is `BrokerRefused`."""
+        try:
+            return getattr(self._stub, method)(
+                request, metadata=(("authorization", f"Bearer {token}"),), timeout=self.timeout_s)
+        except grpc.RpcError as exc:
+            raise _refused(exc) from None
 
 
 class BrokerGateway:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
@@ -116,9 +116,9 @@ class ConsoleConfig:
             secure_cookies=raw.secure_cookies, json_logs=raw.json_logs, research=research,
         )
 
-    def to_toml(self) -> dict[str, Any]:
+    def to_toml(self) -> dict[str, object]:
         """The config as a TOML-ready mapping (inverse of `load`)."""
-        data: dict[str, Any] = {
+        data: dict[str, object] = {
             "home": str(self.home.root), "broker_address": self.broker_address,
             "broker_id": self.broker_id, "listen_host": self.listen_host,
             "listen_port": self.listen_port, "public_url": self.public_url,

@@ -8,31 +8,18 @@ records the use under that lead's id before it answers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import grpc
-
-from console.broker_gateway import _refused
+from console.broker_gateway import TokenCalls
 from mash.v1 import governance_pb2 as gpb
 from mash.v1 import governance_pb2_grpc as gpb_grpc
 
 
 @dataclass
-class GovernanceGateway:
+class GovernanceGateway(TokenCalls):
     """Calls to `mash.v1.Governance`, each with the user's token."""
 
-    channel: grpc.Channel
-    timeout_s: float = 60.0
-
-    def __post_init__(self) -> None:
-        self._stub = gpb_grpc.GovernanceStub(self.channel)
-
-    def _call(self, method: str, token: str, request: Any) -> Any:
-        try:
-            return getattr(self._stub, method)(
-                request, metadata=(("authorization", f"Bearer {token}"),), timeout=self.timeout_s)
-        except grpc.RpcError as exc:
-            raise _refused(exc) from None
+    def _stub_of(self) -> object:
+        return gpb_grpc.GovernanceStub(self.channel)
 
     def search(self, token: str, request: gpb.SearchAccessLogRequest
                ) -> gpb.SearchAccessLogResponse:

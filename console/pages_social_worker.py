@@ -6,7 +6,7 @@ Referrals live in the broker (its `Referrals` service); every call carries the u
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TypedDict
 
 import grpc
 from starlette.concurrency import run_in_threadpool
@@ -55,7 +55,21 @@ SOCIAL_WORKERS = (Role.MASH_SOCIAL_WORKER,)
 READERS = (Role.MASH_SOCIAL_WORKER, Role.MASH_TEAM_MANAGER)
 
 
-def _vocab() -> dict[str, Any]:
+class _Vocab(TypedDict):
+    """The vocabularies the referral forms offer."""
+
+    sources: list[str]
+    rags: list[str]
+    subject_roles: list[str]
+    purposes: list[str]
+    consents: list[str]
+    reasons: list[str]
+    max_subjects: int
+    levels: list[str]
+    outcomes: list[str]
+
+
+def _vocab() -> _Vocab:
     return {"sources": [s.value for s in ReferralSource], "rags": [r.value for r in Rag],
             "subject_roles": [r.value for r in SubjectRole], "purposes": [p.value for p in Purpose],
             "consents": [c.value for c in ConsentState], "reasons": [r.value for r in ReasonCode],

@@ -18,7 +18,7 @@ from typing import Any
 
 import grpc
 
-from console.broker_gateway import BrokerRefused, _refused
+from console.broker_gateway import BrokerRefused, TokenCalls
 from console.forms import SubjectInput
 from mash.errors import InvariantError
 from mash.v1 import mash_pb2 as pb
@@ -97,25 +97,16 @@ class ReferralView:
 
 
 @dataclass
-class ReferralsGateway:
+class ReferralsGateway(TokenCalls):
     """Calls to `mash.v1.Referrals`, each with the user's token; lookups in worker threads."""
 
-    channel: grpc.Channel
-    timeout_s: float = 60.0
     runs: dict[str, LookupRun] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
         max_workers=4, thread_name_prefix="lookup"))
 
-    def __post_init__(self) -> None:
-        self._stub = rpb_grpc.ReferralsStub(self.channel)
-
-    def _call(self, method: str, token: str, request: Any) -> Any:
-        try:
-            return getattr(self._stub, method)(
-                request, metadata=(("authorization", f"Bearer {token}"),), timeout=self.timeout_s)
-        except grpc.RpcError as exc:
-            raise _refused(exc) from None
+    def _stub_of(self) -> object:
+        return rpb_grpc.ReferralsStub(self.channel)
 
     def create(self, token: str, *, source: str, reason: str, rag: str,
                subjects: list[SubjectInput]) -> ReferralView:

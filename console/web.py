@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import FormData
@@ -21,6 +21,12 @@ from console.sessions import SessionStore, StaffSession
 from console.summary_view import AGENCY_NAMES, BAND_WORDS, subject_facts, words
 from mash.clock import Clock
 from mash.vocab import Role
+
+if TYPE_CHECKING:
+    from console.broker_gateway import BrokerGateway
+    from console.governance_gateway import GovernanceGateway
+    from console.referrals_gateway import ReferralsGateway
+    from console.research_gateway import ResearchGateway
 
 SESSION_COOKIE = "mash_console_session"
 SIGN_IN_COOKIE = "mash_console_sign_in"
@@ -82,13 +88,13 @@ class Console:
     config: ConsoleConfig
     sessions: SessionStore
     oidc: OidcClient
-    broker: Any  # BrokerGateway: lookups' reviews over gRPC
-    referrals: Any  # ReferralsGateway: the broker's Referrals service over the same channel
+    broker: BrokerGateway  # lookups' reviews over gRPC
+    referrals: ReferralsGateway  # the broker's Referrals service over the same channel
     clock: Clock
     public_url: str
-    governance: Any = None  # GovernanceGateway: the IG lead's Governance service, same channel
-    #: ResearchGateway: the agency adapter's researcher queue; None when not configured
-    research: Any = None
+    governance: GovernanceGateway  # the IG lead's Governance service, same channel
+    #: the agency adapter's researcher queue; None when not configured
+    research: ResearchGateway | None = None
 
     def __post_init__(self) -> None:
         self.env = Environment(loader=FileSystemLoader(TEMPLATES),
@@ -97,7 +103,7 @@ class Console:
                                 band_words=BAND_WORDS, subject_facts=subject_facts)
 
     def render(self, request: Request, template: str, status: int = 200,
-               session: StaffSession | None = None, **context: Any) -> HTMLResponse:
+               session: StaffSession | None = None, **context: object) -> HTMLResponse:
         """A page from `templates/`, with the signed-in user and CSRF token in its context."""
         body = self.env.get_template(template).render(
             request=request, session=session, csrf_token=session.csrf_token if session else "",
