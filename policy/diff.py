@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import product
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from mash.vocab import (
     Agency,
@@ -27,6 +27,7 @@ from mash.vocab import (
     Role,
     StatutoryGateway,
     SubjectRole,
+    parse,
 )
 from policy.engine import PolicyEngine
 from policy.request import PolicyRequest
@@ -134,12 +135,16 @@ def effect_diff(old_dir: Path, new_dir: Path, *, at: datetime,
     return DiffReport(compared, changed, tuple(changes), full)
 
 
-def _request(point: tuple[Any, ...], at: datetime) -> PolicyRequest:
-    # the members of each dimension, in DIMENSIONS order (typed by position, so Any here)
+def _request(point: tuple[DimValue, ...], at: datetime) -> PolicyRequest:
+    # the members of each dimension, in DIMENSIONS order (parse returns a member as it is)
     mash_id, agency, purpose, gateway, subject, role, rag, state, reason = point
-    return PolicyRequest(agency=agency, purpose=purpose, statutory_gateway=gateway, rag=rag,
-                         consent_state=state, consent_reason=reason, requester_role=role,
-                         requester_id="diff", subject_role=subject, at=at, mash_id=mash_id)
+    return PolicyRequest(
+        agency=parse(Agency, agency), purpose=parse(Purpose, purpose),
+        statutory_gateway=parse(StatutoryGateway, gateway), rag=parse(Rag, rag),
+        consent_state=parse(ConsentState, state),
+        consent_reason=None if reason is None else parse(ReasonCode, reason),
+        requester_role=parse(Role, role), requester_id="diff",
+        subject_role=parse(SubjectRole, subject), at=at, mash_id=str(mash_id))
 
 
 def _outcome(engine: PolicyEngine, request: PolicyRequest) -> Outcome:

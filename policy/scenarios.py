@@ -10,10 +10,11 @@ approved (a draft has no approvals yet), unless a scenario sets
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 
@@ -23,6 +24,8 @@ from policy.approval import ApprovalState
 from policy.engine import PolicyEngine
 from policy.errors import PolicyError
 from policy.request import PolicyRequest
+
+E = TypeVar("E")
 
 #: The ten principles (docs/policy-guide.md); the shipped suite must cover every one.
 PRINCIPLES = tuple(range(1, 11))
@@ -122,25 +125,27 @@ def run_scenarios(policy_dir: Path, scenario_dir: Path | None = None) -> Scenari
             report.results.append(ScenarioResult(str(path), exc.line, "(file)", None, False,
                                                  (f"{exc.field}: {exc.problem}",)))
             continue
-        for i, raw in enumerate(suite.scenario):
-            line = doc.lines.line_of(f"scenario[{i}]")
-            try:
-                scenario = decode(ScenarioEntry, raw, path, prefix=f"scenario[{i}]")
-            except ConfigError as exc:
-                report.results.append(_malformed(str(path), line, raw, exc))
-                continue
+        for line, scenario in _entries(doc, path, "scenario", suite.scenario, ScenarioEntry,
+                                       report):
             report.results.append(_run_one(str(path), line, scenario, suite.defaults,
                                            engine_for))
-        for i, raw in enumerate(suite.review_approval):
-            line = doc.lines.line_of(f"review_approval[{i}]")
-            try:
-                check = decode(ReviewApprovalEntry, raw, path, prefix=f"review_approval[{i}]")
-            except ConfigError as exc:
-                report.results.append(_malformed(str(path), line, raw, exc))
-                continue
+        for line, check in _entries(doc, path, "review_approval", suite.review_approval,
+                                    ReviewApprovalEntry, report):
             report.results.append(_run_review(str(path), line, check, suite.defaults,
                                               engine_for(ApprovalState.APPROVED)))
     return report
+
+
+def _entries(doc: TomlDocument, path: Path, table: str, raws: Iterable[Mapping[str, object]],
+             kind: type[E], report: ScenarioReport) -> Iterator[tuple[int, E]]:
+    """Each entry of `[[table]]` decoded as `kind`, with its line; a malformed one is reported
+    as a failed result and skipped, so one bad entry fails alone."""
+    for i, raw in enumerate(raws):
+        line = doc.lines.line_of(f"{table}[{i}]")
+        try:
+            yield line, decode(kind, raw, path, prefix=f"{table}[{i}]")
+        except ConfigError as exc:
+            report.results.append(_malformed(str(path), line, raw, exc))
 
 
 def _malformed(file: str, line: int, raw: Mapping[str, object], exc: ConfigError) -> ScenarioResult:
