@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
@@ -218,9 +218,9 @@ class BrokerConfig:
             research_collect_interval_s=raw.research_collect_interval_s,
         )
 
-    def to_toml(self) -> dict[str, Any]:
+    def to_toml(self) -> dict[str, object]:
         """The config as a TOML-ready mapping (inverse of `load`)."""
-        data: dict[str, Any] = {
+        data: dict[str, object] = {
             "broker_id": self.broker_id,
             "home": str(self.home.root),
             "listen": self.listen,

@@ -36,6 +36,7 @@ from broker.timescales import (
 )
 from certs.files import write_private
 from mash import logs
+from mash.canonical import JsonValue
 from mash.command import HOME, Subparsers, typed
 from mash.config import ConfigError, Strict, decode
 from mash.errors import UsageError
@@ -55,6 +56,8 @@ from mash.vocab import (
 )
 
 if TYPE_CHECKING:
+    from google.protobuf.message import Message
+
     from mash.v1 import mash_pb2 as pb
     from mash.v1 import referrals_pb2 as rpb
 
@@ -253,8 +256,9 @@ def _friendly(handler: Handler) -> Handler:
     return run
 
 
-def _call(args: ConnectionArgs, method: str, request: Any) -> Any:
-    """Call `Referrals.<method>` on the running broker as the token's staff member."""
+def _call(args: ConnectionArgs, method: str, request: Message) -> Any:
+    """Call `Referrals.<method>` on the running broker as the token's staff member (grpc's
+    stubs are untyped: the caller names the reply's type)."""
     import grpc
 
     from broker.connection import NoRunningBroker, connect
@@ -538,7 +542,7 @@ def _subjects(args: CreateArgs | EditArgs) -> list[pb.Subject]:
     return [_subject_message(n, spec) for n, spec in enumerate(specs, start=1)]
 
 
-def referral_view(r: rpb.Referral) -> dict[str, Any]:
+def referral_view(r: rpb.Referral) -> dict[str, JsonValue]:
     """A `mash.v1.Referral` as the JSON `mash referral show --json` prints (a contract)."""
     def identifiers(subject: pb.Subject) -> dict[str, str]:
         ids = {f.name: v for f, v in subject.identifiers.ListFields()
@@ -547,7 +551,7 @@ def referral_view(r: rpb.Referral) -> dict[str, Any]:
             ids["other_names"] = ";".join(subject.identifiers.other_names)
         return ids
 
-    decisions = [{"level_of_need": d.level_of_need, "outcome": d.outcome,
+    decisions: list[JsonValue] = [{"level_of_need": d.level_of_need, "outcome": d.outcome,
                   "rationale": d.rationale, "by": d.by, "at": d.at} for d in r.decisions]
     return {
         "referral_id": r.referral_id, "received_at": r.received_at, "source": r.source,
@@ -570,24 +574,29 @@ def referral_view(r: rpb.Referral) -> dict[str, Any]:
 
 
 def _print_referral(as_json: bool, referral: rpb.Referral,
-                    refetch: dict[str, Any] | None = None) -> int:
-    view = referral_view(referral)
-    if refetch is not None:
-        view["refetch"] = refetch
+                    refetch: rpb.Refetch | None = None) -> int:
     if as_json:
+        view = referral_view(referral)
+        if refetch is not None:
+            view["refetch"] = {
+                "outcome": refetch.outcome, "message": refetch.message,
+                "asked": [{"agency": a.agency, "categories": list(a.categories)}
+                          for a in refetch.asked],
+                "lookup_id": refetch.lookup_id or None}
         print(json.dumps(view, indent=2, ensure_ascii=False))
         return 0
-    state = f" ({view['timescale'].replace('_', ' ')})" if view["timescale"] else ""
+    timescale = referral.timescale
+    state = f" ({timescale.replace('_', ' ')})" if timescale else ""
     print(f"{referral.referral_id}  {referral.status}  {referral.rag.upper()}  "
-          f"due {view['due_at']}{state}" + (f"  {_FLAGS[view['timescale']]}"
-                                            if view["timescale"] in _FLAGS else ""))
+          f"due {referral.due_at}{state}" + (f"  {_FLAGS[timescale]}"
+                                             if timescale in _FLAGS else ""))
     if refetch is not None:
-        if not refetch["asked"]:
-            print(refetch["message"])
-        for item in refetch["asked"]:
-            print(f"asked {item['agency']} for {', '.join(item['categories'])}")
-        if refetch.get("lookup_id"):
-            print(f"filed lookup {refetch['lookup_id']}")
+        if not refetch.asked:
+            print(refetch.message)
+        for item in refetch.asked:
+            print(f"asked {item.agency} for {', '.join(item.categories)}")
+        if refetch.lookup_id:
+            print(f"filed lookup {refetch.lookup_id}")
     return 0
 
 
@@ -658,19 +667,19 @@ def _show(args: ShowArgs) -> int:
 def _list(args: ListArgs) -> int:
     from mash.v1 import referrals_pb2 as rpb
 
-    response = _call(args, "ListReferrals", rpb.ListReferralsRequest(
+    response: rpb.ListReferralsResponse = _call(args, "ListReferrals", rpb.ListReferralsRequest(
         status=args.status or "", include_closed=args.all, query=args.search,
         as_of=_as_of(args.now)))
-    views = [referral_view(r) for r in response.referrals]
     if args.json:
+        views = [referral_view(r) for r in response.referrals]
         print(json.dumps([{k: v[k] for k in ("referral_id", "status", "rag", "received_at",
                                              "due_at", "timescale", "source")}
                           for v in views], indent=2))
         return 0
-    for v in views:
-        flag = _FLAGS.get(v["timescale"] or "", "")
-        print(f"{v['referral_id']:<16} {v['status']:<12} {v['rag'].upper():<6} "
-              f"due {v['due_at']}  {flag}".rstrip())
+    for r in response.referrals:
+        flag = _FLAGS.get(r.timescale, "")
+        print(f"{r.referral_id:<16} {r.status:<12} {r.rag.upper():<6} "
+              f"due {r.due_at}  {flag}".rstrip())
     return 0
 
 
@@ -703,11 +712,7 @@ def _rerate(args: RerateArgs) -> int:
         print(f"mash: {refetch.message} (run `mash referral lookup`)", file=sys.stderr)
     if refetch.outcome not in ("asked", "nothing_new"):
         return _print_referral(args.json, response.referral)
-    return _print_referral(args.json, response.referral, refetch={
-        "outcome": refetch.outcome, "message": refetch.message,
-        "asked": [{"agency": a.agency, "categories": list(a.categories)}
-                  for a in refetch.asked],
-        "lookup_id": refetch.lookup_id or None})
+    return _print_referral(args.json, response.referral, refetch=refetch)
 
 
 def _status(args: StatusArgs) -> int:

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import functools
 import json
-from typing import Any
 
 import jwt
 from grpc_health.v1 import health as grpc_health
@@ -60,7 +59,7 @@ class IdentityProviderUnavailable(RuntimeError):
     """The configured identity provider's keys could not be read at start-up."""
 
 
-def _jwks(idp: IdentityProvider) -> dict[str, Any]:
+def _jwks(idp: IdentityProvider) -> dict[str, object]:
     """The IdP's published signing keys, from its file or its HTTPS URL."""
     try:
         if idp.jwks_file is not None:

@@ -20,11 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mash.command import HOME, Subparsers, typed
 from mash.errors import UsageError
 from mash.home import Home
+
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
+
+    from mash.v1 import research_pb2
 
 A = TypeVar("A")
 
@@ -140,8 +145,9 @@ class ResearchClient:
         self.metadata = (("authorization", f"Bearer {token}"),)
         self.timeout_s = timeout_s
 
-    def call(self, method: str, request: Any) -> Any:
-        """`Research.<method>(request)` as this researcher."""
+    def call(self, method: str, request: Message) -> Any:
+        """`Research.<method>(request)` as this researcher (grpc's stubs are untyped: the
+        caller names the reply's type)."""
         return getattr(self.stub, method)(request, metadata=self.metadata,
                                           timeout=self.timeout_s)
 
@@ -178,7 +184,7 @@ def _client(args: ConnectionArgs) -> ResearchClient:
     return ResearchClient(home, agency, address, token, args.client, args.server_name)
 
 
-def _run(args: ConnectionArgs, method: str, request: Any) -> Any:
+def _run(args: ConnectionArgs, method: str, request: Message) -> Any:
     """Call the adapter; a refusal is printed and becomes the exit code (raised as _Exit)."""
     import grpc
 
@@ -217,7 +223,7 @@ def _local(iso: str) -> str:
     return datetime.fromisoformat(iso).astimezone(LONDON).strftime("%a %d %b %H:%M")
 
 
-def _left(item: Any) -> str:
+def _left(item: research_pb2.ResearchItem) -> str:
     if not item.due_at:
         return "-"
     m = int(item.minutes_left)
@@ -225,15 +231,15 @@ def _left(item: Any) -> str:
     return f"{sign}{abs(m) // 60}h{abs(m) % 60:02d}m"
 
 
-def _as_dict(message: Any) -> dict[str, Any]:
+def _as_dict(message: Message) -> dict[str, object]:
     from google.protobuf.json_format import MessageToDict
 
-    out: dict[str, Any] = MessageToDict(message, preserving_proto_field_name=True,
+    out: dict[str, object] = MessageToDict(message, preserving_proto_field_name=True,
                                         always_print_fields_with_no_presence=True)
     return out
 
 
-def _table(items: list[Any]) -> None:
+def _table(items: list[research_pb2.ResearchItem]) -> None:
     print(f"{'ITEM':<16} {'RAG':<6} {'DUE (UK time)':<17} {'LEFT':>8}  {'STATE':<9} REFERRAL")
     for i in items:
         flag = "  ALERT: Red, near its deadline" if i.alert else ""
@@ -245,7 +251,8 @@ def _table(items: list[Any]) -> None:
 def _list(args: ListArgs) -> int:
     from mash.v1 import research_pb2 as rpb
 
-    reply = _run(args, "ListItems", rpb.ListResearchRequest(state=args.state))
+    reply: rpb.ListResearchResponse = _run(args, "ListItems",
+                                           rpb.ListResearchRequest(state=args.state))
     if args.json:
         print(json.dumps([_as_dict(i) for i in reply.items], indent=2))
         return 0
@@ -263,7 +270,7 @@ def _list(args: ListArgs) -> int:
 def _show(args: ItemArgs) -> int:
     from mash.v1 import research_pb2 as rpb
 
-    item = _run(args, "GetItem", rpb.GetResearchRequest(item_id=args.item_id))
+    item: rpb.ResearchItem = _run(args, "GetItem", rpb.GetResearchRequest(item_id=args.item_id))
     if args.json:
         print(json.dumps(_as_dict(item), indent=2))
         return 0
@@ -302,7 +309,7 @@ def _answer(args: AnswerArgs) -> int:
         if not sep or not sid or not band:
             raise UsageError(f"--band {spec!r}: give SUBJECT=certain or SUBJECT=high")
         bands[sid] = band
-    findings: dict[str, Any] = {}
+    findings: dict[str, research_pb2.ResearchFinding] = {}
     for sid, category, occurred_on, summary in args.fact or ():
         finding = findings.get(sid)
         if finding is None:
@@ -313,7 +320,7 @@ def _answer(args: AnswerArgs) -> int:
     unknown = set(bands) - set(findings)
     if unknown:
         raise UsageError(f"--band names a subject with no --fact: {sorted(unknown)[0]}")
-    item = _run(args, "Answer", request)
+    item: rpb.ResearchItem = _run(args, "Answer", request)
     if args.json:
         print(json.dumps(_as_dict(item), indent=2))
         return 0
@@ -326,7 +333,7 @@ def _answer(args: AnswerArgs) -> int:
 def _alerts(args: ConnectionArgs) -> int:
     from mash.v1 import research_pb2 as rpb
 
-    reply = _run(args, "Alerts", rpb.ListResearchRequest())
+    reply: rpb.ResearchAlertsResponse = _run(args, "Alerts", rpb.ListResearchRequest())
     if args.json:
         print(json.dumps({"alert_minutes": reply.alert_minutes,
                           "items": [_as_dict(i) for i in reply.items]}, indent=2))
