@@ -23,7 +23,6 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from agency_adapters.backend import AsyncAgencyBackend, BackendError, BackendState
 from mash.canonical import JsonValue
@@ -154,13 +153,13 @@ class AdapterHealth:
             write_text(self.status_file, json.dumps(self.snapshot(), indent=2) + "\n")
 
 
-def read_status(path: Path) -> dict[str, Any] | None:
-    """A status file written by a running adapter (None when there is none)."""
+def read_status(path: Path) -> dict[str, object] | None:
+    """A status file written by a running adapter (None when there is none or it is not one)."""
     try:
-        data: dict[str, Any] = json.loads(path.read_text())
+        data: object = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    return data
+    return data if isinstance(data, dict) else None
 
 
 async def probe_backend(backend: AsyncAgencyBackend, timeout_s: float) -> BackendState:

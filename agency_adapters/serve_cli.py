@@ -203,7 +203,8 @@ def _status(args: ConfigArgs) -> int:
     if status is None:
         print(f"{config.name}: no status at {path} (is it running?)", file=sys.stderr)
         return 1
-    for name, c in status.get("components", {}).items():
+    components = status.get("components")
+    for name, c in components.items() if isinstance(components, dict) else ():
         state = "serving" if c.get("serving") else "NOT serving"
         fault = f": {c['fault']}" if c.get("fault") else ""
         as_of = f" (data as of {c['data_as_of']})" if c.get("data_as_of") else ""

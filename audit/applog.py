@@ -8,12 +8,11 @@ helpers swallow any error from the logging pipeline itself.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 from mash.logs import get_logger
 
 
-def emit(component: str, level: str, event: str, **fields: Any) -> None:
+def emit(component: str, level: str, event: str, **fields: object) -> None:
     """Log `event` at `level` ("info", "warning", "error"); never raises."""
     # Logging must not take the audit writer down with it.
     with contextlib.suppress(Exception):

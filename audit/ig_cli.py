@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from audit.alerts import default_rules, scan
 from audit.errors import AuditError, AuditLogBusy
@@ -410,7 +410,7 @@ def cmd_alerts(args: AlertsArgs) -> int:
         flt = SearchFilter(kinds=(EventKind.ALERT.value,))
         _print_records(search(home, flt), "table")
         return 0
-    rows: list[tuple[str, int, str, Any]] = []
+    rows: list[tuple[str, int, str, AuditEvent]] = []
     for path in logs_in(home):
         rows += [(r.log, r.entry_id, r.ts, r.event) for r in records_where(path, "1", [])]
     rows.sort(key=lambda t: (t[2], t[0], t[1]))

@@ -19,10 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from mash.files import PRIVATE_MODE, create_file
 from mash.home import Home
+from mash.v1 import mash_pb2
 
 KEY_BYTES = 32
 #: Hex digits kept of each HMAC: 128 bits, ample against collisions, half the index size.
@@ -136,7 +136,8 @@ class Pseudonymiser:
         return tuple(p for p in found if p is not None)
 
 
-def for_subjects(pseudonymiser: Pseudonymiser, subjects: Iterable[Any]) -> tuple[str, ...]:
+def for_subjects(pseudonymiser: Pseudonymiser,
+                 subjects: Iterable[mash_pb2.Subject]) -> tuple[str, ...]:
     """Pseudonyms of every subject of a lookup (`mash.v1.Subject` messages), in order."""
     out: list[str] = []
     for s in subjects:

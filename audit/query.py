@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from audit.events import AuditEvent, EventKind
 from audit.hours import OfficeHours, parse_ts
@@ -52,13 +51,13 @@ class SearchFilter:
     person_required: bool = False     # a person search whose identifiers gave no pseudonym
 
     @classmethod
-    def of_lookup(cls, intent: AuditEvent, **narrow: Any) -> SearchFilter:
-        """The entries of the lookup `intent` started, in every log (`narrow`: more filters).
+    def of_lookup(cls, intent: AuditEvent, *, kinds: tuple[str, ...] = ()) -> SearchFilter:
+        """The entries of the lookup `intent` started, in every log (of `kinds` only, if given).
 
         `lookup_id` has no index of its own (only recovery's partial one), but every entry
         of a lookup carries its referral: the referral index finds them.
         """
-        return cls(referral=intent.referral_id, lookup=intent.lookup_id, **narrow)
+        return cls(referral=intent.referral_id, lookup=intent.lookup_id, kinds=kinds)
 
     def sql(self) -> tuple[str, list[SqlValue]]:
         """The SQL condition on `entries` and its parameters (fixed column names only)."""

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
@@ -213,7 +213,7 @@ class TrustStore:
         return cls.from_dict(data, clock=clock)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, clock: Clock = utc_now) -> TrustStore:
+    def from_dict(cls, data: Mapping[str, object], *, clock: Clock = utc_now) -> TrustStore:
         """Build from parsed TOML; every field is checked and named on error."""
         try:
             raw = decode(TrustStoreFile, data, "trust store")

@@ -7,8 +7,8 @@ gRPC services do (`HOME/run/<name>.port`).
 from __future__ import annotations
 
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from mash.grpc_server import write_port_file
 
@@ -24,8 +24,9 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_http(app: Any, sock: socket.socket, port_file: Path) -> None:
-    """Serve `app` on `sock` until SIGTERM/SIGINT, publishing the port in `port_file` first."""
+def serve_http(app: Callable[..., Awaitable[None]], sock: socket.socket, port_file: Path) -> None:
+    """Serve `app` (an ASGI application) on `sock` until SIGTERM/SIGINT, publishing the port
+    in `port_file` first."""
     import uvicorn
 
     write_port_file(port_file, sock.getsockname()[1])

@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import tomli_w
 
 from mash.files import PUBLIC_MODE, write_text
 
 
-def _plain(value: object) -> Any:
+def _plain(value: object) -> object:
     """`value` with paths as strings and date-times in UTC to the second (what TOML holds)."""
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
@@ -32,7 +31,7 @@ def _plain(value: object) -> Any:
 def dumps(data: Mapping[str, object], *, header: Iterable[str] = ()) -> str:
     """TOML text for `data`, after `header` lines written as `# ` comments."""
     comments = "".join(f"# {line}\n" for line in header)
-    return comments + tomli_w.dumps(_plain(data))
+    return comments + tomli_w.dumps({str(k): _plain(v) for k, v in data.items()})
 
 
 def write(path: Path, data: Mapping[str, object], *, header: Iterable[str] = (),

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, TypedDict
 
 import msgspec
 
@@ -171,7 +171,16 @@ def _file_name(doc: TomlDocument, field_name: str, name: str) -> str:
     return name
 
 
-def _base(doc: TomlDocument, p: str, f: FileEntry) -> dict[str, Any]:
+class _FileFields(TypedDict):
+    """The `FileSchema` fields every file has, checked once for people and records files."""
+
+    file: str
+    header: tuple[str, ...]
+    required: frozenset[str]
+    dates: dict[str, str]
+
+
+def _base(doc: TomlDocument, p: str, f: FileEntry) -> _FileFields:
     header = f.header
     if len(set(header)) != len(header):
         raise _error(doc, f"{p}header", "a column is named twice")

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from sqlalchemy import (
     CHAR,
@@ -128,7 +127,7 @@ class WarehouseWriter:
         self.counts = {name: 0 for name in tables}
         self._address_id = 0
 
-    def _insert(self, name: str, rows: list[dict[str, Any]]) -> None:
+    def _insert(self, name: str, rows: Sequence[Mapping[str, object]]) -> None:
         if rows:
             self.conn.execute(insert(self.t[name]), rows)
             self.counts[name] += len(rows)
@@ -156,7 +155,7 @@ class WarehouseWriter:
         self._insert("addresses", addresses)
 
     def _address(self, person_id: str, line: str, postcode: str, start: date,
-                 end: date | None) -> dict[str, Any]:
+                 end: date | None) -> dict[str, object]:
         self._address_id += 1
         return {"address_id": self._address_id, "person_id": person_id, "line_1": line or "-",
                 "postcode": postcode, "start_date": start, "end_date": end}

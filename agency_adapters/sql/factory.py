@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from sqlalchemy import URL, Engine, create_engine, make_url
@@ -78,7 +78,7 @@ def _secret(source: str, field: str, path: Path) -> str:
 def make_engine(url: URL, *, pool_size: int, timeout_ms: int, connect_timeout_s: float,
                 read_only: bool = True, application_name: str = "mash-adapter") -> Engine:
     """An engine with a bounded pool; on PostgreSQL every session read-only with a timeout."""
-    connect_args: dict[str, Any] = {}
+    connect_args: dict[str, object] = {}
     if url.get_backend_name() == "postgresql":
         options = f"-c statement_timeout={timeout_ms}"
         if read_only:
@@ -86,7 +86,7 @@ def make_engine(url: URL, *, pool_size: int, timeout_ms: int, connect_timeout_s:
             options += " -c default_transaction_read_only=on"
         connect_args = {"connect_timeout": max(1, int(connect_timeout_s)), "options": options,
                         "application_name": application_name}
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, object] = {}
     if url.get_backend_name() != "sqlite":
         kwargs = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": timeout_ms / 1000}
     return create_engine(url, connect_args=connect_args, pool_pre_ping=True,

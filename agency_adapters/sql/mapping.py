@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, TypedDict
 
 import msgspec
 
@@ -304,6 +304,18 @@ def _blocking(doc: TomlDocument, f: BlockingEntry, has_postcode: bool) -> Blocki
     return BlockingMapping(f.method, fields=f.columns)
 
 
+class _RecordsFields(TypedDict):
+    """The `RecordsMapping` fields a table source and a sql source share."""
+
+    name: str
+    category: Category
+    summary: Template
+    attributes: dict[str, str]
+    record_id: str
+    occurred_on: str
+    max_records: int
+
+
 def _records(doc: TomlDocument, p: str, f: RecordsEntry) -> RecordsMapping:
     if not _NAME.match(f.name):
         raise doc.error(f"{p}name", f"{f.name!r}: use letters, digits and _", MappingError)
@@ -312,7 +324,7 @@ def _records(doc: TomlDocument, p: str, f: RecordsEntry) -> RecordsMapping:
     except TemplateError as exc:
         raise doc.error(f"{p}summary", str(exc), MappingError) from None
     attributes = {k: _column(doc, f"{p}attributes.{k}", v) for k, v in f.attributes.items()}
-    common: dict[str, Any] = dict(
+    common = _RecordsFields(
         name=f.name, category=f.category, summary=summary, attributes=attributes,
         record_id=_column(doc, f"{p}record_id", f.record_id),
         occurred_on=_column(doc, f"{p}occurred_on", f.occurred_on),

@@ -10,7 +10,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\|([^{}]*))?\}")
 _STRAY = re.compile(r"[{}]")
@@ -20,7 +19,7 @@ class TemplateError(ValueError):
     """A summary template is malformed."""
 
 
-def as_text(value: Any) -> str:
+def as_text(value: object) -> str:
     """A column value as text: dates as YYYY-MM-DD, None as ""."""
     if value is None:
         return ""
@@ -48,7 +47,7 @@ class Template:
                                 "as {column} or {column|text when empty}")
         return cls(text, fields)
 
-    def render(self, row: Mapping[str, Any]) -> str:
+    def render(self, row: Mapping[str, object]) -> str:
         """The template filled from `row` (a missing or empty value takes its fallback)."""
         def fill(m: re.Match[str]) -> str:
             value = as_text(row.get(m.group(1)))
