@@ -13,6 +13,7 @@ from agency_adapters.matching.matcher import (
     decide,
     invalid_identifiers,
     match,
+    rank_candidates,
     score_candidates,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "match",
     "match_subjects",
     "match_subjects_async",
+    "rank_candidates",
     "score_candidates",
 ]

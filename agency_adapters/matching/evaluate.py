@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agency_adapters.backend import Person, QueryIdentifiers
-from agency_adapters.matching.matcher import DEFAULT, MatchThresholds, decide, score_candidates
+from agency_adapters.matching.matcher import DEFAULT, MatchThresholds, decide, rank_candidates
 from agency_adapters.matching.model import MatchModel
 from agency_adapters.sqlite_store import SqliteAgencyStore, StoreWriter
 from mash.vocab import MatchBand
@@ -122,8 +122,10 @@ def run_eval(records_csv: Path, queries_csv: Path, out_csv: Path, *, work_dir: P
                 q = _query(row)
                 t0, c0 = time.perf_counter(), time.thread_time()
                 freq = store.name_frequencies()
-                scored = score_candidates(q, store.candidates(q), freq, model)
-                result = decide(q, scored, thresholds, frequencies=freq, model=model)
+                people = store.candidates(q)
+                scored = rank_candidates(q, people, thresholds, freq, model)
+                result = decide(q, scored, thresholds, frequencies=freq, model=model,
+                                considered=len(people))
                 latencies.append((time.perf_counter() - t0) * 1000)
                 cpu.append((time.thread_time() - c0) * 1000)
                 # The evaluation reports the best candidate even in band `possible`, which the

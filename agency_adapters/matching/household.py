@@ -26,7 +26,7 @@ from agency_adapters.matching.matcher import (
     MatchThresholds,
     decide,
     match,
-    score_candidates,
+    rank_candidates,
 )
 from agency_adapters.matching.model import MatchModel
 from mash.vocab import MatchBand
@@ -70,6 +70,7 @@ async def match_subjects_async(
     for (sid, q), people in zip(subjects, found, strict=True):
         if isinstance(people, BaseException):
             raise people
-        results[sid] = decide(q, score_candidates(q, people, frequencies, model), thresholds,
-                              frequencies=frequencies, model=model)
+        results[sid] = decide(q, rank_candidates(q, people, thresholds, frequencies, model),
+                              thresholds, frequencies=frequencies, model=model,
+                              considered=len(people))
     return _one_person_one_subject(results)

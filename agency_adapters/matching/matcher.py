@@ -20,7 +20,13 @@ from agency_adapters.matching.normalise import (
     normalise_upn,
     parse_dob,
 )
-from agency_adapters.matching.scoring import Comparison, compare, prepare
+from agency_adapters.matching.scoring import (
+    Comparison,
+    NameBound,
+    bounds_without_names,
+    compare,
+    prepare,
+)
 from mash.vocab import MatchBand
 
 
@@ -137,6 +143,44 @@ def score_candidates(query: QueryIdentifiers, people: list[Person],
     return scored
 
 
+def rank_candidates(query: QueryIdentifiers, people: list[Person],
+                    thresholds: MatchThresholds = DEFAULT,
+                    frequencies: NameFrequencies | None = None,
+                    model: MatchModel | None = None) -> list[tuple[Comparison, Person]]:
+    """The candidates that can change `decide`'s answer, compared with `query`, best first.
+
+    `decide` on this list gives what it gives on `score_candidates`' full list (pass it
+    `considered=len(people)`): its answer depends on the best candidate, on those within
+    `thresholds.margin` bits of it (the runner-up, duplicates of the best) and on which
+    candidates' identifiers agree. So each candidate is first bounded cheaply: every field
+    but the names as `compare` weighs them (`scoring.bounds_without_names`), the names at
+    most what any record's names can weigh (`NameBound.most`), then, if that comes within
+    the margin of the best weight found so far, at most what this record's names can weigh
+    (`NameBound.of`: exact agreement or not); only a candidate whose bound still comes
+    within the margin is compared in full. Candidates are taken highest bound first, so the
+    best is usually found first. A bound never falls below the weight, so every candidate
+    left out weighs less than the best minus the margin. A candidate whose NHS number or
+    UPN agrees is always compared.
+    """
+    prepared = prepare(query, frequencies, model)
+    rest = bounds_without_names(prepared, people)
+    names = NameBound(prepared)
+    order = sorted(range(len(people)), key=lambda i: -rest[i][0])
+    scored: list[tuple[Comparison, Person]] = []
+    best = float("-inf")
+    for i in order:
+        bound, id_agrees = rest[i]
+        person = people[i]
+        if not id_agrees and (bound + names.most < best - thresholds.margin
+                              or bound + names.of(person) < best - thresholds.margin):
+            continue
+        c = compare(prepared, person)
+        scored.append((c, person))
+        best = max(best, c.weight)
+    scored.sort(key=lambda cp: (-cp[0].weight, cp[1].person_id))
+    return scored
+
+
 def person_key(person: Person) -> str:
     """Which person a record is: records linked to one another share the key."""
     return person.linked_to or person.person_id
@@ -196,15 +240,18 @@ def _runner_up(scored: list[tuple[Comparison, Person]], thresholds: MatchThresho
 def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
            thresholds: MatchThresholds = DEFAULT, *,
            frequencies: NameFrequencies | None = None,
-           model: MatchModel | None = None) -> MatchResult:
+           model: MatchModel | None = None, considered: int | None = None) -> MatchResult:
     """The band for already-scored candidates (best first).
+
+    `considered`: how many candidates were found, when `scored` holds only those that
+    can change the answer (`rank_candidates`); by default, all of `scored`.
 
     Records of one person are one candidate: those linked (`Person.linked_to`) and those
     that are plainly one another's duplicate (`same_person`, weighed with `frequencies`
     and `model`, as the candidates were). The runner-up is the best record of somebody else.
     """
     invalid = invalid_identifiers(query)
-    n = len(scored)
+    n = len(scored) if considered is None else considered
     if not scored or scored[0][0].weight < thresholds.possible:
         best_w = scored[0][0].weight if scored else 0.0
         return MatchResult(MatchBand.NONE, max(best_w, 0.0), None, "", invalid, n)
@@ -279,5 +326,5 @@ def match(backend: AgencyBackend, query: QueryIdentifiers,
     """Find `query` in `backend`: the band, the best score and (if sure) the person's id."""
     people = backend.candidates(query)
     freq = backend_frequencies(backend)
-    return decide(query, score_candidates(query, people, freq, model), thresholds,
-                  frequencies=freq, model=model)
+    return decide(query, rank_candidates(query, people, thresholds, freq, model), thresholds,
+                  frequencies=freq, model=model, considered=len(people))

@@ -286,7 +286,18 @@ def _one_slip(q: date, c: date) -> bool:
         return False
     if abs(q.year - c.year) == 1 or abs(q.day - c.day) == 1:
         return True
-    return sum(x != y for x, y in zip(q.isoformat(), c.isoformat(), strict=True)) == 1
+    if q.year != c.year:
+        return _one_digit_apart(q.year, c.year)
+    if q.month != c.month:
+        return _one_digit_apart(q.month, c.month)
+    return _one_digit_apart(q.day, c.day)
+
+
+def _one_digit_apart(a: int, b: int) -> bool:
+    """Two different numbers that differ in one decimal digit, as written (zero-padded)."""
+    while a % 10 == b % 10:  # the lowest digit that differs...
+        a, b = a // 10, b // 10
+    return a // 10 == b // 10  # ...is the only one
 
 
 def dob_level(q: date, c: date) -> str:
@@ -366,16 +377,17 @@ def _nhs_level(q: PreparedQuery, record_nhs: str) -> str | None:
     return None
 
 
-def compare(query: PreparedQuery | QueryIdentifiers, person: Person,
-            explain: bool = False) -> Comparison:
-    """Compare a query with one candidate: total weight and which fields agree.
+#: (comparison, level, weight) entries of `Comparison.levels`, collected only when asked.
+_Levels = list[tuple[str, str, float]] | None
 
-    With `explain`, the result lists each field's level and weight (`Comparison.levels`).
+
+def _identifiers_and_dob(q: PreparedQuery, person: Person, levels: _Levels,
+                         ) -> tuple[float, bool, bool, bool, bool, bool]:
+    """Weight of NHS number, UPN and date of birth, and what they say.
+
+    (weight, identifier agrees, identifier conflicts, DOB agrees, DOB exact, DOB compared)
     """
-    q = query if isinstance(query, PreparedQuery) else prepare(query)
-    s = q.scorer
-    W = s.w
-    levels: list[tuple[str, str, float]] | None = [] if explain else None
+    W = q.scorer.w
     weight = 0.0
     id_agree = id_conflict = False
     if person.nhs_number and (q.nhs is not None or q.nhs_digits is not None):
@@ -394,7 +406,7 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person,
         if levels is not None:
             levels.append(("upn", ul, w))
 
-    dob_agrees = dob_exact = contradicted = False
+    dob_agrees = dob_exact = False
     cd = parse_dob(person.date_of_birth)
     dob_compared = q.dob is not None and cd is not None
     if q.dob is not None and cd is not None:
@@ -402,9 +414,62 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person,
         weight += (w := W["dob"][dl])
         dob_agrees = dl in DOB_AGREES
         dob_exact = dl == "exact"
-        contradicted = not dob_agrees
         if levels is not None:
             levels.append(("dob", dl, w))
+    return weight, id_agree, id_conflict, dob_agrees, dob_exact, dob_compared
+
+
+def _sex_and_address(q: PreparedQuery, person: Person, cs: str, levels: _Levels,
+                     ) -> tuple[float, float, float, bool]:
+    """Weights of sex (`cs`: the record's, normalised), postcode and address line.
+
+    (sex, postcode, address, the full postcode agrees); 0.0 for a field not compared.
+    """
+    s = q.scorer
+    W = s.w
+    sex_w = postcode_w = address_w = 0.0
+    if "unknown" not in (q.sex, cs):
+        sl = "agree" if q.sex == cs else "different"
+        sex_w = W["sex"][sl]
+        if levels is not None:
+            levels.append(("sex", sl, sex_w))
+
+    postcode_agrees = False
+    if q.postcode is not None and person.postcode:
+        cp = normalise_postcode(person.postcode)
+        if cp is not None:
+            postcode_agrees = q.postcode == cp
+            if postcode_agrees:
+                pl, postcode_w = "exact", W["postcode"]["exact"] + s.postcode_rarity(cp)
+            elif q.postcode[:-2] == cp[:-2]:
+                pl, postcode_w = "sector", W["postcode"]["sector"]
+            elif q.postcode.split(" ")[0] == cp.split(" ")[0]:
+                pl, postcode_w = "district", W["postcode"]["district"]
+            else:
+                pl, postcode_w = "different", W["postcode"]["different"]
+            if levels is not None:
+                levels.append(("postcode", pl, postcode_w))
+            if postcode_agrees and q.address and person.address:
+                al = "exact" if q.address == fold(person.address) else "different"
+                address_w = W["address"][al]
+                if levels is not None:
+                    levels.append(("address", al, address_w))
+    return sex_w, postcode_w, address_w, postcode_agrees
+
+
+def compare(query: PreparedQuery | QueryIdentifiers, person: Person,
+            explain: bool = False) -> Comparison:
+    """Compare a query with one candidate: total weight and which fields agree.
+
+    With `explain`, the result lists each field's level and weight (`Comparison.levels`).
+    """
+    q = query if isinstance(query, PreparedQuery) else prepare(query)
+    s = q.scorer
+    W = s.w
+    levels: _Levels = [] if explain else None
+    weight, id_agree, id_conflict, dob_agrees, dob_exact, dob_compared = \
+        _identifiers_and_dob(q, person, levels)
+    contradicted = dob_compared and not dob_agrees
 
     cf = name_tokens(person.family_name)
     cg = name_tokens(person.given_name)
@@ -443,34 +508,133 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person,
         if order:
             levels.append(("name_order", order, W["name_order"][order]))
 
-    if "unknown" not in (q.sex, cs):
-        sl = "agree" if q.sex == cs else "different"
-        weight += (w := W["sex"][sl])
-        if levels is not None:
-            levels.append(("sex", sl, w))
-
-    postcode_agrees = False
-    if q.postcode is not None and person.postcode:
-        cp = normalise_postcode(person.postcode)
-        if cp is not None:
-            postcode_agrees = q.postcode == cp
-            if postcode_agrees:
-                pl, w = "exact", W["postcode"]["exact"] + s.postcode_rarity(cp)
-            elif q.postcode[:-2] == cp[:-2]:
-                pl, w = "sector", W["postcode"]["sector"]
-            elif q.postcode.split(" ")[0] == cp.split(" ")[0]:
-                pl, w = "district", W["postcode"]["district"]
-            else:
-                pl, w = "different", W["postcode"]["different"]
-            weight += w
-            if levels is not None:
-                levels.append(("postcode", pl, w))
-            if postcode_agrees and q.address and person.address:
-                al = "exact" if q.address == fold(person.address) else "different"
-                weight += (w := W["address"][al])
-                if levels is not None:
-                    levels.append(("address", al, w))
-
+    sex_w, postcode_w, address_w, postcode_agrees = _sex_and_address(q, person, cs, levels)
+    # Added one by one, in the order the fields are listed (the same sum every time).
+    weight += sex_w
+    weight += postcode_w
+    weight += address_w
     return Comparison(weight, id_agree, id_conflict, dob_agrees, family_agrees, given_agrees,
                       contradicted, postcode_agrees, dob_compared, order == "reversed",
                       dob_exact, tuple(levels) if levels is not None else ())
+
+
+#: Added to every bound: a bound sums the same weights as `compare` in another order,
+#: and floating-point sums in another order may differ in the last bits.
+BOUND_SLACK = 1e-6
+
+
+class NameBound:
+    """Most that a query's names can weigh against a record, level by level.
+
+    An exact agreement weighs what `compare` gives it (the record's name is the query's,
+    so its rarity is known); any other level at most its weight plus the largest rarity
+    bonus a partial level can take (a typo's or nickname's, capped; one part of a double
+    barrel, by the rarer of the query's parts). Every level of the model is counted, so a
+    level added to `model.FIELDS` is bounded too. Both readings of the names (as given and
+    the other way round) are bounded.
+    """
+
+    __slots__ = ("family_other", "given_other", "most", "order", "q", "s")
+
+    def __init__(self, q: PreparedQuery) -> None:
+        self.q = q
+        s = self.s = q.scorer
+        family_tf = s.model.tf.get("family") if s.freq is not None else None
+        given_tf = s.model.tf.get("given") if s.freq is not None else None
+        family_rarest = s.family_offset + (family_tf.above if family_tf is not None else 0.0)
+        given_rarest = s.given_offset + (given_tf.above if given_tf is not None else 0.0)
+        family_parts = [s.family_rarity((t,)) for t in (*q.family, *q.given)]
+        family_bonus = max(0.0, min(family_rarest, MAX_PARTIAL_RARITY_BONUS), *family_parts)
+        given_bonus = max(0.0, min(given_rarest, MAX_PARTIAL_RARITY_BONUS))
+        self.family_other = max(w for lv, w in s.w["family"].items() if lv != "exact") \
+            + family_bonus
+        self.given_other = max(w for lv, w in s.w["given"].items() if lv != "exact") \
+            + given_bonus
+        self.order = max(s.w["name_order"].values())
+        #: most that any record's names can weigh (`of` never exceeds it)
+        self.most = (max(0.0, W_FAMILY_EXACT + family_rarest, self.family_other)
+                     + max(0.0, W_GIVEN_EXACT + given_rarest, self.given_other)
+                     + max(0.0, self.order))
+
+    def _family(self, q: tuple[str, ...], c: tuple[str, ...]) -> float:
+        if q == c or "".join(q) == "".join(c):
+            return W_FAMILY_EXACT + self.s.family_rarity(c)
+        return self.family_other
+
+    def _given(self, q: tuple[str, ...], c: tuple[str, ...]) -> float:
+        if q[0] == c[0]:
+            # An exact weight below zero (a trained model's) lets another name the record
+            # is known by weigh up to the nickname level instead.
+            exact = W_GIVEN_EXACT + self.s.given_rarity(c[0])
+            return exact if exact >= 0 else max(exact, self.given_other)
+        return self.given_other
+
+    def of(self, person: Person) -> float:
+        """Most that the names of `person` can weigh against the query's."""
+        q = self.q
+        if not (q.family or q.given):
+            return 0.0
+        cf = name_tokens(person.family_name)
+        cg = name_tokens(person.given_name)
+        if q.family and q.given and cf and cg:
+            return max(self._family(q.family, cf) + self._given(q.given, cg),
+                       self._family(q.given, cf) + self._given(q.family, cg)) + self.order
+        bound = 0.0
+        if q.family and cf:
+            bound += max(0.0, self._family(q.family, cf))
+        if q.given and cg:
+            bound += max(0.0, self._given(q.given, cg))
+        return bound
+
+
+def _dob_weight(qd: date, cd: date, W: dict[str, dict[str, float]]) -> float:
+    """What two dates of birth weigh (as `compare`), without `dob_level` for plainly
+    different dates: a date sharing fewer than two of year, month and day with the
+    query's, read either way round, is neither swapped nor one slip from it."""
+    y, m, d = cd.year, cd.month, cd.day
+    if ((qd.year == y) + (qd.month == m) + (qd.day == d) < 2
+            and (qd.year == y) + (qd.day == m) + (qd.month == d) < 2):
+        return W["dob"]["different"]
+    return W["dob"][dob_level(qd, cd)]
+
+
+def bounds_without_names(q: PreparedQuery, people: list[Person]) -> list[tuple[float, bool]]:
+    """For each record: most that every field but the names can weigh, and whether an
+    identifier (NHS number, UPN) agrees.
+
+    Identifiers and the date of birth weigh what `compare` gives them; sex, postcode and
+    address line at most that. Cheap: no name comparisons. With `NameBound(q).of(person)`
+    added, a weight `compare(q, person)` never exceeds (`matcher.rank_candidates` skips
+    records that cannot come near the best; `tests/property/test_weight_bound.py` holds
+    the bound to `compare`).
+    """
+    s = q.scorer
+    W = s.w
+    has_ids = q.nhs is not None or q.nhs_digits is not None or q.upn is not None
+    pc_exact = W["postcode"]["exact"]
+    pc_other = max(w for lv, w in W["postcode"].items() if lv != "exact")
+    address_most = max(0.0, *W["address"].values())
+    sex_w: dict[str, float] = {}
+    out: list[tuple[float, bool]] = []
+    for person in people:
+        if has_ids:
+            bound, id_agree, _, _, _, _ = _identifiers_and_dob(q, person, None)
+        else:
+            id_agree = False
+            cd = parse_dob(person.date_of_birth)
+            bound = _dob_weight(q.dob, cd, W) if q.dob is not None and cd is not None else 0.0
+        if (sw := sex_w.get(person.sex)) is None:
+            cs = normalise_sex(person.sex)
+            sw = sex_w[person.sex] = (0.0 if "unknown" in (q.sex, cs)
+                                      else W["sex"]["agree" if q.sex == cs else "different"])
+        bound += sw
+        if q.postcode is not None and person.postcode:
+            cp = normalise_postcode(person.postcode)
+            if cp == q.postcode:
+                bound += pc_exact + s.postcode_rarity(cp)
+                if q.address and person.address:
+                    bound += address_most
+            elif cp is not None:
+                bound += pc_other
+        out.append((bound + BOUND_SLACK, id_agree))
+    return out
