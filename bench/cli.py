@@ -57,6 +57,8 @@ def register(sub: Subparsers) -> None:
 OTHER_BENCHMARKS: dict[str, tuple[str, str]] = {
     "policy": ("bench.policy_decision", "µs per policy decision vs a dict-lookup baseline"),
     "match": ("bench.match_eval", "matching precision/recall/F1 per band, match time, build time"),
+    "match-cost": ("bench.match_cost", "the matcher's CPU per query: every candidate scored"
+                                       " vs only those that can change the answer"),
     "match-compare": ("bench.match_compare",
                       "mash-hub's matcher and Splink side by side on the same stores"
                       " (needs mash-hub[compare])"),
