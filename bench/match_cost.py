@@ -1,6 +1,7 @@
 """Benchmark: the matcher's CPU per query, every candidate scored against only those that count.
 
     mash bench match-cost [--people N] [--queries N] [--work DIR] [--json]
+    mash bench match-cost --evalset DIR [--queries N] [--json]
 
 Builds health's SQLite store as `mash bench adapter` does (the same people, seed and
 queries: name, date of birth, sex and postcode; `--work DIR` reuses a store that
@@ -11,6 +12,10 @@ which goes first:
 - `full`, the baseline: every candidate compared in full (`score_candidates`), then `decide`;
 - `ranked`, what the adapter runs: candidates bounded cheaply and compared in full only
   while they can come within the margin of the best (`rank_candidates`), then `decide`.
+
+`--evalset DIR` takes instead the store and the queries an evaluation run left in DIR
+(`bench.match_eval --work DIR`: eval-store.sqlite, QUERIES.csv), whose queries lack a date
+of birth, a postcode or a name as referrals do (shipped weights).
 
 Printed: CPU time of this thread per query (p50, p99, mean) for each and their ratios, the
 candidates per query and how many were compared in full, and how many answers differ
@@ -124,6 +129,18 @@ def run(people: int, queries: int, work: Path) -> dict[str, Any]:
             "load_avg_1m": round(os.getloadavg()[0], 2)}
 
 
+def run_evalset(folder: Path, queries: int) -> dict[str, Any]:
+    """Measure on the first `queries` queries of an evaluation set's store and QUERIES.csv."""
+    from agency_adapters.matching.evaluate import read_queries
+
+    store = SqliteAgencyStore(folder / "eval-store.sqlite")
+    try:
+        result = measure(store, read_queries(folder / "QUERIES.csv")[:queries])
+    finally:
+        store.close()
+    return {"evalset": str(folder), **result, "load_avg_1m": round(os.getloadavg()[0], 2)}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point (`mash bench match-cost ...`)."""
     parser = argparse.ArgumentParser(prog="mash bench match-cost",
@@ -133,13 +150,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=None,
                         help="keep the store here (default: a temporary folder); reuses one "
                              "`mash bench adapter` or this benchmark built for --people today")
+    parser.add_argument("--evalset", type=Path, default=None,
+                        help="an evaluation set's folder (bench.match_eval --work): its store "
+                             "and queries instead of --people's")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     from mash import logs
 
     logs.configure(json=False, level="error")
-    with tempfile.TemporaryDirectory(prefix="mash-bench-match-cost-") as tmp:
-        result = run(args.people, args.queries, args.work or Path(tmp))
+    if args.evalset is not None:
+        result = run_evalset(args.evalset, args.queries)
+    else:
+        with tempfile.TemporaryDirectory(prefix="mash-bench-match-cost-") as tmp:
+            result = run(args.people, args.queries, args.work or Path(tmp))
     if args.json:
         print(json.dumps(result))
         return 0

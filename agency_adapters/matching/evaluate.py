@@ -72,6 +72,11 @@ def _query(row: dict[str, str]) -> QueryIdentifiers:
                             nhs_number=row.get("nhs_number", ""))
 
 
+def read_queries(queries_csv: Path) -> list[QueryIdentifiers]:
+    """The queries of a QUERIES.csv, in file order."""
+    return [_query(row) for row in _rows(queries_csv, ("query_id",))]
+
+
 @dataclass(frozen=True)
 class EvalRun:
     """The matcher's answers and how long each took."""
