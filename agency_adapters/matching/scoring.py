@@ -489,9 +489,14 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person,
     if q.family and q.given and cf and cg:
         order = "as_given"
         if q.family != cf or q.given[0] != cg[0]:
-            # Given and family names may have been entered the wrong way round.
+            # Given and family names may have been entered the wrong way round. Read so,
+            # the query's surname is compared with the record's given name only: the
+            # record's other names are mostly previous surnames, and one agreeing with the
+            # query's surname is the "previous" surname level of the usual reading, not a
+            # given name -- taken as one, it would trade the query's given name (-8 when
+            # it disagrees) for a cheap surname disagreement (-3).
             sw_fl, sw_f = _family_weight(q.given, (), cf, c_others, s, disagree)
-            sw_gl, sw_g = _given_weight(q.family, cg, c_others, s)
+            sw_gl, sw_g = _given_level(q.family, cg, s)
             if sw_f + sw_g + W["name_order"]["reversed"] > names_w + W["name_order"]["as_given"]:
                 fam_l, fam_w, giv_l, giv_w = sw_fl, sw_f, sw_gl, sw_g
                 order = "reversed"
