@@ -127,6 +127,11 @@ def equivalent(a: str, b: str) -> bool:
     return bool(ga and gb and ga & gb)
 
 
+def listed(name: str) -> bool:
+    """True if folded `name` is a given name or a form of one in the table."""
+    return name in _INDEX
+
+
 @lru_cache(maxsize=4096)
 def short_forms(name: str) -> tuple[str, ...]:
     """Every name that shares a group with folded `name` (used to corrupt names in test data)."""

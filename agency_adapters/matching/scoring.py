@@ -42,7 +42,7 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from agency_adapters.backend import Person, QueryIdentifiers
 from agency_adapters.matching.frequencies import NameFrequencies
 from agency_adapters.matching.model import PRIOR, MatchModel, TermFrequency
-from agency_adapters.matching.nicknames import equivalent, short_forms
+from agency_adapters.matching.nicknames import equivalent, listed, short_forms
 from agency_adapters.matching.normalise import (
     fold,
     name_tokens,
@@ -263,7 +263,10 @@ def _given_level(q: tuple[str, ...], c: tuple[str, ...], s: _Scorer) -> Scored:
         return "nickname", w["nickname"] + bonus
     if _similar(a, b):
         level = "typo2" if OSA.distance(a, b) > 1 else "typo"
-        return level, w[level] + bonus
+        # Two names of the table two keying errors apart are two names, not one mistyped
+        # (Eddie, a form of Teddy, is not Freddie: the two may be twins).
+        if level == "typo" or not (listed(a) and listed(b)):
+            return level, w[level] + bonus
     # A nickname on one side and a typo on the other ("Florrie" / "Florencee").
     if _nickname_typo(a, b) or _nickname_typo(b, a):
         return "nickname_typo", w["nickname_typo"] + bonus

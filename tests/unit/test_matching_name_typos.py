@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from agency_adapters.backend import Person, QueryIdentifiers
-from agency_adapters.matching import match
+from agency_adapters.matching import decide, match, score_candidates
 from agency_adapters.matching.blocking import person_keys, phonetic, query_keys
-from agency_adapters.matching.scoring import W_GIVEN_DISAGREE, compare_given
+from agency_adapters.matching.scoring import W_GIVEN_DISAGREE, compare, compare_given
 from agency_adapters.sqlite_store import SqliteAgencyStore, StoreWriter
 from mash.vocab import MatchBand
 
@@ -113,3 +114,21 @@ def test_query_middle_name_finds_a_record_held_by_it_without_dob(tmp_path: Path)
 def test_a_space_keyed_inside_a_given_name_is_a_typo() -> None:
     assert compare_given(("ca", "itlin"), ("caitlin",)) == compare_given(("caitlyn",), ("caitlin",))
     assert compare_given(("ca", "itlin"), ("caitlin",)) > 0
+
+
+def test_two_listed_names_two_keying_errors_apart_are_two_names() -> None:
+    # Twins Teddy and Freddie Reid; asked for as Eddie (a form of Teddy's name). Freddie is
+    # two letters from Eddie, and as a "typo" (+1) he came within 4.5 bits of Teddy: the
+    # right twin was held down to `possible`.
+    asked = QueryIdentifiers(given_name="Eddie", family_name="Reid", date_of_birth="2023-03-24",
+                             postcode="S7 8TG")
+    teddy = Person("P1", "Teddy Riley", "Reid", (), "2023-03-24", "male", "S7 8TG")
+    freddie = replace(teddy, person_id="P2", given_name="Freddie Ali")
+    levels = dict((f, lv) for f, lv, _ in compare(asked, freddie, explain=True).levels)
+    assert levels["given"] == "different", levels
+    result = decide(asked, score_candidates(asked, [freddie, teddy]))
+    assert result.band is MatchBand.HIGH and result.person_id == "P1", result
+    # A name two errors from a listed name that is not itself one stays a typo.
+    mistyped = replace(asked, given_name="Fredddiie")
+    assert dict((f, lv) for f, lv, _ in compare(mistyped, freddie, explain=True).levels)[
+        "given"] == "typo2"
