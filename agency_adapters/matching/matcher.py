@@ -270,9 +270,16 @@ def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
     # date alone is contradicted (a twin or sibling has another given name, a parent
     # with the child's name another NHS number), so the answer can still be certain.
     if (clear_lead and best.identifier_agrees and not best.identifier_conflicts
-            and best.family_agrees and best.given_agrees and best.weight >= thresholds.certain):
-        return MatchResult(MatchBand.CERTAIN, best.weight, person.person_id, "", invalid, n,
-                           key)
+            and best.family_agrees and best.given_agrees):
+        if best.weight >= thresholds.certain:
+            return MatchResult(MatchBand.CERTAIN, best.weight, person.person_id, "", invalid,
+                               n, key)
+        # The same evidence with the address moved as well falls short of `certain`; the
+        # number and the full name still outweigh the date, so it is `high` -- within the
+        # ages the subject's role allows, as every answer without a date to trust.
+        if best.weight >= thresholds.high and _plausible_age(query, person):
+            return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n,
+                               key)
     # Two valid identifiers that differ weigh against the match (-12 bits) and rule out
     # `certain`; `high` stays possible only when both names and the date of birth agree
     # and outweigh them (a number keyed for the wrong record, a duplicate registration):

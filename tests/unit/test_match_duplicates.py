@@ -32,6 +32,7 @@ def _store(tmp_path: Path, people: list[Person]) -> SqliteAgencyStore:
     return SqliteAgencyStore(tmp_path / "s.sqlite")
 
 
+NOT_SURE = (MatchBand.POSSIBLE, MatchBand.NONE)
 AMY_QUERY = QueryIdentifiers(given_name="Amy", family_name="Walker", date_of_birth="2013-06-09")
 
 
@@ -107,6 +108,22 @@ def test_a_verified_number_and_the_full_name_outweigh_a_wrong_date(tmp_path: Pat
     assert match(store, brother).band is MatchBand.POSSIBLE
     # Without the number the wrong date keeps it below the sure bands.
     assert match(store, replace(wrong_date, nhs_number="")).band is MatchBand.POSSIBLE
+
+
+def test_a_verified_number_and_the_full_name_outweigh_a_wrong_date_at_another_address(
+        tmp_path: Path) -> None:
+    # The date keyed wrong and an address the agency does not hold: short of `certain`
+    # (23 + 15 - 10 - 3 = 25 bits), still `high`.
+    store = _store(tmp_path, [AMY, OTHER])
+    asked = QueryIdentifiers(given_name="Amy", family_name="Walker", date_of_birth="2009-01-17",
+                             postcode="S9 9ZZ", nhs_number="943 476 5919")
+    result = match(store, asked)
+    assert result.band is MatchBand.HIGH and result.person_id == "A1", result
+    # A sibling's number, copied: another given name, never sure.
+    assert match(store, replace(asked, given_name="Tom")).band in NOT_SURE
+    # Outside the ages the subject's role allows (an adult asked about as a child): not sure.
+    child = replace(asked, born_between=("2016-12-07", "2026-12-06"))
+    assert match(store, child).band in NOT_SURE
 
 
 # An unlinked duplicate as agencies key them: the surname mistyped, no NHS number.
