@@ -104,7 +104,7 @@ def _train(args: TrainArgs) -> int:
         state = "used" if r.used else f"not used: {r.reason}"
         print(f"  EM on pairs sharing {r.rule}: {r.pairs:,} pairs, {r.expected_matches:,.0f} "
               f"expected matches, {r.iterations} iterations -- {state}")
-    learned = report.model.trained.get("m_trained", [])
+    learned = report.model.m_learned()
     print(f"  m learned for: {', '.join(learned) if learned else 'nothing (prior kept)'}")
     print(f"model {report.model.model_id()} written to {out}")
     if config.match_model is None or Path(config.match_model) != out:
@@ -139,7 +139,7 @@ def _explain(args: ExplainArgs) -> int:
     print(f"model {model.model_id()} ({model.source}): {where}")
     if model.trained:
         print(f"  trained {model.trained.get('at', '?')} on {model.trained.get('people', 0):,}"
-              f" records; m learned for: {', '.join(model.trained.get('m_trained', [])) or '-'}")
+              f" records; m learned for: {', '.join(model.m_learned()) or '-'}")
     query = QueryIdentifiers(given_name=args.given or "", family_name=args.family or "",
                              date_of_birth=args.dob, postcode=args.postcode or "",
                              nhs_number=args.nhs or "", sex=args.sex or "")

@@ -24,9 +24,9 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -151,7 +151,7 @@ class MatchModel:
     #: the share of blocked record pairs that are the same person, as EM last estimated it
     lambda_: float = 0.0
     source: str = "prior"        # "prior" | "trained"
-    trained: Mapping[str, Any] = field(default_factory=dict)  # what training saw and did
+    trained: Mapping[str, object] = field(default_factory=dict)  # what training saw and did
 
     def weight(self, name: str, level: str) -> float:
         """The weight in bits of `level` of comparison `name`."""
@@ -166,12 +166,23 @@ class MatchModel:
         body = json.dumps(_model_body(self), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
-    def with_levels(self, levels: Mapping[str, Mapping[str, Level]], **changes: Any) -> MatchModel:
-        """A copy with some comparisons' levels replaced."""
+    def m_learned(self) -> list[str]:
+        """The comparisons whose m training learned from the agency's records (none: the prior's)."""
+        learned = self.trained.get("m_trained", [])
+        return [str(name) for name in learned] if isinstance(learned, list) else []
+
+    def with_levels(self, levels: Mapping[str, Mapping[str, Level]], *,
+                    tf: Mapping[str, TermFrequency] | None = None, lambda_: float | None = None,
+                    source: str | None = None,
+                    trained: Mapping[str, object] | None = None) -> MatchModel:
+        """A copy with some comparisons' levels replaced (and any other field given)."""
         merged = {f: dict(v) for f, v in self.levels.items()}
         for f, v in levels.items():
             merged[f].update(v)
-        return replace(self, levels=merged, **changes)
+        return MatchModel(merged, self.tf if tf is None else tf,
+                          self.lambda_ if lambda_ is None else lambda_,
+                          self.source if source is None else source,
+                          self.trained if trained is None else trained)
 
 
 def _field(levels: Mapping[str, tuple[float, float]]) -> dict[str, Level]:
@@ -229,7 +240,7 @@ def _prior() -> MatchModel:
 PRIOR = _prior()
 
 
-def _model_body(model: MatchModel) -> dict[str, Any]:
+def _model_body(model: MatchModel) -> dict[str, object]:
     return {
         "levels": {f: {lv: {"m": v.m, "u": v.u, "weight": v.weight} for lv, v in levels.items()}
                    for f, levels in model.levels.items()},
@@ -241,7 +252,7 @@ def _model_body(model: MatchModel) -> dict[str, Any]:
     }
 
 
-def to_json(model: MatchModel) -> dict[str, Any]:
+def to_json(model: MatchModel) -> dict[str, object]:
     """The model as the JSON object `save` writes."""
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "model_id": model.model_id(),
             **_model_body(model), "trained": dict(model.trained)}
@@ -281,11 +292,11 @@ class ModelFile(Strict, frozen=True, rename={"lambda_": "lambda"}):
     tf: dict[Literal["family", "given", "postcode"], TermFrequencyEntry] = msgspec.field(
         default_factory=dict)
     source: str = "trained"
-    trained: dict[str, Any] = msgspec.field(default_factory=dict)
+    trained: dict[str, object] = msgspec.field(default_factory=dict)
     model_id: str | None = None
 
 
-def from_json(data: Any, source: str = "<model>") -> MatchModel:
+def from_json(data: object, source: str = "<model>") -> MatchModel:
     """Parse and check a model object; any problem is a `ModelError` naming where."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ModelError(f"{source}: not a {FORMAT} file")

@@ -8,13 +8,14 @@ records query written in the mapping gets the person's id as the parameter :pers
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
     Engine,
+    RowMapping,
     Select,
     TextClause,
     bindparam,
@@ -132,7 +133,7 @@ class SqlBackend:
         """Ids found through the database's own indexed columns (no key table)."""
         people = self.mapping.people
         parts: list[Select[Any]] = []
-        params: dict[str, Any] = {}
+        params: dict[str, object] = {}
         for i, name in enumerate(self.mapping.blocking.fields):
             values = _lookup_values(name, query)
             if not values:
@@ -160,7 +161,7 @@ class SqlBackend:
         return list(ids)
 
 
-def _lookup_values(name: str, query: QueryIdentifiers) -> list[Any]:
+def _lookup_values(name: str, query: QueryIdentifiers) -> Sequence[object]:
     """The values a query looks up in one indexed column (the forms a database may hold)."""
     if name == "nhs_number":
         n = normalise_nhs_number(query.nhs_number)
@@ -194,14 +195,14 @@ def _records_statement(src: RecordsMapping) -> Select[Any] | TextClause:
             .order_by(t.c[src.occurred_on].desc()).limit(src.max_records))
 
 
-def _record(src: RecordsMapping, person_id: str, row: Any) -> Record:
+def _record(src: RecordsMapping, person_id: str, row: RowMapping) -> Record:
     attributes = {name: as_text(row[col]) for name, col in src.attributes.items()}
     return Record(
         record_id=f"{src.name}/{as_text(row[src.record_id])}",
         person_id=person_id,
         category=src.category,
         occurred_on=as_text(row[src.occurred_on])[:10],
-        summary=src.summary.render(row),
+        summary=src.summary.render(dict(row)),
         attributes={k: v for k, v in attributes.items() if v},
     )
 

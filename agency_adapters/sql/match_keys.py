@@ -27,6 +27,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    TableClause,
     bindparam,
     column,
     insert,
@@ -38,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import CreateSchema
 
+from agency_adapters.backend import Person
 from agency_adapters.matching.blocking import person_keys
 from agency_adapters.matching.frequencies import NameCounter, NameFrequencies
 from agency_adapters.sql.people import PeopleReader
@@ -51,7 +53,7 @@ MAX_CANDIDATES = 600
 _BATCH = 5000
 
 
-def key_table(schema: str) -> Any:
+def key_table(schema: str) -> TableClause:
     """The key table as a lightweight construct (key, person_id)."""
     return table("match_keys", column("key"), column("person_id"), schema=schema)
 
@@ -150,7 +152,7 @@ def build_match_keys(reader_engine: Engine, writer_engine: Engine, people: Peopl
     return BuildReport(n_people, n_keys, time.perf_counter() - t0, built_at)
 
 
-def _bulk_insert(conn: Connection, target: Table, rows: list[tuple[Any, ...]]) -> None:
+def _bulk_insert(conn: Connection, target: Table, rows: Sequence[tuple[object, ...]]) -> None:
     if not rows:
         return
     if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
@@ -181,7 +183,7 @@ def _swap(engine: Engine, schema: str, grant_to: str | None) -> None:
                               f"TO {prep.quote(grant_to)}"))
 
 
-def person_key_rows(people: Iterable[Any]) -> Iterable[tuple[str, str]]:
+def person_key_rows(people: Iterable[Person]) -> Iterable[tuple[str, str]]:
     """(key, person_id) rows of `people` (exposed for tests and the benchmark)."""
     for p in people:
         for k in person_keys(p):

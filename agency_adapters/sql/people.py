@@ -55,7 +55,7 @@ class PeopleReader:
         for part in result.mappings().partitions(batch):
             yield self._people(conn, [dict(r) for r in part])
 
-    def _people(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Person]:
+    def _people(self, conn: Connection, rows: list[dict[str, object]]) -> list[Person]:
         addresses = self._addresses(conn, [as_text(r[self.mapping.people.id]) for r in rows])
         return [self._person(r, addresses) for r in rows]
 
@@ -76,7 +76,7 @@ class PeopleReader:
                 best[pid] = (rank, value)
         return {pid: value for pid, (_, value) in best.items()}
 
-    def _person(self, row: Mapping[str, Any], addresses: dict[str, tuple[str, str]]) -> Person:
+    def _person(self, row: Mapping[str, object], addresses: dict[str, tuple[str, str]]) -> Person:
         p: PeopleMapping = self.mapping.people
         cols = p.columns
 
