@@ -61,6 +61,7 @@ from agency_adapters.seed import seed_agencies
 from agency_adapters.sqlite_store import SqliteAgencyStore
 from bench.lookup import _percentile
 from mash.clock import utc_now
+from mash.grpc_server import tune_gc_for_serving
 from mash.home import Home
 from mash.vocab import AGENCY_CATEGORIES, Agency, Category
 
@@ -259,6 +260,7 @@ def measure(name: str, backend: AsyncAgencyBackend | _TimedAsync, timed: _Timed 
 
     async def both() -> None:
         await _run(backend.view, timed, queries, categories, Figures(name, people))  # warm-up
+        tune_gc_for_serving()  # as `mash adapter serve` does once it is up
         cpu0, srv0 = time.process_time(), server_cpu() if server_cpu else 0.0
         await _run(backend.view, timed, queries, categories, figures)
         # less the matcher's second pass, which only measures
