@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import URL, Engine, create_engine, text
 
+from mash.files import write_text
 from mash.vocab import Agency
 
 ADMIN = "mash_admin"
@@ -197,9 +198,9 @@ class Warehouse:
     def password_file(self, user: str) -> Path:
         """A 0600 file holding `user`'s password (as an operator would keep it)."""
         path = self.folder / f"{user}.password"
-        if not path.exists():
-            path.write_text(self.passwords[user] + "\n")
-            path.chmod(0o600)
+        # Always this warehouse's password: a folder reused from an earlier run (the adapter
+        # benchmark's --work) holds the old one, which the server no longer accepts.
+        write_text(path, self.passwords[user] + "\n", mode=0o600)
         return path
 
     def backend_options(self, user: str = READER) -> dict[str, object]:
