@@ -101,13 +101,22 @@ def test_the_extract_is_disclosed_with_the_time_it_was_taken(
     assert not next(a for a in summary.agencies if a.agency == "health").data_as_of
 
 
+def _deliver(staging: Path, incoming: Path) -> None:
+    """Move a written extract into the incoming folder as an export job does: the ready file last."""
+    for name in ("people.csv", "records.csv", "extract.ready"):
+        (staging / name).replace(incoming / name)
+
+
 def test_a_bad_extract_is_refused_and_the_good_one_kept_then_the_next_swapped_in(
-        home: Home, extract_cluster: Cluster, incoming: Path) -> None:
-    _export(home, incoming, T2)
-    people = incoming / "people.csv"
+        home: Home, extract_cluster: Cluster, incoming: Path, tmp_path: Path) -> None:
+    # Spoilt before it is delivered: written straight into `incoming`, the adapter could take
+    # the good extract in the moment between its ready file and the spoiling.
+    _export(home, tmp_path, T2)
+    people = tmp_path / "people.csv"
     lines = people.read_text().splitlines()
     lines[0] = lines[0].replace("date_of_birth", "dob")
     people.write_text("\n".join(lines) + "\n")
+    _deliver(tmp_path, incoming)
     _eventually(lambda: "header column 5 is 'dob'" in _backend_fault(home),
                 "the refused extract is reported in health")
     summary = _lookup(home, extract_cluster, "REF-EXT-0002")
