@@ -36,6 +36,10 @@ from mash.vocab import MatchBand
 #: Certificates expiring sooner than this are reported (a warning, not a failure).
 EXPIRY_WARNING = timedelta(days=30)
 
+#: What an agency does about a missing key or certificate (never `mash pki init`, which would
+#: make it a CA of its own that no broker trusts).
+_GET_KEYS = "mash pki request / install, docs/operator-guide.md"
+
 
 class Exit(IntEnum):
     """The exit code of each kind of failure (documented in docs/operator-guide.md)."""
@@ -90,8 +94,8 @@ def check_keys(config: AdapterConfig) -> Result:
                            home.signing_key(name), home.signing_key(f"audit-{name}"))
                if not p.is_file()]
     if missing:
-        return Result("keys", Exit.KEYS, "missing: " + ", ".join(map(str, missing))
-                      + " (mash pki request / install, docs/operator-guide.md)")
+        return Result("keys", Exit.KEYS,
+                      "missing: " + ", ".join(map(str, missing)) + f" ({_GET_KEYS})")
     try:
         SigningKey.load(home.signing_key(name))
         SigningKey.load(home.signing_key(f"audit-{name}"))
@@ -109,6 +113,11 @@ def check_certificate(config: AdapterConfig, now: datetime) -> Result:
     from certs.truststore import TrustStore
 
     home, name = config.home, config.name
+    missing = [p for p in (home.ca_cert, home.tls_cert(name), home.tls_key(name))
+               if not p.is_file()]
+    if missing:
+        return Result("certificate", Exit.CERTIFICATE,
+                      "missing: " + ", ".join(map(str, missing)) + f" ({_GET_KEYS})")
     try:
         ca = x509.load_pem_x509_certificate(home.ca_cert.read_bytes())
         leaf = x509.load_pem_x509_certificate(home.tls_cert(name).read_bytes())
@@ -153,6 +162,10 @@ def check_trust_store(config: AdapterConfig, now: datetime) -> Result:
     """The trust store loads and pins a valid query-signing key for every trusted broker."""
     from certs.truststore import TrustStore
 
+    if not config.home.trust_store.is_file():
+        return Result("trust store", Exit.TRUST_STORE,
+                      f"{config.home.trust_store} not found (install the MASH's trust.toml: "
+                      "mash pki install, docs/operator-guide.md)")
     try:
         store = TrustStore.load(config.home.trust_store)
     except Exception as exc:  # unreadable or malformed: the adapter would refuse everything
@@ -186,7 +199,9 @@ def check_policy(config: AdapterConfig, now: datetime) -> Result:
             problems.append(f"no agreement with {broker} in force and approved ({states})")
     if problems:
         return Result("policy", Exit.POLICY, "; ".join(problems)
-                      + ": every answer would be withheld")
+                      + ": every answer would be withheld (approved agreements reach an "
+                      "agency's host in the MASH's signed policy bundle: mash policy bundle "
+                      "install, docs/operator-guide.md)")
     per_mash = []
     for broker in config.trusted_brokers:
         applied = [s.agreement_id for s in statuses if s.mash_id == broker and s.applied]
@@ -205,6 +220,10 @@ def check_audit_log(config: AdapterConfig) -> Result:
     from certs.signing import SigningKey
 
     name = config.name
+    key = config.home.signing_key(f"audit-{name}")
+    if not key.is_file():
+        return Result("audit log", Exit.AUDIT_LOG,
+                      f"{config.home.audit_log(name)}: its key {key} is missing ({_GET_KEYS})")
     try:
         log = AuditLog.open(config.home.audit_log(name), owner=name, checkpoint_key=SigningKey.load(
             config.home.signing_key(f"audit-{name}")).private_key)
