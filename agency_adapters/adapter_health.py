@@ -13,14 +13,19 @@ Health checking (`grpc.health.v1.Health/Check`) answers for these service names:
   the ones it holds; `HOME/run/<adapter>.credentials.json` says what is wrong).
 
 gRPC health carries no text, so the reasons are in `HOME/run/<adapter>.health.json`
-(written atomically on every change) and in the log (`health_changed`).
+(written atomically on every change) and in the log (`health_changed`). The file names the
+process that wrote it and, once the adapter has stopped, says so (`stopped_at`), so that
+`mash adapter status` never reads a stopped adapter's last state as a live one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+import os
+import socket
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -128,6 +133,8 @@ class AdapterHealth:
             "adapter": self.name,
             "serving": self.serving,
             "updated_at": self._clock().isoformat(),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
             "components": {k: {**asdict(v), "fault": v.fault}
                            for k, v in sorted(self.components.items())},
         }
@@ -139,6 +146,14 @@ class AdapterHealth:
         """The policy in force changed: rewrite the status file (gRPC health is unchanged)."""
         if self.status_file is not None:
             write_text(self.status_file, json.dumps(self.snapshot(), indent=2) + "\n")
+
+    def stopped(self) -> None:
+        """The adapter has stopped serving: the status file says so from now on."""
+        if self.status_file is not None:
+            out = self.snapshot()
+            out["serving"] = False
+            out["stopped_at"] = self._clock().isoformat()
+            write_text(self.status_file, json.dumps(out, indent=2) + "\n")
 
     async def _publish(self) -> None:
         if self._servicer is not None:
@@ -160,6 +175,34 @@ def read_status(path: Path) -> dict[str, object] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _process_alive(pid: int) -> bool:
+    if sys.platform == "win32":  # os.kill there would signal the process, not ask after it
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another account's process: it exists
+        return True
+    return True
+
+
+def not_running(status: Mapping[str, object], *,
+                alive: Callable[[int], bool] = _process_alive) -> str:
+    """Why the adapter that wrote `status` is not running, or "" when it may be.
+
+    A process is judged only on the host that wrote the file: another host (a container's
+    volume read from outside it) has other process ids.
+    """
+    if status.get("stopped_at"):
+        return f"stopped at {status['stopped_at']}"
+    pid = status.get("pid")
+    if (isinstance(pid, int) and status.get("host") == socket.gethostname()
+            and not alive(pid)):
+        return f"its process {pid} has gone; its last status is from {status.get('updated_at')}"
+    return ""
 
 
 async def probe_backend(backend: AsyncAgencyBackend, timeout_s: float) -> BackendState:

@@ -193,7 +193,7 @@ def _check_all(args: ConfigArgs) -> int:
 
 
 def _status(args: ConfigArgs) -> int:
-    from agency_adapters.adapter_health import read_status
+    from agency_adapters.adapter_health import not_running, read_status
     from agency_adapters.config import AdapterConfig
     from mash.command import load_config
 
@@ -202,6 +202,10 @@ def _status(args: ConfigArgs) -> int:
     status = read_status(path)
     if status is None:
         print(f"{config.name}: no status at {path} (is it running?)", file=sys.stderr)
+        return 1
+    gone = not_running(status)
+    if gone:
+        print(f"{config.name}: NOT serving ({gone})")
         return 1
     components = status.get("components")
     for name, c in components.items() if isinstance(components, dict) else ():

@@ -206,6 +206,7 @@ async def serve(config: AdapterConfig, *, simulated_delay_ms: int = 0) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+    parts.health.stopped()
     log.info("adapter_stopped", agency=str(config.agency))
     parts.audit.close()
     if parts.witness is not None:
