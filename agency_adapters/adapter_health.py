@@ -23,8 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,6 +33,7 @@ from mash.clock import Clock, utc_now
 from mash.files import write_text
 from mash.grpc_server import HealthPublisher
 from mash.logs import get_logger
+from mash.processes import gone, this_host
 
 log = get_logger("adapter")
 
@@ -133,7 +132,7 @@ class AdapterHealth:
             "adapter": self.name,
             "serving": self.serving,
             "updated_at": self._clock().isoformat(),
-            "host": socket.gethostname(),
+            "host": this_host(),
             "pid": os.getpid(),
             "components": {k: {**asdict(v), "fault": v.fault}
                            for k, v in sorted(self.components.items())},
@@ -177,30 +176,12 @@ def read_status(path: Path) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
-def _process_alive(pid: int) -> bool:
-    if sys.platform == "win32":  # os.kill there would signal the process, not ask after it
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another account's process: it exists
-        return True
-    return True
-
-
-def not_running(status: Mapping[str, object], *,
-                alive: Callable[[int], bool] = _process_alive) -> str:
-    """Why the adapter that wrote `status` is not running, or "" when it may be.
-
-    A process is judged only on the host that wrote the file: another host (a container's
-    volume read from outside it) has other process ids.
-    """
+def not_running(status: Mapping[str, object]) -> str:
+    """Why the adapter that wrote `status` is not running, or "" when it may be."""
     if status.get("stopped_at"):
         return f"stopped at {status['stopped_at']}"
     pid = status.get("pid")
-    if (isinstance(pid, int) and status.get("host") == socket.gethostname()
-            and not alive(pid)):
+    if gone(pid, status.get("host")):
         return f"its process {pid} has gone; its last status is from {status.get('updated_at')}"
     return ""
 

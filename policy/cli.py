@@ -346,7 +346,7 @@ def _status_live(home: Home, fmt: str) -> int:
         raise UsageError(f"no running broker or adapter has reported its policy in {home.run_dir}")
     odd = stale(parties)
     odd_by_mash = differ_by_mash(parties)
-    faulty = [str(p.get("party")) for p in parties if p.get("fault")]
+    faulty = [str(p.get("party")) for p in parties if p.get("fault") and not p.get("stopped")]
     if fmt == "json":
         print(json.dumps({"parties": parties, "differ": odd, "refused_reload": faulty,
                           "differ_by_mash": odd_by_mash}, indent=2))
@@ -354,6 +354,8 @@ def _status_live(home: Home, fmt: str) -> int:
         for p in parties:
             flag = " (DIFFERS)" if p.get("party") in odd else ""
             fault = f"  reload refused: {p['fault']}" if p.get("fault") else ""
+            if p.get("stopped"):
+                fault += f"  NOT RUNNING ({p['stopped']})"
             print(f"{p.get('party', '?'):34} version {p.get('version', '?')}{flag}  "
                   f"loaded {p.get('loaded_at', '?')}{fault}")
             mashes = p.get("mashes")

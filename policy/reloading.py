@@ -6,7 +6,9 @@ for one poll (a bundle install swaps two folders), or on SIGHUP, loads them afre
 the running engine adopt the result. A policy that fails to load (a broken agreement file, a
 damaged pin file) is refused: the running policy stays, and the fault is logged and written
 to the status file. Every load logs the version now in force and writes
-`<run dir>/<name>.policy.json`, which `mash policy status --live` reads.
+`<run dir>/<name>.policy.json`, which `mash policy status --live` reads. The file names the
+process and host that wrote it: a party whose process has gone is shown as stopped, not as
+holding a version.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from mash.clock import Clock, utc_now
 from mash.files import write_text
 from mash.home import Home
 from mash.logs import get_logger
+from mash.processes import gone, this_host
 from policy.engine import PolicyEngine
 from policy.errors import PolicyError
 
@@ -107,7 +110,7 @@ class PolicyReloader:
         """What `mash policy status --live` shows for this party."""
         return PartyStatus(
             party=self.name, version=self.engine.version, loaded_at=self.loaded_at.isoformat(),
-            fault=self.fault, pid=os.getpid(),
+            fault=self.fault, pid=os.getpid(), host=this_host(),
             agreements=[AgreementState(a.id, a.sha256,
                                        str(s.state) if (s := self.engine.approval_of(a.id))
                                        else "unapproved")
@@ -189,6 +192,7 @@ class PartyStatus(msgspec.Struct, frozen=True):
     loaded_at: str
     fault: str
     pid: int
+    host: str
     agreements: list[AgreementState]
     mashes: dict[str, MashVersion]
     superseded: list[str]
@@ -198,7 +202,7 @@ def read_live(run_dir: Path) -> list[dict[str, object]]:
     """Every `<name>.policy.json` in `run_dir`: what each party on this host applies.
 
     Each as read (a status file from another version may lack a field), or a fault where
-    the file is unreadable.
+    the file is unreadable; a party whose process has gone gets `stopped` saying so.
     """
     out = []
     for path in sorted(run_dir.glob("*.policy.json")):
@@ -208,6 +212,9 @@ def read_live(run_dir: Path) -> list[dict[str, object]]:
             doc: object = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             doc = unreadable
+        if isinstance(doc, dict) and gone(doc.get("pid"), doc.get("host")):
+            doc["stopped"] = (f"its process {doc.get('pid')} has gone; it held this version "
+                              f"when it stopped")
         out.append(doc if isinstance(doc, dict) else unreadable)
     return out
 
@@ -228,9 +235,9 @@ def mash_versions(engine: PolicyEngine) -> dict[str, MashVersion]:
 
 
 def differ_by_mash(parties: Iterable[Mapping[str, object]]) -> dict[str, list[str]]:
-    """Per MASH held by several parties: those whose version for it is the odd one out."""
+    """Per MASH held by several running parties: those whose version for it is the odd one out."""
     held: dict[str, list[tuple[str, object]]] = {}
-    for p in parties:
+    for p in (p for p in parties if not p.get("stopped")):
         mashes = p.get("mashes")
         for mash, entry in (mashes.items() if isinstance(mashes, dict) else ()):
             version = entry.get("version") if isinstance(entry, dict) else None
@@ -246,7 +253,8 @@ def differ_by_mash(parties: Iterable[Mapping[str, object]]) -> dict[str, list[st
 
 
 def stale(parties: Iterable[Mapping[str, object]]) -> list[str]:
-    """Parties whose version differs from the most common one (the odd ones out)."""
+    """Running parties whose version differs from the most common one (the odd ones out)."""
+    parties = [p for p in parties if not p.get("stopped")]
     versions = [p.get("version") for p in parties]
     if not versions:
         return []

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -92,3 +96,26 @@ def test_live_status_names_the_party_that_differs(tmp_path: Path) -> None:
 def test_an_unreadable_status_file_is_reported_not_skipped(tmp_path: Path, broken: str) -> None:
     (tmp_path / "adapter-x.policy.json").write_text(broken)
     assert read_live(tmp_path) == [{"party": "adapter-x", "fault": "unreadable status"}]
+
+
+def test_live_status_marks_a_party_whose_process_has_gone_and_leaves_it_out_of_differ(
+        tmp_path: Path) -> None:
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    here = socket.gethostname()
+    for name, version, pid in (("broker-a", "v1", os.getpid()), ("adapter-police", "v1", None),
+                               ("adapter-health", "v0", int(ended.stdout))):
+        (tmp_path / f"{name}.policy.json").write_text(json.dumps(
+            {"party": name, "version": version, "pid": pid, "host": here}))
+    parties = {p["party"]: p for p in read_live(tmp_path)}
+    assert "has gone" in str(parties["adapter-health"]["stopped"])
+    assert "stopped" not in parties["broker-a"] and "stopped" not in parties["adapter-police"]
+    assert stale(parties.values()) == []  # a stopped party's old version is not a difference
+
+
+def test_a_running_partys_status_names_its_process_and_host(tmp_path: Path) -> None:
+    reloader = _reloader(_home(tmp_path), tmp_path / "run" / "p.policy.json")
+    reloader.publish()
+    status = json.loads((tmp_path / "run" / "p.policy.json").read_text())
+    assert status["pid"] == os.getpid() and status["host"] == socket.gethostname()
+    assert "stopped" not in read_live(tmp_path / "run")[0]
