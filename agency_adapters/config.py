@@ -41,6 +41,9 @@ class MatchingEntry(Strict, frozen=True):
     possible: float | None = None
     margin: float | None = None
     high_without_dob: float | None = None
+    #: `high` comes down in a store smaller than the 1,000,000 people it was set for
+    #: (Fellegi-Sunter prior odds); false keeps it as set
+    scale_bars_by_store_size: bool | None = None
     model: str = ""
 
 
@@ -92,7 +95,7 @@ class AdapterConfig:
     #: queries worked on at once; the rest wait, earliest RAG due time first
     max_concurrent_queries: int = 8
     json_logs: bool = True
-    matching: Mapping[str, float] = field(default_factory=dict)
+    matching: Mapping[str, float | bool] = field(default_factory=dict)
     #: the trained match model (`mash match train`); None = the shipped weights
     match_model: Path | None = None
     #: a name from BUILTIN_BACKENDS ("sqlite": the reference store at `store`) or
@@ -122,8 +125,10 @@ class AdapterConfig:
             names = ", ".join(f'"{b}"' for b in BUILTIN_BACKENDS)
             raise doc.error("backend", f'must be one of {names} or "package.module:factory"')
         m = raw.matching
-        thresholds = {"certain": m.certain, "high": m.high, "possible": m.possible,
-                      "margin": m.margin, "high_without_dob": m.high_without_dob}
+        thresholds: dict[str, float | bool | None] = {
+            "certain": m.certain, "high": m.high, "possible": m.possible, "margin": m.margin,
+            "high_without_dob": m.high_without_dob,
+            "scale_bars_by_store_size": m.scale_bars_by_store_size}
         return cls(
             agency=raw.agency,
             home=home,

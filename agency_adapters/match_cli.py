@@ -131,7 +131,7 @@ def _load_model(args: ExplainArgs, config: AdapterConfig) -> tuple[MatchModel, s
 def _explain(args: ExplainArgs) -> int:
     from agency_adapters.backend import QueryIdentifiers
     from agency_adapters.matching import MatchThresholds, decide, score_candidates
-    from agency_adapters.matching.matcher import backend_frequencies
+    from agency_adapters.matching.matcher import backend_frequencies, store_people
     from agency_adapters.matching.model import LEVEL_TEXT
 
     config = _config(args.config)
@@ -152,20 +152,37 @@ def _explain(args: ExplainArgs) -> int:
         for name, tf in model.tf.items():
             print(f"term frequency {name}: exact weight moves by log2({tf.tf_u:.3g} / share), "
                   f"from -{tf.below:.1f} to +{tf.above:.1f} bits")
-        return 0
-    thresholds = MatchThresholds(**config.matching) if config.matching else MatchThresholds()
-    backend = _open_sync_backend(config)
+    thresholds = MatchThresholds.from_settings(config.matching)
+    weights_only = not any((args.given, args.family, args.dob, args.postcode, args.nhs))
     try:
-        people = backend.candidates(query)
+        backend = _open_sync_backend(config)
+    except UsageError:
+        if not weights_only:
+            raise
+        # An asynchronous backend is not read here; the adapter scales its bars by the
+        # size its backend reports when it serves.
+        scaled = ("high comes down by the store's size when the adapter serves"
+                  if thresholds.scale_bars_by_store_size
+                  else "scale_bars_by_store_size = false")
+        print(f"bars as configured: {thresholds.bars()} ({scaled}; this command does not "
+              f"read backend {config.backend!r})")
+        return 0
+    try:
         freq = backend_frequencies(backend)
+        held = store_people(freq)
+        print(f"bars in force: {thresholds.describe(held)}")
+        if weights_only:
+            return 0
+        bars = thresholds.for_store(held)
+        people = backend.candidates(query)
         scored = score_candidates(query, people, freq, model)
         result = decide(query, scored, thresholds, frequencies=freq, model=model)
         from agency_adapters.matching.scoring import compare, prepare
 
         prepared = prepare(query, freq, model)
         print(f"{len(people)} candidates; answer: {result.band.value} "
-              f"(score {result.score:.2f} bits; high needs {thresholds.high:g} and a lead of "
-              f"{thresholds.margin:g}){'; ' + result.confirm_hint if result.confirm_hint else ''}")
+              f"(score {result.score:.2f} bits; high needs {bars.high:g} and a lead of "
+              f"{bars.margin:g}){'; ' + result.confirm_hint if result.confirm_hint else ''}")
         for c, person in scored[:args.top]:
             detail = compare(prepared, person, explain=True)
             print(f"\n{person.person_id}: {c.weight:+.2f} bits  {person.given_name} "

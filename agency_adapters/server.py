@@ -109,7 +109,7 @@ def build_parts(config: AdapterConfig, *, simulated_delay_ms: int = 0) -> Adapte
         signing_key=SigningKey.load(home.signing_key(name)),
         audit=AuditLog.open(home.audit_log(name), owner=name, checkpoint_key=checkpoint_key),
         pseudonyms=Pseudonymiser.for_home(home),
-        thresholds=MatchThresholds(**config.matching) if config.matching else MatchThresholds(),
+        thresholds=MatchThresholds.from_settings(config.matching),
         match_model=open_match_model(config),
         replay=ReplayGuard(config.max_clock_skew_s),
         delay_ms=simulated_delay_ms,

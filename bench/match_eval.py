@@ -100,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--possible", type=float, default=DEFAULT.possible)
     ap.add_argument("--margin", type=float, default=DEFAULT.margin)
     ap.add_argument("--high-without-dob", type=float, default=DEFAULT.high_without_dob)
+    ap.add_argument("--no-scale-bars", action="store_true",
+                    help="keep `high` as set whatever the store's size"
+                         " ([matching] scale_bars_by_store_size = false)")
     ap.add_argument("--train", action="store_true",
                     help="learn a match model from the built store's own records (timed) and"
                          " match with it, instead of the shipped weights")
@@ -110,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.reuse and args.data != "generated":
         ap.error("--reuse is for the generated set (a FEBRL set is small: made afresh)")
     thresholds = MatchThresholds(args.certain, args.high, args.possible, args.margin,
-                                 args.high_without_dob)
+                                 args.high_without_dob,
+                                 scale_bars_by_store_size=not args.no_scale_bars)
     datasets = FEBRL_SETS if args.data == "febrl" else (args.data,)
     for data in datasets:
         with tempfile.TemporaryDirectory(prefix="match-bench-") as tmp:
@@ -175,6 +179,7 @@ def _run_one(args: argparse.Namespace, data: str, work: Path,
         "bands": {b: {"answers": s.answers, "precision": round(s.precision, 4)}
                   for b, s in sorted(m.bands.items())},
         "thresholds": thresholds.__dict__,
+        "bars_in_force": thresholds.for_store(run.store_rows).__dict__,
     }
     if args.json:
         print(json.dumps(out))

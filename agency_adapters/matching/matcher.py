@@ -8,7 +8,10 @@ one strong candidate is never resolved by guessing: it is `possible`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 from agency_adapters.backend import AgencyBackend, Person, QueryIdentifiers
@@ -38,6 +41,17 @@ class InvalidThresholds(MatchingError):
     """Match thresholds are not ordered possible <= high <= certain, or the margin is negative."""
 
 
+#: How many people the bars were set for: the generated reference population, on which
+#: `high`, `high_without_dob` and `certain` were chosen and checked (docs/matching.md).
+REFERENCE_PEOPLE = 1_000_000
+#: The lowest `high` comes down to in a small store (bits; never below `possible`). Above
+#: the most a stranger with the same given name and date of birth can score, surname and
+#: address different (7 + 4 rarity + 12 - 3 - 3 + 0.5 = 17.5): at 16 a generated store of
+#: 32,000 people answered two such people not held sure (docs/matching.md, "Bars that
+#: follow the store's size").
+SCALED_BAR_FLOOR = 18.0
+
+
 @dataclass(frozen=True)
 class MatchThresholds:
     """Score thresholds (in bits, see `scoring`) that decide the band; configurable per adapter.
@@ -52,6 +66,9 @@ class MatchThresholds:
       `high` needs both names and the full postcode to agree and the total to reach
       max(`high`, this): names rare enough at one address. A common name at an address
       stays `possible`.
+    - `scale_bars_by_store_size`: `high` is set for a store of `REFERENCE_PEOPLE`; in a
+      smaller store it comes down by the prior odds (`for_store`). False keeps it as set
+      whatever the store's size.
     """
 
     certain: float = 35.0
@@ -59,11 +76,88 @@ class MatchThresholds:
     possible: float = 10.0
     margin: float = 6.0
     high_without_dob: float = 24.0
+    scale_bars_by_store_size: bool = True
 
     def __post_init__(self) -> None:
         if not (self.possible <= self.high <= self.certain) or self.margin < 0:
             raise InvalidThresholds(
                 f"need possible <= high <= certain and margin >= 0, got {self}")
+
+    def store_shift(self, people: int | None) -> float:
+        """Bits by which `high` comes down for a store of `people`.
+
+        Fellegi-Sunter: a candidate's posterior log2-odds is its weight plus log2 of the
+        prior odds that a given record is the person asked for, about 1/N in a store of N
+        people. The bars were set for `REFERENCE_PEOPLE`, so a store of N people needs
+        log2(REFERENCE_PEOPLE / N) bits less for the same certainty. 0 when scaling is off,
+        the size is unknown (a backend that cannot count its people: fail closed), or the
+        store is at least as large as the reference.
+        """
+        if not self.scale_bars_by_store_size or people is None or people <= 0:
+            return 0.0
+        return max(0.0, math.log2(REFERENCE_PEOPLE / people))
+
+    def for_store(self, people: int | None) -> MatchThresholds:
+        """The bars in force for a store of `people` (None: size unknown, bars as set).
+
+        `high` comes down by `store_shift`, to no lower than `SCALED_BAR_FLOOR` (nor
+        `possible`), and never rises. The others stay as set: `certain` needs a verified
+        identifier whatever the odds; the margin compares two candidates of the same store,
+        whose prior is the same; `high_without_dob` guards against a namesake relative at
+        the same address (a father and son), whose chance does not fall with the store's
+        size. The rules of `decide` (corroboration, contradiction, conflicting identifiers,
+        the ages a role allows) do not change with the size. The result is not scaled again.
+        """
+        shift = self.store_shift(people)
+        if shift == 0.0:
+            return self
+        floor = max(self.possible, SCALED_BAR_FLOOR)
+        return replace(self, high=min(self.high, max(floor, self.high - shift)),
+                       scale_bars_by_store_size=False)
+
+    def describe(self, people: int | None) -> str:
+        """The bars in force for a store of `people` and why (for `mash match explain`)."""
+        t = self.for_store(people)
+        bars = t.bars()
+        if not self.scale_bars_by_store_size:
+            why = "as configured (scale_bars_by_store_size = false)"
+        elif people is None:
+            why = ("as configured: the backend does not say how many people it holds, so the "
+                   f"bars stay those for {REFERENCE_PEOPLE:,} people")
+        elif t is self:
+            why = f"as configured: the store holds {people:,} people (bars set for " \
+                  f"{REFERENCE_PEOPLE:,})"
+        else:
+            why = (f"the store holds {people:,} people: high comes down by log2("
+                   f"{REFERENCE_PEOPLE:,} / {people:,}) = {self.store_shift(people):.1f} bits "
+                   f"from {self.high:g}, to no lower than "
+                   f"{max(self.possible, SCALED_BAR_FLOOR):g} (bars set for "
+                   f"{REFERENCE_PEOPLE:,} people)")
+        return f"{bars}: {why}"
+
+    def bars(self) -> str:
+        """The bars as one line of text."""
+        return (f"high {self.high:.4g}, high_without_dob {self.high_without_dob:.4g}, "
+                f"certain {self.certain:g}, possible {self.possible:g}, "
+                f"margin {self.margin:g} bits")
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, float | bool]) -> MatchThresholds:
+        """Thresholds from a config's `[matching]` values (a key left out keeps its default)."""
+        def bar(key: str, default: float) -> float:
+            value = settings.get(key)
+            return default if value is None else float(value)
+
+        def flag(key: str, default: bool) -> bool:
+            value = settings.get(key)
+            return default if value is None else bool(value)
+
+        d = cls()
+        return cls(certain=bar("certain", d.certain), high=bar("high", d.high),
+                   possible=bar("possible", d.possible), margin=bar("margin", d.margin),
+                   high_without_dob=bar("high_without_dob", d.high_without_dob),
+                   scale_bars_by_store_size=flag("scale_bars_by_store_size",
+                                                 d.scale_bars_by_store_size))
 
 
 DEFAULT = MatchThresholds()
@@ -81,6 +175,20 @@ class HasNameFrequencies(Protocol):
 def backend_frequencies(backend: object) -> NameFrequencies | None:
     """The backend's name frequencies if it offers them (other backends score with flat weights)."""
     return backend.name_frequencies() if isinstance(backend, HasNameFrequencies) else None
+
+
+def store_people(frequencies: NameFrequencies | None) -> int | None:
+    """How many people (records) the store holds, as its name frequencies counted them.
+
+    None when the backend gives no frequencies (a FHIR or REST API, a store built before
+    they were counted): the bars then stay those set for `REFERENCE_PEOPLE`.
+    """
+    return frequencies.total if frequencies is not None and frequencies.total > 0 else None
+
+
+@lru_cache(maxsize=64)
+def _in_force(thresholds: MatchThresholds, people: int | None) -> MatchThresholds:
+    return thresholds.for_store(people)
 
 
 @dataclass(frozen=True)
@@ -249,9 +357,11 @@ def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
     Records of one person are one candidate: those linked (`Person.linked_to`) and those
     that are plainly one another's duplicate (`same_person`, weighed with `frequencies`
     and `model`, as the candidates were). The runner-up is the best record of somebody else.
+    The bars in force are `thresholds.for_store` the number of people `frequencies` counted.
     """
     invalid = invalid_identifiers(query)
     n = len(scored) if considered is None else considered
+    thresholds = _in_force(thresholds, store_people(frequencies))
     if not scored or scored[0][0].weight < thresholds.possible:
         best_w = scored[0][0].weight if scored else 0.0
         return MatchResult(MatchBand.NONE, max(best_w, 0.0), None, "", invalid, n)

@@ -371,8 +371,7 @@ def check_sample(opened: _Opened, thresholds_config: AdapterConfig) -> Result:
         return Result("sample match", Exit.SAMPLE_MATCH, "the backend holds nobody")
     from agency_adapters.server import open_match_model
 
-    thresholds = MatchThresholds(**thresholds_config.matching) if thresholds_config.matching \
-        else MatchThresholds()
+    thresholds = MatchThresholds.from_settings(thresholds_config.matching)
     try:
         model = open_match_model(thresholds_config)  # the adapter's own weights, if trained
         result = match(opened.backend, QueryIdentifiers.of_person(person), thresholds, model)

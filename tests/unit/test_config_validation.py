@@ -37,7 +37,8 @@ def _error(tmp_path: Path, load: Loader, text: str) -> ConfigError:
     (BrokerConfig.load, BROKER + "[[adapters]]\nagency = \"police\"\naddress = \"a:1\"\nport = 1\n",
      "adapters[0].port", 7, "unknown field (valid: agency, address, server_name)"),
     (AdapterConfig.load, ADAPTER + "[matching]\nhihg = 20.0\n", "matching.hihg", 4,
-     "unknown field (valid: certain, high, possible, margin, high_without_dob, model)"),
+     "unknown field (valid: certain, high, possible, margin, high_without_dob, "
+     "scale_bars_by_store_size, model)"),
     (ConsoleConfig.load, CONSOLE + "secret = \"x\"\n", "oidc.secret", 5,
      "unknown field (valid: discovery_url, client_id)"),
     (IdpConfig.load, IDP + "[clients.c]\nredirect_uris = [\"http://x/\"]\ncertificate = \"c\"\n"
