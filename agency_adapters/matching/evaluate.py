@@ -2,7 +2,7 @@
 
 RECORDS.csv: record_id, given_name, family_name, date_of_birth, postcode, address_line, sex,
 nhs_number. QUERIES.csv: query_id, given_name, family_name, date_of_birth, postcode,
-nhs_number, and optionally address_line. RESULTS.csv: query_id, record_id, score, band --
+nhs_number, and optionally address_line and sex. RESULTS.csv: query_id, record_id, score, band --
 the best candidate, with an empty record_id and band `none` when nothing matches. Any column
 but the ids may be empty; extra columns are ignored. TRUTH.csv: query_id, record_id -- the
 right record, or several (`|`-separated) when the store holds the person more than once.
@@ -69,7 +69,8 @@ def _query(row: dict[str, str]) -> QueryIdentifiers:
                             date_of_birth=row.get("date_of_birth") or None,
                             postcode=row.get("postcode", ""),
                             address=row.get("address_line", ""),
-                            nhs_number=row.get("nhs_number", ""))
+                            nhs_number=row.get("nhs_number", ""),
+                            sex=row.get("sex", ""))
 
 
 def read_queries(queries_csv: Path) -> list[QueryIdentifiers]:

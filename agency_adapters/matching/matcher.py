@@ -18,6 +18,7 @@ from agency_adapters.backend import AgencyBackend, Person, QueryIdentifiers
 from agency_adapters.matching.frequencies import NameFrequencies
 from agency_adapters.matching.model import MatchModel
 from agency_adapters.matching.normalise import (
+    name_tokens,
     normalise_nhs_number,
     normalise_postcode,
     normalise_upn,
@@ -26,6 +27,7 @@ from agency_adapters.matching.normalise import (
 from agency_adapters.matching.scoring import (
     Comparison,
     NameBound,
+    PreparedQuery,
     bounds_without_names,
     compare,
     prepare,
@@ -286,7 +288,31 @@ def rank_candidates(query: QueryIdentifiers, people: list[Person],
         scored.append((c, person))
         best = max(best, c.weight)
     scored.sort(key=lambda cp: (-cp[0].weight, cp[1].person_id))
+    if scored and prepared.dob is not None and not scored[0][0].dob_compared:
+        scored = _with_dated_namesakes(prepared, people, scored)
     return scored
+
+
+def _with_dated_namesakes(prepared: PreparedQuery, people: list[Person],
+                          scored: list[tuple[Comparison, Person]],
+                          ) -> list[tuple[Comparison, Person]]:
+    """`scored` with every dated record of the best's name at its postcode, compared.
+
+    The best record has no date of birth to compare. Another record with the same names at
+    the same postcode and a date of birth is what tells a father from his same-named son:
+    `decide` needs it even when it trails by more than the margin, so it is compared here.
+    """
+    best = scored[0][1]
+    names = (name_tokens(best.given_name), name_tokens(best.family_name))
+    postcode = normalise_postcode(best.postcode)
+    seen = {id(p) for _c, p in scored}
+    extra = [(compare(prepared, p), p) for p in people
+             if id(p) not in seen and p.date_of_birth and postcode is not None
+             and normalise_postcode(p.postcode) == postcode
+             and (name_tokens(p.given_name), name_tokens(p.family_name)) == names]
+    if not extra:
+        return scored
+    return sorted(scored + extra, key=lambda cp: (-cp[0].weight, cp[1].person_id))
 
 
 def person_key(person: Person) -> str:
@@ -421,13 +447,22 @@ def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
                 and best.weight >= thresholds.high):
             return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n, key)
         # No date of birth to compare: both names and the full address must agree, and
-        # the names must be rare enough to clear a higher bar.
+        # the names must be rare enough to clear a higher bar -- and nobody else there may
+        # carry the names with a date of birth that is not the query's: then the undated
+        # record may be that person's (a son's second record, asked for as his father).
         if (not best.dob_compared and best.family_agrees and best.given_agrees
                 and best.postcode_agrees and _plausible_age(query, person)
+                and not _dated_namesake_elsewhere(scored, key)
                 and best.weight >= max(thresholds.high, thresholds.high_without_dob)):
             return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n, key)
     return MatchResult(MatchBand.POSSIBLE, best.weight, None,
                        _confirm_hint(query, person, several, best.contradicted), invalid, n)
+
+
+def _dated_namesake_elsewhere(scored: list[tuple[Comparison, Person]], key: str) -> bool:
+    """Does somebody other than person `key` carry both names at the address, born another day?"""
+    return any(c.family_agrees and c.given_agrees and c.postcode_agrees and c.dob_compared
+               and not c.dob_agrees for c, p in scored if person_key(p) != key)
 
 
 def _plausible_age(query: QueryIdentifiers, person: Person) -> bool:

@@ -108,7 +108,9 @@ class Comparison:
     dob_agrees: bool             # exact or a supported keying error
     family_agrees: bool
     given_agrees: bool
-    contradicted: bool = False   # given name or date of birth present on both sides and different
+    #: given name or date of birth present on both sides and different, or another sex
+    #: with the given name no more than alike
+    contradicted: bool = False
     postcode_agrees: bool = False  # the full postcode agrees
     dob_compared: bool = False     # both sides have a date of birth
     names_reversed: bool = False   # the names agree better read the other way round
@@ -517,6 +519,11 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person,
             levels.append(("name_order", order, W["name_order"][order]))
 
     sex_w, postcode_w, address_w, postcode_agrees = _sex_and_address(q, person, cs, levels)
+    # Another sex and no more than a likeness of the given name (a typo, a nickname, an
+    # initial, none at all) is a twin or sibling of the other sex -- Louis and Louise,
+    # William and Millie -- not one person; the same given name exactly is a sex keyed wrong.
+    other_sex = "unknown" not in (q.sex, cs) and q.sex != cs
+    contradicted = contradicted or (other_sex and giv_l != "exact")
     # Added one by one, in the order the fields are listed (the same sum every time).
     weight += sex_w
     weight += postcode_w
