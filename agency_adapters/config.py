@@ -44,6 +44,9 @@ class MatchingEntry(Strict, frozen=True):
     #: `high` comes down in a store smaller than the 1,000,000 people it was set for
     #: (Fellegi-Sunter prior odds); false keeps it as set
     scale_bars_by_store_size: bool | None = None
+    #: a verified number, the date of birth and the surname outweigh a wholly different
+    #: given name (`high`) when no twin or sibling is held; false: never sure
+    number_outweighs_given_name: bool | None = None
     model: str = ""
 
 
@@ -128,7 +131,8 @@ class AdapterConfig:
         thresholds: dict[str, float | bool | None] = {
             "certain": m.certain, "high": m.high, "possible": m.possible, "margin": m.margin,
             "high_without_dob": m.high_without_dob,
-            "scale_bars_by_store_size": m.scale_bars_by_store_size}
+            "scale_bars_by_store_size": m.scale_bars_by_store_size,
+            "number_outweighs_given_name": m.number_outweighs_given_name}
         return cls(
             agency=raw.agency,
             home=home,

@@ -21,15 +21,18 @@ from agency_adapters.matching.normalise import (
     name_tokens,
     normalise_nhs_number,
     normalise_postcode,
+    normalise_sex,
     normalise_upn,
     parse_dob,
 )
 from agency_adapters.matching.scoring import (
+    DOB_AGREES,
     Comparison,
     NameBound,
     PreparedQuery,
     bounds_without_names,
     compare,
+    dob_level,
     prepare,
 )
 from mash.vocab import MatchBand
@@ -71,6 +74,10 @@ class MatchThresholds:
     - `scale_bars_by_store_size`: `high` is set for a store of `REFERENCE_PEOPLE`; in a
       smaller store it comes down by the prior odds (`for_store`). False keeps it as set
       whatever the store's size.
+    - `number_outweighs_given_name`: a verified identifier with the date of birth exactly
+      and the surname outweighs a wholly different given name (`high`, never `certain`)
+      when no twin or sibling who could have given the number is held (`decide`). False:
+      a different given name is never sure.
     """
 
     certain: float = 35.0
@@ -79,6 +86,7 @@ class MatchThresholds:
     margin: float = 6.0
     high_without_dob: float = 24.0
     scale_bars_by_store_size: bool = True
+    number_outweighs_given_name: bool = True
 
     def __post_init__(self) -> None:
         if not (self.possible <= self.high <= self.certain) or self.margin < 0:
@@ -159,7 +167,9 @@ class MatchThresholds:
                    possible=bar("possible", d.possible), margin=bar("margin", d.margin),
                    high_without_dob=bar("high_without_dob", d.high_without_dob),
                    scale_bars_by_store_size=flag("scale_bars_by_store_size",
-                                                 d.scale_bars_by_store_size))
+                                                 d.scale_bars_by_store_size),
+                   number_outweighs_given_name=flag("number_outweighs_given_name",
+                                                    d.number_outweighs_given_name))
 
 
 DEFAULT = MatchThresholds()
@@ -277,12 +287,14 @@ def rank_candidates(query: QueryIdentifiers, people: list[Person],
     names = NameBound(prepared)
     order = sorted(range(len(people)), key=lambda i: -rest[i][0])
     scored: list[tuple[Comparison, Person]] = []
+    skipped: list[Person] = []
     best = float("-inf")
     for i in order:
         bound, id_agrees = rest[i]
         person = people[i]
         if not id_agrees and (bound + names.most < best - thresholds.margin
                               or bound + names.of(person) < best - thresholds.margin):
+            skipped.append(person)
             continue
         c = compare(prepared, person)
         scored.append((c, person))
@@ -290,6 +302,16 @@ def rank_candidates(query: QueryIdentifiers, people: list[Person],
     scored.sort(key=lambda cp: (-cp[0].weight, cp[1].person_id))
     if scored and prepared.dob is not None and not scored[0][0].dob_compared:
         scored = _with_dated_namesakes(prepared, people, scored)
+    if (skipped and scored and thresholds.number_outweighs_given_name
+            and _number_against_given_name(scored[0][0]) and prepared.dob is not None):
+        # `decide` then asks whether anybody else held shares the surname and the date of
+        # birth (a twin who could have given the number), however far behind: compare
+        # every candidate whose date of birth agrees. Rare: only this shape of best.
+        qd = prepared.dob
+        scored += [(compare(prepared, p), p) for p in skipped
+                   if (pd := parse_dob(p.date_of_birth)) is not None
+                   and dob_level(qd, pd) in DOB_AGREES]
+        scored.sort(key=lambda cp: (-cp[0].weight, cp[1].person_id))
     return scored
 
 
@@ -369,6 +391,49 @@ def _runner_up(scored: list[tuple[Comparison, Person]], thresholds: MatchThresho
             continue
         return c.weight
     return float("-inf")
+
+
+def _number_against_given_name(best: Comparison) -> bool:
+    """A verified identifier, the date of birth exactly and the surname agree; the given
+    name is wholly different (with the date exact and the given name not agreeing, that is
+    what `contradicted` says)."""
+    return (best.identifier_agrees and not best.identifier_conflicts and best.dob_exact
+            and best.family_agrees and not best.given_agrees and best.contradicted
+            and not best.names_reversed)
+
+
+def _number_outweighs_given_name(query: QueryIdentifiers,
+                                 scored: list[tuple[Comparison, Person]],
+                                 thresholds: MatchThresholds,
+                                 frequencies: NameFrequencies | None,
+                                 model: MatchModel | None) -> bool:
+    """May the best candidate's verified number outweigh its wholly different given name?
+
+    The person may be known by another given name; or the number was copied from a twin
+    or sibling, who shares the surname and the date of birth. So only when nobody else
+    held (no record linked to the best, nor plainly its duplicate) shares the query's
+    surname and date of birth, the recorded sex does not disagree, and the age fits the
+    subject's role. A twin the agency does not hold cannot be seen: that is the residual
+    risk of this rule (docs/matching.md, section 4).
+    """
+    best, person = scored[0]
+    if not (_number_against_given_name(best) and best.weight >= thresholds.high
+            and _plausible_age(query, person)):
+        return False
+    qs, ps = normalise_sex(query.sex), normalise_sex(person.sex)
+    if "unknown" not in (qs, ps) and qs != ps:
+        return False
+    key = person_key(person)
+    checks = 0
+    for c, p in scored[1:]:
+        if person_key(p) == key or not (c.dob_agrees and c.family_agrees):
+            continue
+        if checks < MAX_DUPLICATE_CHECKS and same_person(person, p, thresholds, frequencies,
+                                                         model):
+            checks += 1
+            continue
+        return False  # a twin or sibling held: the number may be theirs
+    return True
 
 
 def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
@@ -455,6 +520,12 @@ def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
                 and not _dated_namesake_elsewhere(scored, key)
                 and best.weight >= max(thresholds.high, thresholds.high_without_dob)):
             return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n, key)
+    # A verified number, the date of birth exactly and the surname outweigh a wholly
+    # different given name (a name the person is known by): `high`, never `certain`, and
+    # only when no twin or sibling who could have given the number is held.
+    if (thresholds.number_outweighs_given_name and clear_lead
+            and _number_outweighs_given_name(query, scored, thresholds, frequencies, model)):
+        return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n, key)
     return MatchResult(MatchBand.POSSIBLE, best.weight, None,
                        _confirm_hint(query, person, several, best.contradicted), invalid, n)
 

@@ -38,7 +38,7 @@ def _error(tmp_path: Path, load: Loader, text: str) -> ConfigError:
      "adapters[0].port", 7, "unknown field (valid: agency, address, server_name)"),
     (AdapterConfig.load, ADAPTER + "[matching]\nhihg = 20.0\n", "matching.hihg", 4,
      "unknown field (valid: certain, high, possible, margin, high_without_dob, "
-     "scale_bars_by_store_size, model)"),
+     "scale_bars_by_store_size, number_outweighs_given_name, model)"),
     (ConsoleConfig.load, CONSOLE + "secret = \"x\"\n", "oidc.secret", 5,
      "unknown field (valid: discovery_url, client_id)"),
     (IdpConfig.load, IDP + "[clients.c]\nredirect_uris = [\"http://x/\"]\ncertificate = \"c\"\n"
