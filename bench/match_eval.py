@@ -103,9 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-scale-bars", action="store_true",
                     help="keep `high` as set whatever the store's size"
                          " ([matching] scale_bars_by_store_size = false)")
-    ap.add_argument("--no-number-rule", action="store_true",
-                    help="a wholly different given name is never sure, whatever the number"
-                         " ([matching] number_outweighs_given_name = false)")
+    ap.add_argument("--number-rule", action="store_true",
+                    help="a verified number, the date of birth and the surname outweigh a"
+                         " wholly different given name ([matching]"
+                         " number_outweighs_given_name = true; off by default)")
     ap.add_argument("--train", action="store_true",
                     help="learn a match model from the built store's own records (timed) and"
                          " match with it, instead of the shipped weights")
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     thresholds = MatchThresholds(args.certain, args.high, args.possible, args.margin,
                                  args.high_without_dob,
                                  scale_bars_by_store_size=not args.no_scale_bars,
-                                 number_outweighs_given_name=not args.no_number_rule)
+                                 number_outweighs_given_name=args.number_rule)
     datasets = FEBRL_SETS if args.data == "febrl" else (args.data,)
     for data in datasets:
         with tempfile.TemporaryDirectory(prefix="match-bench-") as tmp:

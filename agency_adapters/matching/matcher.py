@@ -74,10 +74,12 @@ class MatchThresholds:
     - `scale_bars_by_store_size`: `high` is set for a store of `REFERENCE_PEOPLE`; in a
       smaller store it comes down by the prior odds (`for_store`). False keeps it as set
       whatever the store's size.
-    - `number_outweighs_given_name`: a verified identifier with the date of birth exactly
-      and the surname outweighs a wholly different given name (`high`, never `certain`)
-      when no twin or sibling who could have given the number is held (`decide`). False:
-      a different given name is never sure.
+    - `number_outweighs_given_name` (off unless an IG lead turns it on): a verified
+      identifier with the date of birth exactly and the surname outweighs a wholly
+      different given name (`high`, never `certain`) when no twin or sibling who could have
+      given the number is held (`decide`). Off: a different given name is never sure, so a
+      twin the agency does not hold, referred with the held twin's number, is never
+      answered as the held twin.
     """
 
     certain: float = 35.0
@@ -86,7 +88,7 @@ class MatchThresholds:
     margin: float = 6.0
     high_without_dob: float = 24.0
     scale_bars_by_store_size: bool = True
-    number_outweighs_given_name: bool = True
+    number_outweighs_given_name: bool = False
 
     def __post_init__(self) -> None:
         if not (self.possible <= self.high <= self.certain) or self.margin < 0:
