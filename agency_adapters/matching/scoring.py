@@ -502,7 +502,13 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person,
             # it disagrees) for a cheap surname disagreement (-3).
             sw_fl, sw_f = _family_weight(q.given, (), cf, c_others, s, disagree)
             sw_gl, sw_g = _given_level(q.family, cg, s)
-            if sw_f + sw_g + W["name_order"]["reversed"] > names_w + W["name_order"]["as_given"]:
+            # Read so, more names must agree than as given: one name agreeing either way
+            # round (Nicholas James asked for, his twin James James held) is no sign of a
+            # swap, and the reversed reading would trade the different given name (-8) for
+            # a cheap surname disagreement (-3).
+            agree_as_given = (fam_w > 0) + (giv_w > 0)
+            if (sw_f + sw_g + W["name_order"]["reversed"] > names_w + W["name_order"]["as_given"]
+                    and ((sw_f > 0) + (sw_g > 0) > agree_as_given or agree_as_given == 0)):
                 fam_l, fam_w, giv_l, giv_w = sw_fl, sw_f, sw_gl, sw_g
                 order = "reversed"
         names_w = fam_w + giv_w + W["name_order"][order]

@@ -26,6 +26,8 @@ SON = Person("S1", "Staiel", "Neins", (), "2023-02-18", "male", "GU29 4NX", "4 M
 SON_UNDATED = replace(SON, person_id="S2", date_of_birth=None)
 SISTER = Person("T1", "Millie", "Kaiwick", (), "2021-03-04", "female", "KT28 9WP",
                 "9 Kiln Road", "", "")
+JAMES = Person("J1", "James", "James", (), "2015-09-18", "male", "HP4 5RS", "45 Princes Close",
+               "", "")
 ALONE = Person("A1", "Quilla", "Oyelaran", (), None, "female", "M14 5QT", "2 Ash Row", "", "")
 
 
@@ -34,7 +36,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> SqliteAgencyStore:
     rng = random.Random(11)
     people = [random_person(rng, f"P{i}") for i in range(800)]
     return build(tmp_path_factory.mktemp("traps") / "s.sqlite",
-                 [*people, SON, SON_UNDATED, SISTER, ALONE])
+                 [*people, SON, SON_UNDATED, SISTER, JAMES, ALONE])
 
 
 def test_the_father_of_a_son_held_twice_is_not_answered_with_the_undated_record(
@@ -95,3 +97,20 @@ def test_the_evaluation_passes_the_query_sex(tmp_path: Path) -> None:
     f.write_text("query_id,given_name,family_name,date_of_birth,postcode,nhs_number,sex\n"
                  "Q1,Ann,Lee,2000-01-01,S1 1AA,,female\n")
     assert read_queries(f)[0].sex == "female"
+
+
+def test_a_twin_whose_given_name_is_the_surname_is_not_read_the_other_way_round(
+        store: SqliteAgencyStore) -> None:
+    """Nicholas James asked for, his twin James James held: one name agrees either way round."""
+    nicholas = QueryIdentifiers(given_name="Nicholas", family_name="James",
+                                date_of_birth="2015-09-18", postcode="HP4 5RS", sex="male")
+    assert compare(nicholas, JAMES).contradicted
+    result = match(store, nicholas)
+    assert result.band not in (MatchBand.CERTAIN, MatchBand.HIGH), result
+
+
+def test_names_the_other_way_round_are_still_read_so(store: SqliteAgencyStore) -> None:
+    swapped = QueryIdentifiers(given_name="Neins", family_name="Staiel",
+                               date_of_birth="2023-02-18", postcode="GU29 4NX")
+    assert compare(swapped, SON).names_reversed
+    assert match(store, swapped).band in (MatchBand.CERTAIN, MatchBand.HIGH)
