@@ -24,8 +24,10 @@ store at a time.
   number mistyped by one digit into the number of a sibling who is held.
 
 TRUTH.csv: query_id, record_id (`|`-separated when held twice), corruptions (`+`-separated),
-trap (the kind, empty for ordinary queries), relative_record_id (the relative's records),
-nhs (which side has an NHS number: both, query, record, neither).
+trap (the kind, empty for ordinary queries), relative_record_id (the trap relative's
+records), household_record_id (the records of everyone else of the person's household the
+store holds: a wrong answer there went to a twin, parent or sibling), nhs (which side has
+an NHS number: both, query, record, neither).
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ RECORD_COLUMNS = ("record_id", "given_name", "family_name", "date_of_birth", "po
                   "address_line", "sex", "nhs_number")
 QUERY_COLUMNS = ("query_id", "given_name", "family_name", "date_of_birth", "postcode",
                  "address_line", "sex", "nhs_number")
-TRUTH_COLUMNS = ("query_id", "record_id", "corruptions", "trap", "relative_record_id", "nhs")
+TRUTH_COLUMNS = ("query_id", "record_id", "corruptions", "trap", "relative_record_id",
+                 "household_record_id", "nhs")
 HELD_SHARE = 0.8          # of the population, the share the store holds
 NOT_HELD_QUERIES = 0.15
 #: Trap kinds and their share of all queries; a kind short of cases (a small store holds
@@ -107,6 +110,9 @@ class _Maker:
         self.held: dict[str, list[str]] = {}
         self.records: list[dict[str, str]] = []
         self._by_rid: dict[str, dict[str, str]] = {}
+        self.households: dict[int, list[Person]] = {}
+        for p in self.pop.people:
+            self.households.setdefault(p.household, []).append(p)
 
     # -- the store -----------------------------------------------------------------------
     def build_store(self) -> None:
@@ -260,7 +266,7 @@ class _Maker:
                 sib = by[s]
                 if s not in held:
                     continue
-                if not mine and s != p.twin:
+                if not mine and not (p.twin and p.twin in held):  # a twin is a twin trap
                     pairs["sibling_not_held"].append((p, sib))
                 elif mine and one_body_digit_apart(sib.nhs, p.nhs) \
                         and self._record_has_nhs(sib):
@@ -325,9 +331,11 @@ class _Maker:
         on_record = bool(recs and recs[0]["nhs_number"])
         side = {(True, True): "both", (True, False): "query", (False, True): "record",
                 (False, False): "neither"}[(bool(q["nhs_number"]), on_record)]
+        home = [r for o in self.households[p.household] if o is not p
+                for r in self.held.get(o.pid, [])]
         return {"record_id": "|".join(self.held.get(p.pid, [])), "corruptions": "+".join(labels),
                 "trap": trap, "relative_record_id": "|".join(self.held.get(rel.pid, []))
-                if rel else "", "nhs": side}
+                if rel else "", "household_record_id": "|".join(home), "nhs": side}
 
     def _ordinary(self, p: Person) -> tuple[dict[str, str], dict[str, str]]:
         if p.pid in self.held:
@@ -385,20 +393,19 @@ SURE = (MatchBand.CERTAIN, MatchBand.HIGH)
 
 def trap_table(results: dict[str, tuple[str, float, MatchBand]],
                truth_csv: Path) -> dict[str, Counter[str]]:
-    """Per trap kind: queries, sure answers (right / the relative / someone else), possible,
-    none. For a person not held every sure answer is wrong."""
+    """Per trap kind: queries, sure answers (right / someone of the household / someone
+    else), possible, none. For a person not held every sure answer is wrong. Ordinary
+    queries of people held are the row `held_no_trap`."""
     table: dict[str, Counter[str]] = {}
     with truth_csv.open(newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
-            kind = row["trap"]
-            if not kind:
-                continue
+            kind = row["trap"] or "held_no_trap"
             rid, _score, band = results.get(row["query_id"], ("", 0.0, MatchBand.NONE))
             c = table.setdefault(kind, Counter())
             c["queries"] += 1
             if band in SURE:
                 who = ("right" if rid in row["record_id"].split("|") else
-                       "relative" if rid in row["relative_record_id"].split("|") else "other")
+                       "household" if rid in row["household_record_id"].split("|") else "other")
                 c[f"sure_{who}"] += 1
             else:
                 c[band.value] += 1
@@ -407,10 +414,10 @@ def trap_table(results: dict[str, tuple[str, float, MatchBand]],
 
 def print_trap_table(table: dict[str, Counter[str]]) -> None:
     """The trap table as match_eval prints it."""
-    print("traps: queries / sure right / sure to the relative (wrong) / sure to another "
-          "(wrong) / possible / none")
-    for kind in (*HELD_TRAPS, *NOT_HELD_TRAPS, "not_held"):
+    print("traps: queries / sure right / sure to one of the household (wrong) / sure to "
+          "another (wrong) / possible / none")
+    for kind in (*HELD_TRAPS, *NOT_HELD_TRAPS, "not_held", "held_no_trap"):
         c = table.get(kind)
         if c:
-            print(f"  {kind:<36}{c['queries']:>6}{c['sure_right']:>6}{c['sure_relative']:>6}"
+            print(f"  {kind:<36}{c['queries']:>6}{c['sure_right']:>6}{c['sure_household']:>6}"
                   f"{c['sure_other']:>6}{c['possible']:>6}{c['none']:>6}")

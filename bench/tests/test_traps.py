@@ -66,6 +66,7 @@ def test_truth_agrees_with_the_store_and_the_population(trapset: TrapSet) -> Non
         if t["trap"] in NOT_HELD_TRAPS or t["trap"] in HELD_TRAPS:
             rel = t["relative_record_id"].split("|")
             assert rel[0] and not set(rel) & set(t["record_id"].split("|"))
+            assert set(rel) <= set(t["household_record_id"].split("|"))
             given = {records[r]["given_name"].lower() for r in rel}
             family = {records[r]["family_name"].lower() for r in rel}
             if "name" in t["trap"]:  # a parent and child of one given name
@@ -119,13 +120,14 @@ def test_corruptions_do_what_their_labels_say() -> None:
 
 def test_trap_table_counts_a_sure_answer_to_the_relative_as_wrong(tmp_path: Path) -> None:
     truth = tmp_path / "TRUTH.csv"
-    truth.write_text("query_id,record_id,corruptions,trap,relative_record_id,nhs\n"
-                     "A,,,twin_not_held,R2,neither\n"
-                     "B,R5|R6,,twin_both_held,R7,both\n"
-                     "C,,,sibling_not_held,R9,neither\n")
+    truth.write_text("query_id,record_id,corruptions,trap,relative_record_id,"
+                     "household_record_id,nhs\n"
+                     "A,,,twin_not_held,R2,R2|R3,neither\n"
+                     "B,R5|R6,,twin_both_held,R7,R7,both\n"
+                     "C,,,sibling_not_held,R9,R9,neither\n")
     table = trap_table({"A": ("R2", 30.0, MatchBand.HIGH), "B": ("R6", 40.0, MatchBand.CERTAIN),
                         "C": ("R1", 12.0, MatchBand.POSSIBLE)}, truth)
-    assert table["twin_not_held"]["sure_relative"] == 1
+    assert table["twin_not_held"]["sure_household"] == 1
     assert table["twin_both_held"]["sure_right"] == 1
     assert table["sibling_not_held"]["possible"] == 1 and not table["sibling_not_held"][
         "sure_other"]
