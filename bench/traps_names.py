@@ -74,29 +74,47 @@ def _made_up(rng: random.Random, ends: tuple[str, ...], n: int,
     return out
 
 
-class NameBook:
-    """Weighted draws of given names (by sex) and surnames: Zipf-like skew, fixed by `seed`."""
+class _Weighted:
+    """Names drawn with weight 1 / (rank + offset): Zipf-Mandelbrot, a flattened top."""
 
-    def __init__(self, seed: int, tail: int = 220) -> None:
+    def __init__(self, names: list[str], offset: int) -> None:
+        self.names = names
+        self.cum = list(accumulate(1.0 / (r + offset) for r in range(1, len(names) + 1)))
+
+    def draw(self, rng: random.Random) -> str:
+        return rng.choices(self.names, cum_weights=self.cum)[0]
+
+    def share(self, rank: int) -> float:
+        """The share of draws that give the name of this rank (1 = the commonest)."""
+        below = self.cum[rank - 2] if rank > 1 else 0.0
+        return (self.cum[rank - 1] - below) / self.cum[-1]
+
+
+class NameBook:
+    """Weighted draws of given names (by sex) and surnames, fixed by `seed`.
+
+    Shaped on English frequencies: the commonest given name about 3% of its sex and the
+    hundred commonest over half; the commonest surname under 1%, the 150 listed about a
+    third, the rest spread over thousands of rare names.
+    """
+
+    def __init__(self, seed: int, given_tail: int = 600, surname_tail: int = 8000) -> None:
         rng = random.Random(f"names:{seed}")
         taken = {n.lower() for n in (*MALE_HEAD, *FEMALE_HEAD, *SURNAME_HEAD)}
-        self.male = [*dict.fromkeys(MALE_HEAD), *_made_up(rng, _MALE_ENDS, tail, taken)]
-        self.female = [*dict.fromkeys(FEMALE_HEAD), *_made_up(rng, _FEMALE_ENDS, tail, taken)]
-        self.surnames = [*dict.fromkeys(SURNAME_HEAD),
-                         *_made_up(rng, _SURNAME_ENDS, tail * 2, taken)]
-        self._cum = {id(lst): list(accumulate(1.0 / (r + 1) ** 0.85 for r in range(len(lst))))
-                     for lst in (self.male, self.female, self.surnames)}
-
-    def _draw(self, rng: random.Random, names: list[str]) -> str:
-        return rng.choices(names, cum_weights=self._cum[id(names)])[0]
+        self.male = _Weighted([*dict.fromkeys(MALE_HEAD),
+                               *_made_up(rng, _MALE_ENDS, given_tail, taken)], 6)
+        self.female = _Weighted([*dict.fromkeys(FEMALE_HEAD),
+                                 *_made_up(rng, _FEMALE_ENDS, given_tail, taken)], 6)
+        self.surnames = _Weighted([*dict.fromkeys(SURNAME_HEAD),
+                                   *_made_up(rng, _SURNAME_ENDS, surname_tail, taken)], 20)
 
     def given(self, rng: random.Random, sex: str) -> str:
         """A given name for a person of this sex ('male' or 'female')."""
-        return self._draw(rng, self.male if sex == "male" else self.female)
+        return (self.male if sex == "male" else self.female).draw(rng)
 
     def surname(self, rng: random.Random) -> str:
         """A surname."""
-        return self._draw(rng, self.surnames)
+        return self.surnames.draw(rng)
 
 
 NICKNAMES = {

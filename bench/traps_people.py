@@ -111,6 +111,7 @@ class PopulationBuilder:
 
     def __init__(self, rng: random.Random, book: NameBook, today: date, size: int) -> None:
         self.rng, self.book, self.today = rng, book, today
+        self._adult_born_by = today - timedelta(days=18 * 365)
         self.places = Places(rng, max(4, size // 4000))
         self.people: list[Person] = []
         self.by_pid: dict[str, Person] = {}
@@ -172,12 +173,11 @@ class PopulationBuilder:
         if n_adults == 2 and adults[1].family != family and rng.random() < 0.25:
             child_family = f"{family}-{adults[1].family}"
         children: list[Person] = []
-        age = eldest
+        dob = self._dob(eldest)
         for _ in range(rng.choices((1, 2, 3, 4), (35, 40, 18, 7))[0]):
-            if age < 0:
+            if dob > self.today:
                 break
             births = 2 if rng.random() < TWIN_RATE else 1
-            dob = self._dob(age)
             born: list[Person] = []
             for b in range(births):
                 sex = rng.choice(("male", "female"))
@@ -189,13 +189,13 @@ class PopulationBuilder:
                 else:
                     nhs = self._nhs()
                 born.append(self._person(given, child_family, sex, dob, nhs, home, postcode,
-                                         address, age >= 18))
+                                         address, dob <= self._adult_born_by))
                 if namesake is not None:
                     born[-1].namesake, namesake.namesake = namesake.pid, born[-1].pid
             if births == 2:
                 born[0].twin, born[1].twin = born[1].pid, born[0].pid
             children += born
-            age -= rng.randrange(1, 6)
+            dob += timedelta(days=rng.randrange(330, 6 * 365))  # a birth at most yearly
         for c in children:
             c.siblings = [o.pid for o in children if o is not c]
 

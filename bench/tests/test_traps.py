@@ -40,6 +40,10 @@ def test_twins_share_surname_dob_address_and_have_their_own_valid_numbers(
         assert a.given != b.given
         assert a.nhs != b.nhs and normalise_nhs_number(a.nhs) and normalise_nhs_number(b.nhs)
     assert sum(one_digit_apart(a.nhs, b.nhs) for a, b in twins) > len(twins) // 2
+    for p in trapset.people:  # siblings other than twins are born at least 330 days apart
+        for s in p.siblings:
+            if s != p.twin:
+                assert abs((by[s].dob - p.dob).days) >= 330
     numbers = [p.nhs for p in trapset.people]
     assert len(set(numbers)) == len(numbers)
     assert all(normalise_postcode(p.postcode) == p.postcode for p in trapset.people)
