@@ -16,8 +16,10 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from rapidfuzz.distance import Levenshtein
+
 from bench.traps_corrupt import next_valid_nhs, nhs_one_digit_variants, valid_nhs
-from bench.traps_names import STREET_KINDS, STREET_WORDS, NameBook, words
+from bench.traps_names import NICKNAMES, STREET_KINDS, STREET_WORDS, NameBook, words
 
 _AREAS = words("AB AL BD BH BL BN BR BS CB CF CH CM CO CR CT CV CW DA DE DH DL DN DT DY EN EX "
           "FY GL GU HA HD HG HP HR HU HX IP KT LA LE LN LS LU ME MK NE NG NN NR NW OL OX PE "
@@ -28,6 +30,17 @@ TWIN_RATE = 0.07
 NAMESAKE_SON = 0.12
 NAMESAKE_DAUGHTER = 0.03
 UNITS_PER_SECTOR = 12
+
+
+def same_name(a: str, b: str) -> bool:
+    """One name twice: equal, one letter apart (Tracy, Tracey) or a nickname (Kate, Katherine).
+
+    Parents do not give two children one name in two spellings; a pair of similar names
+    (Jack and Jake, Ella and Emma) is kept: twins often get them.
+    """
+    x, y = a.lower(), b.lower()
+    return (Levenshtein.distance(x, y) <= 1 or y in (n.lower() for n in NICKNAMES.get(x, ()))
+            or x in (n.lower() for n in NICKNAMES.get(y, ())))
 
 
 @dataclass
@@ -210,5 +223,5 @@ class PopulationBuilder:
                 return parent.given, parent
         while True:
             given = self.book.given(self.rng, sex)
-            if given not in taken and all(given != p.given for p in parents):
+            if not any(same_name(given, o) for o in (*taken, *(p.given for p in parents))):
                 return given, None
