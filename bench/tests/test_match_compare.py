@@ -28,3 +28,11 @@ def test_rows_normalise_what_splink_compares(tmp_path: Path) -> None:
     assert row["date_of_birth"] is None  # not a real date
     assert row["postcode"] == "S11 8YA" and row["district"] == "S11"
     assert row["nhs_number"] == "9434765919" and row["sdx_given"] == "Z000"
+
+
+def test_rows_carry_the_sex_where_the_set_has_it(tmp_path: Path) -> None:
+    path = tmp_path / "Q.csv"
+    path.write_text("query_id,given_name,family_name,sex\nQ1,Ann,Lee,F\nQ2,Bo,Lee,\n")
+    first, second = _rows(path, "query_id")
+    assert first["sex"] == "female"
+    assert second["sex"] is None  # not compared, as mash-hub leaves it
