@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from mash.clock import utc_now
+from mash.clock import london_today, utc_now
 from mash.command import HOME, Subparsers, typed
 from mash.errors import UsageError
 from mash.home import Home
@@ -63,6 +63,7 @@ class MatchEvalArgs:
     possible: float | None
     margin: float | None
     high_without_dob: float | None
+    as_of: date | None
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,8 @@ def _match_eval(args: MatchEvalArgs) -> int:
         raise UsageError(str(exc)) from exc
     with tempfile.TemporaryDirectory(prefix="mash-match-") as work:
         try:
-            run = run_eval(records, queries, out, work_dir=Path(work), thresholds=thresholds)
+            run = run_eval(records, queries, out, work_dir=Path(work), thresholds=thresholds,
+                           as_of=args.as_of or london_today())
         except EvaluationInputError as exc:
             raise UsageError(str(exc)) from exc
     lat = sorted(run.latencies_ms) or [0.0]
@@ -260,6 +262,9 @@ def register_match(sub: Subparsers) -> None:
                     help="lead over the runner-up needed for certain/high (8)")
     ev.add_argument("--high-without-dob", type=float, default=None,
                     help="high threshold when no date of birth can be compared (30)")
+    ev.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD",
+                    help="the day the set's dates describe: a query's role (child is under 18"
+                         " ...) bounds the age of a match on this day (default: today)")
     ev.set_defaults(handler=typed(MatchEvalArgs, _match_eval))
     gen = msub.add_parser("evalset", help="generate a labelled evaluation set (synthetic)")
     gen.add_argument("--out", required=True, help="folder for RECORDS.csv, QUERIES.csv, TRUTH.csv")

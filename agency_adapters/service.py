@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -31,7 +31,7 @@ from agency_adapters.backend import (
 from agency_adapters.backend_threads import CallBudget
 from agency_adapters.matching import MatchThresholds, match_subjects_async
 from agency_adapters.matching.model import MatchModel
-from agency_adapters.matching.roles import birth_range_for
+from agency_adapters.matching.roles import bounded_by_role
 from agency_adapters.replay import ReplayError, ReplayGuard
 from agency_adapters.research.queue import QueuedQuery, ResearchQueue
 from agency_adapters.scheduling import DueOrderedGate, due_key
@@ -616,10 +616,8 @@ def _status(subjects: Sequence[pb.SubjectResult], decision: Decision) -> AgencyS
 
 def _identifiers(subject: pb.Subject, today: date) -> QueryIdentifiers:
     """The subject's identifiers; without a date of birth, the age range their role allows."""
-    ids = QueryIdentifiers.from_proto(subject.identifiers)
-    if ids.date_of_birth:
-        return ids
-    return replace(ids, born_between=birth_range_for(parse(SubjectRole, subject.role), today))
+    return bounded_by_role(QueryIdentifiers.from_proto(subject.identifiers),
+                           parse(SubjectRole, subject.role), today)
 
 
 def _role_corrections(disclosure: pb.Disclosure) -> dict[str, str]:

@@ -2,10 +2,14 @@
 
 RECORDS.csv: record_id, given_name, family_name, date_of_birth, postcode, address_line, sex,
 nhs_number. QUERIES.csv: query_id, given_name, family_name, date_of_birth, postcode,
-nhs_number, and optionally address_line and sex. RESULTS.csv: query_id, record_id, score, band --
-the best candidate, with an empty record_id and band `none` when nothing matches. Any column
-but the ids may be empty; extra columns are ignored. TRUTH.csv: query_id, record_id -- the
-right record, or several (`|`-separated) when the store holds the person more than once.
+nhs_number, and optionally address_line, sex and role -- the subject's role in the referral
+(`child`, `parent_carer`, `adult_at_risk`, `household_member`; empty: none given). A query
+without a date of birth but with a role is bounded to the ages the role allows on the
+evaluation's reference date (`as_of`), as the adapter bounds a referral (`roles.py`); any
+other role value is an error. RESULTS.csv: query_id, record_id, score, band -- the best
+candidate, with an empty record_id and band `none` when nothing matches. Any column but the
+ids may be empty; extra columns are ignored. TRUTH.csv: query_id, record_id -- the right
+record, or several (`|`-separated) when the store holds the person more than once.
 """
 
 from __future__ import annotations
@@ -14,23 +18,25 @@ import csv
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from agency_adapters.backend import Person, QueryIdentifiers
 from agency_adapters.matching.matcher import DEFAULT, MatchThresholds, decide, rank_candidates
 from agency_adapters.matching.model import MatchModel
+from agency_adapters.matching.roles import bounded_by_role
 from agency_adapters.sqlite_store import SqliteAgencyStore, StoreWriter
-from mash.vocab import MatchBand
+from mash.vocab import MatchBand, SubjectRole
 
 RESULT_COLUMNS = ("query_id", "record_id", "score", "band")
 _BATCH = 50_000
 
 
 class EvaluationInputError(Exception):
-    """An input CSV lacks a required column or a row lacks its id."""
+    """An input CSV lacks a required column, a row lacks its id, or a value is not known."""
 
 
-def _rows(path: Path, required: tuple[str, ...]) -> Iterator[dict[str, str]]:
+def _numbered_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     with path.open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         missing = [c for c in required if c not in (reader.fieldnames or [])]
@@ -39,7 +45,11 @@ def _rows(path: Path, required: tuple[str, ...]) -> Iterator[dict[str, str]]:
         for n, row in enumerate(reader, 2):
             if not (row.get(required[0]) or "").strip():
                 raise EvaluationInputError(f"{path.name} line {n}: empty {required[0]}")
-            yield {k: (v or "").strip() for k, v in row.items() if k is not None}
+            yield n, {k: (v or "").strip() for k, v in row.items() if k is not None}
+
+
+def _rows(path: Path, required: tuple[str, ...]) -> Iterator[dict[str, str]]:
+    return (row for _n, row in _numbered_rows(path, required))
 
 
 def build_store_from_csv(records_csv: Path, store_path: Path) -> tuple[int, float]:
@@ -63,19 +73,46 @@ def build_store_from_csv(records_csv: Path, store_path: Path) -> tuple[int, floa
     return n, time.perf_counter() - t0
 
 
-def _query(row: dict[str, str]) -> QueryIdentifiers:
-    return QueryIdentifiers(given_name=row.get("given_name", ""),
-                            family_name=row.get("family_name", ""),
-                            date_of_birth=row.get("date_of_birth") or None,
-                            postcode=row.get("postcode", ""),
-                            address=row.get("address_line", ""),
-                            nhs_number=row.get("nhs_number", ""),
-                            sex=row.get("sex", ""))
+def _role(row: dict[str, str], where: str, as_of: date | None) -> SubjectRole | None:
+    """The row's `role` (None when empty); an unknown value, or a role without a reference
+    date to bound ages by, is an error rather than a query matched without its bound."""
+    value = row.get("role", "")
+    if not value:
+        return None
+    try:
+        role = SubjectRole(value)
+    except ValueError:
+        known = ", ".join(r.value for r in SubjectRole)
+        raise EvaluationInputError(
+            f"{where}: unknown role {value!r} (one of {known}, or empty)") from None
+    if as_of is None:
+        raise EvaluationInputError(
+            f"{where}: role {value!r} needs the evaluation's reference date (as_of)")
+    return role
 
 
-def read_queries(queries_csv: Path) -> list[QueryIdentifiers]:
-    """The queries of a QUERIES.csv, in file order."""
-    return [_query(row) for row in _rows(queries_csv, ("query_id",))]
+def _query(row: dict[str, str], where: str = "", as_of: date | None = None) -> QueryIdentifiers:
+    ids = QueryIdentifiers(given_name=row.get("given_name", ""),
+                           family_name=row.get("family_name", ""),
+                           date_of_birth=row.get("date_of_birth") or None,
+                           postcode=row.get("postcode", ""),
+                           address=row.get("address_line", ""),
+                           nhs_number=row.get("nhs_number", ""),
+                           sex=row.get("sex", ""))
+    role = _role(row, where, as_of)
+    return ids if role is None or as_of is None else bounded_by_role(ids, role, as_of)
+
+
+def _queries(queries_csv: Path, as_of: date | None) -> list[tuple[str, QueryIdentifiers]]:
+    """Every (query_id, identifiers) of a QUERIES.csv, all read (and checked) before any
+    is matched: a bad line stops the run before a store is built or RESULTS.csv written."""
+    return [(row["query_id"], _query(row, f"{queries_csv.name} line {n}", as_of))
+            for n, row in _numbered_rows(queries_csv, ("query_id",))]
+
+
+def read_queries(queries_csv: Path, as_of: date | None = None) -> list[QueryIdentifiers]:
+    """The queries of a QUERIES.csv, in file order (roles bounded as of `as_of`)."""
+    return [q for _qid, q in _queries(queries_csv, as_of)]
 
 
 @dataclass(frozen=True)
@@ -94,14 +131,18 @@ class EvalRun:
 
 def run_eval(records_csv: Path, queries_csv: Path, out_csv: Path, *, work_dir: Path,
              thresholds: MatchThresholds = DEFAULT, reuse_store: bool = False,
-             train: bool = False, model: MatchModel | None = None) -> EvalRun:
+             train: bool = False, model: MatchModel | None = None,
+             as_of: date | None = None) -> EvalRun:
     """Build a store from RECORDS.csv, match every query, write RESULTS.csv.
 
     `reuse_store`: match against `work_dir`'s store as it is, if one is there (the caller
     vouches that it was built from this RECORDS.csv by the current code). `train`: learn a
     match model from the store's own records first (timed) and match with it; `model`:
-    match with this model instead (None and no `train`: the shipped weights).
+    match with this model instead (None and no `train`: the shipped weights). `as_of`: the
+    day the queries' roles are judged on (the day the set's dates describe); a query with
+    a role and no `as_of` is an `EvaluationInputError`.
     """
+    queries = _queries(queries_csv, as_of)
     store_path = work_dir / "eval-store.sqlite"
     reused = reuse_store and store_path.is_file()
     if reused:
@@ -124,8 +165,7 @@ def run_eval(records_csv: Path, queries_csv: Path, out_csv: Path, *, work_dir: P
         with out_csv.open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(RESULT_COLUMNS)
-            for row in _rows(queries_csv, ("query_id",)):
-                q = _query(row)
+            for qid, q in queries:
                 t0, c0 = time.perf_counter(), time.thread_time()
                 freq = store.name_frequencies()
                 people = store.candidates(q)
@@ -137,8 +177,8 @@ def run_eval(records_csv: Path, queries_csv: Path, out_csv: Path, *, work_dir: P
                 # The evaluation reports the best candidate even in band `possible`, which the
                 # adapter never discloses: that is what precision of `possible` is measured on.
                 rid = scored[0][1].person_id if result.band is not MatchBand.NONE else ""
-                results[row["query_id"]] = (rid, result.score, result.band)
-                w.writerow((row["query_id"], rid, f"{result.score:.2f}", result.band.value))
+                results[qid] = (rid, result.score, result.band)
+                w.writerow((qid, rid, f"{result.score:.2f}", result.band.value))
     finally:
         store.close()
     return EvalRun(results, latencies, cpu, rows, build_s, reused, train_s, model)

@@ -7,8 +7,10 @@ or the son when it is about the father). It never makes a match more likely.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
+from agency_adapters.backend import QueryIdentifiers
 from mash.vocab import SubjectRole
 
 #: Age bounds in whole years by role: (youngest, oldest); None = no bound.
@@ -36,3 +38,15 @@ def birth_range_for(role: SubjectRole, today: date) -> tuple[str, str] | None:
     earliest = date.min if oldest is None else _years_before(today, oldest + 1) + timedelta(days=1)
     latest = today if youngest is None else _years_before(today, youngest)
     return earliest.isoformat(), latest.isoformat()
+
+
+def bounded_by_role(ids: QueryIdentifiers, role: SubjectRole | None,
+                    today: date) -> QueryIdentifiers:
+    """`ids` as the matcher gets them: without a date of birth, bounded by `role`'s ages.
+
+    The adapter and the evaluation (`mash match eval`) both call this, so a measured answer
+    is the one a referral naming the subject's role would get. `role` None: no bound.
+    """
+    if ids.date_of_birth or role is None:
+        return ids
+    return replace(ids, born_between=birth_range_for(role, today))
