@@ -243,6 +243,9 @@ def _match_evalset(args: EvalsetArgs) -> int:
     print(f"wrote {es.n_records:,} records, {es.n_queries:,} queries "
           f"({es.n_unknown:,} for people not held) to {Path(args.out)}")
     print(f"  {es.records}\n  {es.queries}\n  {es.truth}")
+    if es.as_of is not None:
+        print(f"  dated as of {es.as_of.isoformat()}: evaluate with "
+              f"`mash match eval --as-of {es.as_of.isoformat()}` (queries carry roles)")
     return 0
 
 

@@ -92,7 +92,8 @@ def figures(name: str, answers: dict[str, tuple[str, float]], truth: dict[str, s
 def run_mash(es: EvalSet, work: Path) -> Figures:
     """mash-hub: build the store, train its model, match every query."""
     t0 = time.perf_counter()
-    run = run_eval(es.records, es.queries, work / "RESULTS.csv", work_dir=work, train=True)
+    run = run_eval(es.records, es.queries, work / "RESULTS.csv", work_dir=work, train=True,
+                   as_of=es.as_of)
     m = score_results(run.results, es.truth)
     p, r, _f = m.cumulative(SURE)
     _p, ra, _f = m.cumulative(ALL)

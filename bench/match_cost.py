@@ -15,7 +15,8 @@ which goes first:
 
 `--evalset DIR` takes instead the store and the queries an evaluation run left in DIR
 (`bench.match_eval --work DIR`: eval-store.sqlite, QUERIES.csv), whose queries lack a date
-of birth, a postcode or a name as referrals do (shipped weights).
+of birth, a postcode or a name as referrals do (shipped weights), each bounded by the role
+it gives as `mash match eval` bounds it (`--as-of`, default the set's own day).
 
 Printed: CPU time of this thread per query (p50, p99, mean) for each and their ratios, the
 candidates per query and how many were compared in full, and how many answers differ
@@ -31,6 +32,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -129,13 +131,25 @@ def run(people: int, queries: int, work: Path) -> dict[str, Any]:
             "load_avg_1m": round(os.getloadavg()[0], 2)}
 
 
-def run_evalset(folder: Path, queries: int) -> dict[str, Any]:
-    """Measure on the first `queries` queries of an evaluation set's store and QUERIES.csv."""
+def evalset_day(folder: Path) -> date:
+    """The day an evaluation set's queries' roles are judged on: the one its EVALSET.json
+    names (the generated set), else today in London (a trap set is dated back from the day
+    it is made)."""
+    try:
+        return date.fromisoformat(json.loads((folder / "EVALSET.json").read_text())["as_of"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return london_today()
+
+
+def run_evalset(folder: Path, queries: int, as_of: date | None = None) -> dict[str, Any]:
+    """Measure on the first `queries` queries of an evaluation set's store and QUERIES.csv
+    (their roles judged on `as_of`, by default `evalset_day`)."""
     from agency_adapters.matching.evaluate import read_queries
 
+    day = as_of or evalset_day(folder)
     store = SqliteAgencyStore(folder / "eval-store.sqlite")
     try:
-        result = measure(store, read_queries(folder / "QUERIES.csv")[:queries])
+        result = measure(store, read_queries(folder / "QUERIES.csv", day)[:queries])
     finally:
         store.close()
     return {"evalset": str(folder), **result, "load_avg_1m": round(os.getloadavg()[0], 2)}
@@ -153,13 +167,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evalset", type=Path, default=None,
                         help="an evaluation set's folder (bench.match_eval --work): its store "
                              "and queries instead of --people's")
+    parser.add_argument("--as-of", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                        help="with --evalset: the day its queries' roles are judged on (default:"
+                             " the day EVALSET.json names, else today in London)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     from mash import logs
 
     logs.configure(json=False, level="error")
     if args.evalset is not None:
-        result = run_evalset(args.evalset, args.queries)
+        result = run_evalset(args.evalset, args.queries, args.as_of)
     else:
         with tempfile.TemporaryDirectory(prefix="mash-bench-match-cost-") as tmp:
             result = run(args.people, args.queries, args.work or Path(tmp))

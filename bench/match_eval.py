@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from datetime import date
 from pathlib import Path
 
 from agency_adapters.matching import DEFAULT, MatchThresholds
@@ -55,8 +56,13 @@ def _reusable(work: Path, params: dict[str, int]) -> EvalSet | None:
         saved = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    try:  # a set from before QUERIES.csv carried roles has no date: made again
+        as_of = date.fromisoformat(saved["as_of"])
+    except (KeyError, TypeError, ValueError):
+        return None
     es = EvalSet(work / "RECORDS.csv", work / "QUERIES.csv", work / "TRUTH.csv",
-                 saved.get("n_records", 0), saved.get("n_queries", 0), saved.get("n_unknown", 0))
+                 saved.get("n_records", 0), saved.get("n_queries", 0), saved.get("n_unknown", 0),
+                 as_of)
     files = (es.records, es.queries, es.truth, work / "eval-store.sqlite")
     if saved.get("params") != params or not all(f.is_file() for f in files):
         return None
@@ -69,7 +75,8 @@ def _prepare(args: argparse.Namespace, data: str, work: Path) -> tuple[EvalSet, 
     if data == "traps":
         from bench.traps import make_evalset as make_trapset
 
-        es = make_trapset(work, people=args.people, queries=args.queries, seed=args.seed)
+        es = make_trapset(work, people=args.people, queries=args.queries, seed=args.seed,
+                          today=args.as_of)
         return es, False, time.perf_counter() - t0
     if data != "generated":
         from bench.febrl import make_evalset
@@ -117,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train", action="store_true",
                     help="learn a match model from the built store's own records (timed) and"
                          " match with it, instead of the shipped weights")
+    ap.add_argument("--as-of", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                    help="traps: the day the set's dates are counted back from, and its queries'"
+                         " roles judged on (default: today in London); the generated set's is"
+                         " fixed (EVAL_AS_OF)")
     ap.add_argument("--json", action="store_true", help="print one JSON object per data set")
     args = ap.parse_args(argv)
     if args.reuse and not args.work:
@@ -141,12 +152,14 @@ def _run_one(args: argparse.Namespace, data: str, work: Path,
              thresholds: MatchThresholds) -> None:
     es, reused, gen_s = _prepare(args, data, work)
     run = run_eval(es.records, es.queries, work / "RESULTS.csv", work_dir=work,
-                   thresholds=thresholds, reuse_store=reused, train=args.train)
+                   thresholds=thresholds, reuse_store=reused, train=args.train,
+                   as_of=es.as_of)
     if data == "generated" and not reused:  # written last: only a complete set is reused
         (work / MANIFEST).write_text(json.dumps({
             "params": {"people": args.people, "queries": args.queries, "seed": args.seed},
             "n_records": es.n_records, "n_queries": es.n_queries,
-            "n_unknown": es.n_unknown}), encoding="utf-8")
+            "n_unknown": es.n_unknown,
+            "as_of": es.as_of.isoformat() if es.as_of else None}), encoding="utf-8")
     m = score_results(run.results, es.truth)
     by_corruption: dict[str, Counter[str]] = defaultdict(Counter)
     by_count: dict[int, Counter[str]] = defaultdict(Counter)
@@ -174,6 +187,7 @@ def _run_one(args: argparse.Namespace, data: str, work: Path,
         "evalset_gen_s": None if run.store_reused else round(gen_s, 2),
         "reused": run.store_reused,
         "model": "trained" if run.model is not None else "shipped",
+        "as_of": es.as_of.isoformat() if es.as_of else None,
         "train_s": None if run.train_seconds is None else round(run.train_seconds, 2),
         "p50_ms": round(_pct(run.latencies_ms, 0.5), 3),
         "p99_ms": round(_pct(run.latencies_ms, 0.99), 3),

@@ -23,6 +23,10 @@ store at a time.
   kinds of trap where the right answer exists: a twin whose co-twin is held too, and an NHS
   number mistyped by one digit into the number of a sibling who is held.
 
+QUERIES.csv carries the subject's role as a MASH referral would give it (`referral_role`),
+which `mash match eval` turns into the age bound the adapter applies to a query without a date
+of birth; the set's `as_of` is the day its dates are counted back from.
+
 TRUTH.csv: query_id, record_id (`|`-separated when held twice), corruptions (`+`-separated),
 trap (the kind, empty for ordinary queries), relative_record_id (the trap relative's
 records), household_record_id (the records of everyone else of the person's household the
@@ -41,6 +45,7 @@ from datetime import date
 from pathlib import Path
 
 from agency_adapters.matching.evalset import EvalSet
+from agency_adapters.matching.roles import birth_range_for
 from bench.traps_corrupt import (
     day_month_swapped,
     keying_typo,
@@ -53,12 +58,12 @@ from bench.traps_corrupt import (
 from bench.traps_names import NICKNAMES, NameBook
 from bench.traps_people import Person, PopulationBuilder
 from mash.clock import london_today
-from mash.vocab import MatchBand
+from mash.vocab import MatchBand, SubjectRole
 
 RECORD_COLUMNS = ("record_id", "given_name", "family_name", "date_of_birth", "postcode",
                   "address_line", "sex", "nhs_number")
 QUERY_COLUMNS = ("query_id", "given_name", "family_name", "date_of_birth", "postcode",
-                 "address_line", "sex", "nhs_number")
+                 "address_line", "sex", "nhs_number", "role")
 TRUTH_COLUMNS = ("query_id", "record_id", "corruptions", "trap", "relative_record_id",
                  "household_record_id", "nhs")
 HELD_SHARE = 0.8          # of the population, the share the store holds
@@ -90,6 +95,21 @@ class TrapSet:
     evalset: EvalSet
     people: list[Person]
     held: dict[str, list[str]]  # pid -> record ids
+
+
+def referral_role(p: Person, today: date) -> SubjectRole:
+    """The role a MASH referral would give `p` on `today`.
+
+    Anyone under 18 is a child; an adult of a household with children is their parent or
+    carer; anyone else of such a household (a son or daughter of 18 or more) a household
+    member; an adult of a household without children an adult at risk.
+    """
+    children_born = birth_range_for(SubjectRole.CHILD, today)  # as the adapter bounds a child
+    if children_born is not None and p.dob.isoformat() >= children_born[0]:
+        return SubjectRole.CHILD
+    if p.parent:
+        return SubjectRole.PARENT_CARER
+    return SubjectRole.HOUSEHOLD_MEMBER if p.child else SubjectRole.ADULT_AT_RISK
 
 
 def _fields(p: Person) -> dict[str, str]:
@@ -157,7 +177,7 @@ class _Maker:
 
     # -- queries -------------------------------------------------------------------------
     def _base_query(self, p: Person) -> dict[str, str]:
-        q = _fields(p)
+        q = {**_fields(p), "role": referral_role(p, self.today).value}
         if self.rng.random() >= 0.65:  # a referrer often does not know the NHS number
             q["nhs_number"] = ""
         if self.rng.random() < 0.2:
@@ -377,7 +397,8 @@ def make_trapset(out_dir: Path, *, people: int = 10_000, queries: int = 2_000, s
     _write(out_dir / "QUERIES.csv", QUERY_COLUMNS, qrows)
     _write(out_dir / "TRUTH.csv", TRUTH_COLUMNS, trows)
     es = EvalSet(out_dir / "RECORDS.csv", out_dir / "QUERIES.csv", out_dir / "TRUTH.csv",
-                 len(maker.records), len(qrows), sum(1 for t in trows if not t["record_id"]))
+                 len(maker.records), len(qrows), sum(1 for t in trows if not t["record_id"]),
+                 maker.today)
     return TrapSet(es, maker.pop.people, maker.held)
 
 

@@ -60,6 +60,8 @@ class Person:
     namesake: str = ""         # the parent or child with this person's given name
     siblings: list[str] = field(default_factory=list)
     adult: bool = True
+    parent: bool = False       # an adult of a household with children (a parent or carer)
+    child: bool = False        # a son or daughter living at home, of any age
 
 
 class Places:
@@ -211,6 +213,9 @@ class PopulationBuilder:
             dob += timedelta(days=rng.randrange(330, 6 * 365))  # a birth at most yearly
         for c in children:
             c.siblings = [o.pid for o in children if o is not c]
+            c.child = True
+        for a in adults:
+            a.parent = bool(children)
 
     def _child_name(self, sex: str, parents: list[Person],
                     siblings: list[Person]) -> tuple[str, Person | None]:

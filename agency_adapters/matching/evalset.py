@@ -7,7 +7,9 @@ or more supported corruptions (nickname, typo, day/month swap, a DOB slip,
 a changed or double-barrelled surname, a stale or missing postcode, an NHS
 number only now and then), and about 15% for people the agency does not hold --
 many of them siblings, twins and parents of people it does hold, which is where
-a wrong-person match would come from. TRUTH.csv says which record each query is.
+a wrong-person match would come from. Each query gives the role a referral would give its
+subject (`referral_role`), which `mash match eval --as-of` the set's day (`EVAL_AS_OF`) turns
+into the adapter's age bound. TRUTH.csv says which record each query is.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from agency_adapters.matching.roles import birth_range_for
 from agency_adapters.seed import errors
 from agency_adapters.seed.names import build_pools
-from agency_adapters.seed.population import Citizen, Household, generate_population
+from agency_adapters.seed.population import Citizen, Household, Population, generate_population
 from agency_adapters.seed.project import QualityProfile, project
+from mash.vocab import SubjectRole
 
 #: The day an evaluation population describes. Fixed, unlike the demo data's: an evaluation set
 #: must be the same for a seed on any day, so figures from different days compare; matching
@@ -32,7 +36,7 @@ EVAL_AS_OF = date(2026, 11, 2)
 RECORD_COLUMNS = ("record_id", "given_name", "family_name", "date_of_birth", "postcode",
                   "address_line", "sex", "nhs_number")
 QUERY_COLUMNS = ("query_id", "given_name", "family_name", "date_of_birth", "postcode",
-                 "nhs_number")
+                 "nhs_number", "role")
 TRUTH_COLUMNS = ("query_id", "record_id", "corruptions")
 
 #: An agency of middling data quality (between health and police).
@@ -61,6 +65,9 @@ class EvalSet:
     n_records: int
     n_queries: int
     n_unknown: int
+    #: The day the set's dates describe: the evaluation judges the queries' roles on it
+    #: (None: a set without roles).
+    as_of: date | None = None
 
 
 def corrupt_query(rng: random.Random, c: Citizen, h: Household, kind: str,
@@ -109,6 +116,19 @@ def corrupt_query(rng: random.Random, c: Citizen, h: Household, kind: str,
     else:  # pragma: no cover - CORRUPTIONS is the closed list
         raise ValueError(kind)
     return True
+
+
+def referral_role(c: Citizen, h: Household, pop: Population) -> SubjectRole:
+    """The role a MASH referral would give `c`: anyone under 18 a child; a parent of a
+    household with children their parent or carer; anyone else of such a household a
+    household member; an adult of a household without children an adult at risk."""
+    children_born = birth_range_for(SubjectRole.CHILD, pop.as_of)  # as the adapter bounds it
+    if children_born is not None and c.date_of_birth.isoformat() >= children_born[0]:
+        return SubjectRole.CHILD
+    with_children = any(pop.citizens[m].role == "child" for m in h.members)
+    if not with_children:
+        return SubjectRole.ADULT_AT_RISK
+    return SubjectRole.PARENT_CARER if c.role == "parent" else SubjectRole.HOUSEHOLD_MEMBER
 
 
 def _query_for(rng: random.Random, c: Citizen, h: Household) -> tuple[dict[str, str], list[str]]:
@@ -177,13 +197,14 @@ def generate_evalset(out_dir: Path, *, people: int = 10_000, queries: int = 2_00
     def query_rows() -> Iterator[dict[str, str]]:
         for i, (cid, is_known) in enumerate(picks, 1):
             c = pop.citizens[cid]
-            q, applied = _query_for(rng, c, pop.households[c.household])
+            h = pop.households[c.household]
+            q, applied = _query_for(rng, c, h)
             qid = f"Q{i:07d}"
             truth.append({"query_id": qid, "record_id": held[cid] if is_known else "",
                           "corruptions": "+".join(applied)})
-            yield {"query_id": qid, **q}
+            yield {"query_id": qid, **q, "role": referral_role(c, h, pop).value}
 
     n_queries = _write(out_dir / "QUERIES.csv", QUERY_COLUMNS, query_rows())
     _write(out_dir / "TRUTH.csv", TRUTH_COLUMNS, iter(truth))
     return EvalSet(out_dir / "RECORDS.csv", out_dir / "QUERIES.csv", out_dir / "TRUTH.csv",
-                   n_records, n_queries, sum(1 for _, k in picks if not k))
+                   n_records, n_queries, sum(1 for _, k in picks if not k), as_of)

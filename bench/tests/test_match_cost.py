@@ -24,3 +24,14 @@ def test_ranked_matching_answers_as_scoring_every_candidate(
     assert isinstance(first["store_built_s"], float)
     again = _run(capsys, tmp_path)
     assert again["store_built_s"] == "reused" and again["candidates"] == candidates
+
+
+def test_an_evaluation_runs_queries_with_their_roles_on_the_sets_day(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.match_eval import main as match_eval
+
+    assert match_eval(["--people", "400", "--queries", "40", "--work", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["--evalset", str(tmp_path), "--queries", "40", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["answers_differ"] == 0 and out["queries"] == 40

@@ -49,3 +49,13 @@ def test_reuse_needs_a_work_folder() -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--reuse"])
     assert exc.value.code == 2
+
+
+def test_a_set_from_before_queries_carried_roles_is_made_again(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first = _run(capsys, "--work", str(tmp_path), "--seed", "3")
+    assert first["as_of"] == "2026-11-02"  # the generated set's fixed day (EVAL_AS_OF)
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    del manifest["as_of"]  # as an older run wrote it, beside a QUERIES.csv without roles
+    (tmp_path / MANIFEST).write_text(json.dumps(manifest))
+    assert _run(capsys, "--work", str(tmp_path), "--seed", "3", "--reuse")["reused"] is False

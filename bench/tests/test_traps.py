@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from agency_adapters.matching.normalise import normalise_nhs_number, normalise_postcode
+from agency_adapters.matching.roles import birth_range_for
 from agency_adapters.matching.scoring import one_digit_apart
 from bench.traps import HELD_TRAPS, NOT_HELD_TRAPS, TrapSet, make_trapset, trap_table
 from bench.traps_corrupt import day_month_swapped, nhs_one_digit_variants, one_dob_digit
 from bench.traps_people import same_name
-from mash.vocab import MatchBand
+from mash.vocab import MatchBand, SubjectRole
 
 TODAY = date(2026, 3, 14)
 
@@ -145,8 +146,41 @@ def test_match_eval_runs_the_trap_set_and_prints_the_trap_table(
     from bench.match_eval import main
 
     assert main(["--data", "traps", "--people", "300", "--queries", "120",
-                 "--work", str(tmp_path)]) == 0
+                 "--work", str(tmp_path), "--as-of", TODAY.isoformat()]) == 0
     out = capsys.readouterr().out
     assert "traps: population 300" in out and "18 not held" in out
     assert "recall by corruption" in out and "traps: queries / sure right" in out
-    assert (tmp_path / "RESULTS.csv").is_file()
+    # the queries' roles were judged on the set's own day: no sure answer to an undated
+    # query lands on somebody of an age the role rules out
+    records = {r["record_id"]: r for r in _csv(tmp_path / "RECORDS.csv")}
+    queries = {q["query_id"]: q for q in _csv(tmp_path / "QUERIES.csv")}
+    for r in _csv(tmp_path / "RESULTS.csv"):
+        q = queries[r["query_id"]]
+        if r["band"] in ("certain", "high") and not q["date_of_birth"]:
+            span = birth_range_for(SubjectRole(q["role"]), TODAY)
+            born = records[r["record_id"]]["date_of_birth"]
+            assert span is None or not born or span[0] <= born <= span[1]
+
+
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def test_queries_carry_the_role_a_referral_would_give(trapset: TrapSet) -> None:
+    es = trapset.evalset
+    assert es.as_of == TODAY
+    by_record = {r: pid for pid, rs in trapset.held.items() for r in rs}
+    by = {p.pid: p for p in trapset.people}
+    queries = {q["query_id"]: q for q in _csv(es.queries)}
+    roles = {q["role"] for q in queries.values()}
+    assert roles == {"child", "parent_carer", "adult_at_risk", "household_member"}
+    for t in _csv(es.truth):
+        role = queries[t["query_id"]]["role"]
+        if t["trap"] == "parent_not_held_childs_name":
+            assert role == "parent_carer"
+        if t["record_id"]:
+            p = by[by_record[t["record_id"].split("|")[0]]]
+            assert (role == "child") is (_age(p.dob, TODAY) < 18)
+            if role != "child":
+                assert role == ("parent_carer" if p.parent else
+                                "household_member" if p.child else "adult_at_risk")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from agency_adapters.matching.evalset import EVAL_AS_OF
 from agency_adapters.matching.evaluate import run_eval, score_results
 from mash.app.cli import main
 from mash.vocab import MatchBand
@@ -66,7 +67,7 @@ def test_generated_set_meets_precision(tmp_path: Path) -> None:
     assert main(["match", "evalset", "--out", str(tmp_path), "--people", "3000",
                  "--queries", "600"]) == 0
     run = run_eval(tmp_path / "RECORDS.csv", tmp_path / "QUERIES.csv", tmp_path / "RES.csv",
-                   work_dir=tmp_path)
+                   work_dir=tmp_path, as_of=EVAL_AS_OF)
     m = score_results(run.results, tmp_path / "TRUTH.csv")
     assert 60 <= m.unknown <= 120  # ~15% of queries are people the agency does not hold
     precision, recall, _ = m.cumulative((MatchBand.CERTAIN, MatchBand.HIGH))

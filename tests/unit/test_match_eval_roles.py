@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from agency_adapters.matching.evalset import EVAL_AS_OF
 from agency_adapters.matching.evaluate import EvaluationInputError, read_queries, run_eval
 from agency_adapters.matching.roles import birth_range_for
 from mash.app.cli import main
@@ -80,3 +81,22 @@ def test_a_role_without_a_reference_date_is_refused(tmp_path: Path) -> None:
     no_roles = _write(tmp_path / "Q2.csv", [_query("q1", "")])
     run = run_eval(records, no_roles, tmp_path / "RESULTS.csv", work_dir=tmp_path)
     assert run.results["q1"][2] in (MatchBand.CERTAIN, MatchBand.HIGH)
+
+
+def test_the_generated_set_gives_each_query_its_role(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["match", "evalset", "--out", str(tmp_path), "--people", "400",
+                 "--queries", "200"]) == 0
+    assert f"--as-of {EVAL_AS_OF.isoformat()}" in capsys.readouterr().out
+    with (tmp_path / "QUERIES.csv").open() as f:
+        queries = {q["query_id"]: q for q in csv.DictReader(f)}
+    with (tmp_path / "TRUTH.csv").open() as f:
+        truth = list(csv.DictReader(f))
+    assert {q["role"] for q in queries.values()} == {r.value for r in SubjectRole}
+    children_born = birth_range_for(SubjectRole.CHILD, EVAL_AS_OF)
+    assert children_born is not None
+    exact = [queries[t["query_id"]] for t in truth if not t["corruptions"]]
+    assert len(exact) > 50
+    for q in exact:  # an uncorrupted query has the true date of birth
+        assert (q["role"] == "child") is (q["date_of_birth"] >= children_born[0])
+    read_queries(tmp_path / "QUERIES.csv", EVAL_AS_OF)  # every role is one the eval reads
