@@ -63,6 +63,9 @@ class MatchEvalArgs:
     possible: float | None
     margin: float | None
     high_without_dob: float | None
+    no_scale_bars: bool
+    number_rule: bool
+    train: bool
     as_of: date | None
 
 
@@ -194,6 +197,7 @@ def _match_eval(args: MatchEvalArgs) -> int:
 
     from agency_adapters.matching import InvalidThresholds, MatchThresholds
     from agency_adapters.matching.evaluate import EvaluationInputError, run_eval
+    from agency_adapters.matching.training import TrainingError
 
     records, queries, out = Path(args.records), Path(args.queries), Path(args.out)
     for p in (records, queries):
@@ -210,19 +214,23 @@ def _match_eval(args: MatchEvalArgs) -> int:
                                      possible=pick(args.possible, DEFAULT.possible),
                                      margin=pick(args.margin, DEFAULT.margin),
                                      high_without_dob=pick(args.high_without_dob,
-                                                           DEFAULT.high_without_dob))
+                                                           DEFAULT.high_without_dob),
+                                     scale_bars_by_store_size=not args.no_scale_bars,
+                                     number_outweighs_given_name=args.number_rule)
     except InvalidThresholds as exc:
         raise UsageError(str(exc)) from exc
     with tempfile.TemporaryDirectory(prefix="mash-match-") as work:
         try:
             run = run_eval(records, queries, out, work_dir=Path(work), thresholds=thresholds,
-                           as_of=args.as_of or london_today())
-        except EvaluationInputError as exc:
+                           train=args.train, as_of=args.as_of or london_today())
+        except (EvaluationInputError, TrainingError) as exc:
             raise UsageError(str(exc)) from exc
     lat = sorted(run.latencies_ms) or [0.0]
     bands: dict[str, int] = {}
     for _rid, _score, band in run.results.values():
         bands[band.value] = bands.get(band.value, 0) + 1
+    if run.train_seconds is not None:
+        print(f"model: trained on the store's own records in {run.train_seconds:.1f}s")
     print(f"store: {run.store_rows:,} records built in {run.build_seconds:.1f}s; "
           f"queries: {len(run.results):,}; p50 {lat[len(lat) // 2]:.2f} ms, "
           f"p99 {lat[min(len(lat) - 1, int(len(lat) * 0.99))]:.2f} ms")
@@ -255,19 +263,39 @@ def register_match(sub: Subparsers) -> None:
     msub = p.add_subparsers(dest="match_command", required=True, metavar="SUBCOMMAND")
     ev = msub.add_parser("eval", help="run the matcher on RECORDS.csv x QUERIES.csv")
     ev.add_argument("--records", required=True, help="RECORDS.csv (record_id, given_name, ...)")
-    ev.add_argument("--queries", required=True, help="QUERIES.csv (query_id, given_name, ...)")
+    ev.add_argument("--queries", required=True,
+                    help="QUERIES.csv (query_id, given_name, ..., optionally role)")
     ev.add_argument("--out", required=True, help="RESULTS.csv to write")
-    # Defaults come from matching.DEFAULT at run time (keeps `mash` start-up light).
-    ev.add_argument("--certain", type=float, default=None, help="certain threshold (35)")
-    ev.add_argument("--high", type=float, default=None, help="high threshold (24)")
-    ev.add_argument("--possible", type=float, default=None, help="possible threshold (12)")
+    # Defaults come from matching.DEFAULT at run time (keeps `mash` start-up light); the help
+    # names no number, so it cannot drift from them.
+    ev.add_argument("--certain", type=float, default=None,
+                    help="bits for `certain`, with a verified NHS number or UPN agreeing"
+                         " (default: the matcher's)")
+    ev.add_argument("--high", type=float, default=None,
+                    help="bits for `high` in a store of the reference size; lower in a smaller"
+                         " store unless --no-scale-bars (default: the matcher's)")
+    ev.add_argument("--possible", type=float, default=None,
+                    help="bits for `possible` (default: the matcher's)")
     ev.add_argument("--margin", type=float, default=None,
-                    help="lead over the runner-up needed for certain/high (8)")
+                    help="lead in bits over the runner-up needed for certain/high"
+                         " (default: the matcher's)")
     ev.add_argument("--high-without-dob", type=float, default=None,
-                    help="high threshold when no date of birth can be compared (30)")
+                    help="bits for `high` when no date of birth can be compared"
+                         " (default: the matcher's)")
+    ev.add_argument("--no-scale-bars", action="store_true",
+                    help="keep `high` as set whatever the store's size"
+                         " ([matching] scale_bars_by_store_size = false)")
+    ev.add_argument("--number-rule", action="store_true",
+                    help="a verified number, the date of birth and the surname outweigh a"
+                         " wholly different given name ([matching]"
+                         " number_outweighs_given_name = true; off by default)")
+    ev.add_argument("--train", action="store_true",
+                    help="learn a match model from the built store's own records first (as"
+                         " `mash match train` does) and match with it, instead of the shipped"
+                         " weights")
     ev.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD",
                     help="the day the set's dates describe: a query's role (child is under 18"
-                         " ...) bounds the age of a match on this day (default: today)")
+                         " ...) bounds the age of a match on this day (default: today in London)")
     ev.set_defaults(handler=typed(MatchEvalArgs, _match_eval))
     gen = msub.add_parser("evalset", help="generate a labelled evaluation set (synthetic)")
     gen.add_argument("--out", required=True, help="folder for RECORDS.csv, QUERIES.csv, TRUTH.csv")
