@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 from mash.app.demo import green_request, red_request
-from mash.demo_data import demo_referrals
+from mash.demo_data import DemoSubject, demo_referrals
 from mash.home import Home
 from mash.v1 import mash_pb2 as pb
 
 __all__ = ["audit_rows", "demo_subjects", "green_request", "red_request"]
 
 
-def demo_subjects(home: Home, n: int = 0) -> list[dict[str, Any]]:
+def demo_subjects(home: Home, n: int = 0) -> list[DemoSubject]:
     """The subjects of demo referral `n` from the seeded data."""
-    subjects: list[dict[str, Any]] = demo_referrals(home)[n]["subjects"]
-    return subjects
+    return demo_referrals(home)[n]["subjects"]
 
 
 def audit_rows(path: Path, referral_id: str) -> list[str]:
