@@ -498,12 +498,18 @@ def decide(query: QueryIdentifiers, scored: list[tuple[Comparison, Person]],
                 and best.weight >= thresholds.certain):
             return MatchResult(MatchBand.CERTAIN, best.weight, person.person_id, "", invalid, n,
                                key)
-        # Names read the other way round with only one of them agreeing is the weakest
-        # name evidence there is (the query's surname like the record's given name): with
-        # a date of birth that agrees only by a slip as well, it is two coincidences -- a
-        # stranger at the address -- not a person, so it needs the date exactly.
+        # One name agreeing and a date of birth that agrees only by a slip is two
+        # coincidences -- a stranger at the address -- not a person, so it needs the date
+        # exactly: names read the other way round with only one of them agreeing (the
+        # query's surname like the record's given name), or a man's surname wholly
+        # different without a verified number (men rarely change surnames: Gregory Wright,
+        # born five days from the Gregory Patel asked for, at his postcode). A woman's
+        # different surname is mostly a married name, and stays a small penalty.
+        one_name_only = best.names_reversed or (
+            best.family_differs and not best.identifier_agrees
+            and normalise_sex(person.sex) == "male")
         names_agree = (best.family_agrees or best.given_agrees) and (
-            not best.names_reversed or best.dob_exact
+            not one_name_only or best.dob_exact
             or (best.family_agrees and best.given_agrees))
         if best.weight >= thresholds.high and best.dob_agrees and names_agree:
             return MatchResult(MatchBand.HIGH, best.weight, person.person_id, "", invalid, n, key)

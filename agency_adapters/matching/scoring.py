@@ -40,6 +40,7 @@ from datetime import date
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from agency_adapters.backend import Person, QueryIdentifiers
+from agency_adapters.matching.blocking import phonetic
 from agency_adapters.matching.frequencies import NameFrequencies
 from agency_adapters.matching.model import PRIOR, MatchModel, TermFrequency
 from agency_adapters.matching.nicknames import equivalent, listed, short_forms
@@ -115,6 +116,9 @@ class Comparison:
     dob_compared: bool = False     # both sides have a date of birth
     names_reversed: bool = False   # the names agree better read the other way round
     dob_exact: bool = False        # the dates of birth agree exactly
+    #: both sides have a surname and they are wholly different (not a typo, a part of a
+    #: double barrel, a previous surname or the same sound: Dixon and Dickson)
+    family_differs: bool = False
     #: (comparison, level, weight) for each field compared; filled only when asked (`explain`)
     levels: tuple[tuple[str, str, float], ...] = ()
 
@@ -536,7 +540,8 @@ def compare(query: PreparedQuery | QueryIdentifiers, person: Person,
     weight += address_w
     return Comparison(weight, id_agree, id_conflict, dob_agrees, family_agrees, given_agrees,
                       contradicted, postcode_agrees, dob_compared, order == "reversed",
-                      dob_exact, tuple(levels) if levels is not None else ())
+                      dob_exact, fam_l == disagree and phonetic("".join(q.family)) != phonetic(
+                          "".join(cf)), tuple(levels) if levels is not None else ())
 
 
 #: Added to every bound: a bound sums the same weights as `compare` in another order,
