@@ -51,6 +51,22 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "sex": ("agree", "different"),
 }
 
+#: Levels whose trained weight never rises above the shipped one: training may make them
+#: count more against a match, never more for it, and a model file that has one above it
+#: is refused (`from_json`): a hand edit or an older trainer must not make it evidence.
+#: - A wholly different given name is what tells twins and siblings apart (same surname,
+#:   date of birth and address), and EM cannot tell such a pair from one person recorded
+#:   twice with the given name replaced: whatever share of the store's pairs it puts there,
+#:   the matcher still treats the level as a contradiction (never sure), so a forgiving
+#:   weight would only bring a twin closer behind the right person and cost that person's
+#:   margin.
+#: - Two valid NHS numbers one digit apart are a twin's or sibling's number as often as a
+#:   typo re-checked (twins are often given consecutive numbers). EM, seeing a store's
+#:   twin pairs carry such numbers, learns the level as agreement -- +12.6 bits on the trap
+#:   set, which then answered a twin asked for without a given name as her sister. A valid
+#:   check digit does not make two numbers one person's.
+NO_STRONGER_THAN_PRIOR = frozenset({("given", "different"), ("nhs", "near")})
+
 #: What each level means, for `mash match explain` and the docs.
 LEVEL_TEXT: dict[tuple[str, str], str] = {
     ("nhs", "exact"): "valid NHS numbers agree",
@@ -316,6 +332,12 @@ def from_json(data: object, source: str = "<model>") -> MatchModel:
     tf: dict[str, TermFrequency] = {
         str(name): TermFrequency(t.tf_u, t.below, t.above, t.pseudo_count, t.partial_cap)
         for name, t in raw.tf.items()}
+    for name, lv in sorted(NO_STRONGER_THAN_PRIOR):
+        if levels[name][lv].weight > PRIOR.levels[name][lv].weight + 1e-9:
+            raise ModelError(
+                f"{source}: {name} level {lv!r} weighs {levels[name][lv].weight:+.2f} bits, more"
+                f" than the shipped {PRIOR.levels[name][lv].weight:+.2f}: that level is never"
+                " evidence for a match (re-train with this version: mash match train)")
     numbers = [raw.lambda_, *(x for t in tf.values() for x in (t.below, t.above, t.partial_cap)),
                *(lv.u for field_levels in levels.values() for lv in field_levels.values())]
     if not all(math.isfinite(x) for x in numbers):

@@ -37,6 +37,7 @@ from agency_adapters.matching.frequencies import NameFrequencies
 from agency_adapters.matching.matcher import person_key
 from agency_adapters.matching.model import (
     FIELDS,
+    NO_STRONGER_THAN_PRIOR,
     PRIOR,
     TF_FIELDS,
     Level,
@@ -348,15 +349,6 @@ def floored_m(prior: MatchModel, name: str, m: Mapping[str, float]) -> dict[str,
     return {lv: out[lv] / z for lv in levels}
 
 
-#: Levels whose trained weight is never less negative than the shipped one. A wholly
-#: different given name is what tells twins and siblings apart (same surname, date of birth
-#: and address), and EM cannot tell such a pair from one person recorded twice with the
-#: given name replaced: whatever share of the store's pairs it puts there, the matcher still
-#: treats the level as a contradiction (never sure), so a forgiving weight would only bring
-#: a twin closer behind the right person and cost that person's margin.
-NEVER_WEAKER = frozenset({("given", "different")})
-
-
 def trained_levels(prior: MatchModel, u: Mapping[str, Mapping[str, float]],
                    trained_m: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, Level]]:
     """Each level's m, u and weight after training.
@@ -389,7 +381,7 @@ def trained_levels(prior: MatchModel, u: Mapping[str, Mapping[str, float]],
             else:
                 u_shift = math.log2(p.u / u_store)
             w = p.weight + m_shift + u_shift
-            if (name, lv) in NEVER_WEAKER:
+            if (name, lv) in NO_STRONGER_THAN_PRIOR:
                 w = min(w, p.weight)
             levels[name][lv] = Level(m[lv] if m else p.m, u_store, w)
     return levels
