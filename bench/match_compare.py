@@ -10,7 +10,9 @@ independent trap set of `bench/traps.py`) both matchers see the same agency stor
 (RECORDS.csv) and the same queries, with the same fields (the sex where a set has it):
 
 - **mash-hub**: the store built as an adapter builds it, a match model trained on it
-  (`mash match train`), each query matched by the adapter's matcher.
+  (`mash match train`), each query matched by the adapter's matcher. Where a set gives the
+  subject's role (generated, traps), an undated query is bounded to the ages it allows, as
+  the adapter bounds a referral; Splink has no such input and does not see it.
 - **Splink** (EM-trained Fellegi–Sunter on DuckDB): u by random sampling of the store, m by
   EM over the store's pairs blocked on date of birth and on both names' Soundex codes, term
   frequencies for names and postcode; then every query is linked to the store through
