@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import random
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -74,3 +75,12 @@ def store_with_duplicates(path: Path, *, n: int = 1500, dup_share: float = 0.4,
                          p.sex, p.postcode, p.address, p.nhs_number, "")
             people.append(edit(rng, dup) if edit else dup)
     return build(path, people)
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    """Write `rows` (the first row's keys are the columns) as a CSV file at `path`."""
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path

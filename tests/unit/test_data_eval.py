@@ -11,25 +11,18 @@ from agency_adapters.matching.evalset import EVAL_AS_OF
 from agency_adapters.matching.evaluate import run_eval, score_results
 from mash.app.cli import main
 from mash.vocab import MatchBand
-
-
-def _write(path: Path, rows: list[dict[str, str]]) -> Path:
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return path
+from tests.unit.match_stores import write_csv
 
 
 def test_results_contract(tmp_path: Path) -> None:
-    records = _write(tmp_path / "RECORDS.csv", [
+    records = write_csv(tmp_path / "RECORDS.csv", [
         {"record_id": "A1", "given_name": "William", "family_name": "Hartley",
          "date_of_birth": "2016-04-07", "postcode": "S11 8YA", "address_line": "12 Oak Road",
          "sex": "male", "nhs_number": "9434765919", "extra": "ignored"},
         {"record_id": "A2", "given_name": "", "family_name": "", "date_of_birth": "",
          "postcode": "", "address_line": "", "sex": "", "nhs_number": "", "extra": ""},
     ])
-    queries = _write(tmp_path / "QUERIES.csv", [
+    queries = write_csv(tmp_path / "QUERIES.csv", [
         {"query_id": "q1", "given_name": "Bill", "family_name": "Hartley",
          "date_of_birth": "2016-07-04", "postcode": "s118ya", "nhs_number": ""},
         {"query_id": "q2", "given_name": "Nobody", "family_name": "Known",
@@ -52,13 +45,13 @@ def test_results_contract(tmp_path: Path) -> None:
 
 
 def test_bad_input_is_usage_error(tmp_path: Path) -> None:
-    bad = _write(tmp_path / "R.csv", [{"id": "x"}])
-    q = _write(tmp_path / "Q.csv", [{"query_id": "q"}])
+    bad = write_csv(tmp_path / "R.csv", [{"id": "x"}])
+    q = write_csv(tmp_path / "Q.csv", [{"query_id": "q"}])
     assert main(["match", "eval", "--records", str(bad), "--queries", str(q),
                  "--out", str(tmp_path / "o.csv")]) == 2
     assert main(["match", "eval", "--records", str(tmp_path / "missing.csv"), "--queries",
                  str(q), "--out", str(tmp_path / "o.csv")]) == 2
-    good = _write(tmp_path / "G.csv", [{"record_id": "r1"}])
+    good = write_csv(tmp_path / "G.csv", [{"record_id": "r1"}])
     assert main(["match", "eval", "--records", str(good), "--queries", str(q),
                  "--out", str(tmp_path / "o.csv"), "--high", "99"]) == 2  # high > certain
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mash.app.cli import build_parser, main
+from tests.unit.match_stores import write_csv
 
 RECORDS = [
     {"record_id": "A1", "given_name": "William", "family_name": "Hartley",
@@ -30,17 +31,9 @@ QUERIES = [
 ]
 
 
-def _write(path: Path, rows: list[dict[str, str]]) -> Path:
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return path
-
-
 def _bands(tmp_path: Path, *flags: str) -> dict[str, str]:
-    records = _write(tmp_path / "RECORDS.csv", RECORDS)
-    queries = _write(tmp_path / "QUERIES.csv", QUERIES)
+    records = write_csv(tmp_path / "RECORDS.csv", RECORDS)
+    queries = write_csv(tmp_path / "QUERIES.csv", QUERIES)
     out = tmp_path / "RESULTS.csv"
     assert main(["match", "eval", "--records", str(records), "--queries", str(queries),
                  "--out", str(out), "--as-of", "2026-11-02", *flags]) == 0
@@ -58,8 +51,8 @@ def test_train_learns_from_the_store_first(tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     # One record is too few to learn from: the error shows training ran on the built store
     # (a successful training run takes tens of seconds even on a tiny store).
-    records = _write(tmp_path / "RECORDS.csv", RECORDS[:1])
-    queries = _write(tmp_path / "QUERIES.csv", QUERIES)
+    records = write_csv(tmp_path / "RECORDS.csv", RECORDS[:1])
+    queries = write_csv(tmp_path / "QUERIES.csv", QUERIES)
     assert main(["match", "eval", "--records", str(records), "--queries", str(queries),
                  "--out", str(tmp_path / "RESULTS.csv"), "--as-of", "2026-11-02",
                  "--train"]) == 2

@@ -14,19 +14,12 @@ from agency_adapters.matching.evaluate import EvaluationInputError, read_queries
 from agency_adapters.matching.roles import birth_range_for
 from mash.app.cli import main
 from mash.vocab import MatchBand, SubjectRole
+from tests.unit.match_stores import write_csv
 
 AS_OF = date(2026, 11, 25)
 FATHER = {"record_id": "F1", "given_name": "Daniel", "family_name": "Oakes",
           "date_of_birth": "1980-03-02", "postcode": "S8 1AB", "address_line": "4 Lea Road",
           "sex": "male", "nhs_number": ""}
-
-
-def _write(path: Path, rows: list[dict[str, str]]) -> Path:
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return path
 
 
 def _query(qid: str, role: str, dob: str = "") -> dict[str, str]:
@@ -35,8 +28,8 @@ def _query(qid: str, role: str, dob: str = "") -> dict[str, str]:
 
 
 def test_role_bounds_an_undated_query_as_the_adapter_does(tmp_path: Path) -> None:
-    records = _write(tmp_path / "RECORDS.csv", [FATHER])
-    queries = _write(tmp_path / "QUERIES.csv", [
+    records = write_csv(tmp_path / "RECORDS.csv", [FATHER])
+    queries = write_csv(tmp_path / "QUERIES.csv", [
         _query("son", "child"),                       # the father is too old to be him
         _query("father", "parent_carer"),             # the right person
         _query("unsaid", ""),                         # no role: no bound
@@ -54,7 +47,7 @@ def test_role_bounds_an_undated_query_as_the_adapter_does(tmp_path: Path) -> Non
 
 
 def test_read_queries_bounds_by_the_reference_date(tmp_path: Path) -> None:
-    queries = _write(tmp_path / "QUERIES.csv", [_query("son", "child"),
+    queries = write_csv(tmp_path / "QUERIES.csv", [_query("son", "child"),
                                                 _query("dated", "child", dob="2012-01-01")])
     son, dated = read_queries(queries, date(2030, 6, 1))
     assert son.born_between == birth_range_for(SubjectRole.CHILD, date(2030, 6, 1))
@@ -63,8 +56,8 @@ def test_read_queries_bounds_by_the_reference_date(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("role", ["parent", "Child", "carer"])
 def test_an_unknown_role_stops_the_run_naming_the_line(tmp_path: Path, role: str) -> None:
-    records = _write(tmp_path / "RECORDS.csv", [FATHER])
-    queries = _write(tmp_path / "QUERIES.csv", [_query("q1", "child"), _query("q2", role)])
+    records = write_csv(tmp_path / "RECORDS.csv", [FATHER])
+    queries = write_csv(tmp_path / "QUERIES.csv", [_query("q1", "child"), _query("q2", role)])
     out = tmp_path / "RESULTS.csv"
     with pytest.raises(EvaluationInputError, match=rf"QUERIES.csv line 3: unknown role '{role}'"):
         run_eval(records, queries, out, work_dir=tmp_path, as_of=AS_OF)
@@ -74,11 +67,11 @@ def test_an_unknown_role_stops_the_run_naming_the_line(tmp_path: Path, role: str
 
 
 def test_a_role_without_a_reference_date_is_refused(tmp_path: Path) -> None:
-    records = _write(tmp_path / "RECORDS.csv", [FATHER])
-    queries = _write(tmp_path / "QUERIES.csv", [_query("q1", "child")])
+    records = write_csv(tmp_path / "RECORDS.csv", [FATHER])
+    queries = write_csv(tmp_path / "QUERIES.csv", [_query("q1", "child")])
     with pytest.raises(EvaluationInputError, match="line 2: role 'child' needs"):
         run_eval(records, queries, tmp_path / "RESULTS.csv", work_dir=tmp_path)
-    no_roles = _write(tmp_path / "Q2.csv", [_query("q1", "")])
+    no_roles = write_csv(tmp_path / "Q2.csv", [_query("q1", "")])
     run = run_eval(records, no_roles, tmp_path / "RESULTS.csv", work_dir=tmp_path)
     assert run.results["q1"][2] in (MatchBand.CERTAIN, MatchBand.HIGH)
 
