@@ -287,15 +287,12 @@ def routes(console: Console) -> list[Route]:
             run = api.run(request.path_params["run_id"], referral_id, session.sub)
         except NotYours:
             raise HTTPException(404, "no such lookup") from None
-        results = {r.agency: r for r in run.summary.agencies} if run.summary else {}
+        states = summary_view.run_states(run)
         if request.url.path.endswith(".json"):
-            return JSONResponse({
-                "done": run.done, "error": run.error,
-                "agencies": {a: summary_view.status_words(results[a].status)[0] if a in results
-                             else "Waiting for an answer" for a in run.agencies_asked}})
+            return JSONResponse({"done": run.done, "error": run.error,
+                                 "agencies": {a: words for a, (words, _) in states.items()}})
         return console.render(request, "lookup_status.html", session=session,
-                              referral_id=referral_id, run=run, results=results,
-                              status_words=summary_view.status_words)
+                              referral_id=referral_id, run=run, states=states)
 
     @page(console, READERS)
     async def summary(request: Request, session: StaffSession) -> Response:

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 import grpc
+import structlog
 
 from console.broker_gateway import BrokerRefused, TokenCalls
 from console.forms import SubjectInput
@@ -24,6 +25,8 @@ from mash.errors import InvariantError
 from mash.v1 import mash_pb2 as pb
 from mash.v1 import referrals_pb2 as rpb
 from mash.v1 import referrals_pb2_grpc as rpb_grpc
+
+log = structlog.get_logger("console")
 
 
 class NotYours(Exception):
@@ -197,10 +200,16 @@ class ReferralsGateway(TokenCalls):
                 reply = self._call("Lookup", token, request)
             except BrokerRefused as exc:
                 run.error = exc.message
+                code = exc.code.name
             except Exception as exc:  # shown as a refusal, never lost silently
                 run.error = type(exc).__name__
+                code = "UNKNOWN"
             else:
                 run.summary = reply.summary
+                return
+            # Ids and the broker's short reason only: it names fields, never their contents.
+            log.warning("lookup_failed", run=run.run_id, referral=referral_id, staff=owner,
+                        code=code, reason=run.error)
 
         self._pool.submit(work)
         return run

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from console.referrals_gateway import LookupRun
 
 #: What each agency status means, in words a social worker would use.
 STATUS_WORDS: dict[str, tuple[str, str, str]] = {
@@ -58,6 +62,26 @@ _PROPER = {"Mash ": "MASH ", " act ": " Act ", "Children act": "Children Act", "
 def status_words(status: str) -> tuple[str, str, str]:
     """Tag text, colour and explanation of an agency's status."""
     return STATUS_WORDS.get(status, (words(status), "grey", ""))
+
+
+def run_states(run: LookupRun) -> dict[str, tuple[str, str]]:
+    """Each agency a lookup asked, with its state in words and its tag colour ("" for plain
+    text): the agency's answer once the broker has replied; "No answer" for every agency when
+    the lookup failed (the page says why), never "Not asked", which would be untrue of a lookup
+    that failed after its queries were sent."""
+    answers = {r.agency: r.status for r in run.summary.agencies} if run.summary else {}
+    states: dict[str, tuple[str, str]] = {}
+    for agency in run.agencies_asked:
+        if agency in answers:
+            text, colour, _ = status_words(answers[agency])
+            states[agency] = (text, colour)
+        elif run.error:
+            states[agency] = ("No answer", "")
+        elif run.done:
+            states[agency] = ("Not asked", "")
+        else:
+            states[agency] = ("Waiting for an answer", "")
+    return states
 
 
 def csc_banner_text(document: Mapping[str, object]) -> str | None:

@@ -6,7 +6,7 @@ Screenshots go under the test run's output folder (printed at the end of the run
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,9 @@ from mash.app.console_stack import ConsoleStack
 from mash.home import Home
 
 CHROMIUM = Path("/usr/bin/chromium")
+#: Lines of each service's log a failed browser test shows (the logs carry ids, never names).
+LOG_TAIL_LINES = 25
+
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -52,3 +55,18 @@ def page(browser: Browser) -> Iterator[Page]:
     pg = context.new_page()
     yield pg
     context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed browser test shows the end of each service's log: what the broker, adapters,
+    issuer and console said is often the only account of why a page showed what it did."""
+    report = yield
+    home = getattr(item, "funcargs", {}).get("home")
+    if report.when == "call" and report.failed and isinstance(home, Home):
+        for log in sorted(home.log_dir.glob("*.log")):
+            text = log.read_text(encoding="utf-8", errors="replace")
+            lines = text.splitlines()[-LOG_TAIL_LINES:]
+            report.sections.append((f"{log.name} (last {len(lines)} lines)", "\n".join(lines)))
+    return report

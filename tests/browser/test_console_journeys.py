@@ -83,6 +83,8 @@ def _run_lookup(page: Page, consent: str = "not_sought") -> None:
     expect(page.locator("#agency-status")).to_be_visible()
     # The page polls for each agency's answer and reloads once the broker has replied.
     expect(page.locator("#still-waiting")).to_have_count(0, timeout=60_000)
+    refused = page.locator("#lookup-error")
+    assert refused.count() == 0, f"the broker refused the lookup: {refused.inner_text()}"
 
 
 def test_social_worker_records_a_referral_and_reads_the_red_summary(
