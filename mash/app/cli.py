@@ -18,27 +18,36 @@ from mash.errors import UsageError
 from mash.home import owner_only_files
 from mash.vocab import UnknownVocabulary
 
-#: Modules with a `register(subparsers)` function, in help order.
-COMMAND_MODULES: tuple[str, ...] = (
-    "mash.app.demo_cli",          # mash demo
-    "certs.cli",                  # mash pki ...
-    "identity.cli",               # mash token ..., mash idp serve
-    "agency_adapters.cli",        # mash seed, mash match ...
-    "agency_adapters.serve_cli",  # mash adapter serve
-    "broker.cli",                 # mash broker serve, mash lookup, mash review ...
-    "policy.cli",                 # mash policy ...
-    "audit.cli",                  # mash audit ...
-    "broker.referral_cli",        # mash timescale, mash referral ..., mash summary ...
-    "console.cli",                # mash console serve
-    "bench.cli",                  # mash bench ...
+#: Modules with a `register(subparsers)` function, in help order, with the top-level commands
+#: each registers. `mash COMMAND ...` imports only COMMAND's module: every broker, adapter and
+#: CLI process starts without importing the other parts (about a quarter of a second each);
+#: `mash`, `mash --help` and an unknown command import them all. `tests/unit/test_cli_index.py`
+#: keeps this table true to what the modules register.
+COMMAND_MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("mash.app.demo_cli", ("demo",)),
+    ("certs.cli", ("pki",)),
+    ("identity.cli", ("token", "idp")),
+    ("agency_adapters.cli", ("seed", "match")),
+    ("agency_adapters.serve_cli", ("adapter",)),
+    ("broker.cli", ("broker", "lookup", "review")),
+    ("policy.cli", ("policy",)),
+    ("audit.cli", ("audit",)),
+    ("broker.referral_cli", ("timescale", "referral", "summary")),
+    ("console.cli", ("console",)),
+    ("bench.cli", ("bench",)),  # bench/ is in a source checkout, not the wheel
 )
 
+#: The module that registers each top-level command.
+MODULE_OF: dict[str, str] = {command: module for module, commands in COMMAND_MODULES
+                             for command in commands}
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full `mash` argument parser."""
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The `mash` argument parser: with every command, or only `command` (when it is one)."""
     parser = argparse.ArgumentParser(prog="mash", description="mash-hub: MASH information sharing")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    names = [MODULE_OF[command]] if command in MODULE_OF else [m for m, _ in COMMAND_MODULES]
+    for name in names:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -46,13 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # part not installed (e.g. bench/ outside a source checkout)
             raise
         module.register(sub)
+    if command is not None and not sub.choices:  # its part is not installed: name the others
+        return build_parser()
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `mash` console script."""
     owner_only_files()  # before anything is written: every file of every command is private
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words[0] if words else None)
     args, extra = parser.parse_known_args(argv)
     if extra:
         if not isinstance(getattr(args, "args", None), list):
